@@ -1,0 +1,103 @@
+"""Command-line plumbing shared by the entry points: check every override before Hydra starts work.
+
+Hydra reports a bad group option or key after it has started a sweep and as a multi-line message.
+``preflight(argv)`` composes the config once per value of every swept override, so that
+``preprocess=foo`` or ``bpp=0`` fail before any job runs, with one line naming the key and its
+allowed values. ``launch(task)`` runs the preflight and then the Hydra app.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.validation import validate_config
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+log = logging.getLogger(__name__)
+
+
+def _group_options(group: str) -> list[str]:
+    loader = GlobalHydra.instance().config_loader()
+    return sorted(loader.get_group_options(group))
+
+
+def _compose_checked(config_name: str, overrides: list[str], shown: str) -> DictConfig:
+    try:
+        cfg = compose(config_name=config_name, overrides=overrides)
+    except MissingConfigException as exc:
+        group, _, option = shown.lstrip("+~").partition("=")
+        options = _group_options(group) if GlobalHydra.instance().is_initialized() else []
+        if options:
+            raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(options)}") from exc
+        raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
+    except ConfigCompositionException as exc:
+        key = shown.lstrip("+~").partition("=")[0]
+        first = str(exc).splitlines()[0]
+        if "not in struct" in str(exc) or "Could not override" in first:
+            raise UserError(f"unknown config key '{key}' in '{shown}'; check the spelling "
+                            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{shown}") from exc
+        raise UserError(f"{shown}: {first}") from exc
+    validate_config(cfg)
+    return cfg
+
+
+def preflight(argv: list[str], config_name: str = "config") -> None:
+    """Compose and validate the config for each value of each override in ``argv``.
+
+    Raises UserError on the first problem. Hydra's own keys (``hydra...``) are left to Hydra.
+    """
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.shell_completion or args.info:
+        return
+    try:
+        parsed = OverridesParser.create().parse_overrides(args.overrides)
+    except OverrideParseException as exc:
+        raise UserError(f"cannot parse the override: {str(exc).splitlines()[0]}") from exc
+    ours = [o for o in parsed if not o.key_or_group.startswith("hydra")]
+
+    def as_line(o, value: str) -> str:
+        return f"{o.get_key_element()}={value}"
+
+    first = [as_line(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
+             for o in ours]
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(args.config_dir or CONF_DIR), version_base="1.3"):
+        _compose_checked(args.config_name or config_name, first, " ".join(first) or "(defaults)")
+        for i, o in enumerate(ours):
+            if not o.is_sweep_override():
+                continue
+            for value in o.sweep_string_iterator():
+                line = as_line(o, value)
+                _compose_checked(args.config_name or config_name, first[:i] + [line] + first[i + 1:], line)
+    GlobalHydra.instance().clear()
+
+
+def launch(task: Callable[[DictConfig], object], config_name: str = "config") -> None:
+    """Run ``task`` as a Hydra app over ``conf/`` after checking the command line."""
+    try:
+        preflight(sys.argv[1:], config_name)
+    except UserError as exc:
+        print(f"jpegai_fd: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+    def guarded(cfg: DictConfig):
+        try:
+            return task(cfg)
+        except UserError as exc:
+            log.error("%s", exc)
+            print(f"jpegai_fd: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()

@@ -1,0 +1,51 @@
+"""Reader for the "140k Real and Fake Faces" layout (Kaggle, xhlulu).
+
+``root/{train,valid,test}.csv`` list ``id,original_path,label,label_str,path``; ``path`` is relative to
+``root/real_vs_fake/real-vs-fake/``. The generated demo dataset is written in the same layout and read
+by this same code.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from jpegai_fd.datasets.split import DatasetSplit
+from jpegai_fd.errors import UserError
+
+COLUMNS = ("id", "original_path", "label", "label_str", "path")
+IMAGE_SUBDIR = Path("real_vs_fake") / "real-vs-fake"
+LAYOUT = "train.csv, valid.csv, test.csv and real_vs_fake/real-vs-fake/{train,valid,test}/{real,fake}/"
+
+
+def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSplit:
+    """Read ``root/<split>.csv`` into a DatasetSplit (rows in file order).
+
+    Raises UserError for a missing root or CSV, missing columns, bad labels or duplicate ids.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"dataset.root '{root}' does not exist; it must hold {LAYOUT} (set dataset.root=...)")
+    csv_path = root / f"{split}.csv"
+    if not csv_path.is_file():
+        raise UserError(f"missing '{csv_path}'; dataset.root must hold {LAYOUT}")
+    with csv_path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("id", "label", "path") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"'{csv_path}' lacks column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
+        rows = list(reader)
+    ids, paths, labels, seen = [], [], [], {}
+    image_dir = root / IMAGE_SUBDIR
+    for line, row in enumerate(rows, start=2):
+        if row["label"] not in ("0", "1"):
+            raise UserError(f"'{csv_path}' line {line}: label {row['label']!r} must be 1 (real) or 0 (fake)")
+        if row["id"] in seen:
+            raise UserError(f"'{csv_path}': duplicate id {row['id']!r} on lines {seen[row['id']]} and {line}; ids must be unique")
+        seen[row["id"]] = line
+        ids.append(row["id"])
+        paths.append(image_dir / row["path"])
+        labels.append(int(row["label"]))
+    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8))

@@ -1,0 +1,63 @@
+"""The in-memory description of one dataset split: which images, where, with which label."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jpegai_fd.errors import UserError
+
+LABEL_NAMES = {0: "fake", 1: "real"}  # the Kaggle convention: 1 = real, 0 = fake
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """Images of one split, in a fixed order.
+
+    ``ids`` are unique strings, ``paths`` absolute image paths, ``labels`` int8 (1 = real, 0 = fake).
+    """
+
+    dataset: str
+    name: str
+    ids: np.ndarray
+    paths: tuple[Path, ...]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, index: np.ndarray) -> "DatasetSplit":
+        """The images at positions ``index`` (kept in the given order)."""
+        index = np.asarray(index, dtype=np.int64)
+        return DatasetSplit(self.dataset, self.name, self.ids[index],
+                            tuple(self.paths[i] for i in index), self.labels[index])
+
+    def manifest_hash(self) -> str:
+        """Hex digest of ids, labels and image bytes: changes when any image or label changes."""
+        digest = hashlib.sha256()
+        for image_id, path, label in zip(self.ids, self.paths, self.labels):
+            digest.update(f"{image_id}\t{int(label)}\t".encode())
+            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+        return digest.hexdigest()
+
+
+def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:
+    """A class-balanced random subset of ``num`` images (all of them when ``num`` is None).
+
+    Class 0 gets ``num // 2`` images and class 1 the rest; the subset keeps the split's order so that
+    the same (num, seed) always selects the same images in the same order.
+    """
+    if num is None:
+        return split
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label, want in ((0, num // 2), (1, num - num // 2)):
+        pool = np.flatnonzero(split.labels == label)
+        if len(pool) < want:
+            raise UserError(f"'{key}={num}' asks for {want} {LABEL_NAMES[label]} images but split "
+                            f"'{split.name}' has only {len(pool)}; lower {key} or set it to null")
+        chosen.append(rng.choice(pool, size=want, replace=False))
+    return split.subset(np.sort(np.concatenate(chosen)))

@@ -1,0 +1,28 @@
+"""What every latent encoder provides, so that the cache, features and classifiers never care which."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+COMPONENTS = ("model_y", "model_uv")  # names of the JPEG AI branches: luma, chroma
+LATENTS = ("y", "y_hat")              # unquantised analysis output, decoder-side quantised latent
+
+Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W) float32
+
+
+class LatentEncoder(Protocol):
+    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate."""
+
+    name: str
+
+    def fingerprint(self) -> dict:
+        """Every setting that changes the latents (JSON-serialisable); the cache keys on it."""
+
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+        """(C, h, w) of each component for an image of height x width."""
+
+    def encode(self, images: np.ndarray, bpp: int) -> Latents:
+        """Encode (N, H, W, 3) uint8 RGB images at ``bpp`` (rate x 100) into
+        ``{"y": {"model_y": a, "model_uv": b}, "y_hat": {...}}``, arrays (N, C, h, w) float32."""

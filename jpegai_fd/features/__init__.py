@@ -1,0 +1,50 @@
+"""Preprocessing of cached latents into feature matrices: flatten, single patch, multiple patches."""
+
+from __future__ import annotations
+
+import numpy as np
+from omegaconf import DictConfig
+
+from jpegai_fd.cache.store import LatentGroup
+from jpegai_fd.errors import UserError
+from jpegai_fd.features.matrix import FeatureSet, flatten_matrix, patch_matrix
+from jpegai_fd.features.vote import majority_vote
+
+COMPONENT_ARRAYS = {"y": ("model_y",), "yuv": ("model_y", "model_uv")}
+
+
+def patch_positions(cfg: DictConfig, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
+    """Spatial positions sampled per image for ``cfg.preprocess`` on an (H, W) latent grid."""
+    h, w = grid
+    pre = cfg.preprocess
+    if pre.name == "single":
+        row = h // 2 if pre.row is None else pre.row
+        col = w // 2 if pre.col is None else pre.col
+        if not (0 <= row < h and 0 <= col < w):
+            raise UserError(f"preprocess.row/col ({row}, {col}) lies outside the {h}x{w} latent grid")
+        return [(row, col)]
+    every = [(r, c) for r in range(h) for c in range(w)]
+    if not train:
+        return every
+    if pre.num_patches > len(every):
+        raise UserError(f"preprocess.num_patches={pre.num_patches} exceeds the {len(every)} positions of the latent grid")
+    # Drawn once from the seed: the same positions for every image, as in the thesis.
+    chosen = np.random.default_rng(cfg.seed).choice(len(every), size=pre.num_patches, replace=False)
+    return [every[i] for i in sorted(chosen)]
+
+
+def build_features(group: LatentGroup, cfg: DictConfig, train: bool) -> FeatureSet:
+    """Feature matrix of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``.
+
+    ``train`` picks the multi-patch training positions; at test every position is a sample.
+    """
+    arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
+    labels = group.labels
+    if cfg.preprocess.name == "flatten":
+        return flatten_matrix(arrays, labels)
+    if cfg.preprocess.name in ("single", "multi"):
+        return patch_matrix(arrays, labels, patch_positions(cfg, arrays[0].shape[2:], train))
+    raise UserError(f"invalid value for 'preprocess.name': {cfg.preprocess.name!r}; allowed values: flatten, single, multi")
+
+
+__all__ = ["FeatureSet", "build_features", "majority_vote", "patch_positions"]

@@ -1,0 +1,86 @@
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+import pandas as pd
+from omegaconf import DictConfig
+from sklearn.metrics import get_scorer
+
+from jpegai_fd.classifiers import make_estimator, suggest_params
+from jpegai_fd.features.matrix import FeatureSet
+from jpegai_fd.progress import Progress
+from jpegai_fd.tuning.cv import grouped_folds
+
+log = logging.getLogger(__name__)
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+
+@dataclass
+class TuningResult:
+    """Best parameters (empty when nothing was tuned), their mean CV score, and every trial."""
+
+    best_params: dict
+    best_score: float
+    trials: pd.DataFrame
+
+
+def _objective(classifier: DictConfig, features: FeatureSet, folds, scoring: str):
+    scorer = get_scorer(scoring)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest_params(trial, classifier.search_space)
+        scores = []
+        for i, (fit_idx, val_idx) in enumerate(folds):
+            model = make_estimator(classifier, params).fit(features.X[fit_idx], features.y[fit_idx])
+            scores.append(scorer(model, features.X[val_idx], features.y[val_idx]))
+            trial.set_user_attr("fold_scores", [float(s) for s in scores])
+            trial.report(float(np.mean(scores)), step=i)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(np.mean(scores))
+
+    return objective
+
+
+def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed: int, study_name: str) -> TuningResult:
+    """Search ``classifier.search_space`` on ``features`` with grouped ``tuning.cv_folds``-fold CV.
+
+    With ``tuning.storage`` set, the study is loaded if it exists and only the trials still missing
+    from ``tuning.n_trials`` run, so an interrupted search resumes.
+    """
+    if tuning.n_trials == 0 or not classifier.search_space:
+        return TuningResult({}, float("nan"), pd.DataFrame())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=tuning.pruner.n_startup_trials,
+                                         n_warmup_steps=tuning.pruner.n_warmup_steps)
+    study = optuna.create_study(study_name=study_name, storage=tuning.storage, direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner,
+                                load_if_exists=True)
+    already = sum(t.state in FINISHED for t in study.trials)
+    remaining = max(tuning.n_trials - already, 0)
+    if already:
+        log.info("optuna study '%s': %d trials already done, running %d more", study_name, already, remaining)
+    folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
+    progress = Progress(f"tune {classifier.name}", remaining, "trials", log, every_s=0)
+    start = time.perf_counter()
+
+    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        progress.update()
+
+    if remaining:
+        study.optimize(_objective(classifier, features, folds, tuning.scoring), n_trials=remaining,
+                       timeout=tuning.timeout, callbacks=[report], gc_after_trial=False,
+                       catch=(ValueError, ArithmeticError))
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        log.warning("optuna: no trial completed; using the fixed parameters of classifier.estimator")
+        return TuningResult({}, float("nan"), study.trials_dataframe())
+    log.info("optuna: %d trials in %.1fs, best %s=%.4f with %s", remaining, time.perf_counter() - start,
+             tuning.scoring, study.best_value, study.best_params)
+    trials = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params", "user_attrs"))
+    return TuningResult(dict(study.best_params), float(study.best_value), trials)
