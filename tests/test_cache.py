@@ -1,0 +1,128 @@
+"""The Zarr latent cache: extraction fills only what is missing, never reuses other settings, and an
+extraction killed at any moment resumes to exactly the latents of an uninterrupted run."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+from jfd_testing import compose_cfg, tiny_overrides
+from jpegai_fd.cache import LatentStore, cached_latents, fill_group
+from jpegai_fd.datasets import load_splits
+from jpegai_fd.datasets.images import read_rgb
+from jpegai_fd.encoders import DCTEncoder
+
+ARRAYS = ("y/model_y", "y/model_uv", "y_hat/model_y", "y_hat/model_uv", "labels", "ids", "done")
+
+
+@pytest.fixture()
+def cfg(tmp_path):
+    return compose_cfg(tiny_overrides(tmp_path, train=10, test=4))
+
+
+def test_second_fill_extracts_nothing(cfg):
+    train, _ = load_splits(cfg)
+    group, first = cached_latents(cfg, train, DCTEncoder())
+    assert (first.extracted, first.cached) == (20, 0)
+    assert group.done_mask().all() and group.missing_chunks() == []
+    again, second = cached_latents(cfg, train, DCTEncoder())
+    assert (second.extracted, second.cached) == (0, 20)
+    np.testing.assert_array_equal(again.ids, train.ids)
+    np.testing.assert_array_equal(again.labels, train.labels)
+    expected = DCTEncoder().encode(np.stack([read_rgb(p) for p in train.paths[:3]]), cfg.bpp)
+    np.testing.assert_array_equal(again.array("y_hat", "model_uv")[:3], expected["y_hat"]["model_uv"])
+
+
+def test_other_settings_never_reuse_latents(cfg, tmp_path):
+    train, _ = load_splits(cfg)
+    store = LatentStore(cfg.paths.cache)
+    manifest = train.manifest_hash()
+    keys = {
+        store.group_key(train, manifest, DCTEncoder(), 12),
+        store.group_key(train, manifest, DCTEncoder(), 6),
+        store.group_key(train, manifest, DCTEncoder(rate_search_iters=8), 12),
+        store.group_key(train.subset(np.arange(len(train) - 1)), train.subset(np.arange(len(train) - 1)).manifest_hash(),
+                        DCTEncoder(), 12),
+    }
+    assert len(keys) == 4
+    # Changing one image's bytes changes the manifest, hence the group.
+    path = Path(train.paths[0])
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert train.manifest_hash() != manifest
+
+
+def test_chunk_written_but_not_marked_done_is_recomputed(cfg):
+    train, _ = load_splits(cfg)
+    encoder = DCTEncoder()
+    size = cfg.dataset.image_size
+    group = LatentStore(cfg.paths.cache).open(train, train.manifest_hash(), encoder, cfg.bpp, (size, size), 8)
+    fill_group(group, train, encoder, cfg.bpp, size)
+    reference = group.array("y_hat", "model_y")[:].copy()
+    # Simulate a crash between the latent writes and the done mark of chunk 1, with garbage latents.
+    group.group["done"][8:16] = False
+    group.group["y_hat/model_y"][8:16] = -1.0
+    assert group.missing_chunks() == [1]
+    stats = fill_group(group, train, encoder, cfg.bpp, size)
+    assert stats.extracted == 8
+    np.testing.assert_array_equal(group.array("y_hat", "model_y")[:], reference)
+
+
+def _done_count(cache: Path) -> tuple[int, int]:
+    done = total = 0
+    for path in cache.rglob("done/zarr.json"):
+        arr = zarr.open_array(str(path.parent), mode="r")
+        mask = arr[:]
+        done += int(mask.sum())
+        total += mask.size
+    return done, total
+
+
+def _extract(tmp: Path, cache: str, data: Path) -> subprocess.Popen:
+    args = [*tiny_overrides(tmp, train=40, test=10, size=128), f"paths.data_dir={data}", f"paths.cache={cache}",
+            "extract.chunk_size=4", f"hydra.run.dir={tmp}/outputs/{Path(cache).name}-{time.time_ns()}"]
+    return subprocess.Popen([sys.executable, "-m", "jpegai_fd.extract", *args], cwd=tmp,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _read_all(cache: Path) -> dict:
+    out = {}
+    for path in sorted(cache.rglob("done/zarr.json")):
+        group = zarr.open_group(str(path.parent.parent), mode="r")
+        for name in ARRAYS:
+            out[str(path.parent.parent.relative_to(cache)), name] = group[name][:]
+    return out
+
+
+@pytest.mark.slow
+def test_killed_extraction_resumes_to_identical_latents(tmp_path):
+    data = tmp_path / "data"
+    reference = _extract(tmp_path, str(tmp_path / "ref.zarr"), data)
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()
+    cache = tmp_path / "killed.zarr"
+    kills = 0
+    for _ in range(3):  # kill at three different moments of progress
+        proc = _extract(tmp_path, str(cache), data)
+        before = _done_count(cache)[0]
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            done, total = _done_count(cache)
+            if done > before and done < total:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.02)
+        proc.wait(timeout=60)
+    assert kills >= 1, "extraction finished before it could be killed; enlarge the dataset"
+    final = _extract(tmp_path, str(cache), data)
+    assert final.wait(timeout=300) == 0, final.stderr.read()
+    ref, got = _read_all(tmp_path / "ref.zarr"), _read_all(cache)
+    assert ref.keys() == got.keys() and len(ref) == 2 * len(ARRAYS)
+    for key in ref:
+        np.testing.assert_array_equal(got[key], ref[key], err_msg=str(key))

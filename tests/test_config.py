@@ -1,0 +1,101 @@
+"""Config composition for every group option, and one-line errors for bad overrides."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.core.global_hydra import GlobalHydra
+
+from jfd_testing import CONF_DIR, compose_cfg, run_cli
+from jpegai_fd.cli import preflight
+from jpegai_fd.errors import UserError
+from jpegai_fd.validation import validate_config
+
+GROUPS = ("dataset", "encoder", "preprocess", "classifier")
+
+
+@pytest.fixture(autouse=True)
+def _clear_hydra():
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def test_required_options_exist():
+    assert {"flatten", "single", "multi"} <= set(group_options("preprocess"))
+    assert {"rf", "hgb"} <= set(group_options("classifier"))
+    assert "synthetic" in group_options("dataset")
+    assert "dct" in group_options("encoder")
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in group_options(g)])
+def test_every_group_option_composes_and_validates(group, option):
+    cfg = compose_cfg([f"{group}={option}"])
+    assert cfg[group].name == option
+    validate_config(cfg)
+
+
+def test_defaults_are_the_offline_thesis_setup():
+    cfg = compose_cfg([])
+    assert (cfg.dataset.name, cfg.encoder.name, cfg.preprocess.name, cfg.classifier.name) == ("synthetic", "dct", "flatten", "rf")
+    assert cfg.bpp == 12 and cfg.component == "yuv" and cfg.latent == "y_hat"
+    assert cfg.tracking.uri == "sqlite:///mlflow.db"
+
+
+def test_tracking_uri_follows_environment(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    assert compose_cfg([]).tracking.uri == "http://127.0.0.1:5999"
+
+
+def test_any_key_can_be_overridden():
+    cfg = compose_cfg(["bpp=6", "component=y", "latent=y", "seed=7", "preprocess=multi", "preprocess.num_patches=4",
+                       "classifier=hgb", "classifier.search_space.max_iter.high=80", "tuning.n_trials=0"])
+    assert (cfg.bpp, cfg.component, cfg.latent, cfg.seed) == (6, "y", "y", 7)
+    assert cfg.preprocess.num_patches == 4 and cfg.classifier.search_space.max_iter.high == 80
+    assert cfg.classifier.estimator.random_state == 7  # interpolated from the seed
+
+
+@pytest.mark.parametrize("override,needles", [
+    ("preprocess=foo", ["'preprocess'", "flatten", "multi", "single"]),
+    ("classifier=svm", ["'classifier'", "hgb", "rf"]),
+    ("bpp=0", ["'bpp'", "1 and 200"]),
+    ("bpp=abc", ["'bpp'", "1 and 200"]),
+    ("component=rgb", ["'component'", "y, yuv"]),
+    ("latent=z", ["'latent'", "y, y_hat"]),
+    ("tuning.cv_folds=1", ["'tuning.cv_folds'"]),
+    ("foo=1", ["'foo'", "+foo=1"]),
+    ("classifier.search_space.max_depth.type=bogus", ["max_depth.type", "categorical"]),
+])
+def test_preflight_rejects_bad_values(override, needles):
+    with pytest.raises(UserError) as info:
+        preflight([override])
+    message = str(info.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_preflight_checks_every_value_of_a_sweep():
+    preflight(["-m", "preprocess=flatten,single,multi", "bpp=6,12"])
+    with pytest.raises(UserError, match="'bpp'"):
+        preflight(["-m", "preprocess=flatten,single", "bpp=6,0"])
+    with pytest.raises(UserError, match="'preprocess'"):
+        preflight(["-m", "preprocess=flatten,foo", "bpp=6"])
+
+
+@pytest.mark.parametrize("override,key", [("preprocess=foo", "'preprocess'"), ("bpp=0", "'bpp'"),
+                                          ("component=rgb", "'component'"), ("latent=z", "'latent'")])
+def test_cli_fails_before_any_work_with_one_line(tmp_path, override, key):
+    result = run_cli("jpegai_fd", ["-m", override, "bpp=6,12" if not override.startswith("bpp") else "seed=1",
+                                   f"paths.data_dir={tmp_path}/data", f"paths.cache={tmp_path}/cache.zarr"],
+                     cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert key in lines[0] and ("allowed values" in lines[0] or "between" in lines[0])
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists() and not (tmp_path / "cache.zarr").exists()
+    assert not (tmp_path / "outputs").exists()
