@@ -14,7 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO / "conf"
 
 
-def tiny_overrides(tmp: Path, train: int = 12, test: int = 6, size: int = 64) -> list[str]:
+SMALL_CLASSIFIER = {
+    "rf": ["classifier.estimator.n_estimators=20", "classifier.search_space.n_estimators.high=60"],
+    "hgb": ["classifier=hgb", "classifier.estimator.max_iter=20", "classifier.search_space.max_iter.low=10", "classifier.search_space.max_iter.high=40"],
+}
+
+
+def tiny_overrides(tmp: Path, train: int = 12, test: int = 6, size: int = 64, classifier: str = "rf") -> list[str]:
     """Overrides that keep a job to seconds: small 64x64 images, few trials, all files under ``tmp``."""
     return [
         f"paths.data_dir={tmp}/data",
@@ -26,8 +32,7 @@ def tiny_overrides(tmp: Path, train: int = 12, test: int = 6, size: int = 64) ->
         f"dataset.num_per_class.test={test}",
         "tuning.n_trials=2",
         "tuning.cv_folds=2",
-        "classifier.estimator.n_estimators=20",
-        "classifier.search_space.n_estimators.high=60",
+        *SMALL_CLASSIFIER[classifier],
         "extract.chunk_size=8",
         "n_jobs=1",
     ]
