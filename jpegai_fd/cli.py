@@ -53,14 +53,15 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
     return cfg
 
 
-def preflight(argv: list[str], config_name: str = "config") -> None:
-    """Compose and validate the config for each value of each override in ``argv``.
+def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
+    """Compose and validate the config for each value of each override in ``argv``; return the config
+    of the first job (None for ``--help`` and the like).
 
     Raises UserError on the first problem. Hydra's own keys (``hydra...``) are left to Hydra.
     """
     args, _ = get_args_parser().parse_known_args(argv)
     if args.help or args.hydra_help or args.shell_completion or args.info:
-        return
+        return None
     try:
         parsed = OverridesParser.create().parse_overrides(args.overrides)
     except OverrideParseException as exc:
@@ -74,7 +75,7 @@ def preflight(argv: list[str], config_name: str = "config") -> None:
              for o in ours]
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(args.config_dir or CONF_DIR), version_base="1.3"):
-        _compose_checked(args.config_name or config_name, first, " ".join(first) or "(defaults)")
+        cfg = _compose_checked(args.config_name or config_name, first, " ".join(first) or "(defaults)")
         for i, o in enumerate(ours):
             if not o.is_sweep_override():
                 continue
@@ -82,22 +83,54 @@ def preflight(argv: list[str], config_name: str = "config") -> None:
                 line = as_line(o, value)
                 _compose_checked(args.config_name or config_name, first[:i] + [line] + first[i + 1:], line)
     GlobalHydra.instance().clear()
+    return cfg
 
 
-def launch(task: Callable[[DictConfig], object], config_name: str = "config") -> None:
-    """Run ``task`` as a Hydra app over ``conf/`` after checking the command line."""
+def launch(task: Callable[[DictConfig], object], config_name: str = "config", tracked: bool = True) -> None:
+    """Run ``task`` as a Hydra app over ``conf/`` after checking the command line.
+
+    ``tracked``: the task logs to MLflow, so the tracking server must answer before anything starts,
+    and a multirun gets a parent run. In a multirun a failing job is recorded (run FAILED, error in
+    its ``results.json``) and the other jobs go on; the exit code is 1 when any job failed.
+    """
+    from jpegai_fd.tracking import record_failure, sweep_callback
+    from jpegai_fd.tracking.connection import check_tracking_uri
+    from jpegai_fd.tracking.sweep import hydra_job
+
+    sweep_callback.ENABLED = tracked
     try:
-        preflight(sys.argv[1:], config_name)
+        cfg = preflight(sys.argv[1:], config_name)
+        if tracked and cfg is not None:
+            check_tracking_uri(cfg.tracking.uri)
     except UserError as exc:
         print(f"jpegai_fd: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
     def guarded(cfg: DictConfig):
+        in_sweep = hydra_job() is not None
         try:
             return task(cfg)
-        except UserError as exc:
-            log.error("%s", exc)
+        except Exception as exc:
+            record_failure(exc, _output_dir())  # results.json, and the traceback in error.txt
+            if not in_sweep and not isinstance(exc, UserError):
+                raise
+            log.error("job failed: %s: %s", type(exc).__name__, exc)
             print(f"jpegai_fd: error: {exc}", file=sys.stderr)
-            sys.exit(2)
+            if not in_sweep:
+                sys.exit(2)
+            return None  # the sweep goes on; the launching process counts the failures
 
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
+    done = sweep_callback.LAST_SWEEP
+    if done.get("failed"):
+        first = done["failed_jobs"][0]
+        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: {first.get('overrides') or 'job ' + str(first['job'])}: "
+              f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
+              f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
+        sys.exit(1)
+
+
+def _output_dir() -> Path | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None

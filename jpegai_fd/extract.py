@@ -33,4 +33,4 @@ def extract_latents(cfg: DictConfig) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    launch(extract_latents)
+    launch(extract_latents, tracked=False)  # extraction logs no MLflow run

@@ -20,9 +20,10 @@ from jpegai_fd.cache import cached_latents
 from jpegai_fd.classifiers import make_estimator
 from jpegai_fd.datasets import load_splits
 from jpegai_fd.encoders import build_encoder
-from jpegai_fd.evaluation import confusion, detection_metrics
+from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import build_features, majority_vote
-from jpegai_fd.tracking import TrackedRun, confusion_figure, factor_tags
+from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances, log_trials,
+                                record_outcome, resume_finished)
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
 
@@ -63,8 +64,13 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     validate_config(cfg)
     quiet_libraries()
+    out = output_dir()
+    if cfg.tracking.resume:
+        skipped = resume_finished(cfg, out)
+        if skipped is not None:
+            return skipped
     timings: dict[str, float] = {}
-    with TrackedRun(cfg) as run:
+    with TrackedRun(cfg, out) as run:
         with timed(timings, "time/dataset_s"):
             train, test = load_splits(cfg)
         encoder = build_encoder(cfg)
@@ -92,16 +98,15 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
                       "data/train_samples": len(train_fs.y), "data/num_features": train_fs.X.shape[1]}
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        cm = confusion(y_true, y_pred)
-        run.log_dict(cm, "confusion_matrix.json")
-        run.log_figure(confusion_figure(cm, run.run.info.run_name), "figures/confusion_matrix.png")
-        if not result.trials.empty:
-            run.log_text(result.trials.to_csv(index=False), "optuna_trials.csv")
-        summary = {"run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics, "timings": timings,
-                   "best_params": result.best_params, **extraction}
-    out = output_dir()
+        log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
+        log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.run.info.run_name)
+        log_trials(run, result.trials)
+        summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
+                   "timings": timings, "best_params": result.best_params, **extraction}
+    summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    record_outcome("finished", run_id=run.run_id, tracking_error=run.lost)
     t = factor_tags(cfg)
     log.info("RESULT %s | acc %.3f bal %.3f auc %.3f | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
              " ".join(f"{k}={v}" for k, v in t.items()), metrics["test/accuracy"],

@@ -1,6 +1,8 @@
-"""Figures logged with each run."""
+"""Figures logged with each run: confusion matrix, ROC curve, latent importance heat maps."""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib
 
@@ -8,22 +10,74 @@ matplotlib.use("Agg")  # jobs run headless, often several at once
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+CHANNELS_PER_ROW = 16  # channel importances drawn as a grid: 160 luma channels -> 10 x 16
+
 
 def confusion_figure(confusion: dict, title: str):
-    """Heat map of a :func:`jpegai_fd.evaluation.confusion` dict, counts and row-normalised share."""
+    """Two heat maps of a :func:`jpegai_fd.evaluation.confusion` dict: counts, and shares per true class."""
     cm = np.asarray(confusion["matrix"], dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(4, 3.6), dpi=100)
-    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     labels = confusion["labels"]
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(cm.shape[0]):
-        for j in range(cm.shape[1]):
-            ax.text(j, i, f"{int(cm[i, j])}\n{share[i, j]:.1%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.5 else "black")
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), dpi=100)
+    for ax, values, name in ((axes[0], cm, "counts"), (axes[1], share, "normalised (per true class)")):
+        scale = values / max(values.max(), 1e-12)
+        ax.imshow(scale, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name, fontsize=9)
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                text = f"{int(values[i, j])}" if values is cm else f"{values[i, j]:.1%}"
+                ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
+    """ROC curve of the fake class (positive) against real."""
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.3f}")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false positive rate (real called fake)")
+    ax.set_ylabel("true positive rate (fake detected)")
     ax.set_title(title, fontsize=8)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def _channel_grid(values: np.ndarray) -> np.ndarray:
+    rows = math.ceil(values.size / CHANNELS_PER_ROW)
+    grid = np.full(rows * CHANNELS_PER_ROW, np.nan)
+    grid[:values.size] = values
+    return grid.reshape(rows, CHANNELS_PER_ROW)
+
+
+def importance_figure(parts: dict, title: str):
+    """Heat maps of :func:`jpegai_fd.tracking.importance.split_importances`: per latent array, channel
+    importance as a grid (channel = row * 16 + column) and, for flatten, spatial importance (H x W)."""
+    with_positions = any("positions" in p for p in parts.values())
+    ncols = 2 if with_positions else 1
+    fig, axes = plt.subplots(len(parts), ncols, figsize=(4.2 * ncols, 3.2 * len(parts)), dpi=100, squeeze=False)
+    for row, (name, part) in enumerate(parts.items()):
+        ax = axes[row, 0]
+        image = ax.imshow(_channel_grid(part["channels"]), cmap="viridis")
+        ax.set_title(f"{name}: channel importance (row*{CHANNELS_PER_ROW}+col)", fontsize=8)
+        ax.set_xlabel("channel mod 16")
+        ax.set_ylabel("channel // 16")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+        if with_positions:
+            ax = axes[row, 1]
+            image = ax.imshow(part["positions"], cmap="magma")
+            ax.set_title(f"{name}: spatial importance", fontsize=8)
+            ax.set_xlabel("latent column")
+            ax.set_ylabel("latent row")
+            fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,0 +1,112 @@
+"""`python -m jpegai_fd.server`: a local MLflow tracking server on 127.0.0.1.
+
+Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
+The backend store is a sqlite file by default, or PostgreSQL with
+``--backend-store-uri postgresql://user@host:port/db``; artifacts go to a local folder that the server
+proxies, so jobs only need ``tracking.uri=http://127.0.0.1:PORT`` (or ``MLFLOW_TRACKING_URI``).
+
+:class:`MlflowServer` is the same server as an object (start, wait until healthy, stop), used by the
+tests and the tracking benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jpegai_fd.tracking.connection import server_healthy
+
+
+class MlflowServer:
+    """An ``mlflow server`` child process. ``start()`` returns once ``GET /health`` answers."""
+
+    def __init__(self, backend_store_uri: str = "sqlite:///mlflow.db", artifacts_destination: str = "mlartifacts",
+                 host: str = "127.0.0.1", port: int = 5000, log_file: Path | None = None):
+        self.backend_store_uri = backend_store_uri
+        self.artifacts_destination = str(Path(artifacts_destination).resolve())
+        self.host, self.port = host, port
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow") or "mlflow"
+        return [mlflow, "server", "--backend-store-uri", self.backend_store_uri,
+                "--artifacts-destination", self.artifacts_destination,
+                "--host", self.host, "--port", str(self.port), "--workers", "1"]
+
+    def start(self, timeout: float = 90.0) -> "MlflowServer":
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        out = open(self.log_file, "ab") if self.log_file else None
+        # Own process group: stop() ends the server and the workers it forks, nothing else.
+        self.process = subprocess.Popen(self.command(), env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                                        start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mlflow server exited with code {self.process.returncode}"
+                                   + (f"; see {self.log_file}" if self.log_file else ""))
+            if server_healthy(self.uri, timeout=1.0):
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"mlflow server did not answer on {self.uri} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> "MlflowServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
+                        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql://USER@HOST:PORT/DB")
+    parser.add_argument("--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    server = MlflowServer(args.backend_store_uri, args.artifacts_destination, args.host, args.port)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        print(f"jpegai_fd.server: error: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
+        return 1
+    print(f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "
+          f"{server.artifacts_destination}). Log to it with: export MLFLOW_TRACKING_URI={server.uri}  "
+          f"(Ctrl-C stops it)", flush=True)
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # a plain `kill` stops the server like Ctrl-C
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return server.process.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Talking to a tracking URI: fail fast when a server is down, and keep retries short.
+
+MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all). A job whose
+server died mid-way should save its results locally and end, not hang, so the defaults here are
+short; a user's own ``MLFLOW_HTTP_REQUEST_*`` environment variables still win.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import requests
+
+from jpegai_fd.errors import UserError
+
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
+START_HINT = "start one with `python -m jpegai_fd.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
+
+
+def is_http(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def server_healthy(uri: str, timeout: float = 3.0) -> bool:
+    """True when ``GET {uri}/health`` answers 200."""
+    try:
+        return requests.get(uri.rstrip("/") + "/health", timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def check_tracking_uri(uri: str, attempts: int = 2) -> None:
+    """Raise UserError (one line: the URI and how to start a server) when an HTTP tracking URI does not
+    answer. Other URIs (sqlite, postgresql) are opened by MLflow itself and need no server."""
+    if not is_http(uri):
+        return
+    for attempt in range(attempts):
+        if server_healthy(uri):
+            return
+        if attempt + 1 < attempts:
+            time.sleep(1.0)
+    port = requests.utils.urlparse(uri).port or 5000
+    raise UserError(f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
+                    + START_HINT.format(port=port))

@@ -1,0 +1,49 @@
+"""Which latent channels and spatial positions a tree model relies on.
+
+Feature order follows :mod:`jpegai_fd.features`: the arrays of the component (``model_y``, then
+``model_uv`` for yuv) side by side; flatten puts each array's (C, H, W) values in C order, the patch
+methods one value per channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tree_importances(model) -> np.ndarray | None:
+    """Normalised importance per feature of a fitted tree ensemble, or None for other models.
+
+    Uses ``feature_importances_`` (random forest, LightGBM, ...). HistGradientBoosting has none, so
+    its split gains are summed per feature from the fitted trees.
+    """
+    if hasattr(model, "feature_importances_"):
+        imp = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "_predictors") and hasattr(model, "n_features_in_"):
+        imp = np.zeros(model.n_features_in_)
+        for per_class in model._predictors:  # noqa: SLF001  (fitted trees; no public accessor exists)
+            for predictor in per_class:
+                nodes = predictor.nodes[~predictor.nodes["is_leaf"]]
+                np.add.at(imp, nodes["feature_idx"], nodes["gain"])
+    else:
+        return None
+    total = imp.sum()
+    return imp / total if total > 0 else imp
+
+
+def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], preprocess: str) -> dict:
+    """Per latent array: ``channels`` (C,) and, for flatten, ``positions`` (H, W) importance sums.
+
+    ``shapes`` maps each array name, in feature order, to its (C, H, W) latent shape.
+    """
+    out, offset = {}, 0
+    for name, (c, h, w) in shapes.items():
+        if preprocess == "flatten":
+            block = importances[offset:offset + c * h * w].reshape(c, h, w)
+            out[name] = {"channels": block.sum(axis=(1, 2)), "positions": block.sum(axis=0)}
+            offset += c * h * w
+        else:
+            out[name] = {"channels": importances[offset:offset + c]}
+            offset += c
+    if offset != importances.size:
+        raise ValueError(f"{importances.size} importances do not match the latent shapes {shapes} ({preprocess})")
+    return out

@@ -1,0 +1,75 @@
+"""What a job logs after its evaluation: trials table, confusion matrix, ROC curve, importances."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from jpegai_fd.evaluation import FAKE, confusion
+from jpegai_fd.tracking.figures import confusion_figure, importance_figure, roc_figure
+from jpegai_fd.tracking.importance import split_importances, tree_importances
+
+
+def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per Optuna trial: number, state, value (mean CV score), duration_s, the fold scores
+    (JSON list) and one ``param_<name>`` column per hyperparameter."""
+    if trials.empty:
+        return pd.DataFrame(columns=["number", "state", "value", "duration_s", "fold_scores"])
+    out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str),
+                        "value": trials.get("value")})
+    duration = trials.get("duration")
+    out["duration_s"] = (pd.to_timedelta(duration).dt.total_seconds() if duration is not None else np.nan)
+    folds = trials.get("user_attrs_fold_scores")
+    out["fold_scores"] = [json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]"
+                          for f in (folds if folds is not None else [None] * len(trials))]
+    for col in trials.columns:
+        if col.startswith("params_"):
+            out["param_" + col[len("params_"):]] = trials[col]
+    return out
+
+
+def log_trials(run, trials: pd.DataFrame) -> None:
+    """``optuna_trials.csv`` plus the ``trial/value`` series (step = trial number) for the UI's charts."""
+    table = trials_table(trials)
+    run.log_text(table.to_csv(index=False), "optuna_trials.csv")
+    done = table.dropna(subset=["value"])
+    if len(done):
+        run.log_series("trial/value", done["value"], done["number"])
+    states = table["state"].value_counts()
+    run.log_metrics({f"trials/{s.lower()}": int(n) for s, n in states.items()})
+
+
+def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarray, title: str) -> None:
+    """Confusion matrix (JSON and figure: counts and normalised) and the ROC curve of the fake class."""
+    cm = confusion(y_true, y_pred)
+    run.log_dict(cm, "confusion_matrix.json")
+    run.log_figure(confusion_figure(cm, title), "figures/confusion_matrix.png")
+    positive = np.asarray(y_true) == FAKE
+    if 0 < positive.sum() < positive.size:
+        fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
+        run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist()},
+                     "roc_curve.json")
+        run.log_figure(roc_figure(fpr, tpr, roc_auc_score(positive, 1 - np.asarray(p_real)), title),
+                       "figures/roc_curve.png")
+
+
+def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], preprocess: str, title: str) -> None:
+    """For tree models: importance per latent channel and (flatten) per spatial position, as JSON and
+    heat maps. ``shapes``: each latent array of the component, in feature order -> (C, H, W)."""
+    importances = tree_importances(model)
+    if importances is None:
+        return
+    parts = split_importances(importances, shapes, preprocess)
+    run.log_dict({name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()},
+                 "feature_importance.json")
+    run.log_figure(importance_figure(parts, title), "figures/feature_importance.png")
+
+
+def latent_shapes(group, cfg) -> dict[str, tuple[int, int, int]]:
+    """(C, H, W) of each latent array that ``cfg.component`` feeds to the features, in feature order."""
+    from jpegai_fd.features import COMPONENT_ARRAYS
+
+    return {name: tuple(group.array(cfg.latent, name).shape[1:]) for name in COMPONENT_ARRAYS[cfg.component]}

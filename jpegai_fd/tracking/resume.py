@@ -1,0 +1,68 @@
+"""``tracking.resume=true``: skip a job whose identical config already finished in the experiment.
+
+"Identical" means the same :func:`jpegai_fd.tracking.sweep.config_hash` (the resolved config without
+``tracking``). When the finished run belongs to another sweep, a copy of its metrics is logged as a
+child of the current sweep (tag ``jpegai_fd.reused_from``), so the sweep's report stays complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from omegaconf import DictConfig
+
+from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.mlflow_run import default_tags, factor_tags, run_name
+from jpegai_fd.tracking.sweep import CONFIG_HASH, REUSED_FROM, ROLE, config_hash, parent_run_id, record_outcome
+
+log = logging.getLogger(__name__)
+
+
+def finished_run(cfg: DictConfig):
+    """The latest FINISHED job run with this config in ``tracking.experiment``, or None."""
+    check_tracking_uri(cfg.tracking.uri)
+    client = MlflowClient(cfg.tracking.uri)
+    exp = client.get_experiment_by_name(cfg.tracking.experiment)
+    if exp is None:
+        return None
+    runs = client.search_runs([exp.experiment_id],
+                              filter_string=f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'",
+                              order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
+def reuse(cfg: DictConfig, done) -> str:
+    """Make finished run ``done`` count for the current sweep; return the run id that now does."""
+    parent = parent_run_id()
+    if parent is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
+        return done.info.run_id
+    client = MlflowClient(cfg.tracking.uri)
+    tags = {**factor_tags(cfg), ROLE: "job", CONFIG_HASH: config_hash(cfg), REUSED_FROM: done.info.run_id,
+            MLFLOW_PARENT_RUN_ID: parent}
+    copy = client.create_run(done.info.experiment_id, run_name=run_name(cfg), tags=default_tags(tags))
+    client.log_batch(copy.info.run_id, metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
+                     params=[Param(k, v) for k, v in done.data.params.items()])
+    client.set_terminated(copy.info.run_id, "FINISHED")
+    return copy.info.run_id
+
+
+def resume_finished(cfg: DictConfig, out_dir: Path | None) -> dict[str, float] | None:
+    """With an identical finished run in the experiment: write ``results.json`` (status skipped) to
+    ``out_dir``, record the outcome for the sweep and return the run's ``test/*`` metrics; else None."""
+    done = finished_run(cfg)
+    if done is None:
+        return None
+    run_id = reuse(cfg, done)
+    metrics = {k: v for k, v in done.data.metrics.items() if k.startswith("test/")}
+    log.info("resume: this config already finished in run %s; skipping the job", done.info.run_id)
+    summary = {"status": "skipped", "run_id": run_id, "reused_from": done.info.run_id, "factors": factor_tags(cfg),
+               "metrics": metrics}
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    record_outcome("skipped", run_id=run_id, reused_from=done.info.run_id)
+    return metrics

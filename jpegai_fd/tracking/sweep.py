@@ -1,0 +1,120 @@
+"""What ties the jobs of one multirun together: the sweep's identity, its parent run, job outcomes.
+
+The parent run is created in the launching process (:mod:`jpegai_fd.tracking.sweep_callback`) and its
+id written to ``<sweep dir>/.jpegai_fd/parent_run.json``; every job, whatever the launcher (in
+process, joblib workers, SLURM), reads it from the sweep folder that Hydra gives it. Each job also
+writes ``<sweep dir>/.jpegai_fd/jobs/<num>.json`` (finished, skipped or failed) so that the launching
+process can close the parent run and set the exit code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+# Tags of our own, next to the grid factors.
+ROLE = "jpegai_fd.role"             # "sweep" on parent runs, "job" on job runs
+CONFIG_HASH = "jpegai_fd.config_hash"
+SWEEP_KEY = "jpegai_fd.sweep_key"   # identity of a sweep's overrides: a rerun of the same sweep has the same key
+REUSED_FROM = "jpegai_fd.reused_from"
+# Overrides that change how a sweep is tracked, not what it computes.
+TRACKING_ONLY = ("tracking.resume", "tracking.sweep_name", "tracking.uri", "tracking.experiment")
+STATE_DIR = ".jpegai_fd"
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """Identity of a job's computation: the resolved config without ``tracking`` and ``hydra``."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("tracking", None)
+    data.pop("hydra", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def sweep_overrides(task_overrides) -> list[str]:
+    """The overrides that define the sweep's jobs, in the user's order."""
+    return [o for o in task_overrides if o.lstrip("+~").partition("=")[0] not in TRACKING_ONLY]
+
+
+def sweep_key(task_overrides) -> str:
+    return hashlib.sha256("\n".join(sorted(sweep_overrides(task_overrides))).encode()).hexdigest()[:16]
+
+
+def sweep_name(tracking: DictConfig, task_overrides) -> str:
+    """``tracking.sweep_name``, or ``sweep`` plus the sweep's overrides (what the UI shows)."""
+    if tracking.get("sweep_name"):
+        return str(tracking.sweep_name)
+    text = " ".join(sweep_overrides(task_overrides)) or "(defaults)"
+    return f"sweep {text}"[:250]
+
+
+def state_dir(sweep_dir: str | Path) -> Path:
+    return Path(sweep_dir) / STATE_DIR
+
+
+def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None:
+    d = state_dir(sweep_dir)
+    (d / "jobs").mkdir(parents=True, exist_ok=True)
+    (d / "parent_run.json").write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id}))
+
+
+def hydra_job() -> tuple[Path, int] | None:
+    """(sweep dir, job number) of this job when it runs inside a Hydra multirun, else None."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    return Path(hc.sweep.dir), int(hc.job.num)
+
+
+def parent_run_id() -> str | None:
+    """The sweep's parent run id, when this job belongs to a tracked multirun."""
+    job = hydra_job()
+    if job is None:
+        return None
+    path = state_dir(job[0]) / "parent_run.json"
+    return json.loads(path.read_text())["run_id"] if path.exists() else None
+
+
+def record_outcome(status: str, **details) -> None:
+    """Write this job's outcome (finished | skipped | failed) for the launching process."""
+    job = hydra_job()
+    if job is None:
+        return
+    d = state_dir(job[0]) / "jobs"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{job[1]}.json").write_text(json.dumps({"job": job[1], "status": status, **details}, default=str))
+
+
+def read_outcomes(sweep_dir: str | Path) -> list[dict]:
+    d = state_dir(sweep_dir) / "jobs"
+    return [json.loads(p.read_text()) for p in sorted(d.glob("*.json"))] if d.exists() else []
+
+
+def clear_outcomes(sweep_dir: str | Path) -> None:
+    d = state_dir(sweep_dir) / "jobs"
+    for p in d.glob("*.json") if d.exists() else ():
+        p.unlink()
+
+
+def record_failure(exc: BaseException, out_dir: Path | None) -> None:
+    """A failed job: ``results.json`` with the error in its output folder, and its outcome for the sweep."""
+    import traceback
+
+    error = f"{type(exc).__name__}: {exc}"
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(json.dumps({"status": "failed", "error": error}, indent=2))
+        (out_dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
+    job = hydra_job()
+    overrides = None
+    if job is not None:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = HydraConfig.get().job.override_dirname
+    record_outcome("failed", error=error[:2000], overrides=overrides)

@@ -1,0 +1,83 @@
+"""Hydra callback: one MLflow parent run per multirun (registered in ``conf/config.yaml``).
+
+In the launching process, before any job starts, it creates the experiment once (no race between
+parallel workers) and the parent run, named after the sweep, with the sweep's overrides and Hydra's
+multirun config as artifacts. Jobs attach to it through the sweep folder
+(:func:`jpegai_fd.tracking.sweep.parent_run_id`). With ``tracking.resume=true`` the latest parent run
+of the same sweep (same overrides) is reopened instead. After the last job it closes the parent run,
+FAILED if any job failed, and leaves the counts in :data:`LAST_SWEEP` for the exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from hydra.experimental.callback import Callback
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
+from jpegai_fd.tracking.sweep import (ROLE, SWEEP_KEY, clear_outcomes, read_outcomes, sweep_key, sweep_name,
+                                      sweep_overrides, write_parent)
+
+log = logging.getLogger(__name__)
+ENABLED = True  # False for entry points that log nothing to MLflow (set by jpegai_fd.cli.launch)
+LAST_SWEEP: dict = {}  # outcome of the latest multirun in this process: parent_run_id, finished, skipped, failed
+
+
+def find_parent(client: MlflowClient, experiment_id: str, key: str):
+    """Latest parent run of the sweep with identity ``key``, or None."""
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'",
+                              order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
+class SweepRun(Callback):
+    """Parent MLflow run of a Hydra multirun."""
+
+    def __init__(self) -> None:
+        self.client: MlflowClient | None = None
+        self.parent_id: str | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        LAST_SWEEP.clear()
+        clear_outcomes(config.hydra.sweep.dir)
+        if not ENABLED:
+            return
+        tracking = config.tracking
+        check_tracking_uri(tracking.uri)
+        self.client = MlflowClient(tracking.uri)
+        experiment_id = ensure_experiment(self.client, tracking.experiment)
+        overrides = list(config.hydra.overrides.task)
+        key = sweep_key(overrides)
+        sweep_dir = config.hydra.sweep.dir
+        previous = find_parent(self.client, experiment_id, key) if tracking.get("resume") else None
+        if previous is not None:
+            self.parent_id = previous.info.run_id
+            self.client.update_run(self.parent_id, status="RUNNING")
+            log.info("resuming sweep %r in parent run %s", previous.info.run_name, self.parent_id)
+        else:
+            tags = {ROLE: "sweep", SWEEP_KEY: key, "jpegai_fd.sweep_overrides": " ".join(sweep_overrides(overrides))}
+            run = self.client.create_run(experiment_id, run_name=sweep_name(tracking, overrides), tags=default_tags(tags))
+            self.parent_id = run.info.run_id
+        self.client.set_tag(self.parent_id, "jpegai_fd.sweep_dir", str(sweep_dir))
+        self.client.log_text(self.parent_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
+        self.client.log_text(self.parent_id, OmegaConf.to_yaml(config), "sweep/multirun.yaml")
+        write_parent(sweep_dir, self.parent_id, experiment_id)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        outcomes = read_outcomes(config.hydra.sweep.dir)
+        counts = Counter(o["status"] for o in outcomes)
+        LAST_SWEEP.update(parent_run_id=self.parent_id, sweep_dir=str(config.hydra.sweep.dir),
+                          finished=counts["finished"], skipped=counts["skipped"], failed=counts["failed"],
+                          failed_jobs=[o for o in outcomes if o["status"] == "failed"])
+        if self.parent_id is None:
+            return
+        try:
+            for status in ("finished", "skipped", "failed"):
+                self.client.set_tag(self.parent_id, f"jobs.{status}", str(counts[status]))
+            self.client.set_terminated(self.parent_id, "FAILED" if counts["failed"] else "FINISHED")
+        except Exception as exc:  # noqa: BLE001  (the jobs' results are on disk; say so and end normally)
+            log.warning("could not close the sweep's parent run %s: %s", self.parent_id, exc)
