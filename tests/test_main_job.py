@@ -19,7 +19,8 @@ METRICS = ("test/accuracy", "test/balanced_accuracy", "test/precision", "test/re
 def runs_of(tmp_path, experiment="jpegai_fd"):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     exp = client.get_experiment_by_name(experiment)
-    return client, client.search_runs([exp.experiment_id], max_results=1000)
+    # Job runs only: a multirun also logs one parent run for the sweep (tag jpegai_fd.role=sweep).
+    return client, client.search_runs([exp.experiment_id], "tags.`jpegai_fd.role` = 'job'", max_results=1000)
 
 
 @pytest.mark.slow
