@@ -1,0 +1,53 @@
+"""`python -m jpegai_fd.report [--tracking-uri URI] [--experiment NAME] [--sweep latest|RUN_ID|NAME] [--out DIR]`
+
+Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
+http server, PostgreSQL) and writes the results table, the timing table and the bar charts; with
+``--sweep`` it also logs them under ``report/`` of the sweep's parent run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.connection import check_tracking_uri
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+                        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db")
+    parser.add_argument("--experiment", default="jpegai_fd")
+    parser.add_argument("--sweep", default=None, help="latest, a parent run id or a sweep name (default: all runs)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])")
+    parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
+    args = parser.parse_args(argv)
+    try:
+        from jpegai_fd.report.build import write_report
+        from jpegai_fd.report.runs import load_runs
+
+        check_tracking_uri(args.tracking_uri)
+        runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
+        if runs.empty:
+            raise UserError(f"no FINISHED job runs in experiment {args.experiment!r}"
+                            + (f" for sweep {args.sweep!r}" if args.sweep else "") + f" at {args.tracking_uri}")
+    except UserError as exc:
+        print(f"jpegai_fd.report: error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or Path("reports") / (args.experiment + (f"_{parent.info.run_id[:8]}" if parent else ""))
+    title = parent.info.run_name if parent else f"experiment {args.experiment}"
+    files = write_report(runs, out, title)
+    if parent is not None and not args.no_log:
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
+    print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"
+          + (f"; logged to run {parent.info.run_id}" if parent is not None and not args.no_log else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Read the finished job runs of an experiment (optionally of one sweep) into a table."""
+
+from __future__ import annotations
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE
+
+FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", "dataset")
+
+
+def _search(client: MlflowClient, experiment_id: str, filter_string: str, limit: int | None = None) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], filter_string, max_results=limit or 1000, page_token=token,
+                                  order_by=["attributes.start_time DESC"])
+        runs.extend(page)
+        token = page.token
+        if limit or not token:
+            return runs
+
+
+def find_sweep(client: MlflowClient, experiment_id: str, sweep: str):
+    """The parent run of ``sweep``: ``latest``, a run id, or a sweep (parent run) name."""
+    base = f"tags.`{ROLE}` = 'sweep'"
+    if sweep == "latest":
+        runs = _search(client, experiment_id, base, limit=1)
+    else:
+        runs = [r for r in _search(client, experiment_id, base) if sweep in (r.info.run_id, r.info.run_name)][:1]
+    if not runs:
+        raise UserError(f"no sweep {sweep!r} in this experiment; pass --sweep latest, a parent run id or a sweep name "
+                        "(the parent runs' names in the MLflow UI)")
+    return runs[0]
+
+
+def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.DataFrame, object | None]:
+    """FINISHED job runs as rows (run_id, start_time, factors, metrics), one per distinct config (the
+    latest), and the sweep's parent run (None without ``sweep``)."""
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise UserError(f"no experiment {experiment!r} at {uri}; check --experiment (tracking.experiment of the jobs)")
+    parent = find_sweep(client, exp.experiment_id, sweep) if sweep else None
+    query = f"tags.`{ROLE}` = 'job' and attributes.status = 'FINISHED'"
+    if parent is not None:
+        query += f" and tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
+    rows = []
+    for run in _search(client, exp.experiment_id, query):
+        row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
+               "config_hash": run.data.tags.get(CONFIG_HASH, run.info.run_id)}
+        row.update({f: run.data.tags.get(f) for f in FACTORS})
+        row.update(run.data.metrics)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df, parent
+    df["bpp"] = pd.to_numeric(df["bpp"])
+    df = df.sort_values("start_time").drop_duplicates("config_hash", keep="last")
+    return df.reset_index(drop=True), parent

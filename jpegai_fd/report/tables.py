@@ -1,0 +1,93 @@
+"""The thesis's tables from a table of runs: accuracy per configuration with ``y`` and ``y_hat`` side
+by side (Tables 3.1-3.2) and training time per model and preprocessing (Table 3.3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+MODEL_NAMES = {"rf": "RF", "hgb": "GB"}
+PREPROCESS_ORDER = ["flatten", "single", "multi"]
+LATENTS = ["y", "y_hat"]
+
+
+def model_name(classifier: str) -> str:
+    return MODEL_NAMES.get(classifier, classifier.upper())
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["_pre"] = out["preprocess"].map({p: i for i, p in enumerate(PREPROCESS_ORDER)}).fillna(len(PREPROCESS_ORDER))
+    return out
+
+
+def row_keys(runs: pd.DataFrame) -> list[str]:
+    """Columns that identify a table row: the thesis's four, plus encoder/dataset when they vary."""
+    extra = [f for f in ("encoder", "dataset") if runs[f].nunique() > 1]
+    return ["classifier", "bpp", "component", "preprocess", *extra]
+
+
+def results_table(runs: pd.DataFrame, metric: str = "test/accuracy") -> pd.DataFrame:
+    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
+    hold ``metric`` of the two latent versions (NaN where that run is missing)."""
+    keys = row_keys(runs)
+    wide = runs.pivot_table(index=keys, columns="latent", values=metric, aggfunc="last")
+    wide = wide.reindex(columns=[*LATENTS, *[c for c in wide.columns if c not in LATENTS]])
+    wide = _ordered(wide.reset_index())
+    wide = wide.sort_values(["classifier", "component", "bpp", "_pre"]).drop(columns="_pre")
+    wide["classifier"] = wide["classifier"].map(model_name)
+    wide["component"] = wide["component"].str.upper()
+    wide.columns.name = None
+    return wide.rename(columns={"classifier": "model"}).reset_index(drop=True)
+
+
+def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean seconds per (model, component, preprocess): ``fit_s`` (training the final model, what
+    Table 3.3 reports), ``tune_s`` (Optuna search), ``extract_s``, ``features_s``, and ``runs``."""
+    cols = {"time/fit_s": "fit_s", "time/tune_s": "tune_s", "time/extract_s": "extract_s",
+            "time/features_s": "features_s"}
+    present = {k: v for k, v in cols.items() if k in runs}
+    grouped = runs.groupby(["classifier", "component", "preprocess"])
+    out = grouped[list(present)].mean().rename(columns=present)
+    out["runs"] = grouped.size()
+    out = _ordered(out.reset_index()).sort_values(["classifier", "component", "_pre"]).drop(columns="_pre")
+    out["classifier"] = out["classifier"].map(model_name)
+    out["component"] = out["component"].str.upper()
+    return out.rename(columns={"classifier": "model"}).reset_index(drop=True)
+
+
+def human_duration(seconds: float) -> str:
+    """``~3 min``-style text like the thesis's Table 3.3."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"~{seconds / 60:.0f} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"~{hours:.0f} h {rest / 60:.0f} min"
+
+
+def timing_pivot(timing: pd.DataFrame, column: str = "fit_s") -> pd.DataFrame:
+    """Table 3.3's layout: rows (model, component), one column per preprocessing, human durations."""
+    wide = timing.pivot_table(index=["model", "component"], columns="preprocess", values=column, aggfunc="mean")
+    wide = wide.reindex(columns=[p for p in PREPROCESS_ORDER if p in wide.columns]
+                        + [p for p in wide.columns if p not in PREPROCESS_ORDER])
+    wide.columns.name = None
+    return wide.map(human_duration).reset_index()
+
+
+def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub Markdown table; floats to ``digits`` decimals, missing values as an en dash."""
+    def cell(v) -> str:
+        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            return "–"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.{digits}f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
