@@ -14,7 +14,13 @@ def build_encoder(cfg: DictConfig) -> LatentEncoder:
     name = cfg.encoder.name
     if name == "dct":
         return DCTEncoder(rate_search_iters=cfg.encoder.rate_search_iters)
-    raise UserError(f"invalid value for 'encoder.name': {name!r}; allowed values: dct")
+    if name == "jpegai":
+        from jpegai_fd.encoders.jpegai import JPEGAIEncoder, JPEGAISettings  # its checks run only when chosen
+
+        settings = JPEGAISettings.from_config(cfg.encoder)
+        settings.check_rate(cfg.bpp)
+        return JPEGAIEncoder(settings)
+    raise UserError(f"invalid value for 'encoder.name': {name!r}; allowed values: dct, jpegai")
 
 
 __all__ = ["COMPONENTS", "LATENTS", "LatentEncoder", "Latents", "DCTEncoder", "build_encoder"]

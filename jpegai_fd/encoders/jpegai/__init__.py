@@ -1,0 +1,6 @@
+"""The JPEG AI reference-software adapter: settings, installation and weight checks, worker pool."""
+
+from jpegai_fd.encoders.jpegai.encoder import JPEGAIEncoder
+from jpegai_fd.encoders.jpegai.settings import TABLE_RATES, JPEGAISettings
+
+__all__ = ["JPEGAIEncoder", "JPEGAISettings", "TABLE_RATES"]

@@ -1,0 +1,168 @@
+"""``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
+
+``JPEGAIEncoder(settings)`` checks the installation and the weights at once (one-line errors), keeps
+the fingerprint of everything that changes latents, and starts its workers on the first ``encode``.
+Outputs are exactly what the DCT encoder returns (``y``/``y_hat`` of ``model_y`` 160 channels and
+``model_uv`` 96 channels at ceil(H/16) x ceil(W/16), float32), plus, with ``encoder.keep_extras``, an
+``extras`` entry: per branch ``residual_quant`` (int16), ``scale_log`` (int32), ``z_hat`` (int8, at
+ceil(H/64) x ceil(W/64)) and the chosen base model ``tool_id`` (int8) per image. Images that fail twice
+are reported in a ``failed`` (N,) bool entry and their latents are zeros.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import weakref
+
+import numpy as np
+
+from jpegai_fd.encoders.base import COMPONENTS, LATENTS, Latents
+from jpegai_fd.encoders.jpegai.checkout import inspect_checkout
+from jpegai_fd.encoders.jpegai.pool import WorkerPool
+from jpegai_fd.encoders.jpegai.settings import JPEGAISettings
+from jpegai_fd.encoders.jpegai.weights import WeightSet
+from jpegai_fd.errors import UserError
+
+log = logging.getLogger(__name__)
+ADAPTER_VERSION = 1
+CHANNELS = {"model_y": 160, "model_uv": 96}
+EXTRA_DTYPES = {"residual_quant": "int16", "scale_log": "int32", "z_hat": "int8"}
+
+
+def image_key(image: np.ndarray) -> str:
+    """A short content hash: names the image inside the software (its rate search keys files by name)."""
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:12]
+
+
+class JPEGAIEncoder:
+    """Implements ``LatentEncoder`` on top of the reference software (see the module docstring)."""
+
+    name = "jpegai"
+
+    def __init__(self, settings: JPEGAISettings):
+        self.settings = settings
+        self.checkout = inspect_checkout(settings)
+        self.weights = WeightSet.for_profile(settings.models_dir, settings.profile)
+        missing = self.weights.missing
+        if missing and not settings.allow_missing_weights:
+            shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+            raise UserError(f"{len(missing)} JPEG AI weight files needed by profile '{settings.profile}' are missing "
+                            f"from '{settings.models_dir}': {shown}; install the weights (see the software's README) "
+                            f"or set encoder.models_dir")
+        if missing:
+            banner = (f"WARNING: encoder.allow_missing_weights=true and {len(missing)} weight files are missing from "
+                      f"'{settings.models_dir}': those nets keep RANDOM weights. Latents are NOT valid for science; "
+                      f"use this for plumbing tests only.")
+            log.warning(banner)
+            print(banner, file=sys.stderr)
+        self._fingerprint = self._make_fingerprint()
+        self._pool: WorkerPool | None = None
+        self.stats = {"start_seconds": None, "images": 0, "failed": 0}
+        # Stops the workers when the encoder is garbage-collected or at interpreter exit.
+        self._finalizer = weakref.finalize(self, _close_pool, self.__dict__)
+
+    def _make_fingerprint(self) -> dict:
+        s = self.settings
+        return {"encoder": self.name, "adapter_version": ADAPTER_VERSION, "software_version": self.checkout.version,
+                "codec_name": self.checkout.codec_name, "profile": s.profile, "tools": s.tools,
+                "cfg_files": s.cfg_files, "cfg_sha256": self.checkout.cfg_sha256, "overrides": list(s.overrides),
+                "rate_mode": s.rate_mode, "chroma": s.chroma, "weights": self.weights.identity(),
+                "valid_for_science": not self.weights.missing, "extras": s.keep_extras}
+
+    # -- LatentEncoder ---------------------------------------------------------------------------------
+    def fingerprint(self) -> dict:
+        return dict(self._fingerprint)
+
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+        h, w = -(-height // 16), -(-width // 16)
+        return {c: (CHANNELS[c], h, w) for c in COMPONENTS}
+
+    def extra_shapes(self, height: int, width: int) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Per-image shape and dtype of each ``extras`` entry ({} unless encoder.keep_extras)."""
+        if not self.settings.keep_extras:
+            return {}
+        h, w = -(-height // 16), -(-width // 16)
+        zh, zw = -(-height // 64), -(-width // 64)
+        out: dict[str, tuple[tuple[int, ...], str]] = {"tool_id": ((), "int8")}
+        for c in COMPONENTS:
+            for name, dtype in EXTRA_DTYPES.items():
+                out[f"{c}/{name}"] = ((CHANNELS[c], zh, zw) if name == "z_hat" else (CHANNELS[c], h, w), dtype)
+        return out
+
+    def encode(self, images: np.ndarray, bpp: int) -> Latents:
+        self.settings.check_rate(bpp)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
+        pool = self._ensure_pool(bpp)
+        n, height, width, _ = images.shape
+        batch = pool.encode(images, bpp, [image_key(im) for im in images])
+        shapes = self.latent_shapes(height, width)
+        out: Latents = {lat: {c: np.zeros((n, *shapes[c]), np.float32) for c in COMPONENTS} for lat in LATENTS}
+        extras = {k: np.zeros((n, *shape), dtype) for k, (shape, dtype) in self.extra_shapes(height, width).items()}
+        for i, (arrays, meta) in enumerate(zip(batch.arrays, batch.meta)):
+            if arrays is None:
+                continue
+            self._check_meta(meta)
+            for lat in LATENTS:
+                for c in COMPONENTS:
+                    a = arrays[f"{lat}/{c}"]
+                    if a.shape != shapes[c]:
+                        raise RuntimeError(f"JPEG AI returned {lat}/{c} of shape {a.shape}, expected {shapes[c]}")
+                    out[lat][c][i] = a
+            for k in extras:
+                extras[k][i] = meta["tool_id"] if k == "tool_id" else arrays[f"extras/{k}"]
+        if extras:
+            out["extras"] = extras
+        if batch.failed:
+            failed = np.zeros(n, dtype=bool)
+            failed[list(batch.failed)] = True
+            out["failed"] = failed
+            log.error("JPEG AI: %d of %d images failed twice and are left out: %s", len(batch.failed), n,
+                      "; ".join(f"#{i}: {err}" for i, err in sorted(batch.failed.items())))
+        self.stats["images"] += n - len(batch.failed)
+        self.stats["failed"] += len(batch.failed)
+        return out
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _check_meta(self, meta: dict) -> None:
+        """The chroma format the software actually coded must be the one asked for."""
+        want = 2 if self.settings.chroma == "420" else 1
+        got = (meta.get("c_ver"), meta.get("c_hor"))
+        if None not in got and got != (want, want):
+            raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={self.settings.chroma}")
+
+    def _ensure_pool(self, bpp: int) -> WorkerPool:
+        if self._pool is None:
+            self._pool = WorkerPool(self.settings, bpp)
+            infos = self._pool.start()
+            self.stats["start_seconds"] = self._pool.start_seconds
+            self._verify_requested(infos[0].get("requested", []))
+            log.info("JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, logs in %s)",
+                     len(infos), self._pool.start_seconds, infos[0].get("version"), infos[0].get("python"),
+                     infos[0].get("torch"), infos[0].get("device"), self.settings.log_dir)
+        return self._pool
+
+    def _verify_requested(self, requested: list) -> None:
+        """The worker logged every weight file the software asked for: refuse if one is missing."""
+        missing = sorted(f"{m}/{f}" for m, f, found in requested if not found)
+        unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.weights.files))
+        if unexpected:
+            log.warning("JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
+                        self.settings.profile, ", ".join(unexpected))
+        if missing and not self.settings.allow_missing_weights:
+            self.close()
+            raise UserError(f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "
+                            f"{', '.join(missing[:6])}; install them or set encoder.models_dir")
+
+    def close(self) -> None:
+        """Stop the workers (also done at exit); a later encode starts new ones."""
+        _close_pool(self.__dict__)
+
+
+def _close_pool(state: dict) -> None:
+    pool = state.get("_pool")
+    if pool is not None:
+        pool.close()
+        state["_pool"] = None

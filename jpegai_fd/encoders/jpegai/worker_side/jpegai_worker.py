@@ -1,0 +1,259 @@
+"""JPEG AI worker: runs inside the reference software's interpreter and serves encode requests.
+
+Started by :mod:`jpegai_fd.encoders.jpegai.worker` as ``<python> jpegai_worker.py --root R --workdir W
+--log L``. It speaks ``jpegai_wire`` frames on private copies of its original stdin/stdout; file
+descriptors 1 and 2 go to the log file, because the software prints ~20 lines per image (some from
+C++), and fd 0 to /dev/null. Its working directory is ``W``, which holds the worker's own copy of
+``cfg/``: the software resolves cfg, models and betas paths against the working directory and its rate
+search deletes and rewrites a betas file there.
+
+Requests and replies: ``init`` (settings) -> ``ready`` | ``error``; ``encode`` (image, bpp, key) ->
+``result`` | ``failed``; ``stop`` -> ``bye``.
+
+Only the standard library, numpy, torch and the reference software are imported here (this file must
+also run on the software's own Python 3.7 environment): never import jpegai_fd.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jpegai_wire import read_message, write_message  # noqa: E402
+
+CHANNELS = {"model_y": 160, "model_uv": 96}
+EXTRAS = ("residual_quant", "scale_log", "z_hat")
+PLACEHOLDERS = ["input.png", "output.bin"]  # required positionals; unused since we call compress ourselves
+CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"],
+               "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
+
+
+class SetupError(Exception):
+    """A start-up problem with a ``kind`` the adapter turns into a one-line user error."""
+
+    def __init__(self, kind, **fields):
+        super().__init__(kind)
+        self.payload = dict(kind=kind, **fields)
+
+
+def redirect_output(log_path):
+    """Keep the protocol on private copies of fds 0 and 1; send fds 1 and 2 to the log, 0 to /dev/null."""
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.close(null_fd)
+    sys.stdout.reconfigure(line_buffering=True)
+    return proto_in, proto_out
+
+
+def classify_import_error(exc):
+    """Which fix an ImportError during the software's import calls for."""
+    name = getattr(exc, "name", None) or ""
+    text = str(exc)
+    if "ans" == name.split(".")[-1] or "ec_direct" in name or "lib_wrappers" in text:
+        return SetupError("extensions", detail=text)
+    if name == "src" or name.startswith("src."):
+        return SetupError("not_checkout", detail=text)
+    return SetupError("missing_dependency", module=name.split(".")[0] or text, detail=text)
+
+
+class Service:
+    """The reference software's encoder, configured once and reused for every image."""
+
+    def __init__(self, root, workdir):
+        self.root, self.workdir = root, workdir
+        self.settings = None
+        self.coder = None
+        self.coder_bpp = None
+        self.bpp_idx = None
+        self.requested = []
+        self.count = 0
+
+    # -- start-up ------------------------------------------------------------------------------------
+    def init(self, settings):
+        import numpy
+        import torch
+
+        self.settings = settings
+        os.chdir(self.workdir)
+        if self.root not in sys.path:
+            sys.path.insert(0, self.root)
+        if settings.get("threads"):
+            torch.set_num_threads(int(settings["threads"]))
+        with open(os.path.join(self.root, "cfg", "info.json")) as f:
+            info = json.load(f)
+        try:
+            from src.codec import get_downloader
+            from src.codec.coders import CodecEncoder, def_encoder_base_parser, def_encoder_parser_decorator
+            from src.codec.common import Image
+        except ImportError as exc:
+            raise classify_import_error(exc)
+
+        class AdapterEncoder(CodecEncoder):
+            def __init__(self, base_parser, parser_decorator):
+                super(AdapterEncoder, self).__init__("reco", base_parser, parser_decorator)
+
+        self.api = dict(get_downloader=get_downloader, Image=Image, Encoder=AdapterEncoder,
+                        base_parser=def_encoder_base_parser, decorator=def_encoder_parser_decorator)
+        start = time.perf_counter()
+        device = self._build(int(settings["bpp"]))
+        return {"version": info.get("version"), "python": sys.version.split()[0], "torch": torch.__version__,
+                "numpy": numpy.__version__, "requested": self.requested, "device": device,
+                "build_seconds": time.perf_counter() - start, "threads": torch.get_num_threads()}
+
+    def _rate_args(self, bpp):
+        if self.settings["rate_mode"] == "search":
+            return ["--set_target_bpp", str(bpp)]
+        return ["--bpp_idx", str(self.settings["table_rates"].index(bpp))]
+
+    def _build(self, bpp):
+        """Configure a fresh coder for ``bpp`` and load its weights; returns the device it chose."""
+        import torch
+
+        s = self.settings
+        api = self.api
+        args = (PLACEHOLDERS + ["--cfg"] + [os.path.join(self.workdir, c) for c in s["cfg"]]
+                + ["--models_dir_name", s["models_dir"]] + self._rate_args(bpp) + CHROMA_ARGS[s["chroma"]]
+                + list(s.get("overrides") or []))
+        # Nets are built with random init before loading: a fixed seed makes runs with missing
+        # (opt-in) weights identical across workers.
+        torch.manual_seed(int(s.get("seed", 0)))
+        base_parser = api["base_parser"]("Reconstruction")
+        coder = api["Encoder"](base_parser, api["decorator"](base_parser))
+        result = coder.init_common_codec(build_model=True, cmd_args=args)
+        if not isinstance(result, tuple) or len(result) != 3:
+            raise SetupError("unsupported_version",
+                             detail="init_common_codec returned %s, expected a 3-tuple" % type(result).__name__)
+        kwargs = result[0] if isinstance(result[0], dict) else vars(result[0])
+        downloader = api["get_downloader"](s["models_dir"], critical_for_file_absence=False)
+        requested = []
+        lookup = downloader.get_file_path
+
+        def recording_lookup(model_name, file_name):
+            path = lookup(model_name, file_name)
+            requested.append([model_name, file_name, path is not None])
+            return path
+
+        downloader.get_file_path = recording_lookup
+        coder.load_models(downloader)
+        coder.set_target_bpp_idx(kwargs["bpp_idx"])
+        targets = getattr(coder.ce, "target_bpps", None)
+        if targets is not None and int(list(targets)[kwargs["bpp_idx"]]) != bpp:
+            raise SetupError("rate_mismatch", detail="target_bpps=%s bpp_idx=%s, wanted %d"
+                             % (list(targets), kwargs["bpp_idx"], bpp))
+        self.coder, self.coder_bpp, self.bpp_idx, self.requested = coder, bpp, kwargs["bpp_idx"], requested
+        return kwargs.get("device") or "gpu"
+
+    # -- work ------------------------------------------------------------------------------------------
+    def _select_rate(self, bpp):
+        if self.settings["rate_mode"] == "search":
+            if bpp != self.coder_bpp:  # the search target is fixed at init: rebuild for a new rate
+                self._build(bpp)
+            return
+        idx = self.settings["table_rates"].index(bpp)
+        if idx != self.bpp_idx:
+            self.coder.set_target_bpp_idx(idx)
+            self.bpp_idx, self.coder_bpp = idx, bpp
+
+    def encode(self, image, bpp, key):
+        """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis)."""
+        import numpy as np
+        import torch
+
+        self._select_rate(bpp)
+        height, width = image.shape[:2]
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float() / 255.0
+        raw = self.api["Image"].create_from_tensor(tensor, [0.0, 1.0], 8, "rgb")
+        # The rate search keys its betas line by this name and fails on None; unique per image.
+        raw.input_file = "%s_%d.png" % (key, self.count)
+        self.count += 1
+        start = time.perf_counter()
+        _, decisions = self.coder.ce.compress(raw)
+        seconds = time.perf_counter() - start
+        core = decisions["CCS_SGMM"]
+        grid = (-(-height // 16), -(-width // 16))
+        out = {}
+        for component, channels in CHANNELS.items():
+            branch = core[component]
+            for name in ("y", "y_hat"):
+                array = branch[name].detach().cpu().numpy()
+                if array.shape != (1, channels) + grid:
+                    raise RuntimeError("%s.%s has shape %s, expected %s"
+                                       % (component, name, array.shape, (1, channels) + grid))
+                out["%s/%s" % (name, component)] = array[0].astype(np.float32, copy=False)
+            if self.settings.get("keep_extras"):
+                for name in EXTRAS:
+                    out["extras/%s/%s" % (component, name)] = branch[name].detach().cpu().numpy()[0]
+        ce = self.coder.ce
+        meta = {"tool_id": int(core["tool_id"]), "seconds": seconds,
+                "c_ver": getattr(ce, "c_ver", None), "c_hor": getattr(ce, "c_hor", None)}
+        return meta, out
+
+
+def serve(proto_in, proto_out, service):
+    """Answer requests until ``stop`` or until the adapter closes the pipe; returns the exit status."""
+    def send(header, arrays=None):
+        write_message(proto_out, header, arrays)
+
+    while True:
+        try:
+            header, arrays = read_message(proto_in)
+        except EOFError:
+            return 0
+        op = header.get("op")
+        if op == "stop":
+            send({"op": "bye"})
+            return 0
+        if op == "init":
+            try:
+                send(dict(op="ready", **service.init(header["settings"])))
+            except SetupError as exc:
+                send(dict(op="error", **exc.payload))
+                return 4
+            except Exception:
+                send({"op": "error", "kind": "init_failed", "detail": traceback.format_exc()[-3000:]})
+                return 4
+        elif op == "encode":
+            try:
+                meta, out = service.encode(arrays["image"], int(header["bpp"]), header["key"])
+            except Exception:
+                traceback.print_exc()
+                send({"op": "failed", "index": header["index"], "detail": traceback.format_exc()[-3000:]})
+            else:
+                send(dict(op="result", index=header["index"], **meta), out)
+        else:
+            send({"op": "error", "kind": "protocol", "detail": "unknown op %r" % op})
+            return 5
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args(argv)
+    proto_in, proto_out = redirect_output(args.log)
+    print("jpegai worker pid %d python %s" % (os.getpid(), sys.version.split()[0]))
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        write_message(proto_out, {"op": "error", "kind": "missing_dependency",
+                                  "module": (getattr(exc, "name", None) or str(exc)).split(".")[0],
+                                  "detail": str(exc)})
+        return 3
+    return serve(proto_in, proto_out, Service(os.path.abspath(args.root), os.path.abspath(args.workdir)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
