@@ -18,6 +18,7 @@ CHOICES = {
     "latent": ("y", "y_hat"),
 }
 SEARCH_TYPES = ("int", "float", "categorical")
+CODEC_NAMES = ("none", "lz4", "zstd")  # the keys of jpegai_fd.cache.store.CODECS
 
 
 def _is_int(value) -> bool:
@@ -63,6 +64,9 @@ def validate_config(cfg: DictConfig) -> None:
     timeout = cfg.tuning.timeout
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise UserError(f"invalid value for 'tuning.timeout': {timeout!r}; use a positive number of seconds or null")
+    for latent, codec in (OmegaConf.select(cfg, "extract.codecs") or {}).items():
+        if codec not in CODEC_NAMES:
+            raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODEC_NAMES)}")
     if cfg.preprocess.name == "multi":
         _require_int(cfg, "preprocess.num_patches", 1)
     _check_search_space(cfg)

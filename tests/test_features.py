@@ -15,6 +15,7 @@ from jpegai_fd.tuning import grouped_folds
 @pytest.fixture()
 def group(tmp_path):
     """A real Zarr group with random latents: 10 images, chunks of 4."""
+    rng = np.random.default_rng(0)
     g = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
     data = {}
     for latent in ("y", "y_hat"):

@@ -1,7 +1,7 @@
 """Build float32 feature matrices straight from cached latents, one chunk at a time.
 
-The output matrix is allocated once and filled chunk by chunk, so the peak memory is the matrix plus
-one decoded chunk: no full-size intermediate copy.
+The output matrix is allocated once and filled in place, so the peak memory is the matrix plus the
+chunks being decoded: no full-size intermediate copy.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import zarr
+from zarr.core.buffer import default_buffer_prototype
 
 
 @dataclass
@@ -47,9 +48,21 @@ def fill_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, samples_per_im
 
 
 def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray) -> FeatureSet:
-    """Every value of every array: one sample of sum(C*H*W) features per image."""
+    """Every value of every array: one sample of sum(C*H*W) features per image.
+
+    Each array is decoded by Zarr straight into its block of columns of the matrix (no intermediate
+    copy, chunks read concurrently): the peak memory is the matrix plus the chunks in flight.
+    """
+    n = arrays[0].shape[0]
     dims = [int(np.prod(a.shape[1:])) for a in arrays]
-    return fill_matrix(arrays, labels, 1, lambda b: b.reshape(b.shape[0], 1, -1), dims)
+    X = np.empty((n, sum(dims)), dtype=np.float32)
+    offset = 0
+    for array, dim in zip(arrays, dims):
+        columns = X[:, offset:offset + dim].reshape(n, *array.shape[1:])
+        assert np.shares_memory(columns, X)  # a reshape that copied would silently drop the data
+        array.get_basic_selection(slice(0, n), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+        offset += dim
+    return FeatureSet(X, labels.copy(), np.arange(n), n)
 
 
 def patch_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray,

@@ -1,0 +1,143 @@
+"""The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
+
+A group holds ``<latent>/<component>`` arrays (N, C, H, W) float32, ``labels`` (N,) int8, ``ids`` (N,)
+str and ``done`` (N,) bool, all chunked along N with the same chunk size. A chunk of images is the
+unit of work: its latents are written first and its ``done`` entries last, so a crash at any moment
+leaves at worst a chunk that is recomputed, never one counted as done with missing data. Zarr's local
+store writes each chunk file atomically (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, ZstdCodec
+
+from jpegai_fd.datasets.split import DatasetSplit
+from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
+from jpegai_fd.errors import UserError
+
+# Measured on DCT latents (benchmarks/bench_cache_read.py): unquantised `y` compresses ~1.06x under any
+# codec while decoding costs 2-7x the raw read, so it is stored raw by default; quantised `y_hat` is
+# mostly zeros, and LZ4 with bit-shuffling makes it ~16x smaller at about twice the raw read time.
+# Raw is the default for both so that building a feature matrix stays a plain read; lz4 is the
+# disk saver at thesis scale.
+CODECS = {
+    "none": lambda: None,
+    "lz4": lambda: BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle"),
+    "zstd": lambda: ZstdCodec(level=1),
+}
+DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
+
+
+def make_codec(name: str, key: str):
+    if name not in CODECS:
+        raise UserError(f"invalid value for '{key}': {name!r}; allowed values: {', '.join(CODECS)}")
+    return CODECS[name]()
+
+
+def fingerprint_hash(fingerprint: dict) -> str:
+    """Stable short hash of an encoder fingerprint."""
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class LatentGroup:
+    """Cached latents of one split at one rate; see the module docstring for the layout."""
+
+    group: zarr.Group
+    chunk_size: int
+
+    def __len__(self) -> int:
+        return self.group["labels"].shape[0]
+
+    @property
+    def num_chunks(self) -> int:
+        return -(-len(self) // self.chunk_size)
+
+    def chunk_rows(self, k: int) -> slice:
+        return slice(k * self.chunk_size, min((k + 1) * self.chunk_size, len(self)))
+
+    def done_mask(self) -> np.ndarray:
+        return self.group["done"][:]
+
+    def missing_chunks(self) -> list[int]:
+        """Chunks with at least one image not yet done, in order."""
+        done = self.done_mask()
+        return [k for k in range(self.num_chunks) if not done[self.chunk_rows(k)].all()]
+
+    def write_chunk(self, k: int, latents: Latents) -> None:
+        """Store the latents of chunk ``k`` (rows in order), then mark its images done."""
+        rows = self.chunk_rows(k)
+        for latent in LATENTS:
+            for component in COMPONENTS:
+                self.group[f"{latent}/{component}"][rows] = latents[latent][component]
+        for name, values in latents.get("extras", {}).items():  # optional forensics extras (jpegai)
+            self.group[f"extras/{name}"][rows] = values
+        failed = latents.get("failed")  # images the encoder could not code stay not done: retried next run
+        self.group["done"][rows] = True if failed is None else ~np.asarray(failed, dtype=bool)
+
+    def array(self, latent: str, component: str) -> zarr.Array:
+        return self.group[f"{latent}/{component}"]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.group["labels"][:]
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.group["ids"][:]
+
+
+class LatentStore:
+    """A Zarr store of latent groups at ``path`` (created on first use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.root = zarr.open_group(str(self.path), mode="a")
+
+    @staticmethod
+    def group_key(split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int) -> str:
+        return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint_hash(encoder.fingerprint())}/bpp{bpp}/{split.name}"
+
+    def open(self, split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int,
+             image_shape: tuple[int, int], chunk_size: int, codecs: dict | None = None) -> LatentGroup:
+        """The group for these inputs, created empty (nothing done) if it does not exist yet.
+
+        ``codecs`` maps latent ("y", "y_hat") to a codec name of :data:`CODECS` for new groups; an
+        existing group keeps the codecs it was written with (they never change values).
+        """
+        key = self.group_key(split, manifest, encoder, bpp)
+        if f"{key}/done" in self.root:
+            group = self.root[key]
+            chunk = group["labels"].chunks[0]
+            if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
+                raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
+            return LatentGroup(group, chunk)
+        return self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
+                            {**DEFAULT_CODECS, **(codecs or {})})
+
+    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs) -> LatentGroup:
+        group = self.root.require_group(key)
+        n = len(split)
+        for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
+            for latent in LATENTS:
+                codec = make_codec(codecs[latent], f"extract.codecs.{latent}")
+                group.create_array(f"{latent}/{component}", shape=(n, c, h, w), chunks=(chunk_size, c, h, w),
+                                   dtype="float32", compressors=codec, fill_value=0.0, overwrite=True)
+        extra_shapes = getattr(encoder, "extra_shapes", None)
+        for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
+            group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(chunk_size, *shape), dtype=dtype,
+                               compressors=COMPRESSOR, fill_value=0, overwrite=True)
+        group.create_array("labels", shape=(n,), chunks=(chunk_size,), dtype="int8", overwrite=True)[:] = split.labels
+        group.create_array("ids", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)[:] = split.ids
+        group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
+                            "encoder": encoder.fingerprint(), "image_shape": list(image_shape)})
+        # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
+        group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
+        return LatentGroup(group, chunk_size)
