@@ -41,6 +41,9 @@ def factor_tags(cfg: DictConfig) -> dict[str, str]:
         "classifier": cfg.classifier.name,
         "encoder": cfg.encoder.name,
         "dataset": cfg.dataset.name,
+        # encoder=jpegai only: chroma format changes latents; random-weight opt-in runs are flagged.
+        **({"encoder.chroma": str(cfg.encoder.chroma)} if "chroma" in cfg.encoder else {}),
+        **({"science.valid": "false"} if cfg.encoder.get("allow_missing_weights") else {}),
     }
 
 
