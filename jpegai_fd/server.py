@@ -2,7 +2,7 @@
 
 Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
 The backend store is a sqlite file by default, or PostgreSQL with
-``--backend-store-uri postgresql://user@host:port/db``; artifacts go to a local folder that the server
+``--backend-store-uri postgresql+psycopg2://user@host:port/db``; artifacts go to a local folder that the server
 proxies, so jobs only need ``tracking.uri=http://127.0.0.1:PORT`` (or ``MLFLOW_TRACKING_URI``).
 
 :class:`MlflowServer` is the same server as an object (start, wait until healthy, stop), used by the
@@ -21,6 +21,13 @@ import time
 from pathlib import Path
 
 from jpegai_fd.tracking.connection import server_healthy
+
+
+def _stderr_fd():
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced stderr (e.g. captured): inherit instead
+        return None
 
 
 class MlflowServer:
@@ -46,9 +53,10 @@ class MlflowServer:
 
     def start(self, timeout: float = 90.0) -> "MlflowServer":
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        out = open(self.log_file, "ab") if self.log_file else None
+        # The server's own log goes to log_file, else to our stderr: stdout keeps only what we print.
+        out = open(self.log_file, "ab") if self.log_file else _stderr_fd()
         # Own process group: stop() ends the server and the workers it forks, nothing else.
-        self.process = subprocess.Popen(self.command(), env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+        self.process = subprocess.Popen(self.command(), env=env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -81,7 +89,7 @@ class MlflowServer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
-                        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql://USER@HOST:PORT/DB")
+                        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB")
     parser.add_argument("--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)

@@ -1,0 +1,125 @@
+"""The tracking server entry point and the one-line error when no server answers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from mlflow.tracking import MlflowClient
+
+from conftest import free_port
+from jfd_testing import run_cli, tiny_overrides
+from jpegai_fd.server import MlflowServer
+
+
+def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    start = time.monotonic()
+    result = run_cli("jpegai_fd", [*tiny_overrides(tmp_path), f"tracking.uri={uri}"], cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert uri in lines[0] and "python -m jpegai_fd.server" in lines[0]
+    assert not (tmp_path / "data").exists(), "no work may start before the server check"
+    # The same through the environment variable, in a multirun.
+    args = ["-m", "bpp=6,12", *[o for o in tiny_overrides(tmp_path) if not o.startswith("tracking.uri")]]
+    env_result = subprocess.run([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=120, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
+    assert env_result.returncode == 2
+    assert len(env_result.stderr.strip().splitlines()) == 1 and uri in env_result.stderr
+    assert time.monotonic() - start < 110  # not MLflow's minutes of retries (a bound, not a benchmark)
+
+
+def test_server_command_starts_and_stops_a_server(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "jpegai_fd.server", "--port", str(port),
+                             "--backend-store-uri", f"sqlite:///{tmp_path}/m.db", "--artifacts-destination",
+                             str(tmp_path / "art")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        banner = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner and "MLFLOW_TRACKING_URI" in banner
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        client = MlflowClient(f"http://127.0.0.1:{port}")
+        exp = client.create_experiment("probe")
+        run = client.create_run(exp)
+        client.log_text(run.info.run_id, "hello", "note.txt")
+        assert list((tmp_path / "art").rglob("note.txt")), "artifacts are proxied into --artifacts-destination"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _pg(cmd: list[str], check: bool = True) -> None:
+    """Run a PostgreSQL tool (as user postgres when we are root: the server refuses root)."""
+    full = cmd if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--", *cmd]
+    done = subprocess.run(full, capture_output=True, text=True)
+    if check and done.returncode:
+        pytest.fail(f"{' '.join(cmd)} failed: {done.stderr or done.stdout}")
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    """A private PostgreSQL cluster on a free port; yields the SQLAlchemy URI of its database ``mlflow``."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL binaries not found in {PG_BIN}")
+    data, sock = tmp_path / "pg", tmp_path / "pgsock"
+    data.mkdir()
+    sock.mkdir()
+    if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to user postgres
+        shutil.chown(data, "postgres")
+        shutil.chown(sock, "postgres")
+        for parent in [tmp_path, *tmp_path.parents]:
+            if parent == Path("/tmp") or parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o011)  # let postgres traverse to its folders
+    port = free_port()
+    _pg([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"])
+    _pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1",
+         "-w", "start", "-l", str(data / "log")])
+    try:
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        conn.cursor().execute("CREATE DATABASE mlflow")
+        conn.close()
+        # psycopg2 is the installed driver; SQLAlchemy's plain postgresql:// would look for psycopg 3.
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
+    finally:
+        _pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], check=False)
+
+
+@pytest.mark.slow
+def test_job_logs_to_a_server_with_postgresql_backend(tmp_path, postgres):
+    with MlflowServer(postgres, str(tmp_path / "artifacts"), port=free_port(), log_file=tmp_path / "server.log") as server:
+        result = run_cli("jpegai_fd", [*tiny_overrides(tmp_path), f"tracking.uri={server.uri}", "preprocess=single",
+                                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        client = MlflowClient(server.uri)
+        exp = client.get_experiment_by_name("jpegai_fd")
+        (run,) = client.search_runs([exp.experiment_id])
+        assert run.info.status == "FINISHED" and run.data.tags["preprocess"] == "single"
+        assert "test/accuracy" in run.data.metrics
+        assert "figures/roc_curve.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    # The runs live in PostgreSQL, not in a file next to the job.
+    import psycopg2
+
+    conn = psycopg2.connect(postgres.replace("+psycopg2", ""))
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM runs WHERE status = 'FINISHED'")
+    assert cur.fetchone()[0] == 1
+    conn.close()
