@@ -1,0 +1,1 @@
+"""Fake JPEG AI reference software for the tests (see ../README.md)."""
