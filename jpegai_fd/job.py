@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.cache import cached_latents
 from jpegai_fd.classifiers import make_estimator
+from jpegai_fd.classifiers.curves import log_training_curves
 from jpegai_fd.datasets import load_splits
 from jpegai_fd.encoders import build_encoder
 from jpegai_fd.evaluation import detection_metrics
@@ -100,6 +101,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
         log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.run.info.run_name)
+        log_training_curves(run, model, cfg.classifier.name)  # estimators with curves_ (lgbm, cnn)
         log_trials(run, result.trials)
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
                    "timings": timings, "best_params": result.best_params, **extraction}

@@ -10,9 +10,9 @@ import numpy as np
 import optuna
 import pandas as pd
 from omegaconf import DictConfig
-from sklearn.metrics import get_scorer
 
-from jpegai_fd.classifiers import make_estimator, suggest_params
+from jpegai_fd.classifiers import suggest_params
+from jpegai_fd.classifiers.backend import fold_scorer
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import Progress
 from jpegai_fd.tuning.cv import grouped_folds
@@ -31,14 +31,13 @@ class TuningResult:
 
 
 def _objective(classifier: DictConfig, features: FeatureSet, folds, scoring: str):
-    scorer = get_scorer(scoring)
+    score_fold = fold_scorer(classifier, features, scoring)  # default: refit per fold; see backend.py
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial, classifier.search_space)
         scores = []
         for i, (fit_idx, val_idx) in enumerate(folds):
-            model = make_estimator(classifier, params).fit(features.X[fit_idx], features.y[fit_idx])
-            scores.append(scorer(model, features.X[val_idx], features.y[val_idx]))
+            scores.append(score_fold(params, fit_idx, val_idx))
             trial.set_user_attr("fold_scores", [float(s) for s in scores])
             trial.report(float(np.mean(scores)), step=i)
             if trial.should_prune():

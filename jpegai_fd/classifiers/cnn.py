@@ -1,0 +1,214 @@
+"""A small convolutional network on the latent tensors (C, H, W) themselves, with a head that keeps
+spatial position (the faces are aligned: where a trace sits matters).
+
+Input: the job's flatten matrix (n, C*H*W) float32, which for ``component=yuv`` is ``model_y`` then
+``model_uv`` per image on one H x W grid, so ``X.reshape(n, C, H, W)`` is a view, not a copy.
+Batches are built from that view one at a time (only a batch is ever copied), standardised per
+channel with statistics of the training rows, and fed to the network. Why the matrix and not the
+Zarr store: the job already holds the matrix, so streaming from the view costs no second decode.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import get_scorer
+from torch import nn
+
+from jpegai_fd.classifiers.validation_split import validation_split
+from jpegai_fd.errors import UserError
+from jpegai_fd.features.matrix import FeatureSet
+
+log = logging.getLogger(__name__)
+
+
+class LatentNet(nn.Module):
+    """stem 1x1 conv (C -> width) at H x W; a stride-2 3x3 conv to H/2 x W/2; ``depth - 1`` residual
+    3x3 blocks; head: 1x1 conv to ``head_channels``, flattened with position, one linear logit."""
+
+    def __init__(self, channels: int, grid: tuple[int, int], width: int, depth: int, head_channels: int,
+                 dropout: float):
+        super().__init__()
+
+        def conv(cin, cout, k, stride=1):
+            return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.stem = nn.Sequential(conv(channels, width, 1), conv(width, width, 3, stride=2))
+        self.blocks = nn.ModuleList(conv(width, width, 3) for _ in range(max(depth - 1, 0)))
+        h, w = -(-grid[0] // 2), -(-grid[1] // 2)
+        self.head = nn.Sequential(conv(width, head_channels, 1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(head_channels * h * w, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x).squeeze(1)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if torch.cuda.is_available():
+            return torch.device(device)
+        log.warning("cnn: device '%s' configured but no CUDA device is present; training on cpu", device)
+        return torch.device("cpu")
+    raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+
+
+class CNNClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier over latent tensors with scikit-learn's fit / predict_proba interface.
+
+    ``fit(X, y)``: X (n, C*H*W) float32 with ``grid`` = (H, W); ``validation_fraction`` of the images
+    is held out, training runs at most ``epochs`` epochs (AdamW, ``lr``, ``weight_decay``) and stops
+    after ``patience`` epochs without a lower validation loss; the best epoch's weights are kept.
+    After fit: ``curves_`` (train/val loss and accuracy per epoch), ``best_epoch_``, ``classes_``.
+    Same ``random_state``, data and ``n_jobs`` give the same predictions (CPU).
+    """
+
+    def __init__(self, grid: tuple[int, int] = (16, 16), preprocess: str = "flatten", width: int = 32,
+                 depth: int = 2, head_channels: int = 8, dropout: float = 0.3, lr: float = 1e-3,
+                 weight_decay: float = 1e-3, epochs: int = 40, batch_size: int = 64, patience: int = 8,
+                 validation_fraction: float = 0.1, device: str = "cpu", n_jobs: int = 2,
+                 random_state: int = 0):
+        self.grid = grid
+        self.preprocess = preprocess
+        self.width = width
+        self.depth = depth
+        self.head_channels = head_channels
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _tensor_view(self, X: np.ndarray) -> np.ndarray:
+        """(n, C, H, W) view of the flat matrix; a clear error when the layout cannot be one."""
+        if self.preprocess != "flatten":
+            raise UserError(f"classifier=cnn reads whole latents and needs preprocess=flatten, got "
+                            f"preprocess={self.preprocess}; use preprocess=flatten or another classifier")
+        h, w = (int(v) for v in self.grid)
+        if X.ndim != 2 or X.shape[1] % (h * w):
+            raise UserError(f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
+                            f"per image; set it to the latent grid (image side / 16)")
+        return X.reshape(X.shape[0], X.shape[1] // (h * w), h, w)
+
+    def _channel_stats(self, V: np.ndarray, rows: np.ndarray) -> None:
+        """Per-channel mean and std of the training rows, accumulated batch by batch in float64."""
+        total = np.zeros(V.shape[1]); squares = np.zeros(V.shape[1])  # noqa: E702
+        for i in range(0, len(rows), 256):
+            block = V[np.sort(rows[i:i + 256])].astype(np.float64)
+            total += block.sum(axis=(0, 2, 3))
+            squares += np.square(block).sum(axis=(0, 2, 3))
+        count = len(rows) * V.shape[2] * V.shape[3]
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean**2, 0)) + 1e-6
+        self.mean_ = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self.std_ = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def _batch(self, V: np.ndarray, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+        x = torch.from_numpy(V[idx])  # copies this batch only; callers pass sorted rows when order is free
+        return ((x - self.mean_) / self.std_).to(device)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
+            rows: np.ndarray | None = None) -> "CNNClassifier":
+        """Train on ``rows`` of ``X`` (default all), without copying ``X``."""
+        V = self._tensor_view(X)
+        rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+        self.classes_ = np.unique(y[rows])
+        y01 = np.searchsorted(self.classes_, y).astype(np.float32)
+        fit_pos, val_pos = validation_split(y01[rows].astype(int), None if groups is None else groups[rows],
+                                            self.validation_fraction, self.random_state)
+        train_rows, val_rows = rows[fit_pos], rows[val_pos]
+        self._channel_stats(V, train_rows)
+        device = resolve_device(self.device)
+        torch.set_num_threads(int(self.n_jobs) if self.n_jobs > 0 else torch.get_num_threads())
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.random_state)
+            self._train(V, y01, train_rows, val_rows, device)
+        return self
+
+    def _train(self, V, y01, train_rows, val_rows, device) -> None:
+        if device.type == "cuda":
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        net = LatentNet(V.shape[1], tuple(self.grid), int(self.width), int(self.depth), int(self.head_channels),
+                        float(self.dropout)).to(device)
+        optimiser = torch.optim.AdamW(net.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+        order_rng = np.random.default_rng(self.random_state)
+        curves = {"train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": []}
+        best, best_state, since_best = np.inf, None, 0
+        for epoch in range(int(self.epochs)):
+            net.train()
+            total = correct = 0.0
+            order = order_rng.permutation(train_rows)
+            for i in range(0, len(order), int(self.batch_size)):
+                idx = np.sort(order[i:i + int(self.batch_size)])
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                target = torch.from_numpy(y01[idx]).to(device)
+                logits = net(self._batch(V, idx, device))
+                loss = loss_fn(logits, target)
+                optimiser.zero_grad()
+                (loss / len(idx)).backward()
+                optimiser.step()
+                total += float(loss.detach())
+                correct += float(((logits > 0).float() == target).sum())
+            curves["train_loss"].append(total / len(order))
+            curves["train_accuracy"].append(correct / len(order))
+            val_logits = self._logits(net, V, val_rows, device)
+            target = torch.from_numpy(y01[val_rows])
+            val_loss = float(loss_fn(val_logits, target)) / len(val_rows)
+            curves["val_loss"].append(val_loss)
+            curves["val_accuracy"].append(float(((val_logits > 0).float() == target).float().mean()))
+            if val_loss < best - 1e-4:
+                best, best_state, since_best, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), 0, epoch
+            else:
+                since_best += 1
+                if since_best >= int(self.patience):
+                    break
+        net.load_state_dict(best_state)
+        self.net_, self.curves_ = net.cpu().eval(), curves
+
+    @torch.no_grad()
+    def _logits(self, net: nn.Module, V: np.ndarray, rows: np.ndarray, device: torch.device) -> torch.Tensor:
+        """Logits of ``rows`` in the order given, computed batch by batch in eval mode."""
+        net.eval()
+        out = [net(self._batch(V, rows[i:i + 256], device)).cpu() for i in range(0, len(rows), 256)]
+        return torch.cat(out) if out else torch.empty(0)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        V = self._tensor_view(X)
+        p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(len(V)), torch.device("cpu"))).numpy()
+        return np.column_stack([1 - p1, p1]).astype(np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
+class CNNFolds:
+    """Tuning backend: each fold trains on row indices of the job's matrix (no copied training
+    matrix) and is scored on its validation rows."""
+
+    def __init__(self, classifier: DictConfig, features: FeatureSet, scoring: str):
+        from jpegai_fd.classifiers import make_estimator
+
+        self.make = lambda params: make_estimator(classifier, params)
+        self.features, self.scorer = features, get_scorer(scoring)
+
+    def __call__(self, params: dict, fit_idx, val_idx) -> float:
+        X, y = self.features.X, self.features.y
+        model = self.make(params).fit(X, y, groups=self.features.groups, rows=np.asarray(fit_idx))
+        return float(self.scorer(model, X[val_idx], y[val_idx]))
