@@ -44,11 +44,21 @@ def _single_dash_params(unknown):
     return {k: (v[0] if len(v) == 1 else v) for k, v in params.items()}
 
 
+def _deep_update(base, new):
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def _merged_cfg(paths):
+    """The cfg chain merged key by key (later files win), as the real tool tree does."""
     merged = {}
     for path in paths:
         with open(path) as f:
-            merged.update(json.load(f).get("model", {}))
+            _deep_update(merged, json.load(f).get("model", {}))
     return merged
 
 

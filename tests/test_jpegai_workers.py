@@ -1,0 +1,200 @@
+"""encoder=jpegai against the fake reference software: real worker subprocesses, protocol, isolation,
+retries, parallel equality and the cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fake_jpegai.install import install_fake, load_fake_math
+from jfd_testing import compose_cfg
+
+from jpegai_fd.encoders import build_encoder
+from jpegai_fd.errors import UserError
+
+MATH = load_fake_math()
+
+
+def make_encoder(root, tmp_path, *extra):
+    cfg = compose_cfg(["encoder=jpegai", f"encoder.root={root}", f"encoder.log_dir={tmp_path}/logs",
+                       f"encoder.work_dir={tmp_path}/work", "encoder.threads_per_worker=1", *extra])
+    return build_encoder(cfg)
+
+
+def images(n, h=64, w=64, seed=0):
+    return np.random.RandomState(seed).randint(0, 256, (n, h, w, 3)).astype(np.uint8)
+
+
+def expected(models, image, bpp, tool_id, chroma420=False, encoder_dir="VM_hop"):
+    blobs = [(models / name).read_bytes() for name in MATH.weight_names(encoder_dir)]
+    return MATH.latents(image.astype(np.float32) / 255, MATH.seed_from_blobs(blobs), tool_id, bpp, chroma420)
+
+
+@pytest.fixture
+def fake(tmp_path):
+    return install_fake(tmp_path / "install")
+
+
+def test_latents_are_what_the_software_computed(fake, tmp_path, capfd):
+    root, models = fake
+    enc = make_encoder(root, tmp_path, "encoder.keep_extras=true")
+    try:
+        batch = images(3, 72, 40)
+        out = enc.encode(batch, 12)
+        assert set(out) == {"y", "y_hat", "extras"}
+        for latent in ("y", "y_hat"):
+            assert out[latent]["model_y"].shape == (3, 160, 5, 3) and out[latent]["model_uv"].shape == (3, 96, 5, 3)
+            assert out[latent]["model_y"].dtype == np.float32
+        for i, image in enumerate(batch):
+            want = expected(models, image, 12, MATH.model_for_rate(12))
+            for c in ("model_y", "model_uv"):
+                np.testing.assert_array_equal(out["y"][c][i], want[c][0])
+                np.testing.assert_array_equal(out["y_hat"][c][i], want[c][1])
+        assert out["extras"]["tool_id"].tolist() == [0, 0, 0]
+        assert out["extras"]["model_y/residual_quant"].dtype == np.int16
+        assert out["extras"]["model_uv/z_hat"].shape == (3, 96, 2, 1)
+        assert not np.array_equal(out["y"]["model_y"], out["y_hat"]["model_y"])
+        # The software's ~20 lines per image went to the log file, not to our output.
+        assert "Logger[" not in capfd.readouterr().out
+        log_text = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+        assert log_text.count("Logger[ce.model.CCS_SGMM") == 60
+        # The rate search rewrote the betas list in the worker's copy of cfg/, not in the checkout.
+        assert (root / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text() == "00001.png_0.12 1 0 0\n"
+        workdirs = list((tmp_path / "work").iterdir())
+        assert len(workdirs) == 1
+        assert (workdirs[0] / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text().count("_0.12 0 0 0") == 3
+    finally:
+        enc.close()
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_rates_modes_and_chroma(fake, tmp_path):
+    root, models = fake
+    batch = images(2, 48, 48, seed=1)
+    table = make_encoder(root, tmp_path, "encoder.rate_mode=table", "encoder.chroma=420")
+    try:
+        for bpp in (12, 50, 100):   # one worker switches table rates without a restart
+            out = table.encode(batch, bpp)
+            tool = MATH.TABLE_MODELS[[12, 25, 50, 75, 100].index(bpp)]
+            np.testing.assert_array_equal(out["y_hat"]["model_uv"][1], expected(models, batch[1], bpp, tool, True)["model_uv"][1])
+        with pytest.raises(UserError, match="bpp=6 is not available"):
+            table.encode(batch, 6)
+    finally:
+        table.close()
+    search = make_encoder(root, tmp_path, "bpp=6")
+    try:
+        a = search.encode(batch, 6)
+        b = search.encode(batch, 200)   # a new search target rebuilds the coder in the same worker
+        np.testing.assert_array_equal(a["y_hat"]["model_y"][0], expected(models, batch[0], 6, 0)["model_y"][1])
+        np.testing.assert_array_equal(b["y_hat"]["model_y"][0], expected(models, batch[0], 200, 3)["model_y"][1])
+    finally:
+        search.close()
+
+
+def test_two_workers_give_the_same_latents_as_one(fake, tmp_path):
+    root, models = fake
+    (models / "VM_hop" / "encoder_Y_0.5.pth").unlink()    # random init must agree across workers too
+    batch = images(6, 32, 48, seed=2)
+    outs = []
+    for n in (1, 2):
+        enc = make_encoder(root, tmp_path / str(n), f"encoder.num_workers={n}", "encoder.allow_missing_weights=true")
+        try:
+            outs.append(enc.encode(batch, 12))
+            assert enc.stats["images"] == 6
+        finally:
+            enc.close()
+    for latent in ("y", "y_hat"):
+        for c in ("model_y", "model_uv"):
+            np.testing.assert_array_equal(outs[0][latent][c], outs[1][latent][c])
+    assert len(list((tmp_path / "2" / "logs").glob("*worker1.log"))) == 1
+
+
+def coloured(batch, index, rgb):
+    batch = batch.copy()
+    batch[index, 0, 0] = rgb
+    return batch
+
+
+@pytest.mark.slow
+def test_crashes_are_retried_once_then_listed_and_the_batch_goes_on(fake, tmp_path, monkeypatch):
+    root, models = fake
+    monkeypatch.setenv("FAKE_JPEGAI_STATE", str(tmp_path))
+    batch = images(5, seed=3)
+    batch = coloured(batch, 1, (0, 255, 0))      # kills its worker once: the retry succeeds
+    batch = coloured(batch, 2, (255, 0, 255))    # kills its worker every time: failed
+    batch = coloured(batch, 3, (0, 0, 255))      # raises inside the software every time: failed
+    enc = make_encoder(root, tmp_path, "encoder.num_workers=2")
+    try:
+        out = enc.encode(batch, 12)
+        assert out["failed"].tolist() == [False, False, True, True, False]
+        for i in (0, 1, 4):
+            np.testing.assert_array_equal(out["y"]["model_y"][i], expected(models, batch[i], 12, 0)["model_y"][0])
+        assert not out["y"]["model_y"][2].any()
+        assert enc.stats == {**enc.stats, "images": 3, "failed": 2}
+        assert sum(w.starts for w in enc._pool.workers) == 2 + 3   # one restart per crash
+        clean = enc.encode(images(2, seed=4), 12)                  # the pool still works
+        assert "failed" not in clean
+    finally:
+        enc.close()
+
+
+@pytest.mark.slow
+def test_a_hung_worker_is_killed_and_the_image_listed(fake, tmp_path):
+    root, _ = fake
+    batch = coloured(images(2, seed=5), 0, (255, 255, 0))
+    enc = make_encoder(root, tmp_path, "encoder.image_timeout_s=3")
+    try:
+        out = enc.encode(batch, 12)
+        assert out["failed"].tolist() == [True, False]
+    finally:
+        enc.close()
+
+
+def test_interpreter_without_dependencies_is_named(fake, tmp_path):
+    root, _ = fake
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    enc = make_encoder(root, tmp_path, f"encoder.python={venv}/bin/python")
+    with pytest.raises(UserError, match="lacks the module 'numpy'.*install it there") as err:
+        enc.encode(images(1), 12)
+    assert "\n" not in str(err.value)
+
+
+def test_gpu_request_without_cuda_is_a_clear_error(fake, tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the fallback error cannot happen")
+    root, _ = fake
+    enc = make_encoder(root, tmp_path, "encoder.device=0")
+    with pytest.raises(UserError, match="encoder.device=0 but the software chose the CPU"):
+        enc.encode(images(1), 12)
+
+
+def test_cache_keeps_extras_and_leaves_failed_images_not_done(fake, tmp_path, monkeypatch):
+    from jpegai_fd.cache.store import LatentGroup
+    import zarr
+
+    root, _ = fake
+    enc = make_encoder(root, tmp_path, "encoder.keep_extras=true")
+    try:
+        group = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
+        n, shapes = 3, enc.latent_shapes(64, 64)
+        for latent in ("y", "y_hat"):
+            for c, shape in shapes.items():
+                group.create_array(f"{latent}/{c}", shape=(n, *shape), chunks=(n, *shape), dtype="float32")
+        for name, (shape, dtype) in enc.extra_shapes(64, 64).items():
+            group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(n, *shape), dtype=dtype)
+        group.create_array("done", shape=(n,), chunks=(n,), dtype="bool", fill_value=False)
+        group.create_array("labels", shape=(n,), chunks=(n,), dtype="int8")
+        batch = coloured(images(n, seed=6), 1, (0, 0, 255))
+        out = enc.encode(batch, 12)
+        LatentGroup(group, n).write_chunk(0, out)
+        assert group["done"][:].tolist() == [True, False, True]
+        assert group["extras/model_y/residual_quant"].dtype == np.int16
+        np.testing.assert_array_equal(group["y_hat/model_uv"][:], out["y_hat"]["model_uv"])
+    finally:
+        enc.close()
