@@ -133,7 +133,7 @@ class LatentStore:
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
             group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(chunk_size, *shape), dtype=dtype,
-                               compressors=COMPRESSOR, fill_value=0, overwrite=True)
+                               compressors=ZstdCodec(level=1), fill_value=0, overwrite=True)
         group.create_array("labels", shape=(n,), chunks=(chunk_size,), dtype="int8", overwrite=True)[:] = split.labels
         group.create_array("ids", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)[:] = split.ids
         group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
