@@ -1,0 +1,64 @@
+"""End to end with a real JPEG AI reference-software installation (skipped without one).
+
+Set ``JPEGAI_ROOT`` to the checkout (the folder holding src/ and cfg/, C++ extensions built),
+optionally ``JPEGAI_PYTHON`` (its interpreter) and ``JPEGAI_MODELS`` (its weights folder). Without the
+weights, ``JPEGAI_ALLOW_MISSING_WEIGHTS=1`` runs the plumbing with random weights.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import zarr
+from jfd_testing import compose_cfg, run_cli, tiny_overrides
+
+from jpegai_fd.encoders import build_encoder
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.environ.get("JPEGAI_ROOT"),
+                       reason="no JPEG AI reference software: set JPEGAI_ROOT (and optionally JPEGAI_PYTHON, "
+                              "JPEGAI_MODELS, JPEGAI_ALLOW_MISSING_WEIGHTS=1) to run"),
+]
+ALLOW = "true" if os.environ.get("JPEGAI_ALLOW_MISSING_WEIGHTS") == "1" else "false"
+
+
+def test_extract_command_fills_the_cache_with_real_latents(tmp_path):
+    args = [*tiny_overrides(tmp_path, train=2, test=1, size=64), "encoder=jpegai", "encoder.rate_mode=table",
+            f"encoder.allow_missing_weights={ALLOW}", f"encoder.log_dir={tmp_path}/logs", "bpp=12"]
+    done = run_cli("jpegai_fd.extract", args, cwd=tmp_path, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    root = zarr.open_group(str(tmp_path / "cache.zarr"), mode="r")
+    groups = []
+    root.visit(lambda name: groups.append(name) if name.endswith("/done") else None)
+    assert len(groups) == 2 and all("/jpegai-" in g for g in groups)
+    for name in groups:
+        group = root[name.rsplit("/", 1)[0]]
+        assert group["done"][:].all()
+        n = group["done"].shape[0]
+        assert group["y/model_y"].shape == (n, 160, 4, 4) and group["y_hat/model_uv"].shape == (n, 96, 4, 4)
+        y = group["y/model_y"][:]
+        assert np.isfinite(y).all() and y.std() > 0
+        assert group.attrs["encoder"]["software_version"] == "IS"
+    assert list((tmp_path / "logs").glob("*.log"))
+
+
+def test_search_mode_two_workers_match_one(tmp_path):
+    images = np.random.RandomState(0).randint(0, 256, (2, 64, 80, 3)).astype(np.uint8)
+    outs = []
+    for n in (1, 2):
+        cfg = compose_cfg(["encoder=jpegai", "bpp=6", f"encoder.num_workers={n}", f"encoder.log_dir={tmp_path}/logs",
+                           f"encoder.allow_missing_weights={ALLOW}", "encoder.keep_extras=true"])
+        enc = build_encoder(cfg)
+        try:
+            outs.append(enc.encode(images, 6))
+        finally:
+            enc.close()
+    assert outs[0]["y"]["model_y"].shape == (2, 160, 4, 5) and outs[0]["y_hat"]["model_uv"].shape == (2, 96, 4, 5)
+    assert "failed" not in outs[0] and "failed" not in outs[1]
+    for latent in ("y", "y_hat"):
+        for c in ("model_y", "model_uv"):
+            np.testing.assert_array_equal(outs[0][latent][c], outs[1][latent][c])
+    assert outs[0]["extras"]["tool_id"].tolist() == outs[1]["extras"]["tool_id"].tolist()
