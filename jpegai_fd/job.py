@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from jpegai_fd.cache import cached_latents
 from jpegai_fd.classifiers import make_estimator
 from jpegai_fd.classifiers.curves import log_training_curves
-from jpegai_fd.datasets import load_splits
+from jpegai_fd.datasets import load_splits, log_dataset_manifest
 from jpegai_fd.encoders import build_encoder
 from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import build_features, majority_vote
@@ -78,6 +78,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         with timed(timings, "time/extract_s"):
             train_group, train_stats = cached_latents(cfg, train, encoder)
             test_group, test_stats = cached_latents(cfg, test, encoder)
+        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg)  # incl. skipped/unreadable images
         with timed(timings, "time/features_s"):
             train_fs = build_features(train_group, cfg, train=True)
             test_fs = build_features(test_group, cfg, train=False)
@@ -90,7 +91,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
-        y_true = test_group.labels
+        y_true = test_group.labels if test_fs.rows is None else test_group.labels[test_fs.rows]  # done images only
         metrics = detection_metrics(y_true, y_pred, image_scores)
         metrics["cv/best_score"] = result.best_score
         extraction = {"extract/images_extracted": train_stats.extracted + test_stats.extracted,

@@ -1,37 +1,93 @@
-"""Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks."""
+"""Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks.
+
+Decoding runs in a background thread at most ``prefetch`` chunks ahead of the encoder (bounded
+memory: prefetch + 1 decoded chunks at a time), so reading files overlaps encoding. Images that
+cannot be read are recorded in the group's ``failed`` mask with their reason and never become done;
+their rows are not encoded.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+
 from jpegai_fd.cache.store import LatentGroup
-from jpegai_fd.datasets.images import read_batch
+from jpegai_fd.datasets.bad_images import check_bad_fraction
+from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.progress import Progress
 
 log = logging.getLogger(__name__)
+PREFETCH_CHUNKS = 1
 
 
 @dataclass
 class ExtractionStats:
-    """What one fill did: images encoded now, images already cached, wall seconds."""
+    """What one fill did: images encoded now, images already cached, wall seconds, unreadable
+    images found now."""
 
     extracted: int
     cached: int
     seconds: float
+    unreadable: int = 0
+
+
+def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` placed at the True positions of ``keep``; zeros elsewhere."""
+    full = np.zeros((len(keep), *values.shape[1:]), dtype=values.dtype)
+    full[keep] = values
+    return full
+
+
+def encode_readable(encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> tuple[dict | None, np.ndarray]:
+    """Encode only the readable images of a chunk; latents of unreadable rows are zero.
+
+    Returns (latents for every row or None when nothing was readable, unreadable mask)."""
+    bad = np.array([r is not None for r in reasons], dtype=bool)
+    if bad.all():
+        return None, bad
+    if not bad.any():
+        return encoder.encode(images, bpp), bad
+    keep = ~bad
+    coded = encoder.encode(images[keep], bpp)
+    out: dict = {}
+    for key, value in coded.items():
+        if isinstance(value, dict):
+            out[key] = {name: _scatter(np.asarray(v), keep) for name, v in value.items()}
+        else:  # per-image vector such as the encoder's own "failed"
+            out[key] = _scatter(np.asarray(value), keep)
+    return out, bad
+
+
+def _zero_latents(group: LatentGroup, n: int) -> dict:
+    """All-zero latents of ``n`` rows shaped like the group's arrays (chunks whose images all failed)."""
+    out: dict = {}
+    for path in ("y", "y_hat", "extras"):
+        if path in group.group:
+            out[path] = {name: np.zeros((n, *a.shape[1:]), dtype=a.dtype) for name, a in group.group[path].arrays()}
+    return out
 
 
 def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, bpp: int, image_size: int,
-               shard: int = 0, num_shards: int = 1) -> ExtractionStats:
+               shard: int = 0, num_shards: int = 1, reader: ImageReader | None = None,
+               max_bad_fraction: float | None = None, prefetch: int = PREFETCH_CHUNKS) -> ExtractionStats:
     """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard).
 
-    Returns counts and time; each chunk is durable as soon as it is written, so an interrupted fill
-    resumes where it stopped.
+    ``reader`` decodes files (default: keep policy at ``image_size``). Raises UserError as soon as
+    the split's bad images (screened out plus unreadable) exceed ``max_bad_fraction``. Each chunk is
+    durable as soon as it is written, so an interrupted fill resumes where it stopped.
     """
     start = time.perf_counter()
+    reader = reader or ImageReader(image_size)
+    failed, reasons, _ = group.failures()
+    unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
+    check_bad_fraction(split, unreadable, max_bad_fraction)
     todo = [k for k in group.missing_chunks() if k % num_shards == shard]
     n_todo = sum(group.chunk_rows(k).stop - group.chunk_rows(k).start for k in todo)
     cached = len(group) - n_todo
@@ -41,9 +97,34 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     log.info("latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
              split.name, bpp, n_todo, cached, encoder.name)
     progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
-    for k in todo:
-        rows = group.chunk_rows(k)
-        images = read_batch(split.paths[rows], image_size)
-        group.write_chunk(k, encoder.encode(images, bpp))
-        progress.update(rows.stop - rows.start)
-    return ExtractionStats(n_todo, cached, time.perf_counter() - start)
+    found = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        pending: deque = deque()
+        queue = iter(todo)
+
+        def submit_next() -> None:
+            k = next(queue, None)
+            if k is not None:
+                pending.append((k, pool.submit(reader.read_batch, split.paths[group.chunk_rows(k)])))
+
+        for _ in range(1 + max(0, prefetch)):
+            submit_next()
+        try:
+            while pending:
+                k, future = pending.popleft()
+                images, chunk_reasons = future.result()
+                submit_next()  # the next chunk decodes while this one encodes
+                rows = group.chunk_rows(k)
+                latents, bad = encode_readable(encoder, images, chunk_reasons, bpp)
+                group.write_chunk(k, latents if latents is not None else _zero_latents(group, len(bad)),
+                                  unreadable=bad, reasons=chunk_reasons)
+                for i in np.flatnonzero(bad):
+                    log.warning("unreadable image '%s' skipped: %s", split.paths[rows.start + i], chunk_reasons[i])
+                    unreadable.append((str(split.paths[rows.start + i]), chunk_reasons[i]))
+                found += int(bad.sum())
+                check_bad_fraction(split, unreadable, max_bad_fraction)
+                progress.update(rows.stop - rows.start)
+        finally:
+            for _, future in pending:
+                future.cancel()
+    return ExtractionStats(n_todo - found, cached, time.perf_counter() - start, found)

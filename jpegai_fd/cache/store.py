@@ -1,7 +1,8 @@
 """The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
 
 A group holds ``<latent>/<component>`` arrays (N, C, H, W) float32, ``labels`` (N,) int8, ``ids`` (N,)
-str and ``done`` (N,) bool, all chunked along N with the same chunk size. A chunk of images is the
+str, ``failed`` (N,) bool with ``failure`` (N,) str (images that could not be read, and why: final for
+this manifest, never done) and ``done`` (N,) bool, all chunked along N with the same chunk size. A chunk of images is the
 unit of work: its latents are written first and its ``done`` entries last, so a crash at any moment
 leaves at worst a chunk that is recomputed, never one counted as done with missing data. Zarr's local
 store writes each chunk file atomically (temp file, then rename).
@@ -9,8 +10,10 @@ store writes each chunk file atomically (temp file, then rename).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,13 +69,30 @@ class LatentGroup:
     def done_mask(self) -> np.ndarray:
         return self.group["done"][:]
 
-    def missing_chunks(self) -> list[int]:
-        """Chunks with at least one image not yet done, in order."""
-        done = self.done_mask()
-        return [k for k in range(self.num_chunks) if not done[self.chunk_rows(k)].all()]
+    def failed_mask(self) -> np.ndarray:
+        """Images that could not be read (never done); all False for groups made before the mask existed."""
+        if "failed" not in self.group:
+            return np.zeros(len(self), dtype=bool)
+        return self.group["failed"][:]
 
-    def write_chunk(self, k: int, latents: Latents) -> None:
-        """Store the latents of chunk ``k`` (rows in order), then mark its images done."""
+    def failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(failed mask, reason per image, done mask)."""
+        failed = self.failed_mask()
+        reasons = self.group["failure"][:] if "failure" in self.group else np.full(len(self), "", dtype=str)
+        return failed, reasons, self.done_mask()
+
+    def missing_chunks(self) -> list[int]:
+        """Chunks with at least one image neither done nor failed, in order."""
+        settled = self.done_mask() | self.failed_mask()
+        return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
+
+    def write_chunk(self, k: int, latents: Latents, unreadable: np.ndarray | None = None,
+                    reasons: list[str] | None = None) -> None:
+        """Store the latents of chunk ``k`` (rows in order), then mark its images done.
+
+        ``unreadable`` (bool per row) marks images that could not be read, with ``reasons``: they are
+        recorded in ``failed``/``failure`` and stay not done.
+        """
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -80,7 +100,13 @@ class LatentGroup:
         for name, values in latents.get("extras", {}).items():  # optional forensics extras (jpegai)
             self.group[f"extras/{name}"][rows] = values
         failed = latents.get("failed")  # images the encoder could not code stay not done: retried next run
-        self.group["done"][rows] = True if failed is None else ~np.asarray(failed, dtype=bool)
+        done = np.ones(rows.stop - rows.start, dtype=bool) if failed is None else ~np.asarray(failed, dtype=bool)
+        if "failed" in self.group:
+            bad = np.zeros_like(done) if unreadable is None else np.asarray(unreadable, dtype=bool)
+            self.group["failed"][rows] = bad
+            self.group["failure"][rows] = np.array([r or "" for r in reasons] if reasons else [""] * len(done), dtype=str)
+            done &= ~bad
+        self.group["done"][rows] = done
 
     def array(self, latent: str, component: str) -> zarr.Array:
         return self.group[f"{latent}/{component}"]
@@ -113,14 +139,29 @@ class LatentStore:
         existing group keeps the codecs it was written with (they never change values).
         """
         key = self.group_key(split, manifest, encoder, bpp)
-        if f"{key}/done" in self.root:
-            group = self.root[key]
-            chunk = group["labels"].chunks[0]
-            if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
-                raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
-            return LatentGroup(group, chunk)
-        return self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
-                            {**DEFAULT_CODECS, **(codecs or {})})
+        if f"{key}/done" not in self.root:
+            # Several processes (extraction shards) may get here at once: the first creates the group
+            # under an exclusive file lock, the others wait for it and then open what it made.
+            with self._creation_lock():
+                if f"{key}/done" not in self.root:
+                    return self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
+                                        {**DEFAULT_CODECS, **(codecs or {})})
+        group = self.root[key]
+        chunk = group["labels"].chunks[0]
+        if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
+            raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
+        return LatentGroup(group, chunk)
+
+    @contextmanager
+    def _creation_lock(self):
+        """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies)."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs) -> LatentGroup:
         group = self.root.require_group(key)
@@ -136,6 +177,8 @@ class LatentStore:
                                compressors=ZstdCodec(level=1), fill_value=0, overwrite=True)
         group.create_array("labels", shape=(n,), chunks=(chunk_size,), dtype="int8", overwrite=True)[:] = split.labels
         group.create_array("ids", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)[:] = split.ids
+        group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
+        group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
         group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
                             "encoder": encoder.fingerprint(), "image_shape": list(image_shape)})
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.

@@ -1,7 +1,27 @@
-"""Decode image files into the RGB uint8 arrays that encoders take."""
+"""Decode image files into the 8-bit RGB arrays that encoders take, the same way for every dataset.
+
+Conversion to (H, W, 3) uint8 RGB (documented in README "Datasets"):
+
+* EXIF orientation is applied first, so the pixels are upright as a viewer shows them.
+* ``L`` (grayscale) and ``1`` (bilevel) are replicated into R = G = B.
+* 16-bit samples keep their high byte (value >> 8): Pillow already does this for 16-bit colour PNGs,
+  and grayscale ``I;16`` / ``I`` get the same rule (Pillow's own conversion would clip them to 255).
+  ``F`` (float) is rounded and clipped to 0..255.
+* Palette (``P``) images are expanded to their colours; alpha (``RGBA``, ``LA``, ``PA``, palette
+  transparency) is dropped, not composited: the stored colour values are what a detector should see.
+* ``CMYK`` uses Pillow's ICC-free conversion; ``YCbCr``, ``LAB``, ``HSV`` Pillow's conversion. Embedded
+  ICC profiles are not applied (stored values are kept).
+
+Size (``dataset.size_policy``, nominal size ``dataset.image_size``): ``keep`` (default) never alters
+pixels and skips images of another size as bad, which is exactly the thesis's 256x256 behaviour on
+the 140k faces; ``center_crop`` takes the central square of larger images; ``resize`` scales the
+shorter side to the nominal size (bicubic) then centre-crops; ``reject`` stops the job at the first
+image of another size. An image that cannot be decoded raises :class:`BadImage` with the reason.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,24 +29,102 @@ from PIL import Image, ImageOps
 
 from jpegai_fd.errors import UserError
 
+SIZE_POLICIES = ("keep", "center_crop", "resize", "reject")
+READER_VERSION = 1  # bump when the conversion rules above change: it is part of the cache key
+
+
+class BadImage(Exception):
+    """The file is not a usable image; ``str(exc)`` is the reason (one line)."""
+
+
+def to_rgb8(image: Image.Image) -> np.ndarray:
+    """Pixels of a decoded Pillow image as (H, W, 3) uint8 RGB, by the rules of the module docstring."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image).astype(np.int64)
+        gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        gray = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _center_crop(pixels: np.ndarray, size: int) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return pixels[top:top + size, left:left + size]
+
+
+@dataclass(frozen=True)
+class ImageReader:
+    """Reads one image file to (size, size, 3) uint8 RGB under ``size_policy``; see the module docstring."""
+
+    size: int
+    size_policy: str = "keep"
+
+    def __post_init__(self):
+        if self.size_policy not in SIZE_POLICIES:
+            raise UserError(f"invalid value for 'dataset.size_policy': {self.size_policy!r}; "
+                            f"allowed values: {', '.join(SIZE_POLICIES)}")
+
+    def settings(self) -> dict:
+        """What changes the pixels handed to the encoder: part of the cache key."""
+        return {"reader_version": READER_VERSION, "image_size": self.size, "size_policy": self.size_policy}
+
+    def read(self, path: Path) -> np.ndarray:
+        """Decode ``path``; raises BadImage (reason) for unreadable files or a size the policy skips."""
+        try:
+            with Image.open(path) as image:
+                image.load()  # decode now: truncated or corrupt data fails here, inside the try
+                pixels = to_rgb8(ImageOps.exif_transpose(image))
+        except BadImage:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise BadImage(f"too large ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad bytes: all mean "unreadable")
+            kind = "not an image" if isinstance(exc, Image.UnidentifiedImageError) else "corrupt or truncated"
+            raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        return self.fit(pixels, path)
+
+    def fit(self, pixels: np.ndarray, path: Path) -> np.ndarray:
+        """Apply the size policy to decoded pixels."""
+        h, w = pixels.shape[:2]
+        n = self.size
+        if (h, w) == (n, n):
+            return pixels
+        if self.size_policy == "reject":
+            raise UserError(f"image '{path}' is {w}x{h}, expected {n}x{n} (dataset.image_size) and "
+                            f"dataset.size_policy=reject; fix the image or use keep, center_crop or resize")
+        if self.size_policy == "keep" or (self.size_policy == "center_crop" and min(h, w) < n):
+            raise BadImage(f"size {w}x{h}, expected {n}x{n} (dataset.size_policy={self.size_policy})")
+        if self.size_policy == "resize":
+            scale = n / min(h, w)
+            new = (max(n, round(w * scale)), max(n, round(h * scale)))
+            pixels = np.asarray(Image.fromarray(pixels).resize(new, Image.Resampling.BICUBIC))
+        return np.ascontiguousarray(_center_crop(pixels, n))
+
+    def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
+        """Decode ``paths`` into one (N, size, size, 3) array plus a reason per image (None when it
+        was read; the rows of unreadable images are zero)."""
+        batch = np.zeros((len(paths), self.size, self.size, 3), dtype=np.uint8)
+        reasons: list[str | None] = []
+        for i, path in enumerate(paths):
+            try:
+                batch[i] = self.read(path)
+                reasons.append(None)
+            except BadImage as exc:
+                reasons.append(str(exc))
+        return batch, reasons
+
 
 def read_rgb(path: Path) -> np.ndarray:
-    """Decode ``path`` to an (H, W, 3) uint8 RGB array, EXIF orientation applied."""
+    """Decode ``path`` at its own size to (H, W, 3) uint8 RGB; UserError when it cannot be read."""
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, ValueError) as exc:
+            image.load()
+            return to_rgb8(ImageOps.exif_transpose(image))
+    except Exception as exc:  # noqa: BLE001
         raise UserError(f"cannot read image '{path}': {exc}; replace or remove it from the dataset") from exc
-
-
-def read_batch(paths, size: int) -> np.ndarray:
-    """Decode ``paths`` into one (N, size, size, 3) uint8 array; every image must be size x size."""
-    batch = np.empty((len(paths), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        image = read_rgb(path)
-        if image.shape[:2] != (size, size):
-            raise UserError(f"image '{path}' is {image.shape[1]}x{image.shape[0]}, expected {size}x{size} "
-                            f"(dataset.image_size); resize the dataset or set dataset.image_size")
-        batch[i] = image
-    return batch

@@ -21,7 +21,8 @@ LAYOUT = "train.csv, valid.csv, test.csv and real_vs_fake/real-vs-fake/{train,va
 
 
 def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSplit:
-    """Read ``root/<split>.csv`` into a DatasetSplit (rows in file order).
+    """Read ``root/<split>.csv`` into a DatasetSplit (rows in file order, paths not yet checked: see
+    :func:`jpegai_fd.datasets.screen.screen`).
 
     Raises UserError for a missing root or CSV, missing columns, bad labels or duplicate ids.
     """
@@ -48,4 +49,4 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         ids.append(row["id"])
         paths.append(image_dir / row["path"])
         labels.append(int(row["label"]))
-    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8))
+    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8), root)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,23 @@ LABEL_NAMES = {0: "fake", 1: "real"}  # the Kaggle convention: 1 = real, 0 = fak
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An image of the split's listing that never reaches the encoder, and why."""
+
+    id: str
+    path: str
+    label: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class DatasetSplit:
     """Images of one split, in a fixed order.
 
     ``ids`` are unique strings, ``paths`` absolute image paths, ``labels`` int8 (1 = real, 0 = fake).
+    ``root`` is the dataset root (paths are recorded relative to it in the manifest); ``skipped``
+    lists images of the listing that were dropped before extraction (path outside the root, missing
+    or empty file), see :mod:`jpegai_fd.datasets.screen`.
     """
 
     dataset: str
@@ -25,23 +37,27 @@ class DatasetSplit:
     ids: np.ndarray
     paths: tuple[Path, ...]
     labels: np.ndarray
+    root: Path | None = None
+    skipped: tuple[Skipped, ...] = field(default=())
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def subset(self, index: np.ndarray) -> "DatasetSplit":
-        """The images at positions ``index`` (kept in the given order)."""
+        """The images at positions ``index`` (kept in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
-        return DatasetSplit(self.dataset, self.name, self.ids[index],
-                            tuple(self.paths[i] for i in index), self.labels[index])
+        return DatasetSplit(self.dataset, self.name, self.ids[index], tuple(self.paths[i] for i in index),
+                            self.labels[index], self.root, self.skipped)
 
-    def manifest_hash(self) -> str:
-        """Hex digest of ids, labels and image bytes: changes when any image or label changes."""
-        digest = hashlib.sha256()
-        for image_id, path, label in zip(self.ids, self.paths, self.labels):
-            digest.update(f"{image_id}\t{int(label)}\t".encode())
-            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
-        return digest.hexdigest()
+    def manifest_hash(self, hashes=None, reading: dict | None = None) -> str:
+        """Hex digest of ids, paths, labels, file sizes, content hashes and ``reading`` settings.
+
+        It changes when any image's bytes, label, id or path changes. ``hashes`` is a
+        :class:`jpegai_fd.datasets.manifest.FileHashes` memo (None: hash every file now).
+        """
+        from jpegai_fd.datasets.manifest import manifest_hash
+
+        return manifest_hash(self, hashes, reading)
 
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:

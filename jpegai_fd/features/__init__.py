@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from omegaconf import DictConfig
 
@@ -10,6 +12,7 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet, flatten_matrix, patch_matrix
 from jpegai_fd.features.vote import majority_vote
 
+log = logging.getLogger(__name__)
 COMPONENT_ARRAYS = {"y": ("model_y",), "yuv": ("model_y", "model_uv")}
 
 
@@ -33,18 +36,33 @@ def patch_positions(cfg: DictConfig, grid: tuple[int, int], train: bool) -> list
     return [every[i] for i in sorted(chosen)]
 
 
+def done_rows(group: LatentGroup) -> np.ndarray | None:
+    """Sorted rows of the images whose latents are complete; None when that is every row."""
+    done = group.done_mask()
+    if done.all():
+        return None
+    if not done.any():
+        raise UserError("no image of this split has latents in the cache (all unreadable or not extracted); "
+                        "check the run's dataset manifest")
+    log.warning("features: using %d of %d images (the others are unreadable or not yet extracted)", done.sum(), done.size)
+    return np.flatnonzero(done)
+
+
 def build_features(group: LatentGroup, cfg: DictConfig, train: bool) -> FeatureSet:
     """Feature matrix of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``.
 
-    ``train`` picks the multi-patch training positions; at test every position is a sample.
+    ``train`` picks the multi-patch training positions; at test every position is a sample. Only
+    images marked done are used (unreadable or not yet extracted ones are left out); the result's
+    ``rows`` then names the cache rows used (None when every image is done).
     """
     arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
     labels = group.labels
+    rows = done_rows(group)
     if cfg.preprocess.name == "flatten":
-        return flatten_matrix(arrays, labels)
+        return flatten_matrix(arrays, labels, rows)
     if cfg.preprocess.name in ("single", "multi"):
-        return patch_matrix(arrays, labels, patch_positions(cfg, arrays[0].shape[2:], train))
+        return patch_matrix(arrays, labels, patch_positions(cfg, arrays[0].shape[2:], train), rows)
     raise UserError(f"invalid value for 'preprocess.name': {cfg.preprocess.name!r}; allowed values: flatten, single, multi")
 
 
-__all__ = ["FeatureSet", "build_features", "majority_vote", "patch_positions"]
+__all__ = ["FeatureSet", "build_features", "done_rows", "majority_vote", "patch_positions"]

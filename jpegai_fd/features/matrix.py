@@ -17,12 +17,24 @@ from zarr.core.buffer import default_buffer_prototype
 @dataclass
 class FeatureSet:
     """Samples of a split. ``X`` (n_samples, d) float32, ``y`` (n_samples,) int8 labels,
-    ``groups`` (n_samples,) index of the image each sample comes from, ``n_images``."""
+    ``groups`` (n_samples,) index of the image each sample comes from, ``n_images``; ``rows``: the
+    cache rows of those images (None: all rows, in order)."""
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
     n_images: int
+    rows: np.ndarray | None = None
+
+
+def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal runs of consecutive values in sorted ``rows``: (first row, stop row, output offset)."""
+    if len(rows) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(rows)]])
+    return [(int(rows[a]), int(rows[b - 1]) + 1, int(a)) for a, b in zip(starts, stops)]
 
 
 # A selector maps a decoded chunk (n, C, H, W) to (n, k, d): k samples of d features per image.
@@ -30,46 +42,61 @@ Selector = Callable[[np.ndarray], np.ndarray]
 
 
 def fill_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, samples_per_image: int,
-                select: Selector, feature_dims: Sequence[int]) -> FeatureSet:
-    """Concatenate ``select(chunk)`` of each array along features, image-major along samples."""
-    n = arrays[0].shape[0]
+                select: Selector, feature_dims: Sequence[int], rows: np.ndarray | None = None) -> FeatureSet:
+    """Concatenate ``select(chunk)`` of each array along features, image-major along samples.
+
+    ``rows`` (sorted cache rows, None: all) keeps only those images; ``labels`` are of all rows."""
+    total = arrays[0].shape[0]
+    keep = np.ones(total, dtype=bool) if rows is None else np.isin(np.arange(total), rows)
+    n = int(keep.sum())
     k = samples_per_image
     X = np.empty((n * k, sum(feature_dims)), dtype=np.float32)
     step = arrays[0].chunks[0]
-    for start in range(0, n, step):
-        stop = min(start + step, n)
+    out = 0
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        take = keep[start:stop]
+        m = int(take.sum())
+        if m == 0:
+            continue  # a chunk without usable images is not even read
         offset = 0
         for array, dim in zip(arrays, feature_dims):
-            block = select(array[start:stop])
-            X[start * k:stop * k, offset:offset + dim] = block.reshape((stop - start) * k, dim)
+            block = select(array[start:stop])[take]
+            X[out * k:(out + m) * k, offset:offset + dim] = block.reshape(m * k, dim)
             offset += dim
+        out += m
     groups = np.repeat(np.arange(n), k)
-    return FeatureSet(X, np.repeat(labels, k), groups, n)
+    return FeatureSet(X, np.repeat(labels[keep], k), groups, n, None if rows is None else np.flatnonzero(keep))
 
 
-def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray) -> FeatureSet:
+def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
     """Every value of every array: one sample of sum(C*H*W) features per image.
 
     Each array is decoded by Zarr straight into its block of columns of the matrix (no intermediate
     copy, chunks read concurrently): the peak memory is the matrix plus the chunks in flight.
+    ``rows`` (sorted cache rows, None: all) keeps only those images: each run of consecutive rows is
+    one such read, so a few gaps cost a few more reads, never a copy of the matrix.
     """
-    n = arrays[0].shape[0]
+    selected = np.arange(arrays[0].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = len(selected)
     dims = [int(np.prod(a.shape[1:])) for a in arrays]
     X = np.empty((n, sum(dims)), dtype=np.float32)
     offset = 0
     for array, dim in zip(arrays, dims):
-        columns = X[:, offset:offset + dim].reshape(n, *array.shape[1:])
-        assert np.shares_memory(columns, X)  # a reshape that copied would silently drop the data
-        array.get_basic_selection(slice(0, n), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+        for first, stop, at in row_runs(selected):
+            columns = X[at:at + stop - first, offset:offset + dim].reshape(stop - first, *array.shape[1:])
+            assert np.shares_memory(columns, X)  # a reshape that copied would silently drop the data
+            array.get_basic_selection(slice(first, stop), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
         offset += dim
-    return FeatureSet(X, labels.copy(), np.arange(n), n)
+    return FeatureSet(X, labels[selected].copy(), np.arange(n), n, None if rows is None else selected)
 
 
 def patch_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray,
-                 positions: Sequence[tuple[int, int]]) -> FeatureSet:
-    """All channels at each of ``positions`` (row, col): len(positions) samples per image."""
-    rows = np.array([p[0] for p in positions])
+                 positions: Sequence[tuple[int, int]], rows: np.ndarray | None = None) -> FeatureSet:
+    """All channels at each of ``positions`` (row, col): len(positions) samples per image
+    (only the images at cache ``rows``, sorted; None: all)."""
+    pos_rows = np.array([p[0] for p in positions])
     cols = np.array([p[1] for p in positions])
     dims = [a.shape[1] for a in arrays]
     return fill_matrix(arrays, labels, len(positions),
-                       lambda b: b[:, :, rows, cols].transpose(0, 2, 1), dims)
+                       lambda b: b[:, :, pos_rows, cols].transpose(0, 2, 1), dims, rows)

@@ -1,0 +1,26 @@
+"""How many bad images a job tolerates: ``dataset.max_bad_fraction`` of a split's listing.
+
+Bad images are those skipped by path screening plus those the decoder could not read. Counting is
+monotonic, so extraction can stop as soon as the limit is passed instead of after the last image.
+"""
+
+from __future__ import annotations
+
+from jpegai_fd.datasets.split import DatasetSplit
+from jpegai_fd.errors import UserError
+
+DEFAULT_MAX_BAD_FRACTION = 0.01
+
+
+def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], max_fraction: float | None) -> None:
+    """Raise UserError when skipped + ``unreadable`` ((path, reason) pairs) exceed ``max_fraction`` of
+    the listing; ``None`` disables the check."""
+    if max_fraction is None:
+        return
+    bad = [(s.path, s.reason) for s in split.skipped] + list(unreadable)
+    total = len(split) + len(split.skipped)
+    if total and len(bad) > max_fraction * total:
+        path, reason = bad[0]
+        raise UserError(f"{len(bad)} of {total} images of split '{split.name}' are bad (more than "
+                        f"dataset.max_bad_fraction={max_fraction}), e.g. '{path}': {reason}; fix the dataset "
+                        f"or raise dataset.max_bad_fraction (the log lists every bad image)")

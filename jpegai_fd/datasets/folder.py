@@ -1,0 +1,113 @@
+"""Reader for a plain folder layout: ``root/<class folder>/...`` with one sub-folder per class.
+
+Files are found recursively under each class folder (hidden names skipped, symlinked folders not
+followed); an image's id is its path relative to the root (``real/0001.jpg``). A split comes from a
+split file when ``dataset.split_files.<split>`` names one (relative to the root; one path per line,
+relative to the root, ``#`` comments allowed; the class is the path's first folder), else from a
+deterministic stratified split: within each class, images are ranked by a hash of (seed, id) and
+cut by ``dataset.split_fractions``, so the same files and seed always give the same split and adding
+a file moves no other file to another split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from jpegai_fd.datasets.split import DatasetSplit, Skipped
+from jpegai_fd.errors import UserError
+
+
+def _layout(classes: dict[int, str]) -> str:
+    return f"one sub-folder per class ({classes[1]}/ for real, {classes[0]}/ for fake)"
+
+
+def class_folders(ds: DictConfig) -> dict[int, str]:
+    """label -> folder name (1 = real, 0 = fake, the Kaggle convention)."""
+    return {1: str(ds.classes.real), 0: str(ds.classes.fake)}
+
+
+def list_images(root: Path, classes: dict[int, str]) -> list[tuple[str, int]]:
+    """(id, label) of every non-hidden file under each class folder, sorted by id."""
+    if not root.is_dir():
+        raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
+    found = []
+    for label, folder in classes.items():
+        top = root / folder
+        if not top.is_dir():
+            raise UserError(f"missing class folder '{top}'; dataset.root must hold {_layout(classes)} "
+                            f"(folder names: dataset.classes.real / dataset.classes.fake)")
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            found.extend((f"{rel_dir}/{name}", label) for name in filenames if not name.startswith("."))
+    return sorted(found)
+
+
+def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str, split: str) -> DatasetSplit:
+    """The images listed in a split file; lines outside a class folder go to ``skipped``."""
+    path = root / file
+    if not path.is_file():
+        raise UserError(f"missing split file '{path}' (dataset.split_files.{split}); list one image path per line, "
+                        f"relative to dataset.root, or unset it for a generated split")
+    by_folder = {name: label for label, name in classes.items()}
+    ids, labels, skipped, seen = [], [], [], {}
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        listed = line.strip()
+        if not listed or listed.startswith("#"):
+            continue
+        if listed in seen:
+            raise UserError(f"'{path}': duplicate entry {listed!r} on lines {seen[listed]} and {line_no}; ids must be unique")
+        seen[listed] = line_no
+        label = by_folder.get(listed.replace("\\", "/").split("/")[0])
+        if label is None:
+            skipped.append(Skipped(listed, listed, -1, f"not inside a class folder ({', '.join(by_folder)})"))
+            continue
+        ids.append(listed)
+        labels.append(label)
+    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
+                        np.array(labels, dtype=np.int8), root, tuple(skipped))
+
+
+def _rank_key(seed: int, image_id: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\0{image_id}".encode(), digest_size=8).digest()
+
+
+def stratified_split(images: list[tuple[str, int]], fractions: dict[str, float], seed: int) -> dict[str, list[tuple[str, int]]]:
+    """Assign every (id, label) to a split: per class, rank by hash(seed, id), cut by ``fractions``."""
+    names = list(fractions)
+    total = sum(float(v) for v in fractions.values())
+    if total <= 0 or any(float(v) < 0 for v in fractions.values()):
+        raise UserError(f"dataset.split_fractions {dict(fractions)} must be non-negative with a positive sum")
+    out: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
+    for label in (0, 1):
+        members = sorted((i for i in images if i[1] == label), key=lambda item: _rank_key(seed, item[0]))
+        bounds = np.rint(np.cumsum([float(fractions[n]) / total for n in names]) * len(members)).astype(int)
+        start = 0
+        for name, stop in zip(names, bounds):
+            out[name].extend(members[start:stop])
+            start = stop
+    return {name: sorted(items) for name, items in out.items()}
+
+
+def read_folder_split(ds: DictConfig, split: str, seed: int) -> DatasetSplit:
+    """Split ``split`` of the folder dataset ``ds`` (paths not yet screened)."""
+    root = Path(ds.root)
+    classes = class_folders(ds)
+    files = dict(ds.get("split_files") or {})
+    if files.get(split):
+        if not root.is_dir():
+            raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
+        return read_split_file(root, str(files[split]), classes, ds.name, split)
+    fractions = dict(ds.split_fractions)
+    if split not in fractions:
+        raise UserError(f"split {split!r} is neither in dataset.split_files nor in dataset.split_fractions "
+                        f"({', '.join(fractions)}); add it to one of them")
+    chosen = stratified_split(list_images(root, classes), fractions, seed)[split]
+    ids = [i for i, _ in chosen]
+    return DatasetSplit(ds.name, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
+                        np.array([label for _, label in chosen], dtype=np.int8), root)
