@@ -95,3 +95,24 @@ def test_grouped_folds_never_split_an_image():
         assert set(y[val_idx]) == {0, 1}
         seen.extend(val_idx)
     assert sorted(seen) == list(range(len(y)))
+
+
+@pytest.mark.parametrize("codec", ["none", "lz4", "zstd"])
+def test_flatten_reads_every_codec_identically(tmp_path, codec):
+    from jpegai_fd.cache.store import make_codec
+    from jpegai_fd.features.matrix import flatten_matrix
+    from jpegai_fd.features.raw_read import _raw_chunk_dir
+
+    rng = np.random.default_rng(1)
+    g = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
+    arrays, data = [], []
+    for name, c in (("a", 5), ("b", 3)):
+        values = rng.normal(size=(11, c, 2, 3)).astype(np.float32)
+        arr = g.create_array(name, shape=values.shape, chunks=(4, c, 2, 3), dtype="float32",
+                             compressors=make_codec(codec, "test"))
+        arr[:] = values
+        arrays.append(arr)
+        data.append(values.reshape(11, -1))
+    assert (_raw_chunk_dir(arrays[0]) is not None) == (codec == "none")  # the fast path is taken for raw
+    fs = flatten_matrix(arrays, np.zeros(11, dtype=np.int8))
+    np.testing.assert_array_equal(fs.X, np.concatenate(data, axis=1))
