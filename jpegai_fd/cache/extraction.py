@@ -85,12 +85,12 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     """
     start = time.perf_counter()
     reader = reader or ImageReader(image_size)
-    failed, reasons, _ = group.failures()
+    failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
     check_bad_fraction(split, unreadable, max_bad_fraction)
     todo = [k for k in group.missing_chunks() if k % num_shards == shard]
     n_todo = sum(group.chunk_rows(k).stop - group.chunk_rows(k).start for k in todo)
-    cached = len(group) - n_todo
+    cached = int(done.sum())  # images with latents already (any shard's)
     if not todo:
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
         return ExtractionStats(0, cached, time.perf_counter() - start)

@@ -85,7 +85,8 @@ class ImageReader:
         except Image.DecompressionBombError as exc:
             raise BadImage(f"too large ({exc})") from exc
         except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad bytes: all mean "unreadable")
-            kind = "not an image" if isinstance(exc, Image.UnidentifiedImageError) else "corrupt or truncated"
+            kind = ("unrecognised format (not an image, or a corrupt header)"
+                    if isinstance(exc, Image.UnidentifiedImageError) else "corrupt or truncated")
             raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return self.fit(pixels, path)
 
