@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from jpegai_fd.classifiers.backend import fold_scorer
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import Progress
 from jpegai_fd.tuning.cv import grouped_folds
+from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
 
 log = logging.getLogger(__name__)
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -47,6 +49,13 @@ def _objective(classifier: DictConfig, features: FeatureSet, folds, scoring: str
     return objective
 
 
+def _sampler(seed: int) -> optuna.samplers.TPESampler:
+    # constant_liar: parallel workers see each other's running trials and sample away from them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+
+
 def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed: int, study_name: str) -> TuningResult:
     """Search ``classifier.search_space`` on ``features`` with grouped ``tuning.cv_folds``-fold CV.
 
@@ -58,24 +67,23 @@ def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=tuning.pruner.n_startup_trials,
                                          n_warmup_steps=tuning.pruner.n_warmup_steps)
-    study = optuna.create_study(study_name=study_name, storage=tuning.storage, direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner,
-                                load_if_exists=True)
-    already = sum(t.state in FINISHED for t in study.trials)
+    storage = open_storage(tuning.storage, tuning.get("heartbeat_s", 60))
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
+                                sampler=_sampler(seed), pruner=pruner, load_if_exists=True)
+    # n_trials is the study's total: other workers on the same storage count too (see shared.py).
+    already = claimed(study)
     remaining = max(tuning.n_trials - already, 0)
     if already:
-        log.info("optuna study '%s': %d trials already done, running %d more", study_name, already, remaining)
+        log.info("optuna study '%s': %d trials already done or running, up to %d more", study_name, already, remaining)
     folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
     progress = Progress(f"tune {classifier.name}", remaining, "trials", log, every_s=0)
     start = time.perf_counter()
 
-    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        progress.update()
-
     if remaining:
-        study.optimize(_objective(classifier, features, folds, tuning.scoring), n_trials=remaining,
-                       timeout=tuning.timeout, callbacks=[report], gc_after_trial=False,
-                       catch=(ValueError, ArithmeticError))
+        remaining = run_trials(study, _objective(classifier, features, folds, tuning.scoring), tuning.n_trials,
+                               tuning.timeout, (ValueError, ArithmeticError),
+                               lambda number: _sampler(seed + number), progress.update)
+    wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         log.warning("optuna: no trial completed; using the fixed parameters of classifier.estimator")
         return TuningResult({}, float("nan"), study.trials_dataframe())
