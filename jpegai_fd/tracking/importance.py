@@ -22,7 +22,7 @@ def tree_importances(model) -> np.ndarray | None:
         imp = np.zeros(model.n_features_in_)
         for per_class in model._predictors:  # noqa: SLF001  (fitted trees; no public accessor exists)
             for predictor in per_class:
-                nodes = predictor.nodes[~predictor.nodes["is_leaf"]]
+                nodes = predictor.nodes[predictor.nodes["is_leaf"] == 0]  # is_leaf is uint8: no ~
                 np.add.at(imp, nodes["feature_idx"], nodes["gain"])
     else:
         return None
