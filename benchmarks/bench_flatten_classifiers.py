@@ -1,0 +1,175 @@
+"""Flatten at scale: fit time, peak memory and test accuracy of hgb (the thesis's tuned parameters),
+lgbm and cnn, side by side on the same data in one run.
+
+Data: the demo dataset with --train/--test images per class, DCT encoder, bpp 12, latent y_hat,
+flatten YUV (98,304 float32 features per image). The dataset and the latent cache are built once by
+this process; each classifier then runs in its own fresh worker process (so one model's freed memory
+cannot hide another's peak) that builds the matrix from the cache, fits with the classifier's
+default config (no tuning), and predicts the test split.
+
+Peak memory: the worker resets the kernel's high-water mark (/proc/self/clear_refs) right before
+``fit`` and reads VmHWM after it; "peak / matrix" is (that peak - the resident size before the
+matrix was built) / the matrix's bytes, so the matrix itself counts as 1.
+
+    python benchmarks/bench_flatten_classifiers.py --train 1000 --test 250 --hgb-max-iter 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+RESULTS = Path(__file__).resolve().parent / "results" / "flatten_classifiers.json"
+# The thesis's tuned HistGradientBoosting (docs/thesis.md). At 30,000 images scikit-learn's
+# early_stopping="auto" is on (n > 10,000), so it is set on explicitly here at smaller n.
+THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
+                  l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
+
+
+def overrides(args) -> list[str]:
+    return [f"paths.data_dir={args.workdir}/data", f"paths.cache={args.workdir}/cache.zarr",
+            f"dataset.num_per_class.train={args.train}", "dataset.num_per_class.valid=2",
+            f"dataset.num_per_class.test={args.test}", "encoder=dct", "bpp=12", "component=yuv",
+            "latent=y_hat", "preprocess=flatten", f"n_jobs={args.n_jobs}", "seed=42"]
+
+
+def compose_cfg(extra: list[str]):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=extra)
+
+
+def rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def prepare(args) -> dict:
+    """Generate the dataset and extract the latents of both splits into the cache."""
+    from jpegai_fd.cache import cached_latents
+    from jpegai_fd.datasets import load_splits
+    from jpegai_fd.encoders import build_encoder
+
+    cfg = compose_cfg(overrides(args))
+    start = time.perf_counter()
+    train, test = load_splits(cfg)
+    generated = time.perf_counter() - start
+    encoder = build_encoder(cfg)
+    cached_latents(cfg, train, encoder)
+    cached_latents(cfg, test, encoder)
+    return {"train_images": len(train), "test_images": len(test), "dataset_s": generated,
+            "extract_s": time.perf_counter() - start - generated}
+
+
+def estimator(name: str, cfg, hgb_max_iter: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from jpegai_fd.classifiers import make_estimator
+
+    if name == "hgb":
+        return HistGradientBoostingClassifier(**{**THESIS_HGB, "max_iter": hgb_max_iter}, verbose=1)
+    return make_estimator(cfg.classifier)
+
+
+def worker(args) -> dict:
+    """One classifier: matrix from the cache, fit (timed, peak memory), predict the test split."""
+    from jpegai_fd.cache import cached_latents
+    from jpegai_fd.datasets import load_splits
+    from jpegai_fd.encoders import build_encoder
+    from jpegai_fd.evaluation import detection_metrics
+    from jpegai_fd.features import build_features
+
+    cfg = compose_cfg([*overrides(args), f"classifier={args.worker if args.worker != 'hgb' else 'hgb'}"])
+    train, test = load_splits(cfg)
+    encoder = build_encoder(cfg)
+    train_group, stats = cached_latents(cfg, train, encoder)
+    test_group, _ = cached_latents(cfg, test, encoder)
+    assert stats.extracted == 0, "the parent process fills the cache"
+    model = estimator(args.worker, cfg, args.hgb_max_iter)
+    before = rss_kib("VmRSS")
+    fs = build_features(train_group, cfg, train=True)
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident size
+    log = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(log):
+        model.fit(fs.X, fs.y)
+    fit_s = time.perf_counter() - start
+    peak = rss_kib("VmHWM")
+    out = {"fit_s": fit_s, "peak_rss_mib": peak / 1024, "matrix_mib": fs.X.nbytes / 2**20,
+           "peak_over_matrix": (peak - before) * 1024 / fs.X.nbytes, "train_shape": list(fs.X.shape)}
+    del fs
+    test_fs = build_features(test_group, cfg, train=False)
+    start = time.perf_counter()
+    p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
+    out["predict_s"] = time.perf_counter() - start
+    metrics = detection_metrics(test_group.labels, (p_real > 0.5).astype(np.int8), p_real)
+    out.update(test_accuracy=metrics["test/accuracy"], test_roc_auc=metrics["test/roc_auc"])
+    text = log.getvalue()
+    if args.worker == "hgb":
+        out["rounds"] = int(model.n_iter_)
+        binning = re.search(r"Binning .* took ([\d.]+) s", text)
+        out["binning_s"] = float(binning.group(1)) if binning else None
+    elif args.worker == "lgbm":
+        out["rounds"], out["binning_s"] = model.best_iteration_, None
+        out["rounds_trained"] = len(model.curves_["train_logloss"])
+    else:
+        out["epochs_trained"], out["best_epoch"] = len(model.curves_["val_loss"]), model.best_epoch_ + 1
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=1000, help="train images per class")
+    parser.add_argument("--test", type=int, default=250, help="test images per class")
+    parser.add_argument("--hgb-max-iter", type=int, default=40,
+                        help="rounds for hgb (thesis: 596 at 30,000 images; default scales it to 2,000)")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--classifiers", nargs="*", default=["hgb", "lgbm", "cnn"])
+    parser.add_argument("--workdir", default=None, help="dataset and cache folder (default: a new temp folder)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print("RESULT " + json.dumps(worker(args)))
+        return
+    args.workdir = args.workdir or tempfile.mkdtemp(prefix="bench_flatten_")
+    results = {"setup": {**vars(args), **prepare(args)}, "classifiers": {}}
+    print(json.dumps(results["setup"]), flush=True)
+    for name in args.classifiers:
+        cmd = [sys.executable, __file__, "--worker", name, "--train", str(args.train), "--test", str(args.test),
+               "--hgb-max-iter", str(args.hgb_max_iter), "--n-jobs", str(args.n_jobs), "--workdir", args.workdir]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode != 0 or not line:
+            sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
+        results["classifiers"][name] = json.loads(line[-1][7:])
+        print(name, json.dumps(results["classifiers"][name]), flush=True)
+    base = results["classifiers"].get("hgb")
+    if base:
+        for name, r in results["classifiers"].items():
+            r["speedup_vs_hgb"] = base["fit_s"] / r["fit_s"]
+            r["accuracy_minus_hgb"] = r["test_accuracy"] - base["test_accuracy"]
+            r["peak_vs_hgb"] = r["peak_over_matrix"] / base["peak_over_matrix"]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"{'classifier':10} {'fit s':>8} {'x faster':>8} {'peak/matrix':>11} {'test acc':>8} {'d acc':>6}")
+    for name, r in results["classifiers"].items():
+        print(f"{name:10} {r['fit_s']:8.1f} {r.get('speedup_vs_hgb', float('nan')):8.2f} "
+              f"{r['peak_over_matrix']:11.2f} {r['test_accuracy']:8.3f} {r.get('accuracy_minus_hgb', float('nan')):+6.3f}")
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
