@@ -63,7 +63,7 @@ def main() -> None:
     p.add_argument("--search-bpp", type=int, default=6)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--modes", nargs="+", default=["table", "search"])
-    p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default: cores / workers)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per worker (the adapter's default: 1)")
     p.add_argument("--allow-missing-weights", action="store_true")
     p.add_argument("--log-dir", default="benchmarks/results/jpegai_logs")
     p.add_argument("--out", default="benchmarks/results/bench_jpegai.json")

@@ -36,6 +36,7 @@ def test_defaults_reproduce_the_thesis(monkeypatch):
     assert s.cfg_files == ["cfg/tools_on.json", "cfg/profiles/high.json"]
     assert s.python == sys.executable and str(s.models_dir) == "/x/models"
     assert not s.allow_missing_weights and not s.keep_extras
+    assert s.threads == 1 and s.num_workers == os.cpu_count()
 
 
 def test_environment_variables_fill_root_python_models(monkeypatch):
@@ -141,10 +142,11 @@ def test_fingerprint_changes_with_everything_that_changes_latents(fake):
     assert base["software_version"] == "IS" and base["chroma"] == "444" and base["rate_mode"] == "search"
     assert base["weights"]["files"] == 60 and base["valid_for_science"] is True
     for extra in (["encoder.profile=simple"], ["encoder.tools=off"], ["encoder.chroma=420"],
-                  ["encoder.rate_mode=table"], ["encoder.overrides=[-max_iterations,30]"], ["encoder.keep_extras=true"]):
+                  ["encoder.rate_mode=table"], ["encoder.overrides=[-max_iterations,30]"], ["encoder.keep_extras=true"],
+                  ["encoder.threads_per_worker=2"], ["encoder.device=0"]):
         assert fp(*extra) != base, extra
     # Workers, devices and logs do not change latents: the cache is shared.
-    assert fp("encoder.num_workers=2", "encoder.threads_per_worker=1", "encoder.log_dir=/tmp/elsewhere") == base
+    assert fp("encoder.num_workers=2", "encoder.log_dir=/tmp/elsewhere") == base
     weight = models / "VM_hop" / "encoder_UV_0.075.pth"
     weight.write_bytes(b"retrained")
     os.utime(weight, ns=(1, 1))

@@ -69,6 +69,8 @@ class JPEGAIEncoder:
                 "codec_name": self.checkout.codec_name, "profile": s.profile, "tools": s.tools,
                 "cfg_files": s.cfg_files, "cfg_sha256": self.checkout.cfg_sha256, "overrides": list(s.overrides),
                 "rate_mode": s.rate_mode, "chroma": s.chroma, "weights": self.weights.identity(),
+                # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
+                "compute": "cuda" if s.on_gpu else f"cpu/{s.threads} threads",
                 "valid_for_science": not self.weights.missing, "extras": s.keep_extras}
 
     # -- LatentEncoder ---------------------------------------------------------------------------------

@@ -48,6 +48,13 @@ def _devices(value) -> tuple[str, ...]:
     return tuple(str(i) for i in items)
 
 
+def _num_workers(value, devices: tuple[str, ...]) -> int:
+    """null: one worker per core on CPU, one per listed GPU."""
+    if value is None:
+        return (os.cpu_count() or 1) if devices == ("cpu",) else len(devices)
+    return _positive_int("num_workers", value)
+
+
 @dataclass(frozen=True)
 class JPEGAISettings:
     """Everything the adapter needs to know; paths are absolute."""
@@ -63,7 +70,7 @@ class JPEGAISettings:
     chroma: str = "444"
     devices: tuple[str, ...] = ("cpu",)
     num_workers: int = 1
-    threads_per_worker: int | None = None
+    threads_per_worker: int = 1
     allow_missing_weights: bool = False
     keep_extras: bool = False
     image_timeout_s: float = 1800.0
@@ -89,6 +96,7 @@ class JPEGAISettings:
             if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
                 raise UserError(f"invalid value for 'encoder.{timeout_key}': {t!r}; use a positive number of seconds")
         work_dir = enc.get("work_dir")
+        devices = _devices(enc.get("device", "cpu"))
         return cls(
             root=root, models_dir=models, python=python,
             profile=_choice("profile", enc.get("profile", "high"), PROFILES),
@@ -97,9 +105,9 @@ class JPEGAISettings:
             overrides=tuple(str(o) for o in enc.get("overrides") or []),
             rate_mode=_choice("rate_mode", enc.get("rate_mode", "search"), RATE_MODES),
             chroma=_choice("chroma", enc.get("chroma", "444"), CHROMA),
-            devices=_devices(enc.get("device", "cpu")),
-            num_workers=_positive_int("num_workers", enc.get("num_workers", 1)),
-            threads_per_worker=_positive_int("threads_per_worker", enc.get("threads_per_worker"), allow_none=True),
+            devices=devices,
+            num_workers=_num_workers(enc.get("num_workers"), devices),
+            threads_per_worker=_positive_int("threads_per_worker", enc.get("threads_per_worker", 1)),
             allow_missing_weights=bool(enc.get("allow_missing_weights", False)),
             keep_extras=bool(enc.get("keep_extras", False)),
             image_timeout_s=float(enc.get("image_timeout_s", 1800)),
@@ -119,8 +127,8 @@ class JPEGAISettings:
 
     @property
     def threads(self) -> int:
-        """Torch threads per worker: the given number, else the cores shared evenly."""
-        return self.threads_per_worker or max(1, (os.cpu_count() or 1) // self.num_workers)
+        """Torch threads per worker. Latents depend (at ~1e-7) on it, never on the number of workers."""
+        return self.threads_per_worker
 
     def check_rate(self, bpp: int) -> None:
         """Raise UserError if ``bpp`` cannot be coded in this rate mode."""
