@@ -18,8 +18,9 @@ MATH = load_fake_math()
 
 
 def make_encoder(root, tmp_path, *extra):
+    workers = [] if any(e.startswith("encoder.num_workers=") for e in extra) else ["encoder.num_workers=1"]
     cfg = compose_cfg(["encoder=jpegai", f"encoder.root={root}", f"encoder.log_dir={tmp_path}/logs",
-                       f"encoder.work_dir={tmp_path}/work", "encoder.threads_per_worker=1", *extra])
+                       f"encoder.work_dir={tmp_path}/work", *workers, *extra])
     return build_encoder(cfg)
 
 
