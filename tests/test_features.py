@@ -116,3 +116,18 @@ def test_flatten_reads_every_codec_identically(tmp_path, codec):
     assert (_raw_chunk_dir(arrays[0]) is not None) == (codec == "none")  # the fast path is taken for raw
     fs = flatten_matrix(arrays, np.zeros(11, dtype=np.int8))
     np.testing.assert_array_equal(fs.X, np.concatenate(data, axis=1))
+
+
+@pytest.mark.parametrize("codec", ["none", "zstd"])
+def test_flatten_with_row_gaps_reads_only_those_rows(tmp_path, codec):
+    from jpegai_fd.cache.store import make_codec
+    from jpegai_fd.features.matrix import flatten_matrix
+
+    values = np.random.default_rng(2).normal(size=(13, 2, 2, 2)).astype(np.float32)
+    g = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
+    arr = g.create_array("a", shape=values.shape, chunks=(4, 2, 2, 2), dtype="float32", compressors=make_codec(codec, "t"))
+    arr[:] = values
+    rows = np.array([0, 1, 3, 4, 5, 6, 7, 8, 12])  # runs crossing chunk borders, a gap, the partial last chunk
+    fs = flatten_matrix([arr], np.arange(13, dtype=np.int8), rows)
+    np.testing.assert_array_equal(fs.X, values[rows].reshape(len(rows), -1))
+    np.testing.assert_array_equal(fs.y, rows)

@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import zarr
-from zarr.core.buffer import default_buffer_prototype
+
+from jpegai_fd.features.raw_read import read_rows_into
 
 
 @dataclass
@@ -72,10 +73,10 @@ def fill_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, samples_per_im
 def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
     """Every value of every array: one sample of sum(C*H*W) features per image.
 
-    Each array is decoded by Zarr straight into its block of columns of the matrix (no intermediate
-    copy, chunks read concurrently): the peak memory is the matrix plus the chunks in flight.
-    ``rows`` (sorted cache rows, None: all) keeps only those images: each run of consecutive rows is
-    one such read, so a few gaps cost a few more reads, never a copy of the matrix.
+    Each array is read straight into its block of columns of the preallocated matrix (no intermediate
+    copy): the peak memory is the matrix plus the chunks in flight. ``rows`` (sorted cache rows,
+    None: all) keeps only those images: each run of consecutive rows is one read into its rows of the
+    matrix, so a few gaps cost a few more reads, never a copy of the matrix.
     """
     selected = np.arange(arrays[0].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     n = len(selected)
@@ -84,9 +85,7 @@ def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.nd
     offset = 0
     for array, dim in zip(arrays, dims):
         for first, stop, at in row_runs(selected):
-            columns = X[at:at + stop - first, offset:offset + dim].reshape(stop - first, *array.shape[1:])
-            assert np.shares_memory(columns, X)  # a reshape that copied would silently drop the data
-            array.get_basic_selection(slice(first, stop), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+            read_rows_into(array, X[at:at + stop - first, offset:offset + dim], first)
         offset += dim
     return FeatureSet(X, labels[selected].copy(), np.arange(n), n, None if rows is None else selected)
 

@@ -32,25 +32,37 @@ def _raw_chunk_dir(array: zarr.Array) -> Path | None:
     return Path(array.store.root) / array.path
 
 
-def read_rows_into(array: zarr.Array, out: np.ndarray) -> None:
-    """Fill ``out`` (N, prod(C, H, W)) float32, rows possibly strided, with ``array[:N]`` flattened."""
+def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
+    """Fill ``out`` (n, prod(C, H, W)) float32, rows possibly strided, with ``array[first:first + n]``
+    flattened."""
     n = out.shape[0]
     folder = _raw_chunk_dir(array)
-    if folder is not None:
-        step = array.chunks[0]
-        tail = "/".join("0" for _ in array.shape[1:])
-        for k in range(-(-n // step)):
-            rows = range(k * step, min((k + 1) * step, n))
-            path = folder / "c" / str(k) / tail
-            if not path.is_file():
-                break  # a never-written chunk: let Zarr supply fill values for the rest
-            with path.open("rb", buffering=0) as handle:
-                for i in rows:
-                    view = memoryview(out[i]).cast("B")
-                    if handle.readinto(view) != view.nbytes:
-                        raise OSError(f"short read in cached chunk '{path}'; delete the cache group and re-extract")
-        else:
-            return
+    if folder is not None and _read_raw(array, folder, out, first):
+        return
     columns = out.reshape(n, *array.shape[1:])
     assert np.shares_memory(columns, out)  # a reshape that copied would silently drop the data
-    array.get_basic_selection(slice(0, n), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+    array.get_basic_selection(slice(first, first + n),
+                              out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+
+
+def _read_raw(array: zarr.Array, folder: Path, out: np.ndarray, first: int) -> bool:
+    """Read rows from the chunk files; False (nothing trusted) if a chunk was never written."""
+    step = array.chunks[0]
+    tail = "/".join("0" for _ in array.shape[1:])
+    row_bytes = out.shape[1] * 4
+    i = 0
+    while i < out.shape[0]:
+        row = first + i
+        k, within = divmod(row, step)
+        path = folder / "c" / str(k) / tail
+        if not path.is_file():
+            return False  # a never-written chunk holds fill values: let Zarr supply them
+        count = min(step - within, out.shape[0] - i)
+        with path.open("rb", buffering=0) as handle:
+            handle.seek(within * row_bytes)
+            for j in range(i, i + count):
+                view = memoryview(out[j]).cast("B")
+                if handle.readinto(view) != view.nbytes:
+                    raise OSError(f"short read in cached chunk '{path}'; delete the cache group and re-extract")
+        i += count
+    return True
