@@ -68,6 +68,7 @@ def test_any_key_can_be_overridden():
     ("tuning.cv_folds=1", ["'tuning.cv_folds'"]),
     ("foo=1", ["'foo'", "+foo=1"]),
     ("classifier.search_space.max_depth.type=bogus", ["max_depth.type", "categorical"]),
+    ("extract.codecs.y=gzip", ["'extract.codecs.y'", "none, lz4, zstd"]),
 ])
 def test_preflight_rejects_bad_values(override, needles):
     with pytest.raises(UserError) as info:
@@ -99,3 +100,10 @@ def test_cli_fails_before_any_work_with_one_line(tmp_path, override, key):
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "data").exists() and not (tmp_path / "cache.zarr").exists()
     assert not (tmp_path / "outputs").exists()
+
+
+def test_jpegai_table_mode_rejects_other_rates_before_any_work():
+    preflight(["encoder=jpegai", "encoder.rate_mode=table", "bpp=12"])
+    preflight(["encoder=jpegai", "bpp=6"])  # search mode takes any rate
+    with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table"):
+        preflight(["-m", "encoder=jpegai", "encoder.rate_mode=table", "bpp=12,6"])
