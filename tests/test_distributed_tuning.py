@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from test_server import postgres  # noqa: F401  (fixture: a private PostgreSQL cluster)
 
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.tuning.shared import open_storage
+from jpegai_fd.tuning.shared import claimed, hand_back, open_storage, run_trials
 
 # One worker: says it is ready, waits for the start file (so that the workers really overlap), then evaluates trials of
 # the shared study; each evaluation appends "pid trial_number" to the ledger (O_APPEND lines are atomic).
@@ -82,6 +83,22 @@ def check_exactly_once(url: str, tmp_path: Path, outs: list[str], n_trials: int,
     assert len(extra) <= n_workers - 1 and all(t.state == optuna.trial.TrialState.WAITING for t in extra)
     # Every worker waited for the others and saw the same, final best trial.
     assert {re.search(r"BEST (\d+)", o).group(1) for o in outs} == {str(study.best_trial.number)}
+
+
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_a_handed_back_trial_is_not_counted_and_is_reused(tmp_path, kind):
+    """What a worker that lost the race for the last slot leaves behind: a WAITING trial, taken by the
+    next run instead of a new one, so that the study still numbers its evaluated trials 0..n-1."""
+    url = f"journal://{tmp_path}/optuna.log" if kind == "journal" else f"sqlite:///{tmp_path}/optuna.db"
+    study = optuna.create_study(study_name="s", storage=open_storage(url), direction="maximize")
+    with warnings.catch_warnings():  # sqlite has heartbeats, which Optuna expects with study.optimize
+        warnings.simplefilter("ignore", UserWarning)
+        hand_back(study, study.ask())
+    assert claimed(study) == 0 and study.trials[0].state == optuna.trial.TrialState.WAITING
+    done = run_trials(study, lambda t: t.suggest_float("x", 0, 1), 2, None, (), lambda k: optuna.samplers.TPESampler(seed=k))
+    assert done == 2
+    assert [(t.number, t.state) for t in study.trials] == [(0, optuna.trial.TrialState.COMPLETE),
+                                                           (1, optuna.trial.TrialState.COMPLETE)]
 
 
 def test_workers_share_one_journal_file_study(tmp_path):

@@ -60,13 +60,23 @@ def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
     assert cfg["dataset"]["image_size"] == 64 and cfg["tuning"]["n_trials"] == 2
 
 
+@pytest.mark.parametrize("classifier,target,size", [("rf", "RandomForestClassifier", ("n_estimators", 20)),
+                                                    ("hgb", "HistGradientBoostingClassifier", ("max_iter", 20))])
+def test_quick_grid_uses_toy_models_of_the_swept_classifier(tmp_path, classifier, target, size):
+    result = run_cli("jpegai_fd", ["+experiment=quick_grid", f"classifier={classifier}", "--cfg", "job", "--resolve",
+                                   "-p", "classifier"], cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    clf = yaml.safe_load(result.stdout)
+    assert clf["name"] == classifier and clf["estimator"]["_target_"].endswith(target)
+    assert clf["estimator"][size[0]] == size[1] and clf["search_space"][size[0]]["high"] == 40
+
+
 @pytest.mark.slow
 def test_quick_grid_script_runs_end_to_end(tmp_path):
     """The documented script, narrowed to rf, yuv, y_hat (6 of the 48 jobs) to stay short."""
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    narrow = ["classifier=rf", "component=yuv", "latent=y_hat", "classifier.estimator.n_estimators=20",
-              "classifier.search_space.n_estimators.high=60", "dataset.num_per_class.train=12",
+    narrow = ["classifier=rf", "component=yuv", "latent=y_hat", "dataset.num_per_class.train=12",
               "dataset.num_per_class.test=6"]
     done = subprocess.run(["bash", str(REPO / "multirun_sweeps" / "quick_grid.sh"), *narrow], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=900)

@@ -75,6 +75,12 @@ def _evaluate(study: optuna.Study, trial: optuna.Trial, objective: Callable, cat
     study.tell(trial, value)
 
 
+def hand_back(study: optuna.Study, trial: optuna.Trial) -> None:
+    """Return a claimed, not yet evaluated trial to the study as WAITING: it is not counted, and the
+    next ``study.ask()`` (of a later run with a larger ``n_trials``) takes it instead of a new one."""
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+
+
 def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None,
                catch: tuple, make_sampler: Callable[[int], optuna.samplers.BaseSampler],
                on_trial: Callable[[], None] = lambda: None) -> int:
@@ -95,7 +101,7 @@ def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout:
             trial = study.ask()
         if claimed(study, below=trial.number) >= n_trials:
             # Another worker took the last slot between the count and the ask.
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+            hand_back(study, trial)
             log.info("optuna: trial %d not needed (the study has its %d trials); handed back", trial.number, n_trials)
             break
         study.sampler = make_sampler(trial.number)
