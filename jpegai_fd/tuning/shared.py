@@ -105,7 +105,7 @@ def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout:
             log.info("optuna: trial %d not needed (the study has its %d trials); handed back", trial.number, n_trials)
             break
         study.sampler = make_sampler(trial.number)
-        trial.set_user_attr("worker", WORKER)  # who evaluated it, for the trials table
+        trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
         _evaluate(study, trial, objective, catch)
         done += 1
         on_trial()
