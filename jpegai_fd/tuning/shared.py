@@ -22,6 +22,7 @@ import warnings
 from typing import Callable
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 CLAIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
 JOURNAL = "journal://"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+SCHEMA_RACE_RETRIES = 5
 
 
 def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | str | None:
@@ -38,9 +40,17 @@ def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | str | 
         return None
     if url.startswith(JOURNAL):
         return JournalStorage(JournalFileBackend(url[len(JOURNAL):]))
-    with warnings.catch_warnings():  # heartbeat_interval is flagged experimental since Optuna 2.9
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
+    # Workers that start together on an empty database race to create Optuna's tables: the losers
+    # see a duplicate-object error from the database and, a moment later, the finished schema.
+    for attempt in range(SCHEMA_RACE_RETRIES + 1):
+        try:
+            with warnings.catch_warnings():  # heartbeat_interval is flagged experimental since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == SCHEMA_RACE_RETRIES:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def claimed(study: optuna.Study, below: int | None = None) -> int:
