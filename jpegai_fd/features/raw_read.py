@@ -9,13 +9,17 @@ fast as decoding through Zarr (benchmarks/bench_cache_read.py). Any other array 
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import zarr
 from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import LocalStore
+
+READ_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _raw_chunk_dir(array: zarr.Array) -> Path | None:
@@ -46,23 +50,33 @@ def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
 
 
 def _read_raw(array: zarr.Array, folder: Path, out: np.ndarray, first: int) -> bool:
-    """Read rows from the chunk files; False (nothing trusted) if a chunk was never written."""
+    """Read rows from the chunk files; False (nothing trusted) if a chunk was never written.
+
+    Chunks are read by a few threads at once: ``readinto`` releases the GIL, so the copies out of the
+    page cache run on every core (about 2x faster on 2 cores than one thread).
+    """
     step = array.chunks[0]
     tail = "/".join("0" for _ in array.shape[1:])
     row_bytes = out.shape[1] * 4
-    i = 0
+    segments, i = [], 0
     while i < out.shape[0]:
-        row = first + i
-        k, within = divmod(row, step)
+        k, within = divmod(first + i, step)
         path = folder / "c" / str(k) / tail
         if not path.is_file():
             return False  # a never-written chunk holds fill values: let Zarr supply them
         count = min(step - within, out.shape[0] - i)
+        segments.append((path, within, i, count))
+        i += count
+
+    def read(segment) -> None:
+        path, within, start, count = segment
         with path.open("rb", buffering=0) as handle:
             handle.seek(within * row_bytes)
-            for j in range(i, i + count):
+            for j in range(start, start + count):
                 view = memoryview(out[j]).cast("B")
                 if handle.readinto(view) != view.nbytes:
                     raise OSError(f"short read in cached chunk '{path}'; delete the cache group and re-extract")
-        i += count
+
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(segments))) as pool:
+        list(pool.map(read, segments))
     return True
