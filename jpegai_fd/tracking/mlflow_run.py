@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -101,6 +102,7 @@ class TrackedRun:
 
     def __init__(self, cfg: DictConfig, local_dir: str | Path | None = None):
         self.cfg = cfg
+        self._temporary = local_dir is None  # outside Hydra: removed once the upload succeeded
         self.local_dir = Path(local_dir) if local_dir else Path(tempfile.mkdtemp(prefix="jpegai_fd_run_"))
         self.artifact_dir = self.local_dir / "artifacts"
         self.client: MlflowClient | None = None
@@ -130,6 +132,8 @@ class TrackedRun:
             self._safe(self.client.set_terminated, self.run_id, "FAILED")
         else:
             self._safe(self.client.set_terminated, self.run_id, "FINISHED")
+        if self._temporary and self.lost is None:
+            shutil.rmtree(self.local_dir, ignore_errors=True)
         return False
 
     def _safe(self, call, *args, **kwargs) -> None:
