@@ -147,7 +147,7 @@ class LatentStore:
                     return self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
                                         {**DEFAULT_CODECS, **(codecs or {})})
         group = self.root[key]
-        chunk = group["labels"].chunks[0]
+        chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
         return LatentGroup(group, chunk)
@@ -175,8 +175,10 @@ class LatentStore:
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
             group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(chunk_size, *shape), dtype=dtype,
                                compressors=ZstdCodec(level=1), fill_value=0, overwrite=True)
-        group.create_array("labels", shape=(n,), chunks=(chunk_size,), dtype="int8", overwrite=True)[:] = split.labels
-        group.create_array("ids", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)[:] = split.ids
+        # Written once, here, by the one creating process: a single chunk each, so that reading them
+        # is one file, not one per image chunk (the masks below stay chunked: shards write them).
+        group.create_array("labels", shape=(n,), chunks=(max(n, 1),), dtype="int8", overwrite=True)[:] = split.labels
+        group.create_array("ids", shape=(n,), chunks=(max(n, 1),), dtype=str, overwrite=True)[:] = split.ids
         group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
         group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
         group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
