@@ -95,7 +95,7 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     """
     from jpegai_fd.tracking import record_failure, sweep_callback
     from jpegai_fd.tracking.connection import check_tracking_uri
-    from jpegai_fd.tracking.sweep import hydra_job
+    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir
 
     sweep_callback.ENABLED = tracked
     try:
@@ -111,7 +111,7 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
         try:
             return task(cfg)
         except Exception as exc:
-            record_failure(exc, _output_dir())  # results.json, and the traceback in error.txt
+            record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
                 raise
             log.error("job failed: %s: %s", type(exc).__name__, exc)
@@ -128,9 +128,3 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
               f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
               f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
         sys.exit(1)
-
-
-def _output_dir() -> Path | None:
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None

@@ -11,9 +11,7 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.cache import cached_latents
@@ -25,6 +23,7 @@ from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import build_features, majority_vote
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances, log_trials,
                                 record_outcome, resume_finished)
+from jpegai_fd.tracking.sweep import job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
 
@@ -54,18 +53,11 @@ def study_name(cfg: DictConfig) -> str:
                                      f"{t['preprocess']}-{t['classifier']}-{digest}")
 
 
-def output_dir() -> Path | None:
-    """Hydra's output folder of this job, or None outside a Hydra app (compose API)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
-
-
 def run_job(cfg: DictConfig) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     validate_config(cfg)
     quiet_libraries()
-    out = output_dir()
+    out = job_output_dir()
     if cfg.tracking.resume:
         skipped = resume_finished(cfg, out)
         if skipped is not None:

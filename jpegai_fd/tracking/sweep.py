@@ -60,6 +60,13 @@ def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None
     (d / "parent_run.json").write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id}))
 
 
+def job_output_dir() -> Path | None:
+    """Hydra's output folder of this job, or None outside a Hydra app (compose API)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
+
+
 def hydra_job() -> tuple[Path, int] | None:
     """(sweep dir, job number) of this job when it runs inside a Hydra multirun, else None."""
     from hydra.core.hydra_config import HydraConfig
