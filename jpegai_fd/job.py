@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.cache import cached_latents
-from jpegai_fd.classifiers import make_estimator
+from jpegai_fd.classifiers import fit_on_rows, make_estimator
 from jpegai_fd.classifiers.curves import log_training_curves
 from jpegai_fd.datasets import load_splits, log_dataset_manifest
 from jpegai_fd.encoders import build_encoder
@@ -79,7 +79,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         with timed(timings, "time/tune_s"):
             result = tune(cfg.classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
         with timed(timings, "time/fit_s"):
-            model = make_estimator(cfg.classifier, result.best_params).fit(train_fs.X, train_fs.y)
+            model = fit_on_rows(make_estimator(cfg.classifier, result.best_params), train_fs.X, train_fs.y, train_fs.groups)
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)

@@ -9,6 +9,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import compose_cfg, tiny_overrides
+from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.lgbm import LGBMClassifier, LGBMFolds
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.job import run_job
@@ -63,6 +64,22 @@ def test_early_stopping_stops_on_the_validation_fold():
     assert full.best_iteration_ == 40 and set(full.curves_) == {"train_logloss"}
     p = model.predict_proba(X[:5])
     assert p.shape == (5, 2) and np.allclose(p.sum(axis=1), 1)
+
+
+def test_final_fit_keeps_each_images_patches_on_one_side_of_the_early_stopping_split():
+    # Multiple patches: 15 rows per image. The job's final fit goes through fit_on_rows, which hands
+    # the image of each row to the estimator, so no image is both trained on and watched.
+    X, y = noisy_problem()
+    groups = np.arange(len(y)) // 15
+    y = y[groups * 15]  # one label per image, as patches of an image share it
+    model = LGBMClassifier(n_estimators=30, early_stopping_rounds=5, validation_fraction=0.2, n_jobs=1)
+    watched = set(groups[fit_on_rows(model, X, y, groups).validation_rows_])
+    trained = set(groups) - watched
+    assert watched and trained
+    assert all(set(np.flatnonzero(groups == g)) <= set(model.validation_rows_) for g in watched)
+    # Without the groups the split is by row, and the same images sit on both sides.
+    leaky = LGBMClassifier(n_estimators=30, early_stopping_rounds=5, validation_fraction=0.2, n_jobs=1).fit(X, y)
+    assert set(groups[leaky.validation_rows_]) & set(groups[np.setdiff1d(np.arange(len(y)), leaky.validation_rows_)])
 
 
 def test_tuning_bins_once_per_binning_setting_and_reuses_it_across_folds():

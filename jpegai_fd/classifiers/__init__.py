@@ -3,6 +3,9 @@ Optuna search space that proposes those parameters."""
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
 import optuna
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -11,6 +14,15 @@ from omegaconf import DictConfig, OmegaConf
 def make_estimator(classifier: DictConfig, params: dict | None = None):
     """A fresh, unfitted estimator: ``classifier.estimator`` with ``params`` overriding its fixed values."""
     return instantiate(classifier.estimator, **(params or {}))
+
+
+def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
+    """``model.fit(X, y)``, passing ``groups`` (the image of each row) to estimators whose ``fit``
+    takes it, so that their early-stopping split never puts patches of one image on both sides.
+    Returns the fitted model."""
+    if groups is not None and "groups" in inspect.signature(model.fit).parameters:
+        return model.fit(X, y, groups=groups)
+    return model.fit(X, y)
 
 
 def suggest_params(trial: optuna.Trial, space: DictConfig) -> dict:
@@ -27,4 +39,4 @@ def suggest_params(trial: optuna.Trial, space: DictConfig) -> dict:
     return params
 
 
-__all__ = ["make_estimator", "suggest_params"]
+__all__ = ["fit_on_rows", "make_estimator", "suggest_params"]

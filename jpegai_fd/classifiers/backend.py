@@ -25,10 +25,10 @@ class EstimatorFolds:
         self.classifier, self.features, self.scorer = classifier, features, get_scorer(scoring)
 
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
-        from jpegai_fd.classifiers import make_estimator
+        from jpegai_fd.classifiers import fit_on_rows, make_estimator
 
-        X, y = self.features.X, self.features.y
-        model = make_estimator(self.classifier, params).fit(X[fit_idx], y[fit_idx])
+        X, y, groups = self.features.X, self.features.y, self.features.groups
+        model = fit_on_rows(make_estimator(self.classifier, params), X[fit_idx], y[fit_idx], groups[fit_idx])
         return float(self.scorer(model, X[val_idx], y[val_idx]))
 
 

@@ -137,7 +137,9 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
             train_set = binned.subset(rows[fit_pos].tolist())
             valid_sets = [train_set, binned.subset(rows[val_pos].tolist())]
             callbacks.append(lgb.early_stopping(int(self.early_stopping_rounds), verbose=False))
+            self.validation_rows_ = rows[val_pos]  # which rows early stopping watched
         else:
+            self.validation_rows_ = rows[:0]
             train_set = binned if len(rows) == binned.num_data() else binned.subset(rows.tolist())
             valid_sets = [train_set]
         self.booster_ = lgb.train(params, train_set, num_boost_round=int(self.n_estimators),
