@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
+from bench_common import RESULTS as RESULTS_DIR
+from bench_common import compose_cfg, reset_peak_rss, rss_kib
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
-RESULTS = Path(__file__).resolve().parent / "results" / "flatten_classifiers.json"
+RESULTS = RESULTS_DIR / "flatten_classifiers.json"
 # The thesis's tuned HistGradientBoosting (docs/thesis.md). At 30,000 images scikit-learn's
 # early_stopping="auto" is on (n > 10,000), so it is set on explicitly here at smaller n.
 THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
@@ -47,18 +47,6 @@ def overrides(args) -> list[str]:
             f"dataset.num_per_class.train={args.train}", "dataset.num_per_class.valid=2",
             f"dataset.num_per_class.test={args.test}", "encoder=dct", "bpp=12", "component=yuv",
             "latent=y_hat", "preprocess=flatten", f"n_jobs={args.n_jobs}", "seed=42"]
-
-
-def compose_cfg(extra: list[str]):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=extra)
-
-
-def rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
 
 
 def prepare(args) -> dict:
@@ -105,7 +93,7 @@ def worker(args) -> dict:
     model = estimator(args.worker, cfg, args.hgb_max_iter)
     before = rss_kib("VmRSS")
     fs = build_features(train_group, cfg, train=True)
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident size
+    reset_peak_rss()
     log = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(log):

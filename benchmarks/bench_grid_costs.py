@@ -1,0 +1,320 @@
+"""Per-job costs of every cell of the thesis grid on 2 cores, and the projected wall time of its 48
+jobs at 30,000 train / 3,000 test images, per classifier.
+
+A cell is (preprocess, component, classifier); bpp and latent do not change a job's shape, so each
+cell stands for 4 jobs of the grid (bpp 6/12 x y/y_hat), measured at bpp 12 on ``y_hat``. Every
+cell is measured at two training sizes, each fit in a fresh worker process (one model's freed
+memory cannot hide another's peak): fit seconds, predict seconds on the test images (multiple
+patches: all 256 positions of each, then the majority vote), peak memory over the feature matrix,
+and image-level test accuracy.
+
+Classifiers as the thesis tuned them (docs/thesis.md): ``rf`` = RandomForest(463 trees, depth 30,
+sqrt features, min 2 per leaf, out-of-bag score) measured with ``--rf-trees`` trees and scaled
+linearly to 463 (trees are independent); ``hgb`` = HistGradientBoosting(lr 0.1297, up to 596
+rounds, 117 leaves, ...) with early stopping on, as scikit-learn's "auto" does above 10,000 samples;
+``lgbm`` and ``cnn`` with this project's default configs. hgb on flatten takes ~7 min per 1,000
+images here, so its flatten cells come from ``bench_flatten_classifiers.py``'s results file.
+
+Data: the demo dataset's train split (``--images`` images, DCT encoder, bpp 12), split by row into
+a test set (the last ``--test`` images, balanced) and training sets of the first images of each
+class. Give ``--root``/``--cache`` to reuse a dataset and cache made by ``bench_extract.py``.
+
+    python benchmarks/bench_grid_costs.py --images 10000 --workdir /tmp/grid
+    python benchmarks/bench_grid_costs.py --root /tmp/bex10k/faces_10000 --cache /tmp/bex10k/cache_1.zarr
+    python benchmarks/bench_grid_costs.py --project benchmarks/results/grid_costs.json
+
+The results file is written after every worker; a rerun with the same settings measures only the
+cells it lacks. Projection: fit(N) = fit(n2) * (N / n2) ** b, with b the exponent measured between the
+two sizes (at least 1); predict scales linearly in test images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_common import RESULTS as RESULTS_DIR
+from bench_common import compose_cfg, reset_peak_rss, rss_kib
+
+RESULTS = RESULTS_DIR / "grid_costs.json"
+FLATTEN_RESULTS = RESULTS_DIR / "flatten_classifiers.json"
+THESIS_RF = dict(n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True,
+                 random_state=42)
+THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
+                  l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
+PREPROCESS = ("flatten", "single", "multi")
+COMPONENTS = ("y", "yuv")
+# Which classifier measures which preprocessing here (hgb flatten: see the module docstring).
+CELLS = {"rf": PREPROCESS, "hgb": ("single", "multi"), "lgbm": PREPROCESS, "cnn": ("flatten",)}
+THESIS_TRAIN, THESIS_TEST = 30000, 3000
+JOBS_PER_CELL = 4  # bpp 6, 12 x latent y, y_hat
+
+
+def overrides(args, preprocess: str = "flatten", component: str = "yuv", classifier: str = "rf") -> list[str]:
+    return [f"dataset.root={args.root}", "dataset=faces140k", "dataset.image_size=256", "dataset.test_split=train",
+            f"paths.cache={args.cache}", "encoder=dct", "bpp=12", "latent=y_hat", f"component={component}",
+            f"preprocess={preprocess}", f"classifier={classifier}", f"n_jobs={args.n_jobs}", "seed=42",
+            *args.override]
+
+
+def prepare(args) -> dict:
+    """Generate the demo images (unless --root) and extract their latents into the cache."""
+    from jpegai_fd.cache import cached_latents
+    from jpegai_fd.datasets import load_splits
+    from jpegai_fd.datasets.synthetic import generate
+    from jpegai_fd.encoders import build_encoder
+
+    start = time.perf_counter()
+    if not (Path(args.root) / "train.csv").exists():
+        generate(Path(args.root), 0, 256, {"train": args.images // 2, "valid": 0, "test": 0})
+    generated = time.perf_counter() - start
+    cfg = compose_cfg(overrides(args))
+    train, _ = load_splits(cfg)
+    _, stats = cached_latents(cfg, train, build_encoder(cfg))
+    return {"images": len(train), "generate_s": generated, "extract_s": time.perf_counter() - start - generated,
+            "images_extracted": stats.extracted}
+
+
+def split_rows(labels: np.ndarray, n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, test rows), sorted and balanced: the test set is the last n_test/2 images of
+    each class, the training set the first n_train/2 of each class among the others."""
+    train, test = [], []
+    for label in (0, 1):
+        rows = np.flatnonzero(labels == label)
+        test.append(rows[len(rows) - n_test // 2:])
+        pool = rows[:len(rows) - n_test // 2]
+        if len(pool) < n_train // 2:
+            sys.exit(f"--sizes: {n_train} training images need {n_train // 2} per class; "
+                     f"the dataset has {len(pool)} besides the test images (raise --images)")
+        train.append(pool[:n_train // 2])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def estimator(classifier: str, cfg, args):
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    from jpegai_fd.classifiers import make_estimator
+
+    if classifier == "rf":
+        return RandomForestClassifier(**{**THESIS_RF, "n_estimators": args.rf_trees}, n_jobs=args.n_jobs)
+    if classifier == "hgb":
+        return HistGradientBoostingClassifier(**THESIS_HGB)
+    return make_estimator(cfg.classifier)
+
+
+def features(group, cfg, rows: np.ndarray, train: bool):
+    from jpegai_fd.features import COMPONENT_ARRAYS, patch_positions
+    from jpegai_fd.features.matrix import flatten_matrix, patch_matrix
+
+    arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
+    if cfg.preprocess.name == "flatten":
+        return flatten_matrix(arrays, group.labels, rows)
+    return patch_matrix(arrays, group.labels, patch_positions(cfg, arrays[0].shape[2:], train), rows)
+
+
+def worker(args) -> dict:
+    """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
+    from jpegai_fd.cache import cached_latents
+    from jpegai_fd.classifiers import fit_on_rows
+    from jpegai_fd.datasets import load_splits
+    from jpegai_fd.encoders import build_encoder
+    from jpegai_fd.features import majority_vote
+
+    preprocess, component, classifier, size = args.worker.split(":")
+    cfg = compose_cfg(overrides(args, preprocess, component, classifier))
+    train, _ = load_splits(cfg)
+    group, stats = cached_latents(cfg, train, build_encoder(cfg))
+    assert stats.extracted == 0, "the parent process fills the cache"
+    train_rows, test_rows = split_rows(group.labels, int(size), args.test)
+    model = estimator(classifier, cfg, args)
+    before = rss_kib("VmRSS")
+    fs = features(group, cfg, train_rows, train=True)
+    reset_peak_rss()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        fit_on_rows(model, fs.X, fs.y, fs.groups)
+    fit_s = time.perf_counter() - start
+    peak = rss_kib("VmHWM")
+    out = {"fit_s": fit_s, "train_shape": list(fs.X.shape), "matrix_mib": fs.X.nbytes / 2**20,
+           "peak_over_matrix": (peak - before) * 1024 / fs.X.nbytes, "peak_rss_mib": peak / 1024}
+    del fs
+    test = features(group, cfg, test_rows, train=False)
+    start = time.perf_counter()
+    p_real = model.predict_proba(test.X)[:, list(model.classes_).index(1)]
+    labels, _ = majority_vote(p_real, test.groups, test.n_images)
+    out.update(predict_s=time.perf_counter() - start, test_samples=len(test.y),
+               test_accuracy=float(np.mean(labels == group.labels[test_rows])))
+    if classifier == "rf":
+        out["trees"] = args.rf_trees
+        out["model_mib"] = len(pickle.dumps(model, protocol=5)) / 2**20
+    elif classifier == "hgb":
+        out["rounds"] = int(model.n_iter_)
+    elif classifier == "lgbm":
+        out["rounds"] = int(model.best_iteration_)
+    else:
+        out["epochs"] = len(model.curves_["val_loss"])
+    return out
+
+
+def run_cell(args, key: str) -> dict:
+    cmd = [sys.executable, __file__, "--worker", key, *sum((["--" + k.replace("_", "-"), str(getattr(args, k))]
+           for k in ("root", "cache", "test", "rf_trees", "n_jobs")), [])]
+    for extra in args.override:
+        cmd += ["--override", extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if proc.returncode != 0 or not line:
+        sys.exit(f"{key} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(line[-1][7:])
+
+
+# --- projection --------------------------------------------------------------------------------------
+UNITS = {"rf": "trees", "hgb": "rounds", "lgbm": "rounds", "cnn": "epochs"}
+
+
+def scaled(cell: dict, sizes: list[int], classifier: str, test: int) -> dict:
+    """One job of a cell at the thesis's sizes: fit + predict seconds, growth exponent, peak GB.
+
+    Fit time is modelled per unit (tree, boosting round, epoch): per-unit seconds grow as
+    (N / n) ** exponent between the two measured sizes; the number of units is the thesis's 463
+    trees for rf and, for early-stopped models, what the larger measured size stopped at (hgb is
+    also given at its 596-round cap). Peak memory above the process's resident size before the
+    matrix is fitted as a + b * matrix bytes through the two sizes (b >= 1: the matrix itself)."""
+    unit = UNITS[classifier]
+    small, large = (cell[str(n)] for n in sizes)
+    per_unit = [r["fit_s"] / r[unit] for r in (small, large)]
+    exponent = max(1.0, math.log(per_unit[1] / per_unit[0]) / math.log(sizes[1] / sizes[0]))
+    growth = THESIS_TRAIN / sizes[1]
+    units = THESIS_RF["n_estimators"] if classifier == "rf" else large[unit]
+    fit = per_unit[1] * growth ** exponent * units
+    predict = large["predict_s"] * THESIS_TEST / test * (units / large[unit] if classifier == "rf" else 1.0)
+    extra = [r["peak_over_matrix"] * r["matrix_mib"] * 2**20 for r in (small, large)]
+    matrix = [r["matrix_mib"] * 2**20 for r in (small, large)]
+    slope = max(1.0, (extra[1] - extra[0]) / (matrix[1] - matrix[0]))
+    peak = extra[1] + slope * matrix[1] * (growth - 1)
+    if classifier == "rf":  # the forest: linear in trees and (about) in samples
+        peak += large["model_mib"] * 2**20 * (units / large[unit] * growth - 1)
+    out = {"fit_s": fit, "predict_s": predict, "job_s": fit + predict, "exponent": exponent, unit: units,
+           "peak_gb": peak / 1e9, "matrix_gb": matrix[1] * growth / 1e9, "test_accuracy": large["test_accuracy"]}
+    if classifier == "hgb":
+        out["job_s_at_596_rounds"] = per_unit[1] * growth ** exponent * THESIS_HGB["max_iter"] + predict
+    return out
+
+
+def flatten_hgb(component: str) -> dict | None:
+    """hgb flatten jobs from bench_flatten_classifiers.py (flatten YUV; Y at 256/384 of the features)."""
+    if not FLATTEN_RESULTS.exists():
+        return None
+    from bench_flatten_classifiers import projection
+
+    flat = json.loads(FLATTEN_RESULTS.read_text())
+    p = projection(flat)["hgb"]
+    share = 1.0 if component == "yuv" else 256 / 384
+    return {"fit_s": None, "predict_s": None, "job_s": p["one_job_s"] * share, "exponent": 1.0, "rounds": 596,
+            "peak_gb": p["peak_gb"] * share, "matrix_gb": THESIS_TRAIN * 98304 * 4 * share / 1e9, "test_accuracy": flat["classifiers"]["hgb"]["test_accuracy"],
+            "from": FLATTEN_RESULTS.name}
+
+
+def projection(results: dict) -> dict:
+    """{classifier: {preprocess: {component: one job}}, plus each classifier's 24-job total."""
+    setup = results["setup"]
+    out: dict = {}
+    for classifier, kinds in {**CELLS, "hgb": PREPROCESS}.items():
+        per = out.setdefault(classifier, {"cells": {}, "jobs": 0, "total_s": 0.0})
+        for preprocess in kinds:
+            sizes = setup["flatten_sizes"] if preprocess == "flatten" else setup["patch_sizes"]
+            for component in COMPONENTS:
+                key = f"{preprocess}:{component}:{classifier}"
+                if classifier == "hgb" and preprocess == "flatten":
+                    job = flatten_hgb(component)
+                elif all(str(n) in results["cells"].get(key, {}) for n in sizes):
+                    job = scaled(results["cells"][key], sizes, classifier, setup["test"])
+                else:
+                    job = None
+                if job is None:
+                    continue
+                per["cells"][key] = job
+                per["jobs"] += JOBS_PER_CELL
+                per["total_s"] += JOBS_PER_CELL * job["job_s"]
+    return out
+
+
+def print_projection(results: dict) -> None:
+    proj = results["projection"] = projection(results)
+    print(f"projection at {THESIS_TRAIN:,} train / {THESIS_TEST:,} test images, 2 cores, fit + predict, no tuning;"
+          f" each line is one job (x{JOBS_PER_CELL} for bpp x latent):")
+    for classifier, per in proj.items():
+        for key, job in per["cells"].items():
+            unit = UNITS[classifier]
+            print(f"  {key:22} {job['job_s'] / 3600:9.2f} h  {unit} {job[unit]:4d}  exponent {job['exponent']:4.2f}"
+                  f"  peak {job['peak_gb']:6.1f} GB (matrix {job['matrix_gb']:5.1f})  acc@measured {job['test_accuracy']:.3f}")
+        print(f"  {classifier}: {per['jobs']} jobs, {per['total_s'] / 3600:.1f} h")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=10000, help="demo images to generate (train split, both classes)")
+    parser.add_argument("--workdir", default=None, help="folder for the generated dataset and cache (default: temp)")
+    parser.add_argument("--root", default=None, help="an existing dataset root in the Kaggle layout (train.csv)")
+    parser.add_argument("--cache", default=None, help="its latent cache (default: <workdir>/cache.zarr)")
+    parser.add_argument("--test", type=int, default=1000, help="test images held out of the train split")
+    parser.add_argument("--patch-sizes", type=int, nargs=2, default=[4000, 8000], help="training images, single/multi")
+    parser.add_argument("--flatten-sizes", type=int, nargs=2, default=[1000, 2000], help="training images, flatten")
+    parser.add_argument("--rf-trees", type=int, default=24, help="trees measured (scaled to the thesis's 463)")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--only", nargs="*", default=None, help="cells to measure, e.g. multi:yuv:rf")
+    parser.add_argument("--override", action="append", default=[],
+                        help="a config override for every job, e.g. classifier.estimator.device=cuda")
+    parser.add_argument("--project", default=None, help="only print the projection of a results file")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.project:
+        print_projection(json.loads(Path(args.project).read_text()))
+        return
+    if args.worker:
+        print("RESULT " + json.dumps(worker(args)))
+        return
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench_grid_"))
+    args.root = str(Path(args.root or workdir / "data"))
+    args.cache = str(Path(args.cache or workdir / "cache.zarr"))
+    setting = {k: getattr(args, k) for k in ("root", "cache", "test", "patch_sizes", "flatten_sizes", "rf_trees",
+                                             "n_jobs", "override")}
+    results = {"setup": setting, "cells": {}}
+    if RESULTS.exists():
+        earlier = json.loads(RESULTS.read_text())
+        if {k: earlier["setup"].get(k) for k in setting} == setting:
+            results = earlier  # same settings: keep what was measured, measure only the rest
+    results["setup"].update(prepare(args))
+    print(json.dumps(results["setup"]), flush=True)
+    RESULTS.parent.mkdir(exist_ok=True)
+    for classifier, kinds in CELLS.items():
+        for preprocess in kinds:
+            sizes = args.flatten_sizes if preprocess == "flatten" else args.patch_sizes
+            for component in COMPONENTS:
+                cell = f"{preprocess}:{component}:{classifier}"
+                if args.only and cell not in args.only:
+                    continue
+                for size in sizes:
+                    done = results["cells"].setdefault(cell, {})
+                    if str(size) in done:
+                        continue
+                    done[str(size)] = run_cell(args, f"{cell}:{size}")
+                    print(cell, size, json.dumps(done[str(size)]), flush=True)
+                    RESULTS.write_text(json.dumps(results, indent=2))
+    print_projection(results)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
