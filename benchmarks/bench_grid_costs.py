@@ -22,6 +22,11 @@ class. Give ``--root``/``--cache`` to reuse a dataset and cache made by ``bench_
     python benchmarks/bench_grid_costs.py --images 10000 --workdir /tmp/grid
     python benchmarks/bench_grid_costs.py --root /tmp/bex10k/faces_10000 --cache /tmp/bex10k/cache_1.zarr
     python benchmarks/bench_grid_costs.py --project benchmarks/results/grid_costs.json
+    # on a GPU machine: the GPU paths, into their own results file
+    python benchmarks/bench_grid_costs.py --only flatten:y:cnn flatten:yuv:cnn \
+        --override classifier.estimator.device=cuda --results benchmarks/results/grid_costs_cuda.json
+    python benchmarks/bench_grid_costs.py --only flatten:y:lgbm flatten:yuv:lgbm multi:yuv:lgbm \
+        --override classifier.estimator.device=gpu --results benchmarks/results/grid_costs_lgbm_gpu.json
 
 The results file is written after every worker; a rerun with the same settings measures only the
 cells it lacks. Projection: fit(N) = fit(n2) * (N / n2) ** b, with b the exponent measured between the
@@ -275,6 +280,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="cells to measure, e.g. multi:yuv:rf")
     parser.add_argument("--override", action="append", default=[],
                         help="a config override for every job, e.g. classifier.estimator.device=cuda")
+    parser.add_argument("--results", default=str(RESULTS), help="results file (written after every worker)")
     parser.add_argument("--project", default=None, help="only print the projection of a results file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -290,13 +296,14 @@ def main() -> None:
     setting = {k: getattr(args, k) for k in ("root", "cache", "test", "patch_sizes", "flatten_sizes", "rf_trees",
                                              "n_jobs", "override")}
     results = {"setup": setting, "cells": {}}
-    if RESULTS.exists():
-        earlier = json.loads(RESULTS.read_text())
+    out = Path(args.results)
+    if out.exists():
+        earlier = json.loads(out.read_text())
         if {k: earlier["setup"].get(k) for k in setting} == setting:
             results = earlier  # same settings: keep what was measured, measure only the rest
     results["setup"].update(prepare(args))
     print(json.dumps(results["setup"]), flush=True)
-    RESULTS.parent.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     for classifier, kinds in CELLS.items():
         for preprocess in kinds:
             sizes = args.flatten_sizes if preprocess == "flatten" else args.patch_sizes
@@ -310,10 +317,10 @@ def main() -> None:
                         continue
                     done[str(size)] = run_cell(args, f"{cell}:{size}")
                     print(cell, size, json.dumps(done[str(size)]), flush=True)
-                    RESULTS.write_text(json.dumps(results, indent=2))
+                    out.write_text(json.dumps(results, indent=2))
     print_projection(results)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"written {RESULTS}")
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written {out}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue
 from jpegai_fd.cache.store import LatentGroup
 from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
@@ -25,6 +26,17 @@ from jpegai_fd.progress import Progress
 
 log = logging.getLogger(__name__)
 PREFETCH_CHUNKS = 1
+CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks again
+
+
+class _NoClaims:
+    """Claims for a group without a lock file (never contended)."""
+
+    def try_claim(self, k: int) -> bool:
+        return True
+
+    def release(self, k: int) -> None:
+        pass
 
 
 @dataclass
@@ -97,20 +109,25 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     log.info("latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
              split.name, bpp, n_todo, cached, encoder.name)
     progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
-    found = 0
+    claims = ChunkClaims(group.claims_file) if group.claims_file else None
+    chunks = ChunkQueue(todo, claims or _NoClaims(), group.chunk_settled)
+    found = encoded = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
         pending: deque = deque()
-        queue = iter(todo)
 
         def submit_next() -> None:
-            k = next(queue, None)
+            k = chunks.take()
             if k is not None:
                 pending.append((k, pool.submit(reader.read_batch, split.paths[group.chunk_rows(k)])))
 
         for _ in range(1 + max(0, prefetch)):
             submit_next()
         try:
-            while pending:
+            while pending or not chunks.exhausted:
+                if not pending:  # every remaining chunk is being encoded by another job: wait for it
+                    time.sleep(CLAIM_POLL_S)
+                    submit_next()
+                    continue
                 k, future = pending.popleft()
                 images, chunk_reasons = future.result()
                 submit_next()  # the next chunk decodes while this one encodes
@@ -118,13 +135,22 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
                 latents, bad = encode_readable(encoder, images, chunk_reasons, bpp)
                 group.write_chunk(k, latents if latents is not None else _zero_latents(group, len(bad)),
                                   unreadable=bad, reasons=chunk_reasons)
+                if claims:
+                    claims.release(k)
                 for i in np.flatnonzero(bad):
                     log.warning("unreadable image '%s' skipped: %s", split.paths[rows.start + i], chunk_reasons[i])
                     unreadable.append((str(split.paths[rows.start + i]), chunk_reasons[i]))
                 found += int(bad.sum())
+                encoded += rows.stop - rows.start
                 check_bad_fraction(split, unreadable, max_bad_fraction)
                 progress.update(rows.stop - rows.start)
         finally:
             for _, future in pending:
                 future.cancel()
-    return ExtractionStats(n_todo - found, cached, time.perf_counter() - start, found)
+            if claims:
+                claims.close()
+    by_others = n_todo - encoded
+    if by_others:
+        log.info("latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",
+                 split.name, bpp, by_others)
+    return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)

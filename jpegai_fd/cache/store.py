@@ -21,6 +21,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
+from jpegai_fd.cache.claims import claims_path
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
@@ -55,6 +56,8 @@ class LatentGroup:
 
     group: zarr.Group
     chunk_size: int
+    claims_file: Path | None = None  # chunk locks shared by the processes filling this group
+
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
@@ -80,6 +83,14 @@ class LatentGroup:
         failed = self.failed_mask()
         reasons = self.group["failure"][:] if "failure" in self.group else np.full(len(self), "", dtype=str)
         return failed, reasons, self.done_mask()
+
+    def chunk_settled(self, k: int) -> bool:
+        """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
+        rows = self.chunk_rows(k)
+        settled = self.group["done"][rows]
+        if "failed" in self.group:
+            settled = settled | self.group["failed"][rows]
+        return bool(settled.all())
 
     def missing_chunks(self) -> list[int]:
         """Chunks with at least one image neither done nor failed, in order."""
@@ -150,7 +161,7 @@ class LatentStore:
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
-        return LatentGroup(group, chunk)
+        return LatentGroup(group, chunk, claims_path(self.path, key))
 
     @contextmanager
     def _creation_lock(self):
@@ -185,4 +196,4 @@ class LatentStore:
                             "encoder": encoder.fingerprint(), "image_shape": list(image_shape)})
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
-        return LatentGroup(group, chunk_size)
+        return LatentGroup(group, chunk_size, claims_path(self.path, key))
