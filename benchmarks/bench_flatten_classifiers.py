@@ -12,10 +12,9 @@ Peak memory: the worker resets the kernel's high-water mark (/proc/self/clear_re
 matrix was built) / the matrix's bytes, so the matrix itself counts as 1.
 
     python benchmarks/bench_flatten_classifiers.py --train 1000 --test 250 --hgb-max-iter 40
-    python benchmarks/bench_flatten_classifiers.py --project benchmarks/results/flatten_classifiers.json
 
-The projection scales the measured per-image costs linearly in images (boosting rounds and epochs as
-measured, except hgb: the thesis's 596 rounds) to the thesis's 30,000 train / 3,000 test images.
+The projection of these costs to the thesis's grid at 30,000 / 3,000 images is
+``bench_grid_costs.py``'s job (it measures each cell at two sizes).
 """
 
 from __future__ import annotations
@@ -122,34 +121,6 @@ def worker(args) -> dict:
     return out
 
 
-def projection(results: dict, train: int = 30000, test: int = 3000, rounds_hgb: int = 596) -> dict:
-    """Projected fit + predict seconds per classifier: one flatten-YUV job, and the 8 flatten jobs of
-    one classifier column of the thesis grid (bpp x latent x {YUV, Y}; Y has 256/384 of the
-    features), fit only (tuning multiplies by n_trials x 3 folds x 2/3)."""
-    n = results["setup"]["train_images"]
-    n_test = results["setup"]["test_images"]
-    out = {}
-    for name, r in results["classifiers"].items():
-        if name == "hgb":
-            binning = r.get("binning_s") or 0.0
-            per_round = (r["fit_s"] - binning) / r["rounds"] / n
-            fit = binning / n * train + per_round * train * rounds_hgb
-        else:
-            fit = r["fit_s"] / n * train
-        job = fit + r["predict_s"] / n_test * test
-        out[name] = {"one_job_s": job, "flatten_column_8_jobs_s": job * 4 * (1 + 256 / 384),
-                     "peak_gb": r["peak_over_matrix"] * train * 98304 * 4 / 1e9}
-    return out
-
-
-def print_projection(results: dict) -> None:
-    proj = results["projection"] = projection(results)
-    print("projection at 30,000 train / 3,000 test images, 2 cores (fit + predict, no tuning):")
-    for name, p in proj.items():
-        print(f"  {name:6} one flatten-YUV job {p['one_job_s'] / 3600:7.2f} h | 8 flatten jobs "
-              f"{p['flatten_column_8_jobs_s'] / 3600:7.2f} h | peak {p['peak_gb']:5.1f} GB")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=1000, help="train images per class")
@@ -161,12 +132,8 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="dataset and cache folder (default: a new temp folder)")
     parser.add_argument("--reuse", default=None, help="a results file of an earlier run on the same --workdir "
                         "and sizes: its classifiers are kept, not rerun (hgb takes ~20 min at the defaults)")
-    parser.add_argument("--project", default=None, help="only print the projection of a results file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.project:
-        print_projection(json.loads(Path(args.project).read_text()))
-        return
     if args.worker:
         print("RESULT " + json.dumps(worker(args)))
         return
@@ -197,8 +164,6 @@ def main() -> None:
             r["speedup_vs_hgb"] = base["fit_s"] / r["fit_s"]
             r["accuracy_minus_hgb"] = r["test_accuracy"] - base["test_accuracy"]
             r["peak_vs_hgb"] = r["peak_over_matrix"] / base["peak_over_matrix"]
-    if base:
-        print_projection(results)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     print(f"{'classifier':10} {'fit s':>8} {'x faster':>8} {'peak/matrix':>11} {'test acc':>8} {'d acc':>6}")

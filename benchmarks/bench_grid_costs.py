@@ -12,8 +12,10 @@ Classifiers as the thesis tuned them (docs/thesis.md): ``rf`` = RandomForest(463
 sqrt features, min 2 per leaf, out-of-bag score) measured with ``--rf-trees`` trees and scaled
 linearly to 463 (trees are independent); ``hgb`` = HistGradientBoosting(lr 0.1297, up to 596
 rounds, 117 leaves, ...) with early stopping on, as scikit-learn's "auto" does above 10,000 samples;
-``lgbm`` and ``cnn`` with this project's default configs. hgb on flatten takes ~7 min per 1,000
-images here, so its flatten cells come from ``bench_flatten_classifiers.py``'s results file.
+``lgbm`` and ``cnn`` with this project's default configs. hgb on flatten costs ~9 s per round per
+2,000 images here, so its flatten cells fit ``--hgb-flatten-rounds`` rounds: binning and per-round
+seconds are measured and projected to the 596 rounds of the thesis (an upper bound: early stopping
+may end sooner).
 
 Data: the demo dataset's train split (``--images`` images, DCT encoder, bpp 12), split by row into
 a test set (the last ``--test`` images, balanced) and training sets of the first images of each
@@ -41,6 +43,7 @@ import io
 import json
 import math
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,15 +55,14 @@ from bench_common import RESULTS as RESULTS_DIR
 from bench_common import compose_cfg, reset_peak_rss, rss_kib
 
 RESULTS = RESULTS_DIR / "grid_costs.json"
-FLATTEN_RESULTS = RESULTS_DIR / "flatten_classifiers.json"
 THESIS_RF = dict(n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True,
                  random_state=42)
 THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
                   l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
 PREPROCESS = ("flatten", "single", "multi")
 COMPONENTS = ("y", "yuv")
-# Which classifier measures which preprocessing here (hgb flatten: see the module docstring).
-CELLS = {"rf": PREPROCESS, "hgb": ("single", "multi"), "lgbm": PREPROCESS, "cnn": ("flatten",)}
+# Which classifier takes which preprocessing (cnn reads the latent tensors: flatten only).
+CELLS = {"rf": PREPROCESS, "hgb": PREPROCESS, "lgbm": PREPROCESS, "cnn": ("flatten",)}
 THESIS_TRAIN, THESIS_TEST = 30000, 3000
 JOBS_PER_CELL = 4  # bpp 6, 12 x latent y, y_hat
 
@@ -113,7 +115,8 @@ def estimator(classifier: str, cfg, args):
     if classifier == "rf":
         return RandomForestClassifier(**{**THESIS_RF, "n_estimators": args.rf_trees}, n_jobs=args.n_jobs)
     if classifier == "hgb":
-        return HistGradientBoostingClassifier(**THESIS_HGB)
+        rounds = args.hgb_flatten_rounds if cfg.preprocess.name == "flatten" else THESIS_HGB["max_iter"]
+        return HistGradientBoostingClassifier(**{**THESIS_HGB, "max_iter": rounds}, verbose=1)
     return make_estimator(cfg.classifier)
 
 
@@ -146,7 +149,8 @@ def worker(args) -> dict:
     fs = features(group, cfg, train_rows, train=True)
     reset_peak_rss()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
         fit_on_rows(model, fs.X, fs.y, fs.groups)
     fit_s = time.perf_counter() - start
     peak = rss_kib("VmHWM")
@@ -164,6 +168,8 @@ def worker(args) -> dict:
         out["model_mib"] = len(pickle.dumps(model, protocol=5)) / 2**20
     elif classifier == "hgb":
         out["rounds"] = int(model.n_iter_)
+        binning = re.search(r"Binning .*?: ([\d.]+) s", log.getvalue())
+        out["setup_s"] = float(binning.group(1)) if binning else 0.0
     elif classifier == "lgbm":
         out["rounds"] = int(model.best_iteration_)
     else:
@@ -174,6 +180,7 @@ def worker(args) -> dict:
 def run_cell(args, key: str) -> dict:
     cmd = [sys.executable, __file__, "--worker", key, *sum((["--" + k.replace("_", "-"), str(getattr(args, k))]
            for k in ("root", "cache", "test", "rf_trees", "n_jobs")), [])]
+    cmd += ["--hgb-flatten-rounds", str(args.hgb_flatten_rounds)]
     for extra in args.override:
         cmd += ["--override", extra]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -187,22 +194,23 @@ def run_cell(args, key: str) -> dict:
 UNITS = {"rf": "trees", "hgb": "rounds", "lgbm": "rounds", "cnn": "epochs"}
 
 
-def scaled(cell: dict, sizes: list[int], classifier: str, test: int) -> dict:
+def scaled(cell: dict, sizes: list[int], classifier: str, test: int, flatten: bool) -> dict:
     """One job of a cell at the thesis's sizes: fit + predict seconds, growth exponent, peak GB.
 
     Fit time is modelled per unit (tree, boosting round, epoch): per-unit seconds grow as
     (N / n) ** exponent between the two measured sizes; the number of units is the thesis's 463
-    trees for rf and, for early-stopped models, what the larger measured size stopped at (hgb is
-    also given at its 596-round cap). Peak memory above the process's resident size before the
+    trees for rf, the thesis's 596 rounds for hgb on flatten (measured with a few), and for the
+    other early-stopped models what the larger measured size stopped at (hgb also at its cap). Peak memory above the process's resident size before the
     matrix is fitted as a + b * matrix bytes through the two sizes (b >= 1: the matrix itself)."""
     unit = UNITS[classifier]
     small, large = (cell[str(n)] for n in sizes)
-    per_unit = [r["fit_s"] / r[unit] for r in (small, large)]
+    per_unit = [(r["fit_s"] - r.get("setup_s", 0.0)) / r[unit] for r in (small, large)]  # setup: hgb's binning
     exponent = max(1.0, math.log(per_unit[1] / per_unit[0]) / math.log(sizes[1] / sizes[0]))
     growth = THESIS_TRAIN / sizes[1]
-    units = THESIS_RF["n_estimators"] if classifier == "rf" else large[unit]
-    fit = per_unit[1] * growth ** exponent * units
-    predict = large["predict_s"] * THESIS_TEST / test * (units / large[unit] if classifier == "rf" else 1.0)
+    units = {"rf": THESIS_RF["n_estimators"], "hgb": THESIS_HGB["max_iter"] if flatten else large[unit]}.get(
+        classifier, large[unit])
+    fit = large.get("setup_s", 0.0) * growth + per_unit[1] * growth ** exponent * units
+    predict = large["predict_s"] * THESIS_TEST / test * units / large[unit]  # trees/rounds each cost a pass
     extra = [r["peak_over_matrix"] * r["matrix_mib"] * 2**20 for r in (small, large)]
     matrix = [r["matrix_mib"] * 2**20 for r in (small, large)]
     slope = max(1.0, (extra[1] - extra[0]) / (matrix[1] - matrix[0]))
@@ -212,42 +220,23 @@ def scaled(cell: dict, sizes: list[int], classifier: str, test: int) -> dict:
     out = {"fit_s": fit, "predict_s": predict, "job_s": fit + predict, "exponent": exponent, unit: units,
            "peak_gb": peak / 1e9, "matrix_gb": matrix[1] * growth / 1e9, "test_accuracy": large["test_accuracy"]}
     if classifier == "hgb":
-        out["job_s_at_596_rounds"] = per_unit[1] * growth ** exponent * THESIS_HGB["max_iter"] + predict
+        out["job_s_at_596_rounds"] = fit + per_unit[1] * growth ** exponent * (THESIS_HGB["max_iter"] - units) + predict
     return out
-
-
-def flatten_hgb(component: str) -> dict | None:
-    """hgb flatten jobs from bench_flatten_classifiers.py (flatten YUV; Y at 256/384 of the features)."""
-    if not FLATTEN_RESULTS.exists():
-        return None
-    from bench_flatten_classifiers import projection
-
-    flat = json.loads(FLATTEN_RESULTS.read_text())
-    p = projection(flat)["hgb"]
-    share = 1.0 if component == "yuv" else 256 / 384
-    return {"fit_s": None, "predict_s": None, "job_s": p["one_job_s"] * share, "exponent": 1.0, "rounds": 596,
-            "peak_gb": p["peak_gb"] * share, "matrix_gb": THESIS_TRAIN * 98304 * 4 * share / 1e9, "test_accuracy": flat["classifiers"]["hgb"]["test_accuracy"],
-            "from": FLATTEN_RESULTS.name}
 
 
 def projection(results: dict) -> dict:
     """{classifier: {preprocess: {component: one job}}, plus each classifier's 24-job total."""
     setup = results["setup"]
     out: dict = {}
-    for classifier, kinds in {**CELLS, "hgb": PREPROCESS}.items():
+    for classifier, kinds in CELLS.items():
         per = out.setdefault(classifier, {"cells": {}, "jobs": 0, "total_s": 0.0})
         for preprocess in kinds:
             sizes = setup["flatten_sizes"] if preprocess == "flatten" else setup["patch_sizes"]
             for component in COMPONENTS:
                 key = f"{preprocess}:{component}:{classifier}"
-                if classifier == "hgb" and preprocess == "flatten":
-                    job = flatten_hgb(component)
-                elif all(str(n) in results["cells"].get(key, {}) for n in sizes):
-                    job = scaled(results["cells"][key], sizes, classifier, setup["test"])
-                else:
-                    job = None
-                if job is None:
+                if not all(str(n) in results["cells"].get(key, {}) for n in sizes):
                     continue
+                job = scaled(results["cells"][key], sizes, classifier, setup["test"], preprocess == "flatten")
                 per["cells"][key] = job
                 per["jobs"] += JOBS_PER_CELL
                 per["total_s"] += JOBS_PER_CELL * job["job_s"]
@@ -276,6 +265,7 @@ def main() -> None:
     parser.add_argument("--patch-sizes", type=int, nargs=2, default=[4000, 8000], help="training images, single/multi")
     parser.add_argument("--flatten-sizes", type=int, nargs=2, default=[1000, 2000], help="training images, flatten")
     parser.add_argument("--rf-trees", type=int, default=24, help="trees measured (scaled to the thesis's 463)")
+    parser.add_argument("--hgb-flatten-rounds", type=int, default=3, help="hgb rounds measured on flatten (scaled to 596)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="cells to measure, e.g. multi:yuv:rf")
     parser.add_argument("--override", action="append", default=[],
@@ -294,7 +284,7 @@ def main() -> None:
     args.root = str(Path(args.root or workdir / "data"))
     args.cache = str(Path(args.cache or workdir / "cache.zarr"))
     setting = {k: getattr(args, k) for k in ("root", "cache", "test", "patch_sizes", "flatten_sizes", "rf_trees",
-                                             "n_jobs", "override")}
+                                             "hgb_flatten_rounds", "n_jobs", "override")}
     results = {"setup": setting, "cells": {}}
     out = Path(args.results)
     if out.exists():
