@@ -12,8 +12,8 @@ from jpegai_fd.classifiers.cnn import CNNClassifier
 from jpegai_fd.errors import UserError
 from jpegai_fd.job import run_job
 
-# 64 px images: a 4 x 4 latent grid.
-CNN_SMALL = ["classifier=cnn", "classifier.estimator.grid=[4,4]", "classifier.estimator.epochs=4",
+# 64 px images: the config resolves the latent grid to 4 x 4.
+CNN_SMALL = ["classifier=cnn", "classifier.estimator.epochs=4",
              "classifier.estimator.width=8", "classifier.estimator.batch_size=8", "classifier.estimator.validation_fraction=0.2",
              "classifier.search_space.epochs.low=2", "classifier.search_space.epochs.high=3",
              "classifier.search_space.width.high=16", "classifier.search_space.depth.high=2"]
@@ -78,3 +78,9 @@ def test_needs_flatten_and_a_matching_grid():
         CNNClassifier(preprocess="single").fit(X, y)
     with pytest.raises(UserError, match="grid"):
         CNNClassifier(grid=(16, 16)).fit(X, y)
+
+
+def test_the_latent_grid_follows_the_image_size():
+    for side, grid in ((256, [16, 16]), (64, [4, 4]), (200, [13, 13])):
+        cfg = compose_cfg(["classifier=cnn", f"dataset.image_size={side}"])
+        assert list(cfg.classifier.estimator.grid) == grid

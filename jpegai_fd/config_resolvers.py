@@ -1,0 +1,19 @@
+"""OmegaConf resolvers that the config files use (registered when ``jpegai_fd`` is imported)."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+# Both encoders (block DCT and JPEG AI's analysis transform) map an image side s to ceil(s / 16)
+# latent positions, so a classifier that needs the grid follows dataset.image_size by itself.
+LATENT_STRIDE = 16
+
+
+def latent_grid(image_side) -> list[int]:
+    """``${latent_grid:${dataset.image_size}}`` -> [H, W] of the latents of a square image."""
+    side = -(-int(image_side) // LATENT_STRIDE)
+    return [side, side]
+
+
+def register() -> None:
+    OmegaConf.register_new_resolver("latent_grid", latent_grid, replace=True)
