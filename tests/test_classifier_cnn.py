@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import compose_cfg, tiny_overrides
+from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.classifiers.cnn import CNNClassifier
 from jpegai_fd.errors import UserError
 from jpegai_fd.job import run_job
@@ -84,3 +84,9 @@ def test_the_latent_grid_follows_the_image_size():
     for side, grid in ((256, [16, 16]), (64, [4, 4]), (200, [13, 13])):
         cfg = compose_cfg(["classifier=cnn", f"dataset.image_size={side}"])
         assert list(cfg.classifier.estimator.grid) == grid
+
+
+def test_the_resolved_job_config_prints(tmp_path):
+    out = run_cli("jpegai_fd", ["classifier=cnn", "dataset.image_size=128", "--cfg", "job", "--resolve"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "grid:\n    - 8\n    - 8" in out.stdout
