@@ -95,6 +95,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
         log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.run.info.run_name)
         log_training_curves(run, model, cfg.classifier.name)  # estimators with curves_ (lgbm, cnn)
+        if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
+            run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
                    "timings": timings, "best_params": result.best_params, **extraction}

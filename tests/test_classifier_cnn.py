@@ -90,3 +90,22 @@ def test_the_resolved_job_config_prints(tmp_path):
     out = run_cli("jpegai_fd", ["classifier=cnn", "dataset.image_size=128", "--cfg", "job", "--resolve"], tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "grid:\n    - 8\n    - 8" in out.stdout
+
+
+def test_a_configured_gpu_is_used_when_present_else_cpu_with_one_warning(caplog):
+    # No GPU on the development machine: the fallback is what runs here; on a GPU machine the same
+    # test checks that training really moved to the device.
+    import torch
+
+    X, y = latent_problem()
+    params = dict(grid=(4, 4), width=8, epochs=3, batch_size=16, n_jobs=1, random_state=2)
+    cpu = CNNClassifier(**params).fit(X[:90], y[:90]).predict_proba(X[90:])
+    with caplog.at_level("WARNING", logger="jpegai_fd.classifiers.cnn"):
+        model = CNNClassifier(device="cuda", **params).fit(X[:90], y[:90])
+    if torch.cuda.is_available():
+        assert model.device_ == "cuda"
+        assert np.allclose(model.predict_proba(X[90:]), cpu, atol=1e-3)
+    else:
+        assert model.device_ == "cpu"
+        assert [r.message for r in caplog.records if "no CUDA device" in r.message]
+        assert np.array_equal(model.predict_proba(X[90:]), cpu)

@@ -31,6 +31,7 @@ def test_lgbm_job_logs_metrics_and_curves(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("jpegai_fd").experiment_id])
     assert run.data.tags["classifier"] == "lgbm"
+    assert run.data.tags["classifier.device_used"] == "cpu"  # the configured device, or where it fell back to
     assert run.data.metrics["test/accuracy"] == metrics["test/accuracy"]
     assert 0 <= run.data.metrics["test/roc_auc"] <= 1 and math.isfinite(run.data.metrics["cv/best_score"])
     assert run.data.metrics["data/num_features"] == (256 + 128) * 4 * 4
@@ -106,3 +107,22 @@ def test_study_with_the_lgbm_backend_finds_parameters(tmp_path):
     result = tune(cfg.classifier, features, cfg.tuning, cfg.seed, "lgbm-test")
     assert set(result.best_params) == set(cfg.classifier.search_space) and 0 <= result.best_score <= 1
     assert len(result.trials) == 3
+
+
+def test_a_configured_gpu_is_used_when_present_else_cpu_with_one_warning(caplog):
+    # The PyPI wheel has the OpenCL ("gpu") backend; without an OpenCL device (the development
+    # machine) training falls back to cpu and gives the cpu model exactly.
+    from jpegai_fd.classifiers.lgbm import device_available
+
+    X, y = noisy_problem()
+    params = dict(n_estimators=20, early_stopping_rounds=0, n_jobs=1, random_state=4)
+    cpu = LGBMClassifier(**params).fit(X, y).predict_proba(X[:20])
+    with caplog.at_level("WARNING", logger="jpegai_fd.classifiers.lgbm"):
+        model = LGBMClassifier(device="gpu", **params).fit(X, y)
+    if device_available("gpu"):
+        assert model.device_ == "gpu"
+        assert np.allclose(model.predict_proba(X[:20]), cpu, atol=0.05)
+    else:
+        assert model.device_ == "cpu"
+        assert [r.message for r in caplog.records if "not available" in r.message]
+        assert np.array_equal(model.predict_proba(X[:20]), cpu)

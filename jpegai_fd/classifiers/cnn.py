@@ -134,6 +134,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         train_rows, val_rows = rows[fit_pos], rows[val_pos]
         self._channel_stats(V, train_rows)
         device = resolve_device(self.device)
+        self.device_ = str(device)  # where it trained (a configured GPU may be absent)
         torch.set_num_threads(int(self.n_jobs) if self.n_jobs > 0 else torch.get_num_threads())
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.random_state)

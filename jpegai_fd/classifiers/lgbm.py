@@ -127,6 +127,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         early-stopping split."""
         self.classes_ = classes
         params = self.train_params()
+        self.device_ = params["device_type"]  # where it trained (a configured GPU may be absent)
         rows = np.asarray(rows)
         label = binned.get_label()
         curves: dict = {}
