@@ -126,3 +126,23 @@ def test_killed_extraction_resumes_to_identical_latents(tmp_path):
     assert ref.keys() == got.keys() and len(ref) == 2 * len(ARRAYS)
     for key in ref:
         np.testing.assert_array_equal(got[key], ref[key], err_msg=str(key))
+
+
+OPEN_AT = """
+import sys, time
+from jpegai_fd.cache import LatentStore
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+LatentStore(sys.argv[1])
+"""
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path):
+    # Parallel jobs start together on a fresh paths.cache: creating its root group must not race.
+    for round_ in range(3):
+        start = time.time() + 4  # after every interpreter has started
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(tmp_path / f"r{round_}" / "latents.zarr"),
+                                   str(start)], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), [e[-500:] for e in errors if e]

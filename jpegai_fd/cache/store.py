@@ -136,7 +136,10 @@ class LatentStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.root = zarr.open_group(str(self.path), mode="a")
+        # Under the lock: processes starting together would otherwise race to create the root group
+        # (the loser fails with ContainsGroupError).
+        with self._creation_lock():
+            self.root = zarr.open_group(str(self.path), mode="a")
 
     @staticmethod
     def group_key(split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int) -> str:
@@ -167,6 +170,7 @@ class LatentStore:
     def _creation_lock(self):
         """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies)."""
         lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
