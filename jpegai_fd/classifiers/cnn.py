@@ -1,11 +1,14 @@
 """A small convolutional network on the latent tensors (C, H, W) themselves, with a head that keeps
 spatial position (the faces are aligned: where a trace sits matters).
 
-Input: the job's flatten matrix (n, C*H*W) float32, which for ``component=yuv`` is ``model_y`` then
-``model_uv`` per image on one H x W grid, so ``X.reshape(n, C, H, W)`` is a view, not a copy.
-Batches are built from that view one at a time (only a batch is ever copied), standardised per
-channel with statistics of the training rows, and fed to the network. Why the matrix and not the
-Zarr store: the job already holds the matrix, so streaming from the view costs no second decode.
+Input, either:
+- the job's flatten matrix (n, C*H*W) float32, which for ``component=yuv`` is ``model_y`` then
+  ``model_uv`` per image on one H x W grid, so ``X.reshape(n, C, H, W)`` is a view, not a copy; or
+- with ``classifier.stream_from_cache=true``, a :class:`~jpegai_fd.features.latent_source.CachedLatentTensors`:
+  the same tensors read from the Zarr cache batch by batch, so the matrix is never built (memory: a
+  few cache chunks, whatever the number of images; each epoch reads the cache once).
+Either way only a batch is copied at a time, standardised per channel with statistics of the
+training rows, and fed to the network.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from torch import nn
 
 from jpegai_fd.classifiers.validation_split import validation_split
 from jpegai_fd.errors import UserError
+from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -94,38 +98,46 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _tensor_view(self, X: np.ndarray) -> np.ndarray:
-        """(n, C, H, W) view of the flat matrix; a clear error when the layout cannot be one."""
+    def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
+        """The input as tensors: a (n, C, H, W) view of a flat matrix, or cached latents as they are;
+        a clear error when the layout cannot be one."""
         if self.preprocess != "flatten":
             raise UserError(f"classifier=cnn reads whole latents and needs preprocess=flatten, got "
                             f"preprocess={self.preprocess}; use preprocess=flatten or another classifier")
         h, w = (int(v) for v in self.grid)
+        if isinstance(X, CachedLatentTensors):
+            if tuple(X.tensor_shape[1:]) != (h, w):
+                raise UserError(f"classifier.estimator.grid={[h, w]} differs from the cached latent grid "
+                                f"{list(X.tensor_shape[1:])}; set it to the latent grid (image side / 16)")
+            return X
         if X.ndim != 2 or X.shape[1] % (h * w):
             raise UserError(f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
                             f"per image; set it to the latent grid (image side / 16)")
-        return X.reshape(X.shape[0], X.shape[1] // (h * w), h, w)
+        return MatrixTensors(X.reshape(X.shape[0], X.shape[1] // (h * w), h, w))
 
-    def _channel_stats(self, V: np.ndarray, rows: np.ndarray) -> None:
+    def _channel_stats(self, V, rows: np.ndarray) -> None:
         """Per-channel mean and std of the training rows, accumulated batch by batch in float64."""
-        total = np.zeros(V.shape[1]); squares = np.zeros(V.shape[1])  # noqa: E702
+        c, h, w = V.tensor_shape
+        total = np.zeros(c); squares = np.zeros(c)  # noqa: E702
+        rows = np.sort(rows)
         for i in range(0, len(rows), 256):
-            block = V[np.sort(rows[i:i + 256])].astype(np.float64)
+            block = V.read(rows[i:i + 256]).astype(np.float64)
             total += block.sum(axis=(0, 2, 3))
             squares += np.square(block).sum(axis=(0, 2, 3))
-        count = len(rows) * V.shape[2] * V.shape[3]
+        count = len(rows) * h * w
         mean = total / count
         std = np.sqrt(np.maximum(squares / count - mean**2, 0)) + 1e-6
         self.mean_ = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
         self.std_ = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
 
-    def _batch(self, V: np.ndarray, idx: np.ndarray, device: torch.device) -> torch.Tensor:
-        x = torch.from_numpy(V[idx])  # copies this batch only; callers pass sorted rows when order is free
+    def _batch(self, V, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+        x = torch.from_numpy(V.read(idx))  # copies this batch only; callers pass sorted rows when order is free
         return ((x - self.mean_) / self.std_).to(device)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
+    def fit(self, X, y: np.ndarray, groups: np.ndarray | None = None,
             rows: np.ndarray | None = None) -> "CNNClassifier":
         """Train on ``rows`` of ``X`` (default all), without copying ``X``."""
-        V = self._tensor_view(X)
+        V = self._tensors(X)
         rows = np.arange(len(y)) if rows is None else np.asarray(rows)
         self.classes_ = np.unique(y[rows])
         y01 = np.searchsorted(self.classes_, y).astype(np.float32)
@@ -144,7 +156,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, V, y01, train_rows, val_rows, device) -> None:
         if device.type == "cuda":
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        net = LatentNet(V.shape[1], tuple(self.grid), int(self.width), int(self.depth), int(self.head_channels),
+        net = LatentNet(V.tensor_shape[0], tuple(self.grid), int(self.width), int(self.depth), int(self.head_channels),
                         float(self.dropout)).to(device)
         optimiser = torch.optim.AdamW(net.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
         loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
@@ -154,7 +166,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         for epoch in range(int(self.epochs)):
             net.train()
             total = correct = 0.0
-            order = order_rng.permutation(train_rows)
+            order = V.epoch_order(train_rows, order_rng)
             for i in range(0, len(order), int(self.batch_size)):
                 idx = np.sort(order[i:i + int(self.batch_size)])
                 if len(idx) < 2:  # BatchNorm needs two samples
@@ -184,19 +196,35 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.net_, self.curves_ = net.cpu().eval(), curves
 
     @torch.no_grad()
-    def _logits(self, net: nn.Module, V: np.ndarray, rows: np.ndarray, device: torch.device) -> torch.Tensor:
+    def _logits(self, net: nn.Module, V, rows: np.ndarray, device: torch.device) -> torch.Tensor:
         """Logits of ``rows`` in the order given, computed batch by batch in eval mode."""
         net.eval()
         out = [net(self._batch(V, rows[i:i + 256], device)).cpu() for i in range(0, len(rows), 256)]
         return torch.cat(out) if out else torch.empty(0)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        V = self._tensor_view(X)
+    def predict_proba(self, X) -> np.ndarray:
+        V = self._tensors(X)
         p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(len(V)), torch.device("cpu"))).numpy()
         return np.column_stack([1 - p1, p1]).astype(np.float64)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
+class MatrixTensors:
+    """A flatten matrix viewed as (n, C, H, W) tensors, read like :class:`CachedLatentTensors`."""
+
+    def __init__(self, V: np.ndarray):
+        self.V, self.tensor_shape = V, V.shape[1:]
+
+    def __len__(self) -> int:
+        return len(self.V)
+
+    def read(self, idx) -> np.ndarray:
+        return self.V[idx]
+
+    def epoch_order(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rng.permutation(positions)
 
 
 class CNNFolds:
@@ -212,4 +240,5 @@ class CNNFolds:
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
         X, y = self.features.X, self.features.y
         model = self.make(params).fit(X, y, groups=self.features.groups, rows=np.asarray(fit_idx))
-        return float(self.scorer(model, X[val_idx], y[val_idx]))
+        held_out = X.subset(val_idx) if isinstance(X, CachedLatentTensors) else X[val_idx]  # cached: unread
+        return float(self.scorer(model, held_out, y[val_idx]))

@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from jpegai_fd.cache.store import LatentGroup
 from jpegai_fd.errors import UserError
+from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet, flatten_matrix, patch_matrix
 from jpegai_fd.features.vote import majority_vote
 
@@ -51,13 +52,18 @@ def done_rows(group: LatentGroup) -> np.ndarray | None:
 def build_features(group: LatentGroup, cfg: DictConfig, train: bool) -> FeatureSet:
     """Feature matrix of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``.
 
-    ``train`` picks the multi-patch training positions; at test every position is a sample. Only
+    ``train`` picks the multi-patch training positions; at test every position is a sample. With
+    ``classifier.stream_from_cache``, ``X`` is a :class:`CachedLatentTensors` (read on demand) instead
+    of the flatten matrix. Only
     images marked done are used (unreadable or not yet extracted ones are left out); the result's
     ``rows`` then names the cache rows used (None when every image is done).
     """
     arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
     labels = group.labels
     rows = done_rows(group)
+    if cfg.classifier.get("stream_from_cache"):  # validated: flatten, and a classifier that reads tensors
+        keep = np.arange(len(labels)) if rows is None else rows
+        return FeatureSet(CachedLatentTensors(arrays, keep), labels[keep].copy(), np.arange(len(keep)), len(keep), rows)
     if cfg.preprocess.name == "flatten":
         return flatten_matrix(arrays, labels, rows)
     if cfg.preprocess.name in ("single", "multi"):
@@ -65,4 +71,4 @@ def build_features(group: LatentGroup, cfg: DictConfig, train: bool) -> FeatureS
     raise UserError(f"invalid value for 'preprocess.name': {cfg.preprocess.name!r}; allowed values: flatten, single, multi")
 
 
-__all__ = ["FeatureSet", "build_features", "done_rows", "majority_vote", "patch_positions"]
+__all__ = ["CachedLatentTensors", "FeatureSet", "build_features", "done_rows", "majority_vote", "patch_positions"]
