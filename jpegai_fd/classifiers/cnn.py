@@ -29,6 +29,7 @@ from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)
+EVAL_BATCH = 64  # images per forward pass when scoring: bounds memory (a DCT image is 384 KiB)
 
 
 class LatentNet(nn.Module):
@@ -120,8 +121,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         c, h, w = V.tensor_shape
         total = np.zeros(c); squares = np.zeros(c)  # noqa: E702
         rows = np.sort(rows)
-        for i in range(0, len(rows), 256):
-            block = V.read(rows[i:i + 256]).astype(np.float64)
+        for i in range(0, len(rows), 32):  # small blocks: a float64 copy of 32 images is ~25 MB
+            block = V.read(rows[i:i + 32]).astype(np.float64)
             total += block.sum(axis=(0, 2, 3))
             squares += np.square(block).sum(axis=(0, 2, 3))
         count = len(rows) * h * w
@@ -199,7 +200,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, net: nn.Module, V, rows: np.ndarray, device: torch.device) -> torch.Tensor:
         """Logits of ``rows`` in the order given, computed batch by batch in eval mode."""
         net.eval()
-        out = [net(self._batch(V, rows[i:i + 256], device)).cpu() for i in range(0, len(rows), 256)]
+        step = EVAL_BATCH
+        out = [net(self._batch(V, rows[i:i + step], device)).cpu() for i in range(0, len(rows), step)]
         return torch.cat(out) if out else torch.empty(0)
 
     def predict_proba(self, X) -> np.ndarray:
