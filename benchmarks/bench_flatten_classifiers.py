@@ -83,8 +83,8 @@ def worker(args) -> dict:
     from jpegai_fd.evaluation import detection_metrics
     from jpegai_fd.features import build_features
 
-    # cnn_stream: the cnn reading its batches from the cache (classifier.stream_from_cache=true).
-    chosen = ["classifier=cnn", "classifier.stream_from_cache=true"] if args.worker == "cnn_stream" else \
+    # cnn streams its batches from the cache (its default); cnn_matrix trains on the flatten matrix.
+    chosen = ["classifier=cnn", "classifier.stream_from_cache=false"] if args.worker == "cnn_matrix" else \
         [f"classifier={args.worker}"]
     cfg = compose_cfg([*overrides(args), *chosen])
     train, test = load_splits(cfg)
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--hgb-max-iter", type=int, default=40,
                         help="rounds for hgb (thesis: 596 at 30,000 images; default scales it to 2,000)")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--classifiers", nargs="*", default=["hgb", "lgbm", "cnn", "cnn_stream"])
+    parser.add_argument("--classifiers", nargs="*", default=["hgb", "lgbm", "cnn", "cnn_matrix"])
     parser.add_argument("--workdir", default=None, help="dataset and cache folder (default: a new temp folder)")
     parser.add_argument("--reuse", default=None, help="a results file of an earlier run on the same --workdir "
                         "and sizes: its classifiers are kept, not rerun (hgb takes ~20 min at the defaults)")

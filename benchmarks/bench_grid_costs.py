@@ -12,7 +12,9 @@ Classifiers as the thesis tuned them (docs/thesis.md): ``rf`` = RandomForest(463
 sqrt features, min 2 per leaf, out-of-bag score) measured with ``--rf-trees`` trees and scaled
 linearly to 463 (trees are independent); ``hgb`` = HistGradientBoosting(lr 0.1297, up to 596
 rounds, 117 leaves, ...) with early stopping on, as scikit-learn's "auto" does above 10,000 samples;
-``lgbm`` and ``cnn`` with this project's default configs. hgb on flatten costs ~9 s per round per
+``lgbm`` and ``cnn`` with this project's default configs, except that every classifier here trains
+on the in-memory feature matrix (cnn's default reads batches from the cache instead: same work per
+epoch within a few %, memory flat; see bench_flatten_classifiers.py's cnn / cnn_matrix). hgb on flatten costs ~9 s per round per
 2,000 images here, so its flatten cells fit ``--hgb-flatten-rounds`` rounds: binning and per-round
 seconds are measured and projected to the 596 rounds of the thesis (an upper bound: early stopping
 may end sooner).

@@ -63,7 +63,7 @@ def test_an_epoch_in_its_order_decodes_each_chunk_once(tmp_path):
 
 def test_cnn_trained_from_the_cache_learns_and_is_deterministic(tmp_path):
     V, y = latent_problem(n=600)
-    source = CachedLatentTensors(cached_arrays(tmp_path, V.reshape(600, 6, 4, 4), 32, False), np.arange(600))
+    source = CachedLatentTensors(cached_arrays(tmp_path, V.reshape(600, 6, 4, 4), 16, False), np.arange(600))
     params = dict(grid=(4, 4), width=16, depth=1, epochs=30, patience=3, lr=3e-3, n_jobs=1, random_state=0)
     train, test = np.arange(500), source.subset(np.arange(500, 600))
     a = CNNClassifier(**params).fit(source, y, rows=train)
@@ -72,12 +72,13 @@ def test_cnn_trained_from_the_cache_learns_and_is_deterministic(tmp_path):
     np.testing.assert_array_equal(a.predict_proba(test), b.predict_proba(test))
 
 
-def test_the_job_streams_from_the_cache(tmp_path):
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_job_streams_from_the_cache_or_uses_the_matrix(tmp_path, stream):
     base = [o for o in tiny_overrides(tmp_path, train=12, test=6) if not o.startswith("classifier.")]
-    metrics = run_job(compose_cfg([*base, *CNN_SMALL, "classifier.stream_from_cache=true"]))
+    metrics = run_job(compose_cfg([*base, *CNN_SMALL, f"classifier.stream_from_cache={stream}"]))
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("jpegai_fd").experiment_id])
-    assert run.data.params["classifier.stream_from_cache"] == "True"
+    assert run.data.params["classifier.stream_from_cache"] == str(stream)
     assert run.data.metrics["test/accuracy"] == metrics["test/accuracy"]
     assert run.data.metrics["data/num_features"] == (256 + 128) * 4 * 4  # the matrix it stood in for
     assert len(client.get_metric_history(run.info.run_id, "cnn/val_loss")) >= 1
