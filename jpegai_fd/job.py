@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.cache import cached_latents
 from jpegai_fd.classifiers import fit_on_rows, make_estimator
+from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.classifiers.curves import log_training_curves
 from jpegai_fd.datasets import load_splits, log_dataset_manifest
 from jpegai_fd.encoders import build_encoder
@@ -76,6 +77,10 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             test_fs = build_features(test_group, cfg, train=False)
         log.info("features: train %s, test %s (%s, %s, %s)", train_fs.X.shape, test_fs.X.shape,
                  cfg.preprocess.name, cfg.component, cfg.latent)
+        too_big = memory_warning(cfg.classifier, train_fs.X)
+        if too_big:
+            log.warning(too_big)
+            run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
             result = tune(cfg.classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
         with timed(timings, "time/fit_s"):

@@ -1,0 +1,48 @@
+"""A warning before a fit that will not fit in memory, from the peaks measured in ``benchmarks/``.
+
+scikit-learn's HistGradientBoosting on flatten latents is the wall of the thesis grid: it copies the
+matrix to float64 and keeps per-node histograms of every feature. Hours of tuning that end in the
+kernel's out-of-memory kill are worse than a line at the start that says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+# Memory a fit adds on top of the float32 feature matrix, per byte of matrix (the slope between two
+# sizes in benchmarks/bench_grid_costs.py, flatten YUV; a lower bound, so the warning is no false alarm).
+EXTRA_PER_MATRIX_BYTE = {
+    "sklearn.ensemble.HistGradientBoostingClassifier": 12.0,
+    "sklearn.ensemble.RandomForestClassifier": 0.4,
+    "jpegai_fd.classifiers.lgbm.LGBMClassifier": 0.4,
+}
+
+
+def available_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo (None where there is no such file)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def memory_warning(classifier: DictConfig, X, available: int | None = None) -> str | None:
+    """One line saying that fitting ``classifier`` on the matrix ``X`` needs more memory than is
+    available (``available`` bytes, default: this machine's MemAvailable); None when it fits, or
+    when there is no measured figure for the classifier (or ``X`` is not an in-memory matrix)."""
+    per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator.get("_target_"))
+    if per_byte is None or not isinstance(X, np.ndarray):
+        return None
+    available = available_bytes() if available is None else available
+    need = X.nbytes * per_byte
+    if available is None or need <= available:
+        return None
+    return (f"classifier={classifier.name} needs about {need / 1e9:.1f} GB on top of the {X.nbytes / 1e9:.1f} GB "
+            f"feature matrix (measured in benchmarks/) but {available / 1e9:.1f} GB is available: it will likely "
+            f"be killed; use classifier=lgbm, fewer images or a larger machine")
