@@ -107,4 +107,3 @@ def test_jpegai_table_mode_rejects_other_rates_before_any_work():
     preflight(["encoder=jpegai", "bpp=6"])  # search mode takes any rate
     with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table"):
         preflight(["-m", "encoder=jpegai", "encoder.rate_mode=table", "bpp=12,6"])
-
