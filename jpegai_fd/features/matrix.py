@@ -17,7 +17,9 @@ from jpegai_fd.features.raw_read import read_rows_into
 
 @dataclass
 class FeatureSet:
-    """Samples of a split. ``X`` (n_samples, d) float32, ``y`` (n_samples,) int8 labels,
+    """Samples of a split. ``X`` (n_samples, d) float32 (or, with ``classifier.stream_from_cache``, a
+    :class:`~jpegai_fd.features.latent_source.CachedLatentTensors` standing for that flatten matrix),
+    ``y`` (n_samples,) int8 labels,
     ``groups`` (n_samples,) index of the image each sample comes from, ``n_images``; ``rows``: the
     cache rows of those images (None: all rows, in order)."""
 
