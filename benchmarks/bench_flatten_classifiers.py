@@ -24,7 +24,6 @@ import contextlib
 import io
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,13 +31,9 @@ from pathlib import Path
 
 import numpy as np
 from bench_common import RESULTS as RESULTS_DIR
-from bench_common import compose_cfg, reset_peak_rss, rss_kib
+from bench_common import THESIS_HGB, compose_cfg, reset_peak_rss, rss_kib, run_worker
 
 RESULTS = RESULTS_DIR / "flatten_classifiers.json"
-# The thesis's tuned HistGradientBoosting (docs/thesis.md). At 30,000 images scikit-learn's
-# early_stopping="auto" is on (n > 10,000), so it is set on explicitly here at smaller n.
-THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
-                  l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
 
 
 def overrides(args) -> list[str]:
@@ -157,11 +152,7 @@ def main() -> None:
             continue
         cmd = [sys.executable, __file__, "--worker", name, "--train", str(args.train), "--test", str(args.test),
                "--hgb-max-iter", str(args.hgb_max_iter), "--n-jobs", str(args.n_jobs), "--workdir", args.workdir]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-        if proc.returncode != 0 or not line:
-            sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
-        results["classifiers"][name] = json.loads(line[-1][7:])
+        results["classifiers"][name] = run_worker(cmd, name)
         print(name, json.dumps(results["classifiers"][name]), flush=True)
     base = results["classifiers"].get("hgb")
     if base:

@@ -46,7 +46,6 @@ import json
 import math
 import pickle
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,13 +53,9 @@ from pathlib import Path
 
 import numpy as np
 from bench_common import RESULTS as RESULTS_DIR
-from bench_common import compose_cfg, reset_peak_rss, rss_kib
+from bench_common import THESIS_HGB, THESIS_RF, compose_cfg, reset_peak_rss, rss_kib, run_worker
 
 RESULTS = RESULTS_DIR / "grid_costs.json"
-THESIS_RF = dict(n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True,
-                 random_state=42)
-THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
-                  l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
 PREPROCESS = ("flatten", "single", "multi")
 COMPONENTS = ("y", "yuv")
 # Which classifier takes which preprocessing (cnn reads the latent tensors: flatten only).
@@ -122,33 +117,24 @@ def estimator(classifier: str, cfg, args):
     return make_estimator(cfg.classifier)
 
 
-def features(group, cfg, rows: np.ndarray, train: bool):
-    from jpegai_fd.features import COMPONENT_ARRAYS, patch_positions
-    from jpegai_fd.features.matrix import flatten_matrix, patch_matrix
-
-    arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
-    if cfg.preprocess.name == "flatten":
-        return flatten_matrix(arrays, group.labels, rows)
-    return patch_matrix(arrays, group.labels, patch_positions(cfg, arrays[0].shape[2:], train), rows)
-
-
 def worker(args) -> dict:
     """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
     from jpegai_fd.cache import cached_latents
     from jpegai_fd.classifiers import fit_on_rows
     from jpegai_fd.datasets import load_splits
     from jpegai_fd.encoders import build_encoder
-    from jpegai_fd.features import majority_vote
+    from jpegai_fd.features import build_features, majority_vote
 
     preprocess, component, classifier, size = args.worker.split(":")
-    cfg = compose_cfg(overrides(args, preprocess, component, classifier))
+    matrix = ["classifier.stream_from_cache=false"] if classifier == "cnn" else []  # every cell from the matrix
+    cfg = compose_cfg([*overrides(args, preprocess, component, classifier), *matrix])
     train, _ = load_splits(cfg)
     group, stats = cached_latents(cfg, train, build_encoder(cfg))
     assert stats.extracted == 0, "the parent process fills the cache"
     train_rows, test_rows = split_rows(group.labels, int(size), args.test)
     model = estimator(classifier, cfg, args)
     before = rss_kib("VmRSS")
-    fs = features(group, cfg, train_rows, train=True)
+    fs = build_features(group, cfg, train=True, rows=train_rows)
     reset_peak_rss()
     start = time.perf_counter()
     log = io.StringIO()
@@ -159,7 +145,7 @@ def worker(args) -> dict:
     out = {"fit_s": fit_s, "train_shape": list(fs.X.shape), "matrix_mib": fs.X.nbytes / 2**20,
            "peak_over_matrix": (peak - before) * 1024 / fs.X.nbytes, "peak_rss_mib": peak / 1024}
     del fs
-    test = features(group, cfg, test_rows, train=False)
+    test = build_features(group, cfg, train=False, rows=test_rows)
     start = time.perf_counter()
     p_real = model.predict_proba(test.X)[:, list(model.classes_).index(1)]
     labels, _ = majority_vote(p_real, test.groups, test.n_images)
@@ -185,11 +171,7 @@ def run_cell(args, key: str) -> dict:
     cmd += ["--hgb-flatten-rounds", str(args.hgb_flatten_rounds)]
     for extra in args.override:
         cmd += ["--override", extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-    if proc.returncode != 0 or not line:
-        sys.exit(f"{key} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(line[-1][7:])
+    return run_worker(cmd, key)
 
 
 # --- projection --------------------------------------------------------------------------------------

@@ -49,19 +49,19 @@ def done_rows(group: LatentGroup) -> np.ndarray | None:
     return np.flatnonzero(done)
 
 
-def build_features(group: LatentGroup, cfg: DictConfig, train: bool) -> FeatureSet:
+def build_features(group: LatentGroup, cfg: DictConfig, train: bool, rows: np.ndarray | None = None) -> FeatureSet:
     """Feature matrix of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``.
 
     ``train`` picks the multi-patch training positions; at test every position is a sample. With
     ``classifier.stream_from_cache``, ``X`` is a :class:`CachedLatentTensors` (read on demand) instead
-    of the flatten matrix. Only
-    images marked done are used (unreadable or not yet extracted ones are left out); the result's
-    ``rows`` then names the cache rows used (None when every image is done).
+    of the flatten matrix. ``rows`` (sorted cache rows) picks the images; by default every image
+    marked done (unreadable or not yet extracted ones are left out), and the result's ``rows`` then
+    names the cache rows used (None when every image is done).
     """
     arrays = [group.array(cfg.latent, name) for name in COMPONENT_ARRAYS[cfg.component]]
     labels = group.labels
-    rows = done_rows(group)
-    if cfg.classifier.get("stream_from_cache"):  # validated: flatten, and a classifier that reads tensors
+    rows = done_rows(group) if rows is None else rows
+    if cfg.classifier.get("stream_from_cache"):  # only cnn has the key; it refuses all but flatten
         keep = np.arange(len(labels)) if rows is None else rows
         return FeatureSet(CachedLatentTensors(arrays, keep), labels[keep].copy(), np.arange(len(keep)), len(keep), rows)
     if cfg.preprocess.name == "flatten":

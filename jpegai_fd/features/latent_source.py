@@ -26,9 +26,6 @@ class CachedLatentTensors:
     cache chunks are kept (least recently used dropped), which bounds the memory in use.
     """
 
-    ndim = 2
-    dtype = np.dtype(np.float32)
-
     def __init__(self, arrays: Sequence[zarr.Array], rows: np.ndarray, keep_chunks: int = 8):
         self.arrays = list(arrays)
         self.rows = np.asarray(rows, dtype=np.int64)
