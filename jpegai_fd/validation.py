@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.encoders.jpegai.settings import TABLE_RATES as JPEGAI_TABLE_RATES
+from jpegai_fd.cache.store import CODECS
 from jpegai_fd.errors import UserError
 
 # The reference software accepts any integer target rate up to CodingEngine.max_supported_bpp = 200.
@@ -19,8 +19,6 @@ CHOICES = {
     "latent": ("y", "y_hat"),
 }
 SEARCH_TYPES = ("int", "float", "categorical")
-CODEC_NAMES = ("none", "lz4", "zstd")
-  # the keys of jpegai_fd.cache.store.CODECS
 
 
 def _is_int(value) -> bool:
@@ -66,12 +64,13 @@ def validate_config(cfg: DictConfig) -> None:
     timeout = cfg.tuning.timeout
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise UserError(f"invalid value for 'tuning.timeout': {timeout!r}; use a positive number of seconds or null")
-    if cfg.encoder.name == "jpegai" and cfg.encoder.get("rate_mode") == "table" and cfg.bpp not in JPEGAI_TABLE_RATES:
-        raise UserError(f"bpp={cfg.bpp} is not available with encoder.rate_mode=table (rates: "
-                        f"{', '.join(map(str, JPEGAI_TABLE_RATES))}); use one of them or encoder.rate_mode=search")
+    if cfg.encoder.name == "jpegai":
+        from jpegai_fd.encoders.jpegai.settings import check_table_rate  # the jpegai package only when chosen
+
+        check_table_rate(cfg.encoder.get("rate_mode"), cfg.bpp)
     for latent, codec in (OmegaConf.select(cfg, "extract.codecs") or {}).items():
-        if codec not in CODEC_NAMES:
-            raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODEC_NAMES)}")
+        if codec not in CODECS:
+            raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODECS)}")
     if cfg.preprocess.name == "multi":
         _require_int(cfg, "preprocess.num_patches", 1)
     _check_search_space(cfg)

@@ -24,11 +24,17 @@ class EstimatorFolds:
     def __init__(self, classifier: DictConfig, features: FeatureSet, scoring: str):
         self.classifier, self.features, self.scorer = classifier, features, get_scorer(scoring)
 
+    def make(self, params: dict):
+        """A fresh estimator of this classifier with ``params``."""
+        from jpegai_fd.classifiers import make_estimator
+
+        return make_estimator(self.classifier, params)
+
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
-        from jpegai_fd.classifiers import fit_on_rows, make_estimator
+        from jpegai_fd.classifiers import fit_on_rows
 
         X, y, groups = self.features.X, self.features.y, self.features.groups
-        model = fit_on_rows(make_estimator(self.classifier, params), X[fit_idx], y[fit_idx], groups[fit_idx])
+        model = fit_on_rows(self.make(params), X[fit_idx], y[fit_idx], groups[fit_idx])
         return float(self.scorer(model, X[val_idx], y[val_idx]))
 
 

@@ -18,15 +18,13 @@ import logging
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import get_scorer
 from torch import nn
 
+from jpegai_fd.classifiers.backend import EstimatorFolds
 from jpegai_fd.classifiers.validation_split import validation_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
-from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 64  # images per forward pass when scoring: bounds memory (a DCT image is 384 KiB)
@@ -233,18 +231,11 @@ class MatrixTensors:
         return rng.permutation(positions)
 
 
-class CNNFolds:
-    """Tuning backend: each fold trains on row indices of the job's matrix (no copied training
-    matrix) and is scored on its validation rows."""
-
-    def __init__(self, classifier: DictConfig, features: FeatureSet, scoring: str):
-        from jpegai_fd.classifiers import make_estimator
-
-        self.make = lambda params: make_estimator(classifier, params)
-        self.features, self.scorer = features, get_scorer(scoring)
+class CNNFolds(EstimatorFolds):
+    """Tuning backend: each fold trains on row indices of the job's matrix or cached tensors (no
+    copied training set) and is scored on its validation rows."""
 
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
         X, y = self.features.X, self.features.y
         model = self.make(params).fit(X, y, groups=self.features.groups, rows=np.asarray(fit_idx))
-        held_out = X.subset(val_idx) if isinstance(X, CachedLatentTensors) else X[val_idx]  # cached: unread
-        return float(self.scorer(model, held_out, y[val_idx]))
+        return float(self.scorer(model, X[val_idx], y[val_idx]))

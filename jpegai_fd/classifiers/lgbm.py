@@ -18,8 +18,8 @@ import lightgbm as lgb
 import numpy as np
 from omegaconf import DictConfig
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import get_scorer
 
+from jpegai_fd.classifiers.backend import EstimatorFolds
 from jpegai_fd.classifiers.validation_split import validation_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
@@ -163,15 +163,12 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
 
-class LGBMFolds:
+class LGBMFolds(EstimatorFolds):
     """Tuning backend (see :mod:`jpegai_fd.classifiers.backend`): bins the training matrix once per
     distinct binning setting (``max_bin``), then trains every trial's folds on row subsets of it."""
 
     def __init__(self, classifier: DictConfig, features: FeatureSet, scoring: str):
-        from jpegai_fd.classifiers import make_estimator
-
-        self.make = lambda params: make_estimator(classifier, params)
-        self.features, self.scorer = features, get_scorer(scoring)
+        super().__init__(classifier, features, scoring)
         self.classes = np.unique(features.y)
         self.binned: dict[tuple, lgb.Dataset] = {}
 

@@ -43,6 +43,8 @@ class CachedLatentTensors:
         """The images at positions ``idx``, still unread."""
         return CachedLatentTensors(self.arrays, self.rows[np.asarray(idx)], self.keep_chunks)
 
+    __getitem__ = subset  # X[rows] as with the matrix it stands for (a lazy subset, nothing read)
+
     def chunk_ids(self, idx) -> np.ndarray:
         """The cache chunk of each image at positions ``idx``."""
         return self.rows[np.asarray(idx)] // self.chunk_size

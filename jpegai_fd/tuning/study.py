@@ -20,7 +20,6 @@ from jpegai_fd.tuning.cv import grouped_folds
 from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
 
 log = logging.getLogger(__name__)
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
 @dataclass

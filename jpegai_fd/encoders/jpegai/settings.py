@@ -23,6 +23,13 @@ TABLE_RATES = (12, 25, 50, 75, 100)             # the software's default target_
 CHROMA = ("444", "420")
 
 
+def check_table_rate(rate_mode: str | None, bpp: int) -> None:
+    """Raise UserError if ``bpp`` cannot be coded in ``rate_mode`` (table mode knows only TABLE_RATES)."""
+    if rate_mode == "table" and bpp not in TABLE_RATES:
+        raise UserError(f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
+                        f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search")
+
+
 def _choice(key: str, value, allowed) -> str:
     text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
     if text not in allowed:
@@ -132,9 +139,7 @@ class JPEGAISettings:
 
     def check_rate(self, bpp: int) -> None:
         """Raise UserError if ``bpp`` cannot be coded in this rate mode."""
-        if self.rate_mode == "table" and bpp not in TABLE_RATES:
-            raise UserError(f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
-                            f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search")
+        check_table_rate(self.rate_mode, bpp)
 
     def worker_settings(self, bpp: int) -> dict:
         """The ``init`` request a worker gets (JSON)."""
