@@ -29,10 +29,11 @@ class ChunkClaims:
     says that concurrent jobs may encode the same chunks (which costs time, never correctness:
     the latents written are identical)."""
 
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        self.enabled = True
+    def __init__(self, path: Path | None):
+        self.fd, self.enabled = None, path is not None  # no path (a group made outside a store): no locks
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_claim(self, k: int) -> bool:
         """Claim chunk ``k`` without waiting; False when another process holds it."""
@@ -53,7 +54,8 @@ class ChunkClaims:
             fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, k)
 
     def close(self) -> None:
-        os.close(self.fd)  # also drops every lock this process holds on the file
+        if self.fd is not None:
+            os.close(self.fd)  # also drops every lock this process holds on the file
 
 
 def claims_path(store: Path, key: str) -> Path:

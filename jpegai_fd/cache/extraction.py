@@ -29,16 +29,6 @@ PREFETCH_CHUNKS = 1
 CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks again
 
 
-class _NoClaims:
-    """Claims for a group without a lock file (never contended)."""
-
-    def try_claim(self, k: int) -> bool:
-        return True
-
-    def release(self, k: int) -> None:
-        pass
-
-
 @dataclass
 class ExtractionStats:
     """What one fill did: images encoded now, images already cached, wall seconds, unreadable
@@ -100,7 +90,7 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
     check_bad_fraction(split, unreadable, max_bad_fraction)
-    todo = [k for k in group.missing_chunks() if k % num_shards == shard]
+    todo = [k for k in group.missing_chunks(done | failed) if k % num_shards == shard]
     n_todo = sum(group.chunk_rows(k).stop - group.chunk_rows(k).start for k in todo)
     cached = int(done.sum())  # images with latents already (any shard's)
     if not todo:
@@ -109,8 +99,8 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     log.info("latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
              split.name, bpp, n_todo, cached, encoder.name)
     progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
-    claims = ChunkClaims(group.claims_file) if group.claims_file else None
-    chunks = ChunkQueue(todo, claims or _NoClaims(), group.chunk_settled)
+    claims = ChunkClaims(group.claims_file)
+    chunks = ChunkQueue(todo, claims, group.chunk_settled)
     found = encoded = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
         pending: deque = deque()
@@ -135,8 +125,7 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
                 latents, bad = encode_readable(encoder, images, chunk_reasons, bpp)
                 group.write_chunk(k, latents if latents is not None else _zero_latents(group, len(bad)),
                                   unreadable=bad, reasons=chunk_reasons)
-                if claims:
-                    claims.release(k)
+                claims.release(k)
                 for i in np.flatnonzero(bad):
                     log.warning("unreadable image '%s' skipped: %s", split.paths[rows.start + i], chunk_reasons[i])
                     unreadable.append((str(split.paths[rows.start + i]), chunk_reasons[i]))
@@ -147,8 +136,7 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
         finally:
             for _, future in pending:
                 future.cancel()
-            if claims:
-                claims.close()
+            claims.close()
     by_others = n_todo - encoded
     if by_others:
         log.info("latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",

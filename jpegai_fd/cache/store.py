@@ -92,9 +92,10 @@ class LatentGroup:
             settled = settled | self.group["failed"][rows]
         return bool(settled.all())
 
-    def missing_chunks(self) -> list[int]:
-        """Chunks with at least one image neither done nor failed, in order."""
-        settled = self.done_mask() | self.failed_mask()
+    def missing_chunks(self, settled: np.ndarray | None = None) -> list[int]:
+        """Chunks with at least one image neither done nor failed, in order (``settled``: done | failed
+        when the caller has just read them)."""
+        settled = self.done_mask() | self.failed_mask() if settled is None else settled
         return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
 
     def write_chunk(self, k: int, latents: Latents, unreadable: np.ndarray | None = None,

@@ -33,8 +33,6 @@ def class_folders(ds: DictConfig) -> dict[int, str]:
 
 def list_images(root: Path, classes: dict[int, str]) -> list[tuple[str, int]]:
     """(id, label) of every non-hidden file under each class folder, sorted by id."""
-    if not root.is_dir():
-        raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
     found = []
     for label, folder in classes.items():
         top = root / folder
@@ -98,10 +96,10 @@ def read_folder_split(ds: DictConfig, split: str, seed: int) -> DatasetSplit:
     """Split ``split`` of the folder dataset ``ds`` (paths not yet screened)."""
     root = Path(ds.root)
     classes = class_folders(ds)
+    if not root.is_dir():
+        raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
     files = dict(ds.get("split_files") or {})
     if files.get(split):
-        if not root.is_dir():
-            raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
         return read_split_file(root, str(files[split]), classes, ds.name, split)
     fractions = dict(ds.split_fractions)
     if split not in fractions:
