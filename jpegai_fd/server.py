@@ -58,6 +58,8 @@ class MlflowServer:
         # Own process group: stop() ends the server and the workers it forks, nothing else.
         self.process = subprocess.Popen(self.command(), env=env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)
+        if self.log_file:
+            out.close()  # the server holds its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,11 +1,23 @@
-"""Experiment tracking with MLflow: one run per job, one parent run per sweep, resume, figures."""
+"""Experiment tracking with MLflow: one run per job, one parent run per sweep, resume, figures.
 
-from jpegai_fd.tracking.figures import confusion_figure, importance_figure, roc_figure
-from jpegai_fd.tracking.job_artifacts import latent_shapes, log_evaluation, log_importances, log_trials
-from jpegai_fd.tracking.mlflow_run import TrackedRun, factor_tags, flat_params, run_name
-from jpegai_fd.tracking.resume import resume_finished
-from jpegai_fd.tracking.sweep import record_failure, record_outcome
+The names below are loaded on first use: ``jpegai_fd.server`` and the report only need the light
+``connection`` module, not mlflow, scikit-learn and matplotlib, which the others pull in.
+"""
 
-__all__ = ["TrackedRun", "confusion_figure", "factor_tags", "flat_params", "importance_figure", "latent_shapes",
-           "log_evaluation", "log_importances", "log_trials", "record_failure", "record_outcome",
-           "resume_finished", "roc_figure", "run_name"]
+import importlib
+
+_HOME = {
+    "confusion_figure": "figures", "importance_figure": "figures", "roc_figure": "figures",
+    "latent_shapes": "job_artifacts", "log_evaluation": "job_artifacts", "log_importances": "job_artifacts",
+    "log_trials": "job_artifacts",
+    "TrackedRun": "mlflow_run", "factor_tags": "mlflow_run", "flat_params": "mlflow_run", "run_name": "mlflow_run",
+    "resume_finished": "resume",
+    "record_failure": "sweep", "record_outcome": "sweep",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import auc, roc_curve
 
 from jpegai_fd.evaluation import FAKE, confusion
 from jpegai_fd.tracking.figures import confusion_figure, importance_figure, roc_figure
@@ -52,8 +52,7 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
         run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist()},
                      "roc_curve.json")
-        run.log_figure(roc_figure(fpr, tpr, roc_auc_score(positive, 1 - np.asarray(p_real)), title),
-                       "figures/roc_curve.png")
+        run.log_figure(roc_figure(fpr, tpr, auc(fpr, tpr), title), "figures/roc_curve.png")  # the area of this curve
 
 
 def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], preprocess: str, title: str) -> None:
