@@ -17,13 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 from jpegai_fd.cache import cached_latents
 from jpegai_fd.classifiers import fit_on_rows, make_estimator
 from jpegai_fd.classifiers.memory import memory_warning
-from jpegai_fd.classifiers.curves import log_training_curves
 from jpegai_fd.datasets import load_splits, log_dataset_manifest
 from jpegai_fd.encoders import build_encoder
 from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import build_features, majority_vote
-from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances, log_trials,
-                                record_outcome, resume_finished)
+from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances,
+                                log_training_curves, log_trials, record_outcome, resume_finished)
 from jpegai_fd.tracking.sweep import job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config

@@ -1,4 +1,4 @@
-"""Figures logged with each run: confusion matrix, ROC curve, latent importance heat maps."""
+"""Figures logged with each run: confusion matrix, ROC curve, latent importance heat maps, training curves."""
 
 from __future__ import annotations
 
@@ -79,5 +79,28 @@ def importance_figure(parts: dict, title: str):
             ax.set_ylabel("latent row")
             fig.colorbar(image, ax=ax, fraction=0.046)
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(curves: dict[str, list[float]], title: str):
+    """Loss curves on the left axis, accuracy curves (names containing 'acc') on the right one."""
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
+    acc_ax = None
+    for name, values in curves.items():
+        if "acc" in name:
+            acc_ax = acc_ax or ax.twinx()
+            acc_ax.plot(values, "--", label=name)
+        else:
+            ax.plot(values, label=name)
+    ax.set_xlabel("epoch / round")
+    ax.set_ylabel("loss")
+    handles = ax.get_legend_handles_labels()
+    if acc_ax is not None:
+        acc_ax.set_ylabel("accuracy")
+        more = acc_ax.get_legend_handles_labels()
+        handles = (handles[0] + more[0], handles[1] + more[1])
+    ax.legend(*handles, fontsize=7)
+    ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.metrics import auc, roc_curve
 
 from jpegai_fd.evaluation import FAKE, confusion
-from jpegai_fd.tracking.figures import confusion_figure, importance_figure, roc_figure
+from jpegai_fd.tracking.figures import confusion_figure, curves_figure, importance_figure, roc_figure
 from jpegai_fd.tracking.importance import split_importances, tree_importances
 
 
@@ -72,3 +72,16 @@ def latent_shapes(group, cfg) -> dict[str, tuple[int, int, int]]:
     from jpegai_fd.features import COMPONENT_ARRAYS
 
     return {name: tuple(group.array(cfg.latent, name).shape[1:]) for name in COMPONENT_ARRAYS[cfg.component]}
+
+
+def log_training_curves(run, model, prefix: str) -> None:
+    """Log each curve of ``model.curves_`` as the metric ``prefix/name`` (step = epoch or round) and
+    ``figures/<prefix>_curves.png`` through ``run`` (a :class:`TrackedRun`);
+    estimators without curves log nothing."""
+    curves = getattr(model, "curves_", None)
+    if not curves:
+        return
+    for name, values in curves.items():
+        run.log_series(f"{prefix}/{name}", values, range(len(values)))
+    summary = ", ".join(f"best {k[:-1]} {getattr(model, k)}" for k in ("best_epoch_", "best_iteration_") if hasattr(model, k))
+    run.log_figure(curves_figure(curves, f"{prefix}: {summary}"), f"figures/{prefix}_curves.png")
