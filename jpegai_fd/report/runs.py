@@ -7,19 +7,19 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, latest_run
 
 FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", "dataset")
 
 
-def _search(client: MlflowClient, experiment_id: str, filter_string: str, limit: int | None = None) -> list:
+def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list:
     runs, token = [], None
     while True:
-        page = client.search_runs([experiment_id], filter_string, max_results=limit or 1000, page_token=token,
+        page = client.search_runs([experiment_id], filter_string, max_results=1000, page_token=token,
                                   order_by=["attributes.start_time DESC"])
         runs.extend(page)
         token = page.token
-        if limit or not token:
+        if not token:
             return runs
 
 
@@ -27,7 +27,8 @@ def find_sweep(client: MlflowClient, experiment_id: str, sweep: str):
     """The parent run of ``sweep``: ``latest``, a run id, or a sweep (parent run) name."""
     base = f"tags.`{ROLE}` = 'sweep'"
     if sweep == "latest":
-        runs = _search(client, experiment_id, base, limit=1)
+        latest = latest_run(client, experiment_id, base)
+        runs = [latest] if latest else []
     else:
         runs = [r for r in _search(client, experiment_id, base) if sweep in (r.info.run_id, r.info.run_name)][:1]
     if not runs:

@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, factor_tags, run_name
-from jpegai_fd.tracking.sweep import CONFIG_HASH, REUSED_FROM, ROLE, config_hash, parent_run_id, record_outcome
+from jpegai_fd.tracking.sweep import (CONFIG_HASH, REUSED_FROM, ROLE, config_hash, latest_run, parent_run_id,
+                                      record_outcome)
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,8 @@ def finished_run(cfg: DictConfig):
     exp = client.get_experiment_by_name(cfg.tracking.experiment)
     if exp is None:
         return None
-    runs = client.search_runs([exp.experiment_id],
-                              filter_string=f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time DESC"], max_results=1)
-    return runs[0] if runs else None
+    return latest_run(client, exp.experiment_id,
+                      f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'")
 
 
 def reuse(cfg: DictConfig, done) -> str:

@@ -25,6 +25,13 @@ TRACKING_ONLY = ("tracking.resume", "tracking.sweep_name", "tracking.uri", "trac
 STATE_DIR = ".jpegai_fd"
 
 
+def latest_run(client, experiment_id: str, filter_string: str):
+    """The most recently started run of the experiment matching ``filter_string``, or None."""
+    runs = client.search_runs([experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"],
+                              max_results=1)
+    return runs[0] if runs else None
+
+
 def config_hash(cfg: DictConfig) -> str:
     """Identity of a job's computation: the resolved config without ``tracking`` and ``hydra``."""
     data = OmegaConf.to_container(cfg, resolve=True)

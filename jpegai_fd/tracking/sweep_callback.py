@@ -19,8 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
-from jpegai_fd.tracking.sweep import (ROLE, SWEEP_KEY, clear_outcomes, read_outcomes, sweep_key, sweep_name,
-                                      sweep_overrides, write_parent)
+from jpegai_fd.tracking.sweep import (ROLE, SWEEP_KEY, clear_outcomes, latest_run, read_outcomes, sweep_key,
+                                      sweep_name, sweep_overrides, write_parent)
 
 log = logging.getLogger(__name__)
 ENABLED = True  # False for entry points that log nothing to MLflow (set by jpegai_fd.cli.launch)
@@ -29,9 +29,7 @@ LAST_SWEEP: dict = {}  # outcome of the latest multirun in this process: parent_
 
 def find_parent(client: MlflowClient, experiment_id: str, key: str):
     """Latest parent run of the sweep with identity ``key``, or None."""
-    runs = client.search_runs([experiment_id], filter_string=f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'",
-                              order_by=["attributes.start_time DESC"], max_results=1)
-    return runs[0] if runs else None
+    return latest_run(client, experiment_id, f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'")
 
 
 class SweepRun(Callback):
