@@ -22,14 +22,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
+from bench_common import RESULTS, compose_cfg
 
 from jpegai_fd.cache import cached_latents
 from jpegai_fd.datasets import load_splits
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.features import build_features
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
 def write_per_image_files(group, folder: Path) -> list[Path]:
@@ -72,15 +71,14 @@ def main() -> None:
     overrides = [f"paths.data_dir={work}/data", f"paths.cache={work}/cache.zarr",
                  f"dataset.num_per_class.train={args.images // 2}", "dataset.num_per_class.valid=1",
                  "dataset.num_per_class.test=1", "bpp=12", "component=yuv", "preprocess=flatten"]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
+    cfg = compose_cfg(overrides)
     train, _ = load_splits(cfg)
     seconds, (group, _) = timed(lambda: cached_latents(cfg, train, DCTEncoder()))
     print(f"extracted {len(train)} images in {seconds:.1f}s")
     paths = write_per_image_files(group, work / "per_image")
     results = {"images": len(train), "repeats": args.repeats}
     for latent in ("y", "y_hat"):
-        lcfg = compose_latent(cfg, latent)
+        lcfg = compose_cfg([*overrides, f"latent={latent}"])
         t_files, t_cache = [], []
         for _ in range(args.repeats):  # alternate so that machine noise hits both alike
             t, x_files = timed(lambda: load_per_image(paths, latent))
@@ -95,22 +93,13 @@ def main() -> None:
               f"-> {files_s / cache_s:.1f}x faster ({fs.X.shape[0]}x{fs.X.shape[1]} float32, {fs.X.nbytes / 2**20:.0f} MiB)")
         del fs, x_files
     tracemalloc.start()
-    fs = build_features(group, compose_latent(cfg, "y_hat"), train=True)
+    fs = build_features(group, compose_cfg([*overrides, "latent=y_hat"]), train=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     results["peak_memory_ratio"] = peak / fs.X.nbytes
     print(f"peak memory while building flatten-YUV: {peak / 2**20:.0f} MiB = {peak / fs.X.nbytes:.2f}x the matrix")
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "cache_read.json").write_text(json.dumps(results, indent=2))
-
-
-def compose_latent(cfg, latent):
-    from omegaconf import OmegaConf
-
-    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    copy.latent = latent
-    return copy
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "cache_read.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

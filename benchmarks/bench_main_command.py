@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import RESULTS
+
 COMMAND = ["-m", "preprocess=flatten,single,multi", "bpp=6,12"]
 
 
@@ -43,9 +45,8 @@ def main() -> None:
     print(f"fresh folder: {cold:.1f}s   second run (cache warm): {warm:.1f}s   ratio {cold / warm:.2f}")
     for line in results["result_lines"]:
         print("  ", line)
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "main_command.json").write_text(json.dumps(results, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "main_command.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

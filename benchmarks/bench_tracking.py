@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
+from bench_common import compose_cfg
 
 from jpegai_fd.server import MlflowServer
 from jpegai_fd.tracking import TrackedRun, log_trials
 from jpegai_fd.tracking.job_artifacts import log_evaluation, log_importances
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
 class _Forest:  # the attribute a fitted random forest exposes; drawing needs nothing else
@@ -89,8 +88,7 @@ def main() -> None:
         results = {}
         try:
             for label, uri in (("sqlite file", f"sqlite:///{tmp}/file.db"), ("http server", server.uri)):
-                with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-                    cfg = compose("config", overrides=[f"tracking.uri={uri}", "tracking.experiment=bench"])
+                cfg = compose_cfg([f"tracking.uri={uri}", "tracking.experiment=bench"])
                 one_job(cfg, tmp / f"warm_{label[:4]}")  # creates the database / experiment
                 results[label] = [one_job(cfg, tmp / f"{label[:4]}{i}") for i in range(args.jobs)]
             drawing = statistics.median(draw_only(tmp / f"draw{i}") for i in range(3))
