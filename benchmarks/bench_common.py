@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -46,3 +50,34 @@ def run_worker(cmd: list[str], name: str) -> dict:
     if proc.returncode != 0 or not line:
         sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(line[-1][7:])
+
+
+def measure_fit(model, build_train) -> tuple[dict, str]:
+    """Build the training features (``build_train()``, a FeatureSet) and fit ``model`` on them.
+
+    Returns ({fit_s, peak_rss_mib, matrix_mib, peak_over_matrix, train_shape}, what the fit printed).
+    Peak memory: the kernel's high-water mark is reset right before the fit; "peak over matrix" is
+    (that peak - the resident size before the features were built) / the float32 matrix's bytes, so
+    the matrix counts as 1 (also when it is streamed from the cache and never built).
+    """
+    from jpegai_fd.classifiers import fit_on_rows
+
+    before = rss_kib("VmRSS")
+    fs = build_train()
+    reset_peak_rss()
+    printed = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(printed):
+        fit_on_rows(model, fs.X, fs.y, fs.groups)
+    fit_s = time.perf_counter() - start
+    peak = rss_kib("VmHWM")
+    matrix = fs.X.shape[0] * fs.X.shape[1] * 4
+    return ({"fit_s": fit_s, "peak_rss_mib": peak / 1024, "matrix_mib": matrix / 2**20,
+             "peak_over_matrix": (peak - before) * 1024 / matrix, "train_shape": list(fs.X.shape)},
+            printed.getvalue())
+
+
+def hgb_binning_s(printed: str) -> float | None:
+    """Seconds HistGradientBoosting (verbose) reported for binning its input, if it did."""
+    found = re.search(r"Binning .*?: ([\d.]+) s", printed)
+    return float(found.group(1)) if found else None

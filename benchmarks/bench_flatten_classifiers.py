@@ -20,10 +20,7 @@ The projection of these costs to the thesis's grid at 30,000 / 3,000 images is
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import re
 import sys
 import tempfile
 import time
@@ -31,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_common import RESULTS as RESULTS_DIR
-from bench_common import THESIS_HGB, compose_cfg, reset_peak_rss, rss_kib, run_worker
+from bench_common import THESIS_HGB, compose_cfg, hgb_binning_s, measure_fit, run_worker
 
 RESULTS = RESULTS_DIR / "flatten_classifiers.json"
 
@@ -88,30 +85,15 @@ def worker(args) -> dict:
     test_group, _ = cached_latents(cfg, test, encoder)
     assert stats.extracted == 0, "the parent process fills the cache"
     model = estimator(args.worker, cfg, args.hgb_max_iter)
-    before = rss_kib("VmRSS")
-    fs = build_features(train_group, cfg, train=True)
-    reset_peak_rss()
-    log = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(log):
-        model.fit(fs.X, fs.y)
-    fit_s = time.perf_counter() - start
-    peak = rss_kib("VmHWM")
-    matrix = fs.X.shape[0] * fs.X.shape[1] * 4  # float32 bytes, also when streamed (never built then)
-    out = {"fit_s": fit_s, "peak_rss_mib": peak / 1024, "matrix_mib": matrix / 2**20,
-           "peak_over_matrix": (peak - before) * 1024 / matrix, "train_shape": list(fs.X.shape)}
-    del fs
+    out, printed = measure_fit(model, lambda: build_features(train_group, cfg, train=True))
     test_fs = build_features(test_group, cfg, train=False)
     start = time.perf_counter()
     p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
     out["predict_s"] = time.perf_counter() - start
     metrics = detection_metrics(test_group.labels, (p_real > 0.5).astype(np.int8), p_real)
     out.update(test_accuracy=metrics["test/accuracy"], test_roc_auc=metrics["test/roc_auc"])
-    text = log.getvalue()
     if args.worker == "hgb":
-        out["rounds"] = int(model.n_iter_)
-        binning = re.search(r"Binning .*?: ([\d.]+) s", text)
-        out["binning_s"] = float(binning.group(1)) if binning else None
+        out["rounds"], out["binning_s"] = int(model.n_iter_), hgb_binning_s(printed)
     elif args.worker == "lgbm":
         out["rounds"], out["binning_s"] = model.best_iteration_, None
         out["rounds_trained"] = len(model.curves_["train_logloss"])

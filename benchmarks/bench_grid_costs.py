@@ -40,12 +40,9 @@ two sizes (at least 1); predict scales linearly in test images.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import pickle
-import re
 import sys
 import tempfile
 import time
@@ -53,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_common import RESULTS as RESULTS_DIR
-from bench_common import THESIS_HGB, THESIS_RF, compose_cfg, reset_peak_rss, rss_kib, run_worker
+from bench_common import THESIS_HGB, THESIS_RF, compose_cfg, hgb_binning_s, measure_fit, run_worker
 
 RESULTS = RESULTS_DIR / "grid_costs.json"
 PREPROCESS = ("flatten", "single", "multi")
@@ -120,7 +117,6 @@ def estimator(classifier: str, cfg, args):
 def worker(args) -> dict:
     """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
     from jpegai_fd.cache import cached_latents
-    from jpegai_fd.classifiers import fit_on_rows
     from jpegai_fd.datasets import load_splits
     from jpegai_fd.encoders import build_encoder
     from jpegai_fd.features import build_features, majority_vote
@@ -133,18 +129,7 @@ def worker(args) -> dict:
     assert stats.extracted == 0, "the parent process fills the cache"
     train_rows, test_rows = split_rows(group.labels, int(size), args.test)
     model = estimator(classifier, cfg, args)
-    before = rss_kib("VmRSS")
-    fs = build_features(group, cfg, train=True, rows=train_rows)
-    reset_peak_rss()
-    start = time.perf_counter()
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log):
-        fit_on_rows(model, fs.X, fs.y, fs.groups)
-    fit_s = time.perf_counter() - start
-    peak = rss_kib("VmHWM")
-    out = {"fit_s": fit_s, "train_shape": list(fs.X.shape), "matrix_mib": fs.X.nbytes / 2**20,
-           "peak_over_matrix": (peak - before) * 1024 / fs.X.nbytes, "peak_rss_mib": peak / 1024}
-    del fs
+    out, printed = measure_fit(model, lambda: build_features(group, cfg, train=True, rows=train_rows))
     test = build_features(group, cfg, train=False, rows=test_rows)
     start = time.perf_counter()
     p_real = model.predict_proba(test.X)[:, list(model.classes_).index(1)]
@@ -155,9 +140,7 @@ def worker(args) -> dict:
         out["trees"] = args.rf_trees
         out["model_mib"] = len(pickle.dumps(model, protocol=5)) / 2**20
     elif classifier == "hgb":
-        out["rounds"] = int(model.n_iter_)
-        binning = re.search(r"Binning .*?: ([\d.]+) s", log.getvalue())
-        out["setup_s"] = float(binning.group(1)) if binning else 0.0
+        out["rounds"], out["setup_s"] = int(model.n_iter_), hgb_binning_s(printed) or 0.0
     elif classifier == "lgbm":
         out["rounds"] = int(model.best_iteration_)
     else:
