@@ -16,7 +16,7 @@ import zarr
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.cache import LatentStore, cached_latents, fill_group
 from jpegai_fd.datasets import load_splits
-from jpegai_fd.datasets.images import read_rgb
+from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.encoders import DCTEncoder
 
 ARRAYS = ("y/model_y", "y/model_uv", "y_hat/model_y", "y_hat/model_uv", "labels", "ids", "done")
@@ -36,7 +36,7 @@ def test_second_fill_extracts_nothing(cfg):
     assert (second.extracted, second.cached) == (0, 20)
     np.testing.assert_array_equal(again.ids, train.ids)
     np.testing.assert_array_equal(again.labels, train.labels)
-    expected = DCTEncoder().encode(np.stack([read_rgb(p) for p in train.paths[:3]]), cfg.bpp)
+    expected = DCTEncoder().encode(np.stack([ImageReader(cfg.dataset.image_size).read(p) for p in train.paths[:3]]), cfg.bpp)
     np.testing.assert_array_equal(again.array("y_hat", "model_uv")[:3], expected["y_hat"]["model_uv"])
 
 

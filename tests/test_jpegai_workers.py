@@ -190,6 +190,8 @@ def test_cache_keeps_extras_and_leaves_failed_images_not_done(fake, tmp_path, mo
         for name, (shape, dtype) in enc.extra_shapes(64, 64).items():
             group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(n, *shape), dtype=dtype)
         group.create_array("done", shape=(n,), chunks=(n,), dtype="bool", fill_value=False)
+        group.create_array("failed", shape=(n,), chunks=(n,), dtype="bool", fill_value=False)
+        group.create_array("failure", shape=(n,), chunks=(n,), dtype=str)
         group.create_array("labels", shape=(n,), chunks=(n,), dtype="int8")
         batch = coloured(images(n, seed=6), 1, (0, 0, 255))
         out = enc.encode(batch, 12)

@@ -73,24 +73,17 @@ class LatentGroup:
         return self.group["done"][:]
 
     def failed_mask(self) -> np.ndarray:
-        """Images that could not be read (never done); all False for groups made before the mask existed."""
-        if "failed" not in self.group:
-            return np.zeros(len(self), dtype=bool)
+        """Images that could not be read (never done)."""
         return self.group["failed"][:]
 
     def failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(failed mask, reason per image, done mask)."""
-        failed = self.failed_mask()
-        reasons = self.group["failure"][:] if "failure" in self.group else np.full(len(self), "", dtype=str)
-        return failed, reasons, self.done_mask()
+        return self.failed_mask(), self.group["failure"][:], self.done_mask()
 
     def chunk_settled(self, k: int) -> bool:
         """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
         rows = self.chunk_rows(k)
-        settled = self.group["done"][rows]
-        if "failed" in self.group:
-            settled = settled | self.group["failed"][rows]
-        return bool(settled.all())
+        return bool((self.group["done"][rows] | self.group["failed"][rows]).all())
 
     def missing_chunks(self, settled: np.ndarray | None = None) -> list[int]:
         """Chunks with at least one image neither done nor failed, in order (``settled``: done | failed
@@ -113,12 +106,10 @@ class LatentGroup:
             self.group[f"extras/{name}"][rows] = values
         failed = latents.get("failed")  # images the encoder could not code stay not done: retried next run
         done = np.ones(rows.stop - rows.start, dtype=bool) if failed is None else ~np.asarray(failed, dtype=bool)
-        if "failed" in self.group:
-            bad = np.zeros_like(done) if unreadable is None else np.asarray(unreadable, dtype=bool)
-            self.group["failed"][rows] = bad
-            self.group["failure"][rows] = np.array([r or "" for r in reasons] if reasons else [""] * len(done), dtype=str)
-            done &= ~bad
-        self.group["done"][rows] = done
+        bad = np.zeros_like(done) if unreadable is None else np.asarray(unreadable, dtype=bool)
+        self.group["failed"][rows] = bad
+        self.group["failure"][rows] = np.array([r or "" for r in reasons] if reasons else [""] * len(done), dtype=str)
+        self.group["done"][rows] = done & ~bad
 
     def array(self, latent: str, component: str) -> zarr.Array:
         return self.group[f"{latent}/{component}"]

@@ -80,8 +80,6 @@ class ImageReader:
             with Image.open(path) as image:
                 image.load()  # decode now: truncated or corrupt data fails here, inside the try
                 pixels = to_rgb8(ImageOps.exif_transpose(image))
-        except BadImage:
-            raise
         except Image.DecompressionBombError as exc:
             raise BadImage(f"too large ({exc})") from exc
         except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad bytes: all mean "unreadable")
@@ -119,13 +117,3 @@ class ImageReader:
             except BadImage as exc:
                 reasons.append(str(exc))
         return batch, reasons
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """Decode ``path`` at its own size to (H, W, 3) uint8 RGB; UserError when it cannot be read."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return to_rgb8(ImageOps.exif_transpose(image))
-    except Exception as exc:  # noqa: BLE001
-        raise UserError(f"cannot read image '{path}': {exc}; replace or remove it from the dataset") from exc
