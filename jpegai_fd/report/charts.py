@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from jpegai_fd.report.tables import PREPROCESS_ORDER, model_name  # noqa: E402
+from jpegai_fd.report.tables import model_name, preprocess_order  # noqa: E402
 
 
 def _bars(ax, table: pd.DataFrame, x: list, hue: list, label) -> None:
@@ -33,17 +33,11 @@ def _grid(n_rows: int, n_cols: int):
     return fig, axes
 
 
-def _preprocess_in_order(runs: pd.DataFrame) -> list[str]:
-    """The preprocessing methods present, thesis order first (flatten, single, multi), others after."""
-    present = set(runs["preprocess"])
-    return [p for p in PREPROCESS_ORDER if p in present] + sorted(present - set(PREPROCESS_ORDER))
-
-
 def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accuracy"):
     """Y vs YUV accuracy per preprocessing; one panel per (model, bpp)."""
     sub = runs[runs["latent"] == latent]
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
-    pres = _preprocess_in_order(sub)
+    pres = preprocess_order(sub["preprocess"])
     comps = [c for c in ("y", "yuv") if c in set(sub["component"])]
     fig, axes = _grid(len(models), len(bpps))
     for r, model in enumerate(models):
@@ -64,7 +58,7 @@ def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accura
     """Accuracy per bpp with one bar per model; one panel per (component, preprocessing)."""
     sub = runs[runs["latent"] == latent]
     comps = [c for c in ("y", "yuv") if c in set(sub["component"])]
-    pres = _preprocess_in_order(sub)
+    pres = preprocess_order(sub["preprocess"])
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
     fig, axes = _grid(len(comps), len(pres))
     for r, comp in enumerate(comps):

@@ -17,10 +17,21 @@ def model_name(classifier: str) -> str:
     return MODEL_NAMES.get(classifier, classifier.upper())
 
 
-def _ordered(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out["_pre"] = out["preprocess"].map({p: i for i, p in enumerate(PREPROCESS_ORDER)}).fillna(len(PREPROCESS_ORDER))
-    return out
+def preprocess_order(values) -> list[str]:
+    """The preprocessing methods among ``values``, thesis order first (flatten, single, multi), others after."""
+    present = set(values)
+    return [p for p in PREPROCESS_ORDER if p in present] + sorted(present - set(PREPROCESS_ORDER))
+
+
+def _presented(df: pd.DataFrame, sort_keys: list[str]) -> pd.DataFrame:
+    """Rows sorted by ``sort_keys`` then preprocessing (thesis order), with the thesis's model names
+    and upper-case components, ``classifier`` renamed ``model``."""
+    rank = {p: i for i, p in enumerate(preprocess_order(df["preprocess"]))}
+    out = df.assign(_pre=df["preprocess"].map(rank)).sort_values([*sort_keys, "_pre"]).drop(columns="_pre")
+    out["classifier"] = out["classifier"].map(model_name)
+    out["component"] = out["component"].str.upper()
+    out.columns.name = None
+    return out.rename(columns={"classifier": "model"}).reset_index(drop=True)
 
 
 def row_keys(runs: pd.DataFrame) -> list[str]:
@@ -35,12 +46,7 @@ def results_table(runs: pd.DataFrame, metric: str = "test/accuracy") -> pd.DataF
     keys = row_keys(runs)
     wide = runs.pivot_table(index=keys, columns="latent", values=metric, aggfunc="last")
     wide = wide.reindex(columns=[*LATENTS, *[c for c in wide.columns if c not in LATENTS]])
-    wide = _ordered(wide.reset_index())
-    wide = wide.sort_values(["classifier", "component", "bpp", "_pre"]).drop(columns="_pre")
-    wide["classifier"] = wide["classifier"].map(model_name)
-    wide["component"] = wide["component"].str.upper()
-    wide.columns.name = None
-    return wide.rename(columns={"classifier": "model"}).reset_index(drop=True)
+    return _presented(wide.reset_index(), ["classifier", "component", "bpp"])
 
 
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -52,10 +58,7 @@ def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
     grouped = runs.groupby(["classifier", "component", "preprocess"])
     out = grouped[list(present)].mean().rename(columns=present)
     out["runs"] = grouped.size()
-    out = _ordered(out.reset_index()).sort_values(["classifier", "component", "_pre"]).drop(columns="_pre")
-    out["classifier"] = out["classifier"].map(model_name)
-    out["component"] = out["component"].str.upper()
-    return out.rename(columns={"classifier": "model"}).reset_index(drop=True)
+    return _presented(out.reset_index(), ["classifier", "component"])
 
 
 def human_duration(seconds: float) -> str:
@@ -73,8 +76,7 @@ def human_duration(seconds: float) -> str:
 def timing_pivot(timing: pd.DataFrame, column: str = "fit_s") -> pd.DataFrame:
     """Table 3.3's layout: rows (model, component), one column per preprocessing, human durations."""
     wide = timing.pivot_table(index=["model", "component"], columns="preprocess", values=column, aggfunc="mean")
-    wide = wide.reindex(columns=[p for p in PREPROCESS_ORDER if p in wide.columns]
-                        + [p for p in wide.columns if p not in PREPROCESS_ORDER])
+    wide = wide.reindex(columns=preprocess_order(wide.columns))
     wide.columns.name = None
     return wide.map(human_duration).reset_index()
 
