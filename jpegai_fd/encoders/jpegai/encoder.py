@@ -137,12 +137,17 @@ class JPEGAIEncoder:
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:
-            self._pool = WorkerPool(self.settings, bpp)
-            infos = self._pool.start()
-            self.stats["start_seconds"] = self._pool.start_seconds
-            self._verify_requested(infos[0].get("requested", []))
+            pool = WorkerPool(self.settings, bpp)
+            infos = pool.start()
+            try:
+                self._verify_requested(infos[0].get("requested", []))
+            except BaseException:
+                pool.close()
+                raise
+            self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
+            self.stats["start_seconds"] = pool.start_seconds
             log.info("JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, logs in %s)",
-                     len(infos), self._pool.start_seconds, infos[0].get("version"), infos[0].get("python"),
+                     len(infos), pool.start_seconds, infos[0].get("version"), infos[0].get("python"),
                      infos[0].get("torch"), infos[0].get("device"), self.settings.log_dir)
         return self._pool
 

@@ -34,13 +34,12 @@ class BatchResult:
 
 
 class WorkerPool:
-    """``settings.num_workers`` workers, started on first use, devices assigned round-robin."""
+    """``settings.num_workers`` workers, devices assigned round-robin; :meth:`start` before :meth:`encode`."""
 
     def __init__(self, settings: JPEGAISettings, bpp: int):
         self.settings = settings
         self.workers = [WorkerProcess(i, settings, settings.devices[i % len(settings.devices)], bpp)
                         for i in range(settings.num_workers)]
-        self.started = False
         self.start_seconds = 0.0
 
     def start(self) -> list[dict]:
@@ -52,19 +51,15 @@ class WorkerPool:
         if any(errors):
             self.close()
             raise next(e for e in errors if e)
-        self.started = True
         self.start_seconds = time.perf_counter() - begin
         return [w.info for w in self.workers]
 
     def close(self) -> None:
         for w in self.workers:
             w.stop()
-        self.started = False
 
     def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> BatchResult:
-        """Encode ``images`` (N, H, W, 3) uint8 across the workers."""
-        if not self.started:
-            self.start()
+        """Encode ``images`` (N, H, W, 3) uint8 across the workers (started with :meth:`start`)."""
         n = len(images)
         result = BatchResult([None] * n, [None] * n)
         todo: queue.Queue = queue.Queue()
