@@ -9,6 +9,7 @@ allowed values. ``launch(task)`` runs the preflight and then the Hydra app.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -43,11 +44,14 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
             raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(options)}") from exc
         raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
     except ConfigCompositionException as exc:
-        key = shown.lstrip("+~").partition("=")[0]
         first = str(exc).splitlines()[0]
         if "not in struct" in str(exc) or "Could not override" in first:
-            raise UserError(f"unknown config key '{key}' in '{shown}'; check the spelling "
-                            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{shown}") from exc
+            # ``shown`` may hold several overrides: name the one Hydra refused.
+            named = re.search(r"Could not override '([^']+)'", first)
+            key = named.group(1) if named else shown.lstrip("+~").partition("=")[0]
+            line = next((o for o in shown.split() if o.lstrip("+~").partition("=")[0] == key), shown)
+            raise UserError(f"unknown config key '{key}' in '{line}'; check the spelling "
+                            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}") from exc
         raise UserError(f"{shown}: {first}") from exc
     validate_config(cfg)
     return cfg

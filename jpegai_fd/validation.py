@@ -71,6 +71,9 @@ def validate_config(cfg: DictConfig) -> None:
     for latent, codec in (OmegaConf.select(cfg, "extract.codecs") or {}).items():
         if codec not in CODECS:
             raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODECS)}")
+    stream = cfg.classifier.get("stream_from_cache")
+    if stream is not None and not isinstance(stream, bool):
+        raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream!r}; use true or false")
     if cfg.preprocess.name == "multi":
         _require_int(cfg, "preprocess.num_patches", 1)
     _check_search_space(cfg)

@@ -107,3 +107,18 @@ def test_jpegai_table_mode_rejects_other_rates_before_any_work():
     preflight(["encoder=jpegai", "bpp=6"])  # search mode takes any rate
     with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table"):
         preflight(["-m", "encoder=jpegai", "encoder.rate_mode=table", "bpp=12,6"])
+
+
+def test_an_unknown_key_among_several_overrides_is_named_alone():
+    # rf has no stream_from_cache: the error names that key and its override, not the whole line.
+    with pytest.raises(UserError) as err:
+        preflight(["classifier=rf", "bpp=6", "classifier.stream_from_cache=true"])
+    assert str(err.value).startswith("unknown config key 'classifier.stream_from_cache' in "
+                                     "'classifier.stream_from_cache=true';")
+    assert str(err.value).endswith("add a new key with +classifier.stream_from_cache=true")
+
+
+def test_stream_from_cache_takes_a_boolean():
+    with pytest.raises(UserError, match="invalid value for 'classifier.stream_from_cache': 'maybe'; use true or false"):
+        preflight(["classifier=cnn", "classifier.stream_from_cache=maybe"])
+    preflight(["classifier=cnn", "classifier.stream_from_cache=false"])
