@@ -19,19 +19,22 @@ import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from bench_common import compose_cfg
 
-from jpegai_fd.encoders.jpegai import JPEGAIEncoder, JPEGAISettings
+from jpegai_fd.components import build_encoder
 
 
 def run_one(args, mode: str, workers: int, images: np.ndarray, bpp: int) -> tuple[dict, dict]:
-    enc_cfg = OmegaConf.create({
-        "root": args.root, "python": args.python, "models_dir": args.models, "profile": args.profile,
-        "tools": args.tools, "rate_mode": mode, "num_workers": workers, "device": "cpu",
-        "threads_per_worker": args.threads, "allow_missing_weights": args.allow_missing_weights,
-        "log_dir": args.log_dir})
+    def value(v):
+        return "null" if v is None else str(v).lower() if isinstance(v, bool) else v
+
+    keys = {"root": args.root, "python": args.python, "models_dir": args.models, "profile": args.profile,
+            "tools": args.tools, "rate_mode": mode, "num_workers": workers, "device": "cpu",
+            "threads_per_worker": args.threads, "allow_missing_weights": args.allow_missing_weights,
+            "log_dir": args.log_dir}
     t0 = time.perf_counter()
-    encoder = JPEGAIEncoder(JPEGAISettings.from_config(enc_cfg))
+    encoder = build_encoder(compose_cfg(["encoder=jpegai", f"bpp={bpp}",
+                                         *[f"encoder.{k}={value(v)}" for k, v in keys.items()]]))
     checks = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()

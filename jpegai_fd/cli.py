@@ -22,6 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
 
+from jpegai_fd import components
 from jpegai_fd.errors import UserError
 from jpegai_fd.validation import validate_config
 
@@ -29,19 +30,14 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger(__name__)
 
 
-def _group_options(group: str) -> list[str]:
-    loader = GlobalHydra.instance().config_loader()
-    return sorted(loader.get_group_options(group))
-
-
 def _compose_checked(config_name: str, overrides: list[str], shown: str) -> DictConfig:
     try:
         cfg = compose(config_name=config_name, overrides=overrides)
     except MissingConfigException as exc:
-        group, _, option = shown.lstrip("+~").partition("=")
-        options = _group_options(group) if GlobalHydra.instance().is_initialized() else []
-        if options:
-            raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(options)}") from exc
+        # Hydra names the file it missed (group/option) and the group's options.
+        group, _, option = str(exc.missing_cfg_file or "").rpartition("/")
+        if group and exc.options:
+            raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(exc.options)}") from exc
         raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
     except ConfigCompositionException as exc:
         first = str(exc).splitlines()[0]
@@ -54,6 +50,7 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
                             f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}") from exc
         raise UserError(f"{shown}: {first}") from exc
     validate_config(cfg)
+    components.check_compatible(components.build(cfg), cfg.bpp)  # the rules the components declare
     return cfg
 
 
@@ -77,8 +74,10 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
 
     first = [as_line(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
              for o in ours]
+    if args.config_dir:  # --config-dir adds a folder beside conf/ (options of your own, README "Extending")
+        first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(args.config_dir or CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = _compose_checked(args.config_name or config_name, first, " ".join(first) or "(defaults)")
         for i, o in enumerate(ours):
             if not o.is_sweep_override():

@@ -1,7 +1,8 @@
 """The train-and-evaluate job as a plain function of the composed config.
 
 ``run_job(cfg)``: dataset -> cached latents (extracting what is missing) -> features -> Optuna search
--> refit on the train split -> one evaluation on the test split -> MLflow run.
+-> refit on the train split -> one evaluation on the test split -> MLflow run. The groups are built
+once, by :func:`jpegai_fd.components.build`; the stages below get plain values and those objects.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.classifiers import fit_on_rows, make_estimator
+from jpegai_fd import components
+from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.memory import memory_warning
-from jpegai_fd.datasets import load_splits, log_dataset_manifest
-from jpegai_fd.encoders import build_encoder
 from jpegai_fd.evaluation import detection_metrics
-from jpegai_fd.features import build_features, majority_vote
-from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances,
-                                log_training_curves, log_trials, record_outcome, resume_finished)
+from jpegai_fd.features import majority_vote
+from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
+                                log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
 from jpegai_fd.tracking.sweep import job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
@@ -56,6 +55,8 @@ def study_name(cfg: DictConfig) -> str:
 def run_job(cfg: DictConfig) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     validate_config(cfg)
+    parts = components.build(cfg)
+    components.check_compatible(parts, cfg.bpp)
     quiet_libraries()
     out = job_output_dir()
     if cfg.tracking.resume:
@@ -64,26 +65,29 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             return skipped
     timings: dict[str, float] = {}
     with TrackedRun(cfg, out) as run:
+        dataset, encoder, classifier = parts.dataset, parts.encoder, parts.classifier
         with timed(timings, "time/dataset_s"):
-            train, test = load_splits(cfg)
-        encoder = build_encoder(cfg)
+            train, test = components.load_splits(cfg, dataset)
+        if hasattr(encoder, "prepare"):
+            encoder.prepare()
         with timed(timings, "time/extract_s"):
-            train_group, train_stats = cached_latents(cfg, train, encoder)
-            test_group, test_stats = cached_latents(cfg, test, encoder)
-        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg)  # incl. skipped/unreadable images
+            train_group, train_stats = components.latents(cfg, train, encoder, dataset)
+            test_group, test_stats = components.latents(cfg, test, encoder, dataset)
+        # incl. skipped/unreadable images
+        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg.paths.cache)
         with timed(timings, "time/features_s"):
-            train_fs = build_features(train_group, cfg, train=True)
-            test_fs = build_features(test_group, cfg, train=False)
+            train_fs = components.features(cfg, train_group, train=True, parts=parts)
+            test_fs = components.features(cfg, test_group, train=False, parts=parts)
         log.info("features: train %s, test %s (%s, %s, %s)", train_fs.X.shape, test_fs.X.shape,
-                 cfg.preprocess.name, cfg.component, cfg.latent)
-        too_big = memory_warning(cfg.classifier, train_fs.X)
+                 parts.preprocess.name, cfg.component, cfg.latent)
+        too_big = memory_warning(classifier, train_fs.X)
         if too_big:
             log.warning(too_big)
             run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
-            result = tune(cfg.classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
+            result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
         with timed(timings, "time/fit_s"):
-            model = fit_on_rows(make_estimator(cfg.classifier, result.best_params), train_fs.X, train_fs.y, train_fs.groups)
+            model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
@@ -97,8 +101,9 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
-        log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.run.info.run_name)
-        log_training_curves(run, model, cfg.classifier.name)  # estimators with curves_ (lgbm, cnn)
+        log_importances(run, model, latent_shapes(train_group, cfg.component, cfg.latent),
+                        parts.preprocess.whole_latents, run.run.info.run_name)
+        log_training_curves(run, model, classifier.name)  # estimators with curves_ (lgbm, cnn)
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)

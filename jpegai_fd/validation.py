@@ -64,16 +64,10 @@ def validate_config(cfg: DictConfig) -> None:
     timeout = cfg.tuning.timeout
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise UserError(f"invalid value for 'tuning.timeout': {timeout!r}; use a positive number of seconds or null")
-    if cfg.encoder.name == "jpegai":
-        from jpegai_fd.encoders.jpegai.settings import check_table_rate  # the jpegai package only when chosen
-
-        check_table_rate(cfg.encoder.get("rate_mode"), cfg.bpp)
     for latent, codec in (OmegaConf.select(cfg, "extract.codecs") or {}).items():
         if codec not in CODECS:
             raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODECS)}")
     stream = cfg.classifier.get("stream_from_cache")
     if stream is not None and not isinstance(stream, bool):
         raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream!r}; use true or false")
-    if cfg.preprocess.name == "multi":
-        _require_int(cfg, "preprocess.num_patches", 1)
     _check_search_space(cfg)

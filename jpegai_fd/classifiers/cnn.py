@@ -76,13 +76,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     Same ``random_state``, data and ``n_jobs`` give the same predictions (CPU).
     """
 
-    def __init__(self, grid: tuple[int, int] = (16, 16), preprocess: str = "flatten", width: int = 32,
+    needs_whole_latents = True  # a compatibility rule: only preprocessing with whole latents (flatten) feeds it
+
+    def __init__(self, grid: tuple[int, int] = (16, 16), width: int = 32,
                  depth: int = 2, head_channels: int = 8, dropout: float = 0.3, lr: float = 1e-3,
                  weight_decay: float = 1e-3, epochs: int = 40, batch_size: int = 64, patience: int = 8,
                  validation_fraction: float = 0.1, device: str = "cpu", n_jobs: int = 2,
                  random_state: int = 0):
         self.grid = grid
-        self.preprocess = preprocess
         self.width = width
         self.depth = depth
         self.head_channels = head_channels
@@ -100,9 +101,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
         """The input as tensors: a (n, C, H, W) view of a flat matrix, or cached latents as they are;
         a clear error when the layout cannot be one."""
-        if self.preprocess != "flatten":
-            raise UserError(f"classifier=cnn reads whole latents and needs preprocess=flatten, got "
-                            f"preprocess={self.preprocess}; use preprocess=flatten or another classifier")
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):

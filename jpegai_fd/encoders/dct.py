@@ -54,10 +54,10 @@ def frequency_weights(block: int) -> np.ndarray:
 class DCTEncoder:
     """Block-DCT latents with a rate-searched quantiser; implements ``LatentEncoder``."""
 
-    name = "dct"
-    version = 1
+    version = 1  # bump when the latents of this class change: part of the fingerprint, hence the cache key
 
-    def __init__(self, rate_search_iters: int = 24):
+    def __init__(self, name: str = "dct", rate_search_iters: int = 24):
+        self.name = name
         self.rate_search_iters = int(rate_search_iters)
         self._weights = np.concatenate([
             frequency_weights(LUMA_BLOCK),
