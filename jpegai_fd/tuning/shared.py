@@ -128,7 +128,13 @@ def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout:
 
     def evaluate(trial: optuna.Trial):
         trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
-        return objective(trial)
+        try:
+            return objective(trial)
+        except catch as exc:
+            # One line of our own instead of Optuna's traceback; NaN makes Optuna record the trial FAIL.
+            log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            return float("nan")
 
     def count(_study: optuna.Study, _trial: FrozenTrial) -> None:
         nonlocal done
