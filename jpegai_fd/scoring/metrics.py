@@ -22,7 +22,6 @@ def expected_calibration_error(y_true: np.ndarray, p_fake: np.ndarray, n_bins: i
     image-weighted mean of |mean P(fake) - share of fakes| in each bin. 0 = perfectly calibrated."""
     p = np.asarray(p_fake, dtype=np.float64)
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
     fakes = np.bincount(bins, weights=is_fake(y_true).astype(np.float64), minlength=n_bins)
     return float(np.abs(mean_p - fakes).sum() / max(len(p), 1))
@@ -66,6 +65,8 @@ def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5
     p_fake = np.asarray(p_fake, dtype=np.float64)
     if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:
         raise ValueError(f"need two equal, non-empty 1-d arrays; got {y_true.shape} and {p_fake.shape}")
+    if not ((p_fake >= 0) & (p_fake <= 1)).all():
+        raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
     fake = is_fake(y_true)
     correct = decide(p_fake, threshold) == y_true
     out = {"accuracy": correct.mean(), "ece": expected_calibration_error(y_true, p_fake, n_bins),
