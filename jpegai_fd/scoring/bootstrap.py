@@ -45,16 +45,12 @@ def resample_counts(y_true: np.ndarray, n_resamples: int, seed: int, stratify: b
 
 def _class_weights_by_score(counts: np.ndarray, fake: np.ndarray, scores: np.ndarray):
     """Per resample and distinct score (descending): drawn fakes and drawn reals at that score."""
-    distinct, where = np.unique(scores, return_inverse=True)
-    order = len(distinct) - 1 - where  # 0 = highest score
-    n_rows, n_distinct = counts.shape[0], len(distinct)
-    flat = (np.arange(n_rows)[:, None] * n_distinct + order[None, :])
-
-    def per_score(mask):
-        return np.bincount(flat[:, mask].ravel(), weights=counts[:, mask].ravel().astype(np.float64),
-                           minlength=n_rows * n_distinct).reshape(n_rows, n_distinct)
-
-    return per_score(fake), per_score(~fake)
+    order = np.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))  # first of each tie run
+    drawn = counts[:, order].astype(np.float64)
+    is_pos = fake[order]
+    return (np.add.reduceat(drawn * is_pos, starts, axis=1), np.add.reduceat(drawn * ~is_pos, starts, axis=1))
 
 
 def weighted_auc_ap(counts: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,12 +61,16 @@ def weighted_auc_ap(counts: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) 
     fake = is_fake(y_true)
     pos, neg = _class_weights_by_score(np.asarray(counts), fake, np.asarray(p_fake, dtype=np.float64))
     n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    neg_below = n_neg[:, None] - np.cumsum(neg, axis=1)  # reals strictly below each distinct score
+    fp = np.cumsum(neg, axis=1)  # reals at or above each distinct score
+    # Pairs (fake, real) with the fake above: reals strictly below = n_neg - fp; ties count half.
+    ordered = n_neg * n_pos - np.einsum("ij,ij->i", pos, fp) + 0.5 * np.einsum("ij,ij->i", pos, neg)
+    tp = np.cumsum(pos, axis=1)
+    fp += tp  # now everything called fake at each cut (>= 1 wherever a fake is drawn: pos > 0)
+    np.maximum(fp, 1, out=fp)
+    np.divide(tp, fp, out=tp)  # precision at each cut
     with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (pos * (neg_below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
-        tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
-        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-300), 0.0)
-        ap = (pos * precision).sum(axis=1) / n_pos
+        auc = ordered / (n_pos * n_neg)
+        ap = np.einsum("ij,ij->i", pos, tp) / n_pos
     bad = (n_pos == 0) | (n_neg == 0)
     auc[bad] = ap[bad] = np.nan
     return auc, ap
@@ -85,8 +85,6 @@ def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float
     gives the same intervals on any machine (numpy's PCG64 stream, no threads involved). AUC and AP
     are left out when the split has one class only.
     """
-    from sklearn import metrics as skm
-
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
     counts = resample_counts(y_true, n_resamples, seed, stratify)
@@ -95,9 +93,9 @@ def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float
     values = {"accuracy": (correct.mean(), counts @ correct / drawn)}
     fake = is_fake(y_true)
     if fake.any() and (~fake).any():
-        auc, ap = weighted_auc_ap(counts, y_true, p_fake)
-        values["roc_auc"] = (skm.roc_auc_score(fake, p_fake), auc)
-        values["average_precision"] = (skm.average_precision_score(fake, p_fake), ap)
+        auc, ap = weighted_auc_ap(np.vstack([np.ones(len(y_true), dtype=np.int32), counts]), y_true, p_fake)
+        values["roc_auc"] = (auc[0], auc[1:])  # row 0: every image once, the point value
+        values["average_precision"] = (ap[0], ap[1:])
     tail = (1 - level) / 2 * 100
     return {name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
             for name, (point, dist) in values.items()}
