@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import binom, norm
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from jpegai_fd.scoring.bootstrap import bootstrap_intervals, interval_metrics, resample_counts, weighted_auc_ap
+from jpegai_fd.scoring.bootstrap import bootstrap_intervals, auc_ap_of_draws, interval_metrics, resample_draws
 
 
 @pytest.mark.parametrize("stratify", [True, False])
@@ -16,13 +16,13 @@ def test_vectorised_auc_and_ap_equal_sklearn_on_each_resample(stratify):
     rng = np.random.default_rng(8)
     y = rng.integers(0, 2, 300)
     p = np.round(rng.uniform(size=300) * 0.6 + 0.4 * (y == 0), 1)  # coarse scores: many ties
-    counts = resample_counts(y, 25, seed=1, stratify=stratify)
-    assert (counts.sum(axis=1) == 300).all()
-    if stratify:  # each resample keeps the class counts
-        assert (counts[:, y == 0].sum(axis=1) == (y == 0).sum()).all()
-    auc, ap = weighted_auc_ap(counts, y, p)
+    draws = resample_draws(y, 25, seed=1, stratify=stratify)
+    assert draws.shape == (25, 300)
+    kept = ((y[draws] == 0).sum(axis=1) == (y == 0).sum()).all()
+    assert kept == stratify  # stratified resamples keep the class counts; plain ones vary
+    auc, ap = auc_ap_of_draws(draws, y, p)
     for row in range(25):
-        drawn = np.repeat(np.arange(300), counts[row])
+        drawn = draws[row]
         assert auc[row] == pytest.approx(roc_auc_score(y[drawn] == 0, p[drawn]), abs=1e-12)
         assert ap[row] == pytest.approx(average_precision_score(y[drawn] == 0, p[drawn]), abs=1e-12)
 

@@ -3,9 +3,9 @@
 Images are resampled with replacement, **within each class** by default: test splits are
 class-balanced by design (``sample_balanced``), so each resample keeps the split's real/fake counts
 and every resample has both classes. The interval is the percentile interval of the resampled
-metric. A resample is held as a row of multiplicities (how often each image was drawn), and AUC/AP are
-computed on all rows at once from per-distinct-score counts, the same values scikit-learn gives on
-the materialised resample (ties included; see ``tests/test_scoring_bootstrap.py``).
+metric. A resample is a row of drawn image indices; AUC and AP of all rows are computed at once from
+counts per (resample, distinct score, class), one ``bincount``: the same values scikit-learn gives
+on each materialised resample (ties included; see ``tests/test_scoring_bootstrap.py``).
 """
 
 from __future__ import annotations
@@ -31,35 +31,36 @@ class Interval:
         return (self.high - self.low) / 2
 
 
-def resample_counts(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
-    """(n_resamples, n_images) int32: how often each image is drawn in each resample."""
+def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
+    """(n_resamples, n_images) int64: the images drawn (with replacement) by each resample; with
+    ``stratify``, the fakes' columns draw fakes and the reals' columns reals."""
     rng = np.random.default_rng(seed)
-    n = len(y_true)
-    pools = [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(n)]
-    offsets = np.arange(n_resamples, dtype=np.int64)[:, None] * n
-    flat = [(offsets + pool[rng.integers(0, len(pool), size=(n_resamples, len(pool)))]).ravel()
-            for pool in pools if len(pool)]
-    # One bincount over (row, image) cells: far faster than np.add.at on the 2-d matrix.
-    return np.bincount(np.concatenate(flat), minlength=n_resamples * n).reshape(n_resamples, n).astype(np.int32)
+    y_true = np.asarray(y_true)
+    pools = [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(len(y_true))]
+    draws = [pool[rng.integers(0, len(pool), size=(n_resamples, len(pool)))] for pool in pools if len(pool)]
+    return np.concatenate(draws, axis=1) if draws else np.zeros((n_resamples, 0), dtype=np.int64)
 
 
-def _class_weights_by_score(counts: np.ndarray, fake: np.ndarray, scores: np.ndarray):
-    """Per resample and distinct score (descending): drawn fakes and drawn reals at that score."""
-    order = np.argsort(-scores, kind="stable")
-    ranked = scores[order]
-    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))  # first of each tie run
-    drawn = counts[:, order].astype(np.float64)
-    is_pos = fake[order]
-    return (np.add.reduceat(drawn * is_pos, starts, axis=1), np.add.reduceat(drawn * ~is_pos, starts, axis=1))
+def _class_counts_by_score(draws: np.ndarray, fake: np.ndarray, scores: np.ndarray):
+    """Per resample and distinct score (descending): drawn fakes and drawn reals at that score, from
+    one bincount over (resample, score rank, class) cells."""
+    distinct, where = np.unique(scores, return_inverse=True)
+    n_distinct = len(distinct)
+    # Cell of each image within a row: fakes' block then reals' block, each by descending score.
+    cell = np.where(fake, 0, n_distinct) + (n_distinct - 1 - where)
+    cells = cell[draws] + np.arange(len(draws), dtype=np.int64)[:, None] * (2 * n_distinct)
+    counts = np.bincount(cells.ravel(), minlength=len(draws) * 2 * n_distinct).astype(np.float64)
+    counts = counts.reshape(len(draws), 2, n_distinct)
+    return counts[:, 0], counts[:, 1]
 
 
-def weighted_auc_ap(counts: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROC AUC and AP (fake positive) of each resample row of ``counts``; NaN where a class is absent.
+def auc_ap_of_draws(draws: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC AUC and AP (fake positive) of each resample (a row of ``draws``); NaN where a class is absent.
 
     AUC = P(fake score > real score) + 1/2 P(tie) over drawn pairs; AP = sum over distinct cuts
     (descending) of precision x (recall step), as ``sklearn.metrics.average_precision_score``."""
     fake = is_fake(y_true)
-    pos, neg = _class_weights_by_score(np.asarray(counts), fake, np.asarray(p_fake, dtype=np.float64))
+    pos, neg = _class_counts_by_score(np.asarray(draws), fake, np.asarray(p_fake, dtype=np.float64))
     n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
     fp = np.cumsum(neg, axis=1)  # reals at or above each distinct score
     # Pairs (fake, real) with the fake above: reals strictly below = n_neg - fp; ties count half.
@@ -87,13 +88,12 @@ def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float
     """
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
-    counts = resample_counts(y_true, n_resamples, seed, stratify)
-    correct = (decide(p_fake, threshold) == y_true).astype(np.float64)
-    drawn = counts.sum(axis=1)
-    values = {"accuracy": (correct.mean(), counts @ correct / drawn)}
+    draws = resample_draws(y_true, n_resamples, seed, stratify)
+    correct = decide(p_fake, threshold) == y_true
+    values = {"accuracy": (correct.mean(), correct[draws].mean(axis=1))}
     fake = is_fake(y_true)
     if fake.any() and (~fake).any():
-        auc, ap = weighted_auc_ap(np.vstack([np.ones(len(y_true), dtype=np.int32), counts]), y_true, p_fake)
+        auc, ap = auc_ap_of_draws(np.vstack([np.arange(len(y_true)), draws]), y_true, p_fake)
         values["roc_auc"] = (auc[0], auc[1:])  # row 0: every image once, the point value
         values["average_precision"] = (ap[0], ap[1:])
     tail = (1 - level) / 2 * 100

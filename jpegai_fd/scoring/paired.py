@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, resample_counts, weighted_auc_ap
+from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, resample_draws
 from jpegai_fd.scoring.labels import is_fake
 
 EXACT_BELOW = 25
@@ -62,9 +62,9 @@ def paired_auc_bootstrap(y_true: np.ndarray, p_fake_a: np.ndarray, p_fake_b: np.
     from sklearn.metrics import roc_auc_score
 
     fake = is_fake(y_true)
-    counts = resample_counts(np.asarray(y_true), n_resamples, seed, stratify)
-    auc_a, _ = weighted_auc_ap(counts, y_true, p_fake_a)
-    auc_b, _ = weighted_auc_ap(counts, y_true, p_fake_b)
+    draws = resample_draws(np.asarray(y_true), n_resamples, seed, stratify)
+    auc_a, _ = auc_ap_of_draws(draws, y_true, p_fake_a)
+    auc_b, _ = auc_ap_of_draws(draws, y_true, p_fake_b)
     diff = (auc_a - auc_b)[np.isfinite(auc_a - auc_b)]
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(diff, [tail, 100 - tail])
