@@ -15,7 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 from bench_common import compose_cfg
 from sklearn.ensemble import RandomForestClassifier
 
