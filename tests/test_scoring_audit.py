@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.audit import audit_dataset, audit_tags, inspect_file
 
 
@@ -92,3 +93,9 @@ def test_unreadable_file_is_recorded_not_raised(tmp_path):
     bad.write_bytes(b"not an image")
     info = inspect_file(bad)
     assert info["format"] == "unreadable" and info["file_size"] == 12
+    assert inspect_file(tmp_path / "missing.jpg")["format"] == "unreadable"
+
+
+def test_bad_label_is_one_clear_error(tmp_path):
+    with pytest.raises(UserError, match="'x.jpg' in split 'train' has a label other than 1 \\(real\\) or 0 \\(fake\\)"):
+        audit_dataset({"train": [("x.jpg", 2)]})

@@ -39,6 +39,14 @@ def test_mcnemar_chi_square_with_continuity_correction():
     assert t.p_value == pytest.approx(math.erfc(math.sqrt(9.025 / 2)))
 
 
+def test_mcnemar_switches_to_chi_square_at_25_discordant_images():
+    exact = mcnemar(*_correct(6, 18))    # 24 discordant
+    chi = mcnemar(*_correct(6, 19))      # 25 discordant
+    assert exact.method == "exact binomial"
+    assert exact.p_value == pytest.approx(2 * sum(math.comb(24, k) for k in range(7)) / 2**24)
+    assert chi.method.startswith("chi-square") and chi.statistic == pytest.approx(12**2 / 25)
+
+
 def _runs(rng, n=300):
     y = np.repeat([0, 1], n // 2)
     signal = (y == 0).astype(float)

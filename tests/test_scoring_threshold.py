@@ -90,6 +90,17 @@ def test_vote_share_counts_fake_votes():
     np.testing.assert_allclose(fake_vote_share(p_fake, groups, 2, patch_cut=0.25), [2 / 3, 1 / 3])
 
 
+def test_vote_cuts_on_a_one_class_validation_split():
+    p_fake = np.array([0.9, 0.1, 0.6, 0.2, 0.2, 0.3, 0.1, 0.0])
+    groups = np.repeat(np.arange(4), 2)
+    with pytest.raises(UserError, match="pass a fixed patch_cut"):
+        choose_vote_threshold(np.ones(4), p_fake, groups, 4, rule="target_fpr", target_fpr=0.0)
+    cuts, shares = choose_vote_threshold(np.ones(4), p_fake, groups, 4, rule="target_fpr", target_fpr=0.0,
+                                         patch_cut=0.5)
+    np.testing.assert_allclose(shares, [0.5, 0.5, 0, 0])
+    assert cuts.patch_cut == 0.5 and cuts.share.value > 0.5 and cuts.share.valid_false_alarm_rate == 0
+
+
 def test_multi_patch_vote_on_demo_latents_shift_and_fix(tmp_path):
     """Real demo images -> DCT latents in the Zarr cache -> a patch classifier trained on 2 of the 16
     positions, voted over all 16. Real images weigh 15x in training (a deliberate prior shift, like

@@ -27,6 +27,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
+from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import FAKE, REAL
 
 MAX_AUC = 0.75
@@ -143,6 +144,9 @@ def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: 
     report = {"max_auc": max_auc, "min_exclusive_share": min_exclusive_share, "splits": {}, "flags": []}
     for split, items in splits.items():
         items = [(Path(p), int(label)) for p, label in items]
+        bad = next((str(p) for p, label in items if label not in (REAL, FAKE)), None)
+        if bad is not None:
+            raise UserError(f"shortcut audit: '{bad}' in split {split!r} has a label other than 1 (real) or 0 (fake)")
         records = [inspect_file(p) for p, _ in items]
         labels = np.array([label for _, label in items], dtype=np.int8)
         per_class = {CLASS_NAMES[c]: _summary([r for r, lab in zip(records, labels) if lab == c]) for c in (REAL, FAKE)}

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jpegai_fd.errors import UserError
+from jpegai_fd.scoring.labels import is_fake
 from jpegai_fd.scoring.threshold import Threshold, choose_threshold
 
 
@@ -55,6 +57,9 @@ def choose_vote_threshold(y_true: np.ndarray, p_fake: np.ndarray, groups: np.nda
     """
     y_true = np.asarray(y_true)
     if patch_cut is None:
+        if not (is_fake(y_true).any() and (~is_fake(y_true)).any()):
+            raise UserError("choosing the vote's patch cut needs real and fake validation images; with a "
+                            "one-class validation split pass a fixed patch_cut (0.5 is the majority vote's)")
         patch_cut = choose_threshold(y_true[groups], p_fake).value
     shares = fake_vote_share(p_fake, groups, n_images, patch_cut)
     return VoteThreshold(float(patch_cut), choose_threshold(y_true, shares, rule, target_fpr)), shares
