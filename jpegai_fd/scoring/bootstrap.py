@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import decide, is_fake
 
 DEFAULT_RESAMPLES = 1000
@@ -29,6 +30,14 @@ class Interval:
     @property
     def half_width(self) -> float:
         return (self.high - self.low) / 2
+
+
+def check_settings(n_resamples: int, level: float) -> None:
+    """One clear error for settings no interval can be computed with."""
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+        raise UserError(f"invalid number of bootstrap resamples {n_resamples!r}; use a positive integer, e.g. 1000")
+    if not 0 < level < 1:
+        raise UserError(f"invalid confidence level {level!r}; use a number strictly between 0 and 1, e.g. 0.95")
 
 
 def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
@@ -86,6 +95,7 @@ def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float
     gives the same intervals on any machine (numpy's PCG64 stream, no threads involved). AUC and AP
     are left out when the split has one class only.
     """
+    check_settings(n_resamples, level)
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
     draws = resample_draws(y_true, n_resamples, seed, stratify)

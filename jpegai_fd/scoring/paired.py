@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, resample_draws
+from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, check_settings, resample_draws
 from jpegai_fd.scoring.labels import is_fake
 
 EXACT_BELOW = 25
@@ -61,6 +61,7 @@ def paired_auc_bootstrap(y_true: np.ndarray, p_fake_a: np.ndarray, p_fake_b: np.
     """Percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
     from sklearn.metrics import roc_auc_score
 
+    check_settings(n_resamples, level)
     fake = is_fake(y_true)
     draws = resample_draws(np.asarray(y_true), n_resamples, seed, stratify)
     auc_a, _ = auc_ap_of_draws(draws, y_true, p_fake_a)
