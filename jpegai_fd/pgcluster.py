@@ -41,6 +41,7 @@ from jpegai_fd.errors import UserError
 SOURCES = ("auto", "package", "system")
 SYSTEM_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+OPEN_HBA = "host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n"  # any address, with password
 
 
 def package_bindir() -> Path | None:
@@ -199,6 +200,9 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
             raise UserError(f"{data}: user {owner.pw_name} (who runs PostgreSQL; it refuses root) cannot reach "
                             "this folder: let it traverse the parent folders (chmod o+x) or choose another")
     if (data / "PG_VERSION").exists():
+        if host not in LOOPBACK and OPEN_HBA not in (data / "pg_hba.conf").read_text():
+            raise UserError(f"--host {host}: {data} was initialised without a password (trusts every "
+                            "connection): serve it on 127.0.0.1, or start a new folder with PGPASSWORD set")
         made_by = (data / "PG_VERSION").read_text().strip()
         if made_by != version.split(".")[0]:
             raise UserError(f"{data} holds a PostgreSQL {made_by} cluster but the server found is {version} "
@@ -221,7 +225,7 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
                 pwfile.unlink(missing_ok=True)
         if password:  # initdb's host lines cover loopback only: let other machines in, with the password
             with open(data / "pg_hba.conf", "a") as hba:
-                hba.write("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
+                hba.write(OPEN_HBA)
     options = f"-p {port} -c listen_addresses={host} -c unix_socket_directories=''"
     _run([bindir / "pg_ctl", "-D", data, "-o", options, "-l", data / "server.log", "-w", "-t", "60", "start"],
          owner, data)

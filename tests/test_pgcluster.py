@@ -123,8 +123,23 @@ def test_password_set_at_first_start_is_required_over_tcp(pg_dir, monkeypatch):
         with pytest.raises(psycopg2.OperationalError, match="password"):
             _server_version(uri, password="wrong")
         assert [p.name for p in pg_dir.iterdir()] == ["pg"], "the password file initdb read is gone"
+        pgcluster.stop(cluster.data)
+        monkeypatch.setenv("PGPASSWORD", "s3cret-for-test")
+        # With its password, the cluster may serve other machines.
+        cluster = pgcluster.start(cluster.data, port=cluster.port, host="0.0.0.0")
+        assert _server_version(uri)
     finally:
         pgcluster.stop(cluster.data)
+
+
+def test_a_cluster_without_password_is_never_served_beyond_loopback(pg_dir, monkeypatch):
+    cluster = private_cluster(pg_dir)
+    pgcluster.stop(cluster.data)
+    monkeypatch.setenv("PGPASSWORD", "too-late")  # the cluster was initialised trusting every connection
+    with pytest.raises(UserError, match="initialised without a password"):
+        pgcluster.start(cluster.data, port=cluster.port, host="0.0.0.0")
+    with pytest.raises(psycopg2.OperationalError):
+        _server_version(cluster.uri())
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
