@@ -1,10 +1,15 @@
 """One Optuna study worked on by several processes (one machine or many): exactly ``n_trials`` trials.
 
-``tuning.n_trials`` is the study's total, not a per-process count. A process claims a trial with
-``study.ask()`` (the storage numbers trials 0, 1, 2... atomically) and evaluates it only if fewer than
-``n_trials`` trials numbered below it are finished or running; otherwise it lost the race for the
-last slot, hands the trial back as WAITING (a later, larger ``n_trials`` picks it up) and stops. So
-every claimed trial is evaluated once by one process and no worker overshoots, whatever the timing.
+``tuning.n_trials`` is the study's total, not a per-process count. Each process runs
+``study.optimize`` (which keeps the heartbeats, fails stale trials, catches, times out and calls
+back) with ``MaxTrialsCallback``, which stops it once the study holds ``n_trials`` finished or
+running trials. That check comes after a trial, so alone it overshoots by up to one trial per extra
+worker; the exact part is ``_Gate``, the study's sampler meanwhile: when ``study.ask()`` creates a
+trial (the storage numbers trials 0, 1, 2... atomically), the gate admits it only if fewer than
+``n_trials`` trials numbered below it are finished or running. Otherwise this worker lost the race
+for the last slot: the trial goes back as WAITING (a later, larger ``n_trials`` picks it up; the
+one call past Optuna's user API, in optuna_adapter.py) and the worker stops. So every claimed trial
+is evaluated once by one process and no worker overshoots, whatever the timing.
 
 Storage URLs: ``sqlite:///optuna.db`` or ``postgresql+psycopg2://...`` (RDB, with heartbeats: the
 running trial of a dead worker is failed after a grace period, so the others never wait on it) and
@@ -23,9 +28,13 @@ from typing import Callable
 
 import optuna
 import sqlalchemy.exc
+from optuna.samplers import BaseSampler
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
-from optuna.trial import TrialState
+from optuna.study import MaxTrialsCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from jpegai_fd.tuning.optuna_adapter import hand_back
 
 log = logging.getLogger(__name__)
 CLAIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
@@ -65,60 +74,83 @@ def _fail_stale(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)  # no-op for storages without heartbeat
 
 
-def _evaluate(study: optuna.Study, trial: optuna.Trial, objective: Callable, catch: tuple) -> None:
-    # Private helper, but the one study.optimize uses: it records this trial's heartbeat meanwhile.
-    from optuna.storages._heartbeat import get_heartbeat_thread
-
-    with get_heartbeat_thread(trial._trial_id, study._storage):
-        try:
-            value = objective(trial)
-        except optuna.TrialPruned:
-            study.tell(trial, state=TrialState.PRUNED)
-            return
-        except catch as exc:
-            log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
-            study.tell(trial, state=TrialState.FAIL)
-            return
-        except BaseException:
-            study.tell(trial, state=TrialState.FAIL)
-            raise
-    study.tell(trial, value)
+class LostRace(Exception):
+    """Raised out of ``study.ask()`` (so out of ``study.optimize``, before any heartbeat or tell) by
+    ``_Gate`` for a trial beyond ``n_trials``; it has been handed back by then."""
 
 
-def hand_back(study: optuna.Study, trial: optuna.Trial) -> None:
-    """Return a claimed, not yet evaluated trial to the study as WAITING: it is not counted, and the
-    next ``study.ask()`` (of a later run with a larger ``n_trials``) takes it instead of a new one."""
-    study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+class _Gate(BaseSampler):
+    """The study's sampler while ``run_trials`` runs: admits a new trial only while the study has
+    room (see the module docstring), then samples it with ``make_sampler(trial.number)``, so that
+    workers started with the same seed do not draw the same points and one process stays
+    reproducible."""
+
+    def __init__(self, study: optuna.Study, n_trials: int, make_sampler: Callable[[int], BaseSampler]) -> None:
+        self._study, self._n_trials, self._make_sampler = study, n_trials, make_sampler
+        self._inner = study.sampler
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        # Called by study.ask() right after it created (or took from the queue) the trial.
+        if claimed(self._study, below=trial.number) >= self._n_trials:
+            hand_back(self._study, trial)
+            raise LostRace(trial.number)
+        self._inner = self._make_sampler(trial.number)
+        self._inner.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self._inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self._inner.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study, trial, state, values):
+        self._inner.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._inner.reseed_rng()
 
 
 def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None,
-               catch: tuple, make_sampler: Callable[[int], optuna.samplers.BaseSampler],
+               catch: tuple, make_sampler: Callable[[int], BaseSampler],
                on_trial: Callable[[], None] = lambda: None) -> int:
     """Evaluate trials until ``study`` holds ``n_trials`` finished-or-running trials, or ``timeout``
     seconds pass; returns how many this process evaluated.
 
-    ``make_sampler(trial_number)``: each trial gets a sampler seeded by its number, so that workers
-    started with the same seed do not draw the same points (and one process stays reproducible).
+    ``catch``: exceptions that fail the trial and go on; ``make_sampler(trial_number)``: each trial's
+    sampler (see ``_Gate``); ``on_trial()`` is called after each trial this process evaluated.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
+    if claimed(study) >= n_trials:
+        return 0
     done = 0
-    while deadline is None or time.monotonic() < deadline:
-        _fail_stale(study)
-        if claimed(study) >= n_trials:
-            break
-        with warnings.catch_warnings():  # "heartbeat ... with Study.optimize": _evaluate keeps the heartbeat
-            warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
-            trial = study.ask()
-        if claimed(study, below=trial.number) >= n_trials:
-            # Another worker took the last slot between the count and the ask.
-            hand_back(study, trial)
-            log.info("optuna: trial %d not needed (the study has its %d trials); handed back", trial.number, n_trials)
-            break
-        study.sampler = make_sampler(trial.number)
+
+    def evaluate(trial: optuna.Trial):
         trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
-        _evaluate(study, trial, objective, catch)
+        try:
+            return objective(trial)
+        except catch as exc:
+            # One line of our own instead of Optuna's traceback; NaN makes Optuna record the trial FAIL.
+            log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            return float("nan")
+
+    def count(_study: optuna.Study, _trial: FrozenTrial) -> None:
+        nonlocal done
         done += 1
         on_trial()
+
+    sampler = study.sampler
+    study.sampler = _Gate(study, n_trials, make_sampler)
+    try:
+        # The count comes after the stop check: a test makes another "worker" take a slot in on_trial.
+        study.optimize(evaluate, timeout=timeout, catch=catch,
+                       callbacks=[MaxTrialsCallback(n_trials, states=CLAIMED), count])
+    except LostRace as lost:
+        log.info("optuna: trial %s not needed (the study has its %d trials); handed back", lost, n_trials)
+    finally:
+        study.sampler = sampler
     return done
 
 

@@ -63,7 +63,7 @@ def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed:
     """
     if tuning.n_trials == 0 or not classifier.search_space:
         return TuningResult({}, float("nan"), pd.DataFrame())
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
     pruner = optuna.pruners.MedianPruner(n_startup_trials=tuning.pruner.n_startup_trials,
                                          n_warmup_steps=tuning.pruner.n_warmup_steps)
     storage = open_storage(tuning.storage, tuning.get("heartbeat_s", 60))
