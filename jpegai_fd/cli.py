@@ -9,7 +9,6 @@ allowed values. ``launch(task)`` runs the preflight and then the Hydra app.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -21,13 +20,41 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from jpegai_fd import components
+from jpegai_fd import components, schema
 from jpegai_fd.errors import UserError
 from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger(__name__)
+
+
+def _omegaconf_cause(exc: BaseException) -> OmegaConfBaseException | None:
+    """The OmegaConf error behind a Hydra composition error: it names the key (``full_key``)."""
+    while exc is not None and not isinstance(exc, OmegaConfBaseException):
+        exc = exc.__cause__
+    return exc
+
+
+def composition_error(exc: ConfigCompositionException, overrides: list[str], shown: str) -> UserError:
+    """One line for an override Hydra refused: a value of the wrong type (the schema's words for what
+    the key takes) or an unknown key (and the override that named it)."""
+    cause = _omegaconf_cause(exc)
+    key = getattr(cause, "full_key", None) or ""
+
+    def named(match) -> str:  # the override that set the key (several may be shown at once)
+        return next((o for o in overrides if match(o.lstrip("+~").partition("=")[0])), shown)
+
+    if isinstance(cause, ValidationError) and key:
+        value = getattr(cause, "value", None)
+        value = named(lambda k: k == key).partition("=")[2] if value is None else value
+        return UserError(f"invalid value for '{key}': {value!r}; {schema.allowed(key) or str(cause).splitlines()[0]}")
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key:
+        line = named(lambda k: k == key or k.startswith(key + "."))
+        return UserError(f"unknown config key '{key}' in '{line}'; check the spelling "
+                         f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}")
+    return UserError(f"{shown}: {str(exc).splitlines()[0]}")
 
 
 def _compose_checked(config_name: str, overrides: list[str], shown: str) -> DictConfig:
@@ -40,15 +67,7 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
             raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(exc.options)}") from exc
         raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
     except ConfigCompositionException as exc:
-        first = str(exc).splitlines()[0]
-        if "not in struct" in str(exc) or "Could not override" in first:
-            # ``shown`` may hold several overrides: name the one Hydra refused.
-            named = re.search(r"Could not override '([^']+)'", first)
-            key = named.group(1) if named else shown.lstrip("+~").partition("=")[0]
-            line = next((o for o in shown.split() if o.lstrip("+~").partition("=")[0] == key), shown)
-            raise UserError(f"unknown config key '{key}' in '{line}'; check the spelling "
-                            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}") from exc
-        raise UserError(f"{shown}: {first}") from exc
+        raise composition_error(exc, overrides, shown) from exc
     validate_config(cfg)
     components.check_compatible(components.build(cfg), cfg.bpp)  # the rules the components declare
     return cfg

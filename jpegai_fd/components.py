@@ -58,10 +58,17 @@ def build(cfg: DictConfig) -> Components:
 
 
 def check_compatible(parts: Components, bpp: int) -> None:
-    """The rules components declare about each other, before any work (UserError naming both keys)."""
+    """The rules components declare about each other, before any work (UserError naming the keys):
+    the encoder's rates (``check_rate``), the preprocessing against the latent grid the encoder makes
+    of the dataset's images (``check_grid``), whole latents for classifiers that need them."""
     check_rate = getattr(parts.encoder, "check_rate", None)
     if check_rate is not None:
         check_rate(bpp)
+    check_grid = getattr(parts.preprocess, "check_grid", None)
+    if check_grid is not None:
+        size = parts.dataset.image_size
+        grid = tuple(parts.encoder.latent_shapes(size, size)["model_y"][1:])
+        check_grid(grid, f"the {grid[0]}x{grid[1]} latent grid at dataset.image_size={size}")
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
         raise UserError(f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing that "
                         f"keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "

@@ -1,36 +1,21 @@
-"""Checks on a composed config that Hydra cannot express: allowed values and ranges.
+"""Checks on a composed config, before any work: the schema's rules, then the rules between keys.
 
-``validate_config(cfg)`` raises :class:`UserError` naming the first bad key and its allowed values.
-It runs before any work, both from the command line (on every value of a sweep) and from
-``run_job``, so the compose API gets the same guarantees.
+``validate_config(cfg)`` raises :class:`UserError` naming the first bad key and what it takes. Types,
+ranges and choices of single keys are the schema's (:mod:`jpegai_fd.schema`); this module holds the
+rules that tie keys together. Each group's own keys are checked by the component that reads them
+when :mod:`jpegai_fd.components` builds it. It runs from the command line (on every job of a sweep)
+and from ``run_job``, so the compose API gets the same guarantees.
 """
 
 from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.cache.store import CODECS
+from jpegai_fd import schema
+from jpegai_fd.components import extract_settings
 from jpegai_fd.errors import UserError
 
-# The reference software accepts any integer target rate up to CodingEngine.max_supported_bpp = 200.
-BPP_RANGE = (1, 200)
-CHOICES = {
-    "component": ("y", "yuv"),
-    "latent": ("y", "y_hat"),
-}
 SEARCH_TYPES = ("int", "float", "categorical")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _require_int(cfg: DictConfig, key: str, low: int, high: int | None = None, hint: str = "") -> None:
-    value = OmegaConf.select(cfg, key)
-    ok = _is_int(value) and value >= low and (high is None or value <= high)
-    if not ok:
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise UserError(f"invalid value for '{key}': {value!r}; it must be an integer {bound}{hint}")
 
 
 def _check_search_space(cfg: DictConfig) -> None:
@@ -49,24 +34,8 @@ def _check_search_space(cfg: DictConfig) -> None:
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise UserError for the first invalid value in ``cfg``; return None when all is well."""
-    _require_int(cfg, "bpp", *BPP_RANGE, hint=" (target rate x 100: 6 means 0.06 bit per pixel)")
-    for key, allowed in CHOICES.items():
-        value = cfg.get(key)
-        if value not in allowed:
-            raise UserError(f"invalid value for '{key}': {value!r}; allowed values: {', '.join(allowed)}")
-    _require_int(cfg, "seed", 0)
-    _require_int(cfg, "n_jobs", -1)
-    _require_int(cfg, "extract.chunk_size", 1)
-    _require_int(cfg, "extract.num_shards", 1)
-    _require_int(cfg, "extract.shard", 0, cfg.extract.num_shards - 1, hint=" (shard < num_shards)")
-    _require_int(cfg, "tuning.n_trials", 0)
-    _require_int(cfg, "tuning.cv_folds", 2)
-    timeout = cfg.tuning.timeout
-    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise UserError(f"invalid value for 'tuning.timeout': {timeout!r}; use a positive number of seconds or null")
-    for latent, codec in (OmegaConf.select(cfg, "extract.codecs") or {}).items():
-        if codec not in CODECS:
-            raise UserError(f"invalid value for 'extract.codecs.{latent}': {codec!r}; allowed values: {', '.join(CODECS)}")
+    schema.check(cfg)
+    extract_settings(cfg)  # its rule: shard < num_shards
     stream = cfg.classifier.get("stream_from_cache")
     if stream is not None and not isinstance(stream, bool):
         raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream!r}; use true or false")

@@ -15,6 +15,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+
 REPO = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO / "conf"
 

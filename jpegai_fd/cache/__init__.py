@@ -11,6 +11,7 @@ from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
+from jpegai_fd.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class ExtractSettings:
     codecs: dict = field(default_factory=dict)
     shard: int = 0
     num_shards: int = 1
+
+    def __post_init__(self):
+        if not 0 <= self.shard < self.num_shards:  # a rule of sharding: every chunk has exactly one owner
+            raise UserError(f"invalid value for 'extract.shard': {self.shard!r}; it must be an integer between 0 "
+                            f"and {self.num_shards - 1} (shard < num_shards)")
 
 
 def cached_latents(cache: str | Path, split: DatasetSplit, encoder: LatentEncoder, bpp: int, reader: ImageReader,

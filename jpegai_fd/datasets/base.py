@@ -19,6 +19,14 @@ from jpegai_fd.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def _check_int(key: str, value, low: int, nullable: bool = False) -> None:
+    if nullable and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        hint = " (balanced: half per class) or null" if nullable else ""
+        raise UserError(f"invalid value for 'dataset.{key}': {value!r}; it must be an integer >= {low}{hint}")
+
+
 class ImageDataset:
     """Images of one dataset. ``name`` labels it in cache keys, manifests and run tags; ``root`` is its
     folder; ``image_size`` the nominal side; ``train_split``/``test_split`` name the splits a job uses;
@@ -27,7 +35,10 @@ class ImageDataset:
 
     def __init__(self, *, name: str, root: str, image_size: int, train_split: str, test_split: str,
                  num_train: int | None, num_test: int | None, size_policy: str, max_bad_fraction: float | None):
-        self.name, self.root, self.image_size = name, Path(root), int(image_size)
+        _check_int("image_size", image_size, 1)
+        _check_int("num_train", num_train, 2, nullable=True)
+        _check_int("num_test", num_test, 2, nullable=True)
+        self.name, self.root, self.image_size = name, Path(root), image_size
         self.train_split, self.test_split = train_split, test_split
         self.num_train, self.num_test = num_train, num_test
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work

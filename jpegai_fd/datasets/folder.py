@@ -96,6 +96,13 @@ class FolderDataset(ImageDataset):
         super().__init__(**keys)
         self.seed = int(seed)
         self.classes = {1: str(classes["real"]), 0: str(classes["fake"])}  # label -> folder (1 = real, Kaggle's)
+        for split, value in split_fractions.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise UserError(f"invalid value for 'dataset.split_fractions.{split}': {value!r}; use a number >= 0 "
+                                f"(the fractions are normalised by their sum)")
+        if split_fractions and sum(split_fractions.values()) <= 0:
+            raise UserError(f"invalid value for 'dataset.split_fractions': {dict(split_fractions)}; at least one "
+                            f"fraction must be > 0")
         self.split_files = dict(split_files or {})
         self.split_fractions = dict(split_fractions)
 

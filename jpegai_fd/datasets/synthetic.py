@@ -191,8 +191,11 @@ class SyntheticFaces(KaggleCSVDataset):
 
     def __init__(self, *, seed: int, num_per_class: dict, **keys):
         super().__init__(**keys)
+        for split, n in num_per_class.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise UserError(f"invalid value for 'dataset.num_per_class.{split}': {n!r}; it must be an integer >= 1")
         self.seed = int(seed)
-        self.num_per_class = {k: int(v) for k, v in num_per_class.items()}
+        self.num_per_class = dict(num_per_class)
 
     def prepare(self) -> None:
         """Generate the images unless ``root`` already holds them with these settings."""

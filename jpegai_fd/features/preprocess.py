@@ -3,7 +3,8 @@
 Each method is built by ``instantiate`` from its YAML keys and implements
 ``features(arrays, labels, rows, train) -> FeatureSet``. ``whole_latents`` declares whether the
 samples keep each image's whole (C, H, W) latents (flatten) or only some positions; classifiers that
-read whole latents (cnn) and the importance maps ask it instead of testing a method's name.
+read whole latents (cnn) and the importance maps ask it instead of testing a method's name. An
+optional ``check_grid(grid, where)`` is a rule against the latent grid, checked before any work.
 """
 
 from __future__ import annotations
@@ -44,19 +45,31 @@ class Patches:
         return patch_matrix(arrays, labels, self.positions(tuple(arrays[0].shape[2:]), train), rows)
 
 
+def _int_or_none(key: str, value, low: int = 0) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer >= {low} or null")
+
+
 class SinglePatch(Patches):
     """The position (``row``, ``col``); None picks the centre (H//2, W//2)."""
 
     def __init__(self, name: str = "single", row: int | None = None, col: int | None = None):
+        _int_or_none("row", row)
+        _int_or_none("col", col)
         self.name, self.row, self.col = name, row, col
 
+    def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
+        """A rule of this method: the position lies on the (H, W) latent grid (``where`` says whose)."""
+        where = where or f"the {grid[0]}x{grid[1]} latent grid"
+        for key, value, size in (("row", self.row, grid[0]), ("col", self.col, grid[1])):
+            if value is not None and not 0 <= value < size:
+                raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer between 0 "
+                                f"and {size - 1} ({where}; null: centre) or null")
+
     def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
+        self.check_grid(grid)
         h, w = grid
-        row = h // 2 if self.row is None else self.row
-        col = w // 2 if self.col is None else self.col
-        if not (0 <= row < h and 0 <= col < w):
-            raise UserError(f"preprocess.row/col ({row}, {col}) lies outside the {h}x{w} latent grid")
-        return [(row, col)]
+        return [(h // 2 if self.row is None else self.row, w // 2 if self.col is None else self.col)]
 
 
 class MultiPatch(Patches):
@@ -68,13 +81,18 @@ class MultiPatch(Patches):
             raise UserError(f"invalid value for 'preprocess.num_patches': {num_patches!r}; it must be an integer >= 1")
         self.name, self.num_patches, self.seed = name, num_patches, int(seed)
 
+    def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
+        """A rule of this method: no more patches than positions on the (H, W) latent grid."""
+        h, w = grid
+        if self.num_patches > h * w:
+            raise UserError(f"invalid value for 'preprocess.num_patches': {self.num_patches!r}; it must be an integer "
+                            f"between 1 and {h * w} (the positions of {where or f'the {h}x{w} latent grid'})")
+
     def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
         h, w = grid
         every = [(r, c) for r in range(h) for c in range(w)]
         if not train:
             return every
-        if self.num_patches > len(every):
-            raise UserError(f"preprocess.num_patches={self.num_patches} exceeds the {len(every)} positions of the "
-                            f"latent grid")
+        self.check_grid(grid)
         chosen = np.random.default_rng(self.seed).choice(len(every), size=self.num_patches, replace=False)
         return [every[i] for i in sorted(chosen)]
