@@ -13,7 +13,7 @@ def test_help_lists_groups_options_and_grid_keys(tmp_path):
         options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in text, group
     for key in ("bpp", "component", "latent", "seed", "n_jobs"):
-        assert f"\n    {key} " in text, key
+        assert f"\n  {key} " in text, key
     assert "now: 12" in text and "dataset=synthetic encoder=dct preprocess=flatten classifier=rf" in text
     assert "powered by Hydra" not in text and "== Config ==" not in text
     assert not (tmp_path / "outputs").exists()  # help does no work
