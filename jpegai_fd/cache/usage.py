@@ -94,9 +94,12 @@ def try_exclusive(path: Path) -> int | None:
 def in_use(path: Path) -> bool:
     """Whether a process holds the mark at ``path`` now (read-only check; a missing mark: no)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR)  # NFS emulates flock with record locks: an exclusive one needs write access
     except OSError:
-        return False
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return False
