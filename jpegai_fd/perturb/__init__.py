@@ -12,7 +12,8 @@ from jpegai_fd.perturb.conditions import build_conditions
 from jpegai_fd.perturb.crop import CenterCrop
 from jpegai_fd.perturb.jpeg import JPEGRecompress, jpeg_bytes
 from jpegai_fd.perturb.noise import GaussianNoise, image_rng
+from jpegai_fd.perturb.reader import PerturbedReader
 from jpegai_fd.perturb.scale import Rescale
 
 __all__ = ["PERTURB_VERSION", "CenterCrop", "CodecRecompress", "GaussianBlur", "GaussianNoise", "JPEGRecompress",
-           "Perturbation", "Rescale", "build_conditions", "image_rng", "jpeg_bytes"]
+           "PerturbedReader", "Perturbation", "Rescale", "build_conditions", "image_rng", "jpeg_bytes"]
