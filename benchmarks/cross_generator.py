@@ -51,8 +51,9 @@ def main() -> None:
     fakes = {g: (make(0, g, 0), make(0, g, n)) for g in GENERATORS}
     y = np.r_[np.ones(n), np.zeros(n)]
     names = list(GENERATORS)
-    print(f"accuracy / ROC AUC (fake positive), {n} real + {n} fake per split, {args.size}px, "
-          f"latent {'y' if args.bpp is None else f'y_hat bpp={args.bpp}'}{', JPEG 75-95' if args.jpeg else ''}; rows: trained on, columns: tested on")
+    latent = "y" if args.bpp is None else f"y_hat bpp={args.bpp}"
+    print(f"accuracy / ROC AUC (fake positive), {n} real + {n} fake per split, {args.size}px, latent {latent}"
+          f"{', JPEG 75-95' if args.jpeg else ''}; rows: trained on, columns: tested on")
     print("| trained on | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for a in names:

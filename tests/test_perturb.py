@@ -70,7 +70,8 @@ def test_downscaling_keeps_the_shape_and_loses_detail(images):
     e75, e50 = (high_freq_energy(Rescale(f)(images[0])) for f in (0.75, 0.5))
     assert e50 < e75 < base
     up = Rescale(1.5)(images[0])  # up then back down: nearly lossless, but not the same bytes
-    assert up.shape == images[0].shape and 0 < mean_abs_change(up, images[0]) < mean_abs_change(Rescale(0.5)(images[0]), images[0])
+    assert up.shape == images[0].shape
+    assert 0 < mean_abs_change(up, images[0]) < mean_abs_change(Rescale(0.5)(images[0]), images[0])
 
 
 def test_noise_is_seeded_by_seed_and_image_id(images):
@@ -139,11 +140,12 @@ def test_build_conditions_instantiates_targets_and_names_bad_entries():
     conds = build_conditions({"a": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 2.0},
                               "b": {"_target_": "jpegai_fd.perturb.JPEGRecompress", "quality": 50}})
     assert list(conds) == ["a", "b"] and conds["a"] == GaussianBlur(2.0)
+    blur = "jpegai_fd.perturb.GaussianBlur"
     cases = [({"x": {"sigma": 1.0}}, "'robustness.conditions.x' needs a _target_"),
              ({"x": {"_target_": "collections.OrderedDict"}}, "is not a perturbation"),
-             ({"x": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 0}}, "'robustness.conditions.x': invalid value for 'blur.sigma'"),
-             ({"x": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 1},
-               "y": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 1.0}}, "'robustness.conditions.y' is the same condition as")]
+             ({"x": {"_target_": blur, "sigma": 0}}, "'robustness.conditions.x': invalid value for 'blur.sigma'"),
+             ({"x": {"_target_": blur, "sigma": 1}, "y": {"_target_": blur, "sigma": 1.0}},
+              "'robustness.conditions.y' is the same condition as")]
     for specs, message in cases:
         with pytest.raises(UserError, match=message):
             build_conditions(specs)
