@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from sklearn.ensemble import RandomForestClassifier
 
@@ -25,12 +27,14 @@ from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.perturb import JPEGRecompress, build_conditions
 from jpegai_fd.scoring.metrics import split_metrics
 
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
 
 def standard_conditions(seed: int) -> dict:
-    spec = OmegaConf.to_container(OmegaConf.load("conf/robustness/standard.yaml").conditions)
-    for entry in spec.values():  # the list's interpolations, resolved as the default job would
-        entry.update({k: {"${seed}": seed, "${encoder.name}": "dct"}.get(v, v) for k, v in entry.items()})
-    return build_conditions(spec)
+    """The conditions of `+robustness=standard` as the default job composes them (encoder=dct)."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+robustness=standard", f"seed={seed}"])
+    return build_conditions(OmegaConf.to_container(cfg.robustness.conditions, resolve=True))
 
 
 def main() -> None:
