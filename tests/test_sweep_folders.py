@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -83,7 +84,8 @@ def test_single_runs_get_their_own_folder(tmp_path):
         sweep_dir = next(lines[i + 1] for i, line in enumerate(lines) if line.strip() == "sweep:")
         dirs.append((run_dir.split("dir:")[1].strip(), sweep_dir.split("dir:")[1].strip()))
     (run_a, sweep_a), (run_b, sweep_b) = dirs
-    assert run_a.startswith("outputs/runs/") and sweep_a.startswith("outputs/multiruns/")
+    for path in (run_a, run_b, sweep_a, sweep_b):
+        assert re.fullmatch(r"outputs/(runs|multiruns)/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_[0-9a-f]{6}", path), path
     # The part after the time is drawn per process: different even within one second.
     assert run_a.rsplit("_", 1)[1] != run_b.rsplit("_", 1)[1]
     assert sweep_a.rsplit("_", 1)[1] != sweep_b.rsplit("_", 1)[1]
