@@ -65,6 +65,9 @@ def test_a_given_sweep_folder_that_holds_a_sweep_is_refused(tmp_path):
     assert len(lines) == 1, again.stderr
     assert lines[0].startswith(f"jpegai_fd: error: hydra.sweep.dir={tmp_path}/sweep already holds a sweep")
     assert "new folder" in lines[0]
+    # Resuming is allowed there only for the same sweep (tests/test_tracking_sweep.py reruns one).
+    other = run_cli("jpegai_fd", [*args[:-1], "bpp=12", "tracking.resume=true", args[-1]], cwd=tmp_path, timeout=300)
+    assert other.returncode == 2 and "already holds a sweep" in other.stderr
     # Nothing ran: the first sweep's results and its single parent run are untouched.
     assert results.read_text() == before
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
