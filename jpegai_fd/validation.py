@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from jpegai_fd.cache.store import CODECS
 from jpegai_fd.config_resolvers import latent_grid
 from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.connection import check_scheme
 from jpegai_fd.validation_classifier import check_classifier, check_scoring
 
 # The reference software accepts any integer target rate up to CodingEngine.max_supported_bpp = 200.
@@ -21,8 +22,6 @@ CHOICES = {
     "component": ("y", "yuv"),
     "latent": ("y", "y_hat"),
 }
-# MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
-TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "journal")
 
 
@@ -54,13 +53,6 @@ def _require_bool(cfg: DictConfig, key: str) -> None:
     value = OmegaConf.select(cfg, key)
     if value is not None and not isinstance(value, bool):
         _fail(key, value, "use true or false")
-
-
-def check_scheme(key: str, uri, schemes: tuple[str, ...], hint: str = "") -> None:
-    """``uri`` must start with one of ``schemes`` (a ``+driver`` suffix allowed), then ``://``."""
-    scheme, sep, _ = str(uri).partition("://")
-    if not isinstance(uri, str) or not sep or scheme.partition("+")[0] not in schemes:
-        _fail(key, uri, f"allowed schemes: {', '.join(s + '://' for s in schemes)}{hint}")
 
 
 def _check_n_jobs(cfg: DictConfig) -> None:
@@ -121,8 +113,7 @@ def _check_tuning(cfg: DictConfig) -> None:
 
 
 def _check_tracking(cfg: DictConfig) -> None:
-    check_scheme("tracking.uri", cfg.tracking.uri, TRACKING_SCHEMES,
-                 " (e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db)")
+    check_scheme("tracking.uri", cfg.tracking.uri)
     experiment = cfg.tracking.experiment
     if not isinstance(experiment, str) or not experiment.strip():
         _fail("tracking.experiment", experiment, "use a non-empty name")

@@ -167,3 +167,10 @@ def test_report_skips_runs_with_a_nan_search_score(tmp_path):
     report = run_cli("jpegai_fd.report", ["--tracking-uri", uri, "--out", str(tmp_path / "r")], cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert "report of 1 runs" in report.stdout and "skipped 1 run(s)" in report.stderr
+
+
+def test_report_rejects_a_bad_tracking_uri_scheme_in_one_line(tmp_path):
+    result = run_cli("jpegai_fd.report", ["--tracking-uri", "htp://127.0.0.1:5000"], cwd=tmp_path, timeout=300)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "'--tracking-uri': 'htp://127.0.0.1:5000'" in line and "http://" in line

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         from jpegai_fd.report.build import write_report
         from jpegai_fd.report.runs import load_runs, split_untuned
 
+        check_scheme("--tracking-uri", args.tracking_uri)
         check_tracking_uri(args.tracking_uri)
         runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
         tuned, untuned = split_untuned(runs)
