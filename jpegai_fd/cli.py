@@ -23,6 +23,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig
 
 from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.sweep import STATE_DIR, sweep_key
 from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -57,6 +58,36 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
     return cfg
 
 
+def _same_sweep_resumed(folder: Path, task: list[str], resume: bool) -> bool:
+    """True when ``tracking.resume=true`` reruns the very sweep (same overrides) that ``folder`` holds."""
+    from omegaconf import OmegaConf
+
+    try:
+        before = list(OmegaConf.load(folder / "multirun.yaml").hydra.overrides.task)
+    except Exception:  # noqa: BLE001  (no or unreadable multirun.yaml: not provably the same sweep)
+        return False
+    return resume and sweep_key(before) == sweep_key(task)
+
+
+def _check_sweep_dir(config_name: str, overrides: list[str], task: list[str]) -> None:
+    """Refuse a given ``hydra.sweep.dir`` that already holds a sweep: its jobs would attach to the
+    other sweep's parent run and overwrite its jobs' ``results.json``; only ``tracking.resume=true``
+    on the same sweep may continue there. (The default folder is new for every launching process, see
+    ``${launch_id:}`` in conf/config.yaml.)"""
+    try:
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        folder = Path(str(cfg.hydra.sweep.dir))
+        resume = cfg.tracking.resume is True
+    except Exception:  # noqa: BLE001  (a bad hydra override: Hydra itself reports it next)
+        return
+    marks = [folder / "multirun.yaml", folder / STATE_DIR]  # Hydra's and ours, written when a sweep starts
+    found = next((m for m in marks if m.exists()), None)
+    if found is not None and not _same_sweep_resumed(folder, task, resume):
+        raise UserError(f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
+                        f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+                        f"may rerun that same sweep there")
+
+
 def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate the config for each value of each override in ``argv``; return the config
     of the first job (None for ``--help`` and the like).
@@ -86,6 +117,9 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
             for value in o.sweep_string_iterator():
                 line = as_line(o, value)
                 _compose_checked(args.config_name or config_name, first[:i] + [line] + first[i + 1:], line)
+        given = [o.input_line for o in parsed if o.key_or_group.startswith("hydra")]
+        if args.multirun and any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
+            _check_sweep_dir(args.config_name or config_name, given + first, [o.input_line for o in ours])
     GlobalHydra.instance().clear()
     return cfg
 
@@ -118,10 +152,12 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
             record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
                 raise
-            log.error("job failed: %s: %s", type(exc).__name__, exc)
-            print(f"jpegai_fd: error: {exc}", file=sys.stderr)
             if not in_sweep:
+                print(f"jpegai_fd: error: {exc}", file=sys.stderr)
                 sys.exit(2)
+            # Once: the job's log line (console and the job's log file); the launching process then
+            # prints one line for the whole sweep.
+            log.error("job failed: %s: %s", type(exc).__name__, exc)
             return None  # the sweep goes on; the launching process counts the failures
 
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
