@@ -28,6 +28,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from jpegai_fd import components, schema
 from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.sweep_plan import expand, swept_keys
+from jpegai_fd.tracking.sweep import STATE_DIR, sweep_key
 from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -94,6 +95,36 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _same_sweep_resumed(folder: Path, task: list[str], resume: bool) -> bool:
+    """True when ``tracking.resume=true`` reruns the very sweep (same overrides) that ``folder`` holds."""
+    from omegaconf import OmegaConf
+
+    try:
+        before = list(OmegaConf.load(folder / "multirun.yaml").hydra.overrides.task)
+    except Exception:  # noqa: BLE001  (no or unreadable multirun.yaml: not provably the same sweep)
+        return False
+    return resume and sweep_key(before) == sweep_key(task)
+
+
+def _check_sweep_dir(config_name: str, overrides: list[str], task: list[str]) -> None:
+    """Refuse a given ``hydra.sweep.dir`` that already holds a sweep: its jobs would attach to the
+    other sweep's parent run and overwrite its jobs' ``results.json``; only ``tracking.resume=true``
+    on the same sweep may continue there. (The default folder is new for every launching process, see
+    ``${launch_id:}`` in conf/config.yaml.)"""
+    try:
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        folder = Path(str(cfg.hydra.sweep.dir))
+        resume = cfg.tracking.resume is True
+    except Exception:  # noqa: BLE001  (a bad hydra override: Hydra itself reports it next)
+        return
+    marks = [folder / "multirun.yaml", folder / STATE_DIR]  # Hydra's and ours, written when a sweep starts
+    found = next((m for m in marks if m.exists()), None)
+    if found is not None and not _same_sweep_resumed(folder, task, resume):
+        raise UserError(f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
+                        f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+                        f"may rerun that same sweep there")
+
+
 def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate the config of every job ``argv`` would run (with ``-m``: every job of the
     sweep, the experiment's swept factors included), build its components and check the rules they
@@ -117,10 +148,13 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         first = [line.partition("=")[0] + "=" + next(iter(o.sweep_string_iterator())) if o.is_sweep_override()
                  else line for line, o in zip(ours, [p for p in parsed if not p.key_or_group.startswith("hydra")])]
-        if args.multirun:
-            cfg = _check_sweep(name, search, ours)
-        else:
+        if not args.multirun:
             cfg = _compose_checked(name, [*search, *first], " ".join(first) or "(defaults)")
+        else:
+            cfg = _check_sweep(name, search, ours)
+            given = [o.input_line for o in parsed if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"]
+            if any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
+                _check_sweep_dir(name, [*search, *given, *first], ours)
     GlobalHydra.instance().clear()
     return cfg
 
@@ -176,10 +210,12 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
             record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
                 raise
-            log.error("job failed: %s: %s", type(exc).__name__, exc)
-            print(f"jpegai_fd: error: {exc}", file=sys.stderr)
             if not in_sweep:
+                print(f"jpegai_fd: error: {exc}", file=sys.stderr)
                 sys.exit(2)
+            # Once: the job's log line (console and the job's log file); the launching process then
+            # prints one line for the whole sweep.
+            log.error("job failed: %s: %s", type(exc).__name__, exc)
             return None  # the sweep goes on; the launching process counts the failures
 
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
