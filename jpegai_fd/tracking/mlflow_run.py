@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ class TrackedRun:
         if self.parent_id:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
         params = flat_params(self.cfg)
-        self.journal = {"uri": uri, "experiment": self.cfg.tracking.experiment, "parent_run_id": self.parent_id,
+        self.journal = {"key": uuid.uuid4().hex, "uri": uri, "experiment": self.cfg.tracking.experiment, "parent_run_id": self.parent_id,
                         "run_id": None, "run_name": self.name, "tags": default_tags(tags), "params": params,
                         "metrics": [], "status": "RUNNING", "lost": None}
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
