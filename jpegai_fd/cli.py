@@ -152,7 +152,7 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
         print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: job {first['job']}"
               f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
               f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
-              f"details in {done['sweep_dir']}/{first['job']}/results.json", file=sys.stderr)
+              f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
         sys.exit(1)
     if done.get("killed"):
         print(f"jpegai_fd: error: {done['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their runs "

@@ -99,7 +99,6 @@ class SweepRun(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         global ACTIVE
-        ACTIVE = None
         outcomes = read_outcomes(config.hydra.sweep.dir)
         counts = Counter(o["status"] for o in outcomes)
         LAST_SWEEP.update(parent_run_id=self.parent_id, sweep_dir=str(config.hydra.sweep.dir),
@@ -107,6 +106,7 @@ class SweepRun(Callback):
                           failed_jobs=[o for o in outcomes if o["status"] == "failed"],
                           offline_jobs=[o for o in outcomes if o.get("tracking_error")], parent_open=False)
         if self.parent_id is None:
+            ACTIVE = None
             return
         try:
             for status in OUTCOMES:
@@ -115,3 +115,4 @@ class SweepRun(Callback):
         except Exception as exc:  # noqa: BLE001  (the jobs' results are on disk; jpegai_fd.sync closes it later)
             LAST_SWEEP["parent_open"] = True
             log.warning("could not close the sweep's parent run %s: %s", self.parent_id, str(exc).splitlines()[0])
+        ACTIVE = None  # only now: a Ctrl-C while the parent is being closed still ends it (abort)
