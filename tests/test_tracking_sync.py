@@ -38,7 +38,8 @@ def wait_running(proc, client, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         exp = client.get_experiment_by_name("jpegai_fd")
-        if exp and client.search_runs([exp.experiment_id], "tags.`jpegai_fd.role` = 'job' and attributes.status = 'RUNNING'"):
+        query = "tags.`jpegai_fd.role` = 'job' and attributes.status = 'RUNNING'"
+        if exp and client.search_runs([exp.experiment_id], query):
             return
         time.sleep(0.3)
     raise AssertionError("no job run RUNNING while the command ran")

@@ -130,8 +130,10 @@ class TrackedRun:
         if self.parent_id:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
         params = flat_params(self.cfg)
-        self.journal = {"key": uuid.uuid4().hex, "uri": uri, "experiment": self.cfg.tracking.experiment, "parent_run_id": self.parent_id,
-                        "run_id": None, "run_name": self.name, "tags": default_tags(tags), "params": params,
+        # key: the sync's idempotency key for a run the server never saw
+        self.journal = {"key": uuid.uuid4().hex, "uri": uri, "experiment": self.cfg.tracking.experiment,
+                        "parent_run_id": self.parent_id, "run_id": None, "run_name": self.name,
+                        "tags": default_tags(tags), "params": params,
                         "metrics": [], "status": "RUNNING", "lost": None}
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
@@ -229,7 +231,8 @@ class TrackedRun:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.journal["tags"].update({k: str(v) for k, v in tags.items()})
-        self._safe(self.client and self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self._safe(self.client and self.client.log_batch, self.run_id,
+                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
         self._local(path).write_text(json.dumps(data, indent=2, default=float))
