@@ -26,8 +26,8 @@ SCHEMA_NAME = "jpegai_fd_schema"
 def key(*, low: int | None = None, high: int | None = None, choices: tuple | None = None,
         positive: bool = False, nonzero: bool = False, nonempty: bool = False, hint: str = ""):
     """A schema field (value in the YAML) with the rule its value obeys beyond its type."""
-    rule = {k: v for k, v in dict(low=low, high=high, choices=choices, positive=positive, nonzero=nonzero,
-                                   nonempty=nonempty, hint=hint).items() if v is not None and v is not False and v != ""}
+    given = dict(low=low, high=high, choices=choices, positive=positive, nonzero=nonzero, nonempty=nonempty, hint=hint)
+    rule = {k: v for k, v in given.items() if v is not None and v is not False and v != ""}
     return field(default=MISSING, metadata=rule)
 
 
@@ -70,6 +70,7 @@ class Tracking:
     run_name: Optional[str] = key()
     sweep_name: Optional[str] = key()
     resume: bool = key()
+    retry_s: float = key(low=0, hint=" (seconds)")
 
 
 @dataclass
@@ -133,6 +134,8 @@ def allowed(dotted: str) -> str | None:
             return f"it must be -1 (all cores) or an integer >= 1{nullable}"
         bound = f"between {rule['low']} and {rule['high']}" if "high" in rule else f">= {rule['low']}"
         return f"it must be an integer {bound}{rule.get('hint', '')}{nullable}"
+    if kind == "float" and "low" in rule:
+        return f"use a number >= {rule['low']}{rule.get('hint', '')}{nullable}"
     if rule.get("positive"):
         return f"use a positive number{rule.get('hint', '')}{nullable}"
     if rule.get("nonempty"):
