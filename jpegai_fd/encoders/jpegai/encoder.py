@@ -26,7 +26,8 @@ from jpegai_fd.encoders.jpegai.weights import WeightSet
 from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
-ADAPTER_VERSION = 1
+# 2: the rate search's tolerances are reset before each image (they leaked from image to image).
+ADAPTER_VERSION = 2
 CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRA_DTYPES = {"residual_quant": "int16", "scale_log": "int32", "z_hat": "int8"}
 
