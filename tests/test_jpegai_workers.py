@@ -212,3 +212,61 @@ def test_cache_keeps_extras_and_leaves_failed_images_not_done(fake, tmp_path, mo
         np.testing.assert_array_equal(group["y_hat/model_uv"][:], out["y_hat"]["model_uv"])
     finally:
         enc.close()
+
+
+def log_count(log_dir, text):
+    return sum(p.read_text().count(text) for p in log_dir.glob("*.log"))
+
+
+@pytest.mark.parametrize("mode, bpp", [("search", 12), ("table", 50)])
+def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, mode, bpp):
+    root, models = fake
+    batch = images(3, 72, 40, seed=7)
+    outs = {}
+    for fast in (False, True):
+        enc = make_encoder(root, tmp_path / str(fast), f"encoder.fast_path={str(fast).lower()}", "encoder.keep_extras=true",
+                           f"encoder.rate_mode={mode}", f"bpp={bpp}")
+        try:
+            outs[fast] = enc.encode(batch, bpp)
+        finally:
+            enc.close()
+    ref, fast = outs[False], outs[True]
+    for latent in ("y", "y_hat"):
+        for c in ("model_y", "model_uv"):
+            np.testing.assert_array_equal(ref[latent][c], fast[latent][c])
+    assert ref["extras"].keys() == fast["extras"].keys()
+    for name in ref["extras"]:
+        np.testing.assert_array_equal(ref["extras"][name], fast["extras"][name])
+    for i, image in enumerate(batch):
+        np.testing.assert_array_equal(fast["y_hat"]["model_uv"][i], expected(models, image, bpp, mode)["model_uv"][1])
+    ref_logs, fast_logs = tmp_path / "False" / "logs", tmp_path / "True" / "logs"
+    # Per image and branch: search mode runs the analysis for each of the 4 base models, again for the
+    # bisection's first candidate and for the final coding (6); the fast path runs each model once (4).
+    runs = {"search": (6, 4), "table": (1, 1)}[mode]
+    assert log_count(ref_logs, "fake net analysis model_y") == 3 * runs[0]
+    assert log_count(fast_logs, "fake net analysis model_y") == 3 * runs[1]
+    assert log_count(fast_logs, "fake net analysis model_uv") == 3 * runs[1]
+    assert log_count(ref_logs, "fake net synthesis") >= 3 * 2 and log_count(fast_logs, "fake net synthesis") == 0
+    assert log_count(ref_logs, "fake post-filter") == 3 * 2 and log_count(fast_logs, "fake post-filter") == 0
+    if mode == "search":   # candidates within tolerance were decoded for a distortion figure in both paths
+        assert log_count(fast_logs, "fake net hyper_decoder") == 3 * 4 * 2
+        assert log_count(ref_logs, "fake net hyper_decoder") > 3 * 4 * 2
+        assert log_count(ref_logs, "fake distortion") == log_count(fast_logs, "fake distortion") > 0
+
+
+@pytest.mark.parametrize("fast", ["true", "false"])
+def test_an_image_s_latents_do_not_depend_on_the_images_coded_before(fake, tmp_path, fast):
+    # The rate search narrows its tolerance in place after each image; the worker resets it per image.
+    root, models = fake
+    image = images(1, 64, 64, seed=8)[0]
+    seed = choice(models, image, 12)[0]
+    rgb = image.astype(np.float32) / 255
+    assert MATH.search_choice(rgb, seed, 12, False, images_before=2) != MATH.search_choice(rgb, seed, 12, False)
+    enc = make_encoder(root, tmp_path, f"encoder.fast_path={fast}", "encoder.keep_extras=true")
+    try:
+        out = enc.encode(np.stack([image] * 3), 12)
+    finally:
+        enc.close()
+    for i in (1, 2):
+        np.testing.assert_array_equal(out["y_hat"]["model_y"][i], out["y_hat"]["model_y"][0])
+    np.testing.assert_array_equal(out["y_hat"]["model_y"][0], expected(models, image, 12)["model_y"][1])
