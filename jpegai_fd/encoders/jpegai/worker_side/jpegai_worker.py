@@ -10,6 +10,10 @@ search deletes and rewrites a betas file there.
 Requests and replies: ``init`` (settings) -> ``ready`` | ``error``; ``encode`` (image, bpp, key) ->
 ``result`` | ``failed``; ``stop`` -> ``bye``.
 
+With ``fast_path`` in the settings, ``jpegai_fast.install`` wraps the coder's objects once it is built
+(see that module). Before every image the rate search's tolerances are reset to their configured
+values, so an image's latents never depend on the images coded before it.
+
 Only the standard library, numpy, torch and the reference software are imported here (this file must
 also run on the software's own Python 3.7 environment): never import jpegai_fd.
 """
