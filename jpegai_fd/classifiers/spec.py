@@ -8,7 +8,8 @@ parameters bound, and a trial's parameters are applied by calling them.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jpegai_fd.errors import UserError
 

@@ -22,11 +22,22 @@ from hydra.experimental.callback import Callback
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
+from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
-from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.sweep import (ROLE, SWEEP_KEY, clear_outcomes, end_running_children, latest_run, read_outcomes,
-                                      sweep_key, sweep_name, sweep_overrides, sweep_status, write_parent)
+from jpegai_fd.tracking.sweep import (
+    ROLE,
+    SWEEP_KEY,
+    clear_outcomes,
+    end_running_children,
+    latest_run,
+    read_outcomes,
+    sweep_key,
+    sweep_name,
+    sweep_overrides,
+    sweep_status,
+    write_parent,
+)
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("finished", "skipped", "failed", "killed")
