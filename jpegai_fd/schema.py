@@ -95,6 +95,7 @@ class JobConfig:
     encoder: Any = MISSING
     preprocess: Any = MISSING
     classifier: Any = MISSING
+    robustness: Any = None  # +robustness=standard: perturbation conditions (conf/robustness/), optional
 
 
 def register() -> None:
