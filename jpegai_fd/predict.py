@@ -112,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         mlflow.set_tracking_uri(args.tracking_uri)
         start = time.perf_counter()
         model = load_model(args.model, parse_overrides(args.encoder))
+        loaded = time.perf_counter()
         counts = predict_files(model, files, Path(args.out), args.batch_size)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"jpegai_fd.predict: error: {exc}", file=sys.stderr)
         return 2
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - loaded
     skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}
-    print(f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s): "
+    print(f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
+          f"loaded in {loaded - start:.1f}s): "
           f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
           + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
           + f" -> {args.out}")

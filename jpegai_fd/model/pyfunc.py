@@ -15,7 +15,6 @@ import json
 import os
 import pickle
 import tempfile
-import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -37,7 +36,25 @@ REQUIREMENTS = ("jpegai_fd", "mlflow", "numpy", "pandas", "scikit-learn", "hydra
                 "pillow", "lightgbm", "torch")
 
 
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")  # the input is a DataFrame
+def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
+    """The model's output for a DataFrame (or records) of ``path`` and/or ``image`` rows."""
+    frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+    images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
+    paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
+    sources, rows = [], []
+    out: list = [None] * len(frame)
+    for i, (image, path) in enumerate(zip(images, paths)):
+        if isinstance(image, (bytes, bytearray)):
+            sources.append(image)
+        elif isinstance(path, str) and path:
+            sources.append(path)
+        else:
+            out[i] = (float("nan"), "", "no path or image")
+            continue
+        rows.append(i)
+    for i, result in zip(rows, predictor.predict(sources)):
+        out[i] = result
+    return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS)).astype({"p_fake": "float64"})
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):
@@ -49,24 +66,9 @@ class DetectorModel(mlflow.pyfunc.PythonModel):
         overrides = dict((context.model_config or {}).get("encoder") or {})
         self.predictor = Predictor(detector, overrides)
 
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
-        paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
-        sources, rows = [], []
-        out: list = [None] * len(frame)
-        for i, (image, path) in enumerate(zip(images, paths)):
-            if isinstance(image, (bytes, bytearray)):
-                sources.append(image)
-            elif isinstance(path, str) and path:
-                sources.append(path)
-            else:
-                out[i] = (float("nan"), "", "no path or image")
-                continue
-            rows.append(i)
-        for i, result in zip(rows, self.predictor.predict(sources)):
-            out[i] = result
-        return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS)).astype({"p_fake": "float64"})
+    # A DataFrame hint: MLflow then takes the input schema from SIGNATURE (and stops asking for hints).
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return predict_frame(self.predictor, model_input)
 
 
 def requirements(names=REQUIREMENTS) -> list[str]:
@@ -97,7 +99,8 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
         mlflow.pyfunc.save_model(str(path), python_model=str(Path(__file__).with_name("served.py")),
                                  artifacts={"detector": str(pickled), "card": str(card)},
                                  signature=SIGNATURE, input_example=input_example(int(detector.reader["image_size"])),
-                                 pip_requirements=requirements())
+                                 pip_requirements=requirements(),
+                                 model_config={"encoder": {}})  # the key load-time overrides may replace
     return Path(path)
 
 
