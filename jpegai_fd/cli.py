@@ -1,13 +1,17 @@
 """Command-line plumbing shared by the entry points: check every override before Hydra starts work.
 
 Hydra reports a bad group option or key after it has started a sweep and as a multi-line message.
-``preflight(argv)`` composes the config once per value of every swept override, so that
-``preprocess=foo`` or ``bpp=0`` fail before any job runs, with one line naming the key and its
-allowed values. ``launch(task)`` runs the preflight and then the Hydra app.
+``preflight(argv)`` composes the config of every job of a sweep (as Hydra's basic sweeper expands
+it), builds its components and checks the rules they declare, so that ``preprocess=foo``, ``bpp=0``
+or ``classifier=cnn`` swept with ``preprocess=single`` fail before any job runs, with one line naming
+the key and what it takes. Only Hydra's public API is used: its documented flags, its override parser,
+the compose API and the errors' own fields (never their text). ``launch(task)`` runs the preflight
+and then the Hydra app.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
@@ -15,7 +19,6 @@ from typing import Callable
 
 import hydra
 from hydra import compose, initialize_config_dir
-from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
@@ -23,7 +26,9 @@ from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from jpegai_fd import components, schema
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import Incompatible, UserError
+from jpegai_fd.sweep_plan import expand, swept_keys
+from jpegai_fd.tracking.sweep import STATE_DIR, sweep_key
 from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -73,39 +78,108 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
     return cfg
 
 
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """Hydra's documented command-line flags (``python -m jpegai_fd --hydra-help``), parsed to know what
+    the command will do; everything else is an override. Hydra itself parses them again."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for flags, kw in ((("--help", "-h"), {"action": "store_true"}), (("--hydra-help",), {"action": "store_true"}),
+                      (("--version",), {"action": "store_true"}), (("--cfg", "-c"), {}), (("--resolve",), {"action": "store_true"}),
+                      (("--package", "-p"), {}), (("--run", "-r"), {"action": "store_true"}),
+                      (("--multirun", "-m"), {"action": "store_true"}), (("--shell-completion", "-sc"), {"action": "store_true"}),
+                      (("--config-path", "-cp"), {}), (("--config-name", "-cn"), {}), (("--config-dir", "-cd"), {}),
+                      (("--experimental-rerun",), {}), (("--info", "-i"), {"nargs": "?", "const": "all"})):
+        parser.add_argument(*flags, **kw)
+    parser.add_argument("overrides", nargs="*")
+    args, _ = parser.parse_known_args(argv)
+    args.informational = bool(args.help or args.hydra_help or args.version or args.shell_completion or args.info)
+    return args
+
+
+def _same_sweep_resumed(folder: Path, task: list[str], resume: bool) -> bool:
+    """True when ``tracking.resume=true`` reruns the very sweep (same overrides) that ``folder`` holds."""
+    from omegaconf import OmegaConf
+
+    try:
+        before = list(OmegaConf.load(folder / "multirun.yaml").hydra.overrides.task)
+    except Exception:  # noqa: BLE001  (no or unreadable multirun.yaml: not provably the same sweep)
+        return False
+    return resume and sweep_key(before) == sweep_key(task)
+
+
+def _check_sweep_dir(config_name: str, overrides: list[str], task: list[str]) -> None:
+    """Refuse a given ``hydra.sweep.dir`` that already holds a sweep: its jobs would attach to the
+    other sweep's parent run and overwrite its jobs' ``results.json``; only ``tracking.resume=true``
+    on the same sweep may continue there. (The default folder is new for every launching process, see
+    ``${launch_id:}`` in conf/config.yaml.)"""
+    try:
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        folder = Path(str(cfg.hydra.sweep.dir))
+        resume = cfg.tracking.resume is True
+    except Exception:  # noqa: BLE001  (a bad hydra override: Hydra itself reports it next)
+        return
+    marks = [folder / "multirun.yaml", folder / STATE_DIR]  # Hydra's and ours, written when a sweep starts
+    found = next((m for m in marks if m.exists()), None)
+    if found is not None and not _same_sweep_resumed(folder, task, resume):
+        raise UserError(f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
+                        f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+                        f"may rerun that same sweep there")
+
+
 def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
-    """Compose and validate the config for each value of each override in ``argv``; return the config
-    of the first job (None for ``--help`` and the like).
+    """Compose and validate the config of every job ``argv`` would run (with ``-m``: every job of the
+    sweep, the experiment's swept factors included), build its components and check the rules they
+    declare; return the config of the first job (None for ``--help`` and the like).
 
     Raises UserError on the first problem. Hydra's own keys (``hydra...``) are left to Hydra.
     """
-    args, _ = get_args_parser().parse_known_args(argv)
-    if args.help or args.hydra_help or args.shell_completion or args.info:
+    args = parse_command_line(argv)
+    if args.informational:
         return None
     try:
         parsed = OverridesParser.create().parse_overrides(args.overrides)
     except OverrideParseException as exc:
         raise UserError(f"cannot parse the override: {str(exc).splitlines()[0]}") from exc
-    ours = [o for o in parsed if not o.key_or_group.startswith("hydra")]
-
-    def as_line(o, value: str) -> str:
-        return f"{o.get_key_element()}={value}"
-
-    first = [as_line(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
-             for o in ours]
+    ours = [o.input_line for o in parsed if not o.key_or_group.startswith("hydra")]
+    search = [o.input_line for o in parsed if o.key_or_group == "hydra.searchpath"]
     if args.config_dir:  # --config-dir adds a folder beside conf/ (options of your own, README "Extending")
-        first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+        search.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+    name = args.config_name or config_name
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = _compose_checked(args.config_name or config_name, first, " ".join(first) or "(defaults)")
-        for i, o in enumerate(ours):
-            if not o.is_sweep_override():
-                continue
-            for value in o.sweep_string_iterator():
-                line = as_line(o, value)
-                _compose_checked(args.config_name or config_name, first[:i] + [line] + first[i + 1:], line)
+        first = [line.partition("=")[0] + "=" + next(iter(o.sweep_string_iterator())) if o.is_sweep_override()
+                 else line for line, o in zip(ours, [p for p in parsed if not p.key_or_group.startswith("hydra")])]
+        if not args.multirun:
+            cfg = _compose_checked(name, [*search, *first], " ".join(first) or "(defaults)")
+        else:
+            cfg = _check_sweep(name, search, ours)
+            given = [o.input_line for o in parsed if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"]
+            if any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
+                _check_sweep_dir(name, [*search, *given, *first], ours)
     GlobalHydra.instance().clear()
     return cfg
+
+
+def _check_sweep(name: str, search: list[str], ours: list[str]) -> DictConfig:
+    """Every job of the sweep, composed and checked as Hydra's sweeper will launch it; returns job 0's config."""
+    fixed = [o.input_line for o in OverridesParser.create().parse_overrides(ours) if not o.is_sweep_override()]
+    try:
+        params = compose(config_name=name, overrides=[*search, *fixed], return_hydra_config=True).hydra.sweeper.params
+    except Exception:  # noqa: BLE001  (the first job composed: anything wrong here is Hydra's to report)
+        params = None
+    jobs = expand([f"{k}={v}" for k, v in (params or {}).items()] + ours)
+    swept = swept_keys(jobs)
+    first = None
+    for i, job in enumerate(jobs):
+        shown = " ".join(o for o in job if o.partition("=")[0] in swept) or " ".join(job) or "(defaults)"
+        try:
+            cfg = _compose_checked(name, [*search, *job], shown)
+            first = cfg if first is None else first
+        except Incompatible as exc:
+            if len(jobs) == 1:
+                raise
+            raise Incompatible(f"{exc}; this sweep combines {shown} (its job {i}, counting from 0, of {len(jobs)}): "
+                               f"sweep those values separately") from exc
+    return first
 
 
 def launch(task: Callable[[DictConfig], object], config_name: str = "config", tracked: bool = True) -> None:
@@ -136,10 +210,12 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
             record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
                 raise
-            log.error("job failed: %s: %s", type(exc).__name__, exc)
-            print(f"jpegai_fd: error: {exc}", file=sys.stderr)
             if not in_sweep:
+                print(f"jpegai_fd: error: {exc}", file=sys.stderr)
                 sys.exit(2)
+            # Once: the job's log line (console and the job's log file); the launching process then
+            # prints one line for the whole sweep.
+            log.error("job failed: %s: %s", type(exc).__name__, exc)
             return None  # the sweep goes on; the launching process counts the failures
 
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()

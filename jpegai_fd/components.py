@@ -21,7 +21,7 @@ from jpegai_fd.cache import ExtractSettings, ExtractionStats, LatentGroup, cache
 from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.features import FeatureSet, feature_set
 
 GROUPS = ("dataset", "encoder", "preprocess", "classifier")
@@ -58,21 +58,24 @@ def build(cfg: DictConfig) -> Components:
 
 
 def check_compatible(parts: Components, bpp: int) -> None:
-    """The rules components declare about each other, before any work (UserError naming the keys):
-    the encoder's rates (``check_rate``), the preprocessing against the latent grid the encoder makes
-    of the dataset's images (``check_grid``), whole latents for classifiers that need them."""
-    check_rate = getattr(parts.encoder, "check_rate", None)
-    if check_rate is not None:
-        check_rate(bpp)
-    check_grid = getattr(parts.preprocess, "check_grid", None)
-    if check_grid is not None:
-        size = parts.dataset.image_size
-        grid = tuple(parts.encoder.latent_shapes(size, size)["model_y"][1:])
-        check_grid(grid, f"the {grid[0]}x{grid[1]} latent grid at dataset.image_size={size}")
+    """The rules components declare about each other, before any work (:class:`Incompatible`, naming
+    the keys): the encoder's rates (``check_rate``), the preprocessing against the latent grid the
+    encoder makes of the dataset's images (``check_grid``), whole latents for classifiers that need them."""
+    try:
+        check_rate = getattr(parts.encoder, "check_rate", None)
+        if check_rate is not None:
+            check_rate(bpp)
+        check_grid = getattr(parts.preprocess, "check_grid", None)
+        if check_grid is not None:
+            size = parts.dataset.image_size
+            grid = tuple(parts.encoder.latent_shapes(size, size)["model_y"][1:])
+            check_grid(grid, f"the {grid[0]}x{grid[1]} latent grid at dataset.image_size={size}")
+    except UserError as exc:
+        raise Incompatible(str(exc)) from exc
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
-        raise UserError(f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing that "
-                        f"keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "
-                        f"preprocess=flatten or another classifier")
+        raise Incompatible(f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing "
+                           f"that keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "
+                           f"preprocess=flatten or another classifier")
 
 
 def build_encoder(cfg: DictConfig) -> LatentEncoder:

@@ -26,7 +26,7 @@ from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.per_image import scores_csv
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
                                 log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
-from jpegai_fd.tracking.sweep import job_output_dir
+from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
 
@@ -90,8 +90,16 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
             result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
+        if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
+            log.warning("no hyperparameter search (%s): training with the fixed parameters of classifier.estimator", result.untuned)
+            run.set_tags({UNTUNED_TAG: result.untuned})
         with timed(timings, "time/fit_s"):
             model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
+        # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
+        # record what the final model really used, next to the configured classifier.estimator.*.
+        used = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+                for k, v in model.get_params(deep=False).items()}
+        run.log_params({f"model.{k}": v for k, v in used.items()})
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
@@ -118,7 +126,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         log_trials(run, result.trials)
         log_detector(run, job_detector(cfg, parts, model, decision, {"run_id": run.run_id, **factor_tags(cfg)}))
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
-                   "timings": timings, "best_params": result.best_params, **extraction}
+                   "timings": timings, "best_params": result.best_params,
+                   "model_params": used, "untuned": result.untuned, **extraction}
     summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))

@@ -1,14 +1,13 @@
 """List the jobs a sweep would launch, without running any: ``python multirun_sweeps/plan.py ARGS``.
 
 ARGS are those of ``python -m jpegai_fd -m ARGS`` (e.g. ``experiment=thesis_grid classifier=hgb``).
-The expansion follows Hydra's basic sweeper, through Hydra's public override API: the experiment's
-``hydra.sweeper.params`` first, then the command line, which replaces a swept factor of the same name
-in its place; the jobs are the Cartesian product in that order. Prints one line per job and the count.
+The expansion is the basic sweeper's (:mod:`jpegai_fd.sweep_plan`, also what the command line checks
+before any work): the experiment's ``hydra.sweeper.params`` first, then the command line, which replaces
+a swept factor of the same name. Prints one line per job and the count.
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
 from pathlib import Path
 
@@ -16,18 +15,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+from jpegai_fd.sweep_plan import expand
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-
-
-def expand(overrides) -> list[list[str]]:
-    """The jobs of parsed ``overrides`` (Hydra ``Override`` objects): one ``key=value`` list each."""
-    choices: dict[str, list[str]] = {}  # a later override of a key replaces its values in place
-    for o in overrides:
-        key = o.get_key_element()
-        values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
-        choices[key] = [f"{key}={v}" for v in values]
-    return [list(job) for job in itertools.product(*choices.values())]
 
 
 def plan(args: list[str]) -> list[list[str]]:
@@ -37,7 +27,7 @@ def plan(args: list[str]) -> list[list[str]]:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=fixed, return_hydra_config=True)
     params = [f"{k}={v}" for k, v in (cfg.hydra.sweeper.params or {}).items()]
-    return expand(parser.parse_overrides(params + args))
+    return expand(params + args)
 
 
 if __name__ == "__main__":

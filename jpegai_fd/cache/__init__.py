@@ -41,7 +41,8 @@ def cached_latents(cache: str | Path, split: DatasetSplit, encoder: LatentEncode
     """
     manifest = split.manifest_hash(hash_memo(cache), reader.settings())
     size = reader.size
-    group = LatentStore(cache).open(split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs)
+    group = LatentStore(cache).open(split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs,
+                                    reader.settings())
     return group, fill_group(group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader,
                              max_bad_fraction)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from jpegai_fd.errors import UserError
+
 
 class Classifier:
     """``name``: the option's label (run tags); ``estimator(**params)`` -> a fresh unfitted estimator,
@@ -21,6 +23,8 @@ class Classifier:
 
     def __init__(self, name: str, estimator: Callable[..., Any], search_space: dict | None = None,
                  tuning_backend: Callable[..., Any] | None = None, stream_from_cache: bool = False):
+        if not isinstance(stream_from_cache, bool):
+            raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; use true or false")
         self.name, self.estimator = name, estimator
         self.search_space = dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache

@@ -170,6 +170,11 @@ class TrackedRun:
     def set_tags(self, tags: dict[str, str]) -> None:
         self._safe(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
+    def log_params(self, params: dict) -> None:
+        """More params (values as text), e.g. the parameters the final model was built with."""
+        self._safe(self.client.log_batch, self.run_id,
+                   params=[Param(k, str(v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()])
+
     def log_dict(self, data: dict, path: str) -> None:
         self._local(path).write_text(json.dumps(data, indent=2, default=float))
 

@@ -20,6 +20,7 @@ ROLE = "jpegai_fd.role"             # "sweep" on parent runs, "job" on job runs
 CONFIG_HASH = "jpegai_fd.config_hash"
 SWEEP_KEY = "jpegai_fd.sweep_key"   # identity of a sweep's overrides: a rerun of the same sweep has the same key
 REUSED_FROM = "jpegai_fd.reused_from"
+UNTUNED_TAG = "warning.untuned"      # why a job ran no search (its fixed parameters were used)
 # Overrides that change how a sweep is tracked, not what it computes.
 TRACKING_ONLY = ("tracking.resume", "tracking.sweep_name", "tracking.uri", "tracking.experiment")
 STATE_DIR = ".jpegai_fd"
