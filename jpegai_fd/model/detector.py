@@ -47,7 +47,7 @@ class Detector:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
         return {"encoder": self.encoder, "preprocess": self.preprocess, "bpp": self.bpp, "component": self.component,
                 "latent": self.latent, "reader": self.reader, "fingerprint": self.fingerprint,
-                "estimator": type(self.estimator).__name__, "decision": self.decision.describe(), **self.info}
+                "estimator": type(self.estimator).__name__, "decision": self.decision.describe(), "run": self.info}
 
 
 def fingerprint_difference(trained: dict, current: dict) -> str:
