@@ -180,11 +180,12 @@ def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     assert missing.returncode == 2 and "test/nope" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def wait_ping(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"mlflow models serve exited with {proc.returncode}")
+            raise AssertionError(f"mlflow models serve exited with {proc.returncode}: "
+                                 f"{log_path.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url + "/ping", timeout=2) as response:
                 if response.status == 200:
@@ -212,22 +213,25 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
     expected = read_csv(out)
 
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.uri}
+    # The server execs `uvicorn` from PATH: the interpreter's bin folder, as in an activated venv.
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.uri,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
                              "-h", "127.0.0.1", "-p", str(port), "--workers", "1"], cwd=tmp_path, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ping(url, proc)
+        wait_ping(url, proc, tmp_path / "serve.log")
         images = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths[:4]] + [base64.b64encode(b"junk").decode()]
         body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[i] for i in images]}}).encode()
         request = urllib.request.Request(url + "/invocations", data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())["predictions"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # its own session: the uvicorn worker goes too
+            proc.wait(timeout=30)
         log.close()
     assert len(answer) == 5
     for row, want in zip(answer[:4], expected):
