@@ -50,16 +50,20 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from jpegai_fd.tracking.sweep import REUSED_FROM
+
     client = MlflowClient(uri)
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
-        raise UserError(f"no run {run_id!r} at {uri}; pass a job's run id (MLflow UI) or --sweep") from exc
-    if "MLmodel" not in {a.path.rsplit("/", 1)[-1] for a in client.list_artifacts(run_id, "model")}:
-        raise UserError(f"run {run_id} has no model/ (runs before model logging, or a failed job); pick another run")
+        raise UserError(f"no run {run_id!r} at {uri}; pass a job's run id (MLflow UI) or --sweep") from None
+    # A job skipped by tracking.resume is a copy without artifacts: its model is the original run's.
+    source = run.data.tags.get(REUSED_FROM, run_id)
+    if "MLmodel" not in {a.path.rsplit("/", 1)[-1] for a in client.list_artifacts(source, "model")}:
+        raise UserError(f"run {source} has no model/ (runs before model logging, or a failed job); pick another run")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    version = mlflow.register_model(f"runs:/{run_id}/model", name, tags=version_tags(run, chosen_by),
+    version = mlflow.register_model(f"runs:/{source}/model", name, tags=version_tags(run, chosen_by),
                                     await_registration_for=60)
     client.set_registered_model_alias(name, alias, version.version)
     return version
