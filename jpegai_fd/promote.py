@@ -63,7 +63,8 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
         raise UserError(f"run {source} has no model/ (runs before model logging, or a failed job); pick another run")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    version = mlflow.register_model(f"runs:/{source}/model", name, tags=version_tags(run, chosen_by),
+    tags = {**version_tags(run, chosen_by), **({"model_run_id": source} if source != run_id else {})}
+    version = mlflow.register_model(f"runs:/{source}/model", name, tags=tags,
                                     await_registration_for=60)
     client.set_registered_model_alias(name, alias, version.version)
     return version

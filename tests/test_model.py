@@ -180,6 +180,23 @@ def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     assert missing.returncode == 2 and "test/nope" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
+def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
+    tmp, uri, runs = sweep
+    # Another sweep (other override order, so another parent run) over the same configs: resume copies
+    # the finished runs under the new parent, without their artifacts.
+    rerun = run_cli("jpegai_fd", ["-m", "preprocess=multi,flatten", *tiny_overrides(tmp), "tracking.resume=true",
+                                  f"hydra.sweep.dir={tmp}/sweep_resumed"], cwd=tmp)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    result = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient(uri)
+    version = client.get_model_version_by_alias("resumed", "champion")
+    copy = client.get_run(version.tags["run_id"])
+    assert copy.data.tags["jpegai_fd.reused_from"] == version.run_id == version.tags["model_run_id"]
+    assert version.run_id in {r.info.run_id for r in runs.values()}
+
+
 def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
