@@ -9,14 +9,17 @@ import csv
 import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -25,6 +28,12 @@ from PIL import Image
 from conftest import free_port
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd import components
+from jpegai_fd.features.vote import majority_vote
+from jpegai_fd.model import Decision
+from jpegai_fd.model.pyfunc import save_detector
+from jpegai_fd.scoring.calibration import Calibrator
+from jpegai_fd.scoring.threshold import choose_threshold
+from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +99,8 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
         assert out["status"][0] == "ok" and 0 <= out["p_fake"][0] <= 1 and out["label"][0] in ("fake", "real")
         assert out["status"][1].startswith("wrong size") and out["status"][2].startswith("unreadable")
         assert out["p_fake"][1:].isna().all()
+        as_text = model.predict(pd.DataFrame({"image": [base64.b64encode(png_bytes(64)).decode()]}))
+        assert as_text["p_fake"][0] == out["p_fake"][0]  # base64 text is decoded too
         # The per-image test scores: one row per test image, decisions that give the logged accuracy.
         scores = run_scores(client, run.info.run_id, tmp)
         assert len(scores) == 12
@@ -195,6 +206,44 @@ def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
     copy = client.get_run(version.tags["run_id"])
     assert copy.data.tags["jpegai_fd.reused_from"] == version.run_id == version.tags["model_run_id"]
     assert version.run_id in {r.info.run_id for r in runs.values()}
+
+
+def test_decision_default_is_the_majority_vote_and_validation_cuts_apply():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 5)
+    p_real = rng.uniform(size=100)
+    labels, mean = majority_vote(p_real, groups, 20)
+    p_fake, fake = Decision().apply(p_real, groups, 20)
+    np.testing.assert_array_equal(fake, labels == 0)
+    np.testing.assert_allclose(p_fake, 1 - mean)
+    y = (np.arange(20) % 2).astype(np.int8)
+    vote, _ = choose_vote_threshold(y, 1 - p_real, groups, 20)
+    share, fake = Decision(vote).apply(p_real, groups, 20)
+    np.testing.assert_allclose(share, fake_vote_share(1 - p_real, groups, 20, vote.patch_cut))
+    np.testing.assert_array_equal(fake, share >= vote.share.value)
+    one = np.arange(20)
+    cut = choose_threshold(y, 1 - p_real[:20])
+    calibrator = Calibrator("sigmoid").fit(y, 1 - p_real[:20])
+    p_fake, fake = Decision(cut, calibrator).apply(p_real[:20], one, 20)
+    np.testing.assert_array_equal(fake, 1 - p_real[:20] >= cut.value)  # labels from the raw score
+    np.testing.assert_allclose(p_fake, calibrator.transform(1 - p_real[:20]))
+
+
+def test_a_threshold_and_calibrator_are_saved_with_the_model(sweep, tmp_path):
+    tmp, uri, runs = sweep
+    folder = Path(MlflowClient(uri).download_artifacts(runs["flatten"].info.run_id, "model", str(tmp_path)))
+    detector = pickle.loads((folder / "artifacts" / "detector.pkl").read_bytes())
+    _, paths = test_split_images(tmp)
+    raw = mlflow.pyfunc.load_model(str(folder)).predict(pd.DataFrame({"path": paths}))["p_fake"].to_numpy()
+    y = np.array([0, 1] * 6, dtype=np.int8)
+    cut = replace(choose_threshold(y, raw), value=float(np.median(raw)))
+    detector.decision = Decision(cut, Calibrator("sigmoid").fit(y, raw))
+    save_detector(detector, tmp_path / "with_cut")
+    out = mlflow.pyfunc.load_model(str(tmp_path / "with_cut")).predict(pd.DataFrame({"path": paths}))
+    assert list(out["label"]) == ["fake" if r >= cut.value else "real" for r in raw]
+    np.testing.assert_allclose(out["p_fake"], detector.decision.calibrator.transform(raw), atol=1e-6)
+    card = json.loads((tmp_path / "with_cut" / "artifacts" / "detector.json").read_text())
+    assert card["decision"]["value"] == cut.value and card["decision"]["calibration"] == "sigmoid"
 
 
 def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 120) -> None:

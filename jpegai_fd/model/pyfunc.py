@@ -10,6 +10,8 @@ is installed here); the recorded fingerprint must still match.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import os
@@ -46,6 +48,12 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
     for i, (image, path) in enumerate(zip(images, paths)):
         if isinstance(image, (bytes, bytearray)):
             sources.append(image)
+        elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema
+            try:
+                sources.append(base64.b64decode(image))
+            except (binascii.Error, ValueError):
+                out[i] = (float("nan"), "", "unreadable: image is not base64 text")
+                continue
         elif isinstance(path, str) and path:
             sources.append(path)
         else:
