@@ -84,6 +84,9 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
         files = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
         assert {"model/MLmodel", "model/input_example.json", "model/served.py"} <= files
         info = mlflow.models.get_model_info(f"runs:/{run.info.run_id}/model")
+        history = json.loads(run.data.tags["mlflow.log-model.history"])  # what the UI lists as the run's model
+        assert [(m["artifact_path"], m["run_id"]) for m in history] == [("model", run.info.run_id)]
+        assert "python_function" in history[0]["flavors"]
         assert info.signature.inputs.input_names() == ["path", "image"]
         assert info.signature.outputs.input_names() == ["p_fake", "label", "status"]
         card = json.loads(Path(client.download_artifacts(run.info.run_id, "model/artifacts/detector.json",

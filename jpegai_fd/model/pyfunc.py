@@ -114,5 +114,12 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 def log_detector(run, detector: Detector) -> None:
     """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded with the
-    others when the run ends, kept in the job's folder if the server is lost)."""
-    save_detector(detector, run.artifact_dir / "model")
+    others when the run ends, kept in the job's folder if the server is lost) and tag the run with it."""
+    path = save_detector(detector, run.artifact_dir / "model")
+    # The run's model history tag, as mlflow's log_model writes it: the UI lists the run's model from it.
+    from mlflow.models import Model
+    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
+
+    model = Model.load(str(path))
+    model.run_id, model.artifact_path = run.run_id, "model"
+    run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
