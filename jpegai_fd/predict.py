@@ -113,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         model = load_model(args.model, parse_overrides(args.encoder))
         loaded = time.perf_counter()
-        counts = predict_files(model, files, Path(args.out), args.batch_size)
+        try:
+            counts = predict_files(model, files, Path(args.out), args.batch_size)
+        finally:  # the JPEG AI encoder's worker processes end with it
+            model.unwrap_python_model().predictor.close()
     except UserError as exc:
         print(f"jpegai_fd.predict: error: {exc}", file=sys.stderr)
         return 2

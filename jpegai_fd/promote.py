@@ -55,7 +55,7 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
     client = MlflowClient(uri)
     try:
         run = client.get_run(run_id)
-    except MlflowException as exc:
+    except MlflowException:
         raise UserError(f"no run {run_id!r} at {uri}; pass a job's run id (MLflow UI) or --sweep") from None
     # A job skipped by tracking.resume is a copy without artifacts: its model is the original run's.
     source = run.data.tags.get(REUSED_FROM, run_id)
