@@ -63,7 +63,7 @@ def load_model(uri: str, encoder_overrides: dict):
         return mlflow.pyfunc.load_model(uri, model_config={"encoder": encoder_overrides} if encoder_overrides else None)
     except MlflowException as exc:
         raise UserError(f"cannot load model '{uri}': {str(exc).splitlines()[0]}; use runs:/<run_id>/model, "
-                        f"models:/<name>@<alias> or a model folder (and MLFLOW_TRACKING_URI for the server)") from exc
+                        f"models:/<name>@<alias> or a model folder (--tracking-uri names the store that holds it)") from exc
 
 
 def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[str, int]:
@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         import mlflow
 
         mlflow.set_tracking_uri(args.tracking_uri)
+        if args.model.startswith(("runs:/", "models:/")):
+            from jpegai_fd.tracking.connection import check_tracking_uri
+
+            check_tracking_uri(args.tracking_uri)  # a server that does not answer: one line, before any work
         start = time.perf_counter()
         model = load_model(args.model, parse_overrides(args.encoder))
         loaded = time.perf_counter()
