@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import hydra
 from hydra import compose, initialize_config_dir
@@ -69,7 +71,8 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
         # Hydra names the file it missed (group/option) and the group's options.
         group, _, option = str(exc.missing_cfg_file or "").rpartition("/")
         if group and exc.options:
-            raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(exc.options)}") from exc
+            allowed = ", ".join(exc.options)
+            raise UserError(f"invalid value for '{group}': {option!r}; allowed values: {allowed}") from exc
         raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
     except ConfigCompositionException as exc:
         raise composition_error(exc, overrides, shown) from exc
@@ -82,13 +85,13 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     """Hydra's documented command-line flags (``python -m jpegai_fd --hydra-help``), parsed to know what
     the command will do; everything else is an override. Hydra itself parses them again."""
     parser = argparse.ArgumentParser(add_help=False)
-    for flags, kw in ((("--help", "-h"), {"action": "store_true"}), (("--hydra-help",), {"action": "store_true"}),
-                      (("--version",), {"action": "store_true"}), (("--cfg", "-c"), {}), (("--resolve",), {"action": "store_true"}),
-                      (("--package", "-p"), {}), (("--run", "-r"), {"action": "store_true"}),
-                      (("--multirun", "-m"), {"action": "store_true"}), (("--shell-completion", "-sc"), {"action": "store_true"}),
-                      (("--config-path", "-cp"), {}), (("--config-name", "-cn"), {}), (("--config-dir", "-cd"), {}),
-                      (("--experimental-rerun",), {}), (("--info", "-i"), {"nargs": "?", "const": "all"})):
-        parser.add_argument(*flags, **kw)
+    for flags in (("--help", "-h"), ("--hydra-help",), ("--version",), ("--resolve",), ("--run", "-r"),
+                  ("--multirun", "-m"), ("--shell-completion", "-sc")):
+        parser.add_argument(*flags, action="store_true")
+    for flags in (("--cfg", "-c"), ("--package", "-p"), ("--config-path", "-cp"), ("--config-name", "-cn"),
+                  ("--config-dir", "-cd"), ("--experimental-rerun",)):
+        parser.add_argument(*flags)
+    parser.add_argument("--info", "-i", nargs="?", const="all")
     parser.add_argument("overrides", nargs="*")
     args, _ = parser.parse_known_args(argv)
     args.informational = bool(args.help or args.hydra_help or args.version or args.shell_completion or args.info)
@@ -152,7 +155,8 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
             cfg = _compose_checked(name, [*search, *first], " ".join(first) or "(defaults)")
         else:
             cfg = _check_sweep(name, search, ours)
-            given = [o.input_line for o in parsed if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"]
+            given = [o.input_line for o in parsed
+                     if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"]
             if any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
                 _check_sweep_dir(name, [*search, *given, *first], ours)
     GlobalHydra.instance().clear()
@@ -182,6 +186,18 @@ def _check_sweep(name: str, search: list[str], ours: list[str]) -> DictConfig:
     return first
 
 
+def legacy_experiment(arg: str) -> str:
+    """``+experiment=X`` (before the defaults list had an experiment slot) -> ``experiment=X``."""
+    return arg[1:] if arg.startswith("+experiment=") else arg
+
+
+def with_callback_params(argv: list[str], extra: list[str]) -> None:
+    """Insert the overrides ``extra`` into ``argv`` (in place) beside the user's overrides: Hydra's
+    parser takes overrides as one block of positional arguments (``a=1 b=2 --cfg job``, not after it)."""
+    at = next((i for i, a in enumerate(argv[1:], 1) if "=" in a and not a.startswith("-")), 1)
+    argv[at:at] = extra
+
+
 def launch(task: Callable[[DictConfig], object], config_name: str = "config", tracked: bool = True) -> None:
     """Run ``task`` as a Hydra app over ``conf/`` after checking the command line.
 
@@ -189,11 +205,13 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     and a multirun gets a parent run. In a multirun a failing job is recorded (run FAILED, error in
     its ``results.json``) and the other jobs go on; the exit code is 1 when any job failed.
     """
-    from jpegai_fd.tracking import record_failure, sweep_callback
+    from jpegai_fd.tracking import interrupts, record_failure, sweep_callback
     from jpegai_fd.tracking.connection import check_tracking_uri
-    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir
+    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_interrupt
 
-    sweep_callback.ENABLED = tracked
+    # The defaults list has an experiment slot (experiment: null); the older spelling +experiment=
+    # would add a second one, so it is read as experiment=.
+    sys.argv = [legacy_experiment(a) for a in sys.argv]
     try:
         cfg = preflight(sys.argv[1:], config_name)
         if tracked and cfg is not None:
@@ -201,11 +219,20 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     except UserError as exc:
         print(f"jpegai_fd: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    launcher_pid = os.getpid()  # jobs in this process (basic launcher) stop the sweep on Ctrl-C; workers report it
 
     def guarded(cfg: DictConfig):
         in_sweep = hydra_job() is not None
+        in_launcher = os.getpid() == launcher_pid
+        handlers = None if in_launcher else interrupts.install()  # SIGTERM too ends the job's run KILLED
         try:
             return task(cfg)
+        except KeyboardInterrupt as exc:
+            record_interrupt(exc, job_output_dir())
+            if in_launcher:
+                raise
+            log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
+            return None
         except Exception as exc:
             record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
@@ -217,12 +244,53 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
             # prints one line for the whole sweep.
             log.error("job failed: %s: %s", type(exc).__name__, exc)
             return None  # the sweep goes on; the launching process counts the failures
+        finally:
+            interrupts.restore(handlers)
 
-    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
-    done = sweep_callback.LAST_SWEEP
+    # The sweep callback's parameters, as command-line overrides: whether it tracks, and the file where
+    # it reports the sweep's state back to this process.
+    fd, report = tempfile.mkstemp(prefix="jpegai_fd_sweep_", suffix=".json")
+    os.close(fd)
+    with_callback_params(sys.argv, [f"hydra.callbacks.sweep_run.tracked={str(tracked).lower()}",
+                                    f"hydra.callbacks.sweep_run.report_file={report}"])
+    interrupts.install()
+    try:
+        hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
+    except KeyboardInterrupt as exc:
+        code = _interrupted(exc, tracked, sweep_callback.read_report(report))
+        Path(report).unlink(missing_ok=True)
+        sys.exit(code)
+    done = sweep_callback.read_report(report)
+    Path(report).unlink(missing_ok=True)
+    offline = done.get("offline_jobs") or []
+    if offline or done.get("parent_open"):
+        print(f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
+              f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
+              f"once the server is back run: python -m jpegai_fd.sync {done['sweep_dir']}", file=sys.stderr)
     if done.get("failed"):
         first = done["failed_jobs"][0]
-        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: {first.get('overrides') or 'job ' + str(first['job'])}: "
+        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: job {first['job']}"
+              f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
               f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
               f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
         sys.exit(1)
+    if done.get("killed"):
+        print(f"jpegai_fd: error: {done['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their runs "
+              "are KILLED; rerun with tracking.resume=true to run them again", file=sys.stderr)
+        sys.exit(1)
+
+
+def _interrupted(exc: KeyboardInterrupt, tracked: bool, report: dict) -> int:
+    """Ctrl-C or SIGTERM in the launching process: end the runs, print one line, exit code 130."""
+    from jpegai_fd.tracking import sweep_callback
+
+    done = sweep_callback.abort(exc, report)
+    if not tracked:
+        print("jpegai_fd: interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+    elif done["error"]:
+        print(f"jpegai_fd: interrupted; the tracking server did not answer ({done['error']}), so runs may still "
+              f"show RUNNING: run python -m jpegai_fd.sync {done['sweep_dir'] or 'OUTPUT_DIR'} once it is back",
+              file=sys.stderr)
+    else:
+        print("jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr)
+    return 130

@@ -17,7 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from jpegai_fd.cache import ExtractSettings, ExtractionStats, LatentGroup, cached_latents
+from jpegai_fd.cache import ExtractionStats, ExtractSettings, LatentGroup, cached_latents
 from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder

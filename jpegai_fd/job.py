@@ -117,9 +117,9 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
                       "data/train_samples": len(train_fs.y), "data/num_features": train_fs.X.shape[1]}
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
+        log_evaluation(run, y_true, y_pred, image_scores, run.name)
         log_importances(run, model, latent_shapes(train_group, cfg.component, cfg.latent),
-                        parts.preprocess.whole_latents, run.run.info.run_name)
+                        parts.preprocess.whole_latents, run.name)
         log_training_curves(run, model, classifier.name)  # estimators with curves_ (lgbm, cnn)
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+
+# OmegaConf 2.3 reads typing.Optional / typing.Dict in structured configs, not `X | None` or `dict[...]`.
+from typing import Any, Dict, Optional  # noqa: UP035
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -26,8 +28,9 @@ SCHEMA_NAME = "jpegai_fd_schema"
 def key(*, low: int | None = None, high: int | None = None, choices: tuple | None = None,
         positive: bool = False, nonzero: bool = False, nonempty: bool = False, hint: str = ""):
     """A schema field (value in the YAML) with the rule its value obeys beyond its type."""
-    rule = {k: v for k, v in dict(low=low, high=high, choices=choices, positive=positive, nonzero=nonzero,
-                                   nonempty=nonempty, hint=hint).items() if v is not None and v is not False and v != ""}
+    given = {"low": low, "high": high, "choices": choices, "positive": positive, "nonzero": nonzero,
+             "nonempty": nonempty, "hint": hint}
+    rule = {k: v for k, v in given.items() if v is not None and v is not False and v != ""}
     return field(default=MISSING, metadata=rule)
 
 
@@ -42,7 +45,8 @@ class Extract:
     chunk_size: int = key(low=1)
     shard: int = key(low=0)
     num_shards: int = key(low=1)
-    codecs: Dict[str, str] = key(choices=("none", "lz4", "zstd"))  # per latent version
+    # Per latent version; key() returns a dataclasses.field whose default is MISSING, nothing mutable.
+    codecs: Dict[str, str] = key(choices=("none", "lz4", "zstd"))  # noqa: UP006, RUF009
 
 
 @dataclass
@@ -54,12 +58,12 @@ class Pruner:
 @dataclass
 class Tuning:
     n_trials: int = key(low=0)
-    timeout: Optional[float] = key(positive=True, hint=" of seconds")
+    timeout: Optional[float] = key(positive=True, hint=" of seconds")  # noqa: UP045
     cv_folds: int = key(low=2)
     scoring: str = key(nonempty=True)
-    storage: Optional[str] = key()
+    storage: Optional[str] = key()  # noqa: UP045
     heartbeat_s: int = key(low=1)
-    study_name: Optional[str] = key(nonempty=True)
+    study_name: Optional[str] = key(nonempty=True)  # noqa: UP045
     pruner: Pruner = field(default_factory=Pruner)
 
 
@@ -67,9 +71,10 @@ class Tuning:
 class Tracking:
     uri: str = key(nonempty=True)
     experiment: str = key(nonempty=True)
-    run_name: Optional[str] = key()
-    sweep_name: Optional[str] = key()
+    run_name: Optional[str] = key()  # noqa: UP045
+    sweep_name: Optional[str] = key()  # noqa: UP045
     resume: bool = key()
+    retry_s: float = key(low=0, hint=" (seconds)")
 
 
 @dataclass
@@ -133,11 +138,14 @@ def allowed(dotted: str) -> str | None:
             return f"it must be -1 (all cores) or an integer >= 1{nullable}"
         bound = f"between {rule['low']} and {rule['high']}" if "high" in rule else f">= {rule['low']}"
         return f"it must be an integer {bound}{rule.get('hint', '')}{nullable}"
+    if kind == "float" and "low" in rule:
+        return f"use a number >= {rule['low']}{rule.get('hint', '')}{nullable}"
     if rule.get("positive"):
         return f"use a positive number{rule.get('hint', '')}{nullable}"
     if rule.get("nonempty"):
         return f"use a non-empty text{nullable}"
-    return f"it must be {dict(str='text', float='a number', int='an integer').get(kind, 'a value')}{nullable}"
+    words = {"str": "text", "float": "a number", "int": "an integer"}
+    return f"it must be {words.get(kind, 'a value')}{nullable}"
 
 
 def _breaks(value, f: dataclasses.Field) -> bool:

@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+from jpegai_fd.cli import legacy_experiment
 from jpegai_fd.sweep_plan import expand
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -31,7 +32,7 @@ def plan(args: list[str]) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    jobs = plan(sys.argv[1:])
+    jobs = plan([legacy_experiment(a) for a in sys.argv[1:]])
     for i, job in enumerate(jobs):
         print(f"{i:3d}  {' '.join(job)}")
     print(f"{len(jobs)} jobs")

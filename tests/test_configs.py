@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
-
 from jfd_testing import CONF_DIR, compose_cfg
+
 from jpegai_fd.classifiers import Classifier
 from jpegai_fd.components import GROUPS, build, check_compatible
 from jpegai_fd.datasets import ImageDataset

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 
+from jfd_testing import REPO, run_cli
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from jfd_testing import REPO, run_cli
 from jpegai_fd.datasets.synthetic import make_image
 
 EXTENDING = REPO / "tests" / "extending"

@@ -8,7 +8,8 @@ parameters bound, and a trial's parameters are applied by calling them.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jpegai_fd.errors import UserError
 
@@ -24,7 +25,8 @@ class Classifier:
     def __init__(self, name: str, estimator: Callable[..., Any], search_space: dict | None = None,
                  tuning_backend: Callable[..., Any] | None = None, stream_from_cache: bool = False):
         if not isinstance(stream_from_cache, bool):
-            raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; use true or false")
+            raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; "
+                            f"use true or false")
         self.name, self.estimator = name, estimator
         self.search_space = dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache

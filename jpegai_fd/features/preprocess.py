@@ -9,7 +9,7 @@ optional ``check_grid(grid, where)`` is a rule against the latent grid, checked 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import zarr

@@ -60,3 +60,17 @@ def check_tracking_uri(uri: str, attempts: int = 2) -> None:
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
                     + START_HINT.format(port=port))
+
+
+def wait_for_server(uri: str, retry_s: float) -> bool:
+    """True once ``uri`` answers; polls with back-off (1, 2, 4 ... 30 s) for up to ``retry_s`` seconds."""
+    deadline = time.monotonic() + retry_s
+    delay = 1.0
+    while True:
+        if server_healthy(uri, timeout=3.0):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 30.0)

@@ -43,6 +43,12 @@ def _positive_int(key: str, value, allow_none: bool = False) -> int | None:
     return value
 
 
+def _flag(key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; use true or false")
+    return value
+
+
 def _devices(value) -> tuple[str, ...]:
     """``cpu``, one GPU index or a list of them -> ("cpu",) or ("0", "1", ...)."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -79,6 +85,7 @@ class JPEGAISettings:
     threads_per_worker: int
     allow_missing_weights: bool
     keep_extras: bool
+    fast_path: bool
     image_timeout_s: float
     start_timeout_s: float
     log_dir: Path
@@ -88,7 +95,7 @@ class JPEGAISettings:
     def from_keys(cls, *, root: str | None, models_dir: str | None, python: str | None, profile: str,
                   tools: str | bool, extra_cfg: list, overrides: list, rate_mode: str, chroma: str, device,
                   num_workers: int | None, threads_per_worker: int, allow_missing_weights: bool,
-                  keep_extras: bool, image_timeout_s: float, start_timeout_s: float, log_dir: str,
+                  keep_extras: bool, fast_path: bool, image_timeout_s: float, start_timeout_s: float, log_dir: str,
                   work_dir: str | None) -> "JPEGAISettings":
         """Check the ``encoder.*`` values (UserError naming the key) and resolve paths and workers."""
         # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
@@ -110,6 +117,7 @@ class JPEGAISettings:
             devices=devices, num_workers=_num_workers(num_workers, devices),
             threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
             allow_missing_weights=bool(allow_missing_weights), keep_extras=bool(keep_extras),
+            fast_path=_flag("fast_path", fast_path),
             image_timeout_s=float(image_timeout_s), start_timeout_s=float(start_timeout_s),
             log_dir=Path(log_dir).expanduser().resolve(),
             work_dir=Path(work_dir).expanduser().resolve() if work_dir else None,
@@ -138,4 +146,4 @@ class JPEGAISettings:
         return {"cfg": self.cfg_files, "models_dir": str(self.models_dir), "rate_mode": self.rate_mode,
                 "table_rates": list(TABLE_RATES), "chroma": self.chroma, "overrides": list(self.overrides),
                 "threads": None if self.on_gpu else self.threads, "keep_extras": self.keep_extras,
-                "bpp": int(bpp), "seed": 0}
+                "fast_path": self.fast_path, "bpp": int(bpp), "seed": 0}
