@@ -120,6 +120,8 @@ def log_detector(run, detector: Detector) -> None:
     from mlflow.models import Model
     from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 
+    if run.run_id is None:  # no server at the start: jpegai_fd.sync uploads model/ later, under a new run id
+        return
     model = Model.load(str(path))
     model.run_id, model.artifact_path = run.run_id, "model"
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
