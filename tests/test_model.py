@@ -50,14 +50,11 @@ def sweep(tmp_path_factory):
     return tmp, uri, {r.data.tags["preprocess"]: r for r in runs}
 
 
-def test_split_images(tmp: Path) -> tuple[list[str], list[str]]:
+def split_images(tmp: Path) -> tuple[list[str], list[str]]:
     """(ids, paths) of the tiny sweep's test split, as the job listed them."""
     cfg = compose_cfg(tiny_overrides(tmp))
     _, test = components.load_splits(cfg)
     return [str(i) for i in test.ids], [str(p) for p in test.paths]
-
-
-test_split_images.__test__ = False  # a helper, not a test
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -115,7 +112,7 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
 def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess):
     tmp, uri, runs = sweep
     run = runs[preprocess]
-    ids, paths = test_split_images(tmp)
+    ids, paths = split_images(tmp)
     out = tmp / f"pred_{preprocess}.csv"
     # Batches of 5 cut the images differently from the cache's chunks of 8.
     result = run_cli("jpegai_fd.predict", ["--tracking-uri", uri, "--model", f"runs:/{run.info.run_id}/model",
@@ -132,7 +129,7 @@ def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess
 
 def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     tmp, uri, runs = sweep
-    _, paths = test_split_images(tmp)
+    _, paths = split_images(tmp)
     folder = tmp / "incoming"
     (folder / "sub").mkdir(parents=True)
     for i, path in enumerate(paths[:3]):
@@ -161,7 +158,7 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
 
 def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
     tmp, uri, runs = sweep
-    _, paths = test_split_images(tmp)
+    _, paths = split_images(tmp)
     out = tmp / "refused.csv"
     result = run_cli("jpegai_fd.predict", ["--tracking-uri", uri, "--model", f"runs:/{runs['flatten'].info.run_id}/model",
                                            paths[0], "--encoder", "rate_search_iters=10", "--out", str(out)], cwd=tmp)
@@ -236,7 +233,7 @@ def test_a_threshold_and_calibrator_are_saved_with_the_model(sweep, tmp_path):
     tmp, uri, runs = sweep
     folder = Path(MlflowClient(uri).download_artifacts(runs["flatten"].info.run_id, "model", str(tmp_path)))
     detector = pickle.loads((folder / "artifacts" / "detector.pkl").read_bytes())
-    _, paths = test_split_images(tmp)
+    _, paths = split_images(tmp)
     raw = mlflow.pyfunc.load_model(str(folder)).predict(pd.DataFrame({"path": paths}))["p_fake"].to_numpy()
     y = np.array([0, 1] * 6, dtype=np.int8)
     cut = replace(choose_threshold(y, raw), value=float(np.median(raw)))
@@ -274,7 +271,7 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
                                              "--name", experiment_name, "--alias", "champion"], cwd=tmp_path)
     assert promoted.returncode == 0, promoted.stderr[-3000:]
     uri = f"models:/{experiment_name}@champion"
-    _, paths = test_split_images(tmp_path)
+    _, paths = split_images(tmp_path)
     out = tmp_path / "pred.csv"
     predicted = run_cli("jpegai_fd.predict", ["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4],
                                               "--out", str(out)], cwd=tmp_path)
