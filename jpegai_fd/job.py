@@ -20,6 +20,10 @@ from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import majority_vote
+from jpegai_fd.model import Decision
+from jpegai_fd.model.build import job_detector
+from jpegai_fd.model.pyfunc import log_detector
+from jpegai_fd.scoring.per_image import scores_csv
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
                                 log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
@@ -100,6 +104,11 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
         y_true = test_group.labels if test_fs.rows is None else test_group.labels[test_fs.rows]  # done images only
+        # The saved model's rule, applied here too: its predictions on these images are these scores.
+        decision = Decision()  # issue 13: Decision(threshold, calibrator) chosen on the valid split
+        p_fake, fake = decision.apply(p_real, test_fs.groups, test_fs.n_images)
+        test_ids = test_group.ids if test_fs.rows is None else test_group.ids[test_fs.rows]
+        run.log_text(scores_csv(test_ids, y_true, p_fake, (~fake).astype(int)), "scores/test_scores.csv")
         metrics = detection_metrics(y_true, y_pred, image_scores)
         metrics["cv/best_score"] = result.best_score
         extraction = {"extract/images_extracted": train_stats.extracted + test_stats.extracted,
@@ -115,6 +124,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
+        log_detector(run, job_detector(cfg, parts, model, decision, {"run_id": run.run_id, **factor_tags(cfg)}))
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
                    "timings": timings, "best_params": result.best_params,
                    "model_params": used, "untuned": result.untuned, **extraction}
