@@ -61,7 +61,7 @@ def test_a_chunk_whose_claimer_died_unwritten_is_claimed_again(tmp_path):
 
 
 def extract(root: Path, cache: Path, run_dir: Path) -> subprocess.Popen:
-    args = ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=128", f"paths.cache={cache}",
+    args = ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=256", f"paths.cache={cache}",
             "extract.chunk_size=4", f"hydra.run.dir={run_dir}"]
     return subprocess.Popen([sys.executable, "-m", "jpegai_fd.extract", *args], cwd=run_dir.parent,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
@@ -76,11 +76,11 @@ def train_done(cache: Path) -> np.ndarray | None:
 @pytest.mark.slow
 def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
     root = tmp_path / "faces"
-    generate(root, seed=5, size=128, num_per_class={"train": 300, "valid": 0, "test": 4})
+    generate(root, seed=5, size=256, num_per_class={"train": 300, "valid": 0, "test": 4})
     cache = tmp_path / "cache.zarr"
     first = extract(root, cache, tmp_path / "first")
     deadline = time.time() + 300
-    while (done := train_done(cache)) is None or done.sum() < 40:  # the first job is under way
+    while (done := train_done(cache)) is None or done.sum() < 8:  # the first job is under way
         assert first.poll() is None and time.time() < deadline, "the first job ended before the second started"
         time.sleep(0.1)
     second = extract(root, cache, tmp_path / "second")
