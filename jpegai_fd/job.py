@@ -23,6 +23,7 @@ from jpegai_fd.evaluation import detection_metrics
 from jpegai_fd.features import build_features, majority_vote
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances,
                                 log_training_curves, log_trials, record_outcome, resume_finished)
+from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.sweep import job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
@@ -71,6 +72,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             train_group, train_stats = cached_latents(cfg, train, encoder)
             test_group, test_stats = cached_latents(cfg, test, encoder)
         log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg)  # incl. skipped/unreadable images
+        log_dataset_inputs(run, [(train, train_group), (test, test_group)])  # the UI's Dataset column
         with timed(timings, "time/features_s"):
             train_fs = build_features(train_group, cfg, train=True)
             test_fs = build_features(test_group, cfg, train=False)

@@ -23,6 +23,7 @@ from jpegai_fd.datasets.manifest import FileHashes, manifest_csv, manifest_hash
 from jpegai_fd.datasets.screen import screen
 from jpegai_fd.datasets.split import DatasetSplit, Skipped, sample_balanced
 from jpegai_fd.errors import UserError
+from jpegai_fd.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def _ensure_synthetic(ds: DictConfig) -> None:
                         f"point dataset.root at an empty or missing folder")
     total = 2 * sum(int(v) for v in ds.num_per_class.values())
     log.info("generating the demo dataset (%d images) in %s", total, root)
-    synthetic.generate(root, ds.seed, ds.image_size, ds.num_per_class)
+    progress = Progress("generate demo data", total, "img", log)
+    synthetic.generate(root, ds.seed, ds.image_size, ds.num_per_class, on_image=progress.update)
 
 
 def image_reader(cfg: DictConfig) -> ImageReader:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
+from jpegai_fd.tracking.sweep_summary import print_sweep_summary
 from jpegai_fd.tracking.sweep import (ROLE, SWEEP_KEY, clear_outcomes, latest_run, read_outcomes, sweep_key,
                                       sweep_name, sweep_overrides, write_parent)
 
@@ -64,6 +65,7 @@ class SweepRun(Callback):
         self.client.log_text(self.parent_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
         self.client.log_text(self.parent_id, OmegaConf.to_yaml(config), "sweep/multirun.yaml")
         write_parent(sweep_dir, self.parent_id, experiment_id)
+        self.experiment_id = experiment_id  # for the summary's UI address
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         outcomes = read_outcomes(config.hydra.sweep.dir)
@@ -71,6 +73,7 @@ class SweepRun(Callback):
         LAST_SWEEP.update(parent_run_id=self.parent_id, sweep_dir=str(config.hydra.sweep.dir),
                           finished=counts["finished"], skipped=counts["skipped"], failed=counts["failed"],
                           failed_jobs=[o for o in outcomes if o["status"] == "failed"])
+        print_sweep_summary(config, self.parent_id, getattr(self, "experiment_id", None))  # the jobs' table
         if self.parent_id is None:
             return
         try:

@@ -1,0 +1,32 @@
+"""Where a user looks at the runs: the experiment's page in the MLflow UI, in its training-runs view.
+
+MLflow 3.x opens an experiment in its GenAI (traces) view unless the URL asks for the classic one
+(``workflowType=machine_learning``; the UI's ``mlflow.workflowType`` setting remembers the last choice).
+The experiment also carries the ``mlflow.experimentKind`` tag that MLflow's UI uses to tell model
+training from GenAI work where it reads the tag.
+"""
+
+from __future__ import annotations
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+LEAN_SERVER = "python -m jpegai_fd.server"
+DEFAULT_UI = "http://127.0.0.1:5000"
+
+
+def experiment_url(base: str, experiment_id: str) -> str:
+    """The runs table of ``experiment_id`` on the UI at ``base`` (http://host:port), classic view."""
+    return f"{base.rstrip('/')}/#/experiments/{experiment_id}?workflowType=machine_learning"
+
+
+def where_to_look(tracking_uri: str, experiment_id: str) -> str:
+    """One line: the UI address of the experiment; for a database URI, the command that serves it first."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"UI: {experiment_url(tracking_uri, experiment_id)}"
+    backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
+    return f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}"
+
+
+def mark_training_experiment(client, experiment_id: str) -> None:
+    """Tag a new experiment as model training (not GenAI)."""
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
