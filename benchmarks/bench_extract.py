@@ -7,6 +7,10 @@ the extraction phase (from each process's progress log), end-to-end wall time pe
 process's peak resident memory (getrusage in the process itself).
 
     python benchmarks/bench_extract.py --images 10000 --out benchmarks/results/extract.json
+
+``--baseline DIR`` (another checkout of the project, e.g. ``git archive REV | tar -x -C DIR``) also
+times the one-process extraction with that code, alternating with this checkout ``--repeats`` times
+on the same files, and reports the throughput ratio (this / baseline).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ WRAPPER = ("import os, resource, runpy, sys\n"
 PROGRESS = re.compile(r"extract train bpp=\d+: (\d+)/(\d+) img \(([\d.]+) img/s, elapsed ([\d.]+)s")
 
 
-def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int) -> dict:
+def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int, code: Path | None = None) -> dict:
+    """Extract with ``num_shards`` processes at once; ``code``: a checkout whose package they import."""
     procs, start = [], time.perf_counter()
     for shard in range(num_shards):
         rss = work / f"rss-{num_shards}-{shard}"
@@ -43,6 +48,8 @@ def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int)
                 f"paths.cache={cache}", f"extract.chunk_size={chunk}", f"shard={shard}", f"num_shards={num_shards}",
                 f"hydra.run.dir={work}/run-{num_shards}-{shard}"]
         env = {**os.environ, "BENCH_RSS_FILE": str(rss), "PYTHONUNBUFFERED": "1"}
+        if code is not None:
+            env["PYTHONPATH"] = str(code)
         procs.append((subprocess.Popen([sys.executable, "-c", WRAPPER, *args], env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, text=True), rss))
     per_process = []
@@ -59,12 +66,28 @@ def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int)
             "wall_s": wall, "images_per_s_wall": images / wall, "per_process": per_process}
 
 
+def compare(root: Path, work: Path, args) -> dict:
+    """One-process throughput of this checkout and of ``args.baseline``, alternating on fresh caches."""
+    here = Path(__file__).resolve().parent.parent
+    rates: dict[str, list[float]] = {"this": [], "baseline": []}
+    for r in range(args.repeats):
+        for name, code in (("baseline", args.baseline.resolve()), ("this", here)):
+            run = run_shards(root, work / f"cache_cmp_{name}_{r}.zarr", work, 1, args.chunk, code)
+            rates[name].append(run["images_per_s"])
+            print(name, json.dumps(run), flush=True)
+    medians = {k: float(np.median(v)) for k, v in rates.items()}
+    return {"code": str(args.baseline), "images_per_s": rates, "median_images_per_s": medians,
+            "ratio_this_over_baseline": medians["this"] / medians["baseline"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10000)
     parser.add_argument("--chunk", type=int, default=32)
     parser.add_argument("--workdir", type=Path, default=None, help="keeps the generated dataset for reruns")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--baseline", type=Path, default=None, help="a checkout to compare against (1 process)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per code with --baseline")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_extract_"))
     root = work / f"faces_{args.images}"
@@ -87,6 +110,8 @@ def main() -> None:
         print(json.dumps(results["runs"][-1]), flush=True)
     one, two = results["runs"]
     results["speedup_2_vs_1"] = two["images_per_s"] / one["images_per_s"]
+    if args.baseline is not None:
+        results["baseline"] = compare(root, work, args)
     results["load_average_at_end"] = os.getloadavg()
     text = json.dumps(results, indent=2)
     print(text)

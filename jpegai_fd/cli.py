@@ -9,6 +9,7 @@ allowed values. ``launch(task)`` runs the preflight and then the Hydra app.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig
 
 from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.sweep import STATE_DIR, sweep_key
 from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -57,6 +59,36 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
     return cfg
 
 
+def _same_sweep_resumed(folder: Path, task: list[str], resume: bool) -> bool:
+    """True when ``tracking.resume=true`` reruns the very sweep (same overrides) that ``folder`` holds."""
+    from omegaconf import OmegaConf
+
+    try:
+        before = list(OmegaConf.load(folder / "multirun.yaml").hydra.overrides.task)
+    except Exception:  # noqa: BLE001  (no or unreadable multirun.yaml: not provably the same sweep)
+        return False
+    return resume and sweep_key(before) == sweep_key(task)
+
+
+def _check_sweep_dir(config_name: str, overrides: list[str], task: list[str]) -> None:
+    """Refuse a given ``hydra.sweep.dir`` that already holds a sweep: its jobs would attach to the
+    other sweep's parent run and overwrite its jobs' ``results.json``; only ``tracking.resume=true``
+    on the same sweep may continue there. (The default folder is new for every launching process, see
+    ``${launch_id:}`` in conf/config.yaml.)"""
+    try:
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        folder = Path(str(cfg.hydra.sweep.dir))
+        resume = cfg.tracking.resume is True
+    except Exception:  # noqa: BLE001  (a bad hydra override: Hydra itself reports it next)
+        return
+    marks = [folder / "multirun.yaml", folder / STATE_DIR]  # Hydra's and ours, written when a sweep starts
+    found = next((m for m in marks if m.exists()), None)
+    if found is not None and not _same_sweep_resumed(folder, task, resume):
+        raise UserError(f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
+                        f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+                        f"may rerun that same sweep there")
+
+
 def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate the config for each value of each override in ``argv``; return the config
     of the first job (None for ``--help`` and the like).
@@ -86,6 +118,9 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
             for value in o.sweep_string_iterator():
                 line = as_line(o, value)
                 _compose_checked(args.config_name or config_name, first[:i] + [line] + first[i + 1:], line)
+        given = [o.input_line for o in parsed if o.key_or_group.startswith("hydra")]
+        if args.multirun and any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
+            _check_sweep_dir(args.config_name or config_name, given + first, [o.input_line for o in ours])
     GlobalHydra.instance().clear()
     return cfg
 
@@ -97,9 +132,9 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     and a multirun gets a parent run. In a multirun a failing job is recorded (run FAILED, error in
     its ``results.json``) and the other jobs go on; the exit code is 1 when any job failed.
     """
-    from jpegai_fd.tracking import record_failure, sweep_callback
+    from jpegai_fd.tracking import interrupts, record_failure, sweep_callback
     from jpegai_fd.tracking.connection import check_tracking_uri
-    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir
+    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_interrupt
 
     sweep_callback.ENABLED = tracked
     try:
@@ -109,26 +144,69 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     except UserError as exc:
         print(f"jpegai_fd: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    launcher_pid = os.getpid()  # jobs in this process (basic launcher) stop the sweep on Ctrl-C; workers report it
 
     def guarded(cfg: DictConfig):
         in_sweep = hydra_job() is not None
+        in_launcher = os.getpid() == launcher_pid
+        handlers = None if in_launcher else interrupts.install()  # SIGTERM too ends the job's run KILLED
         try:
             return task(cfg)
+        except KeyboardInterrupt as exc:
+            record_interrupt(exc, job_output_dir())
+            if in_launcher:
+                raise
+            log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
+            return None
         except Exception as exc:
             record_failure(exc, job_output_dir())  # results.json, and the traceback in error.txt
             if not in_sweep and not isinstance(exc, UserError):
                 raise
-            log.error("job failed: %s: %s", type(exc).__name__, exc)
-            print(f"jpegai_fd: error: {exc}", file=sys.stderr)
             if not in_sweep:
+                print(f"jpegai_fd: error: {exc}", file=sys.stderr)
                 sys.exit(2)
+            # Once: the job's log line (console and the job's log file); the launching process then
+            # prints one line for the whole sweep.
+            log.error("job failed: %s: %s", type(exc).__name__, exc)
             return None  # the sweep goes on; the launching process counts the failures
+        finally:
+            interrupts.restore(handlers)
 
-    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
+    interrupts.install()
+    try:
+        hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
+    except KeyboardInterrupt as exc:
+        sys.exit(_interrupted(exc, tracked))
     done = sweep_callback.LAST_SWEEP
+    offline = done.get("offline_jobs") or []
+    if offline or done.get("parent_open"):
+        print(f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
+              f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
+              f"once the server is back run: python -m jpegai_fd.sync {done['sweep_dir']}", file=sys.stderr)
     if done.get("failed"):
         first = done["failed_jobs"][0]
-        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: {first.get('overrides') or 'job ' + str(first['job'])}: "
+        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: job {first['job']}"
+              f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
               f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
               f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
         sys.exit(1)
+    if done.get("killed"):
+        print(f"jpegai_fd: error: {done['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their runs "
+              "are KILLED; rerun with tracking.resume=true to run them again", file=sys.stderr)
+        sys.exit(1)
+
+
+def _interrupted(exc: KeyboardInterrupt, tracked: bool) -> int:
+    """Ctrl-C or SIGTERM in the launching process: end the runs, print one line, exit code 130."""
+    from jpegai_fd.tracking import sweep_callback
+
+    done = sweep_callback.abort(exc)
+    if not tracked:
+        print("jpegai_fd: interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+    elif done["error"]:
+        print(f"jpegai_fd: interrupted; the tracking server did not answer ({done['error']}), so runs may still "
+              f"show RUNNING: run python -m jpegai_fd.sync {done['sweep_dir'] or 'OUTPUT_DIR'} once it is back",
+              file=sys.stderr)
+    else:
+        print("jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr)
+    return 130

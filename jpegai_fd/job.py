@@ -24,7 +24,7 @@ from jpegai_fd.features import build_features, majority_vote
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances,
                                 log_training_curves, log_trials, record_outcome, resume_finished)
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
-from jpegai_fd.tracking.sweep import job_output_dir
+from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
 
@@ -84,8 +84,16 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
             result = tune(cfg.classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
+        if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
+            log.warning("no hyperparameter search (%s): training with the fixed parameters of classifier.estimator", result.untuned)
+            run.set_tags({UNTUNED_TAG: result.untuned})
         with timed(timings, "time/fit_s"):
             model = fit_on_rows(make_estimator(cfg.classifier, result.best_params), train_fs.X, train_fs.y, train_fs.groups)
+        # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
+        # record what the final model really used, next to the configured classifier.estimator.*.
+        used = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+                for k, v in model.get_params(deep=False).items()}
+        run.log_params({f"model.{k}": v for k, v in used.items()})
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
@@ -98,14 +106,15 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
                       "data/train_samples": len(train_fs.y), "data/num_features": train_fs.X.shape[1]}
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        log_evaluation(run, y_true, y_pred, image_scores, run.run.info.run_name)
-        log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.run.info.run_name)
+        log_evaluation(run, y_true, y_pred, image_scores, run.name)
+        log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.name)
         log_training_curves(run, model, cfg.classifier.name)  # estimators with curves_ (lgbm, cnn)
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
-                   "timings": timings, "best_params": result.best_params, **extraction}
+                   "timings": timings, "best_params": result.best_params,
+                   "model_params": used, "untuned": result.untuned, **extraction}
     summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))

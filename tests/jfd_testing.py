@@ -44,9 +44,12 @@ def compose_cfg(overrides: list[str], config_name: str = "config") -> DictConfig
         return compose(config_name=config_name, overrides=overrides)
 
 
-def run_cli(module: str, args: list[str], cwd: Path, timeout: float = 600, env: dict | None = None):
-    """Run ``python -m module args`` as a user would; returns the CompletedProcess (text output)."""
+def run_cli(module: str, args: list[str], cwd: Path, timeout: float = 600, env: dict | None = None, wrap=None):
+    """Run ``python -m module args`` as a user would; returns the CompletedProcess (text output).
+
+    ``wrap``: a function of the argv returning the argv to run (e.g. one from ``readonly_fs``)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+    cmd = [sys.executable, "-m", module, *args]
+    return subprocess.run(wrap(cmd) if wrap else cmd, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=full_env)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-from test_server import postgres  # noqa: F401  (fixture: a private PostgreSQL cluster)
 
 from jfd_testing import run_cli, tiny_overrides
 from jpegai_fd.tuning.shared import claimed, hand_back, open_storage, run_trials
@@ -108,13 +107,13 @@ def test_workers_share_one_journal_file_study(tmp_path):
 
 
 @pytest.mark.slow
-def test_workers_share_one_postgresql_study(tmp_path, postgres):  # noqa: F811
+def test_workers_share_one_postgresql_study(tmp_path, postgres):
     outs = run_workers(postgres, tmp_path, n_trials=20, n_workers=3)
     check_exactly_once(postgres, tmp_path, outs, 20, 3)
 
 
 @pytest.mark.slow
-def test_two_jobs_tune_one_postgresql_study_and_refit_its_best(tmp_path, postgres):  # noqa: F811
+def test_two_jobs_tune_one_postgresql_study_and_refit_its_best(tmp_path, postgres):
     """The real command line, twice at once, on one study: n_trials in total, the same best for both."""
     n_trials = 8
     base = [o for o in tiny_overrides(tmp_path) if not o.startswith("tuning.n_trials")]

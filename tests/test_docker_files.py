@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_server import postgres  # noqa: F401  (fixture: a private PostgreSQL cluster)
 
 from conftest import free_port
 from jfd_testing import REPO
@@ -89,7 +88,7 @@ def test_compose_keeps_secrets_out_of_files_and_urls():
 
 
 @pytest.mark.slow
-def test_compose_mlflow_command_serves_postgresql_and_guards_hosts(tmp_path, postgres):  # noqa: F811
+def test_compose_mlflow_command_serves_postgresql_and_guards_hosts(tmp_path, postgres):
     """The mlflow service's exact command, with the compose network's host names mapped to this machine."""
     conf = json.loads(compose(["compose.yaml"], "config", "--format", "json", env=SECRETS).stdout)
     port = free_port()

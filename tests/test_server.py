@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -58,49 +57,6 @@ def test_server_command_starts_and_stops_a_server(tmp_path):
     assert proc.returncode == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
-
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _pg(cmd: list[str], check: bool = True) -> None:
-    """Run a PostgreSQL tool (as user postgres when we are root: the server refuses root)."""
-    full = cmd if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--", *cmd]
-    done = subprocess.run(full, capture_output=True, text=True)
-    if check and done.returncode:
-        pytest.fail(f"{' '.join(cmd)} failed: {done.stderr or done.stdout}")
-
-
-@pytest.fixture
-def postgres(tmp_path):
-    """A private PostgreSQL cluster on a free port; yields the SQLAlchemy URI of its database ``mlflow``."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"PostgreSQL binaries not found in {PG_BIN}")
-    data, sock = tmp_path / "pg", tmp_path / "pgsock"
-    data.mkdir()
-    sock.mkdir()
-    if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to user postgres
-        shutil.chown(data, "postgres")
-        shutil.chown(sock, "postgres")
-        for parent in [tmp_path, *tmp_path.parents]:
-            if parent == Path("/tmp") or parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)  # let postgres traverse to its folders
-    port = free_port()
-    _pg([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"])
-    _pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1",
-         "-w", "start", "-l", str(data / "log")])
-    try:
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        conn.autocommit = True
-        conn.cursor().execute("CREATE DATABASE mlflow")
-        conn.close()
-        # psycopg2 is the installed driver; SQLAlchemy's plain postgresql:// would look for psycopg 3.
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        _pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], check=False)
 
 
 @pytest.mark.slow

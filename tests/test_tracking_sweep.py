@@ -122,22 +122,26 @@ def test_report_of_the_sweep(sweep, mlflow_server):
 def test_failing_job_marks_its_run_failed_and_the_sweep_goes_on(mlflow_server, tmp_path):
     experiment = "sweep_failing"
     args = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "preprocess=single",
-            "+classifier.estimator.criterion=gini,bogus", *tiny_overrides(tmp_path), f"tracking.uri={mlflow_server.uri}",
+            # cv_folds=20 fails at run time (12 training images per class); a bad value that the
+            # preflight can see (e.g. an estimator parameter) stops the sweep before any job.
+            *tiny_overrides(tmp_path), "tuning.cv_folds=2,20", f"tracking.uri={mlflow_server.uri}",
             f"tracking.experiment={experiment}", f"hydra.sweep.dir={tmp_path}/sweep", SHORT_DIRS]
     result = run_cli("jpegai_fd", args, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("jpegai_fd: error: 1 job(s) of the sweep failed")
     client = MlflowClient(mlflow_server.uri)
-    children = {r.data.params["classifier.estimator.criterion"]: r for r in runs(client, experiment, "job")}
-    assert children["gini"].info.status == "FINISHED"
-    assert children["bogus"].info.status == "FAILED"
-    assert "InvalidParameterError" in children["bogus"].data.tags["error"] and "criterion" in children["bogus"].data.tags["error"]
+    children = {r.data.params["tuning.cv_folds"]: r for r in runs(client, experiment, "job")}
+    assert children["2"].info.status == "FINISHED"
+    assert children["20"].info.status == "FAILED"
+    assert "UserError" in children["20"].data.tags["error"] and "cv_folds" in children["20"].data.tags["error"]
     (parent,) = runs(client, experiment, "sweep")
     assert parent.info.status == "FAILED" and parent.data.tags["jobs.failed"] == "1"
     summaries = {p.parent: json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/results.json")}
     assert sorted(s["status"] for s in summaries.values()) == ["failed", "finished"]
     failed_dir = next(d for d, s in summaries.items() if s["status"] == "failed")
-    assert "criterion" in summaries[failed_dir]["error"]
+    assert "cv_folds" in summaries[failed_dir]["error"]
+    # The job's error is printed once (its log line), then the sweep's one summary line.
+    assert result.stdout.count("needs at least 20 training images") + result.stderr.count("needs at least 20 training images") == 2
     assert "Traceback" in (failed_dir / "error.txt").read_text()
 
     # Resume reruns only what did not finish: the failing job again (and it fails again).

@@ -24,7 +24,7 @@ def cached_latents(cfg: DictConfig, split: DatasetSplit, encoder: LatentEncoder,
     reader = image_reader(cfg)
     manifest = split.manifest_hash(hash_memo(cfg), reader.settings())
     group = LatentStore(cfg.paths.cache).open(split, manifest, encoder, cfg.bpp, (size, size),
-                                               cfg.extract.chunk_size, codecs)
+                                               cfg.extract.chunk_size, codecs, reader.settings())
     return group, fill_group(group, split, encoder, cfg.bpp, size, shard, num_shards, reader, max_bad_fraction(cfg))
 
 

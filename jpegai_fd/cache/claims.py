@@ -19,6 +19,8 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from jpegai_fd.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,14 @@ class ChunkClaims:
     def __init__(self, path: Path | None):
         self.fd, self.enabled = None, path is not None  # no path (a group made outside a store): no locks
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                    raise
+                raise UserError(f"cannot create the chunk claims file '{path}' ({err.strerror}) to extract "
+                                f"latents; make its folder writable or set paths.cache to a writable folder") from None
 
     def try_claim(self, k: int) -> bool:
         """Claim chunk ``k`` without waiting; False when another process holds it."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue
-from jpegai_fd.cache.store import LatentGroup
+from jpegai_fd.cache.store import LatentGroup, read_only_error
 from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.split import DatasetSplit
@@ -96,6 +96,10 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     if not todo:
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
         return ExtractionStats(0, cached, time.perf_counter() - start)
+    if group.read_only is not None:
+        raise read_only_error(group.store_path, group.read_only,
+                              f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
+                              f"at bpp={bpp} (group {group.group.path})")
     log.info("latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
              split.name, bpp, n_todo, cached, encoder.name)
     progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)

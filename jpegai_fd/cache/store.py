@@ -6,12 +6,17 @@ this manifest, never done) and ``done`` (N,) bool, all chunked along N with the 
 unit of work: its latents are written first and its ``done`` entries last, so a crash at any moment
 leaves at worst a chunk that is recomputed, never one counted as done with missing data. Zarr's local
 store writes each chunk file atomically (temp file, then rename).
+
+A store on a read-only file system (or one this user cannot write) is opened read-only: complete
+groups are read without any lock or claim file, and a missing group is one UserError.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
+import os
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +27,7 @@ import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from jpegai_fd.cache.claims import claims_path
+from jpegai_fd.cache.usage import GroupUse
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
@@ -37,6 +43,14 @@ CODECS = {
     "zstd": lambda: ZstdCodec(level=1),
 }
 DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def read_only_error(store: Path, reason: str, what: str) -> UserError:
+    """The one line for work a read-only store cannot take: ``what`` it lacks, and the two fixes."""
+    return UserError(f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
+                     f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
+                     f"or set paths.cache to a writable folder")
 
 
 def make_codec(name: str, key: str):
@@ -57,7 +71,9 @@ class LatentGroup:
     group: zarr.Group
     chunk_size: int
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
-
+    read_only: str | None = None     # why the store cannot be written (None: writable)
+    store_path: Path | None = None
+    use: GroupUse | None = None      # held while this group is open (see cache.usage)
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
@@ -123,14 +139,54 @@ class LatentGroup:
         return self.group["ids"][:]
 
 
+@contextmanager
+def creation_lock(store: Path):
+    """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies): creating a group,
+    and removing one (``python -m jpegai_fd.cache gc``), happen under it."""
+    lock_path = store.with_name(store.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_only_reason(store: Path) -> str | None:
+    """Why the store (or the folder holding its lock files) cannot be written, or None.
+
+    ``os.access`` sees read-only mounts also for root; where it cannot tell (permissions on a
+    network file system), the lock file that cannot be created says so."""
+    for folder in (store, store.parent):  # the store and the folder of its lock files
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK):
+            return os.strerror(errno.EROFS if os.statvfs(existing).f_flag & os.ST_RDONLY else errno.EACCES)
+    try:
+        with creation_lock(store):
+            pass
+    except OSError as err:
+        if err.errno not in READ_ONLY_ERRNOS:
+            raise
+        return err.strerror
+    return None
+
+
 class LatentStore:
     """A Zarr store of latent groups at ``path`` (created on first use)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.read_only = read_only_reason(self.path)
+        if self.read_only is not None:
+            if not (self.path / "zarr.json").is_file():
+                raise UserError(f"latent cache '{self.path}' cannot be created ({self.read_only}); "
+                                f"set paths.cache to a writable folder")
+            self.root = zarr.open_group(str(self.path), mode="r")
+            return
         # Under the lock: processes starting together would otherwise race to create the root group
         # (the loser fails with ContainsGroupError).
-        with self._creation_lock():
+        with creation_lock(self.path):
             self.root = zarr.open_group(str(self.path), mode="a")
 
     @staticmethod
@@ -138,39 +194,36 @@ class LatentStore:
         return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint_hash(encoder.fingerprint())}/bpp{bpp}/{split.name}"
 
     def open(self, split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int,
-             image_shape: tuple[int, int], chunk_size: int, codecs: dict | None = None) -> LatentGroup:
+             image_shape: tuple[int, int], chunk_size: int, codecs: dict | None = None,
+             reading: dict | None = None) -> LatentGroup:
         """The group for these inputs, created empty (nothing done) if it does not exist yet.
 
         ``codecs`` maps latent ("y", "y_hat") to a codec name of :data:`CODECS` for new groups; an
-        existing group keeps the codecs it was written with (they never change values).
+        existing group keeps the codecs it was written with (they never change values). ``reading``
+        (the image reader's settings) is recorded with a new group, for ``python -m jpegai_fd.cache``.
+        The group's use mark is held (shared) from here on, so gc never removes it under this process.
         """
         key = self.group_key(split, manifest, encoder, bpp)
+        use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
+            if self.read_only is not None:
+                raise read_only_error(self.path, self.read_only,
+                                      f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})")
             # Several processes (extraction shards) may get here at once: the first creates the group
             # under an exclusive file lock, the others wait for it and then open what it made.
-            with self._creation_lock():
+            with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
-                    return self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
-                                        {**DEFAULT_CODECS, **(codecs or {})})
+                    group = self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
+                                         {**DEFAULT_CODECS, **(codecs or {})}, reading)
+                    group.use = use
+                    return group
         group = self.root[key]
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
-        return LatentGroup(group, chunk, claims_path(self.path, key))
+        return LatentGroup(group, chunk, claims_path(self.path, key), self.read_only, self.path, use)
 
-    @contextmanager
-    def _creation_lock(self):
-        """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies)."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs) -> LatentGroup:
+    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> LatentGroup:
         group = self.root.require_group(key)
         n = len(split)
         for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
@@ -189,7 +242,8 @@ class LatentStore:
         group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
         group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
         group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
-                            "encoder": encoder.fingerprint(), "image_shape": list(image_shape)})
+                            "encoder": encoder.fingerprint(), "image_shape": list(image_shape),
+                            "root": str(split.root) if split.root is not None else None, "reading": reading})
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
-        return LatentGroup(group, chunk_size, claims_path(self.path, key))
+        return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)

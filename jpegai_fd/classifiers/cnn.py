@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import nn
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
@@ -55,6 +58,20 @@ class LatentNet(nn.Module):
         return self.head(x).squeeze(1)
 
 
+class TorchDevice(StrOptions):
+    """Parameter constraint (scikit-learn style) of ``device``: cpu, cuda or cuda:N (a StrOptions
+    whose N is any GPU index)."""
+
+    def __init__(self):
+        super().__init__({"cpu", "cuda", "cuda:N"})
+
+    def is_satisfied_by(self, val) -> bool:
+        return isinstance(val, str) and re.fullmatch(r"cpu|cuda(:\d+)?", val) is not None
+
+    def __str__(self) -> str:
+        return "one of 'cpu', 'cuda', 'cuda:N'"
+
+
 def resolve_device(device: str) -> torch.device:
     """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
     if device == "cpu":
@@ -76,6 +93,25 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     After fit: ``curves_`` (train/val loss and accuracy per epoch), ``best_epoch_``, ``classes_``.
     Same ``random_state``, data and ``n_jobs`` give the same predictions (CPU).
     """
+
+    # In scikit-learn's style: read by the config check (jpegai_fd.classifiers.constraints).
+    _parameter_constraints: dict = {
+        "grid": ["array-like"],
+        "preprocess": [str],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "head_channels": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "device": [TorchDevice()],
+        "n_jobs": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, grid: tuple[int, int] = (16, 16), preprocess: str = "flatten", width: int = 32,
                  depth: int = 2, head_channels: int = 8, dropout: float = 0.3, lr: float = 1e-3,

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from numbers import Integral, Real
 
 import lightgbm as lgb
 import numpy as np
 from omegaconf import DictConfig
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
 from jpegai_fd.classifiers.validation_split import validation_split
@@ -62,6 +64,26 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
     ``n_estimators`` rounds. After fit: ``booster_``, ``best_iteration_``, ``curves_``
     (``{"train_logloss": [...], "val_logloss": [...]}`` per round) and ``classes_``.
     """
+
+    # In scikit-learn's style, so that the config check (jpegai_fd.classifiers.constraints) and
+    # _validate_params() know what LightGBM accepts for each parameter.
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "max_depth": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
+        "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "max_bin": [Interval(Integral, 2, None, closed="left")],
+        "bin_construct_sample_cnt": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "device": [StrOptions(set(DEVICES))],
+        "n_jobs": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, n_estimators: int = 1000, learning_rate: float = 0.1, num_leaves: int = 31,
                  max_depth: int = -1, min_child_samples: int = 20, colsample_bytree: float = 0.2,

@@ -50,7 +50,7 @@ class FileHashes:
             try:
                 con = self._connect()
                 known = {row[0]: row[1:] for row in con.execute("SELECT path, size, mtime_ns, digest FROM hashes")}
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OSError) as exc:  # e.g. no memo yet on a read-only cache
                 log.warning("file-hash memo %s unreadable (%s); hashing every file", self.path, exc)
         out, fresh = [], []
         for path, st in zip(paths, stats):

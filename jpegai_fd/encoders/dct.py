@@ -33,12 +33,38 @@ def dct_matrix(n: int) -> np.ndarray:
 
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
-    """(N, H, W) planes with H, W multiples of ``block`` -> (N, block*block, H/block, W/block)."""
+    """(N, H, W) float32 planes with H, W multiples of ``block`` -> (N, block*block, H/block, W/block).
+
+    Computed as two separable passes of plain elementwise multiply-adds, summed in a fixed order
+    (index 0 first), never through BLAS: a matrix product's reduction order depends on the BLAS
+    build, its kernels and its thread count, which made the cache's bytes depend on the launcher
+    (joblib workers run one thread). IEEE float32 multiply and add are exact-rounded, so these
+    bytes are the same on every machine and with any number of threads.
+    """
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
-    tiles = planes.reshape(n, h // block, block, w // block, block)
-    coefs = np.einsum("ua,niajb,vb->nuvij", d, tiles, d, optimize=True)
-    return coefs.reshape(n, block * block, h // block, w // block)
+    tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)
+    rows = _fixed_order_sum(tiles, d, axis=4)   # (n, i, a, j, v): horizontal frequencies v
+    coefs = _fixed_order_sum(rows, d, axis=2)   # (n, i, u, j, v): vertical frequencies u
+    return np.ascontiguousarray(coefs.transpose(0, 2, 4, 1, 3)).reshape(n, block * block, h // block, w // block)
+
+
+def _fixed_order_sum(x: np.ndarray, d: np.ndarray, axis: int) -> np.ndarray:
+    """``out[..., k, ...] = sum_m d[k, m] * x[..., m, ...]`` along ``axis``, accumulated for m = 0, 1, ...
+    in that order (same shape as ``x``; ``d`` is square)."""
+    shape = [1] * x.ndim
+    shape[axis] = d.shape[0]
+    out = np.empty_like(x)
+    term = np.empty_like(x)
+    for m in range(d.shape[1]):
+        column = d[:, m].reshape(shape)
+        source = x[(slice(None),) * axis + (slice(m, m + 1),)]  # (..., 1, ...) broadcast against the column
+        if m == 0:
+            np.multiply(source, column, out=out)
+        else:
+            np.multiply(source, column, out=term)
+            np.add(out, term, out=out)
+    return out
 
 
 def frequency_weights(block: int) -> np.ndarray:
@@ -51,11 +77,20 @@ def frequency_weights(block: int) -> np.ndarray:
     return (1 + 0.5 * (u + v)).ravel().astype(np.float64)
 
 
+def _mean_2x2(planes: np.ndarray) -> np.ndarray:
+    """(N, H, W, K) -> (N, H/2, W/2, K) means of 2x2 blocks, summed in a fixed order (a reduction
+    such as ``mean(axis=...)`` may pair its terms differently with the SIMD path it takes)."""
+    total = planes[:, 0::2, 0::2] + planes[:, 0::2, 1::2]
+    total += planes[:, 1::2, 0::2]
+    total += planes[:, 1::2, 1::2]
+    return total / np.float32(4)
+
+
 class DCTEncoder:
     """Block-DCT latents with a rate-searched quantiser; implements ``LatentEncoder``."""
 
     name = "dct"
-    version = 1
+    version = 2  # 2: BLAS-free fixed-order DCT and an exactly representable rate-search grid (bytes no longer depend on threads)
 
     def __init__(self, rate_search_iters: int = 24):
         self.rate_search_iters = int(rate_search_iters)
@@ -81,7 +116,7 @@ class DCTEncoder:
             images = np.pad(images, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
         yuv = rgb_to_yuv709(images)
         luma = block_dct(yuv[..., 0], LUMA_BLOCK)
-        chroma = yuv[..., 1:].reshape(n, yuv.shape[1] // 2, 2, yuv.shape[2] // 2, 2, 2).mean(axis=(2, 4))
+        chroma = _mean_2x2(yuv[..., 1:])
         u = block_dct(np.ascontiguousarray(chroma[..., 0]), CHROMA_BLOCK)
         v = block_dct(np.ascontiguousarray(chroma[..., 1]), CHROMA_BLOCK)
         return {"model_y": luma, "model_uv": np.concatenate([u, v], axis=1)}

@@ -1,15 +1,22 @@
 """Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
 
 The rate of a quantised latent is estimated as the empirical entropy of its symbols, one adaptive model
-per channel (what an ideal context-free entropy coder would spend). A bisection on log(step) finds, for
+per channel (what an ideal context-free entropy coder would spend). A bisection over a log-spaced grid of steps finds, for
 every image of a batch at once, the finest step whose estimated rate does not exceed the target.
+
+The candidate steps form a fixed grid of exactly representable numbers (a small floating-point format:
+``2**iters`` points, ``iters - 5`` mantissa bits in each of 32 octaves, 2**-24 (6e-8) up to 2**8), and the bisection
+runs on the integer grid index. So no ``exp`` is evaluated and a step's bits never depend on the
+machine's math library or SIMD path; the only transcendental left, ``log2`` in the rate estimate,
+enters only through the comparison with the target.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-LOG_STEP_RANGE = (np.log(1e-6), np.log(1e2))
+OCTAVE_BITS = 5  # 32 octaves of steps, [2**-24, 2**8): far finer and coarser than any rate needs
+TOP_EXPONENT = 7  # the octave [2**7, 2**8) is the last
 
 
 def _sorted_rows(coefs: np.ndarray) -> np.ndarray:
@@ -34,16 +41,33 @@ def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.bincount(starts // (c * p), weights=bits, minlength=b)
 
 
+def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
+    """The step of each grid ``index`` (int64 in [0, 2**iters)), increasing with the index:
+    ``(1 + f / 2**m) * 2**e`` for mantissa ``f`` (the low ``m = iters - 5`` bits) and octave ``e``
+    (the high bits), computed exactly (with fewer than 5 iterations: whole octaves up to 2**7)."""
+    octave_bits = min(OCTAVE_BITS, iters)
+    mantissa_bits = iters - octave_bits
+    index = np.asarray(index, dtype=np.int64)
+    mantissa = 1.0 + (index & ((1 << mantissa_bits) - 1)) / float(1 << mantissa_bits)
+    octave = (index >> mantissa_bits) + (TOP_EXPONENT - (1 << octave_bits) + 1)
+    return np.ldexp(mantissa, octave.astype(np.int32))
+
+
 def search_steps(coefs: np.ndarray, target_bits: float, iters: int) -> np.ndarray:
     """For (B, C, P) weighted coefficients, the per-image step whose estimated size is closest to
-    ``target_bits`` from below (the finest step the budget allows). Returns (B,) float64."""
+    ``target_bits`` from below (the finest step of the grid the budget allows; the coarsest when
+    none does). ``iters`` >= 1 bisection steps. Returns (B,) float64."""
+    if iters < 1:
+        raise ValueError(f"rate search needs at least one iteration, got {iters}")
     sorted_coefs = _sorted_rows(np.asarray(coefs, dtype=np.float64))
     batch = coefs.shape[0]
-    lo = np.full(batch, LOG_STEP_RANGE[0])
-    hi = np.full(batch, LOG_STEP_RANGE[1])
+    # Invariant: index lo is over budget (-1 stands for "finer than the grid"), index hi is not
+    # (assumed for the coarsest step). Each iteration halves hi - lo exactly, from 2**iters to 1.
+    lo = np.full(batch, -1, dtype=np.int64)
+    hi = np.full(batch, (1 << iters) - 1, dtype=np.int64)
     for _ in range(iters):
-        mid = (lo + hi) / 2
-        over = estimated_bits(sorted_coefs, np.exp(mid)) > target_bits
+        mid = (lo + hi) // 2
+        over = estimated_bits(sorted_coefs, grid_steps(mid, iters)) > target_bits
         lo = np.where(over, mid, lo)
         hi = np.where(over, hi, mid)
-    return np.exp(hi)
+    return grid_steps(hi, iters)

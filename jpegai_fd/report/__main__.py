@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,13 +24,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", default=None, help="latest, a parent run id or a sweep name (default: all runs)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])")
     parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
+    parser.add_argument("--include-untuned", action="store_true",
+                        help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)")
     args = parser.parse_args(argv)
     try:
         from jpegai_fd.report.build import write_report
-        from jpegai_fd.report.runs import load_runs
+        from jpegai_fd.report.runs import load_runs, split_untuned
 
+        check_scheme("--tracking-uri", args.tracking_uri)
         check_tracking_uri(args.tracking_uri)
         runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
+        tuned, untuned = split_untuned(runs)
+        if len(untuned) and not args.include_untuned:
+            names = ", ".join(f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
+                              for r in untuned.head(5).itertuples())
+            print(f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
+                  f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
+                  f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them", file=sys.stderr)
+            runs = tuned
         if runs.empty:
             raise UserError(f"no FINISHED job runs in experiment {args.experiment!r}"
                             + (f" for sweep {args.sweep!r}" if args.sweep else "") + f" at {args.tracking_uri}")

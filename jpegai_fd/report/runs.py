@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, latest_run
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, UNTUNED_TAG, latest_run
 
 FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", "dataset")
 
@@ -53,6 +55,9 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
         row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
                "config_hash": run.data.tags.get(CONFIG_HASH, run.info.run_id)}
         row.update({f: run.data.tags.get(f) for f in FACTORS})
+        score = run.data.metrics.get("cv/best_score")
+        # Tagged (fixed parameters), or a nan score (a run from before such searches ended FAILED).
+        row["untuned"] = run.data.tags.get(UNTUNED_TAG) or ("no completed trial" if score is not None and math.isnan(score) else None)
         row.update(run.data.metrics)
         rows.append(row)
     df = pd.DataFrame(rows)
@@ -61,3 +66,12 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     df["bpp"] = pd.to_numeric(df["bpp"])
     df = df.sort_values("start_time").drop_duplicates("config_hash", keep="last")
     return df.reset_index(drop=True), parent
+
+
+def split_untuned(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(tuned runs, runs without a search result): a run tagged ``warning.untuned`` (fixed parameters)
+    or whose ``cv/best_score`` is nan (older runs whose every trial failed); see :func:`load_runs`."""
+    if df.empty:
+        return df, df
+    bad = df["untuned"].notna()
+    return df[~bad].reset_index(drop=True), df[bad].reset_index(drop=True)

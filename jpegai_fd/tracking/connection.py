@@ -22,6 +22,19 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 START_HINT = "start one with `python -m jpegai_fd.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
 
 
+# MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
+TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
+
+
+def check_scheme(key: str, uri, schemes: tuple[str, ...] = TRACKING_SCHEMES,
+                 hint: str = " (e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db)") -> None:
+    """UserError naming ``key`` unless ``uri`` starts with one of ``schemes`` (``+driver`` allowed) and ``://``."""
+    scheme, sep, _ = str(uri).partition("://")
+    if not isinstance(uri, str) or not sep or scheme.partition("+")[0] not in schemes:
+        raise UserError(f"invalid value for '{key}': {uri!r}; allowed schemes: "
+                        f"{', '.join(s + '://' for s in schemes)}{hint}")
+
+
 def is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
@@ -47,3 +60,17 @@ def check_tracking_uri(uri: str, attempts: int = 2) -> None:
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
                     + START_HINT.format(port=port))
+
+
+def wait_for_server(uri: str, retry_s: float) -> bool:
+    """True once ``uri`` answers; polls with back-off (1, 2, 4 ... 30 s) for up to ``retry_s`` seconds."""
+    deadline = time.monotonic() + retry_s
+    delay = 1.0
+    while True:
+        if server_healthy(uri, timeout=3.0):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 30.0)

@@ -3,8 +3,9 @@ timings, figures and artifacts.
 
 Calls are few and batched: the run is created with its tags, params go in one ``log_batch``, metrics
 in another, and artifacts are written to a local folder during the job (the job's Hydra output
-folder) and uploaded together when the run ends. If the server stops answering mid-job, the job goes
-on; its artifacts stay in that folder and the job writes its results next to them.
+folder) and uploaded together when the run ends. If the server stops answering mid-job, the job retries
+for ``tracking.retry_s`` and then goes on; its artifacts stay in that folder and the job writes its
+results and a journal of the run (``tracking.json``) next to them, for ``python -m jpegai_fd.sync``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import logging
 import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retries before mlflow loads)
-from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking import interrupts
+from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, wait_for_server
 
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
@@ -31,6 +34,7 @@ from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
+JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.sync)
 
 
 def factor_tags(cfg: DictConfig) -> dict[str, str]:
@@ -100,8 +104,14 @@ class TrackedRun:
 
     ``local_dir`` (default: a temporary folder) receives every artifact under ``artifacts/`` before
     upload. Inside a tracked multirun the run is a child of the sweep's parent run. On an exception
-    the run ends FAILED with the error as the ``error`` tag, and the exception propagates. Tracking
-    errors after the start do not stop the job: :attr:`lost` then holds the first one.
+    the run ends FAILED with the error as the ``error`` tag (KILLED on a KeyboardInterrupt, i.e. Ctrl-C
+    or SIGTERM), and the exception propagates.
+
+    A tracking server that stops answering is retried with back-off for ``tracking.retry_s`` seconds
+    (also at the start: a job of a sweep then runs without a run); after that the job goes on
+    locally and :attr:`lost` holds the reason. Everything the run was sent is also journalled to
+    ``<local_dir>/tracking.json`` (ids, tags, params, metrics, final status), from which
+    ``python -m jpegai_fd.sync`` uploads what the server missed.
     """
 
     def __init__(self, cfg: DictConfig, local_dir: str | Path | None = None):
@@ -113,66 +123,125 @@ class TrackedRun:
         self.run = None
         self.parent_id: str | None = None
         self.lost: str | None = None
+        self.name = run_name(cfg)
+        self.retry_s = max(0.0, float(cfg.tracking.get("retry_s", 0) or 0))
+        self.journal: dict = {}
 
     def __enter__(self) -> "TrackedRun":
         uri = self.cfg.tracking.uri
-        check_tracking_uri(uri)
-        self.client = MlflowClient(uri)
-        experiment_id = ensure_experiment(self.client, self.cfg.tracking.experiment)
         self.parent_id = parent_run_id()
         tags = {**factor_tags(self.cfg), ROLE: "job", CONFIG_HASH: config_hash(self.cfg)}
         if self.parent_id:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
-        self.run = self.client.create_run(experiment_id, run_name=run_name(self.cfg), tags=default_tags(tags))
-        self.client.log_batch(self.run_id, params=[Param(k, v) for k, v in flat_params(self.cfg).items()])
+        params = flat_params(self.cfg)
+        # key: the sync's idempotency key for a run the server never saw
+        self.journal = {"key": uuid.uuid4().hex, "uri": uri, "experiment": self.cfg.tracking.experiment,
+                        "parent_run_id": self.parent_id, "run_id": None, "run_name": self.name,
+                        "tags": default_tags(tags), "params": params,
+                        "metrics": [], "status": "RUNNING", "lost": None}
+        if is_http(uri) and not wait_for_server(uri, self.retry_s):
+            self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
+            log.warning("%s; the job runs without it and keeps its results in %s "
+                        "(python -m jpegai_fd.sync uploads them)", self.lost, self.local_dir)
+        else:
+            check_tracking_uri(uri)
+            self.client = MlflowClient(uri)
+            experiment_id = ensure_experiment(self.client, self.cfg.tracking.experiment)
+            self.run = self.client.create_run(experiment_id, run_name=self.name, tags=self.journal["tags"])
+            self.journal["run_id"] = self.run.info.run_id
+            try:
+                self._safe(self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()])
+            except BaseException as exc:  # a Ctrl-C right after the run was created: never leave it RUNNING
+                self.__exit__(type(exc), exc, None)
+                raise
         self.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
+        self._write_journal()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self.artifact_dir.exists():
-            self._safe(self.client.log_artifacts, self.run_id, str(self.artifact_dir))
-        if exc is not None:
-            self._safe(self.client.set_tag, self.run_id, "error", f"{exc_type.__name__}: {exc}"[:5000])
-            self._safe(self.client.set_terminated, self.run_id, "FAILED")
+        if exc is None:
+            status = "FINISHED"
         else:
-            self._safe(self.client.set_terminated, self.run_id, "FINISHED")
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            error = interrupts.reason(exc) if status == "KILLED" else f"{exc_type.__name__}: {exc}"
+            self.journal["tags"]["error"] = error[:5000]
+        self.journal["status"] = status
+        self._write_journal()  # first: a second signal during the upload still leaves the final status here
+        if self.artifact_dir.exists():
+            self._safe(self.client and self.client.log_artifacts, self.run_id, str(self.artifact_dir))
+        if exc is not None:
+            self._safe(self.client and self.client.set_tag, self.run_id, "error", self.journal["tags"]["error"])
+        self._safe(self.client and self.client.set_terminated, self.run_id, status)
+        self._write_journal()
         if self._temporary and self.lost is None:
             shutil.rmtree(self.local_dir, ignore_errors=True)
         return False
 
-    def _safe(self, call, *args, **kwargs) -> None:
-        """Run a tracking call; after the first failure, warn once and skip the rest."""
-        if self.lost is not None:
+    def _write_journal(self) -> None:
+        if self._temporary:
             return
-        try:
-            call(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
-            self.lost = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            log.warning("MLflow tracking at %s failed (%s); results stay in %s", self.cfg.tracking.uri,
-                        self.lost, self.local_dir)
+        self.journal["lost"] = self.lost
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.local_dir / "tracking.json.tmp"
+        tmp.write_text(json.dumps(self.journal, indent=1, default=str))
+        tmp.replace(self.local_dir / JOURNAL)
+
+    def _safe(self, call, *args, **kwargs) -> None:
+        """Run a tracking call; while an HTTP server does not answer, retry it with back-off for up to
+        ``retry_s``; after a failure that outlasts it (or any other failure), warn once and skip the rest."""
+        if self.lost is not None or call is None:
+            return
+        deadline = time.monotonic() + self.retry_s
+        delay = 1.0
+        while True:
+            try:
+                call(*args, **kwargs)
+                return
+            except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
+                uri = self.cfg.tracking.uri
+                left = deadline - time.monotonic()
+                if left > 0 and is_http(uri) and not server_healthy(uri, timeout=min(3.0, left)):
+                    log.warning("MLflow tracking at %s not answering (%s); retrying for up to %.0fs more",
+                                uri, type(exc).__name__, max(0.0, deadline - time.monotonic()))
+                    time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+                    delay = min(delay * 2, 30.0)
+                    continue
+                self.lost = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                log.warning("MLflow tracking at %s failed (%s); results stay in %s", uri, self.lost, self.local_dir)
+                self._write_journal()
+                return
 
     @property
-    def run_id(self) -> str:
-        return self.run.info.run_id
+    def run_id(self) -> str | None:
+        return self.run.info.run_id if self.run is not None else None
 
     def _local(self, path: str) -> Path:
         target = self.artifact_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
+    def _log_metrics(self, metrics: list[Metric]) -> None:
+        self.journal["metrics"].extend([m.key, m.value, m.timestamp, m.step] for m in metrics)
+        self._safe(self.client and self.client.log_batch, self.run_id, metrics=metrics)
+
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
-        self._safe(self.client.log_batch, self.run_id,
-                   metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
+        self._log_metrics([Metric(k, float(v), now, step) for k, v in metrics.items()])
 
     def log_series(self, key: str, values, steps) -> None:
         """One metric over steps (e.g. the CV score of each Optuna trial), in one request."""
         now = int(time.time() * 1000)
-        self._safe(self.client.log_batch, self.run_id,
-                   metrics=[Metric(key, float(v), now, int(s)) for v, s in zip(values, steps)])
+        self._log_metrics([Metric(key, float(v), now, int(s)) for v, s in zip(values, steps)])
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self._safe(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self.journal["tags"].update({k: str(v) for k, v in tags.items()})
+        self._safe(self.client and self.client.log_batch, self.run_id,
+                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_params(self, params: dict) -> None:
+        """More params (values as text), e.g. the parameters the final model was built with."""
+        self._safe(self.client.log_batch, self.run_id,
+                   params=[Param(k, str(v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
         self._local(path).write_text(json.dumps(data, indent=2, default=float))

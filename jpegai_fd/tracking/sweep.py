@@ -3,7 +3,7 @@
 The parent run is created in the launching process (:mod:`jpegai_fd.tracking.sweep_callback`) and its
 id written to ``<sweep dir>/.jpegai_fd/parent_run.json``; every job, whatever the launcher (in
 process, joblib workers, SLURM), reads it from the sweep folder that Hydra gives it. Each job also
-writes ``<sweep dir>/.jpegai_fd/jobs/<num>.json`` (finished, skipped or failed) so that the launching
+writes ``<sweep dir>/.jpegai_fd/jobs/<num>.json`` (finished, skipped, failed or killed) so that the launching
 process can close the parent run and set the exit code.
 """
 
@@ -20,6 +20,7 @@ ROLE = "jpegai_fd.role"             # "sweep" on parent runs, "job" on job runs
 CONFIG_HASH = "jpegai_fd.config_hash"
 SWEEP_KEY = "jpegai_fd.sweep_key"   # identity of a sweep's overrides: a rerun of the same sweep has the same key
 REUSED_FROM = "jpegai_fd.reused_from"
+UNTUNED_TAG = "warning.untuned"      # why a job ran no search (its fixed parameters were used)
 # Overrides that change how a sweep is tracked, not what it computes.
 TRACKING_ONLY = ("tracking.resume", "tracking.sweep_name", "tracking.uri", "tracking.experiment")
 STATE_DIR = ".jpegai_fd"
@@ -30,6 +31,23 @@ def latest_run(client, experiment_id: str, filter_string: str):
     runs = client.search_runs([experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"],
                               max_results=1)
     return runs[0] if runs else None
+
+
+def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
+    """End the parent's child runs still RUNNING with ``status`` and tag ``error``; their ids."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    running = client.search_runs([experiment_id], filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' "
+                                 "and attributes.status = 'RUNNING'", max_results=10000)
+    for run in running:
+        client.set_tag(run.info.run_id, "error", error)
+        client.set_terminated(run.info.run_id, status)
+    return [r.info.run_id for r in running]
+
+
+def sweep_status(counts) -> str:
+    """Final status of a parent run from its jobs' outcome counts."""
+    return "FAILED" if counts.get("failed") else "KILLED" if counts.get("killed") else "FINISHED"
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -110,14 +128,24 @@ def record_outcome(status: str, **details) -> None:
 
 
 def read_outcomes(sweep_dir: str | Path) -> list[dict]:
+    """The outcomes the jobs recorded, by job number (10 after 9)."""
     d = state_dir(sweep_dir) / "jobs"
-    return [json.loads(p.read_text()) for p in sorted(d.glob("*.json"))] if d.exists() else []
+    found = [json.loads(p.read_text()) for p in d.glob("*.json")] if d.exists() else []
+    return sorted(found, key=lambda o: int(o["job"]))
 
 
 def clear_outcomes(sweep_dir: str | Path) -> None:
     d = state_dir(sweep_dir) / "jobs"
     for p in d.glob("*.json") if d.exists() else ():
         p.unlink()
+
+
+def _job_overrides() -> str | None:
+    if hydra_job() is None:
+        return None
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().job.override_dirname
 
 
 def record_failure(exc: BaseException, out_dir: Path | None) -> None:
@@ -128,10 +156,12 @@ def record_failure(exc: BaseException, out_dir: Path | None) -> None:
     if out_dir is not None:
         (out_dir / "results.json").write_text(json.dumps({"status": "failed", "error": error}, indent=2))
         (out_dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
-    job = hydra_job()
-    overrides = None
-    if job is not None:
-        from hydra.core.hydra_config import HydraConfig
+    record_outcome("failed", error=error[:2000], overrides=_job_overrides())
 
-        overrides = HydraConfig.get().job.override_dirname
-    record_outcome("failed", error=error[:2000], overrides=overrides)
+
+def record_interrupt(exc: BaseException, out_dir: Path | None) -> None:
+    """A job stopped by Ctrl-C or SIGTERM: ``results.json`` (status killed) and its outcome."""
+    error = f"{type(exc).__name__}: {exc or 'interrupted'}"
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(json.dumps({"status": "killed", "error": error}, indent=2))
+    record_outcome("killed", error=error, overrides=_job_overrides())

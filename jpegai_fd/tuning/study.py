@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from jpegai_fd.classifiers import suggest_params
 from jpegai_fd.classifiers.backend import fold_scorer
+from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import Progress
 from jpegai_fd.tuning.cv import grouped_folds
@@ -25,11 +26,24 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TuningResult:
-    """Best parameters (empty when nothing was tuned), their mean CV score, and every trial."""
+    """Best parameters (empty when nothing was tuned), their mean CV score, and every trial;
+    ``untuned``: why no search ran (the fixed parameters of ``classifier.estimator`` are used), else None."""
 
     best_params: dict
     best_score: float
     trials: pd.DataFrame
+    untuned: str | None = None
+
+
+def no_trial_completed(study: optuna.Study, tuning: DictConfig) -> UserError:
+    """The error of a search in which no trial completed: the job must not pass for a tuned result."""
+    states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
+    errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
+    why = f"first error: {errors[0]}" if errors else (
+        f"tuning.timeout={tuning.timeout}s passed first" if tuning.timeout is not None else "no error recorded")
+    return UserError(f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
+                     f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
+                     f"to train with the fixed parameters")
 
 
 def _objective(classifier: DictConfig, features: FeatureSet, folds, scoring: str):
@@ -63,7 +77,8 @@ def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed:
     from ``tuning.n_trials`` run, so an interrupted search resumes.
     """
     if tuning.n_trials == 0 or not classifier.search_space:
-        return TuningResult({}, float("nan"), pd.DataFrame())
+        why = "tuning.n_trials=0" if tuning.n_trials == 0 else "classifier.search_space is empty"
+        return TuningResult({}, float("nan"), pd.DataFrame(), untuned=why)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
     pruner = optuna.pruners.MedianPruner(n_startup_trials=tuning.pruner.n_startup_trials,
                                          n_warmup_steps=tuning.pruner.n_warmup_steps)
@@ -87,8 +102,7 @@ def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed:
         progress.close()  # a timeout or a lost race ends the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
-        log.warning("optuna: no trial completed; using the fixed parameters of classifier.estimator")
-        return TuningResult({}, float("nan"), study.trials_dataframe())
+        raise no_trial_completed(study, tuning)  # the job ends FAILED, never FINISHED with a nan score
     log.info("optuna: %d trials in %.1fs, best %s=%.4f with %s", remaining, time.perf_counter() - start,
              tuning.scoring, study.best_value, study.best_params)
     trials = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params", "user_attrs"))

@@ -1,0 +1,89 @@
+"""`python -m jpegai_fd.cache ls|gc`: list the latent cache's groups, remove the stale ones.
+
+  python -m jpegai_fd.cache ls [--cache PATH]
+  python -m jpegai_fd.cache gc [--cache PATH] [--older-than DAYS] [--dry-run]
+
+gc removes superseded groups (an older copy of the same images: what an image edit leaves) and,
+with --older-than, groups no job opened for DAYS days; never a group a running job has open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from jpegai_fd.errors import UserError
+
+DEFAULT_CACHE = "cache/latents.zarr"  # paths.cache's default, relative to where you launch
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+def print_groups(groups) -> None:
+    header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
+    rows = [(g.dataset, g.encoder, str(g.bpp), g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes),
+             when(g.last_used), ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
+             g.key)
+            for g in groups]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    total = sum(g.size_bytes for g in groups)
+    print(f"{len(groups)} groups, {human_bytes(total)}")
+
+
+def days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text!r}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cache", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("ls", "list the groups"), ("gc", "remove groups no longer referenced")):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--cache", default=DEFAULT_CACHE, help=f"the store (paths.cache; default {DEFAULT_CACHE})")
+        if name == "gc":
+            sub.add_argument("--older-than", type=days, default=None, metavar="DAYS",
+                             help="also remove groups that no job opened for DAYS days")
+            sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    args = parser.parse_args(argv)
+    from jpegai_fd.cache.inventory import collect, list_groups
+
+    try:
+        if args.command == "ls":
+            print_groups(list_groups(args.cache))
+            return 0
+        removals = collect(args.cache, args.older_than, args.dry_run)
+    except UserError as exc:
+        print(f"jpegai_fd.cache: error: {exc}", file=sys.stderr)
+        return 2
+    freed = 0
+    for r in removals:
+        verb = "kept (in use)" if r.kept_in_use and not args.dry_run else ("removed" if r.done else "would remove")
+        busy = ", in use now" if r.kept_in_use and args.dry_run else ""
+        print(f"{verb}: {r.group.key} ({human_bytes(r.group.size_bytes)}, {r.reason}{busy})")
+        freed += r.group.size_bytes if r.done or (args.dry_run and not r.kept_in_use) else 0
+    print(f"{'would free' if args.dry_run else 'freed'} {human_bytes(freed)} "
+          f"({sum(r.done or (args.dry_run and not r.kept_in_use) for r in removals)} groups)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

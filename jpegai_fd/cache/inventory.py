@@ -1,0 +1,160 @@
+"""What a latent store holds, which of its groups are stale, and removing those safely.
+
+A group is **superseded** when another group of the same dataset, encoder fingerprint, bpp, split,
+image shape, dataset root and reader settings holds the *same image ids* (the same selection) and
+was used more recently: it is what an image edit (or relabel) leaves behind, since the manifest
+hash (part of the key) changed while the selection did not. A group is **unused for DAYS** when no
+job opened it for that long (see :mod:`jpegai_fd.cache.usage`). :func:`collect` removes superseded
+groups, and with ``older_than_days`` also unused ones, never a group that a process has open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from jpegai_fd.cache.claims import claims_path
+from jpegai_fd.cache.store import creation_lock, read_only_reason
+from jpegai_fd.cache.usage import in_use, try_exclusive, used_path
+from jpegai_fd.errors import UserError
+
+
+@dataclass
+class GroupInfo:
+    """One group of a store, as ``ls`` shows it."""
+
+    key: str
+    dataset: str
+    encoder: str          # "<name>-<fingerprint hash>", as in the key
+    bpp: int
+    split: str
+    images: int
+    done: int
+    failed: int
+    size_bytes: int
+    last_used: float      # seconds since the epoch (the group's creation when never opened since)
+    in_use: bool
+    superseded_by: str | None = None
+    bucket: str = ""      # what must match for one group to supersede another (besides the ids)
+
+
+def disk_usage(folder: Path) -> int:
+    """Bytes allocated on disk by the files under ``folder``."""
+    return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
+
+
+def open_store(path: str | Path) -> zarr.Group:
+    """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
+    path = Path(path)
+    meta = path / "zarr.json"
+    try:
+        is_group = json.loads(meta.read_text()).get("node_type") == "group"
+    except (OSError, ValueError):
+        is_group = False
+    if not is_group:
+        raise UserError(f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
+                        f"paths.cache names (default cache/latents.zarr)")
+    return zarr.open_group(str(path), mode="r")
+
+
+def list_groups(path: str | Path) -> list[GroupInfo]:
+    """Every complete group of the store at ``path`` (sorted by key), superseded ones marked."""
+    path = Path(path)
+    root = open_store(path)
+    out = []
+    for meta in sorted(path.glob("*/*/*/*/done/zarr.json")):
+        folder = meta.parent.parent
+        key = folder.relative_to(path).as_posix()
+        group = root[key]
+        attrs = dict(group.attrs)
+        done, failed = group["done"][:], group["failed"][:]
+        mark = used_path(path, key)
+        last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
+        bucket = json.dumps([attrs.get("dataset"), key.split("/")[1], attrs.get("bpp"), attrs.get("split"),
+                             attrs.get("image_shape"), attrs.get("root"), attrs.get("reading")], sort_keys=True)
+        out.append(GroupInfo(key, str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)),
+                             str(attrs.get("split")), int(done.size), int(done.sum()), int(failed.sum()),
+                             disk_usage(folder), last, in_use(mark), bucket=bucket))
+    _mark_superseded(root, out)
+    return out
+
+
+def _mark_superseded(root: zarr.Group, groups: list[GroupInfo]) -> None:
+    by_bucket: dict[str, list[GroupInfo]] = {}
+    for g in groups:
+        by_bucket.setdefault(g.bucket, []).append(g)
+    for members in by_bucket.values():
+        if len(members) < 2:
+            continue
+        ids = {g.key: root[g.key]["ids"][:] for g in members}
+        newest_first = sorted(members, key=lambda g: g.last_used, reverse=True)
+        for i, g in enumerate(newest_first):
+            newer = next((h for h in newest_first[:i] if np.array_equal(ids[h.key], ids[g.key])), None)
+            g.superseded_by = newer.key if newer is not None else None
+
+
+@dataclass
+class Removal:
+    group: GroupInfo
+    reason: str
+    done: bool            # removed (False: dry run, or kept because a process has it open)
+    kept_in_use: bool = False
+
+
+def collect(path: str | Path, older_than_days: float | None = None, dry_run: bool = False) -> list[Removal]:
+    """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the groups
+    unused for that many days; ``dry_run`` only says which. Groups a process has open are kept.
+
+    Each removal holds the group's use mark exclusively (so no job opens it meanwhile) and the
+    store's creation lock (so no job creates a group beside it while empty parents are pruned); the
+    ``done`` array goes first, so a reader never sees a half-removed group as complete."""
+    path = Path(path)
+    groups = list_groups(path)
+    reason_ro = read_only_reason(path)
+    if reason_ro is not None and not dry_run:
+        raise UserError(f"latent cache '{path}' is read-only ({reason_ro}); run gc where it is writable")
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    out = []
+    for g in groups:
+        if g.superseded_by is not None:
+            reason = f"superseded by {g.superseded_by}"
+        elif cutoff is not None and g.last_used < cutoff:
+            reason = f"unused for {(time.time() - g.last_used) / 86400:.1f} days"
+        else:
+            continue
+        if dry_run:
+            out.append(Removal(g, reason, done=False, kept_in_use=g.in_use))
+            continue
+        mark = used_path(path, g.key)
+        fd = try_exclusive(mark)
+        if fd is None:
+            out.append(Removal(g, reason, done=False, kept_in_use=True))
+            continue
+        try:
+            with creation_lock(path):
+                _remove_group(path, g.key)
+            claims_path(path, g.key).unlink(missing_ok=True)
+            mark.unlink(missing_ok=True)  # a job waiting on this mark sees it replaced and opens anew
+        finally:
+            os.close(fd)
+        out.append(Removal(g, reason, done=True))
+    return out
+
+
+def _remove_group(store: Path, key: str) -> None:
+    folder = store / key
+    shutil.rmtree(folder / "done", ignore_errors=True)
+    shutil.rmtree(folder)
+    for parent in folder.parents:  # prune parents left holding only their own zarr.json
+        if parent == store or store not in parent.parents:
+            break
+        if [p.name for p in parent.iterdir()] != ["zarr.json"]:
+            break
+        shutil.rmtree(parent)

@@ -1,0 +1,92 @@
+"""What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
+
+A perturbation maps one (H, W, 3) uint8 RGB image to a uint8 RGB image (the same size unless its
+``output_shape`` says otherwise). ``image_id`` is the dataset's id of the image: perturbations that
+draw random numbers seed them from (their seed, the id), so a rerun, another batch size or another
+shard gives the same bytes.
+
+``key()`` is the short, stable condition name used in metric names (``robust/<key>/<metric>``) and
+in cache-group names; ``describe()`` is every setting that changes the output bytes (name,
+parameters, a version of this module's numerics, the library versions where they matter): hash it
+into the cache key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+
+from jpegai_fd.errors import UserError
+
+PERTURB_VERSION = 1  # bump when any perturbation's numerics change: it is part of every describe()
+
+
+def _number(value: float) -> str:
+    """A parameter as it appears in a key: 0.5 -> '0.5', 2.0 -> '2', 75 -> '75'."""
+    return f"{float(value):g}"
+
+
+def check_uint8_rgb(image: np.ndarray) -> None:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"perturbations take (H, W, 3) uint8 RGB images, got {image.dtype} {image.shape}")
+
+
+class Perturbation:
+    """Base of the perturbation dataclasses: subclasses set ``name`` and implement ``apply``."""
+
+    name = "identity"
+
+    def key(self) -> str:
+        """Condition name: ``<name>_<param><value>...``, e.g. ``jpeg_q75``."""
+        return self.name + "".join(f"_{tag}{_number(v)}" for tag, v in self.key_params())
+
+    def key_params(self) -> list[tuple[str, float]]:
+        """(short tag, value) pairs that name the condition in ``key()``."""
+        return []
+
+    def describe(self) -> dict:
+        """Name, every dataclass field and the numerics version: everything that changes the bytes."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        return {"perturbation": self.name, **fields, "perturb_version": PERTURB_VERSION}
+
+    def digest(self) -> str:
+        """Short stable hash of ``describe()`` (for a cache key)."""
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def output_shape(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the output for an input of height x width."""
+        return height, width
+
+    def apply(self, image: np.ndarray, image_id: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def _normalise(self, field: str, value) -> None:
+        """Store a checked value in its canonical type (5 and 5.0 must give one cache key)."""
+        object.__setattr__(self, field, value)  # the dataclasses are frozen
+
+    def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
+        check_uint8_rgb(image)
+        out = self.apply(np.asarray(image), str(image_id))
+        return np.ascontiguousarray(out, dtype=np.uint8)
+
+    def apply_batch(self, images: np.ndarray, image_ids) -> np.ndarray:
+        """(N, H, W, 3) uint8 and N ids -> (N, H', W', 3) uint8; one image at a time unless overridden."""
+        return np.stack([self(image, image_id) for image, image_id in zip(images, image_ids)])
+
+
+def in_range(value, key: str, name: str, low: float, high: float, integer: bool = False):
+    """``value`` within [low, high] (an int when ``integer``), else a UserError naming ``<name>.<key>``."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise UserError(f"invalid value for '{name}.{key}': {value!r}; use {kind} in [{low:g}, {high:g}]")
+    return int(value) if integer else float(value)
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float pixels on the 0..255 scale -> rounded, clipped uint8."""
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)

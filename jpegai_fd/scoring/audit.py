@@ -1,0 +1,184 @@
+"""Shortcut audit of a dataset's files: can one property of the file alone tell real from fake?
+
+Per image (header only, no pixel decoding): file format, JPEG quality estimate and quantisation
+tables, chroma subsampling, resolution, file size, EXIF presence. Per split, each property's power to
+separate the classes is measured as a direction-free ROC AUC (max(AUC, 1 - AUC)):
+
+* numeric properties (file size, width, height, pixel count, JPEG quality): the value itself is the score;
+* low-cardinality properties (format, subsampling, EXIF, colour mode): the in-split share of fakes
+  among images with that value is the score (the best any one-feature rule can do on them).
+
+A property is flagged when that AUC exceeds ``max_auc`` (0.75), or when one value of a
+low-cardinality property is held by at least ``min_exclusive_share`` (5%) of one class and by no
+image of the other (e.g. only the fakes are PNG). Peer detectors have learnt JPEG-vs-PNG instead of
+real-vs-fake; a flagged property is such a shortcut. Input: (path, label) pairs per split (labels 1
+real, 0 fake), independent of the dataset classes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.scoring.labels import FAKE, REAL
+
+MAX_AUC = 0.75
+MIN_EXCLUSIVE_SHARE = 0.05
+NUMERIC = ("file_size", "width", "height", "pixels", "jpeg_quality")
+CATEGORICAL = ("format", "subsampling", "exif", "mode")
+SAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0", -1: "none"}
+CLASS_NAMES = {REAL: "real", FAKE: "fake"}
+
+
+@lru_cache(maxsize=1)
+def _reference_luma_tables() -> np.ndarray:
+    """(100, 64) luminance quantisation tables of Pillow's (libjpeg's) encoder at quality 1..100,
+    read back from tiny encodes rather than copied from the standard."""
+    tables = []
+    for quality in range(1, 101):
+        buffer = BytesIO()
+        Image.new("L", (8, 8)).save(buffer, "JPEG", quality=quality)
+        buffer.seek(0)
+        with Image.open(buffer) as im:
+            tables.append(list(im.quantization[0]))
+    return np.array(tables, dtype=np.float64)
+
+
+def estimate_jpeg_quality(quantization: dict) -> tuple[int, bool]:
+    """The libjpeg quality (1..100) whose luminance table is closest to ``quantization[0]`` (mean
+    absolute difference), and whether it matches exactly (False: another encoder's tables)."""
+    luma = np.asarray(quantization[0], dtype=np.float64)
+    error = np.abs(_reference_luma_tables() - luma).mean(axis=1)
+    best = int(np.argmin(error))
+    return best + 1, bool(error[best] == 0)
+
+
+def inspect_file(path: str | Path) -> dict:
+    """Header properties of one image file; ``format`` is "unreadable" when Pillow cannot open it."""
+    path = Path(path)
+    info = {"file_size": path.stat().st_size if path.is_file() else 0}
+    try:
+        with Image.open(path) as im:
+            info.update(format=im.format or "unknown", mode=im.mode, width=im.width, height=im.height,
+                        exif="yes" if len(im.getexif()) or "exif" in im.info else "no")
+            info["pixels"] = im.width * im.height
+            if isinstance(im, JpegImagePlugin.JpegImageFile):
+                info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
+                if im.quantization:
+                    info["jpeg_quality"], info["quant_standard"] = estimate_jpeg_quality(im.quantization)
+                    tables = b"".join(bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization))
+                    info["quant_tables"] = hashlib.blake2b(tables, digest_size=4).hexdigest()
+            else:
+                info["subsampling"] = "none"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        info.update(format="unreadable", mode="none", subsampling="none", exif="no")
+    return info
+
+
+def _auc(values: np.ndarray, fake: np.ndarray) -> float:
+    """Direction-free AUC of ``values`` for fake vs real (ties count half)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(values)
+    n_fake, n_real = int(fake.sum()), int((~fake).sum())
+    auc = (ranks[fake].sum() - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
+    return float(max(auc, 1 - auc))
+
+
+def _summary(records: list[dict]) -> dict:
+    """Per-class summary: counts per categorical value, min/median/max per numeric property."""
+    out = {}
+    for key in CATEGORICAL + ("quant_tables",):
+        counts = Counter(str(r.get(key, "none")) for r in records)
+        if key != "quant_tables" or len(counts) <= 20:
+            out[key] = dict(sorted(counts.items()))
+        else:
+            out["quant_tables_distinct"] = len(counts)
+    for key in NUMERIC:
+        values = [r[key] for r in records if key in r]
+        if values:
+            out[key] = {"min": float(np.min(values)), "median": float(np.median(values)), "max": float(np.max(values))}
+    return out
+
+
+def separability(records: list[dict], labels: np.ndarray, min_exclusive_share: float = MIN_EXCLUSIVE_SHARE) -> dict:
+    """Per property: AUC of that property alone, and the values only one class holds (with shares)."""
+    fake = np.asarray(labels) == FAKE
+    out = {}
+    if fake.all() or not fake.any():
+        return out
+    for key in NUMERIC:
+        if all(key in r for r in records):  # e.g. JPEG quality only when every image is a JPEG
+            out[key] = {"auc": _auc(np.array([r[key] for r in records], dtype=np.float64), fake)}
+    for key in CATEGORICAL:
+        values = np.array([str(r.get(key, "none")) for r in records])
+        distinct, where = np.unique(values, return_inverse=True)
+        fake_share = np.bincount(where, weights=fake, minlength=len(distinct)) / np.bincount(where)
+        exclusive = {}
+        for v, share, k in zip(distinct, fake_share, range(len(distinct))):
+            if share in (0.0, 1.0):
+                cls = fake if share == 1.0 else ~fake
+                held = float(((where == k) & cls).sum() / cls.sum())
+                if held >= min_exclusive_share:
+                    exclusive[str(v)] = {"only": "fake" if share == 1.0 else "real", "share_of_class": held}
+        out[key] = {"auc": _auc(fake_share[where], fake), "exclusive_values": exclusive}
+    return out
+
+
+def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: float = MAX_AUC,
+                  min_exclusive_share: float = MIN_EXCLUSIVE_SHARE) -> dict:
+    """The JSON-ready audit (``dataset/audit.json``) of ``splits``: name -> (path, label) pairs.
+
+    Keys: ``splits`` (per split: image counts, per-class summaries, per-property separability),
+    ``flags`` (one entry per split and property that separates the classes), ``warning`` (one line,
+    or None when nothing is flagged) and the rule's settings.
+    """
+    report = {"max_auc": max_auc, "min_exclusive_share": min_exclusive_share, "splits": {}, "flags": []}
+    for split, items in splits.items():
+        items = [(Path(p), int(label)) for p, label in items]
+        bad = next((str(p) for p, label in items if label not in (REAL, FAKE)), None)
+        if bad is not None:
+            raise UserError(f"shortcut audit: '{bad}' in split {split!r} has a label other than 1 (real) or 0 (fake)")
+        records = [inspect_file(p) for p, _ in items]
+        labels = np.array([label for _, label in items], dtype=np.int8)
+        per_class = {CLASS_NAMES[c]: _summary([r for r, lab in zip(records, labels) if lab == c]) for c in (REAL, FAKE)}
+        sep = separability(records, labels, min_exclusive_share)
+        report["splits"][split] = {"images": {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)},
+                                   "per_class": per_class, "separability": sep}
+        for key, result in sep.items():
+            exclusive = result.get("exclusive_values", {})
+            if result["auc"] > max_auc or exclusive:
+                report["flags"].append({"split": split, "property": key, "auc": result["auc"],
+                                        "exclusive_values": exclusive})
+    report["warning"] = warning_line(report["flags"])
+    return report
+
+
+def warning_line(flags: list[dict]) -> str | None:
+    """One line naming every flagged property (strongest split each), or None."""
+    if not flags:
+        return None
+    strongest: dict[str, dict] = {}
+    for f in flags:
+        if f["property"] not in strongest or f["auc"] > strongest[f["property"]]["auc"]:
+            strongest[f["property"]] = f
+    parts = []
+    for key, f in strongest.items():
+        only = "; ".join(f"{v} only in {e['only']} ({e['share_of_class']:.0%} of them)" for v, e in f["exclusive_values"].items())
+        parts.append(f"{key} (AUC {f['auc']:.2f} on {f['split']}{', ' + only if only else ''})")
+    return ("shortcut audit: file properties alone separate real from fake: " + ", ".join(parts)
+            + "; the detector may learn them instead of the image content (see dataset/audit.json)")
+
+
+def audit_tags(report: dict) -> dict[str, str]:
+    """Run tags: ``audit.shortcut`` = the flagged properties (comma-separated) or "none"."""
+    flagged = sorted({f["property"] for f in report["flags"]})
+    return {"audit.shortcut": ",".join(flagged) if flagged else "none"}

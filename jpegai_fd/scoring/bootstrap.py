@@ -1,0 +1,121 @@
+"""Seeded 95% bootstrap confidence intervals for accuracy, ROC AUC and AP, vectorised.
+
+Images are resampled with replacement, **within each class** by default: test splits are
+class-balanced by design (``sample_balanced``), so each resample keeps the split's real/fake counts
+and every resample has both classes. The interval is the percentile interval of the resampled
+metric. A resample is a row of drawn image indices; AUC and AP of all rows are computed at once from
+counts per (resample, distinct score, class), one ``bincount``: the same values scikit-learn gives
+on each materialised resample (ties included; see ``tests/test_scoring_bootstrap.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.scoring.labels import decide, is_fake
+
+DEFAULT_RESAMPLES = 1000
+METRICS = ("accuracy", "roc_auc", "average_precision")
+
+
+@dataclass(frozen=True)
+class Interval:
+    value: float
+    low: float
+    high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+
+def check_settings(n_resamples: int, level: float) -> None:
+    """One clear error for settings no interval can be computed with."""
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+        raise UserError(f"invalid number of bootstrap resamples {n_resamples!r}; use a positive integer, e.g. 1000")
+    if not 0 < level < 1:
+        raise UserError(f"invalid confidence level {level!r}; use a number strictly between 0 and 1, e.g. 0.95")
+
+
+def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
+    """(n_resamples, n_images) int64: the images drawn (with replacement) by each resample; with
+    ``stratify``, the fakes' columns draw fakes and the reals' columns reals."""
+    rng = np.random.default_rng(seed)
+    y_true = np.asarray(y_true)
+    pools = [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(len(y_true))]
+    draws = [pool[rng.integers(0, len(pool), size=(n_resamples, len(pool)))] for pool in pools if len(pool)]
+    return np.concatenate(draws, axis=1) if draws else np.zeros((n_resamples, 0), dtype=np.int64)
+
+
+def _class_counts_by_score(draws: np.ndarray, fake: np.ndarray, scores: np.ndarray):
+    """Per resample and distinct score (descending): drawn fakes and drawn reals at that score, from
+    one bincount over (resample, score rank, class) cells."""
+    distinct, where = np.unique(scores, return_inverse=True)
+    n_distinct = len(distinct)
+    # Cell of each image within a row: fakes' block then reals' block, each by descending score.
+    cell = np.where(fake, 0, n_distinct) + (n_distinct - 1 - where)
+    cells = cell[draws] + np.arange(len(draws), dtype=np.int64)[:, None] * (2 * n_distinct)
+    counts = np.bincount(cells.ravel(), minlength=len(draws) * 2 * n_distinct).astype(np.float64)
+    counts = counts.reshape(len(draws), 2, n_distinct)
+    return counts[:, 0], counts[:, 1]
+
+
+def auc_ap_of_draws(draws: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC AUC and AP (fake positive) of each resample (a row of ``draws``); NaN where a class is absent.
+
+    AUC = P(fake score > real score) + 1/2 P(tie) over drawn pairs; AP = sum over distinct cuts
+    (descending) of precision x (recall step), as ``sklearn.metrics.average_precision_score``."""
+    fake = is_fake(y_true)
+    pos, neg = _class_counts_by_score(np.asarray(draws), fake, np.asarray(p_fake, dtype=np.float64))
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    fp = np.cumsum(neg, axis=1)  # reals at or above each distinct score
+    # Pairs (fake, real) with the fake above: reals strictly below = n_neg - fp; ties count half.
+    ordered = n_neg * n_pos - np.einsum("ij,ij->i", pos, fp) + 0.5 * np.einsum("ij,ij->i", pos, neg)
+    tp = np.cumsum(pos, axis=1)
+    fp += tp  # now everything called fake at each cut (>= 1 wherever a fake is drawn: pos > 0)
+    np.maximum(fp, 1, out=fp)
+    np.divide(tp, fp, out=tp)  # precision at each cut
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ordered / (n_pos * n_neg)
+        ap = np.einsum("ij,ij->i", pos, tp) / n_pos
+    bad = (n_pos == 0) | (n_neg == 0)
+    auc[bad] = ap[bad] = np.nan
+    return auc, ap
+
+
+def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5,
+                        n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, level: float = 0.95,
+                        stratify: bool = True) -> dict[str, Interval]:
+    """Point value and percentile interval of accuracy (at ``threshold``), ROC AUC and AP.
+
+    ``y_true``: dataset labels (1 real, 0 fake); ``p_fake``: P(fake) per image. The same ``seed``
+    gives the same intervals on any machine (numpy's PCG64 stream, no threads involved). AUC and AP
+    are left out when the split has one class only.
+    """
+    check_settings(n_resamples, level)
+    y_true = np.asarray(y_true)
+    p_fake = np.asarray(p_fake, dtype=np.float64)
+    draws = resample_draws(y_true, n_resamples, seed, stratify)
+    correct = decide(p_fake, threshold) == y_true
+    values = {"accuracy": (correct.mean(), correct[draws].mean(axis=1))}
+    fake = is_fake(y_true)
+    if fake.any() and (~fake).any():
+        auc, ap = auc_ap_of_draws(np.vstack([np.arange(len(y_true)), draws]), y_true, p_fake)
+        values["roc_auc"] = (auc[0], auc[1:])  # row 0: every image once, the point value
+        values["average_precision"] = (ap[0], ap[1:])
+    tail = (1 - level) / 2 * 100
+    return {name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
+            for name, (point, dist) in values.items()}
+
+
+def interval_metrics(intervals: dict[str, Interval], prefix: str) -> dict[str, float]:
+    """``{prefix}/{metric}_ci_low`` and ``_ci_high`` for each interval (the metric itself is logged
+    by :func:`jpegai_fd.scoring.metrics.split_metrics`)."""
+    out = {}
+    for name, iv in intervals.items():
+        out[f"{prefix}/{name}_ci_low"] = iv.low
+        out[f"{prefix}/{name}_ci_high"] = iv.high
+    return out

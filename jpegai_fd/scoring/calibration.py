@@ -1,0 +1,103 @@
+"""Calibration of P(fake) on the validation images, with scikit-learn's calibration tools.
+
+The detector is frozen: its validation scores go through ``CalibratedClassifierCV`` around a
+``FrozenEstimator`` that only passes a score column through (so the same code calibrates an image's
+own P(fake) and the multi-patch vote's image score). ``sigmoid`` is Platt scaling (a logistic fit on
+the logit of the score, with Platt's smoothed targets, as scikit-learn does it); ``isotonic`` is a
+monotone step fit (more flexible, needs more validation images; ties and flat steps are possible).
+Both are monotone, so ROC AUC and the ranking are unchanged (isotonic may merge ranks into ties).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are drawn headless; Figure objects are returned, never shown
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
+from sklearn.calibration import CalibratedClassifierCV, calibration_curve  # noqa: E402
+from sklearn.frozen import FrozenEstimator  # noqa: E402
+
+from jpegai_fd.errors import UserError  # noqa: E402
+from jpegai_fd.scoring.labels import is_fake  # noqa: E402
+from jpegai_fd.scoring.metrics import ECE_BINS, brier_score, expected_calibration_error  # noqa: E402
+
+METHODS = ("sigmoid", "isotonic")
+_EPS = 1e-6  # P(fake) is clipped to [eps, 1 - eps] before the logit: 0 and 1 stay finite
+
+
+class ScoreColumn(ClassifierMixin, BaseEstimator):
+    """A 'classifier' whose input is one column of P(fake) and whose output is that column:
+    the frozen detector as scikit-learn's calibration sees it. Class 1 = fake."""
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        p = np.clip(np.asarray(X, dtype=np.float64)[:, 0], _EPS, 1 - _EPS)
+        return np.log(p / (1 - p))
+
+    def predict_proba(self, X):
+        p = np.asarray(X, dtype=np.float64)[:, 0]
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return (np.asarray(X)[:, 0] >= 0.5).astype(np.int64)
+
+
+class Calibrator:
+    """P(fake) -> calibrated P(fake), fitted on validation labels (1 real, 0 fake) and scores."""
+
+    def __init__(self, method: str = "sigmoid"):
+        if method not in METHODS:
+            raise UserError(f"invalid calibration method {method!r}; allowed values: {', '.join(METHODS)}")
+        self.method = method
+
+    def fit(self, y_true: np.ndarray, p_fake: np.ndarray) -> "Calibrator":
+        fake = is_fake(y_true)
+        if fake.all() or not fake.any():
+            raise UserError(f"calibration needs real and fake validation images; got {int((~fake).sum())} real "
+                            f"and {int(fake.sum())} fake")
+        frozen = FrozenEstimator(ScoreColumn().fit())
+        self.model_ = CalibratedClassifierCV(frozen, method=self.method)
+        self.model_.fit(np.asarray(p_fake, dtype=np.float64)[:, None], fake.astype(np.int64))
+        return self
+
+    def transform(self, p_fake: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(np.asarray(p_fake, dtype=np.float64)[:, None])[:, 1]
+
+
+def calibration_change(y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray,
+                       n_bins: int = ECE_BINS) -> dict[str, float]:
+    """ECE and Brier before and after calibration on the same images (use held-out test images: on
+    the validation images the calibrator was fitted on, the 'after' figures are optimistic)."""
+    return {"ece_before": expected_calibration_error(y_true, p_raw, n_bins),
+            "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
+            "brier_before": brier_score(y_true, p_raw), "brier_after": brier_score(y_true, p_calibrated)}
+
+
+def reliability_figure(y_true: np.ndarray, curves: dict[str, np.ndarray], title: str = "",
+                       n_bins: int = ECE_BINS) -> Figure:
+    """Reliability diagram: share of fakes against mean P(fake) per equal-width bin, one line per
+    entry of ``curves`` (name -> P(fake) of the same images, e.g. raw and calibrated), the diagonal
+    (perfect calibration), and below it the histogram of the scores. Returns an Agg Figure."""
+    fake = is_fake(y_true)
+    fig = Figure(figsize=(4.8, 5.2), dpi=100)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    for name, p in curves.items():
+        share, mean_p = calibration_curve(fake, p, n_bins=n_bins, strategy="uniform")
+        top.plot(mean_p, share, marker="o", markersize=3,
+                 label=f"{name} (ECE {expected_calibration_error(y_true, p, n_bins):.3f})")
+        bottom.hist(p, bins=n_bins, range=(0, 1), histtype="step", label=name)
+    top.set_ylabel("share of fakes")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.legend(fontsize=8, loc="upper left")
+    top.set_title(title or "reliability (fake = positive)", fontsize=9)
+    bottom.set_xlabel("predicted P(fake)")
+    bottom.set_ylabel("images")
+    fig.tight_layout()
+    return fig

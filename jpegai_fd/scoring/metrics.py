@@ -1,0 +1,90 @@
+"""Detection metrics of one split, fake as the positive class.
+
+Inputs are dataset labels (1 = real, 0 = fake) and P(fake) per image. Metrics that need both classes
+(balanced accuracy, ROC AUC, AP, EER, TPR at low FPR) are left out of the result when a split holds
+one class only; accuracy, the per-class accuracies, the false-alarm rate, ECE and Brier are kept, so
+one-class sets (all real, all fake) can still be scored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+from jpegai_fd.scoring.labels import decide, is_fake
+
+ECE_BINS = 15  # equal-width bins of P(fake) over [0, 1], the usual choice for reliability diagrams
+LOW_FPRS = {"tpr_at_fpr_1pct": 0.01, "tpr_at_fpr_5pct": 0.05}
+
+
+def expected_calibration_error(y_true: np.ndarray, p_fake: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """ECE of P(fake): over ``n_bins`` equal-width bins of [0, 1] (the last bin includes 1), the
+    image-weighted mean of |mean P(fake) - share of fakes| in each bin. 0 = perfectly calibrated."""
+    p = np.asarray(p_fake, dtype=np.float64)
+    bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    mean_p = np.bincount(bins, weights=p, minlength=n_bins)
+    fakes = np.bincount(bins, weights=is_fake(y_true).astype(np.float64), minlength=n_bins)
+    return float(np.abs(mean_p - fakes).sum() / max(len(p), 1))
+
+
+def brier_score(y_true: np.ndarray, p_fake: np.ndarray) -> float:
+    """Mean squared error of P(fake) against 1 for fakes and 0 for reals (0 best, 0.25 = always 0.5)."""
+    return float(np.mean((np.asarray(p_fake, dtype=np.float64) - is_fake(y_true)) ** 2))
+
+
+def equal_error_rate(y_true: np.ndarray, p_fake: np.ndarray) -> float:
+    """The error rate where false alarms (reals called fake) equal misses (fakes called real), read
+    off the ROC curve with linear interpolation between its two points around the crossing."""
+    fpr, tpr, _ = skm.roc_curve(is_fake(y_true), p_fake, drop_intermediate=False)
+    fnr = 1 - tpr
+    gap = fnr - fpr  # decreases from 1 to -1 along the curve
+    i = int(np.flatnonzero(gap <= 0)[0])
+    if i == 0 or gap[i] == 0:
+        return float(fpr[i])
+    w = gap[i - 1] / (gap[i - 1] - gap[i])  # fraction of the way from point i-1 to i where gap = 0
+    return float(fpr[i - 1] + w * (fpr[i] - fpr[i - 1]))
+
+
+def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
+    """Share of fakes caught at the best threshold whose false-alarm rate on reals is <= ``max_fpr``
+    (a step of the empirical ROC curve, not interpolated: a threshold that really exists)."""
+    fpr, tpr, _ = skm.roc_curve(is_fake(y_true), p_fake, drop_intermediate=False)
+    return float(tpr[fpr <= max_fpr + 1e-12].max())
+
+
+def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5,
+                  n_bins: int = ECE_BINS) -> dict[str, float]:
+    """Metrics of one split at ``threshold`` (fake when P(fake) >= threshold), keys without a prefix.
+
+    Always: ``accuracy``, ``ece``, ``brier``, ``n_real``, ``n_fake``; with real images
+    ``accuracy_real`` and ``false_alarm_rate`` (= 1 - accuracy_real); with fakes ``accuracy_fake``;
+    with both classes also ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
+    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``.
+    """
+    y_true = np.asarray(y_true)
+    p_fake = np.asarray(p_fake, dtype=np.float64)
+    if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"need two equal, non-empty 1-d arrays; got {y_true.shape} and {p_fake.shape}")
+    if not ((p_fake >= 0) & (p_fake <= 1)).all():
+        raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
+    fake = is_fake(y_true)
+    correct = decide(p_fake, threshold) == y_true
+    out = {"accuracy": correct.mean(), "ece": expected_calibration_error(y_true, p_fake, n_bins),
+           "brier": brier_score(y_true, p_fake), "n_real": (~fake).sum(), "n_fake": fake.sum()}
+    if (~fake).any():
+        out["accuracy_real"] = correct[~fake].mean()
+        out["false_alarm_rate"] = 1 - out["accuracy_real"]
+    if fake.any():
+        out["accuracy_fake"] = correct[fake].mean()
+    if fake.any() and (~fake).any():
+        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
+        out["roc_auc"] = skm.roc_auc_score(fake, p_fake)
+        out["average_precision"] = skm.average_precision_score(fake, p_fake)
+        out["eer"] = equal_error_rate(y_true, p_fake)
+        out.update({name: tpr_at_fpr(y_true, p_fake, fpr) for name, fpr in LOW_FPRS.items()})
+    return {k: float(v) for k, v in out.items()}
+
+
+def prefixed(values: dict[str, float], prefix: str, suffix: str = "") -> dict[str, float]:
+    """``{"accuracy": .9}`` -> ``{"test/accuracy_at_valid": .9}`` for prefix "test", suffix "_at_valid"."""
+    return {f"{prefix}/{k}{suffix}": v for k, v in values.items()}

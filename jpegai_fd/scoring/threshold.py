@@ -1,0 +1,94 @@
+"""The decision threshold on P(fake) (or on any score where higher = more fake), chosen on validation.
+
+Rules:
+
+* ``balanced_accuracy`` (default): the cut that maximises (accuracy on reals + accuracy on fakes) / 2
+  on the validation images; needs both classes.
+* ``target_fpr``: the lowest cut whose false-alarm rate on the validation reals is <= ``target_fpr``
+  (e.g. 0.01: at most 1% of real images called fake), i.e. the most fakes caught at that false-alarm
+  budget; needs real images only. Its resolution is 1 / (number of validation reals).
+
+The chosen cut lies halfway between the two neighbouring validation scores it separates, so a test
+score equal to a validation score falls on the same side as that validation image did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.scoring.labels import is_fake
+
+RULES = ("balanced_accuracy", "target_fpr")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A chosen cut: images with score >= ``value`` are called fake. ``valid_*`` are what it achieved
+    on the validation images it was chosen on (optimistic for test: report test metrics separately)."""
+
+    value: float
+    rule: str
+    target_fpr: float | None
+    valid_balanced_accuracy: float | None
+    valid_false_alarm_rate: float | None
+    valid_detection_rate: float | None
+    n_valid: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cut_between(high: float, low: float) -> float:
+    """A cut with ``high`` on the fake side and ``low`` on the real side (high > low)."""
+    mid = (high + low) / 2
+    return float(mid if low < mid <= high else high)  # float rounding: keep ``high`` on the fake side
+
+
+def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct scores descending and the candidate cuts: above the maximum (nothing fake), then
+    between each distinct score and the next lower one, then at the minimum (everything fake)."""
+    distinct = np.unique(scores)[::-1]
+    above = np.nextafter(distinct[0], np.inf)
+    between = [_cut_between(h, lo) for h, lo in zip(distinct[:-1], distinct[1:])]
+    return distinct, np.array([above, *between, distinct[-1]], dtype=np.float64)
+
+
+def choose_threshold(y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy",
+                     target_fpr: float = 0.01) -> Threshold:
+    """The cut on ``scores`` (higher = more fake) chosen on validation labels ``y_true`` (1 real, 0 fake).
+
+    Raises UserError for an unknown rule, a target FPR outside [0, 1), or a validation set without
+    the classes the rule needs.
+    """
+    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
+    if rule not in RULES:
+        raise UserError(f"invalid threshold rule {rule!r}; allowed values: {', '.join(RULES)}")
+    if not 0 <= target_fpr < 1:
+        raise UserError(f"invalid target FPR {target_fpr!r}; use a number in [0, 1), e.g. 0.01 for 1% false alarms")
+    if len(scores) == 0 or y_true.shape != scores.shape or not np.isfinite(scores).all():
+        raise UserError(f"threshold: need one finite score per validation image ({len(y_true)} labels, {len(scores)} scores)")
+    fake = is_fake(y_true)
+    n_fake, n_real = int(fake.sum()), int((~fake).sum())
+    if n_real == 0 or (rule == "balanced_accuracy" and n_fake == 0):
+        need = "real and fake images" if rule == "balanced_accuracy" else "real images"
+        raise UserError(f"threshold rule {rule!r} needs validation {need}; the validation split has "
+                        f"{n_real} real and {n_fake} fake images")
+    distinct, cuts = _cuts(scores)
+    # Images called fake at cut k (k = 0: none) = those with score >= distinct[k-1]: cumulative counts.
+    where = np.searchsorted(-distinct, -scores)  # position of each score among the distinct ones
+    fakes_at = np.concatenate([[0], np.cumsum(np.bincount(where[fake], minlength=len(distinct)))])
+    reals_at = np.concatenate([[0], np.cumsum(np.bincount(where[~fake], minlength=len(distinct)))])
+    fpr = reals_at / n_real
+    tpr = fakes_at / n_fake if n_fake else np.full(len(cuts), np.nan)
+    if rule == "balanced_accuracy":
+        bal = (tpr + 1 - fpr) / 2
+        best = np.flatnonzero(bal >= bal.max() - 1e-12)
+        k = int(best[len(best) // 2])  # the middle of a tied plateau: the widest margin either way
+    else:
+        k = int(np.flatnonzero(fpr <= target_fpr + 1e-12)[-1])  # lowest cut within the false-alarm budget
+    bal_k = float((tpr[k] + 1 - fpr[k]) / 2) if n_fake else None
+    return Threshold(float(cuts[k]), rule, target_fpr if rule == "target_fpr" else None, bal_k,
+                     float(fpr[k]), float(tpr[k]) if n_fake else None, len(scores))

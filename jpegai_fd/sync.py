@@ -1,0 +1,66 @@
+"""`python -m jpegai_fd.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
+while the tracking server was down, and end runs left RUNNING (see :mod:`jpegai_fd.tracking.upload`).
+
+OUTPUT_DIR is a sweep folder (all its jobs) or a job folder. The URI is the one each job logged to,
+unless ``--tracking-uri`` names another (the same store behind a new address).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from jpegai_fd.errors import UserError
+
+
+def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
+    """Sync every job of ``folders``; returns one line per job and per sweep parent."""
+    from mlflow.tracking import MlflowClient
+
+    from jpegai_fd.tracking.connection import check_tracking_uri
+    from jpegai_fd.tracking.upload import close_parent, job_folders, job_tracking, sync_job
+
+    found = [job_folders(f) for f in folders]  # every folder checked before anything is uploaded
+    clients: dict[str, MlflowClient] = {}
+
+    def client_for(uri: str) -> MlflowClient:
+        if uri not in clients:
+            check_tracking_uri(uri)
+            clients[uri] = MlflowClient(uri)
+        return clients[uri]
+
+    lines = []
+    for sweep_dir, jobs in found:
+        uri = tracking_uri
+        for job in jobs:
+            job_uri = tracking_uri or job_tracking(job)[0]
+            uri = uri or job_uri
+            done = sync_job(client_for(job_uri), job) if job_uri else "no run to sync (no tracking.json)"
+            lines.append(f"{job}: {done}")
+        if sweep_dir is not None and uri:
+            closed = close_parent(client_for(uri), sweep_dir)
+            if closed:
+                lines.append(f"{sweep_dir}: {closed}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.sync", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path, metavar="OUTPUT_DIR",
+                        help="sweep output folder (outputs/multiruns/...) or job output folder")
+    parser.add_argument("--tracking-uri", help="log to this URI instead of the one each job used")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        for line in sync(args.folders, args.tracking_uri):
+            print(line)
+    except UserError as exc:
+        print(f"jpegai_fd.sync: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
