@@ -222,3 +222,13 @@ def test_the_search_starts_from_the_fixed_parameters():
     first = result.trials.sort_values("number").iloc[0]
     assert first["params_C"] == 0.5  # the fixed value; max_iter's default (100) is outside: sampled
     assert 50 <= first["params_max_iter"] <= 60
+
+
+def test_the_server_names_the_experiment_page_in_the_training_view(mlflow_server, experiment_name):
+    from jpegai_fd.tracking.mlflow_run import ensure_experiment
+    from jpegai_fd.tracking.ui import open_hint
+
+    assert "/#/experiments?workflowType=machine_learning" in open_hint(mlflow_server.uri, experiment_name)
+    experiment_id = ensure_experiment(MlflowClient(mlflow_server.uri), experiment_name)
+    assert open_hint(mlflow_server.uri, experiment_name).startswith(
+        f"Open {mlflow_server.uri}/#/experiments/{experiment_id}?workflowType=machine_learning")

@@ -60,7 +60,8 @@ def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list,
                 ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
     ax.axhline(CHANCE, color="0.35", linestyle="--", linewidth=1, label=f"chance ({CHANCE})")
     ax.set_xticks(range(len(x)), [str(v) for v in x])
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, 1.22)  # room above 1.0 for the values and the legend
+    ax.set_yticks(np.arange(0, 1.01, 0.2))
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -97,7 +98,7 @@ def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accurac
             _bars(ax, cell, "preprocess", "component", metric, pres, comps, str.upper)
             ax.set_title(f"{model_name(model)}, {rate_label(bpp)} ({latent})", fontsize=9)
             ax.set_ylabel(metric.split("/")[-1])
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     _finish(fig, "Y vs YUV per preprocessing", [RATE_NOTE, *not_varied(sub, "component", comps, COMPONENTS, str.upper)])
     return fig
 
@@ -117,7 +118,7 @@ def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accura
             ax.set_xticks(range(len(bpps)), [rate_label(b) for b in bpps])
             ax.set_title(f"{comp.upper()}, {pre} ({latent})", fontsize=9)
             ax.set_ylabel(metric.split("/")[-1])
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     notes = [RATE_NOTE, *not_varied(sub, "classifier", models, ("rf", "hgb"), model_name)]
     _finish(fig, " vs ".join(model_name(m) for m in models) + " per bpp", notes)
     return fig

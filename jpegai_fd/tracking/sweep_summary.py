@@ -44,9 +44,14 @@ def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.rjust(w) if c[:1].isdigit() or c == "-" else c.ljust(w)  # noqa: E731
-                                   for c, w in zip(cells, widths)).rstrip()
+    """Plain-text columns; a column of numbers (``-`` for none) is right-aligned, header included."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    numeric = [bool(rows) and all(r[i] == "-" or r[i].replace(".", "", 1).isdigit() for r in rows)
+               for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, numeric)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 

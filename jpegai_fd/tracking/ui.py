@@ -30,3 +30,19 @@ def where_to_look(tracking_uri: str, experiment_id: str) -> str:
 def mark_training_experiment(client, experiment_id: str) -> None:
     """Tag a new experiment as model training (not GenAI)."""
     client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+
+
+def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
+    """What the server prints for the user to open: experiment ``experiment``'s runs if it exists yet
+    (asked over the REST API, without importing mlflow), else the experiments list."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({"experiment_name": experiment})
+    try:
+        with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get-by-name?{query}", timeout=5) as response:
+            experiment_id = json.load(response)["experiment"]["experiment_id"]
+    except (OSError, ValueError, KeyError):
+        return f"Open {base}/#/experiments?workflowType=machine_learning (the sweep summary prints the experiment's page)"
+    return f"Open {experiment_url(base, experiment_id)} (experiment {experiment}, the training-runs view)"
