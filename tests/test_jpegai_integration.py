@@ -62,3 +62,33 @@ def test_search_mode_two_workers_match_one(tmp_path):
         for c in ("model_y", "model_uv"):
             np.testing.assert_array_equal(outs[0][latent][c], outs[1][latent][c])
     assert outs[0]["extras"]["tool_id"].tolist() == outs[1]["extras"]["tool_id"].tolist()
+
+
+def smooth_images(n, height, width, seed=0):
+    """Integrated noise: photo-like enough that the rate search finds candidates within tolerance."""
+    field = np.cumsum(np.cumsum(np.random.RandomState(seed).standard_normal((n, height, width, 3)), 1), 2)
+    field = (field - field.mean(axis=(1, 2), keepdims=True)) / field.std(axis=(1, 2), keepdims=True)
+    return np.clip(128 + 40 * field, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("mode, bpp", [("search", 12), ("table", 12)])
+def test_fast_path_is_bit_identical_to_the_reference_path(tmp_path, mode, bpp):
+    images = smooth_images(2, 176, 192)
+    outs = {}
+    for fast in ("false", "true"):
+        cfg = compose_cfg(["encoder=jpegai", f"bpp={bpp}", "encoder.num_workers=1", f"encoder.rate_mode={mode}",
+                           f"encoder.fast_path={fast}", f"encoder.log_dir={tmp_path}/logs",
+                           f"encoder.allow_missing_weights={ALLOW}", "encoder.keep_extras=true"])
+        enc = build_encoder(cfg)
+        try:
+            outs[fast] = enc.encode(images, bpp)
+        finally:
+            enc.close()
+    ref, fast = outs["false"], outs["true"]
+    assert "failed" not in ref and "failed" not in fast
+    for latent in ("y", "y_hat"):
+        for c in ("model_y", "model_uv"):
+            np.testing.assert_array_equal(ref[latent][c], fast[latent][c])
+    assert ref["extras"].keys() == fast["extras"].keys()
+    for name in ref["extras"]:
+        np.testing.assert_array_equal(ref["extras"][name], fast["extras"][name])

@@ -37,6 +37,7 @@ def test_defaults_reproduce_the_thesis(monkeypatch):
     assert s.python == sys.executable and str(s.models_dir) == "/x/models"
     assert not s.allow_missing_weights and not s.keep_extras
     assert s.threads == 1 and s.num_workers == os.cpu_count()
+    assert s.fast_path is True and s.worker_settings(12)["fast_path"] is True
 
 
 def test_environment_variables_fill_root_python_models(monkeypatch):
@@ -50,7 +51,7 @@ def test_environment_variables_fill_root_python_models(monkeypatch):
     ("encoder.profile=mega", "encoder.profile"), ("encoder.rate_mode=fast", "encoder.rate_mode"),
     ("encoder.chroma=422", "encoder.chroma"), ("encoder.device=gpu", "encoder.device"),
     ("encoder.num_workers=0", "encoder.num_workers"), ("encoder.tools=maybe", "encoder.tools"),
-    ("encoder.image_timeout_s=-1", "encoder.image_timeout_s"),
+    ("encoder.image_timeout_s=-1", "encoder.image_timeout_s"), ("encoder.fast_path=maybe", "encoder.fast_path"),
 ])
 def test_bad_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'") as err:
@@ -145,8 +146,8 @@ def test_fingerprint_changes_with_everything_that_changes_latents(fake):
                   ["encoder.rate_mode=table"], ["encoder.overrides=[-max_iterations,30]"], ["encoder.keep_extras=true"],
                   ["encoder.threads_per_worker=2"], ["encoder.device=0"]):
         assert fp(*extra) != base, extra
-    # Workers, devices and logs do not change latents: the cache is shared.
-    assert fp("encoder.num_workers=2", "encoder.log_dir=/tmp/elsewhere") == base
+    # Workers, devices, logs and the fast path do not change latents: the cache is shared.
+    assert fp("encoder.num_workers=2", "encoder.log_dir=/tmp/elsewhere", "encoder.fast_path=false") == base
     weight = models / "VM_hop" / "encoder_UV_0.075.pth"
     weight.write_bytes(b"retrained")
     os.utime(weight, ns=(1, 1))

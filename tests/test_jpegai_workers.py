@@ -28,9 +28,20 @@ def images(n, h=64, w=64, seed=0):
     return np.random.RandomState(seed).randint(0, 256, (n, h, w, 3)).astype(np.uint8)
 
 
-def expected(models, image, bpp, tool_id, chroma420=False, encoder_dir="VM_hop"):
+def choice(models, image, bpp, mode="search", chroma420=False, encoder_dir="VM_hop"):
+    """(seed, base model, rate offset) the fake software picks for ``image``."""
     blobs = [(models / name).read_bytes() for name in MATH.weight_names(encoder_dir)]
-    return MATH.latents(image.astype(np.float32) / 255, MATH.seed_from_blobs(blobs), tool_id, bpp, chroma420)
+    seed = MATH.seed_from_blobs(blobs)
+    if mode == "table":
+        idx = [12, 25, 50, 75, 100].index(bpp)
+        return seed, MATH.TABLE_MODELS[idx], MATH.TABLE_OFFSETS[idx]
+    return (seed, *MATH.search_choice(image.astype(np.float32) / 255, seed, bpp, chroma420))
+
+
+def expected(models, image, bpp, mode="search", chroma420=False, encoder_dir="VM_hop"):
+    """{branch: (y, y_hat)} the fake software computes for ``image``."""
+    seed, tool, offset = choice(models, image, bpp, mode, chroma420, encoder_dir)
+    return MATH.latents(image.astype(np.float32) / 255, seed, tool, offset, chroma420)
 
 
 @pytest.fixture
@@ -49,11 +60,11 @@ def test_latents_are_what_the_software_computed(fake, tmp_path, capfd):
             assert out[latent]["model_y"].shape == (3, 160, 5, 3) and out[latent]["model_uv"].shape == (3, 96, 5, 3)
             assert out[latent]["model_y"].dtype == np.float32
         for i, image in enumerate(batch):
-            want = expected(models, image, 12, MATH.model_for_rate(12))
+            want = expected(models, image, 12)
             for c in ("model_y", "model_uv"):
                 np.testing.assert_array_equal(out["y"][c][i], want[c][0])
                 np.testing.assert_array_equal(out["y_hat"][c][i], want[c][1])
-        assert out["extras"]["tool_id"].tolist() == [0, 0, 0]
+        assert out["extras"]["tool_id"].tolist() == [choice(models, im, 12)[1] for im in batch]
         assert out["extras"]["model_y/residual_quant"].dtype == np.int16
         assert out["extras"]["model_uv/z_hat"].shape == (3, 96, 2, 1)
         assert not np.array_equal(out["y"]["model_y"], out["y_hat"]["model_y"])
@@ -65,7 +76,7 @@ def test_latents_are_what_the_software_computed(fake, tmp_path, capfd):
         assert (root / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text() == "00001.png_0.12 1 0 0\n"
         workdirs = list((tmp_path / "work").iterdir())
         assert len(workdirs) == 1
-        assert (workdirs[0] / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text().count("_0.12 0 0 0") == 3
+        assert (workdirs[0] / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text().count("_0.12 ") == 3
     finally:
         enc.close()
     assert list((tmp_path / "work").iterdir()) == []
@@ -78,8 +89,8 @@ def test_rates_modes_and_chroma(fake, tmp_path):
     try:
         for bpp in (12, 50, 100):   # one worker switches table rates without a restart
             out = table.encode(batch, bpp)
-            tool = MATH.TABLE_MODELS[[12, 25, 50, 75, 100].index(bpp)]
-            np.testing.assert_array_equal(out["y_hat"]["model_uv"][1], expected(models, batch[1], bpp, tool, True)["model_uv"][1])
+            np.testing.assert_array_equal(out["y_hat"]["model_uv"][1],
+                                          expected(models, batch[1], bpp, "table", True)["model_uv"][1])
         with pytest.raises(UserError, match="bpp=6 is not available"):
             table.encode(batch, 6)
     finally:
@@ -88,8 +99,8 @@ def test_rates_modes_and_chroma(fake, tmp_path):
     try:
         a = search.encode(batch, 6)
         b = search.encode(batch, 200)   # a new search target rebuilds the coder in the same worker
-        np.testing.assert_array_equal(a["y_hat"]["model_y"][0], expected(models, batch[0], 6, 0)["model_y"][1])
-        np.testing.assert_array_equal(b["y_hat"]["model_y"][0], expected(models, batch[0], 200, 3)["model_y"][1])
+        np.testing.assert_array_equal(a["y_hat"]["model_y"][0], expected(models, batch[0], 6)["model_y"][1])
+        np.testing.assert_array_equal(b["y_hat"]["model_y"][0], expected(models, batch[0], 200)["model_y"][1])
     finally:
         search.close()
 
@@ -131,7 +142,7 @@ def test_crashes_are_retried_once_then_listed_and_the_batch_goes_on(fake, tmp_pa
         out = enc.encode(batch, 12)
         assert out["failed"].tolist() == [False, False, True, True, False]
         for i in (0, 1, 4):
-            np.testing.assert_array_equal(out["y"]["model_y"][i], expected(models, batch[i], 12, 0)["model_y"][0])
+            np.testing.assert_array_equal(out["y"]["model_y"][i], expected(models, batch[i], 12)["model_y"][0])
         assert not out["y"]["model_y"][2].any()
         assert enc.stats == {**enc.stats, "images": 3, "failed": 2}
         assert sum(w.starts for w in enc._pool.workers) == 2 + 3   # one restart per crash
@@ -201,3 +212,61 @@ def test_cache_keeps_extras_and_leaves_failed_images_not_done(fake, tmp_path, mo
         np.testing.assert_array_equal(group["y_hat/model_uv"][:], out["y_hat"]["model_uv"])
     finally:
         enc.close()
+
+
+def log_count(log_dir, text):
+    return sum(p.read_text().count(text) for p in log_dir.glob("*.log"))
+
+
+@pytest.mark.parametrize("mode, bpp", [("search", 12), ("table", 50)])
+def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, mode, bpp):
+    root, models = fake
+    batch = images(3, 72, 40, seed=7)
+    outs = {}
+    for fast in (False, True):
+        enc = make_encoder(root, tmp_path / str(fast), f"encoder.fast_path={str(fast).lower()}", "encoder.keep_extras=true",
+                           f"encoder.rate_mode={mode}", f"bpp={bpp}")
+        try:
+            outs[fast] = enc.encode(batch, bpp)
+        finally:
+            enc.close()
+    ref, fast = outs[False], outs[True]
+    for latent in ("y", "y_hat"):
+        for c in ("model_y", "model_uv"):
+            np.testing.assert_array_equal(ref[latent][c], fast[latent][c])
+    assert ref["extras"].keys() == fast["extras"].keys()
+    for name in ref["extras"]:
+        np.testing.assert_array_equal(ref["extras"][name], fast["extras"][name])
+    for i, image in enumerate(batch):
+        np.testing.assert_array_equal(fast["y_hat"]["model_uv"][i], expected(models, image, bpp, mode)["model_uv"][1])
+    ref_logs, fast_logs = tmp_path / "False" / "logs", tmp_path / "True" / "logs"
+    # Per image and branch: search mode runs the analysis for each of the 4 base models, again for the
+    # bisection's first candidate and for the final coding (6); the fast path runs each model once (4).
+    runs = {"search": (6, 4), "table": (1, 1)}[mode]
+    assert log_count(ref_logs, "fake net analysis model_y") == 3 * runs[0]
+    assert log_count(fast_logs, "fake net analysis model_y") == 3 * runs[1]
+    assert log_count(fast_logs, "fake net analysis model_uv") == 3 * runs[1]
+    assert log_count(ref_logs, "fake net synthesis") >= 3 * 2 and log_count(fast_logs, "fake net synthesis") == 0
+    assert log_count(ref_logs, "fake post-filter") == 3 * 2 and log_count(fast_logs, "fake post-filter") == 0
+    if mode == "search":   # candidates within tolerance were decoded for a distortion figure in both paths
+        assert log_count(fast_logs, "fake net hyper_decoder") == 3 * 4 * 2
+        assert log_count(ref_logs, "fake net hyper_decoder") > 3 * 4 * 2
+        assert log_count(ref_logs, "fake distortion") == log_count(fast_logs, "fake distortion") > 0
+
+
+@pytest.mark.parametrize("fast", ["true", "false"])
+def test_an_image_s_latents_do_not_depend_on_the_images_coded_before(fake, tmp_path, fast):
+    # The rate search narrows its tolerance in place after each image; the worker resets it per image.
+    root, models = fake
+    image = images(1, 64, 64, seed=8)[0]
+    seed = choice(models, image, 12)[0]
+    rgb = image.astype(np.float32) / 255
+    assert MATH.search_choice(rgb, seed, 12, False, images_before=2) != MATH.search_choice(rgb, seed, 12, False)
+    enc = make_encoder(root, tmp_path, f"encoder.fast_path={fast}", "encoder.keep_extras=true")
+    try:
+        out = enc.encode(np.stack([image] * 3), 12)
+    finally:
+        enc.close()
+    for i in (1, 2):
+        np.testing.assert_array_equal(out["y_hat"]["model_y"][i], out["y_hat"]["model_y"][0])
+    np.testing.assert_array_equal(out["y_hat"]["model_y"][0], expected(models, image, 12)["model_y"][1])

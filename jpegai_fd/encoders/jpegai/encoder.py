@@ -26,7 +26,8 @@ from jpegai_fd.encoders.jpegai.weights import WeightSet
 from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
-ADAPTER_VERSION = 1
+# 2: the rate search's tolerances are reset before each image (they leaked from image to image).
+ADAPTER_VERSION = 2
 CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRA_DTYPES = {"residual_quant": "int16", "scale_log": "int32", "z_hat": "int8"}
 
@@ -146,9 +147,10 @@ class JPEGAIEncoder:
                 raise
             self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
             self.stats["start_seconds"] = pool.start_seconds
-            log.info("JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, logs in %s)",
-                     len(infos), pool.start_seconds, infos[0].get("version"), infos[0].get("python"),
-                     infos[0].get("torch"), infos[0].get("device"), self.settings.log_dir)
+            log.info("JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
+                     "fast path %s, logs in %s)", len(infos), pool.start_seconds, infos[0].get("version"),
+                     infos[0].get("python"), infos[0].get("torch"), infos[0].get("device"),
+                     "on" if self.settings.fast_path else "off", self.settings.log_dir)
         return self._pool
 
     def _verify_requested(self, requested: list) -> None:

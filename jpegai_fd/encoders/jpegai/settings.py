@@ -45,6 +45,12 @@ def _positive_int(key: str, value, allow_none: bool = False) -> int | None:
     return value
 
 
+def _flag(key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; use true or false")
+    return value
+
+
 def _devices(value) -> tuple[str, ...]:
     """``cpu``, one GPU index or a list of them -> ("cpu",) or ("0", "1", ...)."""
     items = list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
@@ -80,6 +86,7 @@ class JPEGAISettings:
     threads_per_worker: int = 1
     allow_missing_weights: bool = False
     keep_extras: bool = False
+    fast_path: bool = True
     image_timeout_s: float = 1800.0
     start_timeout_s: float = 600.0
     log_dir: Path = Path("outputs/jpegai_logs")
@@ -117,6 +124,7 @@ class JPEGAISettings:
             threads_per_worker=_positive_int("threads_per_worker", enc.get("threads_per_worker", 1)),
             allow_missing_weights=bool(enc.get("allow_missing_weights", False)),
             keep_extras=bool(enc.get("keep_extras", False)),
+            fast_path=_flag("fast_path", enc.get("fast_path", True)),
             image_timeout_s=float(enc.get("image_timeout_s", 1800)),
             start_timeout_s=float(enc.get("start_timeout_s", 600)),
             log_dir=Path(enc.get("log_dir") or "outputs/jpegai_logs").expanduser().resolve(),
@@ -146,4 +154,4 @@ class JPEGAISettings:
         return {"cfg": self.cfg_files, "models_dir": str(self.models_dir), "rate_mode": self.rate_mode,
                 "table_rates": list(TABLE_RATES), "chroma": self.chroma, "overrides": list(self.overrides),
                 "threads": None if self.on_gpu else self.threads, "keep_extras": self.keep_extras,
-                "bpp": int(bpp), "seed": 0}
+                "fast_path": self.fast_path, "bpp": int(bpp), "seed": 0}

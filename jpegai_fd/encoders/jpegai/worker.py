@@ -51,6 +51,9 @@ def startup_error(reply: dict, settings: JPEGAISettings, log: Path) -> UserError
     if kind == "unsupported_version":
         return UserError(f"the JPEG AI software in '{settings.root}' has an unsupported API "
                          f"({reply.get('detail')}); use the IS version")
+    if kind == "fast_path_unsupported":
+        return UserError(f"the JPEG AI software in '{settings.root}' lacks what encoder.fast_path wraps "
+                         f"({reply.get('detail')}); set encoder.fast_path=false")
     detail = (reply.get("detail") or "").strip().splitlines()
     return UserError(f"the JPEG AI worker failed to start ({detail[-1] if detail else kind}); see '{log}'")
 

@@ -10,6 +10,10 @@ search deletes and rewrites a betas file there.
 Requests and replies: ``init`` (settings) -> ``ready`` | ``error``; ``encode`` (image, bpp, key) ->
 ``result`` | ``failed``; ``stop`` -> ``bye``.
 
+With ``fast_path`` in the settings, ``jpegai_fast.install`` wraps the coder's objects once it is built
+(see that module). Before every image the rate search's tolerances are reset to their configured
+values, so an image's latents never depend on the images coded before it.
+
 Only the standard library, numpy, torch and the reference software are imported here (this file must
 also run on the software's own Python 3.7 environment): never import jpegai_fd.
 """
@@ -27,6 +31,10 @@ from jpegai_wire import read_message, write_message  # noqa: E402
 CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRAS = ("residual_quant", "scale_log", "z_hat")
 PLACEHOLDERS = ["input.png", "output.bin"]  # required positionals; unused since we call compress ourselves
+# Per-image state of the rate search that the software keeps on its objects: its bisection narrows
+# these tolerances in place (and at 0.12 bpp lowers tolerance_max by 0.03 per image), so without a
+# reset an image's latents would depend on the images the same worker coded before it.
+RATE_SEARCH_STATE = ("tolerance_min", "tolerance_max")
 CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"],
                "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
 
@@ -78,6 +86,8 @@ class Service:
         self.bpp_idx = None
         self.requested = []
         self.count = 0
+        self.memo = None            # the fast path's per-image memo (None: reference path)
+        self.rate_search_state = {}
 
     # -- start-up ------------------------------------------------------------------------------------
     def init(self, settings):
@@ -151,6 +161,17 @@ class Service:
         if targets is not None and int(list(targets)[kwargs["bpp_idx"]]) != bpp:
             raise SetupError("rate_mismatch", detail="target_bpps=%s bpp_idx=%s, wanted %d"
                              % (list(targets), kwargs["bpp_idx"], bpp))
+        matcher = getattr(getattr(coder.ce, "model", None), "bitrate_matcher", None)
+        self.rate_search_state = {name: getattr(matcher, name) for name in RATE_SEARCH_STATE
+                                  if matcher is not None and hasattr(matcher, name)}
+        self.memo = None
+        if s.get("fast_path"):
+            import jpegai_fast  # imports torch: only after the start-up checks
+
+            try:
+                self.memo = jpegai_fast.install(coder.ce)
+            except AttributeError as exc:
+                raise SetupError("fast_path_unsupported", detail=str(exc))
         self.coder, self.coder_bpp, self.bpp_idx, self.requested = coder, bpp, kwargs["bpp_idx"], requested
         return kwargs.get("device") or "gpu"
 
@@ -177,6 +198,11 @@ class Service:
         # The rate search keys its betas line by this name and fails on None; unique per image.
         raw.input_file = "%s_%d.png" % (key, self.count)
         self.count += 1
+        matcher = getattr(getattr(self.coder.ce, "model", None), "bitrate_matcher", None)
+        for name, value in self.rate_search_state.items():
+            setattr(matcher, name, value)
+        if self.memo is not None:
+            self.memo.clear()
         start = time.perf_counter()
         _, decisions = self.coder.ce.compress(raw)
         seconds = time.perf_counter() - start
@@ -197,6 +223,9 @@ class Service:
         ce = self.coder.ce
         meta = {"tool_id": int(core["tool_id"]), "seconds": seconds,
                 "c_ver": getattr(ce, "c_ver", None), "c_hor": getattr(ce, "c_hor", None)}
+        if self.memo is not None:
+            meta["memo"] = self.memo.stats()
+            self.memo.clear()   # the stored tensors are one image's; free them now
         return meta, out
 
 

@@ -2,7 +2,10 @@
 
 Standalone (numpy only) so that the tests can load this file directly and compute what the adapter
 must return. ``y``: fixed random projections (seeded by the weights and the base model) of 4x4
-sub-block means of each 16x16 block of BT.709 Y (model_y, 160 ch) and of U, V and Y (model_uv, 96 ch).
+sub-block means of each 16x16 block of BT.709 Y (model_y, 160 ch) and of U, V and Y (model_uv, 96 ch);
+``y_hat``: ``y`` quantised with a step set by the base model and the integer rate offset. The rate
+search (``rate_search``) is structured like the real one: every base model at offset 0, then a
+bisection on the offset of the closest one.
 """
 
 import hashlib
@@ -32,13 +35,53 @@ def seed_from_blobs(blobs):
     return int(digest.hexdigest()[:8], 16)
 
 
-def model_for_rate(bpp):
-    """The base model the fake's rate search settles on."""
-    return 0 if bpp <= 12 else 1 if bpp <= 25 else 2 if bpp <= 75 else 3
+TABLE_OFFSETS = [0, 0, -184, 0, 0]     # rate offset (BDL) per table rate, as in the real table
+BASE_STEPS = (64.0, 16.0, 4.0, 1.0)     # quantiser step of each base model at rate offset 0
+OFFSET_RANGE = (-256, 256)              # the rate offsets the fake's search may try
+TOLERANCE = (-0.10, 0.05)               # accepted (bits - target) / target, before any narrowing
+TOLERANCE_STEP = 0.03                   # how much the fake's search narrows tolerance_max per image
 
 
-def step_for(tool_id, bpp):
-    return 4.0 / (1.0 + tool_id) / (1.0 + bpp / 25.0)
+def step_for(tool_id, offset):
+    """Quantiser step of base model ``tool_id`` at integer rate offset ``offset`` (more offset, finer)."""
+    return BASE_STEPS[tool_id] * 2.0 ** (-offset / 128.0)
+
+
+def bits_per_pixel(ys, step, pixels):
+    """The fake's rate: sum of log2(1 + |y| / step) over both branches' latents, per pixel."""
+    return float(sum(np.log2(1.0 + np.abs(y.astype(np.float64)) / step).sum() for y in ys)) / pixels
+
+
+def rate_search(target, bits_of, tolerance_max):
+    """(tool_id, offset): the base model whose rate at offset 0 is closest to ``target`` (bits per
+    pixel), then the largest offset in OFFSET_RANGE whose rate stays within (TOLERANCE[0],
+    ``tolerance_max``) of the target, found by bisection; ``bits_of(tool_id, offset)`` is called for
+    each candidate in the order the fake's engine tries them (all models first)."""
+    first = [bits_of(tool, 0) for tool in range(len(BASE_STEPS))]
+    tool = min(range(len(first)), key=lambda t: (abs(first[t] - target) / first[t], t))
+    lo, hi = OFFSET_RANGE
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        mismatch = (bits_of(tool, mid) - target) / target
+        if mismatch <= tolerance_max:
+            if mismatch >= TOLERANCE[0]:
+                best = mid
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return tool, (best if best is not None else hi)
+
+
+def search_choice(rgb, seed, bpp, subsample_chroma, images_before=0):
+    """What the fake's rate search picks for one image (the tests' oracle): (tool_id, offset)."""
+    pixels = rgb.shape[0] * rgb.shape[1]
+
+    def bits_of(tool, offset):
+        lat = latents(rgb, seed, tool, offset, subsample_chroma)
+        return bits_per_pixel([y for y, _ in lat.values()], step_for(tool, offset), pixels)
+
+    return rate_search(bpp / 100.0, bits_of, TOLERANCE[1] - TOLERANCE_STEP * images_before)
 
 
 def yuv_planes(rgb, subsample_chroma):
@@ -71,16 +114,27 @@ def projections(seed, tool_id):
     return rng.standard_normal((160, 16)), rng.standard_normal((96, 48))
 
 
-def latents(rgb, seed, tool_id, bpp, subsample_chroma):
+def analysis(planes, seed, tool_id, branch):
+    """The fake analysis transform: (C, h, w) float32 ``y`` of one branch from its planes."""
+    wy, wuv = projections(seed, tool_id)
+    if branch == "model_y":
+        return np.einsum("cf,fhw->chw", wy, sub_block_means(planes[0])).astype(np.float32)
+    feats = np.concatenate([sub_block_means(p) for p in planes])
+    return np.einsum("cf,fhw->chw", wuv, feats).astype(np.float32)
+
+
+def quantise(y, step):
+    """(residual_quant int16, y_hat float32) of ``y`` at quantiser step ``step``."""
+    q = np.round(y / step)
+    return q.astype(np.int16), (q * step).astype(np.float32)
+
+
+def latents(rgb, seed, tool_id, offset, subsample_chroma):
     """{"model_y": (y, y_hat), "model_uv": (y, y_hat)} float32 (C, h, w) for one image."""
     y_plane, u_plane, v_plane = yuv_planes(rgb.astype(np.float64), subsample_chroma)
-    fy = sub_block_means(y_plane)
-    fuv = np.concatenate([sub_block_means(u_plane), sub_block_means(v_plane), fy])
-    wy, wuv = projections(seed, tool_id)
-    step = step_for(tool_id, bpp)
+    step = step_for(tool_id, offset)
     out = {}
-    for name, w, f in (("model_y", wy, fy), ("model_uv", wuv, fuv)):
-        y = np.einsum("cf,fhw->chw", w, f).astype(np.float32)
-        y_hat = (np.round(y / step) * step).astype(np.float32)
-        out[name] = (y, y_hat)
+    for name, planes in (("model_y", [y_plane]), ("model_uv", [u_plane, v_plane, y_plane])):
+        y = analysis(planes, seed, tool_id, name)
+        out[name] = (y, quantise(y, step)[1])
     return out

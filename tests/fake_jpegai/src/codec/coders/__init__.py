@@ -62,6 +62,156 @@ def _merged_cfg(paths):
     return merged
 
 
+def _t(array):
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+class FakeNet(torch.nn.Module):
+    """One of the software's nets: ``forward`` computes ``fn`` and logs one line (the tests count them)."""
+
+    def __init__(self, label, fn):
+        super().__init__()
+        self.label, self.fn = label, fn
+
+    def forward(self, *args, **kwargs):
+        print("fake net %s" % self.label)
+        return self.fn(*args, **kwargs)
+
+
+def _block_means(y, k):
+    """(1, C, h, w) -> (1, C, ceil(h/k), ceil(w/k)) means of k x k blocks (edge-padded)."""
+    a = y[0].numpy().astype(np.float64)
+    c, h, w = a.shape
+    a = np.pad(a, ((0, 0), (0, -h % k), (0, -w % k)), mode="edge")
+    return a.reshape(c, a.shape[1] // k, k, a.shape[2] // k, k).mean(axis=(2, 4))[None]
+
+
+class CommonModules:
+    """Stands for the hyper nets of one branch (hyper-encoder, hyper-decoder, hyper-scale-decoder)."""
+
+    def __init__(self, label, channels):
+        self.hyper_encoder = FakeNet("hyper_encoder " + label, lambda y, h, w: _t(_block_means(y, 4)))
+        self.hyper_decoder = FakeNet("hyper_decoder " + label, lambda z_hat, h, w: _t(
+            np.tile(z_hat.numpy().astype(np.float32).repeat(2, 2).repeat(2, 3), (1, 4, 1, 1))[:, :, :h, :w]))
+        self.hyper_scale_decoder = FakeNet("hyper_scale_decoder " + label, lambda z_hat, h, w: _t(
+            (np.abs(z_hat.numpy().astype(np.int32)) * 16).repeat(4, 2).repeat(4, 3)[:, :, :h, :w]))
+
+
+class Branch:
+    """Stands for SepChannelsSGMMTool: analysis ``encoder``, synthesis ``decoder``, ``common_modules``."""
+
+    def __init__(self, name, tool_id, engine, chs_input, channels):
+        self.name, self.chs_input, self.channels = name, chs_input, channels
+        label = "%s tool %d" % (name, tool_id)
+        self.encoder = FakeNet("analysis " + label, lambda planes, h, w: _t(
+            fake_math.analysis(list(planes[0].numpy()), engine.seed, tool_id, name)[None]))
+        self.decoder = FakeNet("synthesis " + label, lambda y_hat, h, w: _t(
+            np.repeat(y_hat[0, :chs_input].numpy(), 16, 1).repeat(16, 2)[None, :, :h, :w].astype(np.float32)))
+        self.common_modules = CommonModules(label, channels)
+
+    def compress(self, planes, decision, step):
+        """Analysis (only without a ``y`` in ``decision``), then the rate-dependent part."""
+        h, w = planes.shape[-2:]
+        lh, lw = -(-h // 16), -(-w // 16)
+        cm = self.common_modules
+        if "y" not in decision:
+            decision = {"y": self.encoder(planes, h=h, w=w)}
+            z = cm.hyper_encoder(decision["y"], h=lh, w=lw)
+            decision["z_hat"] = torch.clamp(torch.round(z), -31, 31).to(torch.int8)
+        decision["psi"] = cm.hyper_decoder(decision["z_hat"], h=-(-h // 32), w=-(-w // 32))
+        scale = cm.hyper_scale_decoder(decision["z_hat"], h=lh, w=lw)
+        q, _ = fake_math.quantise(decision["y"][0].numpy(), step)
+        decision.update(residual_quant=_t(q)[None], step=step,
+                        scale_log=(scale + int(round(128 * np.log2(step)))).to(torch.int32), y_hat_tiles={})
+        return decision
+
+    def decompress(self, decision, h, w):
+        """Decoder side: writes ``y_hat`` into ``decision``; returns the synthesised planes."""
+        y_hat = (decision["residual_quant"][0].numpy().astype(np.float64) * decision["step"]).astype(np.float32)
+        decision["y_hat"] = _t(y_hat)[None]
+        return self.decoder(decision["y_hat"], h=h, w=w)
+
+
+class BaseModel:
+    """One trained base model (the real tools_0..3): a luma and a chroma branch."""
+
+    def __init__(self, tool_id, engine):
+        self.tool_id = tool_id
+        self.model_y = Branch("model_y", tool_id, engine, 1, 160)
+        self.model_uv = Branch("model_uv", tool_id, engine, 2, 96)
+
+    def compress(self, planes, decision, offset):
+        step = fake_math.step_for(self.tool_id, offset)
+        return {"model_y": self.model_y.compress(planes["model_y"], decision.get("model_y", {}), step),
+                "model_uv": self.model_uv.compress(planes["model_uv"], decision.get("model_uv", {}), step)}
+
+    def decompress(self, decision, planes):
+        """The reconstruction's squared error against ``planes`` (the search's distortion figure)."""
+        error = 0.0
+        for name in ("model_y", "model_uv"):
+            ref = planes[name]
+            rec = getattr(self, name).decompress(decision[name], *ref.shape[-2:])
+            error += float(((rec.double() - ref[:, :rec.shape[1]].double()) ** 2).mean())
+        return error
+
+
+class MultiTool:
+    def __init__(self, engine):
+        self.tools = [BaseModel(i, engine) for i in range(len(fake_math.BASE_STEPS))]
+
+
+class RateSearch:
+    """Stands for the bitrate matcher: its tolerances live on the object, and it narrows
+    ``tolerance_max`` in place after each image, as the real one does at 0.12 bpp."""
+
+    def __init__(self):
+        self.tolerance_min, self.tolerance_max = fake_math.TOLERANCE
+
+    def process(self, multitool, planes, target, pixels):
+        """(tool_id, offset) for one image, coding candidates the way the real search does."""
+        calls = []
+        state = {}
+
+        def bits_of(tool, offset):
+            base = multitool.tools[tool]
+            if len(calls) <= len(multitool.tools):   # each model at offset 0, then the bisection's first
+                state["decision"] = {}                  # candidate: fresh, so the analysis runs
+            decision = base.compress(planes, state["decision"], offset)
+            state["decision"] = decision
+            bits = fake_math.bits_per_pixel([decision[b]["y"][0].numpy() for b in ("model_y", "model_uv")],
+                                            decision["model_y"]["step"], pixels)
+            calls.append((tool, offset))
+            mismatch = (bits - target) / target
+            if self.tolerance_min <= mismatch <= self.tolerance_max:
+                print("fake distortion %.6f" % base.decompress(decision, planes))   # only its finiteness counts
+            return bits
+
+        choice = fake_math.rate_search(target, bits_of, self.tolerance_max)
+        self.tolerance_max -= fake_math.TOLERANCE_STEP
+        return choice
+
+
+class CoreModels:
+    def __init__(self, engine):
+        self._core = MultiTool(engine)
+        self.bitrate_matcher = RateSearch()
+
+    def get_tool(self):
+        return self._core
+
+
+class PostFilters:
+    """Change only the reconstruction."""
+
+    def compress(self, rec, original, decisions=None):
+        print("fake post-filter analysis")
+        return rec
+
+    def decompress(self, rec, decisions=None):
+        print("fake post-filter")
+        return rec
+
+
 class FakeEngine:
     """Stands for CodingEngine: ``compress(image) -> (rec, decisions)``."""
 
@@ -74,6 +224,8 @@ class FakeEngine:
         self.c_ver_value = None
         self.betas_file = None
         self.device = "cpu"
+        self.model = CoreModels(self)
+        self.post_filters = PostFilters()
 
     def set_target_bpp_idx(self, idx):
         self.target_bpp_idx = idx
@@ -85,39 +237,40 @@ class FakeEngine:
             rgb = torch.cat([raw.a, raw.b, raw.c], 1)[0].permute(1, 2, 0).cpu().numpy()
             self._test_hooks(rgb)
             bpp = self.target_bpps[self.target_bpp_idx]
+            self.c_ver = 1 if self.c_ver_value is None else int(self.c_ver_value)
+            self.c_hor = self.c_ver
+            y_plane, u_plane, v_plane = fake_math.yuv_planes(rgb.astype(np.float64), self.c_ver == 2)
+            planes = {"model_y": _t(y_plane[None, None]), "model_uv": _t(np.stack([u_plane, v_plane, y_plane])[None])}
+            height, width = rgb.shape[:2]
+            multitool = self.model.get_tool()
             if self.mode == "search":
                 if raw.input_file is None:
                     raise TypeError("'NoneType' object has no attribute 'split'")
-                tool_id = fake_math.model_for_rate(bpp)
-                for attempt in range(3):
-                    print("target bits: %s try %d" % (bpp / 100, attempt))
+                print("target bits: %s" % (bpp / 100))
+                tool_id, offset = self.model.bitrate_matcher.process(multitool, planes, bpp / 100, height * width)
                 os.makedirs(os.path.dirname(self.betas_file), exist_ok=True)
                 with open(self.betas_file, "a") as f:
-                    f.write("%s_%s %d 0 0 \n" % (raw.input_file.split("/")[-1], bpp / 100, tool_id))
+                    f.write("%s_%s %d %d %d \n" % (raw.input_file.split("/")[-1], bpp / 100, tool_id, offset, offset))
             else:
                 if bpp not in TARGET_BPPS:
                     print("no beta can be found for selected target rate")
                     raise TypeError("cannot unpack non-iterable NoneType object")
-                tool_id = fake_math.TABLE_MODELS[TARGET_BPPS.index(bpp)]
-            self.c_ver = 1 if self.c_ver_value is None else int(self.c_ver_value)
-            self.c_hor = self.c_ver
-            lat = fake_math.latents(rgb, self.seed, tool_id, bpp, self.c_ver == 2)
+                idx = TARGET_BPPS.index(bpp)
+                tool_id, offset = fake_math.TABLE_MODELS[idx], fake_math.TABLE_OFFSETS[idx]
+            base = multitool.tools[tool_id]
+            decision = base.compress(planes, {}, offset)
+            base.decompress(decision, planes)
+            self.post_filters.compress(raw, raw, decisions=decision)
+            rec = self.post_filters.decompress(raw, decisions=decision)
             for i in range(20):
                 print("Logger[ce.model.CCS_SGMM.tools_%d] with Level=info: control point %d" % (tool_id, i))
             core = Decisions(tool_id=tool_id)
-            height, width = rgb.shape[:2]
-            zh, zw = -(-height // 64), -(-width // 64)
-            for name, (y, y_hat) in lat.items():
-                step = fake_math.step_for(tool_id, bpp)
-                c = y.shape[0]
+            for name, d in decision.items():
+                c = d["y"].shape[1]
                 core[name] = Decisions(
-                    y=torch.from_numpy(y)[None], y_hat=torch.from_numpy(y_hat)[None],
-                    residual_quant=torch.from_numpy(np.round(y / step).astype(np.int16))[None],
-                    scale_log=torch.full((1,) + y.shape, 128 * (tool_id + 1), dtype=torch.int32),
-                    z_hat=torch.zeros((1, c, zh, zw), dtype=torch.int8),
-                    psi=torch.zeros((1, 4 * c, -(-height // 32), -(-width // 32))),
-                    y_hat_tiles={})
-            return raw, {"CCS_SGMM": core}
+                    y=d["y"], y_hat=d["y_hat"], residual_quant=d["residual_quant"], scale_log=d["scale_log"],
+                    z_hat=d["z_hat"], psi=torch.zeros((1, 4 * c, -(-height // 32), -(-width // 32))), y_hat_tiles={})
+            return rec, {"CCS_SGMM": core}
 
     @staticmethod
     def _test_hooks(rgb):
