@@ -30,4 +30,4 @@ def split_input(split, group, role: str):
 def log_dataset_inputs(run, splits_and_groups) -> None:
     """Log ``[(train split, group), (test split, group)]`` as dataset inputs of ``run`` (a TrackedRun)."""
     inputs = [split_input(split, group, role) for (split, group), role in zip(splits_and_groups, ("train", "test"))]
-    run._safe(run.client.log_inputs, run.run_id, datasets=inputs)
+    run._safe(run.client and run.client.log_inputs, run.run_id, datasets=inputs)  # no client: server lost at start
