@@ -232,3 +232,29 @@ def test_the_server_names_the_experiment_page_in_the_training_view(mlflow_server
     experiment_id = ensure_experiment(MlflowClient(mlflow_server.uri), experiment_name)
     assert open_hint(mlflow_server.uri, experiment_name).startswith(
         f"Open {mlflow_server.uri}/#/experiments/{experiment_id}?workflowType=machine_learning")
+
+
+def test_the_demo_is_learnable_from_y_hat_at_toy_size():
+    """Deterministic (fixed seeds, one thread): 60 train / 40 test images of 128 px, bpp 12, flatten
+    YUV y_hat, a 100-tree forest. Measured 0.95 (0.575 with the 16-px stage trace switched off)."""
+    from io import BytesIO
+
+    from PIL import Image
+    from sklearn.ensemble import RandomForestClassifier
+
+    from jpegai_fd.datasets.synthetic import make_image
+    from jpegai_fd.encoders.dct import DCTEncoder
+
+    def split(n, first):
+        images, labels = [], np.arange(n) % 2
+        for i, label in enumerate(labels):
+            pixels, quality = make_image(int(label), 42, first + i, 128)
+            buffer = BytesIO()
+            Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)  # as the dataset stores it
+            images.append(np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255)
+        latents = DCTEncoder().encode(np.stack(images), 12)["y_hat"]
+        return np.concatenate([latents["model_y"], latents["model_uv"]], 1).reshape(n, -1), labels
+
+    (X_train, y_train), (X_test, y_test) = split(60, 0), split(40, 1000)
+    forest = RandomForestClassifier(100, random_state=0, n_jobs=1).fit(X_train, y_train)
+    assert (forest.predict(X_test) == y_test).mean() >= 0.85
