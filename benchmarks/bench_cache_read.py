@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from bench_common import RESULTS, compose_cfg
 
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.datasets import load_splits
+from jpegai_fd.components import latents as cached_latents
+from jpegai_fd.components import load_splits
 from jpegai_fd.encoders import DCTEncoder
-from jpegai_fd.features import build_features
+from jpegai_fd.components import features as build_features
 
 
 
@@ -83,7 +83,7 @@ def main() -> None:
         for _ in range(args.repeats):  # alternate so that machine noise hits both alike
             t, x_files = timed(lambda: load_per_image(paths, latent))
             t_files.append(t)
-            t, fs = timed(lambda: build_features(group, lcfg, train=True))
+            t, fs = timed(lambda: build_features(lcfg, group, train=True))
             t_cache.append(t)
         np.testing.assert_array_equal(fs.X, x_files)
         files_s, cache_s = statistics.median(t_files), statistics.median(t_cache)
@@ -93,7 +93,7 @@ def main() -> None:
               f"-> {files_s / cache_s:.1f}x faster ({fs.X.shape[0]}x{fs.X.shape[1]} float32, {fs.X.nbytes / 2**20:.0f} MiB)")
         del fs, x_files
     tracemalloc.start()
-    fs = build_features(group, compose_cfg([*overrides, "latent=y_hat"]), train=True)
+    fs = build_features(compose_cfg([*overrides, "latent=y_hat"]), group, train=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     results["peak_memory_ratio"] = peak / fs.X.nbytes

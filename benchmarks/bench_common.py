@@ -13,8 +13,11 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
+import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+
 CONF = Path(__file__).resolve().parent.parent / "conf"
 RESULTS = Path(__file__).resolve().parent / "results"
+TINY = ["debug=tiny"]  # the toy size (conf/debug/tiny.yaml), for a quick check of a benchmark script
 # The thesis's tuned models (docs/thesis.md). At 30,000 images scikit-learn's early_stopping="auto" is
 # on for HistGradientBoosting (n > 10,000), so it is set on explicitly for smaller measurements.
 THESIS_RF = dict(n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True,

@@ -45,7 +45,7 @@ def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int,
     for shard in range(num_shards):
         rss = work / f"rss-{num_shards}-{shard}"
         args = ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=256", "dataset.test_split=train",
-                f"paths.cache={cache}", f"extract.chunk_size={chunk}", f"shard={shard}", f"num_shards={num_shards}",
+                f"paths.cache={cache}", f"extract.chunk_size={chunk}", f"extract.shard={shard}", f"extract.num_shards={num_shards}",
                 f"hydra.run.dir={work}/run-{num_shards}-{shard}"]
         env = {**os.environ, "BENCH_RSS_FILE": str(rss), "PYTHONUNBUFFERED": "1"}
         if code is not None:

@@ -42,9 +42,9 @@ def overrides(args) -> list[str]:
 
 def prepare(args) -> dict:
     """Generate the dataset and extract the latents of both splits into the cache."""
-    from jpegai_fd.cache import cached_latents
-    from jpegai_fd.datasets import load_splits
-    from jpegai_fd.encoders import build_encoder
+    from jpegai_fd.components import latents as cached_latents
+    from jpegai_fd.components import load_splits
+    from jpegai_fd.components import build_encoder
 
     cfg = compose_cfg(overrides(args))
     start = time.perf_counter()
@@ -60,20 +60,20 @@ def prepare(args) -> dict:
 def estimator(name: str, cfg, hgb_max_iter: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from jpegai_fd.classifiers import make_estimator
+    from jpegai_fd.components import build_group
 
     if name == "hgb":
         return HistGradientBoostingClassifier(**{**THESIS_HGB, "max_iter": hgb_max_iter}, verbose=1)
-    return make_estimator(cfg.classifier)
+    return build_group(cfg, "classifier").make()
 
 
 def worker(args) -> dict:
     """One classifier: matrix from the cache, fit (timed, peak memory), predict the test split."""
-    from jpegai_fd.cache import cached_latents
-    from jpegai_fd.datasets import load_splits
-    from jpegai_fd.encoders import build_encoder
+    from jpegai_fd.components import latents as cached_latents
+    from jpegai_fd.components import load_splits
+    from jpegai_fd.components import build_encoder
     from jpegai_fd.evaluation import detection_metrics
-    from jpegai_fd.features import build_features
+    from jpegai_fd.components import features as build_features
 
     # cnn streams its batches from the cache (its default); cnn_matrix trains on the flatten matrix.
     chosen = ["classifier=cnn", "classifier.stream_from_cache=false"] if args.worker == "cnn_matrix" else \
@@ -85,8 +85,8 @@ def worker(args) -> dict:
     test_group, _ = cached_latents(cfg, test, encoder)
     assert stats.extracted == 0, "the parent process fills the cache"
     model = estimator(args.worker, cfg, args.hgb_max_iter)
-    out, printed = measure_fit(model, lambda: build_features(train_group, cfg, train=True))
-    test_fs = build_features(test_group, cfg, train=False)
+    out, printed = measure_fit(model, lambda: build_features(cfg, train_group, train=True))
+    test_fs = build_features(cfg, test_group, train=False)
     start = time.perf_counter()
     p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
     out["predict_s"] = time.perf_counter() - start

@@ -70,10 +70,10 @@ def overrides(args, preprocess: str = "flatten", component: str = "yuv", classif
 
 def prepare(args) -> dict:
     """Generate the demo images (unless --root) and extract their latents into the cache."""
-    from jpegai_fd.cache import cached_latents
-    from jpegai_fd.datasets import load_splits
+    from jpegai_fd.components import latents as cached_latents
+    from jpegai_fd.components import load_splits
     from jpegai_fd.datasets.synthetic import generate
-    from jpegai_fd.encoders import build_encoder
+    from jpegai_fd.components import build_encoder
 
     start = time.perf_counter()
     if not (Path(args.root) / "train.csv").exists():
@@ -104,22 +104,23 @@ def split_rows(labels: np.ndarray, n_train: int, n_test: int) -> tuple[np.ndarra
 def estimator(classifier: str, cfg, args):
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-    from jpegai_fd.classifiers import make_estimator
+    from jpegai_fd.components import build_group
 
     if classifier == "rf":
         return RandomForestClassifier(**{**THESIS_RF, "n_estimators": args.rf_trees}, n_jobs=args.n_jobs)
     if classifier == "hgb":
         rounds = args.hgb_flatten_rounds if cfg.preprocess.name == "flatten" else THESIS_HGB["max_iter"]
         return HistGradientBoostingClassifier(**{**THESIS_HGB, "max_iter": rounds}, verbose=1)
-    return make_estimator(cfg.classifier)
+    return build_group(cfg, "classifier").make()
 
 
 def worker(args) -> dict:
     """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
-    from jpegai_fd.cache import cached_latents
-    from jpegai_fd.datasets import load_splits
-    from jpegai_fd.encoders import build_encoder
-    from jpegai_fd.features import build_features, majority_vote
+    from jpegai_fd.components import latents as cached_latents
+    from jpegai_fd.components import load_splits
+    from jpegai_fd.components import build_encoder
+    from jpegai_fd.components import features as build_features
+    from jpegai_fd.features import majority_vote
 
     preprocess, component, classifier, size = args.worker.split(":")
     matrix = ["classifier.stream_from_cache=false"] if classifier == "cnn" else []  # every cell from the matrix
@@ -129,8 +130,8 @@ def worker(args) -> dict:
     assert stats.extracted == 0, "the parent process fills the cache"
     train_rows, test_rows = split_rows(group.labels, int(size), args.test)
     model = estimator(classifier, cfg, args)
-    out, printed = measure_fit(model, lambda: build_features(group, cfg, train=True, rows=train_rows))
-    test = build_features(group, cfg, train=False, rows=test_rows)
+    out, printed = measure_fit(model, lambda: build_features(cfg, group, train=True, rows=train_rows))
+    test = build_features(cfg, group, train=False, rows=test_rows)
     start = time.perf_counter()
     p_real = model.predict_proba(test.X)[:, list(model.classes_).index(1)]
     labels, _ = majority_vote(p_real, test.groups, test.n_images)

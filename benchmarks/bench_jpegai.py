@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from bench_common import compose_cfg
 
-from jpegai_fd.encoders.jpegai import JPEGAIEncoder, JPEGAISettings
+from jpegai_fd.components import build_encoder
 
 PATHS = {"reference": False, "fast": True}
 
@@ -37,12 +37,15 @@ def photo_like(n: int, size: int, seed: int = 0) -> np.ndarray:
 
 
 def run_one(args, profile: str, mode: str, fast: bool, workers: int, images: np.ndarray, bpp: int) -> tuple[dict, dict]:
-    enc_cfg = OmegaConf.create({
-        "root": args.root, "python": args.python, "models_dir": args.models, "profile": profile,
-        "tools": args.tools, "rate_mode": mode, "num_workers": workers, "device": "cpu", "fast_path": fast,
-        "threads_per_worker": args.threads, "allow_missing_weights": args.allow_missing_weights,
-        "keep_extras": True, "log_dir": args.log_dir})
-    encoder = JPEGAIEncoder(JPEGAISettings.from_config(enc_cfg))
+    def value(v):
+        return "null" if v is None else str(v).lower() if isinstance(v, bool) else v
+
+    keys = {"root": args.root, "python": args.python, "models_dir": args.models, "profile": profile,
+            "tools": args.tools, "rate_mode": mode, "num_workers": workers, "device": "cpu", "fast_path": fast,
+            "threads_per_worker": args.threads, "allow_missing_weights": args.allow_missing_weights,
+            "keep_extras": True, "log_dir": args.log_dir}
+    encoder = build_encoder(compose_cfg(["encoder=jpegai", f"bpp={bpp}",
+                                         *[f"encoder.{k}={value(v)}" for k, v in keys.items()]]))
     try:
         t1 = time.perf_counter()
         encoder._ensure_pool(bpp)            # start-up: processes, imports, model build and load

@@ -3,6 +3,7 @@ MLflow database created), then the same command again (cache warm).
 
     python benchmarks/bench_main_command.py            # the README grid: 6 jobs
     python benchmarks/bench_main_command.py --extra dataset.num_per_class.train=1000
+    python benchmarks/bench_main_command.py --tiny     # at toy size (conf/debug/tiny.yaml): seconds
 
 Both runs happen in one invocation, one after the other, in the same temporary folder.
 """
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import RESULTS
+from bench_common import RESULTS, TINY
 
 COMMAND = ["-m", "preprocess=flatten,single,multi", "bpp=6,12"]
 
@@ -35,7 +36,9 @@ def run(folder: Path, extra: list[str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", nargs="*", default=[], help="additional overrides")
+    parser.add_argument("--tiny", action="store_true", help="at toy size (debug=tiny), a quick check of the script")
     args = parser.parse_args()
+    args.extra = [*(TINY if args.tiny else []), *args.extra]
     folder = Path(tempfile.mkdtemp(prefix="bench_main_"))
     cold, log_cold = run(folder, args.extra)
     warm, log_warm = run(folder, args.extra)

@@ -18,10 +18,11 @@ from pathlib import Path
 from bench_common import compose_cfg
 from sklearn.ensemble import RandomForestClassifier
 
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.datasets import load_splits, read_listing, screen
+from jpegai_fd.components import build_group, latents as cached_latents, load_splits
+from jpegai_fd.components import features as job_features
+from jpegai_fd.datasets import screen
 from jpegai_fd.encoders import DCTEncoder
-from jpegai_fd.features import build_features, majority_vote
+from jpegai_fd.features import majority_vote
 from jpegai_fd.scoring.audit import audit_dataset
 from jpegai_fd.scoring.bootstrap import bootstrap_intervals
 from jpegai_fd.scoring.calibration import Calibrator, calibration_change
@@ -38,11 +39,11 @@ def main() -> None:
     cfg = compose_cfg([f"paths.data_dir={w}/data", f"paths.cache={w}/cache.zarr", f"dataset.image_size={args.size}",
                        "preprocess=multi", "component=y", "latent=y_hat", "n_jobs=1"])
     train, test = load_splits(cfg)
-    valid = screen(read_listing(cfg, "valid"))
+    valid = screen(build_group(cfg, "dataset").listing("valid"))
     audit = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in (train, valid, test)})
     encoder = DCTEncoder()
     groups = {s.name: cached_latents(cfg, s, encoder)[0] for s in (train, valid, test)}
-    feats = {n: build_features(g, cfg, train=n == "train") for n, g in groups.items()}
+    feats = {n: job_features(cfg, g, train=n == "train") for n, g in groups.items()}
     model = RandomForestClassifier(n_estimators=100, random_state=cfg.seed, n_jobs=1)
     model.fit(feats["train"].X, feats["train"].y)
     fake_col = list(model.classes_).index(0)

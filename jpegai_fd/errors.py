@@ -6,3 +6,7 @@ class UserError(Exception):
 
     Entry points print it as a single line instead of a traceback.
     """
+
+
+class Incompatible(UserError):
+    """Settings of two components that cannot run together: a rule one of them declares."""

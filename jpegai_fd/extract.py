@@ -10,10 +10,8 @@ import logging
 
 from omegaconf import DictConfig
 
-from jpegai_fd.cache import cached_latents
+from jpegai_fd import components
 from jpegai_fd.cli import launch
-from jpegai_fd.datasets import load_splits
-from jpegai_fd.encoders import build_encoder
 from jpegai_fd.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -22,10 +20,11 @@ log = logging.getLogger(__name__)
 def extract_latents(cfg: DictConfig) -> dict[str, int]:
     """Extract the train and test latents of ``cfg`` at ``cfg.bpp``; return images extracted per split."""
     validate_config(cfg)
-    encoder = build_encoder(cfg)
+    dataset = components.build_group(cfg, "dataset")
+    encoder = components.build_encoder(cfg)
     done = {}
-    for split in load_splits(cfg):
-        _, stats = cached_latents(cfg, split, encoder, cfg.extract.shard, cfg.extract.num_shards)
+    for split in components.load_splits(cfg, dataset):
+        _, stats = components.latents(cfg, split, encoder, dataset)
         done[split.name] = stats.extracted
     log.info("extract: %s (shard %d of %d)", ", ".join(f"{k} {v} new" for k, v in done.items()),
              cfg.extract.shard, cfg.extract.num_shards)

@@ -1,7 +1,8 @@
 """The train-and-evaluate job as a plain function of the composed config.
 
 ``run_job(cfg)``: dataset -> cached latents (extracting what is missing) -> features -> Optuna search
--> refit on the train split -> one evaluation on the test split -> MLflow run.
+-> refit on the train split -> one evaluation on the test split -> MLflow run. The groups are built
+once, by :func:`jpegai_fd.components.build`; the stages below get plain values and those objects.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.classifiers import fit_on_rows, make_estimator
+from jpegai_fd import components
+from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.memory import memory_warning
-from jpegai_fd.datasets import load_splits, log_dataset_manifest
-from jpegai_fd.encoders import build_encoder
 from jpegai_fd.evaluation import detection_metrics
-from jpegai_fd.features import build_features, majority_vote
-from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_evaluation, log_importances,
-                                log_training_curves, log_trials, record_outcome, resume_finished)
+from jpegai_fd.features import majority_vote
+from jpegai_fd.model import Decision
+from jpegai_fd.model.build import job_detector
+from jpegai_fd.model.pyfunc import log_detector
+from jpegai_fd.scoring.per_image import scores_csv
+from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
+                                log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
@@ -57,6 +60,8 @@ def study_name(cfg: DictConfig) -> str:
 def run_job(cfg: DictConfig) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     validate_config(cfg)
+    parts = components.build(cfg)
+    components.check_compatible(parts, cfg.bpp)
     quiet_libraries()
     out = job_output_dir()
     if cfg.tracking.resume:
@@ -65,30 +70,33 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             return skipped
     timings: dict[str, float] = {}
     with TrackedRun(cfg, out) as run:
+        dataset, encoder, classifier = parts.dataset, parts.encoder, parts.classifier
         with timed(timings, "time/dataset_s"):
-            train, test = load_splits(cfg)
-        encoder = build_encoder(cfg)
+            train, test = components.load_splits(cfg, dataset)
+        if hasattr(encoder, "prepare"):
+            encoder.prepare()
         with timed(timings, "time/extract_s"):
-            train_group, train_stats = cached_latents(cfg, train, encoder)
-            test_group, test_stats = cached_latents(cfg, test, encoder)
-        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg)  # incl. skipped/unreadable images
+            train_group, train_stats = components.latents(cfg, train, encoder, dataset)
+            test_group, test_stats = components.latents(cfg, test, encoder, dataset)
+        # incl. skipped/unreadable images
+        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg.paths.cache)
         log_dataset_inputs(run, [(train, train_group), (test, test_group)])  # the UI's Dataset column
         with timed(timings, "time/features_s"):
-            train_fs = build_features(train_group, cfg, train=True)
-            test_fs = build_features(test_group, cfg, train=False)
+            train_fs = components.features(cfg, train_group, train=True, parts=parts)
+            test_fs = components.features(cfg, test_group, train=False, parts=parts)
         log.info("features: train %s, test %s (%s, %s, %s)", train_fs.X.shape, test_fs.X.shape,
-                 cfg.preprocess.name, cfg.component, cfg.latent)
-        too_big = memory_warning(cfg.classifier, train_fs.X)
+                 parts.preprocess.name, cfg.component, cfg.latent)
+        too_big = memory_warning(classifier, train_fs.X)
         if too_big:
             log.warning(too_big)
             run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
-            result = tune(cfg.classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
+            result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
         if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
             log.warning("no hyperparameter search (%s): training with the fixed parameters of classifier.estimator", result.untuned)
             run.set_tags({UNTUNED_TAG: result.untuned})
         with timed(timings, "time/fit_s"):
-            model = fit_on_rows(make_estimator(cfg.classifier, result.best_params), train_fs.X, train_fs.y, train_fs.groups)
+            model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
         # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
         # record what the final model really used, next to the configured classifier.estimator.*.
         used = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
@@ -98,6 +106,11 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
             y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
         y_true = test_group.labels if test_fs.rows is None else test_group.labels[test_fs.rows]  # done images only
+        # The saved model's rule, applied here too: its predictions on these images are these scores.
+        decision = Decision()  # issue 13: Decision(threshold, calibrator) chosen on the valid split
+        p_fake, fake = decision.apply(p_real, test_fs.groups, test_fs.n_images)
+        test_ids = test_group.ids if test_fs.rows is None else test_group.ids[test_fs.rows]
+        run.log_text(scores_csv(test_ids, y_true, p_fake, (~fake).astype(int)), "scores/test_scores.csv")
         metrics = detection_metrics(y_true, y_pred, image_scores)
         metrics["cv/best_score"] = result.best_score
         extraction = {"extract/images_extracted": train_stats.extracted + test_stats.extracted,
@@ -107,11 +120,13 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_evaluation(run, y_true, y_pred, image_scores, run.name)
-        log_importances(run, model, latent_shapes(train_group, cfg), cfg.preprocess.name, run.name)
-        log_training_curves(run, model, cfg.classifier.name)  # estimators with curves_ (lgbm, cnn)
+        log_importances(run, model, latent_shapes(train_group, cfg.component, cfg.latent),
+                        parts.preprocess.whole_latents, run.name)
+        log_training_curves(run, model, classifier.name)  # estimators with curves_ (lgbm, cnn)
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
+        log_detector(run, job_detector(cfg, parts, model, decision, {"run_id": run.run_id, **factor_tags(cfg)}))
         summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
                    "timings": timings, "best_params": result.best_params,
                    "model_params": used, "untuned": result.untuned, **extraction}

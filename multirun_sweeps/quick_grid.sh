@@ -7,6 +7,6 @@
 set -euo pipefail
 # Step 1: latents depend on bpp only, so 2 extraction jobs fill the cache for all 48 training jobs
 # (parallel jobs then only read it). The factor values pin the other sweeps to one value each.
-python -m jpegai_fd.extract -m +experiment=quick_grid component=yuv preprocess=flatten latent=y_hat classifier=rf "$@"
+python -m jpegai_fd.extract -m experiment=quick_grid component=yuv preprocess=flatten latent=y_hat classifier=rf "$@"
 # Step 2: train, tune and evaluate every grid point; one MLflow parent run with 48 child runs.
-python -m jpegai_fd -m +experiment=quick_grid "$@"
+python -m jpegai_fd -m experiment=quick_grid "$@"

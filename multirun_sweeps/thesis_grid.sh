@@ -8,8 +8,8 @@
 set -euo pipefail
 # Step 1, the only one that runs JPEG AI: latents depend on bpp only (2 x 2 splits to extract).
 # shellcheck disable=SC2086  # *_ARGS are word lists on purpose
-python -m jpegai_fd.extract -m +experiment=thesis_grid component=yuv preprocess=flatten latent=y_hat classifier=rf \
+python -m jpegai_fd.extract -m experiment=thesis_grid component=yuv preprocess=flatten latent=y_hat classifier=rf \
     ${EXTRACT_ARGS:-} "$@"
 # Step 2: the 48 training jobs read the cache (one MLflow parent run, 48 child runs).
 # shellcheck disable=SC2086
-python -m jpegai_fd -m +experiment=thesis_grid ${TRAIN_ARGS:-} "$@"
+python -m jpegai_fd -m experiment=thesis_grid ${TRAIN_ARGS:-} "$@"

@@ -10,31 +10,24 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
+
 REPO = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO / "conf"
 
 
-SMALL_CLASSIFIER = {
-    "rf": ["classifier.estimator.n_estimators=20", "classifier.search_space.n_estimators.high=60"],
-    "hgb": ["classifier=hgb", "classifier.estimator.max_iter=20", "classifier.search_space.max_iter.low=10", "classifier.search_space.max_iter.high=40"],
-}
-
-
 def tiny_overrides(tmp: Path, train: int = 12, test: int = 6, size: int = 64, classifier: str = "rf") -> list[str]:
-    """Overrides that keep a job to seconds: small 64x64 images, few trials, all files under ``tmp``."""
+    """Overrides that keep a job to seconds: ``debug=tiny`` (conf/debug/tiny.yaml, the one definition of
+    toy size: 64x64 images, 12 + 6 images per class, few trials, toy models), all files under ``tmp``;
+    ``train``/``test``/``size`` change the toy counts where a test needs others."""
+    counts = {"image_size": (size, 64), "num_per_class.train": (train, 12), "num_per_class.test": (test, 6)}
     return [
+        "debug=tiny",
         f"paths.data_dir={tmp}/data",
         f"paths.cache={tmp}/cache.zarr",
         f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-        f"dataset.image_size={size}",
-        f"dataset.num_per_class.train={train}",
-        "dataset.num_per_class.valid=2",
-        f"dataset.num_per_class.test={test}",
-        "tuning.n_trials=2",
-        "tuning.cv_folds=2",
-        *SMALL_CLASSIFIER[classifier],
-        "extract.chunk_size=8",
-        "n_jobs=1",
+        *[f"dataset.{key}={value}" for key, (value, tiny) in counts.items() if value != tiny],
+        *([f"classifier={classifier}"] if classifier != "rf" else []),
     ]
 
 

@@ -15,12 +15,11 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from jfd_testing import compose_cfg
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.datasets import load_splits
+from jpegai_fd.components import latents as cached_latents, load_splits
 from jpegai_fd.datasets.images import BadImage, ImageReader
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError
-from jpegai_fd.features import build_features
+from jpegai_fd.components import features as job_features
 from jpegai_fd.job import run_job
 
 SIZE = 32
@@ -171,12 +170,12 @@ def test_every_bad_kind_is_skipped_with_its_reason_and_never_done(tmp_path):
     assert group.missing_chunks() == []  # failures are final for this manifest: a rerun does not retry them
     _, again = cached_latents(cfg, train, DCTEncoder())
     assert again.extracted == 0 and again.unreadable == 0
-    features = build_features(group, cfg, train=True)
+    features = job_features(cfg, group, train=True)
     assert features.n_images == 16 and set(ids[features.rows]) == {f"{i:04d}" for i in range(1, 17)}
     np.testing.assert_array_equal(features.y, group.labels[features.rows])
     flat_all = group.array("y_hat", "model_y")[:][done].reshape(16, -1)
     np.testing.assert_array_equal(features.X[:, : flat_all.shape[1]], flat_all)
-    multi = build_features(group, compose_cfg(["preprocess=multi", "preprocess.num_patches=2"]), train=True)
+    multi = job_features(compose_cfg(["preprocess=multi", "preprocess.num_patches=2"]), group, train=True)
     assert multi.n_images == 16 and multi.X.shape[0] == 32
 
 

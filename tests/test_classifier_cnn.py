@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.classifiers.cnn import CNNClassifier
+from jpegai_fd.components import build, check_compatible
 from jpegai_fd.errors import UserError
 from jpegai_fd.job import run_job
 
@@ -74,8 +75,8 @@ def test_training_on_row_indices_reads_no_other_rows():
 
 def test_needs_flatten_and_a_matching_grid():
     X, y = latent_problem(n=20)
-    with pytest.raises(UserError, match="preprocess=flatten"):
-        CNNClassifier(preprocess="single").fit(X, y)
+    with pytest.raises(UserError, match="preprocess=flatten"):  # the rule cnn declares, checked before any work
+        check_compatible(build(compose_cfg(["classifier=cnn", "preprocess=single"])), bpp=12)
     with pytest.raises(UserError, match="grid"):
         CNNClassifier(grid=(16, 16)).fit(X, y)
 

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.lgbm import LGBMClassifier, LGBMFolds
+from jpegai_fd.components import build_group
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.job import run_job
 from jpegai_fd.tuning import tune
@@ -88,7 +89,7 @@ def test_tuning_bins_once_per_binning_setting_and_reuses_it_across_folds():
     features = FeatureSet(X, y, np.arange(len(y)), len(y))
     cfg = compose_cfg(["classifier=lgbm", "n_jobs=1", "classifier.estimator.n_estimators=20",
                        "classifier.estimator.min_child_samples=5"])
-    backend = LGBMFolds(cfg.classifier, features, "accuracy")
+    backend = LGBMFolds(build_group(cfg, "classifier"), features, "accuracy")
     fit_idx, val_idx = np.arange(0, 80), np.arange(80, 120)
     first = backend({"max_bin": 31}, fit_idx, val_idx)
     dataset = backend.binned[next(iter(backend.binned))]
@@ -104,7 +105,7 @@ def test_study_with_the_lgbm_backend_finds_parameters(tmp_path):
     features = FeatureSet(X, y, np.arange(len(y)), len(y))
     cfg = compose_cfg(["classifier=lgbm", "n_jobs=1", "classifier.estimator.n_estimators=30", "tuning.n_trials=3",
                        "tuning.cv_folds=2", "classifier.search_space.min_child_samples.low=3"])
-    result = tune(cfg.classifier, features, cfg.tuning, cfg.seed, "lgbm-test")
+    result = tune(build_group(cfg, "classifier"), features, cfg.tuning, cfg.seed, "lgbm-test")
     assert set(result.best_params) == set(cfg.classifier.search_space) and 0 <= result.best_score <= 1
     assert len(result.trials) == 3
 

@@ -122,3 +122,27 @@ def test_stream_from_cache_takes_a_boolean():
     with pytest.raises(UserError, match="invalid value for 'classifier.stream_from_cache': 'maybe'; use true or false"):
         preflight(["classifier=cnn", "classifier.stream_from_cache=maybe"])
     preflight(["classifier=cnn", "classifier.stream_from_cache=false"])
+
+
+def test_a_sweep_combining_cnn_with_patches_fails_before_any_work(tmp_path):
+    # cnn declares that it needs whole latents: checked for every job of the sweep, named with its combination.
+    with pytest.raises(UserError) as err:
+        preflight(["-m", "classifier=rf,cnn", "preprocess=flatten,multi"])
+    message = str(err.value)
+    assert "\n" not in message and "classifier=cnn" in message and "preprocess=flatten" in message
+    assert "this sweep combines classifier=cnn preprocess=multi" in message and "separately" in message
+    preflight(["-m", "classifier=rf,cnn", "preprocess=flatten"])  # every job can run
+    result = run_cli("jpegai_fd", ["-m", "classifier=cnn,rf", "preprocess=single,flatten",
+                                   f"paths.data_dir={tmp_path}/data", f"paths.cache={tmp_path}/cache.zarr"],
+                     cwd=tmp_path, timeout=120)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "classifier=cnn preprocess=single" in lines[0]
+    assert not (tmp_path / "data").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_the_experiments_swept_factors_are_checked_too():
+    # quick_grid sweeps bpp 6,12 itself; a table-mode JPEG AI run of it names the job that cannot run.
+    with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table.*this sweep combines"):
+        preflight(["-m", "experiment=quick_grid", "encoder=jpegai", "encoder.rate_mode=table", "classifier=rf",
+                   "preprocess=flatten", "component=y", "latent=y"])

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from jfd_testing import compose_cfg
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.datasets import load_splits, manifest as manifest_mod
+from jpegai_fd.components import latents as cached_latents, load_splits
+from jpegai_fd.datasets import manifest as manifest_mod
 from jpegai_fd.datasets.folder import stratified_split
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError

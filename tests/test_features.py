@@ -8,7 +8,8 @@ import zarr
 
 from jfd_testing import compose_cfg
 from jpegai_fd.cache.store import LatentGroup
-from jpegai_fd.features import build_features, majority_vote, patch_positions
+from jpegai_fd.components import build_group, features
+from jpegai_fd.features import majority_vote
 from jpegai_fd.tuning import grouped_folds
 
 
@@ -36,7 +37,7 @@ def cfg_for(preprocess, component="yuv", latent="y", **extra):
 
 def test_flatten_yuv_concatenates_components(group):
     g, data, labels = group
-    fs = build_features(g, cfg_for("flatten", latent="y_hat"), train=True)
+    fs = features(cfg_for("flatten", latent="y_hat"), g, train=True)
     expected = np.concatenate([data["y_hat", "model_y"].reshape(10, -1), data["y_hat", "model_uv"].reshape(10, -1)], 1)
     assert fs.X.dtype == np.float32 and fs.X.flags.c_contiguous
     np.testing.assert_array_equal(fs.X, expected)
@@ -46,32 +47,32 @@ def test_flatten_yuv_concatenates_components(group):
 
 def test_flatten_y_uses_luma_only(group):
     g, data, _ = group
-    fs = build_features(g, cfg_for("flatten", component="y"), train=False)
+    fs = features(cfg_for("flatten", component="y"), g, train=False)
     np.testing.assert_array_equal(fs.X, data["y", "model_y"].reshape(10, -1))
 
 
 def test_single_takes_all_channels_at_the_centre(group):
     g, data, _ = group
-    fs = build_features(g, cfg_for("single"), train=True)
+    fs = features(cfg_for("single"), g, train=True)
     expected = np.concatenate([data["y", "model_y"][:, :, 2, 2], data["y", "model_uv"][:, :, 2, 2]], axis=1)
     np.testing.assert_array_equal(fs.X, expected)
-    fs = build_features(g, cfg_for("single", row=0, col=4), train=True)
+    fs = features(cfg_for("single", row=0, col=4), g, train=True)
     np.testing.assert_array_equal(fs.X[:, :6], data["y", "model_y"][:, :, 0, 4])
 
 
 def test_multi_trains_on_n_fixed_positions_and_tests_on_all(group):
     g, data, labels = group
     cfg = cfg_for("multi", num_patches=3)
-    positions = patch_positions(cfg, (4, 5), train=True)
+    positions = build_group(cfg, "preprocess").positions((4, 5), train=True)
     assert len(positions) == 3 and len(set(positions)) == 3
-    fs = build_features(g, cfg, train=True)
+    fs = features(cfg, g, train=True)
     assert fs.X.shape == (30, 9)
     for i in range(10):
         for j, (r, c) in enumerate(positions):
             np.testing.assert_array_equal(fs.X[3 * i + j, :6], data["y", "model_y"][i, :, r, c])
     np.testing.assert_array_equal(fs.groups, np.repeat(np.arange(10), 3))
     np.testing.assert_array_equal(fs.y, np.repeat(labels, 3))
-    test = build_features(g, cfg, train=False)
+    test = features(cfg, g, train=False)
     assert test.X.shape == (10 * 20, 9) and test.n_images == 10
 
 

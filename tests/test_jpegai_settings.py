@@ -11,8 +11,8 @@ import pytest
 from fake_jpegai.install import install_fake
 from jfd_testing import compose_cfg
 
-from jpegai_fd.encoders import build_encoder
-from jpegai_fd.encoders.jpegai import JPEGAIEncoder, JPEGAISettings
+from jpegai_fd.components import build_encoder, build_group
+from jpegai_fd.encoders.jpegai import JPEGAIEncoder
 from jpegai_fd.encoders.jpegai.weights import required_files
 from jpegai_fd.errors import UserError
 from jpegai_fd.tracking import factor_tags
@@ -30,8 +30,8 @@ def fake(tmp_path):
 def test_defaults_reproduce_the_thesis(monkeypatch):
     for var in ("JPEGAI_ROOT", "JPEGAI_PYTHON", "JPEGAI_MODELS"):
         monkeypatch.delenv(var, raising=False)
-    enc = compose_cfg(["encoder=jpegai", "encoder.root=/x"]).encoder
-    s = JPEGAISettings.from_config(enc)
+    enc = build_group(compose_cfg(["encoder=jpegai", "encoder.root=/x"]), "encoder")
+    s = enc.settings
     assert (s.profile, s.tools, s.rate_mode, s.chroma, s.devices) == ("high", "on", "search", "444", ("cpu",))
     assert s.cfg_files == ["cfg/tools_on.json", "cfg/profiles/high.json"]
     assert s.python == sys.executable and str(s.models_dir) == "/x/models"
@@ -43,7 +43,7 @@ def test_defaults_reproduce_the_thesis(monkeypatch):
 def test_environment_variables_fill_root_python_models(monkeypatch):
     monkeypatch.setenv("JPEGAI_ROOT", "/opt/jai")
     monkeypatch.setenv("JPEGAI_PYTHON", "/opt/py37/bin/python")
-    s = JPEGAISettings.from_config(compose_cfg(["encoder=jpegai"]).encoder)
+    s = build_group(compose_cfg(["encoder=jpegai"]), "encoder").settings
     assert str(s.root) == "/opt/jai" and s.python == "/opt/py37/bin/python"
 
 
@@ -55,7 +55,7 @@ def test_environment_variables_fill_root_python_models(monkeypatch):
 ])
 def test_bad_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'") as err:
-        JPEGAISettings.from_config(compose_cfg(["encoder=jpegai", "encoder.root=/x", override]).encoder)
+        build_group(compose_cfg(["encoder=jpegai", "encoder.root=/x", override]), "encoder").settings
     assert "\n" not in str(err.value)
 
 

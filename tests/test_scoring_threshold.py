@@ -9,11 +9,12 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from jfd_testing import compose_cfg, tiny_overrides
-from jpegai_fd.cache import cached_latents
-from jpegai_fd.datasets import load_splits, read_listing, screen
+from jpegai_fd.components import build_group, latents as cached_latents, load_splits
+from jpegai_fd.components import features as job_features
+from jpegai_fd.datasets import screen
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError
-from jpegai_fd.features import build_features, majority_vote
+from jpegai_fd.features import majority_vote
 from jpegai_fd.scoring import decide
 from jpegai_fd.scoring.threshold import choose_threshold
 from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share
@@ -111,10 +112,10 @@ def test_multi_patch_vote_on_demo_latents_shift_and_fix(tmp_path):
         "dataset.num_per_class.valid=30", "preprocess=multi", "preprocess.num_patches=2",
         "component=y", "latent=y"])
     train, test = load_splits(cfg)
-    valid = screen(read_listing(cfg, "valid"))  # the demo's valid split, cached like the others
+    valid = screen(build_group(cfg, "dataset").listing("valid"))  # the demo's valid split, cached like the others
     encoder = DCTEncoder()
     groups = {s.name: cached_latents(cfg, s, encoder)[0] for s in (train, valid, test)}
-    feats = {name: build_features(g, cfg, train=name == "train") for name, g in groups.items()}
+    feats = {name: job_features(cfg, g, train=name == "train") for name, g in groups.items()}
     assert feats["train"].X.shape[0] == 2 * len(train) and feats["test"].X.shape[0] == 16 * len(test)
     model = RandomForestClassifier(n_estimators=50, min_samples_leaf=3, class_weight={0: 1, 1: 15},
                                    random_state=0, n_jobs=1).fit(feats["train"].X, feats["train"].y)

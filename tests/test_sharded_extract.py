@@ -79,10 +79,9 @@ def assert_same(got: dict, ref: dict) -> None:
 def test_concurrent_shards_equal_single_process(dataset, reference, tmp_path):
     cache = tmp_path / "sharded.zarr"
     base = extract_args(dataset, cache, tmp_path)
-    # Both spellings: top-level shard/num_shards (as the issue writes them) and extract.shard/num_shards.
-    procs = [start([*base, "shard=0", "num_shards=3"], tmp_path),
+    procs = [start([*base, "extract.shard=0", "extract.num_shards=3"], tmp_path),
              start([*base, "extract.shard=1", "extract.num_shards=3"], tmp_path),
-             start([*base, "shard=2", "num_shards=3"], tmp_path)]
+             start([*base, "extract.shard=2", "extract.num_shards=3"], tmp_path)]
     for proc in procs:
         finish(proc)
     assert_same(read_cache(cache), reference)
@@ -91,7 +90,7 @@ def test_concurrent_shards_equal_single_process(dataset, reference, tmp_path):
 @pytest.mark.slow
 def test_joblib_multirun_of_shards_equals_single_process(dataset, reference, tmp_path):
     cache = tmp_path / "multirun.zarr"
-    finish(start(["-m", "shard=0,1", "num_shards=2", "hydra/launcher=joblib", *extract_args(dataset, cache, tmp_path)],
+    finish(start(["-m", "extract.shard=0,1", "extract.num_shards=2", "hydra/launcher=joblib", *extract_args(dataset, cache, tmp_path)],
                  tmp_path))
     assert_same(read_cache(cache), reference)
 
@@ -112,8 +111,8 @@ def owned_progress(cache: Path, shard: int, num_shards: int) -> tuple[int, int]:
 def test_killed_shard_rerun_completes_to_the_same_cache(dataset, reference, tmp_path):
     cache = tmp_path / "killed.zarr"
     base = extract_args(dataset, cache, tmp_path)
-    other = start([*base, "shard=0", "num_shards=2"], tmp_path)
-    victim = start([*base, "shard=1", "num_shards=2"], tmp_path)
+    other = start([*base, "extract.shard=0", "extract.num_shards=2"], tmp_path)
+    victim = start([*base, "extract.shard=1", "extract.num_shards=2"], tmp_path)
     killed = False
     deadline = time.time() + 300
     while time.time() < deadline and victim.poll() is None:
@@ -127,5 +126,5 @@ def test_killed_shard_rerun_completes_to_the_same_cache(dataset, reference, tmp_
     finish(other)
     assert killed, "shard 1 finished before it could be killed; enlarge the dataset"
     assert owned_progress(cache, 1, 2)[0] < owned_progress(cache, 1, 2)[1]  # really left incomplete
-    finish(start([*base, "shard=1", "num_shards=2"], tmp_path))  # the rerun of the killed shard
+    finish(start([*base, "extract.shard=1", "extract.num_shards=2"], tmp_path))  # the rerun of the killed shard
     assert_same(read_cache(cache), reference)

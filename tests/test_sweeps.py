@@ -34,7 +34,7 @@ def job_config(args: list[str], tmp_path) -> dict:
 
 @pytest.mark.parametrize("experiment", ["thesis_grid", "quick_grid"])
 def test_experiment_sweeps_the_48_thesis_combinations(tmp_path, experiment):
-    jobs = plan([f"+experiment={experiment}"], tmp_path)
+    jobs = plan([f"experiment={experiment}"], tmp_path)
     combos = {tuple(job[f] for f in FACTORS) for job in jobs}
     assert len(jobs) == len(combos) == 48
     assert {c[0] for c in combos} == {"6", "12"} and {c[2] for c in combos} == {"flatten", "single", "multi"}
@@ -42,20 +42,20 @@ def test_experiment_sweeps_the_48_thesis_combinations(tmp_path, experiment):
 
 
 def test_a_factor_on_the_command_line_replaces_its_sweep(tmp_path):
-    jobs = plan(["+experiment=quick_grid", "classifier=hgb", "bpp=6"], tmp_path)
+    jobs = plan(["experiment=quick_grid", "classifier=hgb", "bpp=6"], tmp_path)
     assert len(jobs) == 12 and {j["classifier"] for j in jobs} == {"hgb"} and {j["bpp"] for j in jobs} == {"6"}
 
 
 def test_thesis_grid_composes_thesis_sizes_on_faces140k_with_jpegai(tmp_path):
     assert (REPO / "conf" / "dataset" / "faces140k.yaml").exists()
-    cfg = job_config(["+experiment=thesis_grid"], tmp_path)
+    cfg = job_config(["experiment=thesis_grid"], tmp_path)
     assert cfg["dataset"]["name"] == "faces140k" and cfg["encoder"]["name"] == "jpegai"
     assert (cfg["dataset"]["num_train"], cfg["dataset"]["num_test"]) == (30000, 3000)
     assert cfg["tracking"]["experiment"] == "thesis_grid"
 
 
 def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
-    cfg = job_config(["+experiment=quick_grid"], tmp_path)
+    cfg = job_config(["experiment=quick_grid"], tmp_path)
     assert cfg["dataset"]["name"] == "synthetic" and cfg["encoder"]["name"] == "dct"
     assert cfg["dataset"]["image_size"] == 64 and cfg["tuning"]["n_trials"] == 2
 
@@ -63,7 +63,7 @@ def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
 @pytest.mark.parametrize("classifier,target,size", [("rf", "RandomForestClassifier", ("n_estimators", 20)),
                                                     ("hgb", "HistGradientBoostingClassifier", ("max_iter", 20))])
 def test_quick_grid_uses_toy_models_of_the_swept_classifier(tmp_path, classifier, target, size):
-    result = run_cli("jpegai_fd", ["+experiment=quick_grid", f"classifier={classifier}", "--cfg", "job", "--resolve",
+    result = run_cli("jpegai_fd", ["experiment=quick_grid", f"classifier={classifier}", "--cfg", "job", "--resolve",
                                    "-p", "classifier"], cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     clf = yaml.safe_load(result.stdout)
@@ -89,3 +89,9 @@ def test_quick_grid_script_runs_end_to_end(tmp_path):
         (b, p) for b in ("6", "12") for p in ("flatten", "single", "multi")}
     # Step 1 filled the cache: no training job extracted anything itself.
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in jobs)
+
+
+def test_the_older_plus_experiment_spelling_still_works(tmp_path):
+    assert len(plan(["+experiment=quick_grid", "classifier=hgb", "bpp=6"], tmp_path)) == 12
+    cfg = job_config(["+experiment=quick_grid"], tmp_path)
+    assert cfg["tracking"]["experiment"] == "quick_grid" and cfg["dataset"]["image_size"] == 64

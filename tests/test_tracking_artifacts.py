@@ -21,7 +21,7 @@ def test_flatten_importances_map_back_to_channels_and_positions():
     imp = np.zeros(n)
     imp[np.ravel_multi_index((2, 1, 0), (4, 3, 2))] = 0.75       # model_y channel 2 at (1, 0)
     imp[24 + np.ravel_multi_index((1, 2, 1), (2, 3, 2))] = 0.25  # model_uv channel 1 at (2, 1)
-    parts = split_importances(imp, SHAPES, "flatten")
+    parts = split_importances(imp, SHAPES, whole_latents=True)
     assert parts["model_y"]["channels"].tolist() == [0, 0, 0.75, 0]
     assert parts["model_y"]["positions"][1, 0] == 0.75 and parts["model_y"]["positions"].sum() == 0.75
     assert parts["model_uv"]["channels"].tolist() == [0, 0.25]
@@ -29,11 +29,11 @@ def test_flatten_importances_map_back_to_channels_and_positions():
 
 
 def test_patch_importances_are_per_channel_and_sizes_are_checked():
-    parts = split_importances(np.arange(6.0), SHAPES, "single")
+    parts = split_importances(np.arange(6.0), SHAPES, whole_latents=False)
     assert parts["model_y"]["channels"].tolist() == [0, 1, 2, 3] and parts["model_uv"]["channels"].tolist() == [4, 5]
     assert "positions" not in parts["model_y"]
     with pytest.raises(ValueError, match="do not match"):
-        split_importances(np.arange(7.0), SHAPES, "multi")
+        split_importances(np.arange(7.0), SHAPES, whole_latents=False)
 
 
 @pytest.mark.parametrize("model", [RandomForestClassifier(n_estimators=20, random_state=0),

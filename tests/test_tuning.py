@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import optuna
 from omegaconf import OmegaConf
+from sklearn.linear_model import LogisticRegression
 
+from jpegai_fd.classifiers import Classifier
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.tuning import tune
 
@@ -20,12 +24,9 @@ def separable(n_images=60, per_image=3, seed=0) -> FeatureSet:
 
 
 def logistic(low=1e-9, high=10.0):
-    return OmegaConf.create({
-        "name": "logreg",
-        "estimator": {"_target_": "sklearn.linear_model.LogisticRegression", "max_iter": 200},
-        # Tiny C shrinks every weight to 0: a constant prediction, chance accuracy, a hopeless trial.
-        "search_space": {"C": {"type": "float", "low": low, "high": high, "log": True}},
-    })
+    # Tiny C shrinks every weight to 0: a constant prediction, chance accuracy, a hopeless trial.
+    return Classifier("logreg", partial(LogisticRegression, max_iter=200),
+                      {"C": {"type": "float", "low": low, "high": high, "log": True}})
 
 
 def tuning(**kw):

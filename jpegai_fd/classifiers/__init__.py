@@ -1,5 +1,5 @@
-"""Classifiers: an estimator built from ``cfg.classifier.estimator`` plus tuned parameters, and the
-Optuna search space that proposes those parameters."""
+"""Classifiers: a :class:`Classifier` option builds estimators with tuned parameters, and its Optuna
+search space proposes those parameters."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import inspect
 
 import numpy as np
 import optuna
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+
+from jpegai_fd.classifiers.spec import Classifier
 
 
-def make_estimator(classifier: DictConfig, params: dict | None = None):
-    """A fresh, unfitted estimator: ``classifier.estimator`` with ``params`` overriding its fixed values."""
-    return instantiate(classifier.estimator, **(params or {}))
+def make_estimator(classifier: Classifier, params: dict | None = None):
+    """A fresh, unfitted estimator of ``classifier`` with ``params`` overriding its fixed values."""
+    return classifier.make(params)
 
 
 def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
@@ -25,18 +25,19 @@ def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
     return model.fit(X, y)
 
 
-def suggest_params(trial: optuna.Trial, space: DictConfig) -> dict:
+def suggest_params(trial: optuna.Trial, space: dict) -> dict:
     """Draw one value per entry of a search space of ``{type: int|float, low, high, log}`` or
-    ``{type: categorical, choices}`` specs."""
+    ``{type: categorical, choices}`` specs (plain dicts)."""
     params = {}
     for name, spec in (space or {}).items():
-        if spec.type == "int":
-            params[name] = trial.suggest_int(name, int(spec.low), int(spec.high), log=bool(spec.get("log", False)))
-        elif spec.type == "float":
-            params[name] = trial.suggest_float(name, float(spec.low), float(spec.high), log=bool(spec.get("log", False)))
+        log = bool(spec.get("log", False))
+        if spec["type"] == "int":
+            params[name] = trial.suggest_int(name, int(spec["low"]), int(spec["high"]), log=log)
+        elif spec["type"] == "float":
+            params[name] = trial.suggest_float(name, float(spec["low"]), float(spec["high"]), log=log)
         else:
-            params[name] = trial.suggest_categorical(name, list(OmegaConf.to_container(spec.choices)))
+            params[name] = trial.suggest_categorical(name, list(spec["choices"]))
     return params
 
 
-__all__ = ["fit_on_rows", "make_estimator", "suggest_params"]
+__all__ = ["Classifier", "fit_on_rows", "make_estimator", "suggest_params"]

@@ -94,10 +94,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     Same ``random_state``, data and ``n_jobs`` give the same predictions (CPU).
     """
 
+    needs_whole_latents = True  # a compatibility rule: only preprocessing with whole latents (flatten) feeds it
     # In scikit-learn's style: read by the config check (jpegai_fd.classifiers.constraints).
     _parameter_constraints: dict = {
         "grid": ["array-like"],
-        "preprocess": [str],
         "width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 1, None, closed="left")],
         "head_channels": [Interval(Integral, 1, None, closed="left")],
@@ -113,13 +113,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, grid: tuple[int, int] = (16, 16), preprocess: str = "flatten", width: int = 32,
+    def __init__(self, grid: tuple[int, int] = (16, 16), width: int = 32,
                  depth: int = 2, head_channels: int = 8, dropout: float = 0.3, lr: float = 1e-3,
                  weight_decay: float = 1e-3, epochs: int = 40, batch_size: int = 64, patience: int = 8,
                  validation_fraction: float = 0.1, device: str = "cpu", n_jobs: int = 2,
                  random_state: int = 0):
         self.grid = grid
-        self.preprocess = preprocess
         self.width = width
         self.depth = depth
         self.head_channels = head_channels
@@ -137,9 +136,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
         """The input as tensors: a (n, C, H, W) view of a flat matrix, or cached latents as they are;
         a clear error when the layout cannot be one."""
-        if self.preprocess != "flatten":
-            raise UserError(f"classifier=cnn reads whole latents and needs preprocess=flatten, got "
-                            f"preprocess={self.preprocess}; use preprocess=flatten or another classifier")
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):

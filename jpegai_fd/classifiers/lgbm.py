@@ -17,11 +17,11 @@ from numbers import Integral, Real
 
 import lightgbm as lgb
 import numpy as np
-from omegaconf import DictConfig
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
+from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.classifiers.validation_split import validation_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
@@ -189,7 +189,7 @@ class LGBMFolds(EstimatorFolds):
     """Tuning backend (see :mod:`jpegai_fd.classifiers.backend`): bins the training matrix once per
     distinct binning setting (``max_bin``), then trains every trial's folds on row subsets of it."""
 
-    def __init__(self, classifier: DictConfig, features: FeatureSet, scoring: str):
+    def __init__(self, classifier: Classifier, features: FeatureSet, scoring: str):
         super().__init__(classifier, features, scoring)
         self.classes = np.unique(features.y)
         self.binned: dict[tuple, lgb.Dataset] = {}

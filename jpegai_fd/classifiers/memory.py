@@ -10,14 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
+
+from jpegai_fd.classifiers.spec import Classifier
 
 # Memory a fit adds on top of the float32 feature matrix, per byte of matrix (the slope between two
 # sizes in benchmarks/bench_grid_costs.py, flatten YUV; a lower bound, so the warning is no false alarm).
+# Keyed by estimator class name: scikit-learn's classes live in private modules.
 EXTRA_PER_MATRIX_BYTE = {
-    "sklearn.ensemble.HistGradientBoostingClassifier": 12.0,
-    "sklearn.ensemble.RandomForestClassifier": 0.4,
-    "jpegai_fd.classifiers.lgbm.LGBMClassifier": 0.4,
+    "HistGradientBoostingClassifier": 12.0,
+    "RandomForestClassifier": 0.4,
+    "LGBMClassifier": 0.4,
 }
 
 
@@ -32,11 +34,11 @@ def available_bytes() -> int | None:
     return None
 
 
-def memory_warning(classifier: DictConfig, X, available: int | None = None) -> str | None:
+def memory_warning(classifier: Classifier, X, available: int | None = None) -> str | None:
     """One line saying that fitting ``classifier`` on the matrix ``X`` needs more memory than is
     available (``available`` bytes, default: this machine's MemAvailable); None when it fits, or
     when there is no measured figure for the classifier (or ``X`` is not an in-memory matrix)."""
-    per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator.get("_target_"))
+    per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator_class.__name__)
     if per_byte is None or not isinstance(X, np.ndarray):
         return None
     available = available_bytes() if available is None else available

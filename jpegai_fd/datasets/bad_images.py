@@ -9,8 +9,6 @@ from __future__ import annotations
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.errors import UserError
 
-DEFAULT_MAX_BAD_FRACTION = 0.01
-
 
 def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], max_fraction: float | None) -> None:
     """Raise UserError when skipped + ``unreadable`` ((path, reason) pairs) exceed ``max_fraction`` of

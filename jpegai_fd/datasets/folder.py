@@ -16,19 +16,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
 
+from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.split import DatasetSplit, Skipped
 from jpegai_fd.errors import UserError
 
 
 def _layout(classes: dict[int, str]) -> str:
     return f"one sub-folder per class ({classes[1]}/ for real, {classes[0]}/ for fake)"
-
-
-def class_folders(ds: DictConfig) -> dict[int, str]:
-    """label -> folder name (1 = real, 0 = fake, the Kaggle convention)."""
-    return {1: str(ds.classes.real), 0: str(ds.classes.fake)}
 
 
 def list_images(root: Path, classes: dict[int, str]) -> list[tuple[str, int]]:
@@ -92,20 +87,36 @@ def stratified_split(images: list[tuple[str, int]], fractions: dict[str, float],
     return {name: sorted(items) for name, items in out.items()}
 
 
-def read_folder_split(ds: DictConfig, split: str, seed: int) -> DatasetSplit:
-    """Split ``split`` of the folder dataset ``ds`` (paths not yet screened)."""
-    root = Path(ds.root)
-    classes = class_folders(ds)
-    if not root.is_dir():
-        raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(classes)} (set dataset.root=...)")
-    files = dict(ds.get("split_files") or {})
-    if files.get(split):
-        return read_split_file(root, str(files[split]), classes, ds.name, split)
-    fractions = dict(ds.split_fractions)
-    if split not in fractions:
-        raise UserError(f"split {split!r} is neither in dataset.split_files nor in dataset.split_fractions "
-                        f"({', '.join(fractions)}); add it to one of them")
-    chosen = stratified_split(list_images(root, classes), fractions, seed)[split]
-    ids = [i for i, _ in chosen]
-    return DatasetSplit(ds.name, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
-                        np.array([label for _, label in chosen], dtype=np.int8), root)
+class FolderDataset(ImageDataset):
+    """``dataset=folder``: one sub-folder per class under ``root``. ``classes``: {real: folder, fake:
+    folder}; ``split_files``: {split: file} (optional); ``split_fractions``: {split: share} for the
+    generated split, ranked with ``seed``. Other keys: :class:`ImageDataset`."""
+
+    def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
+        super().__init__(**keys)
+        self.seed = int(seed)
+        self.classes = {1: str(classes["real"]), 0: str(classes["fake"])}  # label -> folder (1 = real, Kaggle's)
+        for split, value in split_fractions.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise UserError(f"invalid value for 'dataset.split_fractions.{split}': {value!r}; use a number >= 0 "
+                                f"(the fractions are normalised by their sum)")
+        if split_fractions and sum(split_fractions.values()) <= 0:
+            raise UserError(f"invalid value for 'dataset.split_fractions': {dict(split_fractions)}; at least one "
+                            f"fraction must be > 0")
+        self.split_files = dict(split_files or {})
+        self.split_fractions = dict(split_fractions)
+
+    def listing(self, split: str) -> DatasetSplit:
+        root = self.root
+        if not root.is_dir():
+            raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(self.classes)} "
+                            f"(set dataset.root=...)")
+        if self.split_files.get(split):
+            return read_split_file(root, str(self.split_files[split]), self.classes, self.name, split)
+        if split not in self.split_fractions:
+            raise UserError(f"split {split!r} is neither in dataset.split_files nor in dataset.split_fractions "
+                            f"({', '.join(self.split_fractions)}); add it to one of them")
+        chosen = stratified_split(list_images(root, self.classes), self.split_fractions, self.seed)[split]
+        ids = [i for i, _ in chosen]
+        return DatasetSplit(self.name, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
+                            np.array([label for _, label in chosen], dtype=np.int8), root)

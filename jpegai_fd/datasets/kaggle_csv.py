@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.errors import UserError
 
@@ -50,3 +51,10 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         paths.append(image_dir / row["path"])
         labels.append(int(row["label"]))
     return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8), root)
+
+
+class KaggleCSVDataset(ImageDataset):
+    """``dataset=faces140k``: the CSV layout above (see :class:`ImageDataset` for the keys)."""
+
+    def listing(self, split: str) -> DatasetSplit:
+        return read_split(self.root, split, self.name)

@@ -73,6 +73,12 @@ class FileHashes:
         return out
 
 
+def hash_memo(cache: str | Path) -> FileHashes:
+    """The content-hash memo beside the latent cache at ``cache`` (``<cache>.hashes.sqlite``)."""
+    cache = Path(cache)
+    return FileHashes(cache.with_name(cache.name + ".hashes.sqlite"))
+
+
 def manifest_rows(split: DatasetSplit, hashes: FileHashes | None = None) -> list[dict]:
     """One dict per image of ``split``: id, path (relative to the root), label, size, hash."""
     root = str(split.root) if split.root is not None else None

@@ -30,11 +30,17 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import logging
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR
+from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR, KaggleCSVDataset
+from jpegai_fd.errors import UserError
+from jpegai_fd.progress import Progress
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
 GENERATOR_VERSION = 2  # 2: one fixed generator per seed, traces of its earlier upsampling stages
@@ -222,3 +228,36 @@ def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Ca
         tmp.rename(root)
     except OSError:  # another process finished first: its copy is identical, keep it
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SyntheticFaces(KaggleCSVDataset):
+    """``dataset=synthetic``: generated on first use into ``root`` (``num_per_class`` images per class
+    and split, from ``seed``), then read like the Kaggle layout. Other keys: :class:`ImageDataset`."""
+
+    def __init__(self, *, seed: int, num_per_class: dict, **keys):
+        super().__init__(**keys)
+        for split, n in num_per_class.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise UserError(f"invalid value for 'dataset.num_per_class.{split}': {n!r}; it must be an integer >= 1")
+        self.seed = int(seed)
+        self.num_per_class = dict(num_per_class)
+
+    def prepare(self) -> None:
+        """Generate the images unless ``root`` already holds them with these settings."""
+        root = self.root
+        wanted = {"generator_version": GENERATOR_VERSION, "seed": self.seed, "image_size": self.image_size,
+                  "num_per_class": self.num_per_class}
+        meta_file = root / "GENERATOR.json"
+        if meta_file.is_file():
+            found = json.loads(meta_file.read_text())
+            if found != wanted:
+                raise UserError(f"dataset.root '{root}' holds a demo dataset made with other settings ({found}); "
+                                f"point dataset.root at an empty folder or delete it")
+            return
+        if root.exists() and any(root.iterdir()):
+            raise UserError(f"dataset.root '{root}' is not empty and not a generated demo dataset; "
+                            f"point dataset.root at an empty or missing folder")
+        total = 2 * sum(self.num_per_class.values())
+        log.info("generating the demo dataset (%d images) in %s", total, root)
+        progress = Progress("generate demo data", total, "img", log)
+        generate(root, self.seed, self.image_size, self.num_per_class, on_image=progress.update)

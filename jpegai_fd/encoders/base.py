@@ -13,7 +13,17 @@ Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W
 
 
 class LatentEncoder(Protocol):
-    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate."""
+    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate.
+
+    Built from ``conf/encoder/<name>.yaml`` by ``instantiate``: the constructor takes the YAML keys
+    (``name`` included) and must be cheap (value checks only), because the command line builds every
+    job's encoder before any work to check the rules below. Optional methods the job calls when present:
+
+    * ``check_rate(bpp)``: raise :class:`~jpegai_fd.errors.UserError` when ``bpp`` cannot be coded
+      (a compatibility rule, checked for every job of a sweep before any work);
+    * ``prepare()``: the expensive checks (installation, weights), once, before extraction;
+    * ``extra_shapes(height, width)``: extra per-image arrays to cache (see the JPEG AI encoder).
+    """
 
     name: str
 

@@ -30,14 +30,15 @@ def tree_importances(model) -> np.ndarray | None:
     return imp / total if total > 0 else imp
 
 
-def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], preprocess: str) -> dict:
-    """Per latent array: ``channels`` (C,) and, for flatten, ``positions`` (H, W) importance sums.
+def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], whole_latents: bool) -> dict:
+    """Per latent array: ``channels`` (C,) and, when the features hold ``whole_latents`` (flatten),
+    ``positions`` (H, W) importance sums.
 
     ``shapes`` maps each array name, in feature order, to its (C, H, W) latent shape.
     """
     out, offset = {}, 0
     for name, (c, h, w) in shapes.items():
-        if preprocess == "flatten":
+        if whole_latents:
             block = importances[offset:offset + c * h * w].reshape(c, h, w)
             out[name] = {"channels": block.sum(axis=(1, 2)), "positions": block.sum(axis=0)}
             offset += c * h * w
@@ -45,5 +46,5 @@ def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int,
             out[name] = {"channels": importances[offset:offset + c]}
             offset += c
     if offset != importances.size:
-        raise ValueError(f"{importances.size} importances do not match the latent shapes {shapes} ({preprocess})")
+        raise ValueError(f"{importances.size} importances do not match the latent shapes {shapes} (whole latents: {whole_latents})")
     return out

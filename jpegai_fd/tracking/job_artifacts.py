@@ -55,23 +55,34 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
         run.log_figure(roc_figure(fpr, tpr, auc(fpr, tpr), title), "figures/roc_curve.png")  # the area of this curve
 
 
-def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], preprocess: str, title: str) -> None:
-    """For tree models: importance per latent channel and (flatten) per spatial position, as JSON and
-    heat maps. ``shapes``: each latent array of the component, in feature order -> (C, H, W)."""
+def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_latents: bool, title: str) -> None:
+    """For tree models: importance per latent channel and (with ``whole_latents``: flatten) per spatial
+    position, as JSON and heat maps. ``shapes``: each latent array of the component, in feature order
+    -> (C, H, W)."""
     importances = tree_importances(model)
     if importances is None:
         return
-    parts = split_importances(importances, shapes, preprocess)
+    parts = split_importances(importances, shapes, whole_latents)
     run.log_dict({name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()},
                  "feature_importance.json")
     run.log_figure(importance_figure(parts, title), "figures/feature_importance.png")
 
 
-def latent_shapes(group, cfg) -> dict[str, tuple[int, int, int]]:
-    """(C, H, W) of each latent array that ``cfg.component`` feeds to the features, in feature order."""
+def latent_shapes(group, component: str, latent: str) -> dict[str, tuple[int, int, int]]:
+    """(C, H, W) of each latent array that ``component`` (y | yuv) feeds to the features, in feature order."""
     from jpegai_fd.features import COMPONENT_ARRAYS
 
-    return {name: tuple(group.array(cfg.latent, name).shape[1:]) for name in COMPONENT_ARRAYS[cfg.component]}
+    return {name: tuple(group.array(latent, name).shape[1:]) for name in COMPONENT_ARRAYS[component]}
+
+
+def log_dataset_manifest(run, splits_and_groups, cache: str) -> None:
+    """Log ``dataset/<split>_manifest.csv`` (every image with status and reason) with ``run``; file
+    hashes come from the memo beside the latent cache at ``cache``."""
+    from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
+
+    memo = hash_memo(cache)
+    for split, group in splits_and_groups:
+        run.log_text(manifest_csv(split, group, memo), f"dataset/{split.name}_manifest.csv")
 
 
 def log_training_curves(run, model, prefix: str) -> None:

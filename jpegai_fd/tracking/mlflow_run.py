@@ -240,8 +240,9 @@ class TrackedRun:
 
     def log_params(self, params: dict) -> None:
         """More params (values as text), e.g. the parameters the final model was built with."""
-        self._safe(self.client.log_batch, self.run_id,
-                   params=[Param(k, str(v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()])
+        text = {k: str(v)[:PARAM_VALUE_LIMIT] for k, v in params.items()}
+        self.journal["params"].update(text)  # a run kept offline gets them at sync too
+        self._safe(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
         self._local(path).write_text(json.dumps(data, indent=2, default=float))

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
-from jpegai_fd.classifiers import suggest_params
+from jpegai_fd.classifiers import Classifier, suggest_params
 from jpegai_fd.classifiers.backend import fold_scorer
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
@@ -46,7 +46,7 @@ def no_trial_completed(study: optuna.Study, tuning: DictConfig) -> UserError:
                      f"to train with the fixed parameters")
 
 
-def _objective(classifier: DictConfig, features: FeatureSet, folds, scoring: str):
+def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
     score_fold = fold_scorer(classifier, features, scoring)  # default: refit per fold; see backend.py
 
     def objective(trial: optuna.Trial) -> float:
@@ -70,7 +70,7 @@ def _sampler(seed: int) -> optuna.samplers.TPESampler:
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
-def tune(classifier: DictConfig, features: FeatureSet, tuning: DictConfig, seed: int, study_name: str) -> TuningResult:
+def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed: int, study_name: str) -> TuningResult:
     """Search ``classifier.search_space`` on ``features`` with grouped ``tuning.cv_folds``-fold CV.
 
     With ``tuning.storage`` set, the study is loaded if it exists and only the trials still missing

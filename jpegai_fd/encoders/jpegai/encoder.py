@@ -1,7 +1,8 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-``JPEGAIEncoder(settings)`` checks the installation and the weights at once (one-line errors), keeps
-the fingerprint of everything that changes latents, and starts its workers on the first ``encode``.
+``JPEGAIEncoder.from_keys(**encoder keys)`` checks the values; ``prepare()`` checks the installation and
+the weights (one-line errors) and keeps the fingerprint of everything that changes latents; the
+workers start on the first ``encode``.
 Outputs are exactly what the DCT encoder returns (``y``/``y_hat`` of ``model_y`` 160 channels and
 ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16), float32), plus, with ``encoder.keep_extras``, an
 ``extras`` entry: per branch ``residual_quant`` (int16), ``scale_log`` (int32), ``z_hat`` (int8, at
@@ -40,10 +41,28 @@ def image_key(image: np.ndarray) -> str:
 class JPEGAIEncoder:
     """Implements ``LatentEncoder`` on top of the reference software (see the module docstring)."""
 
-    name = "jpegai"
-
-    def __init__(self, settings: JPEGAISettings):
+    def __init__(self, settings: JPEGAISettings, name: str = "jpegai"):
+        self.name = name
         self.settings = settings
+        self.checkout = self.weights = self._fingerprint = None  # set by prepare()
+        self._pool: WorkerPool | None = None
+        self.stats = {"start_seconds": None, "images": 0, "failed": 0}
+        # Stops the workers when the encoder is garbage-collected or at interpreter exit.
+        self._finalizer = weakref.finalize(self, _close_pool, self.__dict__)
+
+    @classmethod
+    def from_keys(cls, name: str = "jpegai", **keys) -> "JPEGAIEncoder":
+        """The ``_target_`` of ``conf/encoder/jpegai.yaml``: its keys, checked (cheap: nothing is run or read)."""
+        return cls(JPEGAISettings.from_keys(**keys), name)
+
+    def prepare(self) -> None:
+        """Check the installation and the weights once (one-line UserErrors), before any work."""
+        if self._fingerprint is not None:
+            return
+        settings = self.settings
+        if settings.root is None:
+            raise UserError("'encoder.root' is not set; point it at your JPEG AI reference-software checkout "
+                            "(encoder.root=/path/to/jpeg-ai-reference-software or export JPEGAI_ROOT)")
         self.checkout = inspect_checkout(settings)
         self.weights = WeightSet.for_profile(settings.models_dir, settings.profile)
         missing = self.weights.missing
@@ -59,10 +78,10 @@ class JPEGAIEncoder:
             log.warning(banner)
             print(banner, file=sys.stderr)
         self._fingerprint = self._make_fingerprint()
-        self._pool: WorkerPool | None = None
-        self.stats = {"start_seconds": None, "images": 0, "failed": 0}
-        # Stops the workers when the encoder is garbage-collected or at interpreter exit.
-        self._finalizer = weakref.finalize(self, _close_pool, self.__dict__)
+
+    def check_rate(self, bpp: int) -> None:
+        """Raise UserError if ``bpp`` cannot be coded in the configured rate mode (a rule of this encoder)."""
+        self.settings.check_rate(bpp)
 
     def _make_fingerprint(self) -> dict:
         s = self.settings
@@ -76,6 +95,7 @@ class JPEGAIEncoder:
 
     # -- LatentEncoder ---------------------------------------------------------------------------------
     def fingerprint(self) -> dict:
+        self.prepare()
         return dict(self._fingerprint)
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
@@ -96,6 +116,7 @@ class JPEGAIEncoder:
 
     def encode(self, images: np.ndarray, bpp: int) -> Latents:
         self.settings.check_rate(bpp)
+        self.prepare()
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
         pool = self._ensure_pool(bpp)

@@ -1,6 +1,6 @@
-"""The ``encoder=jpegai`` settings: read from ``cfg.encoder``, checked, turned into the software's options.
+"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked, turned into the software's options.
 
-``JPEGAISettings.from_config(cfg.encoder)`` raises :class:`UserError` naming the key for any value
+``JPEGAISettings.from_keys(**keys)`` raises :class:`UserError` naming the key for any value
 that cannot work, before anything is started. The software's rate and chroma options are decided
 here so that the worker only passes them on.
 """
@@ -11,8 +11,6 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.errors import UserError
 
@@ -53,7 +51,7 @@ def _flag(key: str, value) -> bool:
 
 def _devices(value) -> tuple[str, ...]:
     """``cpu``, one GPU index or a list of them -> ("cpu",) or ("0", "1", ...)."""
-    items = list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
     if items == ["cpu"]:
         return ("cpu",)
     if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items):
@@ -70,64 +68,58 @@ def _num_workers(value, devices: tuple[str, ...]) -> int:
 
 @dataclass(frozen=True)
 class JPEGAISettings:
-    """Everything the adapter needs to know; paths are absolute."""
+    """Everything the adapter needs to know; paths are absolute. Built by :meth:`from_keys` from the
+    keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written)."""
 
-    root: Path
-    models_dir: Path
+    root: Path | None  # None: not configured (refused before any work by JPEGAIEncoder.prepare)
+    models_dir: Path | None
     python: str
-    profile: str = "high"
-    tools: str = "on"
-    extra_cfg: tuple[str, ...] = ()
-    overrides: tuple[str, ...] = ()
-    rate_mode: str = "search"
-    chroma: str = "444"
-    devices: tuple[str, ...] = ("cpu",)
-    num_workers: int = 1
-    threads_per_worker: int = 1
-    allow_missing_weights: bool = False
-    keep_extras: bool = False
-    fast_path: bool = True
-    image_timeout_s: float = 1800.0
-    start_timeout_s: float = 600.0
-    log_dir: Path = Path("outputs/jpegai_logs")
-    work_dir: Path | None = None
+    profile: str
+    tools: str
+    extra_cfg: tuple[str, ...]
+    overrides: tuple[str, ...]
+    rate_mode: str
+    chroma: str
+    devices: tuple[str, ...]
+    num_workers: int
+    threads_per_worker: int
+    allow_missing_weights: bool
+    keep_extras: bool
+    fast_path: bool
+    image_timeout_s: float
+    start_timeout_s: float
+    log_dir: Path
+    work_dir: Path | None
 
     @classmethod
-    def from_config(cls, enc: DictConfig) -> "JPEGAISettings":
-        root = enc.get("root")
-        if not root:
-            raise UserError("'encoder.root' is not set; point it at your JPEG AI reference-software checkout "
-                            "(encoder.root=/path/to/jpeg-ai-reference-software or export JPEGAI_ROOT)")
-        root = Path(root).expanduser().resolve()
-        models = Path(enc.get("models_dir") or root / "models").expanduser().resolve()
-        python = str(enc.get("python") or sys.executable)
-        for key in ("extra_cfg", "overrides"):
-            value = enc.get(key) or []
-            if not (OmegaConf.is_list(value) or isinstance(value, (list, tuple))):
+    def from_keys(cls, *, root: str | None, models_dir: str | None, python: str | None, profile: str,
+                  tools: str | bool, extra_cfg: list, overrides: list, rate_mode: str, chroma: str, device,
+                  num_workers: int | None, threads_per_worker: int, allow_missing_weights: bool,
+                  keep_extras: bool, fast_path: bool, image_timeout_s: float, start_timeout_s: float, log_dir: str,
+                  work_dir: str | None) -> "JPEGAISettings":
+        """Check the ``encoder.*`` values (UserError naming the key) and resolve paths and workers."""
+        # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
+        root_path = Path(root).expanduser().resolve() if root else None
+        for key, value in (("extra_cfg", extra_cfg), ("overrides", overrides)):
+            if not isinstance(value, (list, tuple)):
                 raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be a list")
-        for timeout_key in ("image_timeout_s", "start_timeout_s"):
-            t = enc.get(timeout_key, 1)
+        for key, t in (("image_timeout_s", image_timeout_s), ("start_timeout_s", start_timeout_s)):
             if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-                raise UserError(f"invalid value for 'encoder.{timeout_key}': {t!r}; use a positive number of seconds")
-        work_dir = enc.get("work_dir")
-        devices = _devices(enc.get("device", "cpu"))
+                raise UserError(f"invalid value for 'encoder.{key}': {t!r}; use a positive number of seconds")
+        devices = _devices(device)
         return cls(
-            root=root, models_dir=models, python=python,
-            profile=_choice("profile", enc.get("profile", "high"), PROFILES),
-            tools=_choice("tools", enc.get("tools", "on"), TOOLS),
-            extra_cfg=tuple(str(c) for c in enc.get("extra_cfg") or []),
-            overrides=tuple(str(o) for o in enc.get("overrides") or []),
-            rate_mode=_choice("rate_mode", enc.get("rate_mode", "search"), RATE_MODES),
-            chroma=_choice("chroma", enc.get("chroma", "444"), CHROMA),
-            devices=devices,
-            num_workers=_num_workers(enc.get("num_workers"), devices),
-            threads_per_worker=_positive_int("threads_per_worker", enc.get("threads_per_worker", 1)),
-            allow_missing_weights=bool(enc.get("allow_missing_weights", False)),
-            keep_extras=bool(enc.get("keep_extras", False)),
-            fast_path=_flag("fast_path", enc.get("fast_path", True)),
-            image_timeout_s=float(enc.get("image_timeout_s", 1800)),
-            start_timeout_s=float(enc.get("start_timeout_s", 600)),
-            log_dir=Path(enc.get("log_dir") or "outputs/jpegai_logs").expanduser().resolve(),
+            root=root_path,
+            models_dir=Path(models_dir).expanduser().resolve() if models_dir else root_path and root_path / "models",
+            python=str(python or sys.executable),
+            profile=_choice("profile", profile, PROFILES), tools=_choice("tools", tools, TOOLS),
+            extra_cfg=tuple(str(c) for c in extra_cfg), overrides=tuple(str(o) for o in overrides),
+            rate_mode=_choice("rate_mode", rate_mode, RATE_MODES), chroma=_choice("chroma", chroma, CHROMA),
+            devices=devices, num_workers=_num_workers(num_workers, devices),
+            threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
+            allow_missing_weights=bool(allow_missing_weights), keep_extras=bool(keep_extras),
+            fast_path=_flag("fast_path", fast_path),
+            image_timeout_s=float(image_timeout_s), start_timeout_s=float(start_timeout_s),
+            log_dir=Path(log_dir).expanduser().resolve(),
             work_dir=Path(work_dir).expanduser().resolve() if work_dir else None,
         )
 

@@ -1,0 +1,71 @@
+"""What every dataset option shares: balanced sampling, path screening, the image reader, the bad-image limit.
+
+A layout (``conf/dataset/<name>.yaml``, built by ``instantiate``) subclasses :class:`ImageDataset`
+and implements :meth:`ImageDataset.listing`; the constructor takes the YAML keys and stays cheap
+(nothing is read), so the command line can build it for every job of a sweep before any work.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from jpegai_fd.datasets.bad_images import check_bad_fraction
+from jpegai_fd.datasets.images import ImageReader
+from jpegai_fd.datasets.screen import screen
+from jpegai_fd.datasets.split import DatasetSplit, sample_balanced
+from jpegai_fd.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def _check_int(key: str, value, low: int, nullable: bool = False) -> None:
+    if nullable and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        hint = " (balanced: half per class) or null" if nullable else ""
+        raise UserError(f"invalid value for 'dataset.{key}': {value!r}; it must be an integer >= {low}{hint}")
+
+
+class ImageDataset:
+    """Images of one dataset. ``name`` labels it in cache keys, manifests and run tags; ``root`` is its
+    folder; ``image_size`` the nominal side; ``train_split``/``test_split`` name the splits a job uses;
+    ``num_train``/``num_test`` a balanced subsample per split (None: all); ``size_policy`` and
+    ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
+
+    def __init__(self, *, name: str, root: str, image_size: int, train_split: str, test_split: str,
+                 num_train: int | None, num_test: int | None, size_policy: str, max_bad_fraction: float | None):
+        _check_int("image_size", image_size, 1)
+        _check_int("num_train", num_train, 2, nullable=True)
+        _check_int("num_test", num_test, 2, nullable=True)
+        self.name, self.root, self.image_size = name, Path(root), image_size
+        self.train_split, self.test_split = train_split, test_split
+        self.num_train, self.num_test = num_train, num_test
+        self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
+        if max_bad_fraction is not None and (isinstance(max_bad_fraction, bool) or
+                                             not isinstance(max_bad_fraction, (int, float)) or
+                                             not 0 <= max_bad_fraction <= 1):
+            raise UserError(f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; "
+                            f"use a number in [0, 1] or null")
+        self.max_bad_fraction = max_bad_fraction
+
+    def listing(self, split: str) -> DatasetSplit:
+        """Split ``split`` as listed (paths not yet screened); UserError when the layout is wrong."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Work needed before the listing can be read (the synthetic demo generates its images)."""
+
+    def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
+        """The (train, test) splits, balanced-subsampled with ``seed`` (train) and ``seed + 1`` (test),
+        then screened. Raises UserError when screening alone skips more than ``max_bad_fraction``."""
+        self.prepare()
+        out = []
+        for split, num, split_seed, key in ((self.train_split, self.num_train, seed, "dataset.num_train"),
+                                            (self.test_split, self.num_test, seed + 1, "dataset.num_test")):
+            screened = screen(sample_balanced(self.listing(split), num, split_seed, key))
+            for s in screened.skipped:
+                log.warning("dataset %s/%s: skipping '%s': %s", self.name, split, s.path, s.reason)
+            check_bad_fraction(screened, [], self.max_bad_fraction)
+            out.append(screened)
+        return out[0], out[1]

@@ -1,0 +1,98 @@
+"""The preprocessing methods (``conf/preprocess/``): how cached latents become samples.
+
+Each method is built by ``instantiate`` from its YAML keys and implements
+``features(arrays, labels, rows, train) -> FeatureSet``. ``whole_latents`` declares whether the
+samples keep each image's whole (C, H, W) latents (flatten) or only some positions; classifiers that
+read whole latents (cnn) and the importance maps ask it instead of testing a method's name. An
+optional ``check_grid(grid, where)`` is a rule against the latent grid, checked before any work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import zarr
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.features.matrix import FeatureSet, flatten_matrix, patch_matrix
+
+
+class Flatten:
+    """Every latent value of an image in one vector: one sample of sum(C*H*W) features per image."""
+
+    whole_latents = True
+
+    def __init__(self, name: str = "flatten"):
+        self.name = name
+
+    def features(self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None,
+                 train: bool) -> FeatureSet:
+        return flatten_matrix(arrays, labels, rows)
+
+
+class Patches:
+    """All channels at some spatial positions, one sample per position; subclasses pick the positions."""
+
+    whole_latents = False
+
+    def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
+        """(row, col) positions sampled per image on an (H, W) latent grid."""
+        raise NotImplementedError
+
+    def features(self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None,
+                 train: bool) -> FeatureSet:
+        return patch_matrix(arrays, labels, self.positions(tuple(arrays[0].shape[2:]), train), rows)
+
+
+def _int_or_none(key: str, value, low: int = 0) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer >= {low} or null")
+
+
+class SinglePatch(Patches):
+    """The position (``row``, ``col``); None picks the centre (H//2, W//2)."""
+
+    def __init__(self, name: str = "single", row: int | None = None, col: int | None = None):
+        _int_or_none("row", row)
+        _int_or_none("col", col)
+        self.name, self.row, self.col = name, row, col
+
+    def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
+        """A rule of this method: the position lies on the (H, W) latent grid (``where`` says whose)."""
+        where = where or f"the {grid[0]}x{grid[1]} latent grid"
+        for key, value, size in (("row", self.row, grid[0]), ("col", self.col, grid[1])):
+            if value is not None and not 0 <= value < size:
+                raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer between 0 "
+                                f"and {size - 1} ({where}; null: centre) or null")
+
+    def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
+        self.check_grid(grid)
+        h, w = grid
+        return [(h // 2 if self.row is None else self.row, w // 2 if self.col is None else self.col)]
+
+
+class MultiPatch(Patches):
+    """Training: ``num_patches`` positions drawn once from ``seed`` (the same for every image, as in
+    the thesis), each an independent sample. Test: every position, the image label by majority vote."""
+
+    def __init__(self, name: str = "multi", num_patches: int = 15, seed: int = 0):
+        if isinstance(num_patches, bool) or not isinstance(num_patches, int) or num_patches < 1:
+            raise UserError(f"invalid value for 'preprocess.num_patches': {num_patches!r}; it must be an integer >= 1")
+        self.name, self.num_patches, self.seed = name, num_patches, int(seed)
+
+    def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
+        """A rule of this method: no more patches than positions on the (H, W) latent grid."""
+        h, w = grid
+        if self.num_patches > h * w:
+            raise UserError(f"invalid value for 'preprocess.num_patches': {self.num_patches!r}; it must be an integer "
+                            f"between 1 and {h * w} (the positions of {where or f'the {h}x{w} latent grid'})")
+
+    def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
+        h, w = grid
+        every = [(r, c) for r in range(h) for c in range(w)]
+        if not train:
+            return every
+        self.check_grid(grid)
+        chosen = np.random.default_rng(self.seed).choice(len(every), size=self.num_patches, replace=False)
+        return [every[i] for i in sorted(chosen)]

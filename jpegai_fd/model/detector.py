@@ -1,0 +1,145 @@
+"""A fitted detector as plain Python: what produced its training latents, its estimator and its rule.
+
+:class:`Detector` is what the job saves (pickled inside the MLflow model, see :mod:`.pyfunc`): the
+encoder and preprocessing as their resolved ``_target_`` configs (plain dicts, so
+``hydra.utils.instantiate`` rebuilds the same objects), ``bpp``, component, latent, the image reader's
+settings (nominal size and size policy), the encoder fingerprint, the fitted estimator and its
+:class:`~jpegai_fd.model.decision.Decision`. :class:`Predictor` rebuilds the encoder, refuses one
+whose fingerprint differs, and scores image files or bytes without ever stopping on a bad one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import zarr
+from hydra.utils import instantiate
+from zarr.storage import MemoryStore
+
+from jpegai_fd.datasets.images import READER_VERSION, BadImage, ImageReader
+from jpegai_fd.errors import UserError
+from jpegai_fd.features import COMPONENT_ARRAYS
+from jpegai_fd.model.decision import Decision
+
+OK = "ok"
+
+
+@dataclass
+class Detector:
+    """Everything needed to score new images as the run scored its test images."""
+
+    encoder: dict          # resolved encoder config with _target_
+    preprocess: dict       # resolved preprocess config with _target_
+    bpp: int
+    component: str         # y | yuv
+    latent: str            # y | y_hat
+    reader: dict           # ImageReader.settings(): reader_version, image_size, size_policy
+    fingerprint: dict      # the encoder's fingerprint at training time (the cache key's)
+    estimator: object      # fitted; predict_proba, classes_ (1 real, 0 fake)
+    decision: Decision = field(default_factory=Decision)
+    info: dict = field(default_factory=dict)  # run id, factors, dataset: for the model card
+
+    def card(self) -> dict:
+        """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
+        return {"encoder": self.encoder, "preprocess": self.preprocess, "bpp": self.bpp, "component": self.component,
+                "latent": self.latent, "reader": self.reader, "fingerprint": self.fingerprint,
+                "estimator": type(self.estimator).__name__, "decision": self.decision.describe(), "run": self.info}
+
+
+def fingerprint_difference(trained: dict, current: dict) -> str:
+    """``key: model value vs this value`` for every key that differs ('' when equal)."""
+    keys = sorted(set(trained) | set(current))
+    return "; ".join(f"{k}: model {trained.get(k, '<absent>')!r} vs here {current.get(k, '<absent>')!r}"
+                     for k in keys if trained.get(k) != current.get(k))
+
+
+def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
+    """UserError naming both when the encoder here would not produce the model's latents."""
+    diff = fingerprint_difference(trained, current)
+    if diff:
+        raise UserError(f"encoder {encoder_name} differs from the one this model was trained with ({diff}); "
+                        f"predict with the same encoder software, weights and settings, or train a model for this one")
+
+
+def _memory_array(values: np.ndarray) -> zarr.Array:
+    """An in-memory Zarr array holding ``values``: the features code reads latents as Zarr arrays."""
+    array = zarr.create_array(store=MemoryStore(), shape=values.shape, chunks=values.shape, dtype=values.dtype,
+                              compressors=None, fill_value=0)
+    array[:] = values
+    return array
+
+
+class Predictor:
+    """A :class:`Detector` with its encoder, preprocessing and reader built.
+
+    ``encoder_overrides`` replace keys of the recorded encoder config (e.g. ``root`` where JPEG AI is
+    installed on this machine); the fingerprint check then says whether the latents would still match.
+    """
+
+    def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
+        self.detector = detector
+        if detector.reader.get("reader_version") != READER_VERSION:
+            raise UserError(f"this model decoded images with image reader version {detector.reader.get('reader_version')}"
+                            f", this jpegai_fd has version {READER_VERSION}; use the jpegai_fd release it was trained with")
+        encoder_cfg = {**detector.encoder, **(encoder_overrides or {})}
+        self.encoder = instantiate(encoder_cfg, _convert_="all")
+        if hasattr(self.encoder, "check_rate"):
+            self.encoder.check_rate(detector.bpp)
+        if hasattr(self.encoder, "prepare"):
+            self.encoder.prepare()
+        check_fingerprint(detector.fingerprint, self.encoder.fingerprint(), encoder_cfg.get("name", "?"))
+        self.preprocess = instantiate(detector.preprocess, _convert_="all")
+        # At predict a size the policy cannot fit skips that image; it never stops the batch (reject = keep).
+        policy = detector.reader["size_policy"]
+        self.reader = ImageReader(int(detector.reader["image_size"]), "keep" if policy == "reject" else policy)
+        classes = list(detector.estimator.classes_)
+        self._real_col = classes.index(1)
+
+    def read(self, source) -> tuple[np.ndarray | None, str]:
+        """(pixels, 'ok') or (None, why skipped) for a path (str/Path) or the file's bytes."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            if len(source) == 0:
+                return None, "empty file"
+            handle = io.BytesIO(bytes(source))
+        else:
+            path = Path(source)
+            if not path.exists():
+                return None, "missing file"
+            if not path.is_file():
+                return None, "not a regular file"
+            if os.path.getsize(path) == 0:
+                return None, "empty file"
+            handle = path
+        try:
+            return self.reader.read(handle), OK
+        except BadImage as exc:
+            reason = str(exc)
+            return None, f"wrong size: {reason}" if reason.startswith("size ") else f"unreadable: {reason}"
+
+    def score_pixels(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P(fake), fake) per image of (N, H, W, 3) uint8 RGB at the reader's size."""
+        d = self.detector
+        latents = self.encoder.encode(images, d.bpp)[d.latent]
+        arrays = [_memory_array(np.asarray(latents[name], dtype=np.float32)) for name in COMPONENT_ARRAYS[d.component]]
+        fs = self.preprocess.features(arrays, np.zeros(len(images), dtype=np.int8), None, False)
+        p_real = d.estimator.predict_proba(fs.X)[:, self._real_col]
+        return d.decision.apply(p_real, fs.groups, fs.n_images)
+
+    def predict(self, sources) -> list[tuple[float, str, str]]:
+        """(p_fake, label fake|real, status) per source; skipped images get (nan, '', reason)."""
+        read = [self.read(s) for s in sources]
+        ok = [i for i, (_, status) in enumerate(read) if status == OK]
+        out = [(float("nan"), "", status) for _, status in read]
+        if ok:
+            p_fake, fake = self.score_pixels(np.stack([read[i][0] for i in ok]))
+            for i, p, f in zip(ok, p_fake, fake):
+                out[i] = (float(p), "fake" if f else "real", OK)
+        return out
+
+    def close(self) -> None:
+        if hasattr(self.encoder, "close"):
+            self.encoder.close()

@@ -1,0 +1,127 @@
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~jpegai_fd.model.detector.Detector`.
+
+Input: a DataFrame with a ``path`` column (image files on the machine that predicts) and/or an
+``image`` column (the file's bytes; base64 in JSON, as ``mlflow models serve`` expects for binary
+columns); a row's ``image`` wins over its ``path``. Output: ``p_fake`` (NaN for a skipped image),
+``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why the image was skipped).
+``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (e.g. where JPEG AI
+is installed here); the recorded fingerprint must still match.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+import pickle
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from PIL import Image
+
+from jpegai_fd.model.detector import Detector, Predictor
+
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
+    outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]))
+OUTPUT_COLUMNS = ("p_fake", "label", "status")
+# Installed distributions whose versions the model records (the ones its pickle and code need).
+REQUIREMENTS = ("jpegai_fd", "mlflow", "numpy", "pandas", "scikit-learn", "hydra-core", "omegaconf", "zarr",
+                "pillow", "lightgbm", "torch")
+
+
+def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
+    """The model's output for a DataFrame (or records) of ``path`` and/or ``image`` rows."""
+    frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+    images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
+    paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
+    sources, rows = [], []
+    out: list = [None] * len(frame)
+    for i, (image, path) in enumerate(zip(images, paths)):
+        if isinstance(image, (bytes, bytearray)):
+            sources.append(image)
+        elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema
+            try:
+                sources.append(base64.b64decode(image))
+            except (binascii.Error, ValueError):
+                out[i] = (float("nan"), "", "unreadable: image is not base64 text")
+                continue
+        elif isinstance(path, str) and path:
+            sources.append(path)
+        else:
+            out[i] = (float("nan"), "", "no path or image")
+            continue
+        rows.append(i)
+    for i, result in zip(rows, predictor.predict(sources)):
+        out[i] = result
+    return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS)).astype({"p_fake": "float64"})
+
+
+class DetectorModel(mlflow.pyfunc.PythonModel):
+    """``mlflow.pyfunc`` face-forgery detector; see the module docstring for input and output."""
+
+    def load_context(self, context) -> None:
+        with open(context.artifacts["detector"], "rb") as handle:
+            detector = pickle.load(handle)
+        overrides = dict((context.model_config or {}).get("encoder") or {})
+        self.predictor = Predictor(detector, overrides)
+
+    # A DataFrame hint: MLflow then takes the input schema from SIGNATURE (and stops asking for hints).
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return predict_frame(self.predictor, model_input)
+
+
+def requirements(names=REQUIREMENTS) -> list[str]:
+    """``name==version`` of each installed distribution in ``names`` (absent ones left out)."""
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def input_example(image_size: int) -> pd.DataFrame:
+    """One mid-grey PNG of the model's size, as the ``image`` column carries it."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((image_size, image_size, 3), 128, dtype=np.uint8)).save(buffer, format="PNG")
+    return pd.DataFrame({"image": [buffer.getvalue()]})
+
+
+def save_detector(detector: Detector, path: str | Path) -> Path:
+    """Write ``detector`` as an MLflow pyfunc model in the new folder ``path`` (returned)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # artifacts are copied, not downloaded
+    with tempfile.TemporaryDirectory(prefix="jfd_model_") as tmp:
+        pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"
+        pickled.write_bytes(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL))
+        card.write_text(json.dumps(detector.card(), indent=2, default=str))
+        mlflow.pyfunc.save_model(str(path), python_model=str(Path(__file__).with_name("served.py")),
+                                 artifacts={"detector": str(pickled), "card": str(card)},
+                                 signature=SIGNATURE, input_example=input_example(int(detector.reader["image_size"])),
+                                 pip_requirements=requirements(),
+                                 model_config={"encoder": {}})  # the key load-time overrides may replace
+    return Path(path)
+
+
+def log_detector(run, detector: Detector) -> None:
+    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded with the
+    others when the run ends, kept in the job's folder if the server is lost) and tag the run with it."""
+    path = save_detector(detector, run.artifact_dir / "model")
+    # The run's model history tag, as mlflow's log_model writes it: the UI lists the run's model from it.
+    from mlflow.models import Model
+    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
+
+    if run.run_id is None:  # no server at the start: jpegai_fd.sync uploads model/ later, under a new run id
+        return
+    model = Model.load(str(path))
+    model.run_id, model.artifact_path = run.run_id, "model"
+    run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})

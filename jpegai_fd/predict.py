@@ -1,0 +1,138 @@
+"""``python -m jpegai_fd.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
+
+Scores image files with a trained detector: URI is ``runs:/<run_id>/model``, ``models:/<name>@<alias>``
+or a model folder; PATH are image files or folders (searched recursively, files in sorted order). Writes
+``path,p_fake,label,status`` per file (label fake | real; status ``ok`` or why it was skipped), never
+stops on a bad image, logs progress and prints one summary line. ``--encoder KEY=VALUE`` replaces a
+recorded encoder key (e.g. ``root=`` where JPEG AI is installed here); a fingerprint that no longer
+matches the model's is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.progress import Progress
+
+log = logging.getLogger("jpegai_fd.predict")
+COLUMNS = ("path", "p_fake", "label", "status")
+
+
+def list_images(paths: list[str]) -> list[Path]:
+    """The files named, and every file under the folders named (recursively, sorted); UserError for a
+    PATH that does not exist. Non-image files are listed too: they get a skip reason, never silence."""
+    out: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if not p.is_dir() and not p.name.startswith(".")))
+        elif path.exists() or path.is_symlink():
+            out.append(path)
+        else:
+            raise UserError(f"PATH '{name}' does not exist; give image files or folders")
+    return out
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings -> {key: YAML-parsed value}."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"invalid --encoder {item!r}; use KEY=VALUE, e.g. --encoder root=/opt/jpegai")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def load_model(uri: str, encoder_overrides: dict):
+    """The pyfunc model at ``uri``; its Predictor (the fingerprint check) runs here, before any image."""
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.pyfunc.load_model(uri, model_config={"encoder": encoder_overrides} if encoder_overrides else None)
+    except MlflowException as exc:
+        raise UserError(f"cannot load model '{uri}': {str(exc).splitlines()[0]}; use runs:/<run_id>/model, "
+                        f"models:/<name>@<alias> or a model folder (--tracking-uri names the store that holds it)") from exc
+
+
+def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[str, int]:
+    """Score ``files`` in batches, writing each batch's rows to ``out`` as it is done; returns status counts."""
+    import pandas as pd
+
+    counts: dict[str, int] = {}
+    progress = Progress("predict", len(files), "img", log)
+    with open(out, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for start in range(0, len(files), batch_size):
+            batch = [str(p) for p in files[start:start + batch_size]]
+            result = model.predict(pd.DataFrame({"path": batch}))
+            for path, p, label, status in zip(batch, result["p_fake"], result["label"], result["status"]):
+                writer.writerow((path, "" if math.isnan(p) else f"{p:.6f}", label, status))
+                key = label if status == "ok" else status.split(":")[0]
+                counts[key] = counts.get(key, 0) + 1
+            handle.flush()
+            progress.update(len(batch))
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.predict", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
+    parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
+    parser.add_argument("--encoder", action="append", default=[], metavar="KEY=VALUE",
+                        help="replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)")
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+                        help="where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, "
+                             "else sqlite:///mlflow.db as the job's default)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    for name in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        if args.batch_size < 1:
+            raise UserError(f"invalid --batch-size {args.batch_size}; it must be an integer >= 1")
+        files = list_images(args.paths)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        import mlflow
+
+        mlflow.set_tracking_uri(args.tracking_uri)
+        if args.model.startswith(("runs:/", "models:/")):
+            from jpegai_fd.tracking.connection import check_tracking_uri
+
+            check_tracking_uri(args.tracking_uri)  # a server that does not answer: one line, before any work
+        start = time.perf_counter()
+        model = load_model(args.model, parse_overrides(args.encoder))
+        loaded = time.perf_counter()
+        try:
+            counts = predict_files(model, files, Path(args.out), args.batch_size)
+        finally:  # the JPEG AI encoder's worker processes end with it
+            model.unwrap_python_model().predictor.close()
+    except UserError as exc:
+        print(f"jpegai_fd.predict: error: {exc}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - loaded
+    skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}
+    print(f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
+          f"loaded in {loaded - start:.1f}s): "
+          f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
+          + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
+          + f" -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
