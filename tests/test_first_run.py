@@ -206,16 +206,21 @@ def test_summary_lists_failed_jobs_and_varied_factors_only(tmp_path):
 # --- tuning starts from the fixed parameters --------------------------------------------------------
 
 def test_the_search_starts_from_the_fixed_parameters():
-    cfg = compose_cfg([])
-    assert fixed_start(cfg.classifier) == {"n_estimators": 200, "max_depth": 40, "min_samples_leaf": 1,
-                                           "max_features": "sqrt"}  # max_depth None: the range's top
+    import functools
+
+    from hydra.utils import instantiate
+    from sklearn.linear_model import LogisticRegression
+
+    from jpegai_fd.classifiers.spec import Classifier
+
+    assert fixed_start(instantiate(compose_cfg([]).classifier)) == {
+        "n_estimators": 200, "max_depth": 40, "min_samples_leaf": 1, "max_features": "sqrt"}  # None: the range's top
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
     X = rng.normal(size=(40, 3)).astype(np.float32) + y[:, None]
-    classifier = OmegaConf.create({"name": "logreg",
-                                   "estimator": {"_target_": "sklearn.linear_model.LogisticRegression", "C": 0.5},
-                                   "search_space": {"C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
-                                                    "max_iter": {"type": "int", "low": 50, "high": 60}}})
+    classifier = Classifier("logreg", functools.partial(LogisticRegression, C=0.5),
+                            {"C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
+                             "max_iter": {"type": "int", "low": 50, "high": 60}})
     tuning = OmegaConf.create({"n_trials": 3, "timeout": None, "cv_folds": 2, "scoring": "accuracy", "storage": None,
                                "study_name": None, "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0}})
     result = tune(classifier, FeatureSet(X, y.astype(np.int8), np.arange(40), 40), tuning, seed=1, study_name="s")
