@@ -26,6 +26,7 @@ from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.per_image import scores_csv
 from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
                                 log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
+from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
@@ -79,6 +80,7 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             test_group, test_stats = components.latents(cfg, test, encoder, dataset)
         # incl. skipped/unreadable images
         log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg.paths.cache)
+        log_dataset_inputs(run, [(train, train_group), (test, test_group)])  # the UI's Dataset column
         with timed(timings, "time/features_s"):
             train_fs = components.features(cfg, train_group, train=True, parts=parts)
             test_fs = components.features(cfg, test_group, train=False, parts=parts)

@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "
           f"{server.artifacts_destination}). Log to it with: export MLFLOW_TRACKING_URI={server.uri}  "
           f"(Ctrl-C stops it)", flush=True)
+    from jpegai_fd.tracking.ui import open_hint
+
+    print(open_hint(server.uri), flush=True)
     def interrupt(*_):
         raise KeyboardInterrupt
 

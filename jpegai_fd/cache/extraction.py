@@ -141,6 +141,7 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
             for _, future in pending:
                 future.cancel()
             claims.close()
+    progress.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
         log.info("latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",

@@ -6,12 +6,19 @@ only in how the pixels came to be:
 
 * real: rendered at full resolution through a camera model: slight lens blur, Bayer RGGB mosaic,
   signal-dependent sensor noise, bilinear demosaicing;
-* fake: rendered at half resolution and upsampled by a stride-2 transposed convolution whose
-  kernel is slightly uneven (the periodic "checkerboard" traces of learned
-  upsampling), sharpened, plus spatially correlated noise injection as in StyleGAN.
+* fake: made by one generator "network" per dataset seed (fixed weights, so its traces repeat from
+  image to image, as a GAN's fingerprint does): rendered at half resolution and upsampled by a
+  stride-2 transposed convolution whose kernel is slightly uneven (the periodic "checkerboard"
+  traces of learned upsampling, period 2 px), times the periodic gain pattern an earlier upsampling
+  stage leaves (period 16 px), sharpened, plus spatially correlated noise injection as in StyleGAN.
 
-Trace strengths are random per image so that the classes overlap: learnable, not trivial. This is a
-demo that proves the plumbing; accuracy on it is no evidence about real faces.
+Why the 16-px pattern (generator version 2): at 0.06-0.12 bpp the encoder's quantiser keeps little
+but each 16x16 block's lowest frequencies, which erased the version-1 traces from ``y_hat`` (the
+README's main command scored 0.52-0.68). A trace at the latent grid's own period lands on those
+lowest frequencies. It is deliberately strong (a faint grid is visible on flat areas of the fakes):
+the demo proves the plumbing and shows a rate effect; it is no evidence about real faces.
+
+Trace strengths are random per image so that the classes overlap: learnable, not trivial.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import logging
 
@@ -30,11 +38,14 @@ from scipy import ndimage
 
 from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR, KaggleCSVDataset
 from jpegai_fd.errors import UserError
+from jpegai_fd.progress import Progress
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: one fixed generator per seed, traces of its earlier upsampling stages
+TRACE_PERIODS = (16,)  # output pixels: the stage at 1/8 of the output size (16 = the latent grid's stride)
+MAX_STAGE_GAIN = 0.12  # peak relative gain of that pattern (per image: 0.5 to 1 times this)
 SKIN = np.array([[0.96, 0.80, 0.69], [0.88, 0.67, 0.52], [0.76, 0.55, 0.40], [0.55, 0.38, 0.26], [0.40, 0.27, 0.18]])
 
 
@@ -115,25 +126,56 @@ def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 1)
 
 
-def _transposed_upsample(img: np.ndarray, rng: np.random.Generator, unevenness: float) -> np.ndarray:
-    """Stride-2 transposed convolution with a bilinear kernel perturbed per channel."""
+def generator_weights(seed: int) -> dict:
+    """The fake class's one generator "network": its fixed kernel flaws, drawn once per dataset seed.
+
+    A trained GAN has one set of weights, so its traces repeat from image to image (a fingerprint):
+    ``taps`` perturb the last stage's stride-2 transposed-convolution kernel per channel, and
+    ``phase_gains[P]`` are the 2x2 per-phase gains an earlier stride-2 stage leaves, carried up by
+    the later stages to a pattern of period ``P`` output pixels.
+    """
+    rng = np.random.default_rng([seed, 0x6A41])
+    gains = {}
+    for period in TRACE_PERIODS:
+        g = rng.normal(0, 1, (2, 2))
+        g -= g.mean()
+        gains[period] = g / np.abs(g).max()
+    return {"taps": rng.normal(0, 0.12, (3, 4)), "phase_gains": gains}
+
+
+def _transposed_upsample(img: np.ndarray, taps: np.ndarray, unevenness: float) -> np.ndarray:
+    """Stride-2 transposed convolution with a bilinear kernel perturbed per channel by ``taps``."""
     h, w, c = img.shape
     up = np.zeros((2 * h, 2 * w, c))
     up[::2, ::2] = img * 4
     base = np.array([0.25, 0.75, 0.75, 0.25])
     out = np.empty_like(up)
     for ch in range(c):
-        taps = base + unevenness * rng.normal(0, 0.12, 4)
-        kernel = np.outer(taps, taps) / 4
+        t = base + unevenness * taps[ch]
+        kernel = np.outer(t, t) / 4
         out[..., ch] = ndimage.convolve(up[..., ch], kernel, mode="mirror")
     return out
 
 
-def generator_pipeline(params: dict, size: int, rng: np.random.Generator) -> np.ndarray:
+def stage_traces(size: int, phase_gains: dict) -> np.ndarray:
+    """(size, size) periodic gain pattern of the earlier upsampling stages, in [-1, 1]: each stage's
+    2x2 phase gains repeat every ``period`` output pixels, slightly smoothed by the stages after it,
+    aligned with the output grid as a generator's upsampling is."""
+    total = np.zeros((size, size))
+    for period, g in phase_gains.items():
+        reps = size // period + 1
+        cells = np.kron(np.tile(g, (reps, reps)), np.ones((period // 2, period // 2)))
+        total += ndimage.uniform_filter(cells, max(period // 8, 1), mode="wrap")[:size, :size]
+    return total / max(np.abs(total).max(), 1e-12)
+
+
+def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weights: dict) -> np.ndarray:
     """A generator's traces: half-resolution synthesis, an uneven 2x transposed-convolution
-    upsampling, learned sharpening and noise injection."""
+    upsampling, the periodic gains of the earlier upsampling stages, learned sharpening and noise
+    injection. ``weights``: :func:`generator_weights`; the strengths are random per image."""
     img = render_face(params | {"bg_tex": ndimage.zoom(params["bg_tex"], 0.5, order=1)}, size // 2)
-    img = _transposed_upsample(img, rng, unevenness=rng.uniform(0.05, 0.6))
+    img = _transposed_upsample(img, weights["taps"], unevenness=rng.uniform(0.05, 0.6))
+    img = img * (1 + MAX_STAGE_GAIN * rng.uniform(0.5, 1.0) * stage_traces(size, weights["phase_gains"]))[..., None]
     blurred = ndimage.gaussian_filter(img, sigma=(1.0, 1.0, 0))
     img = img + rng.uniform(0.0, 0.8) * (img - blurred)
     noise = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.7)
@@ -148,13 +190,14 @@ def make_image(label: int, seed: int, index: int, size: int) -> tuple[np.ndarray
     if label == 1:
         pixels = camera_pipeline(render_face(params, size), rng)
     else:
-        pixels = generator_pipeline(params, size, rng)
+        pixels = generator_pipeline(params, size, rng, generator_weights(seed))
     quality = int(rng.integers(75, 96))
     return np.round(pixels * 255).astype(np.uint8), quality
 
 
-def generate(root: Path, seed: int, size: int, num_per_class: dict) -> None:
-    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename)."""
+def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Callable[[], None] | None = None) -> None:
+    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename);
+    ``on_image`` is called after each image written (progress)."""
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -169,6 +212,8 @@ def generate(root: Path, seed: int, size: int, num_per_class: dict) -> None:
                 stem = f"{counter:06d}"
                 pixels, quality = make_image(label, seed, counter, size)
                 Image.fromarray(pixels).save(folder / f"{stem}.jpg", quality=quality)
+                if on_image is not None:
+                    on_image()
                 rows.append({"id": stem, "original_path": f"synthetic/{label_str}/{stem}.png", "label": label,
                              "label_str": label_str, "path": f"{split}/{label_str}/{stem}.jpg"})
         with (tmp / f"{split}.csv").open("w", newline="") as handle:
@@ -212,5 +257,7 @@ class SyntheticFaces(KaggleCSVDataset):
         if root.exists() and any(root.iterdir()):
             raise UserError(f"dataset.root '{root}' is not empty and not a generated demo dataset; "
                             f"point dataset.root at an empty or missing folder")
-        log.info("generating the demo dataset (%d images) in %s", 2 * sum(self.num_per_class.values()), root)
-        generate(root, self.seed, self.image_size, self.num_per_class)
+        total = 2 * sum(self.num_per_class.values())
+        log.info("generating the demo dataset (%d images) in %s", total, root)
+        progress = Progress("generate demo data", total, "img", log)
+        generate(root, self.seed, self.image_size, self.num_per_class, on_image=progress.update)

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from jpegai_fd.report.charts import classifier_chart, component_chart
+from jpegai_fd.report.charts import CHANCE, RATE_NOTE, classifier_chart, component_chart
 from jpegai_fd.report.tables import results_table, timing_pivot, timing_table, to_markdown
 
 
@@ -24,7 +24,8 @@ def write_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
     results.to_csv(out / "results.csv", index=False)
     timing.to_csv(out / "timing.csv", index=False)
     (out / "results.md").write_text(
-        f"# {title}\n\nTest accuracy, `y` and `y_hat` side by side ({len(runs)} runs).\n\n" + to_markdown(results))
+        f"# {title}\n\nTest accuracy, `y` and `y_hat` side by side ({len(runs)} runs; chance is {CHANCE}). "
+        f"{RATE_NOTE}.\n\n" + to_markdown(results))
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
         + to_markdown(timing_pivot(timing, "fit_s"))

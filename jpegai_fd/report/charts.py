@@ -1,5 +1,12 @@
 """Bar charts like the thesis's: Y vs YUV per preprocessing (Figure 3.1), RF vs GB per bpp
-(Figures 3.5, 3.6). Input: the runs table of :func:`jpegai_fd.report.runs.load_runs`."""
+(Figures 3.5, 3.6). Input: the runs table of :func:`jpegai_fd.report.runs.load_runs`.
+
+Conventions shared by every chart and table of the report: the rate is written as the config key
+(``bpp=6`` = 0.06 bit per pixel, :data:`RATE_NOTE`); a dashed line marks chance (0.5, both classes
+are balanced); a factor that did not vary in the runs is named in a note instead of leaving the
+reader to wonder where the other bars are. Error bars: where the runs table has ``<metric>_low`` and
+``<metric>_high`` columns (a confidence interval per run), the bars carry them.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +19,69 @@ import pandas as pd  # noqa: E402
 
 from jpegai_fd.report.tables import model_name, preprocess_order  # noqa: E402
 
+CHANCE = 0.5
+RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
+COMPONENTS = ("y", "yuv")
 
-def _bars(ax, table: pd.DataFrame, x: list, hue: list, label) -> None:
-    """Grouped bars of ``table`` (index x, columns hue) with the value on top of each bar."""
+
+def rate_label(bpp) -> str:
+    """The one way the report writes a rate."""
+    return f"bpp={int(bpp)}"
+
+
+def interval_columns(runs: pd.DataFrame, metric: str) -> tuple[str, str] | None:
+    """The (low, high) confidence-interval columns of ``metric`` when the runs have them."""
+    low, high = f"{metric}_low", f"{metric}_high"
+    return (low, high) if low in runs and high in runs else None
+
+
+def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list, hue: list, label) -> None:
+    """Grouped bars of ``metric`` (rows ``index`` = x, one bar per ``column`` value in hue), the
+    value on top of each bar, error bars where the runs carry an interval, and the chance line."""
+    table = cell.pivot_table(index=index, columns=column, values=metric, aggfunc="mean")
+    ci = interval_columns(cell, metric)
+    bounds = [cell.pivot_table(index=index, columns=column, values=c, aggfunc="mean") for c in ci] if ci else None
     width = 0.8 / max(len(hue), 1)
+
+    def at(t: pd.DataFrame, v, h) -> float:
+        return t.at[v, h] if v in t.index and h in t.columns else np.nan
+
     for i, h in enumerate(hue):
-        values = [table.at[v, h] if v in table.index and h in table.columns else np.nan for v in x]
+        values = np.array([at(table, v, h) for v in x], dtype=float)
         pos = np.arange(len(x)) + (i - (len(hue) - 1) / 2) * width
-        bars = ax.bar(pos, np.nan_to_num(values), width, label=label(h))
+        yerr = None
+        if bounds is not None:
+            low = np.array([at(bounds[0], v, h) for v in x], dtype=float)
+            high = np.array([at(bounds[1], v, h) for v in x], dtype=float)
+            yerr = np.nan_to_num(np.vstack([values - low, high - values]))
+        bars = ax.bar(pos, np.nan_to_num(values), width, label=label(h), yerr=yerr, capsize=2 if yerr is not None else 0)
         for bar, v in zip(bars, values):
             if not np.isnan(v):
                 ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
+    ax.axhline(CHANCE, color="0.35", linestyle="--", linewidth=1, label=f"chance ({CHANCE})")
     ax.set_xticks(range(len(x)), [str(v) for v in x])
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, 1.22)  # room above 1.0 for the values and the legend
+    ax.set_yticks(np.arange(0, 1.01, 0.2))
     ax.grid(axis="y", alpha=0.3)
 
 
 def _grid(n_rows: int, n_cols: int):
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), dpi=100, squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows + 0.5), dpi=100, squeeze=False)
     return fig, axes
+
+
+def _finish(fig, title: str, notes: list[str]) -> None:
+    """Title, then the notes (rate convention, factors that did not vary) under the panels."""
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.5, 0.01, "\n".join(notes), ha="center", va="bottom", fontsize=7, color="0.25")
+    fig.tight_layout(rect=(0, 0.03 + 0.025 * len(notes), 1, 1))
+
+
+def not_varied(sub: pd.DataFrame, factor: str, present: list, expected, shown) -> list[str]:
+    """A note when ``factor`` took fewer values in the runs than the chart compares."""
+    if len(present) >= len(expected) or not present:
+        return []
+    return [f"{factor} did not vary in these runs: only {', '.join(shown(p) for p in present)}"]
 
 
 def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accuracy"):
@@ -38,39 +89,36 @@ def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accurac
     sub = runs[runs["latent"] == latent]
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
     pres = preprocess_order(sub["preprocess"])
-    comps = [c for c in ("y", "yuv") if c in set(sub["component"])]
+    comps = [c for c in COMPONENTS if c in set(sub["component"])]
     fig, axes = _grid(len(models), len(bpps))
     for r, model in enumerate(models):
         for c, bpp in enumerate(bpps):
             cell = sub[(sub["classifier"] == model) & (sub["bpp"] == bpp)]
-            table = cell.pivot_table(index="preprocess", columns="component", values=metric, aggfunc="mean")
             ax = axes[r, c]
-            _bars(ax, table, pres, comps, str.upper)
-            ax.set_title(f"{model_name(model)}, bpp {bpp / 100:.2f} ({latent})", fontsize=9)
+            _bars(ax, cell, "preprocess", "component", metric, pres, comps, str.upper)
+            ax.set_title(f"{model_name(model)}, {rate_label(bpp)} ({latent})", fontsize=9)
             ax.set_ylabel(metric.split("/")[-1])
-            ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle("Y vs YUV per preprocessing", fontsize=10)
-    fig.tight_layout()
+            ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
+    _finish(fig, "Y vs YUV per preprocessing", [RATE_NOTE, *not_varied(sub, "component", comps, COMPONENTS, str.upper)])
     return fig
 
 
 def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accuracy"):
     """Accuracy per bpp with one bar per model; one panel per (component, preprocessing)."""
     sub = runs[runs["latent"] == latent]
-    comps = [c for c in ("y", "yuv") if c in set(sub["component"])]
+    comps = [c for c in COMPONENTS if c in set(sub["component"])]
     pres = preprocess_order(sub["preprocess"])
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
     fig, axes = _grid(len(comps), len(pres))
     for r, comp in enumerate(comps):
         for c, pre in enumerate(pres):
             cell = sub[(sub["component"] == comp) & (sub["preprocess"] == pre)]
-            table = cell.pivot_table(index="bpp", columns="classifier", values=metric, aggfunc="mean")
             ax = axes[r, c]
-            _bars(ax, table, bpps, models, model_name)
+            _bars(ax, cell, "bpp", "classifier", metric, bpps, models, model_name)
+            ax.set_xticks(range(len(bpps)), [rate_label(b) for b in bpps])
             ax.set_title(f"{comp.upper()}, {pre} ({latent})", fontsize=9)
-            ax.set_xlabel("bpp x 100")
             ax.set_ylabel(metric.split("/")[-1])
-            ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(" vs ".join(model_name(m) for m in models) + " per bpp", fontsize=10)
-    fig.tight_layout()
+            ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
+    notes = [RATE_NOTE, *not_varied(sub, "classifier", models, ("rf", "hgb"), model_name)]
+    _finish(fig, " vs ".join(model_name(m) for m in models) + " per bpp", notes)
     return fig

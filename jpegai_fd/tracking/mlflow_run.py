@@ -29,6 +29,7 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
+from jpegai_fd.tracking.ui import mark_training_experiment  # noqa: E402
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_id  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def factor_tags(cfg: DictConfig) -> dict[str, str]:
 
 
 def run_name(cfg: DictConfig) -> str:
-    t = factor_tags(cfg)
-    return cfg.tracking.run_name or f"{t['classifier']}-{t['preprocess']}-{t['component']}-{t['latent']}-bpp{t['bpp']}"
+    from jpegai_fd.tracking.names import current_task_overrides, job_run_name
+
+    return cfg.tracking.run_name or job_run_name(factor_tags(cfg), current_task_overrides())
 
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
@@ -82,7 +84,9 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
                 client.restore_experiment(exp.experiment_id)
             return exp.experiment_id
         try:
-            return client.create_experiment(name)
+            experiment_id = client.create_experiment(name)
+            mark_training_experiment(client, experiment_id)  # the UI opens its training-runs view
+            return experiment_id
         except MlflowException:
             time.sleep(0.2 * (attempt + 1))  # another process created it between our two calls
     raise MlflowException(f"could not create or find MLflow experiment {name!r}")

@@ -68,11 +68,14 @@ def sweep_key(task_overrides) -> str:
 
 
 def sweep_name(tracking: DictConfig, task_overrides) -> str:
-    """``tracking.sweep_name``, or ``sweep`` plus the sweep's overrides (what the UI shows)."""
+    """``tracking.sweep_name``, or ``sweep`` plus the sweep's overrides, start time and a short id."""
     if tracking.get("sweep_name"):
         return str(tracking.sweep_name)
+    from jpegai_fd.tracking.names import unique_sweep_suffix
+
     text = " ".join(sweep_overrides(task_overrides)) or "(defaults)"
-    return f"sweep {text}"[:250]
+    suffix = unique_sweep_suffix()  # two sweeps of the same overrides get distinct names
+    return f"sweep {text}"[:250 - len(suffix)] + suffix
 
 
 def state_dir(sweep_dir: str | Path) -> Path:

@@ -38,6 +38,7 @@ from jpegai_fd.tracking.sweep import (
     sweep_status,
     write_parent,
 )
+from jpegai_fd.tracking.sweep_summary import print_sweep_summary
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("finished", "skipped", "failed", "killed")
@@ -131,6 +132,7 @@ class SweepRun(Callback):
         summary = dict(**{status: counts[status] for status in OUTCOMES},
                        failed_jobs=[o for o in outcomes if o["status"] == "failed"],
                        offline_jobs=[o for o in outcomes if o.get("tracking_error")], parent_open=False)
+        print_sweep_summary(config, self.parent_id, getattr(self, "experiment_id", None))  # the jobs' table
         if self.parent_id is None:
             self._write_report(**summary)
             return

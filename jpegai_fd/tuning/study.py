@@ -18,6 +18,7 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import Progress
 from jpegai_fd.tuning.cv import grouped_folds
+from jpegai_fd.tuning.start_point import enqueue_fixed_start
 from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
     storage = open_storage(tuning.storage, tuning.get("heartbeat_s", 60))
     study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                 sampler=_sampler(seed), pruner=pruner, load_if_exists=True)
+    enqueue_fixed_start(study, classifier)  # trial 0 = the fixed parameters: tuning never ends below them in CV
     # n_trials is the study's total: other workers on the same storage count too (see shared.py).
     already = claimed(study)
     remaining = max(tuning.n_trials - already, 0)
@@ -97,6 +99,7 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
         remaining = run_trials(study, _objective(classifier, features, folds, tuning.scoring), tuning.n_trials,
                                tuning.timeout, (ValueError, ArithmeticError),
                                lambda number: _sampler(seed + number), progress.update)
+        progress.close()  # a timeout or a lost race ends the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise no_trial_completed(study, tuning)  # the job ends FAILED, never FINISHED with a nan score

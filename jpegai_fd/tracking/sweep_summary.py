@@ -1,0 +1,93 @@
+"""The table a multirun ends with: one line per job (factors, accuracy, AUC, times, status), then
+where the report and the UI are. Read from the jobs' ``results.json`` in the sweep folder, so it
+works for every launcher and does not need the tracking server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
+
+
+def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
+    """(job folder name, parsed results.json) of every job of the sweep, in job-number order."""
+    found = []
+    for path in Path(sweep_dir).glob("*/results.json"):
+        try:
+            found.append((path.parent.name, json.loads(path.read_text())))
+        except (OSError, ValueError):
+            found.append((path.parent.name, {"status": "unreadable results.json"}))
+    return sorted(found, key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
+
+
+def _cell(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: job, the factors that vary between the jobs (all of them if only one job),
+    acc, auc, total seconds and its tuning share, status."""
+    factors = [r.get("factors", {}) for _, r in results]
+    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or \
+              [f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)]
+    header = ["job", *varying, "acc", "auc", "time_s", "tune_s", "status"]
+    rows = []
+    for (job, r), fs in zip(results, factors):
+        metrics, timings = r.get("metrics", {}), r.get("timings", {})
+        total = sum(timings.values()) if timings else None
+        rows.append([job, *[str(fs.get(f, "?")) for f in varying], _cell(metrics.get("test/accuracy")),
+                     _cell(metrics.get("test/roc_auc")), _cell(total, 1), _cell(timings.get("time/tune_s"), 1),
+                     str(r.get("status", "?"))])
+    return header, rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    """Plain-text columns; a column of numbers (``-`` for none) is right-aligned, header included."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    numeric = [bool(rows) and all(r[i] == "-" or r[i].replace(".", "", 1).isdigit() for r in rows)
+               for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, numeric)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def sweep_summary(sweep_dir: str | Path, parent_run_id: str | None = None, tracking_uri: str | None = None,
+                  experiment_id: str | None = None, experiment: str = "jpegai_fd") -> str:
+    """The text printed at the end of a multirun (see the module docstring)."""
+    results = job_results(sweep_dir)
+    header, rows = summary_rows(results)
+    counts = {}
+    for _, r in results:
+        counts[r.get("status", "?")] = counts.get(r.get("status", "?"), 0) + 1
+    parts = [f"sweep finished: {len(results)} jobs ("
+             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"), folder {sweep_dir}",
+             format_table(header, rows)]
+    if parent_run_id:
+        uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
+        name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"
+        parts.append(f"report: python -m jpegai_fd.report{uri}{name} --sweep {parent_run_id}")
+    if tracking_uri and experiment_id:
+        from jpegai_fd.tracking.ui import where_to_look
+
+        parts.append(where_to_look(tracking_uri, experiment_id))
+    return "\n".join(parts)
+
+
+def print_sweep_summary(config, parent_run_id: str | None, experiment_id: str | None) -> None:
+    """Print the summary for the multirun of Hydra ``config`` (nothing when no job left results);
+    never raises: the jobs are done, a summary problem must not change the exit code."""
+    import logging
+    import sys
+
+    try:
+        sweep_dir = config.hydra.sweep.dir
+        if not job_results(sweep_dir):
+            return
+        text = sweep_summary(sweep_dir, parent_run_id, config.tracking.uri, experiment_id, config.tracking.experiment)
+        print("\n" + text, file=sys.stdout, flush=True)
+    except Exception as exc:  # noqa: BLE001
+        logging.getLogger(__name__).warning("could not print the sweep summary: %s", exc)
