@@ -30,17 +30,27 @@ from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.components import features as build_features
 
 
-
 def write_per_image_files(group, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for start in range(0, len(group), group.chunk_size):
         stop = min(start + group.chunk_size, len(group))
-        block = {(lat, comp): group.array(lat, comp)[start:stop] for lat in ("y", "y_hat") for comp in ("model_y", "model_uv")}
+        block = {
+            (lat, comp): group.array(lat, comp)[start:stop]
+            for lat in ("y", "y_hat")
+            for comp in ("model_y", "model_uv")
+        }
         for i in range(stop - start):
             path = folder / f"{group.ids[start + i]}.joblib"
-            joblib.dump({lat: {comp: torch.from_numpy(block[lat, comp][i:i + 1].copy()) for comp in ("model_y", "model_uv")}
-                         for lat in ("y", "y_hat")}, path)
+            joblib.dump(
+                {
+                    lat: {
+                        comp: torch.from_numpy(block[lat, comp][i : i + 1].copy()) for comp in ("model_y", "model_uv")
+                    }
+                    for lat in ("y", "y_hat")
+                },
+                path,
+            )
             paths.append(path)
     return paths
 
@@ -50,8 +60,11 @@ def load_per_image(paths: list[Path], latent: str) -> np.ndarray:
     rows = []
     for path in paths:
         decisions = joblib.load(path)
-        rows.append(np.concatenate([decisions[latent]["model_y"].numpy().ravel(),
-                                    decisions[latent]["model_uv"].numpy().ravel()]))
+        rows.append(
+            np.concatenate(
+                [decisions[latent]["model_y"].numpy().ravel(), decisions[latent]["model_uv"].numpy().ravel()]
+            )
+        )
     return np.stack(rows)
 
 
@@ -68,9 +81,16 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="keep data here (default: a temp dir)")
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_cache_"))
-    overrides = [f"paths.data_dir={work}/data", f"paths.cache={work}/cache.zarr",
-                 f"dataset.num_per_class.train={args.images // 2}", "dataset.num_per_class.valid=1",
-                 "dataset.num_per_class.test=1", "bpp=12", "component=yuv", "preprocess=flatten"]
+    overrides = [
+        f"paths.data_dir={work}/data",
+        f"paths.cache={work}/cache.zarr",
+        f"dataset.num_per_class.train={args.images // 2}",
+        "dataset.num_per_class.valid=1",
+        "dataset.num_per_class.test=1",
+        "bpp=12",
+        "component=yuv",
+        "preprocess=flatten",
+    ]
     cfg = compose_cfg(overrides)
     train, _ = load_splits(cfg)
     seconds, (group, _) = timed(lambda: cached_latents(cfg, train, DCTEncoder()))
@@ -87,10 +107,16 @@ def main() -> None:
             t_cache.append(t)
         np.testing.assert_array_equal(fs.X, x_files)
         files_s, cache_s = statistics.median(t_files), statistics.median(t_cache)
-        results[latent] = {"per_image_files_s": files_s, "zarr_cache_s": cache_s, "speedup": files_s / cache_s,
-                           "matrix_mb": fs.X.nbytes / 2**20}
-        print(f"latent={latent}: one file per image {files_s:.3f}s, Zarr cache {cache_s:.3f}s "
-              f"-> {files_s / cache_s:.1f}x faster ({fs.X.shape[0]}x{fs.X.shape[1]} float32, {fs.X.nbytes / 2**20:.0f} MiB)")
+        results[latent] = {
+            "per_image_files_s": files_s,
+            "zarr_cache_s": cache_s,
+            "speedup": files_s / cache_s,
+            "matrix_mb": fs.X.nbytes / 2**20,
+        }
+        print(
+            f"latent={latent}: one file per image {files_s:.3f}s, Zarr cache {cache_s:.3f}s "
+            f"-> {files_s / cache_s:.1f}x faster ({fs.X.shape[0]}x{fs.X.shape[1]} float32, {fs.X.nbytes / 2**20:.0f} MiB)"
+        )
         del fs, x_files
     tracemalloc.start()
     fs = build_features(compose_cfg([*overrides, "latent=y_hat"]), group, train=True)

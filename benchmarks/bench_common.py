@@ -20,10 +20,19 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TINY = ["debug=tiny"]  # the toy size (conf/debug/tiny.yaml), for a quick check of a benchmark script
 # The thesis's tuned models (docs/thesis.md). At 30,000 images scikit-learn's early_stopping="auto" is
 # on for HistGradientBoosting (n > 10,000), so it is set on explicitly for smaller measurements.
-THESIS_RF = dict(n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True,
-                 random_state=42)
-THESIS_HGB = dict(learning_rate=0.1297, max_iter=596, max_leaf_nodes=117, min_samples_leaf=18,
-                  l2_regularization=0.00304, random_state=42, validation_fraction=0.1, early_stopping=True)
+THESIS_RF = dict(
+    n_estimators=463, max_depth=30, max_features="sqrt", min_samples_leaf=2, oob_score=True, random_state=42
+)
+THESIS_HGB = dict(
+    learning_rate=0.1297,
+    max_iter=596,
+    max_leaf_nodes=117,
+    min_samples_leaf=18,
+    l2_regularization=0.00304,
+    random_state=42,
+    validation_fraction=0.1,
+    early_stopping=True,
+)
 
 
 def compose_cfg(overrides: list[str]):
@@ -75,9 +84,16 @@ def measure_fit(model, build_train) -> tuple[dict, str]:
     fit_s = time.perf_counter() - start
     peak = rss_kib("VmHWM")
     matrix = fs.X.shape[0] * fs.X.shape[1] * 4
-    return ({"fit_s": fit_s, "peak_rss_mib": peak / 1024, "matrix_mib": matrix / 2**20,
-             "peak_over_matrix": (peak - before) * 1024 / matrix, "train_shape": list(fs.X.shape)},
-            printed.getvalue())
+    return (
+        {
+            "fit_s": fit_s,
+            "peak_rss_mib": peak / 1024,
+            "matrix_mib": matrix / 2**20,
+            "peak_over_matrix": (peak - before) * 1024 / matrix,
+            "train_shape": list(fs.X.shape),
+        },
+        printed.getvalue(),
+    )
 
 
 def hgb_binning_s(printed: str) -> float | None:

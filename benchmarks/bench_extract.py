@@ -32,10 +32,12 @@ from jpegai_fd.datasets.manifest import FileHashes, manifest_hash
 from jpegai_fd.datasets.synthetic import generate
 
 # Runs the extract entry point and leaves this process's peak RSS (KiB) in $BENCH_RSS_FILE.
-WRAPPER = ("import os, resource, runpy, sys\n"
-           "sys.argv = ['jpegai_fd.extract', *sys.argv[1:]]\n"
-           "try:\n    runpy.run_module('jpegai_fd.extract', run_name='__main__')\n"
-           "finally:\n    open(os.environ['BENCH_RSS_FILE'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n")
+WRAPPER = (
+    "import os, resource, runpy, sys\n"
+    "sys.argv = ['jpegai_fd.extract', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('jpegai_fd.extract', run_name='__main__')\n"
+    "finally:\n    open(os.environ['BENCH_RSS_FILE'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+)
 PROGRESS = re.compile(r"extract train bpp=\d+: (\d+)/(\d+) img \(([\d.]+) img/s, elapsed ([\d.]+)s")
 
 
@@ -44,26 +46,53 @@ def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int,
     procs, start = [], time.perf_counter()
     for shard in range(num_shards):
         rss = work / f"rss-{num_shards}-{shard}"
-        args = ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=256", "dataset.test_split=train",
-                f"paths.cache={cache}", f"extract.chunk_size={chunk}", f"extract.shard={shard}", f"extract.num_shards={num_shards}",
-                f"hydra.run.dir={work}/run-{num_shards}-{shard}"]
+        args = [
+            "dataset=faces140k",
+            f"dataset.root={root}",
+            "dataset.image_size=256",
+            "dataset.test_split=train",
+            f"paths.cache={cache}",
+            f"extract.chunk_size={chunk}",
+            f"extract.shard={shard}",
+            f"extract.num_shards={num_shards}",
+            f"hydra.run.dir={work}/run-{num_shards}-{shard}",
+        ]
         env = {**os.environ, "BENCH_RSS_FILE": str(rss), "PYTHONUNBUFFERED": "1"}
         if code is not None:
             env["PYTHONPATH"] = str(code)
-        procs.append((subprocess.Popen([sys.executable, "-c", WRAPPER, *args], env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True), rss))
+        procs.append(
+            (
+                subprocess.Popen(
+                    [sys.executable, "-c", WRAPPER, *args],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+                rss,
+            )
+        )
     per_process = []
     for proc, rss in procs:
         out, _ = proc.communicate()
         if proc.returncode != 0:
             raise SystemExit(out[-3000:])
         last = PROGRESS.findall(out)[-1]
-        per_process.append({"images": int(last[0]), "extract_s": float(last[3]), "peak_rss_mib": int(rss.read_text()) / 1024})
+        per_process.append(
+            {"images": int(last[0]), "extract_s": float(last[3]), "peak_rss_mib": int(rss.read_text()) / 1024}
+        )
     wall = time.perf_counter() - start
     images = sum(p["images"] for p in per_process)
     phase = max(p["extract_s"] for p in per_process)
-    return {"processes": num_shards, "images": images, "extract_phase_s": phase, "images_per_s": images / phase,
-            "wall_s": wall, "images_per_s_wall": images / wall, "per_process": per_process}
+    return {
+        "processes": num_shards,
+        "images": images,
+        "extract_phase_s": phase,
+        "images_per_s": images / phase,
+        "wall_s": wall,
+        "images_per_s_wall": images / wall,
+        "per_process": per_process,
+    }
 
 
 def compare(root: Path, work: Path, args) -> dict:
@@ -76,8 +105,12 @@ def compare(root: Path, work: Path, args) -> dict:
             rates[name].append(run["images_per_s"])
             print(name, json.dumps(run), flush=True)
     medians = {k: float(np.median(v)) for k, v in rates.items()}
-    return {"code": str(args.baseline), "images_per_s": rates, "median_images_per_s": medians,
-            "ratio_this_over_baseline": medians["this"] / medians["baseline"]}
+    return {
+        "code": str(args.baseline),
+        "images_per_s": rates,
+        "median_images_per_s": medians,
+        "ratio_this_over_baseline": medians["this"] / medians["baseline"],
+    }
 
 
 def main() -> None:
@@ -102,9 +135,16 @@ def main() -> None:
         t = time.perf_counter()
         manifest_hash(split, hashes)
         times[name] = time.perf_counter() - t
-    results = {"images": len(split), "image_size": 256, "chunk_size": args.chunk, "cpu_count": os.cpu_count(),
-               "load_average_at_start": os.getloadavg(), "generate_s": gen_s,
-               "manifest_hash_s": times, "runs": []}
+    results = {
+        "images": len(split),
+        "image_size": 256,
+        "chunk_size": args.chunk,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "generate_s": gen_s,
+        "manifest_hash_s": times,
+        "runs": [],
+    }
     for n in (1, 2):
         results["runs"].append(run_shards(root, work / f"cache_{n}.zarr", work, n, args.chunk))
         print(json.dumps(results["runs"][-1]), flush=True)

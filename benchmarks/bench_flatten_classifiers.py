@@ -34,10 +34,20 @@ RESULTS = RESULTS_DIR / "flatten_classifiers.json"
 
 
 def overrides(args) -> list[str]:
-    return [f"paths.data_dir={args.workdir}/data", f"paths.cache={args.workdir}/cache.zarr",
-            f"dataset.num_per_class.train={args.train}", "dataset.num_per_class.valid=2",
-            f"dataset.num_per_class.test={args.test}", "encoder=dct", "bpp=12", "component=yuv",
-            "latent=y_hat", "preprocess=flatten", f"n_jobs={args.n_jobs}", "seed=42"]
+    return [
+        f"paths.data_dir={args.workdir}/data",
+        f"paths.cache={args.workdir}/cache.zarr",
+        f"dataset.num_per_class.train={args.train}",
+        "dataset.num_per_class.valid=2",
+        f"dataset.num_per_class.test={args.test}",
+        "encoder=dct",
+        "bpp=12",
+        "component=yuv",
+        "latent=y_hat",
+        "preprocess=flatten",
+        f"n_jobs={args.n_jobs}",
+        "seed=42",
+    ]
 
 
 def prepare(args) -> dict:
@@ -53,8 +63,12 @@ def prepare(args) -> dict:
     encoder = build_encoder(cfg)
     cached_latents(cfg, train, encoder)
     cached_latents(cfg, test, encoder)
-    return {"train_images": len(train), "test_images": len(test), "dataset_s": generated,
-            "extract_s": time.perf_counter() - start - generated}
+    return {
+        "train_images": len(train),
+        "test_images": len(test),
+        "dataset_s": generated,
+        "extract_s": time.perf_counter() - start - generated,
+    }
 
 
 def estimator(name: str, cfg, hgb_max_iter: int):
@@ -76,8 +90,11 @@ def worker(args) -> dict:
     from jpegai_fd.components import features as build_features
 
     # cnn streams its batches from the cache (its default); cnn_matrix trains on the flatten matrix.
-    chosen = ["classifier=cnn", "classifier.stream_from_cache=false"] if args.worker == "cnn_matrix" else \
-        [f"classifier={args.worker}"]
+    chosen = (
+        ["classifier=cnn", "classifier.stream_from_cache=false"]
+        if args.worker == "cnn_matrix"
+        else [f"classifier={args.worker}"]
+    )
     cfg = compose_cfg([*overrides(args), *chosen])
     train, test = load_splits(cfg)
     encoder = build_encoder(cfg)
@@ -106,13 +123,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=1000, help="train images per class")
     parser.add_argument("--test", type=int, default=250, help="test images per class")
-    parser.add_argument("--hgb-max-iter", type=int, default=40,
-                        help="rounds for hgb (thesis: 596 at 30,000 images; default scales it to 2,000)")
+    parser.add_argument(
+        "--hgb-max-iter",
+        type=int,
+        default=40,
+        help="rounds for hgb (thesis: 596 at 30,000 images; default scales it to 2,000)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--classifiers", nargs="*", default=["hgb", "lgbm", "cnn", "cnn_matrix"])
     parser.add_argument("--workdir", default=None, help="dataset and cache folder (default: a new temp folder)")
-    parser.add_argument("--reuse", default=None, help="a results file of an earlier run on the same --workdir "
-                        "and sizes: its classifiers are kept, not rerun (hgb takes ~20 min at the defaults)")
+    parser.add_argument(
+        "--reuse",
+        default=None,
+        help="a results file of an earlier run on the same --workdir "
+        "and sizes: its classifiers are kept, not rerun (hgb takes ~20 min at the defaults)",
+    )
     parser.add_argument("--results", default=str(RESULTS), help="where to write the results")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,8 +157,22 @@ def main() -> None:
     for name in args.classifiers:
         if name in results["classifiers"]:
             continue
-        cmd = [sys.executable, __file__, "--worker", name, "--train", str(args.train), "--test", str(args.test),
-               "--hgb-max-iter", str(args.hgb_max_iter), "--n-jobs", str(args.n_jobs), "--workdir", args.workdir]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            name,
+            "--train",
+            str(args.train),
+            "--test",
+            str(args.test),
+            "--hgb-max-iter",
+            str(args.hgb_max_iter),
+            "--n-jobs",
+            str(args.n_jobs),
+            "--workdir",
+            args.workdir,
+        ]
         results["classifiers"][name] = run_worker(cmd, name)
         print(name, json.dumps(results["classifiers"][name]), flush=True)
     base = results["classifiers"].get("hgb")
@@ -147,8 +186,10 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2))
     print(f"{'classifier':10} {'fit s':>8} {'x faster':>8} {'peak/matrix':>11} {'test acc':>8} {'d acc':>6}")
     for name, r in results["classifiers"].items():
-        print(f"{name:10} {r['fit_s']:8.1f} {r.get('speedup_vs_hgb', float('nan')):8.2f} "
-              f"{r['peak_over_matrix']:11.2f} {r['test_accuracy']:8.3f} {r.get('accuracy_minus_hgb', float('nan')):+6.3f}")
+        print(
+            f"{name:10} {r['fit_s']:8.1f} {r.get('speedup_vs_hgb', float('nan')):8.2f} "
+            f"{r['peak_over_matrix']:11.2f} {r['test_accuracy']:8.3f} {r.get('accuracy_minus_hgb', float('nan')):+6.3f}"
+        )
     print(f"written {out}")
 
 

@@ -62,10 +62,22 @@ JOBS_PER_CELL = 4  # bpp 6, 12 x latent y, y_hat
 
 
 def overrides(args, preprocess: str = "flatten", component: str = "yuv", classifier: str = "rf") -> list[str]:
-    return [f"dataset.root={args.root}", "dataset=faces140k", "dataset.image_size=256", "dataset.test_split=train",
-            f"paths.cache={args.cache}", "encoder=dct", "bpp=12", "latent=y_hat", f"component={component}",
-            f"preprocess={preprocess}", f"classifier={classifier}", f"n_jobs={args.n_jobs}", "seed=42",
-            *args.override]
+    return [
+        f"dataset.root={args.root}",
+        "dataset=faces140k",
+        "dataset.image_size=256",
+        "dataset.test_split=train",
+        f"paths.cache={args.cache}",
+        "encoder=dct",
+        "bpp=12",
+        "latent=y_hat",
+        f"component={component}",
+        f"preprocess={preprocess}",
+        f"classifier={classifier}",
+        f"n_jobs={args.n_jobs}",
+        "seed=42",
+        *args.override,
+    ]
 
 
 def prepare(args) -> dict:
@@ -82,8 +94,12 @@ def prepare(args) -> dict:
     cfg = compose_cfg(overrides(args))
     train, _ = load_splits(cfg)
     _, stats = cached_latents(cfg, train, build_encoder(cfg))
-    return {"images": len(train), "generate_s": generated, "extract_s": time.perf_counter() - start - generated,
-            "images_extracted": stats.extracted}
+    return {
+        "images": len(train),
+        "generate_s": generated,
+        "extract_s": time.perf_counter() - start - generated,
+        "images_extracted": stats.extracted,
+    }
 
 
 def split_rows(labels: np.ndarray, n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,12 +108,14 @@ def split_rows(labels: np.ndarray, n_train: int, n_test: int) -> tuple[np.ndarra
     train, test = [], []
     for label in (0, 1):
         rows = np.flatnonzero(labels == label)
-        test.append(rows[len(rows) - n_test // 2:])
-        pool = rows[:len(rows) - n_test // 2]
+        test.append(rows[len(rows) - n_test // 2 :])
+        pool = rows[: len(rows) - n_test // 2]
         if len(pool) < n_train // 2:
-            sys.exit(f"--sizes: {n_train} training images need {n_train // 2} per class; "
-                     f"the dataset has {len(pool)} besides the test images (raise --images)")
-        train.append(pool[:n_train // 2])
+            sys.exit(
+                f"--sizes: {n_train} training images need {n_train // 2} per class; "
+                f"the dataset has {len(pool)} besides the test images (raise --images)"
+            )
+        train.append(pool[: n_train // 2])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
@@ -135,8 +153,11 @@ def worker(args) -> dict:
     start = time.perf_counter()
     p_real = model.predict_proba(test.X)[:, list(model.classes_).index(1)]
     labels, _ = majority_vote(p_real, test.groups, test.n_images)
-    out.update(predict_s=time.perf_counter() - start, test_samples=len(test.y),
-               test_accuracy=float(np.mean(labels == group.labels[test_rows])))
+    out.update(
+        predict_s=time.perf_counter() - start,
+        test_samples=len(test.y),
+        test_accuracy=float(np.mean(labels == group.labels[test_rows])),
+    )
     if classifier == "rf":
         out["trees"] = args.rf_trees
         out["model_mib"] = len(pickle.dumps(model, protocol=5)) / 2**20
@@ -150,8 +171,19 @@ def worker(args) -> dict:
 
 
 def run_cell(args, key: str) -> dict:
-    cmd = [sys.executable, __file__, "--worker", key, *sum((["--" + k.replace("_", "-"), str(getattr(args, k))]
-           for k in ("root", "cache", "test", "rf_trees", "n_jobs")), [])]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        key,
+        *sum(
+            (
+                ["--" + k.replace("_", "-"), str(getattr(args, k))]
+                for k in ("root", "cache", "test", "rf_trees", "n_jobs")
+            ),
+            [],
+        ),
+    ]
     cmd += ["--hgb-flatten-rounds", str(args.hgb_flatten_rounds)]
     for extra in args.override:
         cmd += ["--override", extra]
@@ -176,8 +208,9 @@ def scaled(cell: dict, sizes: list[int], classifier: str, test: int, flatten: bo
     exponent = max(1.0, math.log(per_unit[1] / per_unit[0]) / math.log(sizes[1] / sizes[0]))
     growth = THESIS_TRAIN / sizes[1]
     units = {"rf": THESIS_RF["n_estimators"], "hgb": THESIS_HGB["max_iter"] if flatten else large[unit]}.get(
-        classifier, large[unit])
-    fit = large.get("setup_s", 0.0) * growth + per_unit[1] * growth ** exponent * units
+        classifier, large[unit]
+    )
+    fit = large.get("setup_s", 0.0) * growth + per_unit[1] * growth**exponent * units
     predict = large["predict_s"] * THESIS_TEST / test * units / large[unit]  # trees/rounds each cost a pass
     extra = [r["peak_over_matrix"] * r["matrix_mib"] * 2**20 for r in (small, large)]
     matrix = [r["matrix_mib"] * 2**20 for r in (small, large)]
@@ -185,10 +218,18 @@ def scaled(cell: dict, sizes: list[int], classifier: str, test: int, flatten: bo
     peak = extra[1] + slope * matrix[1] * (growth - 1)
     if classifier == "rf":  # the forest: linear in trees and (about) in samples
         peak += large["model_mib"] * 2**20 * (units / large[unit] * growth - 1)
-    out = {"fit_s": fit, "predict_s": predict, "job_s": fit + predict, "exponent": exponent, unit: units,
-           "peak_gb": peak / 1e9, "matrix_gb": matrix[1] * growth / 1e9, "test_accuracy": large["test_accuracy"]}
+    out = {
+        "fit_s": fit,
+        "predict_s": predict,
+        "job_s": fit + predict,
+        "exponent": exponent,
+        unit: units,
+        "peak_gb": peak / 1e9,
+        "matrix_gb": matrix[1] * growth / 1e9,
+        "test_accuracy": large["test_accuracy"],
+    }
     if classifier == "hgb":
-        out["job_s_at_596_rounds"] = fit + per_unit[1] * growth ** exponent * (THESIS_HGB["max_iter"] - units) + predict
+        out["job_s_at_596_rounds"] = fit + per_unit[1] * growth**exponent * (THESIS_HGB["max_iter"] - units) + predict
     return out
 
 
@@ -213,13 +254,17 @@ def projection(results: dict) -> dict:
 
 def print_projection(results: dict) -> None:
     proj = results["projection"] = projection(results)
-    print(f"projection at {THESIS_TRAIN:,} train / {THESIS_TEST:,} test images, 2 cores, fit + predict, no tuning;"
-          f" each line is one job (x{JOBS_PER_CELL} for bpp x latent):")
+    print(
+        f"projection at {THESIS_TRAIN:,} train / {THESIS_TEST:,} test images, 2 cores, fit + predict, no tuning;"
+        f" each line is one job (x{JOBS_PER_CELL} for bpp x latent):"
+    )
     for classifier, per in proj.items():
         for key, job in per["cells"].items():
             unit = UNITS[classifier]
-            print(f"  {key:22} {job['job_s'] / 3600:9.2f} h  {unit} {job[unit]:4d}  exponent {job['exponent']:4.2f}"
-                  f"  peak {job['peak_gb']:6.1f} GB (matrix {job['matrix_gb']:5.1f})  acc@measured {job['test_accuracy']:.3f}")
+            print(
+                f"  {key:22} {job['job_s'] / 3600:9.2f} h  {unit} {job[unit]:4d}  exponent {job['exponent']:4.2f}"
+                f"  peak {job['peak_gb']:6.1f} GB (matrix {job['matrix_gb']:5.1f})  acc@measured {job['test_accuracy']:.3f}"
+            )
         print(f"  {classifier}: {per['jobs']} jobs, {per['total_s'] / 3600:.1f} h")
 
 
@@ -233,11 +278,17 @@ def main() -> None:
     parser.add_argument("--patch-sizes", type=int, nargs=2, default=[4000, 8000], help="training images, single/multi")
     parser.add_argument("--flatten-sizes", type=int, nargs=2, default=[1000, 2000], help="training images, flatten")
     parser.add_argument("--rf-trees", type=int, default=24, help="trees measured (scaled to the thesis's 463)")
-    parser.add_argument("--hgb-flatten-rounds", type=int, default=3, help="hgb rounds measured on flatten (scaled to 596)")
+    parser.add_argument(
+        "--hgb-flatten-rounds", type=int, default=3, help="hgb rounds measured on flatten (scaled to 596)"
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="cells to measure, e.g. multi:yuv:rf")
-    parser.add_argument("--override", action="append", default=[],
-                        help="a config override for every job, e.g. classifier.estimator.device=cuda")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="a config override for every job, e.g. classifier.estimator.device=cuda",
+    )
     parser.add_argument("--results", default=str(RESULTS), help="results file (written after every worker)")
     parser.add_argument("--project", default=None, help="only print the projection of a results file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -251,8 +302,20 @@ def main() -> None:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench_grid_"))
     args.root = str(Path(args.root or workdir / "data"))
     args.cache = str(Path(args.cache or workdir / "cache.zarr"))
-    setting = {k: getattr(args, k) for k in ("root", "cache", "test", "patch_sizes", "flatten_sizes", "rf_trees",
-                                             "hgb_flatten_rounds", "n_jobs", "override")}
+    setting = {
+        k: getattr(args, k)
+        for k in (
+            "root",
+            "cache",
+            "test",
+            "patch_sizes",
+            "flatten_sizes",
+            "rf_trees",
+            "hgb_flatten_rounds",
+            "n_jobs",
+            "override",
+        )
+    }
     results = {"setup": setting, "cells": {}}
     out = Path(args.results)
     if out.exists():

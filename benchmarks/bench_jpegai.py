@@ -40,33 +40,57 @@ def run_one(args, profile: str, mode: str, fast: bool, workers: int, images: np.
     def value(v):
         return "null" if v is None else str(v).lower() if isinstance(v, bool) else v
 
-    keys = {"root": args.root, "python": args.python, "models_dir": args.models, "profile": profile,
-            "tools": args.tools, "rate_mode": mode, "num_workers": workers, "device": "cpu", "fast_path": fast,
-            "threads_per_worker": args.threads, "allow_missing_weights": args.allow_missing_weights,
-            "keep_extras": True, "log_dir": args.log_dir}
-    encoder = build_encoder(compose_cfg(["encoder=jpegai", f"bpp={bpp}",
-                                         *[f"encoder.{k}={value(v)}" for k, v in keys.items()]]))
+    keys = {
+        "root": args.root,
+        "python": args.python,
+        "models_dir": args.models,
+        "profile": profile,
+        "tools": args.tools,
+        "rate_mode": mode,
+        "num_workers": workers,
+        "device": "cpu",
+        "fast_path": fast,
+        "threads_per_worker": args.threads,
+        "allow_missing_weights": args.allow_missing_weights,
+        "keep_extras": True,
+        "log_dir": args.log_dir,
+    }
+    encoder = build_encoder(
+        compose_cfg(["encoder=jpegai", f"bpp={bpp}", *[f"encoder.{k}={value(v)}" for k, v in keys.items()]])
+    )
     try:
         t1 = time.perf_counter()
-        encoder._ensure_pool(bpp)            # start-up: processes, imports, model build and load
+        encoder._ensure_pool(bpp)  # noqa: SLF001  (start-up timed apart: processes, imports, model build and load)
         start = time.perf_counter() - t1
         t2 = time.perf_counter()
         out = encoder.encode(images, bpp)
         seconds = time.perf_counter() - t2
     finally:
         encoder.close()
-    row = {"profile": profile, "mode": mode, "bpp": bpp, "path": "fast" if fast else "reference", "workers": workers,
-           "images": len(images), "startup_s": round(start, 1), "encode_s": round(seconds, 1),
-           "images_per_s": round(len(images) / seconds, 4), "s_per_image": round(seconds / len(images), 2),
-           "failed": int(out.get("failed", np.zeros(1)).sum())}
+    row = {
+        "profile": profile,
+        "mode": mode,
+        "bpp": bpp,
+        "path": "fast" if fast else "reference",
+        "workers": workers,
+        "images": len(images),
+        "startup_s": round(start, 1),
+        "encode_s": round(seconds, 1),
+        "images_per_s": round(len(images) / seconds, 4),
+        "s_per_image": round(seconds / len(images), 2),
+        "failed": int(out.get("failed", np.zeros(1)).sum()),
+    }
     return row, out
 
 
 def identical(a: dict, b: dict) -> bool:
     """Every latent and extra of every image, bit for bit."""
     same = all(np.array_equal(a[lat][c], b[lat][c]) for lat in ("y", "y_hat") for c in ("model_y", "model_uv"))
-    return same and a["extras"].keys() == b["extras"].keys() and all(
-        np.array_equal(a["extras"][k], b["extras"][k]) for k in a["extras"])
+    return (
+        same
+        and a["extras"].keys() == b["extras"].keys()
+        and all(np.array_equal(a["extras"][k], b["extras"][k]) for k in a["extras"])
+    )
 
 
 def main() -> None:
@@ -113,14 +137,19 @@ def main() -> None:
     for r in rows:
         base = ref.get((r["profile"], r["mode"], r["workers"]))
         r["speedup"] = round(r["images_per_s"] / base["images_per_s"], 2) if base else None
-    print(f"\n{'profile':7} {'mode':6} {'bpp':>4} {'path':9} {'workers':>7} {'start-up s':>10} {'img/s':>7} "
-          f"{'s/img':>6} {'speedup':>7}  bit-identical")
+    print(
+        f"\n{'profile':7} {'mode':6} {'bpp':>4} {'path':9} {'workers':>7} {'start-up s':>10} {'img/s':>7} "
+        f"{'s/img':>6} {'speedup':>7}  bit-identical"
+    )
     for r in rows:
-        print(f"{r['profile']:7} {r['mode']:6} {r['bpp']:>4} {r['path']:9} {r['workers']:>7} {r['startup_s']:>10} "
-              f"{r['images_per_s']:>7} {r['s_per_image']:>6} {r['speedup']!s:>7}  {r['bit_identical_to_reference']}")
+        print(
+            f"{r['profile']:7} {r['mode']:6} {r['bpp']:>4} {r['path']:9} {r['workers']:>7} {r['startup_s']:>10} "
+            f"{r['images_per_s']:>7} {r['s_per_image']:>6} {r['speedup']!s:>7}  {r['bit_identical_to_reference']}"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cpu_count": os.cpu_count(), "size": args.size, "tools": args.tools,
-                                          "rows": rows}, indent=2))
+    Path(args.out).write_text(
+        json.dumps({"cpu_count": os.cpu_count(), "size": args.size, "tools": args.tools, "rows": rows}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ COMMAND = ["-m", "preprocess=flatten,single,multi", "bpp=6,12"]
 
 def run(folder: Path, extra: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "jpegai_fd", *COMMAND, *extra], cwd=folder,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jpegai_fd", *COMMAND, *extra], cwd=folder, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -42,9 +43,13 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench_main_"))
     cold, log_cold = run(folder, args.extra)
     warm, log_warm = run(folder, args.extra)
-    results = {"command": "python -m jpegai_fd " + " ".join(COMMAND + args.extra), "cold_s": cold, "warm_s": warm,
-               "cold_over_warm": cold / warm,
-               "result_lines": [line.split("RESULT ", 1)[1] for line in log_warm.splitlines() if "RESULT " in line]}
+    results = {
+        "command": "python -m jpegai_fd " + " ".join(COMMAND + args.extra),
+        "cold_s": cold,
+        "warm_s": warm,
+        "cold_over_warm": cold / warm,
+        "result_lines": [line.split("RESULT ", 1)[1] for line in log_warm.splitlines() if "RESULT " in line],
+    }
     print(f"fresh folder: {cold:.1f}s   second run (cache warm): {warm:.1f}s   ratio {cold / warm:.2f}")
     for line in results["result_lines"]:
         print("  ", line)

@@ -57,11 +57,16 @@ def main() -> None:
     result = {}
     for source, runs in times.items():
         bindir = pgcluster.find_bindir(source)
-        result[source] = {"bindir": str(bindir), "version": pgcluster.server_version(bindir),
-                          "first_start_s": statistics.median(r[0] for r in runs),
-                          "restart_s": statistics.median(r[1] for r in runs)}
-        print(f"{source:8s} PostgreSQL {result[source]['version']}: first start {result[source]['first_start_s']:.2f} s, "
-              f"restart {result[source]['restart_s']:.2f} s (median of {args.repeats})")
+        result[source] = {
+            "bindir": str(bindir),
+            "version": pgcluster.server_version(bindir),
+            "first_start_s": statistics.median(r[0] for r in runs),
+            "restart_s": statistics.median(r[1] for r in runs),
+        }
+        print(
+            f"{source:8s} PostgreSQL {result[source]['version']}: first start {result[source]['first_start_s']:.2f} s, "
+            f"restart {result[source]['restart_s']:.2f} s (median of {args.repeats})"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pgcluster.json").write_text(json.dumps(result, indent=2))
 

@@ -30,8 +30,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def train(tmp: Path, size: int, preprocess: str) -> str:
     """Run one tiny job at ``size`` px; returns its run id."""
-    args = ["debug=tiny", f"dataset.image_size={size}", f"preprocess={preprocess}", f"paths.data_dir={tmp}/data",
-            f"paths.cache={tmp}/cache.zarr", f"tracking.uri=sqlite:///{tmp}/mlflow.db", f"hydra.run.dir={tmp}/run"]
+    args = [
+        "debug=tiny",
+        f"dataset.image_size={size}",
+        f"preprocess={preprocess}",
+        f"paths.data_dir={tmp}/data",
+        f"paths.cache={tmp}/cache.zarr",
+        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+        f"hydra.run.dir={tmp}/run",
+    ]
     proc = subprocess.run([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp, capture_output=True, text=True)
     if proc.returncode:
         sys.exit(f"training failed:\n{proc.stderr[-3000:]}")
@@ -53,16 +60,38 @@ def image_files(tmp: Path, n: int) -> list[Path]:
 
 def end_to_end(tmp: Path, uri: str, folder: Path, batch: int) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "jpegai_fd.predict", "--tracking-uri", f"sqlite:///{tmp}/mlflow.db",
-                           "--model", uri, str(folder), "--out", str(tmp / "p.csv"), "--batch-size", str(batch)],
-                          cwd=tmp, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jpegai_fd.predict",
+            "--tracking-uri",
+            f"sqlite:///{tmp}/mlflow.db",
+            "--model",
+            uri,
+            str(folder),
+            "--out",
+            str(tmp / "p.csv"),
+            "--batch-size",
+            str(batch),
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if proc.returncode:
         sys.exit(f"predict failed:\n{proc.stderr[-3000:]}")
     line = proc.stdout.strip().splitlines()[-1]
     m = re.search(r"predicted (\d+) images in ([\d.]+)s \(([\d.]+) img/s, model loaded in ([\d.]+)s", line)
-    return {"process_wall_s": wall, "images": int(m[1]), "scoring_s": float(m[2]), "img_per_s": float(m[3]),
-            "model_load_s": float(m[4]), "summary": line}
+    return {
+        "process_wall_s": wall,
+        "images": int(m[1]),
+        "scoring_s": float(m[2]),
+        "img_per_s": float(m[3]),
+        "model_load_s": float(m[4]),
+        "summary": line,
+    }
 
 
 def by_stage(tmp: Path, uri: str, files: list[Path], batch: int) -> dict:
@@ -77,22 +106,26 @@ def by_stage(tmp: Path, uri: str, files: list[Path], batch: int) -> dict:
     t = dict.fromkeys(("read_s", "encode_s", "features_s", "predict_proba_s", "decision_s"), 0.0)
     for start in range(0, len(files), batch):
         c0 = time.perf_counter()
-        images = np.stack([predictor.read(p)[0] for p in files[start:start + batch]])
+        images = np.stack([predictor.read(p)[0] for p in files[start : start + batch]])
         c1 = time.perf_counter()
         latents = predictor.encoder.encode(images, d.bpp)[d.latent]
         c2 = time.perf_counter()
         arrays = [_memory_array(np.asarray(latents[k], dtype=np.float32)) for k in COMPONENT_ARRAYS[d.component]]
         fs = predictor.preprocess.features(arrays, np.zeros(len(images), dtype=np.int8), None, False)
         c3 = time.perf_counter()
-        p_real = d.estimator.predict_proba(fs.X)[:, predictor._real_col]
+        p_real = d.estimator.predict_proba(fs.X)[:, predictor._real_col]  # noqa: SLF001  (stage timed alone)
         c4 = time.perf_counter()
         d.decision.apply(p_real, fs.groups, fs.n_images)
         c5 = time.perf_counter()
         for key, a, b in zip(t, (c0, c1, c2, c3, c4), (c1, c2, c3, c4, c5)):
             t[key] += b - a
     total = sum(t.values())
-    return {**t, "total_s": total, "img_per_s": len(files) / total,
-            "shares": {k: round(v / total, 3) for k, v in t.items()}}
+    return {
+        **t,
+        "total_s": total,
+        "img_per_s": len(files) / total,
+        "shares": {k: round(v / total, 3) for k, v in t.items()},
+    }
 
 
 def main() -> None:
@@ -107,9 +140,14 @@ def main() -> None:
     try:
         uri = f"runs:/{train(tmp, args.size, args.preprocess)}/model"
         files = image_files(tmp, args.images)
-        result = {"size": args.size, "preprocess": args.preprocess, "batch_size": args.batch_size,
-                  "cpus": os.cpu_count(), "end_to_end": end_to_end(tmp, uri, files[0].parent, args.batch_size),
-                  "in_process": by_stage(tmp, uri, files, args.batch_size)}
+        result = {
+            "size": args.size,
+            "preprocess": args.preprocess,
+            "batch_size": args.batch_size,
+            "cpus": os.cpu_count(),
+            "end_to_end": end_to_end(tmp, uri, files[0].parent, args.batch_size),
+            "in_process": by_stage(tmp, uri, files, args.batch_size),
+        }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))

@@ -33,8 +33,10 @@ def loop_intervals(y, p_fake, n_resamples, seed):
         acc.append(correct[drawn].mean())
         auc.append(roc_auc_score(y[drawn] == 0, p_fake[drawn]))
         ap.append(average_precision_score(y[drawn] == 0, p_fake[drawn]))
-    return {name: tuple(np.percentile(v, [2.5, 97.5])) for name, v in
-            (("accuracy", acc), ("roc_auc", auc), ("average_precision", ap))}
+    return {
+        name: tuple(np.percentile(v, [2.5, 97.5]))
+        for name, v in (("accuracy", acc), ("roc_auc", auc), ("average_precision", ap))
+    }
 
 
 def main() -> None:
@@ -60,8 +62,12 @@ def main() -> None:
         times["paired_vectorised_s"].append(time.perf_counter() - start)
         for name, (low, high) in slow.items():
             assert abs(fast[name].low - low) < 1e-9 and abs(fast[name].high - high) < 1e-9, name
-    result = {"images": len(y), "resamples": args.resamples, "repeats": args.repeats,
-              **{k: statistics.median(v) for k, v in times.items()}}
+    result = {
+        "images": len(y),
+        "resamples": args.resamples,
+        "repeats": args.repeats,
+        **{k: statistics.median(v) for k, v in times.items()},
+    }
     result["loop_over_vectorised"] = result["loop_s"] / result["vectorised_s"]
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(exist_ok=True)

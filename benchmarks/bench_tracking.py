@@ -26,7 +26,6 @@ from jpegai_fd.tracking import TrackedRun, log_trials
 from jpegai_fd.tracking.job_artifacts import log_evaluation, log_importances
 
 
-
 class _Forest:  # the attribute a fitted random forest exposes; drawing needs nothing else
     def __init__(self, n):
         self.feature_importances_ = np.random.default_rng(0).random(n)
@@ -36,10 +35,16 @@ def one_job(cfg, workdir: Path) -> float:
     rng = np.random.default_rng(0)
     y_true = np.repeat([0, 1], 50)
     p_real = np.clip(y_true * 0.3 + rng.random(100) * 0.7, 0, 1)
-    trials = pd.DataFrame({"number": range(20), "value": rng.random(20), "state": ["COMPLETE"] * 20,
-                           "duration": pd.to_timedelta(rng.random(20), unit="s"),
-                           "params_max_depth": rng.integers(4, 40, 20),
-                           "user_attrs_fold_scores": [list(rng.random(3)) for _ in range(20)]})
+    trials = pd.DataFrame(
+        {
+            "number": range(20),
+            "value": rng.random(20),
+            "state": ["COMPLETE"] * 20,
+            "duration": pd.to_timedelta(rng.random(20), unit="s"),
+            "params_max_depth": rng.integers(4, 40, 20),
+            "user_attrs_fold_scores": [list(rng.random(3)) for _ in range(20)],
+        }
+    )
     shapes = {"model_y": (160, 16, 16), "model_uv": (96, 16, 16)}
     start = time.perf_counter()
     with TrackedRun(cfg, workdir) as run:
@@ -53,6 +58,7 @@ def one_job(cfg, workdir: Path) -> float:
 
 def draw_only(workdir: Path) -> float:
     """The same artifacts written locally without any tracking, for the figure-drawing share."""
+
     class Local:
         artifact_dir = workdir / "a"
 
@@ -60,6 +66,7 @@ def draw_only(workdir: Path) -> float:
             p = self.artifact_dir / path
             p.parent.mkdir(parents=True, exist_ok=True)
             return p
+
     local = Local()
     local.log_dict = lambda d, p: TrackedRun.log_dict(local, d, p)
     local.log_text = lambda t, p: TrackedRun.log_text(local, t, p)

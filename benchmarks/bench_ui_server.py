@@ -23,7 +23,7 @@ from pathlib import Path
 from bench_common import RESULTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from jpegai_fd.tracking.connection import server_healthy  # noqa: E402
+from jpegai_fd.tracking.connection import server_healthy
 
 
 def children() -> dict[int, list[int]]:
@@ -61,8 +61,9 @@ def rss_mib(pids: list[int]) -> float:
 
 def measure(command: list[str], env: dict, url: str) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         while not server_healthy(url, timeout=1.0):
             if proc.poll() is not None or time.perf_counter() - start > 180:
@@ -73,8 +74,13 @@ def measure(command: list[str], env: dict, url: str) -> dict:
         rss_ready = rss_mib(at_ready)
         time.sleep(10)
         later = tree_of(proc.pid)
-        return {"ready_s": round(ready, 1), "processes": len(later), "rss_mib": round(rss_mib(later)),
-                "processes_at_ready": len(at_ready), "rss_mib_at_ready": round(rss_ready)}
+        return {
+            "ready_s": round(ready, 1),
+            "processes": len(later),
+            "rss_mib": round(rss_mib(later)),
+            "processes_at_ready": len(at_ready),
+            "rss_mib_at_ready": round(rss_ready),
+        }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -95,13 +101,27 @@ def main() -> None:
     env.pop("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", None)
     results = {
         "mlflow ui (defaults)": measure([mlflow, "ui", "--backend-store-uri", db, "--port", str(args.port)], env, url),
-        "python -m jpegai_fd.server": measure([sys.executable, "-m", "jpegai_fd.server", "--backend-store-uri", db,
-                                               "--artifacts-destination", str(folder / "art"), "--port", str(args.port)],
-                                              {**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, url),
+        "python -m jpegai_fd.server": measure(
+            [
+                sys.executable,
+                "-m",
+                "jpegai_fd.server",
+                "--backend-store-uri",
+                db,
+                "--artifacts-destination",
+                str(folder / "art"),
+                "--port",
+                str(args.port),
+            ],
+            {**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            url,
+        ),
     }
     for name, r in results.items():
-        print(f"{name:28s} ready {r['ready_s']:5.1f}s  {r['processes']:2d} processes  {r['rss_mib']:5d} MiB RSS "
-              f"(at ready: {r['processes_at_ready']} / {r['rss_mib_at_ready']} MiB)")
+        print(
+            f"{name:28s} ready {r['ready_s']:5.1f}s  {r['processes']:2d} processes  {r['rss_mib']:5d} MiB RSS "
+            f"(at ready: {r['processes_at_ready']} / {r['rss_mib_at_ready']} MiB)"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ui_server.json").write_text(json.dumps(results, indent=2))
     shutil.rmtree(folder, ignore_errors=True)

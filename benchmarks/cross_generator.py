@@ -29,7 +29,9 @@ from jpegai_fd.perturb import JPEGRecompress
 def features(images: np.ndarray, bpp: int | None) -> np.ndarray:
     encoder = DCTEncoder()
     latents = encoder.transform(images) if bpp is None else encoder.encode(images, bpp)["y_hat"]
-    return np.concatenate([np.log(np.abs(latents[c]).mean(axis=(2, 3)) + 1e-4) for c in ("model_y", "model_uv")], axis=1)
+    return np.concatenate(
+        [np.log(np.abs(latents[c]).mean(axis=(2, 3)) + 1e-4) for c in ("model_y", "model_uv")], axis=1
+    )
 
 
 def main() -> None:
@@ -52,8 +54,10 @@ def main() -> None:
     y = np.r_[np.ones(n), np.zeros(n)]
     names = list(GENERATORS)
     latent = "y" if args.bpp is None else f"y_hat bpp={args.bpp}"
-    print(f"accuracy / ROC AUC (fake positive), {n} real + {n} fake per split, {args.size}px, latent {latent}"
-          f"{', JPEG 75-95' if args.jpeg else ''}; rows: trained on, columns: tested on")
+    print(
+        f"accuracy / ROC AUC (fake positive), {n} real + {n} fake per split, {args.size}px, latent {latent}"
+        f"{', JPEG 75-95' if args.jpeg else ''}; rows: trained on, columns: tested on"
+    )
     print("| trained on | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for a in names:

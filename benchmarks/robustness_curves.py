@@ -68,8 +68,10 @@ def main() -> None:
         m = split_metrics(y_test, model.predict_proba(features(pixels))[:, fake_col])
         return m["accuracy"], m["roc_auc"]
 
-    print(f"{args.size}px, {2 * args.train} train / {2 * args.test} test images, dct bpp={args.bpp}, "
-          f"flatten yuv y_hat, rf 200 trees (no tuning)")
+    print(
+        f"{args.size}px, {2 * args.train} train / {2 * args.test} test images, dct bpp={args.bpp}, "
+        f"flatten yuv y_hat, rf 200 trees (no tuning)"
+    )
     print("| condition | accuracy | ROC AUC |\n|---|---|---|")
     print("| clean | %.3f | %.3f |" % evaluate(test_px))
     for name, condition in standard_conditions(args.seed).items():

@@ -36,8 +36,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     args = parser.parse_args()
     w = args.workdir
-    cfg = compose_cfg([f"paths.data_dir={w}/data", f"paths.cache={w}/cache.zarr", f"dataset.image_size={args.size}",
-                       "preprocess=multi", "component=y", "latent=y_hat", "n_jobs=1"])
+    cfg = compose_cfg(
+        [
+            f"paths.data_dir={w}/data",
+            f"paths.cache={w}/cache.zarr",
+            f"dataset.image_size={args.size}",
+            "preprocess=multi",
+            "component=y",
+            "latent=y_hat",
+            "n_jobs=1",
+        ]
+    )
     train, test = load_splits(cfg)
     valid = screen(build_group(cfg, "dataset").listing("valid"))
     audit = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in (train, valid, test)})
@@ -59,12 +68,16 @@ def main() -> None:
         "images": {"train": len(train), "valid": len(valid), "test": len(test)},
         "audit_flags": [(f["split"], f["property"], round(f["auc"], 3)) for f in audit["flags"]],
         "audit_file_size_auc": {s: round(v["separability"]["file_size"]["auc"], 3) for s, v in audit["splits"].items()},
-        "fixed_majority_vote": {"accuracy": float((fixed == y_test).mean()),
-                                **split_metrics(y_test, share_half, threshold=0.5 + 1e-9)},
+        "fixed_majority_vote": {
+            "accuracy": float((fixed == y_test).mean()),
+            **split_metrics(y_test, share_half, threshold=0.5 + 1e-9),
+        },
         "cuts": cuts.as_dict(),
         "test_at_valid_cuts": split_metrics(y_test, share_test, threshold=cuts.share.value),
         "calibration_on_test": calibration_change(y_test, share_test, calibrator.transform(share_test)),
-        "intervals": {k: vars(v) for k, v in bootstrap_intervals(y_test, share_test, cuts.share.value, seed=cfg.seed).items()},
+        "intervals": {
+            k: vars(v) for k, v in bootstrap_intervals(y_test, share_test, cuts.share.value, seed=cfg.seed).items()
+        },
     }
     print(json.dumps(out, indent=2, default=float))
 

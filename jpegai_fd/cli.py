@@ -59,8 +59,10 @@ def composition_error(exc: ConfigCompositionException, overrides: list[str], sho
         return UserError(f"invalid value for '{key}': {value!r}; {schema.allowed(key) or str(cause).splitlines()[0]}")
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key:
         line = named(lambda k: k == key or k.startswith(key + "."))
-        return UserError(f"unknown config key '{key}' in '{line}'; check the spelling "
-                         f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}")
+        return UserError(
+            f"unknown config key '{key}' in '{line}'; check the spelling "
+            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}"
+        )
     return UserError(f"{shown}: {str(exc).splitlines()[0]}")
 
 
@@ -85,11 +87,24 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     """Hydra's documented command-line flags (``python -m jpegai_fd --hydra-help``), parsed to know what
     the command will do; everything else is an override. Hydra itself parses them again."""
     parser = argparse.ArgumentParser(add_help=False)
-    for flags in (("--help", "-h"), ("--hydra-help",), ("--version",), ("--resolve",), ("--run", "-r"),
-                  ("--multirun", "-m"), ("--shell-completion", "-sc")):
+    for flags in (
+        ("--help", "-h"),
+        ("--hydra-help",),
+        ("--version",),
+        ("--resolve",),
+        ("--run", "-r"),
+        ("--multirun", "-m"),
+        ("--shell-completion", "-sc"),
+    ):
         parser.add_argument(*flags, action="store_true")
-    for flags in (("--cfg", "-c"), ("--package", "-p"), ("--config-path", "-cp"), ("--config-name", "-cn"),
-                  ("--config-dir", "-cd"), ("--experimental-rerun",)):
+    for flags in (
+        ("--cfg", "-c"),
+        ("--package", "-p"),
+        ("--config-path", "-cp"),
+        ("--config-name", "-cn"),
+        ("--config-dir", "-cd"),
+        ("--experimental-rerun",),
+    ):
         parser.add_argument(*flags)
     parser.add_argument("--info", "-i", nargs="?", const="all")
     parser.add_argument("overrides", nargs="*")
@@ -123,9 +138,11 @@ def _check_sweep_dir(config_name: str, overrides: list[str], task: list[str]) ->
     marks = [folder / "multirun.yaml", folder / STATE_DIR]  # Hydra's and ours, written when a sweep starts
     found = next((m for m in marks if m.exists()), None)
     if found is not None and not _same_sweep_resumed(folder, task, resume):
-        raise UserError(f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
-                        f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
-                        f"may rerun that same sweep there")
+        raise UserError(
+            f"hydra.sweep.dir={folder} already holds a sweep ({found}); give a new folder, or leave "
+            f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+            f"may rerun that same sweep there"
+        )
 
 
 def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None:
@@ -149,14 +166,19 @@ def preflight(argv: list[str], config_name: str = "config") -> DictConfig | None
     name = args.config_name or config_name
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        first = [line.partition("=")[0] + "=" + next(iter(o.sweep_string_iterator())) if o.is_sweep_override()
-                 else line for line, o in zip(ours, [p for p in parsed if not p.key_or_group.startswith("hydra")])]
+        first = [
+            line.partition("=")[0] + "=" + next(iter(o.sweep_string_iterator())) if o.is_sweep_override() else line
+            for line, o in zip(ours, [p for p in parsed if not p.key_or_group.startswith("hydra")])
+        ]
         if not args.multirun:
             cfg = _compose_checked(name, [*search, *first], " ".join(first) or "(defaults)")
         else:
             cfg = _check_sweep(name, search, ours)
-            given = [o.input_line for o in parsed
-                     if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"]
+            given = [
+                o.input_line
+                for o in parsed
+                if o.key_or_group.startswith("hydra") and o.key_or_group != "hydra.searchpath"
+            ]
             if any(o.key_or_group == "hydra.sweep.dir" for o in parsed):
                 _check_sweep_dir(name, [*search, *given, *first], ours)
     GlobalHydra.instance().clear()
@@ -181,8 +203,10 @@ def _check_sweep(name: str, search: list[str], ours: list[str]) -> DictConfig:
         except Incompatible as exc:
             if len(jobs) == 1:
                 raise
-            raise Incompatible(f"{exc}; this sweep combines {shown} (its job {i}, counting from 0, of {len(jobs)}): "
-                               f"sweep those values separately") from exc
+            raise Incompatible(
+                f"{exc}; this sweep combines {shown} (its job {i}, counting from 0, of {len(jobs)}): "
+                f"sweep those values separately"
+            ) from exc
     return first
 
 
@@ -251,8 +275,13 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     # it reports the sweep's state back to this process.
     fd, report = tempfile.mkstemp(prefix="jpegai_fd_sweep_", suffix=".json")
     os.close(fd)
-    with_callback_params(sys.argv, [f"hydra.callbacks.sweep_run.tracked={str(tracked).lower()}",
-                                    f"hydra.callbacks.sweep_run.report_file={report}"])
+    with_callback_params(
+        sys.argv,
+        [
+            f"hydra.callbacks.sweep_run.tracked={str(tracked).lower()}",
+            f"hydra.callbacks.sweep_run.report_file={report}",
+        ],
+    )
     interrupts.install()
     try:
         hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)()
@@ -264,19 +293,28 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     Path(report).unlink(missing_ok=True)
     offline = done.get("offline_jobs") or []
     if offline or done.get("parent_open"):
-        print(f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
-              f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
-              f"once the server is back run: python -m jpegai_fd.sync {done['sweep_dir']}", file=sys.stderr)
+        print(
+            f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
+            f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
+            f"once the server is back run: python -m jpegai_fd.sync {done['sweep_dir']}",
+            file=sys.stderr,
+        )
     if done.get("failed"):
         first = done["failed_jobs"][0]
-        print(f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: job {first['job']}"
-              f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
-              f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
-              f"details in {done['sweep_dir']}/*/results.json", file=sys.stderr)
+        print(
+            f"jpegai_fd: error: {done['failed']} job(s) of the sweep failed (first: job {first['job']}"
+            f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
+            f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
+            f"details in {done['sweep_dir']}/*/results.json",
+            file=sys.stderr,
+        )
         sys.exit(1)
     if done.get("killed"):
-        print(f"jpegai_fd: error: {done['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their runs "
-              "are KILLED; rerun with tracking.resume=true to run them again", file=sys.stderr)
+        print(
+            f"jpegai_fd: error: {done['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their runs "
+            "are KILLED; rerun with tracking.resume=true to run them again",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 
@@ -288,9 +326,13 @@ def _interrupted(exc: KeyboardInterrupt, tracked: bool, report: dict) -> int:
     if not tracked:
         print("jpegai_fd: interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
     elif done["error"]:
-        print(f"jpegai_fd: interrupted; the tracking server did not answer ({done['error']}), so runs may still "
-              f"show RUNNING: run python -m jpegai_fd.sync {done['sweep_dir'] or 'OUTPUT_DIR'} once it is back",
-              file=sys.stderr)
+        print(
+            f"jpegai_fd: interrupted; the tracking server did not answer ({done['error']}), so runs may still "
+            f"show RUNNING: run python -m jpegai_fd.sync {done['sweep_dir'] or 'OUTPUT_DIR'} once it is back",
+            file=sys.stderr,
+        )
     else:
-        print("jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr)
+        print(
+            "jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr
+        )
     return 130

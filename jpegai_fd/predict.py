@@ -62,8 +62,10 @@ def load_model(uri: str, encoder_overrides: dict):
     try:
         return mlflow.pyfunc.load_model(uri, model_config={"encoder": encoder_overrides} if encoder_overrides else None)
     except MlflowException as exc:
-        raise UserError(f"cannot load model '{uri}': {str(exc).splitlines()[0]}; use runs:/<run_id>/model, "
-                        f"models:/<name>@<alias> or a model folder (--tracking-uri names the store that holds it)") from exc
+        raise UserError(
+            f"cannot load model '{uri}': {str(exc).splitlines()[0]}; use runs:/<run_id>/model, "
+            f"models:/<name>@<alias> or a model folder (--tracking-uri names the store that holds it)"
+        ) from exc
 
 
 def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[str, int]:
@@ -76,7 +78,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
         for start in range(0, len(files), batch_size):
-            batch = [str(p) for p in files[start:start + batch_size]]
+            batch = [str(p) for p in files[start : start + batch_size]]
             result = model.predict(pd.DataFrame({"path": batch}))
             for path, p, label, status in zip(batch, result["p_fake"], result["label"], result["status"]):
                 writer.writerow((path, "" if math.isnan(p) else f"{p:.6f}", label, status))
@@ -93,11 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
     parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
     parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
-    parser.add_argument("--encoder", action="append", default=[], metavar="KEY=VALUE",
-                        help="replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-                        help="where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, "
-                             "else sqlite:///mlflow.db as the job's default)")
+    parser.add_argument(
+        "--encoder",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+        help="where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, "
+        "else sqlite:///mlflow.db as the job's default)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     for name in ("mlflow", "alembic", "urllib3"):
@@ -126,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seconds = time.perf_counter() - loaded
     skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}
-    print(f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
-          f"loaded in {loaded - start:.1f}s): "
-          f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
-          + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
-          + f" -> {args.out}")
+    print(
+        f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
+        f"loaded in {loaded - start:.1f}s): "
+        f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
+        + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
+        + f" -> {args.out}"
+    )
     return 0
 
 

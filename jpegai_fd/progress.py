@@ -44,8 +44,7 @@ class Progress:
     goes (default ``sys.stderr``).
     """
 
-    def __init__(self, label: str, total: int, unit: str, logger: logging.Logger, every_s: float = 5.0,
-                 stream=None):
+    def __init__(self, label: str, total: int, unit: str, logger: logging.Logger, every_s: float = 5.0, stream=None):
         self.label, self.total, self.unit, self.log, self.every_s = label, int(total), unit, logger, every_s
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = logger.isEnabledFor(logging.INFO) and self.total > 0
@@ -65,15 +64,26 @@ class Progress:
     def _draw(self, now: float) -> None:
         _, rate, eta = self._numbers(now)
         filled = int(BAR_WIDTH * min(self.done, self.total) / self.total)
-        text = (f"\r{self.label} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total} {self.unit}"
-                f"  {rate:.1f} {self.unit}/s  ETA {_eta(eta)}")
+        text = (
+            f"\r{self.label} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total} {self.unit}"
+            f"  {rate:.1f} {self.unit}/s  ETA {_eta(eta)}"
+        )
         self.stream.write(text + "\x1b[K")
         self.stream.flush()
 
     def _line(self, now: float) -> None:
         elapsed, rate, eta = self._numbers(now)
-        self.log.info("%s: %d/%d %s (%.1f %s/s, elapsed %.1fs, ETA %.1fs)", self.label, self.done,
-                      self.total, self.unit, rate, self.unit, elapsed, eta)
+        self.log.info(
+            "%s: %d/%d %s (%.1f %s/s, elapsed %.1fs, ETA %.1fs)",
+            self.label,
+            self.done,
+            self.total,
+            self.unit,
+            rate,
+            self.unit,
+            elapsed,
+            eta,
+        )
 
     def update(self, n: int = 1) -> None:
         self.done += n

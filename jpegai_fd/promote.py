@@ -29,7 +29,9 @@ def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str
         raise UserError(f"sweep {sweep!r} has no FINISHED job runs in experiment {experiment!r} at {uri}")
     if metric not in runs or runs[metric].isna().all():
         known = sorted(c for c in runs.columns if "/" in c)
-        raise UserError(f"no job of sweep {parent.info.run_name!r} logged --metric {metric!r}; logged: {', '.join(known)}")
+        raise UserError(
+            f"no job of sweep {parent.info.run_name!r} logged --metric {metric!r}; logged: {', '.join(known)}"
+        )
     best = runs.sort_values("start_time").loc[runs[metric].idxmax()]  # idxmax: first of the maxima
     return str(best["run_id"]), float(best[metric])
 
@@ -64,8 +66,7 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     tags = {**version_tags(run, chosen_by), **({"model_run_id": source} if source != run_id else {})}
-    version = mlflow.register_model(f"runs:/{source}/model", name, tags=tags,
-                                    await_registration_for=60)
+    version = mlflow.register_model(f"runs:/{source}/model", name, tags=tags, await_registration_for=60)
     client.set_registered_model_alias(name, alias, version.version)
     return version
 
@@ -78,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default="test/roc_auc", help="higher is better (default: test/roc_auc)")
     parser.add_argument("--name", default="jpegai_fd-detector", help="registered model name")
     parser.add_argument("--alias", default="champion", help="alias set on the new version")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-                        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
+    )
     parser.add_argument("--experiment", default="jpegai_fd")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -96,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"jpegai_fd.promote: error: {exc}", file=sys.stderr)
         return 2
-    print(f"registered run {run_id} as {args.name} version {version.version} with alias @{args.alias}"
-          + (f" ({chosen})" if chosen else "") + f": models:/{args.name}@{args.alias}")
+    print(
+        f"registered run {run_id} as {args.name} version {version.version} with alias @{args.alias}"
+        + (f" ({chosen})" if chosen else "")
+        + f": models:/{args.name}@{args.alias}"
+    )
     return 0
 
 

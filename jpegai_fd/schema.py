@@ -25,11 +25,26 @@ from jpegai_fd.errors import UserError
 SCHEMA_NAME = "jpegai_fd_schema"
 
 
-def key(*, low: int | None = None, high: int | None = None, choices: tuple | None = None,
-        positive: bool = False, nonzero: bool = False, nonempty: bool = False, hint: str = ""):
+def key(
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    choices: tuple | None = None,
+    positive: bool = False,
+    nonzero: bool = False,
+    nonempty: bool = False,
+    hint: str = "",
+):
     """A schema field (value in the YAML) with the rule its value obeys beyond its type."""
-    given = {"low": low, "high": high, "choices": choices, "positive": positive, "nonzero": nonzero,
-             "nonempty": nonempty, "hint": hint}
+    given = {
+        "low": low,
+        "high": high,
+        "choices": choices,
+        "positive": positive,
+        "nonzero": nonzero,
+        "nonempty": nonempty,
+        "hint": hint,
+    }
     rule = {k: v for k, v in given.items() if v is not None and v is not False and v != ""}
     return field(default=MISSING, metadata=rule)
 

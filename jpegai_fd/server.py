@@ -33,8 +33,14 @@ def _stderr_fd():
 class MlflowServer:
     """An ``mlflow server`` child process. ``start()`` returns once ``GET /health`` answers."""
 
-    def __init__(self, backend_store_uri: str = "sqlite:///mlflow.db", artifacts_destination: str = "mlartifacts",
-                 host: str = "127.0.0.1", port: int = 5000, log_file: Path | None = None):
+    def __init__(
+        self,
+        backend_store_uri: str = "sqlite:///mlflow.db",
+        artifacts_destination: str = "mlartifacts",
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        log_file: Path | None = None,
+    ):
         self.backend_store_uri = backend_store_uri
         self.artifacts_destination = str(Path(artifacts_destination).resolve())
         self.host, self.port = host, port
@@ -47,24 +53,38 @@ class MlflowServer:
 
     def command(self) -> list[str]:
         mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow") or "mlflow"
-        return [mlflow, "server", "--backend-store-uri", self.backend_store_uri,
-                "--artifacts-destination", self.artifacts_destination,
-                "--host", self.host, "--port", str(self.port), "--workers", "1"]
+        return [
+            mlflow,
+            "server",
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--artifacts-destination",
+            self.artifacts_destination,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
 
     def start(self, timeout: float = 90.0) -> "MlflowServer":
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
         # The server's own log goes to log_file, else to our stderr: stdout keeps only what we print.
         out = open(self.log_file, "ab") if self.log_file else _stderr_fd()
         # Own process group: stop() ends the server and the workers it forks, nothing else.
-        self.process = subprocess.Popen(self.command(), env=env, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         if self.log_file:
             out.close()  # the server holds its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with code {self.process.returncode}"
-                                   + (f"; see {self.log_file}" if self.log_file else ""))
+                raise RuntimeError(
+                    f"mlflow server exited with code {self.process.returncode}"
+                    + (f"; see {self.log_file}" if self.log_file else "")
+                )
             if server_healthy(self.uri, timeout=1.0):
                 return self
             time.sleep(0.5)
@@ -90,9 +110,14 @@ class MlflowServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
-                        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB")
-    parser.add_argument("--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)")
+    parser.add_argument(
+        "--backend-store-uri",
+        default="sqlite:///mlflow.db",
+        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB",
+    )
+    parser.add_argument(
+        "--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
@@ -102,12 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"jpegai_fd.server: error: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
         return 1
-    print(f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "
-          f"{server.artifacts_destination}). Log to it with: export MLFLOW_TRACKING_URI={server.uri}  "
-          f"(Ctrl-C stops it)", flush=True)
+    print(
+        f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "
+        f"{server.artifacts_destination}). Log to it with: export MLFLOW_TRACKING_URI={server.uri}  "
+        f"(Ctrl-C stops it)",
+        flush=True,
+    )
     from jpegai_fd.tracking.ui import open_hint
 
     print(open_hint(server.uri), flush=True)
+
     def interrupt(*_):
         raise KeyboardInterrupt
 

@@ -48,8 +48,13 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.sync", description=__doc__.split("\n\n")[0])
-    parser.add_argument("folders", nargs="+", type=Path, metavar="OUTPUT_DIR",
-                        help="sweep output folder (outputs/multiruns/...) or job output folder")
+    parser.add_argument(
+        "folders",
+        nargs="+",
+        type=Path,
+        metavar="OUTPUT_DIR",
+        help="sweep output folder (outputs/multiruns/...) or job output folder",
+    )
     parser.add_argument("--tracking-uri", help="log to this URI instead of the one each job used")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

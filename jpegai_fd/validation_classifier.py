@@ -34,10 +34,13 @@ def check_scoring(scoring) -> None:
         return
     close = difflib.get_close_matches(str(scoring), names, n=5, cutoff=0.5)
     if close:  # the whole list is ~60 names: show the likely ones
-        raise UserError(f"invalid value for 'tuning.scoring': {scoring!r}; did you mean {', '.join(close)}? "
-                        f"(allowed: any of sklearn.metrics.get_scorer_names(), e.g. accuracy, roc_auc, f1)")
-    raise UserError(f"invalid value for 'tuning.scoring': {scoring!r}; allowed values (scikit-learn scorers): "
-                    f"{', '.join(names)}")
+        raise UserError(
+            f"invalid value for 'tuning.scoring': {scoring!r}; did you mean {', '.join(close)}? "
+            f"(allowed: any of sklearn.metrics.get_scorer_names(), e.g. accuracy, roc_auc, f1)"
+        )
+    raise UserError(
+        f"invalid value for 'tuning.scoring': {scoring!r}; allowed values (scikit-learn scorers): {', '.join(names)}"
+    )
 
 
 def _check_bounds(cls, name: str, spec: DictConfig, key: str) -> None:
@@ -53,8 +56,10 @@ def _check_bounds(cls, name: str, spec: DictConfig, key: str) -> None:
     number = _is_int if kind == "int" else _is_number
     for bound, value in (("low", low), ("high", high)):
         if not number(value):
-            raise UserError(f"invalid value for '{key}.{bound}': {value!r}; a {kind} search needs "
-                            f"{'an integer' if kind == 'int' else 'a number'} bound")
+            raise UserError(
+                f"invalid value for '{key}.{bound}': {value!r}; a {kind} search needs "
+                f"{'an integer' if kind == 'int' else 'a number'} bound"
+            )
     if not low <= high:
         raise UserError(f"'{key}' needs low <= high, got low={low!r} high={high!r}")
     for bound, value in (("low", low), ("high", high)):

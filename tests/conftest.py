@@ -26,8 +26,9 @@ def mlflow_server(tmp_path_factory):
 
     Tests share it, so each test logs to its own experiment name (see ``experiment_name``)."""
     root = tmp_path_factory.mktemp("mlflow_server")
-    server = MlflowServer(f"sqlite:///{root}/mlflow.db", str(root / "artifacts"), port=free_port(),
-                          log_file=root / "server.log")
+    server = MlflowServer(
+        f"sqlite:///{root}/mlflow.db", str(root / "artifacts"), port=free_port(), log_file=root / "server.log"
+    )
     server.start()
     yield server
     server.stop()

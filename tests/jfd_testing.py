@@ -44,5 +44,6 @@ def run_cli(module: str, args: list[str], cwd: Path, timeout: float = 600, env: 
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("MLFLOW_TRACKING_URI", None)
     cmd = [sys.executable, "-m", module, *args]
-    return subprocess.run(wrap(cmd) if wrap else cmd, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        wrap(cmd) if wrap else cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+    )

@@ -18,7 +18,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 REMOUNT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"'
 NOBODY = 65534
@@ -28,6 +28,7 @@ Runner = Callable[[list[str]], list[str]]
 def _namespace(flags: list[str]) -> Callable[[Path], Runner]:
     def make(folder: Path) -> Runner:
         return lambda cmd: ["unshare", *flags, "--propagation", "private", "sh", "-c", REMOUNT, "sh", str(folder), *cmd]
+
     return make
 
 

@@ -38,8 +38,12 @@ def png16(values: np.ndarray) -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def encoded(image: Image.Image, fmt: str, **kw) -> bytes:
@@ -81,7 +85,7 @@ def test_unusual_modes_become_documented_8bit_rgb(tmp_path):
     exif[0x0112] = 6
     (tmp_path / "rotated.png").write_bytes(encoded(Image.fromarray(marked), "PNG", exif=exif))
     got = reader.read(tmp_path / "rotated.png")
-    assert got[: SIZE // 2, SIZE // 2:].min() == 255 and got[: SIZE // 2, : SIZE // 2].max() == 0
+    assert got[: SIZE // 2, SIZE // 2 :].min() == 255 and got[: SIZE // 2, : SIZE // 2].max() == 0
 
 
 def test_size_policies(tmp_path):
@@ -120,11 +124,23 @@ def bad_dataset(root: Path, outside: Path) -> dict[str, str]:
     jpeg = encoded(Image.fromarray(rgb(99)), "JPEG", quality=90)
     png = bytearray(encoded(Image.fromarray(rgb(98)), "PNG"))
     png[60] ^= 0xFF
-    bad_files = {"truncated": jpeg[: len(jpeg) // 2], "corrupt": bytes(png), "empty": b"",
-                 "text": b"id,label\nthis is not an image\n"}
-    expected = {"truncated": "truncated", "corrupt": "corrupt", "empty": "empty file", "text": "unrecognised format",
-                "missing": "missing file", "dotdot": "leaves the dataset root", "absolute": "leaves the dataset root",
-                "symlink": "symlink points outside", "wrongsize": "size 40x40"}
+    bad_files = {
+        "truncated": jpeg[: len(jpeg) // 2],
+        "corrupt": bytes(png),
+        "empty": b"",
+        "text": b"id,label\nthis is not an image\n",
+    }
+    expected = {
+        "truncated": "truncated",
+        "corrupt": "corrupt",
+        "empty": "empty file",
+        "text": "unrecognised format",
+        "missing": "missing file",
+        "dotdot": "leaves the dataset root",
+        "absolute": "leaves the dataset root",
+        "symlink": "symlink points outside",
+        "wrongsize": "size 40x40",
+    }
     for name, data in bad_files.items():
         (images / "train" / "fake" / f"{name}.jpg").write_bytes(data)
         rows["train"].append((name, 0, f"train/fake/{name}.jpg"))
@@ -133,8 +149,12 @@ def bad_dataset(root: Path, outside: Path) -> dict[str, str]:
     outside.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rgb(96)).save(outside / "secret.png")  # a valid image: it must still never be read
     (images / "train" / "real" / "link.png").symlink_to(outside / "secret.png")
-    rows["train"] += [("missing", 1, "train/real/nothere.png"), ("dotdot", 1, "../../../outside/secret.png"),
-                      ("absolute", 1, str(outside / "secret.png")), ("symlink", 1, "train/real/link.png")]
+    rows["train"] += [
+        ("missing", 1, "train/real/nothere.png"),
+        ("dotdot", 1, "../../../outside/secret.png"),
+        ("absolute", 1, str(outside / "secret.png")),
+        ("symlink", 1, "train/real/link.png"),
+    ]
     for split, entries in rows.items():
         with (root / f"{split}.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -145,11 +165,22 @@ def bad_dataset(root: Path, outside: Path) -> dict[str, str]:
 
 
 def faces_cfg(tmp_path, root, *extra):
-    return compose_cfg(["dataset=faces140k", f"dataset.root={root}", f"dataset.image_size={SIZE}",
-                        f"paths.cache={tmp_path}/cache.zarr", f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
-                        "extract.chunk_size=4", "n_jobs=1", "tuning.n_trials=1", "tuning.cv_folds=2",
-                        "classifier.estimator.n_estimators=20", "classifier.search_space.n_estimators.high=60",
-                        *extra])
+    return compose_cfg(
+        [
+            "dataset=faces140k",
+            f"dataset.root={root}",
+            f"dataset.image_size={SIZE}",
+            f"paths.cache={tmp_path}/cache.zarr",
+            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+            "extract.chunk_size=4",
+            "n_jobs=1",
+            "tuning.n_trials=1",
+            "tuning.cv_folds=2",
+            "classifier.estimator.n_estimators=20",
+            "classifier.search_space.n_estimators.high=60",
+            *extra,
+        ]
+    )
 
 
 def test_every_bad_kind_is_skipped_with_its_reason_and_never_done(tmp_path):
@@ -192,8 +223,13 @@ def test_too_many_bad_images_stop_with_a_clear_error(tmp_path):
 
 def test_job_finishes_and_logs_the_manifest_with_every_bad_image(tmp_path, mlflow_server, experiment_name):
     expected = bad_dataset(tmp_path / "faces", tmp_path / "outside")
-    cfg = faces_cfg(tmp_path, tmp_path / "faces", "dataset.max_bad_fraction=0.5", f"tracking.uri={mlflow_server.uri}",
-                    f"tracking.experiment={experiment_name}")
+    cfg = faces_cfg(
+        tmp_path,
+        tmp_path / "faces",
+        "dataset.max_bad_fraction=0.5",
+        f"tracking.uri={mlflow_server.uri}",
+        f"tracking.experiment={experiment_name}",
+    )
     metrics = run_job(cfg)
     assert 0 <= metrics["test/accuracy"] <= 1
     client = MlflowClient(mlflow_server.uri)

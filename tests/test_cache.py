@@ -36,7 +36,9 @@ def test_second_fill_extracts_nothing(cfg):
     assert (second.extracted, second.cached) == (0, 20)
     np.testing.assert_array_equal(again.ids, train.ids)
     np.testing.assert_array_equal(again.labels, train.labels)
-    expected = DCTEncoder().encode(np.stack([ImageReader(cfg.dataset.image_size).read(p) for p in train.paths[:3]]), cfg.bpp)
+    expected = DCTEncoder().encode(
+        np.stack([ImageReader(cfg.dataset.image_size).read(p) for p in train.paths[:3]]), cfg.bpp
+    )
     np.testing.assert_array_equal(again.array("y_hat", "model_uv")[:3], expected["y_hat"]["model_uv"])
 
 
@@ -48,8 +50,12 @@ def test_other_settings_never_reuse_latents(cfg, tmp_path):
         store.group_key(train, manifest, DCTEncoder(), 12),
         store.group_key(train, manifest, DCTEncoder(), 6),
         store.group_key(train, manifest, DCTEncoder(rate_search_iters=8), 12),
-        store.group_key(train.subset(np.arange(len(train) - 1)), train.subset(np.arange(len(train) - 1)).manifest_hash(),
-                        DCTEncoder(), 12),
+        store.group_key(
+            train.subset(np.arange(len(train) - 1)),
+            train.subset(np.arange(len(train) - 1)).manifest_hash(),
+            DCTEncoder(),
+            12,
+        ),
     }
     assert len(keys) == 4
     # Changing one image's bytes changes the manifest, hence the group.
@@ -85,10 +91,20 @@ def _done_count(cache: Path) -> tuple[int, int]:
 
 
 def _extract(tmp: Path, cache: str, data: Path) -> subprocess.Popen:
-    args = [*tiny_overrides(tmp, train=40, test=10, size=128), f"paths.data_dir={data}", f"paths.cache={cache}",
-            "extract.chunk_size=4", f"hydra.run.dir={tmp}/outputs/{Path(cache).name}-{time.time_ns()}"]
-    return subprocess.Popen([sys.executable, "-m", "jpegai_fd.extract", *args], cwd=tmp,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = [
+        *tiny_overrides(tmp, train=40, test=10, size=128),
+        f"paths.data_dir={data}",
+        f"paths.cache={cache}",
+        "extract.chunk_size=4",
+        f"hydra.run.dir={tmp}/outputs/{Path(cache).name}-{time.time_ns()}",
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd.extract", *args],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _read_all(cache: Path) -> dict:
@@ -142,7 +158,13 @@ def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path):
     # Parallel jobs start together on a fresh paths.cache: creating its root group must not race.
     for round_ in range(3):
         start = time.time() + 4  # after every interpreter has started
-        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(tmp_path / f"r{round_}" / "latents.zarr"),
-                                   str(start)], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT, str(tmp_path / f"r{round_}" / "latents.zarr"), str(start)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
         errors = [p.communicate(timeout=120)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), [e[-500:] for e in errors if e]

@@ -51,8 +51,8 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
     assert listing.returncode == 0, listing.stderr
     lines = group_lines(listing.stdout)
     assert len(lines) == 2, listing.stdout
-    assert any(" train " in l and " 20/20 " in l and " 12 " in l and "dct-" in l for l in lines), listing.stdout
-    assert any(" test " in l and " 8/8 " in l for l in lines), listing.stdout
+    assert any(" train " in ln and " 20/20 " in ln and " 12 " in ln and "dct-" in ln for ln in lines), listing.stdout
+    assert any(" test " in ln and " 8/8 " in ln for ln in lines), listing.stdout
     assert "LAST USED" in listing.stdout and " KB" in listing.stdout
     old = group_keys(cache)
     (stale,) = [k for k in old if k.endswith("/train")]
@@ -68,7 +68,7 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
         keys = group_keys(cache)
         assert len(keys) == 3 and stale in keys
         listing = cache_cli("ls", "--cache", str(cache), cwd=tmp_path).stdout
-        assert [l for l in group_lines(listing) if l.endswith(stale)][0].split()[-2] == "superseded,in-use", listing
+        assert [ln for ln in group_lines(listing) if ln.endswith(stale)][0].split()[-2] == "superseded,in-use", listing
 
         dry = cache_cli("gc", "--cache", str(cache), "--dry-run", cwd=tmp_path)
         assert dry.returncode == 0 and f"would remove: {stale}" in dry.stdout, dry.stdout + dry.stderr
@@ -100,7 +100,9 @@ def test_gc_older_than_removes_unused_groups(tmp_path):
     keep = cache_cli("gc", "--cache", str(cache), "--older-than", "30", cwd=tmp_path)
     assert keep.returncode == 0 and group_keys(cache) == keys, keep.stdout + keep.stderr
     gc = cache_cli("gc", "--cache", str(cache), "--older-than", "5", cwd=tmp_path)
-    assert gc.returncode == 0 and f"removed: {test_key} (" in gc.stdout and "unused for 10.0 days" in gc.stdout, gc.stdout
+    assert gc.returncode == 0 and f"removed: {test_key} (" in gc.stdout and "unused for 10.0 days" in gc.stdout, (
+        gc.stdout
+    )
     assert group_keys(cache) == keys - {test_key}
 
 
@@ -111,4 +113,5 @@ def test_a_folder_that_is_not_a_cache_is_one_line(tmp_path, args):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"jpegai_fd.cache: error: '{tmp_path / 'not-a-cache'}' is not a latent cache (no Zarr group there); "
-        "pass the folder that paths.cache names (default cache/latents.zarr)"]
+        "pass the folder that paths.cache names (default cache/latents.zarr)"
+    ]

@@ -4,7 +4,6 @@ the command (a read-only bind mount in a private namespace where possible: see r
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,8 +28,12 @@ def extracted():
     shared.mkdir()
     work.mkdir(mode=0o777)
     work.chmod(0o777)
-    args = [*tiny_overrides(work, train=10, test=4), f"paths.cache={shared}/latents.zarr",
-            f"tracking.uri=sqlite:///{work}/mlflow.db", f"hydra.run.dir={work}/outputs/extract"]
+    args = [
+        *tiny_overrides(work, train=10, test=4),
+        f"paths.cache={shared}/latents.zarr",
+        f"tracking.uri=sqlite:///{work}/mlflow.db",
+        f"hydra.run.dir={work}/outputs/extract",
+    ]
     done = run_cli("jpegai_fd.extract", args, cwd=work)
     assert done.returncode == 0, done.stderr[-3000:]
     for path in [work, *work.rglob("*")]:  # the job runs as another user in the fallback
@@ -77,10 +80,13 @@ def test_extracting_into_a_read_only_cache_is_one_line(extracted):
         if group.attrs["split"] == "train":
             group["done"][:8] = np.zeros(8, dtype=bool)
     mechanism, wrap = readonly_runner(shared)
-    for extra, what in ((["bpp=6"], "has no latents for synthetic/train at bpp=6"),
-                        ([], "lacks the latents of 8 of 20 images of synthetic/train at bpp=12")):
-        result = run_cli("jpegai_fd.extract", [*job_args(work, args, "again"), *extra], cwd=work,
-                         env={"HOME": str(work)}, wrap=wrap)
+    for extra, what in (
+        (["bpp=6"], "has no latents for synthetic/train at bpp=6"),
+        ([], "lacks the latents of 8 of 20 images of synthetic/train at bpp=12"),
+    ):
+        result = run_cli(
+            "jpegai_fd.extract", [*job_args(work, args, "again"), *extra], cwd=work, env={"HOME": str(work)}, wrap=wrap
+        )
         assert result.returncode == 2, f"[{mechanism}] {result.stderr[-3000:]}"
         errors = [line for line in result.stderr.splitlines() if line.startswith("jpegai_fd: error:")]
         assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]

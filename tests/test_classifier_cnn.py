@@ -14,10 +14,17 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.job import run_job
 
 # 64 px images: the config resolves the latent grid to 4 x 4.
-CNN_SMALL = ["classifier=cnn", "classifier.estimator.epochs=4",
-             "classifier.estimator.width=8", "classifier.estimator.batch_size=8", "classifier.estimator.validation_fraction=0.2",
-             "classifier.search_space.epochs.low=2", "classifier.search_space.epochs.high=3",
-             "classifier.search_space.width.high=16", "classifier.search_space.depth.high=2"]
+CNN_SMALL = [
+    "classifier=cnn",
+    "classifier.estimator.epochs=4",
+    "classifier.estimator.width=8",
+    "classifier.estimator.batch_size=8",
+    "classifier.estimator.validation_fraction=0.2",
+    "classifier.search_space.epochs.low=2",
+    "classifier.search_space.epochs.high=3",
+    "classifier.search_space.width.high=16",
+    "classifier.search_space.depth.high=2",
+]
 
 
 def test_cnn_job_logs_metrics_and_curves(tmp_path):
@@ -28,8 +35,10 @@ def test_cnn_job_logs_metrics_and_curves(tmp_path):
     assert run.data.tags["classifier"] == "cnn"
     assert run.data.metrics["test/accuracy"] == metrics["test/accuracy"]
     assert 0 <= run.data.metrics["cv/best_score"] <= 1
-    curves = {name: client.get_metric_history(run.info.run_id, f"cnn/{name}")
-              for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")}
+    curves = {
+        name: client.get_metric_history(run.info.run_id, f"cnn/{name}")
+        for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+    }
     lengths = {len(h) for h in curves.values()}
     assert len(lengths) == 1 and 1 <= lengths.pop() <= 4  # the refit's epochs; tuning fits log nothing
     assert all(0 <= m.value <= 1 for m in curves["val_accuracy"])
@@ -57,8 +66,9 @@ def test_same_seed_same_predictions_and_the_seed_matters():
 
 def test_learns_a_positional_signal_and_stops_early():
     X, y = latent_problem(n=600)
-    model = CNNClassifier(grid=(4, 4), width=16, depth=1, epochs=60, patience=3, lr=3e-3, n_jobs=1,
-                          random_state=0).fit(X[:500], y[:500])
+    model = CNNClassifier(grid=(4, 4), width=16, depth=1, epochs=60, patience=3, lr=3e-3, n_jobs=1, random_state=0).fit(
+        X[:500], y[:500]
+    )
     assert (model.predict(X[500:]) == y[500:]).mean() > 0.8
     assert len(model.curves_["val_loss"]) == model.best_epoch_ + 1 + 3 < 60
 

@@ -16,9 +16,14 @@ from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.job import run_job
 from jpegai_fd.tuning import tune
 
-LGBM_SMALL = ["classifier=lgbm", "classifier.estimator.n_estimators=60", "classifier.estimator.min_child_samples=3",
-              "classifier.search_space.min_child_samples.low=2", "classifier.search_space.min_child_samples.high=6",
-              "classifier.estimator.validation_fraction=0.2"]
+LGBM_SMALL = [
+    "classifier=lgbm",
+    "classifier.estimator.n_estimators=60",
+    "classifier.estimator.min_child_samples=3",
+    "classifier.search_space.min_child_samples.low=2",
+    "classifier.search_space.min_child_samples.high=6",
+    "classifier.estimator.validation_fraction=0.2",
+]
 
 
 def job_overrides(tmp_path, extra):
@@ -54,9 +59,17 @@ def noisy_problem(n=400, d=300, seed=0):
 
 def test_early_stopping_stops_on_the_validation_fold():
     X, y = noisy_problem()
-    model = LGBMClassifier(n_estimators=500, learning_rate=0.3, num_leaves=15, min_child_samples=5,
-                           colsample_bytree=0.5, early_stopping_rounds=10, validation_fraction=0.2,
-                           n_jobs=1, random_state=3).fit(X, y)
+    model = LGBMClassifier(
+        n_estimators=500,
+        learning_rate=0.3,
+        num_leaves=15,
+        min_child_samples=5,
+        colsample_bytree=0.5,
+        early_stopping_rounds=10,
+        validation_fraction=0.2,
+        n_jobs=1,
+        random_state=3,
+    ).fit(X, y)
     val = model.curves_["val_logloss"]
     assert model.best_iteration_ < 100 and len(val) == model.best_iteration_ + 10
     assert int(np.argmin(val)) + 1 == model.best_iteration_
@@ -87,8 +100,14 @@ def test_final_fit_keeps_each_images_patches_on_one_side_of_the_early_stopping_s
 def test_tuning_bins_once_per_binning_setting_and_reuses_it_across_folds():
     X, y = noisy_problem(n=120, d=50)
     features = FeatureSet(X, y, np.arange(len(y)), len(y))
-    cfg = compose_cfg(["classifier=lgbm", "n_jobs=1", "classifier.estimator.n_estimators=20",
-                       "classifier.estimator.min_child_samples=5"])
+    cfg = compose_cfg(
+        [
+            "classifier=lgbm",
+            "n_jobs=1",
+            "classifier.estimator.n_estimators=20",
+            "classifier.estimator.min_child_samples=5",
+        ]
+    )
     backend = LGBMFolds(build_group(cfg, "classifier"), features, "accuracy")
     fit_idx, val_idx = np.arange(0, 80), np.arange(80, 120)
     first = backend({"max_bin": 31}, fit_idx, val_idx)
@@ -103,8 +122,16 @@ def test_tuning_bins_once_per_binning_setting_and_reuses_it_across_folds():
 def test_study_with_the_lgbm_backend_finds_parameters(tmp_path):
     X, y = noisy_problem(n=150, d=40)
     features = FeatureSet(X, y, np.arange(len(y)), len(y))
-    cfg = compose_cfg(["classifier=lgbm", "n_jobs=1", "classifier.estimator.n_estimators=30", "tuning.n_trials=3",
-                       "tuning.cv_folds=2", "classifier.search_space.min_child_samples.low=3"])
+    cfg = compose_cfg(
+        [
+            "classifier=lgbm",
+            "n_jobs=1",
+            "classifier.estimator.n_estimators=30",
+            "tuning.n_trials=3",
+            "tuning.cv_folds=2",
+            "classifier.search_space.min_child_samples.low=3",
+        ]
+    )
     result = tune(build_group(cfg, "classifier"), features, cfg.tuning, cfg.seed, "lgbm-test")
     assert set(result.best_params) == set(cfg.classifier.search_space) and 0 <= result.best_score <= 1
     assert len(result.trials) == 3

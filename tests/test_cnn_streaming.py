@@ -19,8 +19,13 @@ def cached_arrays(tmp_path, V: np.ndarray, chunk: int, compressed: bool) -> list
     """V (n, 6, 4, 4) written as a model_y (4 channels) and a model_uv (2 channels) Zarr array."""
     out = []
     for name, part in (("model_y", V[:, :4]), ("model_uv", V[:, 4:])):
-        array = zarr.create_array(str(tmp_path / f"{name}.zarr"), shape=part.shape, chunks=(chunk, *part.shape[1:]),
-                                  dtype="float32", compressors=zarr.codecs.ZstdCodec(level=1) if compressed else None)
+        array = zarr.create_array(
+            str(tmp_path / f"{name}.zarr"),
+            shape=part.shape,
+            chunks=(chunk, *part.shape[1:]),
+            dtype="float32",
+            compressors=zarr.codecs.ZstdCodec(level=1) if compressed else None,
+        )
         array[:] = part
         out.append(array)
     return out
@@ -55,7 +60,7 @@ def test_an_epoch_in_its_order_decodes_each_chunk_once(tmp_path):
     assert sorted(order) == list(range(64)) and not np.array_equal(order, np.arange(64))
     CountingTensors.loads = 0
     for i in range(0, 64, 8):
-        source.read(np.sort(order[i:i + 8]))
+        source.read(np.sort(order[i : i + 8]))
     assert CountingTensors.loads == 16  # 64 images in chunks of 4, each decoded once
     again = source.epoch_order(np.arange(64), np.random.default_rng(0))
     np.testing.assert_array_equal(order, again)  # the seed fixes the order

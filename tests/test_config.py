@@ -40,7 +40,12 @@ def test_every_group_option_composes_and_validates(group, option):
 
 def test_defaults_are_the_offline_thesis_setup():
     cfg = compose_cfg([])
-    assert (cfg.dataset.name, cfg.encoder.name, cfg.preprocess.name, cfg.classifier.name) == ("synthetic", "dct", "flatten", "rf")
+    assert (cfg.dataset.name, cfg.encoder.name, cfg.preprocess.name, cfg.classifier.name) == (
+        "synthetic",
+        "dct",
+        "flatten",
+        "rf",
+    )
     assert cfg.bpp == 12 and cfg.component == "yuv" and cfg.latent == "y_hat"
     assert cfg.tracking.uri == "sqlite:///mlflow.db"
 
@@ -51,25 +56,39 @@ def test_tracking_uri_follows_environment(monkeypatch):
 
 
 def test_any_key_can_be_overridden():
-    cfg = compose_cfg(["bpp=6", "component=y", "latent=y", "seed=7", "preprocess=multi", "preprocess.num_patches=4",
-                       "classifier=hgb", "classifier.search_space.max_iter.high=80", "tuning.n_trials=0"])
+    cfg = compose_cfg(
+        [
+            "bpp=6",
+            "component=y",
+            "latent=y",
+            "seed=7",
+            "preprocess=multi",
+            "preprocess.num_patches=4",
+            "classifier=hgb",
+            "classifier.search_space.max_iter.high=80",
+            "tuning.n_trials=0",
+        ]
+    )
     assert (cfg.bpp, cfg.component, cfg.latent, cfg.seed) == (6, "y", "y", 7)
     assert cfg.preprocess.num_patches == 4 and cfg.classifier.search_space.max_iter.high == 80
     assert cfg.classifier.estimator.random_state == 7  # interpolated from the seed
 
 
-@pytest.mark.parametrize("override,needles", [
-    ("preprocess=foo", ["'preprocess'", "flatten", "multi", "single"]),
-    ("classifier=svm", ["'classifier'", "hgb", "rf"]),
-    ("bpp=0", ["'bpp'", "1 and 200"]),
-    ("bpp=abc", ["'bpp'", "1 and 200"]),
-    ("component=rgb", ["'component'", "y, yuv"]),
-    ("latent=z", ["'latent'", "y, y_hat"]),
-    ("tuning.cv_folds=1", ["'tuning.cv_folds'"]),
-    ("foo=1", ["'foo'", "+foo=1"]),
-    ("classifier.search_space.max_depth.type=bogus", ["max_depth.type", "categorical"]),
-    ("extract.codecs.y=gzip", ["'extract.codecs.y'", "none, lz4, zstd"]),
-])
+@pytest.mark.parametrize(
+    "override,needles",
+    [
+        ("preprocess=foo", ["'preprocess'", "flatten", "multi", "single"]),
+        ("classifier=svm", ["'classifier'", "hgb", "rf"]),
+        ("bpp=0", ["'bpp'", "1 and 200"]),
+        ("bpp=abc", ["'bpp'", "1 and 200"]),
+        ("component=rgb", ["'component'", "y, yuv"]),
+        ("latent=z", ["'latent'", "y, y_hat"]),
+        ("tuning.cv_folds=1", ["'tuning.cv_folds'"]),
+        ("foo=1", ["'foo'", "+foo=1"]),
+        ("classifier.search_space.max_depth.type=bogus", ["max_depth.type", "categorical"]),
+        ("extract.codecs.y=gzip", ["'extract.codecs.y'", "none, lz4, zstd"]),
+    ],
+)
 def test_preflight_rejects_bad_values(override, needles):
     with pytest.raises(UserError) as info:
         preflight([override])
@@ -87,12 +106,28 @@ def test_preflight_checks_every_value_of_a_sweep():
         preflight(["-m", "preprocess=flatten,foo", "bpp=6"])
 
 
-@pytest.mark.parametrize("override,key", [("preprocess=foo", "'preprocess'"), ("bpp=0", "'bpp'"),
-                                          ("component=rgb", "'component'"), ("latent=z", "'latent'")])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("preprocess=foo", "'preprocess'"),
+        ("bpp=0", "'bpp'"),
+        ("component=rgb", "'component'"),
+        ("latent=z", "'latent'"),
+    ],
+)
 def test_cli_fails_before_any_work_with_one_line(tmp_path, override, key):
-    result = run_cli("jpegai_fd", ["-m", override, "bpp=6,12" if not override.startswith("bpp") else "seed=1",
-                                   f"paths.data_dir={tmp_path}/data", f"paths.cache={tmp_path}/cache.zarr"],
-                     cwd=tmp_path, timeout=120)
+    result = run_cli(
+        "jpegai_fd",
+        [
+            "-m",
+            override,
+            "bpp=6,12" if not override.startswith("bpp") else "seed=1",
+            f"paths.data_dir={tmp_path}/data",
+            f"paths.cache={tmp_path}/cache.zarr",
+        ],
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -113,8 +148,9 @@ def test_an_unknown_key_among_several_overrides_is_named_alone():
     # rf has no stream_from_cache: the error names that key and its override, not the whole line.
     with pytest.raises(UserError) as err:
         preflight(["classifier=rf", "bpp=6", "classifier.stream_from_cache=true"])
-    assert str(err.value).startswith("unknown config key 'classifier.stream_from_cache' in "
-                                     "'classifier.stream_from_cache=true';")
+    assert str(err.value).startswith(
+        "unknown config key 'classifier.stream_from_cache' in 'classifier.stream_from_cache=true';"
+    )
     assert str(err.value).endswith("add a new key with +classifier.stream_from_cache=true")
 
 
@@ -132,9 +168,18 @@ def test_a_sweep_combining_cnn_with_patches_fails_before_any_work(tmp_path):
     assert "\n" not in message and "classifier=cnn" in message and "preprocess=flatten" in message
     assert "this sweep combines classifier=cnn preprocess=multi" in message and "separately" in message
     preflight(["-m", "classifier=rf,cnn", "preprocess=flatten"])  # every job can run
-    result = run_cli("jpegai_fd", ["-m", "classifier=cnn,rf", "preprocess=single,flatten",
-                                   f"paths.data_dir={tmp_path}/data", f"paths.cache={tmp_path}/cache.zarr"],
-                     cwd=tmp_path, timeout=120)
+    result = run_cli(
+        "jpegai_fd",
+        [
+            "-m",
+            "classifier=cnn,rf",
+            "preprocess=single,flatten",
+            f"paths.data_dir={tmp_path}/data",
+            f"paths.cache={tmp_path}/cache.zarr",
+        ],
+        cwd=tmp_path,
+        timeout=120,
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert "classifier=cnn preprocess=single" in lines[0]
@@ -144,5 +189,15 @@ def test_a_sweep_combining_cnn_with_patches_fails_before_any_work(tmp_path):
 def test_the_experiments_swept_factors_are_checked_too():
     # quick_grid sweeps bpp 6,12 itself; a table-mode JPEG AI run of it names the job that cannot run.
     with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table.*this sweep combines"):
-        preflight(["-m", "experiment=quick_grid", "encoder=jpegai", "encoder.rate_mode=table", "classifier=rf",
-                   "preprocess=flatten", "component=y", "latent=y"])
+        preflight(
+            [
+                "-m",
+                "experiment=quick_grid",
+                "encoder=jpegai",
+                "encoder.rate_mode=table",
+                "classifier=rf",
+                "preprocess=flatten",
+                "component=y",
+                "latent=y",
+            ]
+        )

@@ -79,7 +79,9 @@ def test_missing_root_and_csv_are_one_line_errors(tmp_path):
 def test_duplicate_ids_are_rejected_naming_the_rows(tmp_path):
     root = tmp_path / "dup"
     root.mkdir()
-    (root / "train.csv").write_text("id,original_path,label,label_str,path\n"
-                                    "a,x,1,real,train/real/a.jpg\nb,x,0,fake,train/fake/b.jpg\na,x,0,fake,train/fake/c.jpg\n")
+    (root / "train.csv").write_text(
+        "id,original_path,label,label_str,path\n"
+        "a,x,1,real,train/real/a.jpg\nb,x,0,fake,train/fake/b.jpg\na,x,0,fake,train/fake/c.jpg\n"
+    )
     with pytest.raises(UserError, match="duplicate id 'a' on lines 2 and 4"):
         read_split(root, "train")

@@ -52,8 +52,9 @@ def folder_dataset(root: Path, real: int, fake: int, real_name="real", fake_name
 
 
 def cfg_of(tmp_path, *overrides):
-    return compose_cfg([f"paths.cache={tmp_path}/cache.zarr", f"dataset.image_size={SIZE}", "extract.chunk_size=4",
-                        *overrides])
+    return compose_cfg(
+        [f"paths.cache={tmp_path}/cache.zarr", f"dataset.image_size={SIZE}", "extract.chunk_size=4", *overrides]
+    )
 
 
 def test_faces140k_layout_and_balanced_sampling(tmp_path):
@@ -62,11 +63,14 @@ def test_faces140k_layout_and_balanced_sampling(tmp_path):
     train, test = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}"))
     assert (len(train), len(test)) == (20, 12) and train.skipped == () and test.skipped == ()
     assert train.paths[0] == (root / "real_vs_fake/real-vs-fake/train/real/00001.jpg").resolve()
-    sampled, sampled_test = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}",
-                                               "dataset.num_train=7", "dataset.num_test=4"))
+    sampled, sampled_test = load_splits(
+        cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.num_train=7", "dataset.num_test=4")
+    )
     assert np.bincount(sampled.labels).tolist() == [3, 4] and np.bincount(sampled_test.labels).tolist() == [2, 2]
     assert set(sampled.ids) <= set(train.ids)
-    other = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.num_train=7", "seed=3"))[0]
+    other = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.num_train=7", "seed=3"))[
+        0
+    ]
     assert set(other.ids) != set(sampled.ids)  # the seed picks the sample
     valid = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.test_split=valid"))[1]
     assert len(valid) == 6 and all("/valid/" in str(p) for p in valid.paths)
@@ -114,12 +118,18 @@ def test_folder_layout_with_split_files_and_renamed_classes(tmp_path):
     root = tmp_path / "faces"
     folder_dataset(root, real=4, fake=4, real_name="camera", fake_name="gan")
     (root / "lists").mkdir()
-    (root / "lists" / "train.txt").write_text("# training images\ncamera/r001.png\ngan/f000.png\n\ngan/f001.png\n"
-                                             "elsewhere/x.png\n../outside.png\n")
+    (root / "lists" / "train.txt").write_text(
+        "# training images\ncamera/r001.png\ngan/f000.png\n\ngan/f001.png\nelsewhere/x.png\n../outside.png\n"
+    )
     (root / "lists" / "test.txt").write_text("camera/r002.png\ngan/f002.png\n")
     base = ["dataset=folder", f"dataset.root={root}", "dataset.classes.real=camera", "dataset.classes.fake=gan"]
-    cfg = cfg_of(tmp_path, *base, "+dataset.split_files.train=lists/train.txt", "+dataset.split_files.test=lists/test.txt",
-                 "dataset.max_bad_fraction=0.5")
+    cfg = cfg_of(
+        tmp_path,
+        *base,
+        "+dataset.split_files.train=lists/train.txt",
+        "+dataset.split_files.test=lists/test.txt",
+        "dataset.max_bad_fraction=0.5",
+    )
     train, test = load_splits(cfg)
     assert list(train.ids) == ["camera/r001.png", "gan/f000.png", "gan/f001.png"]
     assert train.labels.tolist() == [1, 0, 0] and len(test) == 2

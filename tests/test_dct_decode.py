@@ -62,8 +62,10 @@ def test_odd_sizes_crop_the_padding():
 def test_quality_falls_with_the_rate(camera_images):
     encoder = DCTEncoder()
     unquantised = psnr(decode_dct(encoder.transform(camera_images), 64, 64), camera_images)
-    by_rate = {bpp: psnr(decode_dct(encoder.encode(camera_images, bpp)["y_hat"], 64, 64), camera_images)
-               for bpp in (12, 25, 50, 100, 800)}
+    by_rate = {
+        bpp: psnr(decode_dct(encoder.encode(camera_images, bpp)["y_hat"], 64, 64), camera_images)
+        for bpp in (12, 25, 50, 100, 800)
+    }
     assert by_rate[12] < by_rate[25] < by_rate[50] < by_rate[100] < by_rate[800]
     assert by_rate[800] > unquantised - 0.5  # at a high rate y_hat is almost y
-    assert by_rate[12] < unquantised - 3     # at 0.12 bpp quantisation dominates
+    assert by_rate[12] < unquantised - 3  # at 0.12 bpp quantisation dominates

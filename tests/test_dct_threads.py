@@ -46,8 +46,13 @@ CASES = {
 
 def encode_in_subprocess(out: Path, env_threads: dict, limit: str) -> dict[str, np.ndarray]:
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
-    proc = subprocess.run([sys.executable, "-c", WORKER, str(out), limit], env={**env, **env_threads},
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(out), limit],
+        env={**env, **env_threads},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with np.load(out) as data:
         return {k: data[k] for k in data.files}
@@ -76,6 +81,6 @@ def test_fixed_order_dct_equals_the_matrix_product(shape):
     got = block_dct(planes, block)
     for i in range(h // block):
         for j in range(w // block):
-            tile = planes[:, i * block:(i + 1) * block, j * block:(j + 1) * block].astype(np.float64)
+            tile = planes[:, i * block : (i + 1) * block, j * block : (j + 1) * block].astype(np.float64)
             want = (d @ tile @ d.T).reshape(n, block * block)
             np.testing.assert_allclose(got[:, :, i, j], want, atol=2e-5)

@@ -51,8 +51,15 @@ def run_workers(url: str, tmp_path: Path, n_trials: int, n_workers: int) -> list
     ledger, go = tmp_path / "ledger.txt", tmp_path / "go"
     # The study is created once up front, as a launcher would; workers only load it.
     optuna.create_study(study_name="shared", storage=open_storage(url), direction="maximize")
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, "shared", str(n_trials), str(ledger), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n_workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, "shared", str(n_trials), str(ledger), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n_workers)
+    ]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("go.ready.*"))) < n_workers and time.monotonic() < deadline:
         time.sleep(0.05)  # start them together, however slowly each one imports
@@ -75,8 +82,10 @@ def check_exactly_once(url: str, tmp_path: Path, outs: list[str], n_trials: int,
     assert sum(evaluated) == n_trials
     study = optuna.load_study(study_name="shared", storage=open_storage(url))
     states = Counter(t.state for t in study.trials if t.number < n_trials)
-    assert states == {optuna.trial.TrialState.COMPLETE: n_trials - n_trials // 5,
-                      optuna.trial.TrialState.PRUNED: n_trials // 5}
+    assert states == {
+        optuna.trial.TrialState.COMPLETE: n_trials - n_trials // 5,
+        optuna.trial.TrialState.PRUNED: n_trials // 5,
+    }
     # A worker that lost the race for the last slot hands its trial back (WAITING), never runs it.
     extra = [t for t in study.trials if t.number >= n_trials]
     assert len(extra) <= n_workers - 1 and all(t.state == optuna.trial.TrialState.WAITING for t in extra)
@@ -94,10 +103,14 @@ def test_a_handed_back_trial_is_not_counted_and_is_reused(tmp_path, kind):
         warnings.simplefilter("ignore", UserWarning)
         hand_back(study, study.ask())
     assert claimed(study) == 0 and study.trials[0].state == optuna.trial.TrialState.WAITING
-    done = run_trials(study, lambda t: t.suggest_float("x", 0, 1), 2, None, (), lambda k: optuna.samplers.TPESampler(seed=k))
+    done = run_trials(
+        study, lambda t: t.suggest_float("x", 0, 1), 2, None, (), lambda k: optuna.samplers.TPESampler(seed=k)
+    )
     assert done == 2
-    assert [(t.number, t.state) for t in study.trials] == [(0, optuna.trial.TrialState.COMPLETE),
-                                                           (1, optuna.trial.TrialState.COMPLETE)]
+    assert [(t.number, t.state) for t in study.trials] == [
+        (0, optuna.trial.TrialState.COMPLETE),
+        (1, optuna.trial.TrialState.COMPLETE),
+    ]
 
 
 def test_workers_share_one_journal_file_study(tmp_path):
@@ -117,16 +130,22 @@ def test_two_jobs_tune_one_postgresql_study_and_refit_its_best(tmp_path, postgre
     """The real command line, twice at once, on one study: n_trials in total, the same best for both."""
     n_trials = 8
     base = [o for o in tiny_overrides(tmp_path) if not o.startswith("tuning.n_trials")]
-    base += [f"tuning.n_trials={n_trials}", f"tuning.storage={postgres}", "tuning.study_name=team",
-             "preprocess=single"]
+    base += [f"tuning.n_trials={n_trials}", f"tuning.storage={postgres}", "tuning.study_name=team", "preprocess=single"]
     # Extract once first (the documented order), so that the workers only read the cache.
     done = run_cli("jpegai_fd.extract", [*base, f"hydra.run.dir={tmp_path}/extract"], cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     procs = []
     for w in range(2):
         args = [*base, f"tracking.uri=sqlite:///{tmp_path}/mlflow{w}.db", f"hydra.run.dir={tmp_path}/w{w}"]
-        procs.append(subprocess.Popen([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "jpegai_fd", *args],
+                cwd=tmp_path,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     logs = []
     for p in procs:
         out, err = p.communicate(timeout=600)
@@ -135,8 +154,11 @@ def test_two_jobs_tune_one_postgresql_study_and_refit_its_best(tmp_path, postgre
     study = optuna.load_study(study_name="team", storage=open_storage(postgres))
     finished = [t for t in study.trials if t.state.is_finished()]
     assert sorted(t.number for t in finished) == list(range(n_trials))
-    assert all(t.number >= n_trials and t.state == optuna.trial.TrialState.WAITING
-               for t in study.trials if not t.state.is_finished())
+    assert all(
+        t.number >= n_trials and t.state == optuna.trial.TrialState.WAITING
+        for t in study.trials
+        if not t.state.is_finished()
+    )
     # Each process logs how many trials it evaluated: together exactly n_trials, none twice.
     evaluated = [sum(int(n) for n in re.findall(r"optuna: (\d+) trials in", log)) for log in logs]
     assert sum(evaluated) == n_trials, logs

@@ -44,8 +44,12 @@ def compose(files: list[str], *args: str, env: dict | None = None) -> subprocess
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "mlflow.Dockerfile"])
 def test_dockerfiles_pass_hadolint(dockerfile):
-    done = subprocess.run([tool("hadolint"), "--failure-threshold", "info", str(DOCKER / dockerfile)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [tool("hadolint"), "--failure-threshold", "info", str(DOCKER / dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -93,15 +97,24 @@ def test_compose_mlflow_command_serves_postgresql_and_guards_hosts(tmp_path, pos
     conf = json.loads(compose(["compose.yaml"], "config", "--format", "json", env=SECRETS).stdout)
     port = free_port()
     pg_hostport = postgres.split("@", 1)[1].split("/", 1)[0]  # 127.0.0.1:PORT of the private cluster
-    command = [arg.replace("@postgres:5432/mlflow", f"@{pg_hostport}/mlflow").replace("jfd@", "postgres@")
-               .replace("/mlartifacts", str(tmp_path / "artifacts")).replace("--port=5000", f"--port={port}")
-               .replace("--host=0.0.0.0", "--host=127.0.0.1").replace("--workers=2", "--workers=1")
-               for arg in conf["services"]["mlflow"]["command"]]
+    command = [
+        arg.replace("@postgres:5432/mlflow", f"@{pg_hostport}/mlflow")
+        .replace("jfd@", "postgres@")
+        .replace("/mlartifacts", str(tmp_path / "artifacts"))
+        .replace("--port=5000", f"--port={port}")
+        .replace("--host=0.0.0.0", "--host=127.0.0.1")
+        .replace("--workers=2", "--workers=1")
+        for arg in conf["services"]["mlflow"]["command"]
+    ]
     assert command[0] == "mlflow"
     exe = str(Path(sys.executable).parent / "mlflow")
     log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([exe, *command[1:]], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    proc = subprocess.Popen(
+        [exe, *command[1:]],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -118,8 +131,12 @@ def test_compose_mlflow_command_serves_postgresql_and_guards_hosts(tmp_path, pos
         api = "/api/2.0/mlflow/experiments/search?max_results=5"
         assert requests.get(url + api, headers={"Host": "mlflow:5000"}, timeout=10).status_code == 200
         assert requests.get(url + api, headers={"Host": "evil.example:5000"}, timeout=10).status_code in (400, 403)
-        created = requests.post(url + "/api/2.0/mlflow/experiments/create", json={"name": "compose"},
-                                headers={"Host": "mlflow:5000"}, timeout=10)
+        created = requests.post(
+            url + "/api/2.0/mlflow/experiments/create",
+            json={"name": "compose"},
+            headers={"Host": "mlflow:5000"},
+            timeout=10,
+        )
         assert created.status_code == 200, created.text
     finally:
         proc.terminate()

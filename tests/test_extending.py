@@ -26,9 +26,18 @@ def write_images(root, per_class: dict[str, int]) -> None:
 def test_new_components_by_target_alone_run_a_job(tmp_path):
     write_images(tmp_path / "data" / "prefixed", {"train": 8, "test": 4})
     env = {"PYTHONPATH": os.pathsep.join([str(EXTENDING), os.environ.get("PYTHONPATH", "")])}
-    args = ["--config-dir", str(EXTENDING / "conf"), "encoder=blockmean", "dataset=prefixed", "preprocess=corner",
-            "debug=tiny", f"paths.data_dir={tmp_path}/data", f"paths.cache={tmp_path}/cache.zarr",
-            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", "bpp=6"]
+    args = [
+        "--config-dir",
+        str(EXTENDING / "conf"),
+        "encoder=blockmean",
+        "dataset=prefixed",
+        "preprocess=corner",
+        "debug=tiny",
+        f"paths.data_dir={tmp_path}/data",
+        f"paths.cache={tmp_path}/cache.zarr",
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+        "bpp=6",
+    ]
     result = run_cli("jpegai_fd", args, cwd=tmp_path, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")

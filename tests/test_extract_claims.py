@@ -28,8 +28,9 @@ sys.stdin.readline()
 
 def hold(path: Path, k: int) -> subprocess.Popen:
     """Another process that claims chunk ``k`` and keeps it until its stdin gets a line (or it dies)."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(k)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), str(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -61,11 +62,22 @@ def test_a_chunk_whose_claimer_died_unwritten_is_claimed_again(tmp_path):
 
 
 def extract(root: Path, cache: Path, run_dir: Path) -> subprocess.Popen:
-    args = ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=256", f"paths.cache={cache}",
-            "extract.chunk_size=4", f"hydra.run.dir={run_dir}"]
-    return subprocess.Popen([sys.executable, "-m", "jpegai_fd.extract", *args], cwd=run_dir.parent,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        "dataset=faces140k",
+        f"dataset.root={root}",
+        "dataset.image_size=256",
+        f"paths.cache={cache}",
+        "extract.chunk_size=4",
+        f"hydra.run.dir={run_dir}",
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd.extract", *args],
+        cwd=run_dir.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def train_done(cache: Path) -> np.ndarray | None:

@@ -31,8 +31,14 @@ def group(tmp_path):
 
 
 def cfg_for(preprocess, component="yuv", latent="y", **extra):
-    return compose_cfg([f"preprocess={preprocess}", f"component={component}", f"latent={latent}",
-                        *[f"preprocess.{k}={v}" for k, v in extra.items()]])
+    return compose_cfg(
+        [
+            f"preprocess={preprocess}",
+            f"component={component}",
+            f"latent={latent}",
+            *[f"preprocess.{k}={v}" for k, v in extra.items()],
+        ]
+    )
 
 
 def test_flatten_yuv_concatenates_components(group):
@@ -77,8 +83,8 @@ def test_multi_trains_on_n_fixed_positions_and_tests_on_all(group):
 
 
 def test_majority_vote_and_tie_break():
-    scores = np.array([0.9, 0.8, 0.1,   0.2, 0.3, 0.6,   0.9, 0.2, 0.4, 0.55,   0.6, 0.45, 0.4, 0.52])
-    groups = np.array([0, 0, 0,         1, 1, 1,         2, 2, 2, 2,            3, 3, 3, 3])
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.6, 0.9, 0.2, 0.4, 0.55, 0.6, 0.45, 0.4, 0.52])
+    groups = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
     labels, mean = majority_vote(scores, groups, 4)
     # image 2: 2 votes each, mean 0.5125 > 0.5 -> real; image 3: 2-2, mean 0.4925 -> fake
     np.testing.assert_array_equal(labels, [1, 0, 1, 0])
@@ -109,8 +115,9 @@ def test_flatten_reads_every_codec_identically(tmp_path, codec):
     arrays, data = [], []
     for name, c in (("a", 5), ("b", 3)):
         values = rng.normal(size=(11, c, 2, 3)).astype(np.float32)
-        arr = g.create_array(name, shape=values.shape, chunks=(4, c, 2, 3), dtype="float32",
-                             compressors=make_codec(codec, "test"))
+        arr = g.create_array(
+            name, shape=values.shape, chunks=(4, c, 2, 3), dtype="float32", compressors=make_codec(codec, "test")
+        )
         arr[:] = values
         arrays.append(arr)
         data.append(values.reshape(11, -1))
@@ -126,7 +133,9 @@ def test_flatten_with_row_gaps_reads_only_those_rows(tmp_path, codec):
 
     values = np.random.default_rng(2).normal(size=(13, 2, 2, 2)).astype(np.float32)
     g = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
-    arr = g.create_array("a", shape=values.shape, chunks=(4, 2, 2, 2), dtype="float32", compressors=make_codec(codec, "t"))
+    arr = g.create_array(
+        "a", shape=values.shape, chunks=(4, 2, 2, 2), dtype="float32", compressors=make_codec(codec, "t")
+    )
     arr[:] = values
     rows = np.array([0, 1, 3, 4, 5, 6, 7, 8, 12])  # runs crossing chunk borders, a gap, the partial last chunk
     fs = flatten_matrix([arr], np.arange(13, dtype=np.int8), rows)

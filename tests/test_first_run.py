@@ -25,6 +25,7 @@ from jpegai_fd.tuning.start_point import fixed_start
 
 # --- a real multirun, twice (same overrides), on a sqlite file ---------------------------------------
 
+
 @pytest.fixture(scope="module")
 def two_sweeps(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("first_run")
@@ -46,7 +47,7 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
     tmp, client, exp, results = two_sweeps
     out = results[0].stdout
     assert "sweep finished: 2 jobs (2 finished)" in out
-    lines = out[out.index("sweep finished"):].splitlines()
+    lines = out[out.index("sweep finished") :].splitlines()
     header = lines[1].split()
     assert header == ["job", "bpp", "acc", "auc", "time_s", "tune_s", "status"]  # only bpp varied
     rows = [line.split() for line in lines[3:5]]
@@ -58,8 +59,10 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
         assert row[-1] == "finished"
     parent_id = next(iter(runs.values())).data.tags["mlflow.parentRunId"]
     assert f"report: python -m jpegai_fd.report --tracking-uri sqlite:///{tmp}/mlflow.db --sweep {parent_id}" in out
-    assert (f"UI: python -m jpegai_fd.server --backend-store-uri sqlite:///{tmp}/mlflow.db, then open "
-            f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}?workflowType=machine_learning") in out
+    assert (
+        f"UI: python -m jpegai_fd.server --backend-store-uri sqlite:///{tmp}/mlflow.db, then open "
+        f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}?workflowType=machine_learning"
+    ) in out
 
 
 def test_progress_lines_in_a_log_that_is_not_a_terminal(two_sweeps):
@@ -101,9 +104,17 @@ def test_the_experiment_is_tagged_as_model_training(two_sweeps):
 
 # --- pieces ------------------------------------------------------------------------------------------
 
+
 def test_run_names_follow_the_command_line_order():
-    factors = {"bpp": "6", "component": "yuv", "preprocess": "multi", "latent": "y_hat", "classifier": "rf",
-               "encoder": "dct", "dataset": "synthetic"}
+    factors = {
+        "bpp": "6",
+        "component": "yuv",
+        "preprocess": "multi",
+        "latent": "y_hat",
+        "classifier": "rf",
+        "encoder": "dct",
+        "dataset": "synthetic",
+    }
     assert job_run_name(factors, ["preprocess=multi", "bpp=6"]) == "multi-bpp6-yuv-y_hat-rf"
     assert job_run_name(factors, ["bpp=6", "encoder=dct", "paths.cache=x"]) == "bpp6-dct-multi-yuv-y_hat-rf"
     assert job_run_name(factors, []) == "multi-bpp6-yuv-y_hat-rf"
@@ -129,8 +140,11 @@ def test_progress_in_a_log_is_periodic_lines_and_silent_when_info_is_off(caplog,
         p = Progress("tune", 3, "trials", log, every_s=0, stream=stream)
         for _ in range(3):
             p.update()
-    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["tune: 1/3 trials", "tune: 2/3 trials",
-                                                                      "tune: 3/3 trials"]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "tune: 1/3 trials",
+        "tune: 2/3 trials",
+        "tune: 3/3 trials",
+    ]
     caplog.clear()
     master, slave = os.openpty()
     with os.fdopen(slave, "w") as tty, caplog.at_level(logging.WARNING, logger=log.name):
@@ -152,9 +166,17 @@ def _runs(components, classifiers=("rf",), interval=False):
             for pre in ("flatten", "single"):
                 for bpp in (6, 12):
                     acc = 0.6 + 0.1 * (comp == "yuv") + 0.01 * bpp
-                    rows.append({"latent": "y_hat", "component": comp, "classifier": clf, "preprocess": pre,
-                                 "bpp": bpp, "test/accuracy": acc,
-                                 **({"test/accuracy_low": acc - 0.05, "test/accuracy_high": acc + 0.04} if interval else {})})
+                    rows.append(
+                        {
+                            "latent": "y_hat",
+                            "component": comp,
+                            "classifier": clf,
+                            "preprocess": pre,
+                            "bpp": bpp,
+                            "test/accuracy": acc,
+                            **({"test/accuracy_low": acc - 0.05, "test/accuracy_high": acc + 0.04} if interval else {}),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -192,9 +214,16 @@ def test_summary_lists_failed_jobs_and_varied_factors_only(tmp_path):
     import json
 
     (tmp_path / "0").mkdir()
-    (tmp_path / "0" / "results.json").write_text(json.dumps({
-        "status": "finished", "factors": {"bpp": "6", "preprocess": "flatten", "classifier": "rf"},
-        "metrics": {"test/accuracy": 0.8, "test/roc_auc": 0.9}, "timings": {"time/tune_s": 2.0, "time/fit_s": 1.0}}))
+    (tmp_path / "0" / "results.json").write_text(
+        json.dumps(
+            {
+                "status": "finished",
+                "factors": {"bpp": "6", "preprocess": "flatten", "classifier": "rf"},
+                "metrics": {"test/accuracy": 0.8, "test/roc_auc": 0.9},
+                "timings": {"time/tune_s": 2.0, "time/fit_s": 1.0},
+            }
+        )
+    )
     (tmp_path / "1").mkdir()
     (tmp_path / "1" / "results.json").write_text(json.dumps({"status": "failed", "error": "boom"}))
     text = sweep_summary(tmp_path)
@@ -205,6 +234,7 @@ def test_summary_lists_failed_jobs_and_varied_factors_only(tmp_path):
 
 # --- tuning starts from the fixed parameters --------------------------------------------------------
 
+
 def test_the_search_starts_from_the_fixed_parameters():
     import functools
 
@@ -214,15 +244,33 @@ def test_the_search_starts_from_the_fixed_parameters():
     from jpegai_fd.classifiers.spec import Classifier
 
     assert fixed_start(instantiate(compose_cfg([]).classifier)) == {
-        "n_estimators": 200, "max_depth": 40, "min_samples_leaf": 1, "max_features": "sqrt"}  # None: the range's top
+        "n_estimators": 200,
+        "max_depth": 40,
+        "min_samples_leaf": 1,
+        "max_features": "sqrt",
+    }  # None: the range's top
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
     X = rng.normal(size=(40, 3)).astype(np.float32) + y[:, None]
-    classifier = Classifier("logreg", functools.partial(LogisticRegression, C=0.5),
-                            {"C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
-                             "max_iter": {"type": "int", "low": 50, "high": 60}})
-    tuning = OmegaConf.create({"n_trials": 3, "timeout": None, "cv_folds": 2, "scoring": "accuracy", "storage": None,
-                               "study_name": None, "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0}})
+    classifier = Classifier(
+        "logreg",
+        functools.partial(LogisticRegression, C=0.5),
+        {
+            "C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
+            "max_iter": {"type": "int", "low": 50, "high": 60},
+        },
+    )
+    tuning = OmegaConf.create(
+        {
+            "n_trials": 3,
+            "timeout": None,
+            "cv_folds": 2,
+            "scoring": "accuracy",
+            "storage": None,
+            "study_name": None,
+            "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0},
+        }
+    )
     result = tune(classifier, FeatureSet(X, y.astype(np.int8), np.arange(40), 40), tuning, seed=1, study_name="s")
     first = result.trials.sort_values("number").iloc[0]
     assert first["params_C"] == 0.5  # the fixed value; max_iter's default (100) is outside: sampled
@@ -236,7 +284,8 @@ def test_the_server_names_the_experiment_page_in_the_training_view(mlflow_server
     assert "/#/experiments?workflowType=machine_learning" in open_hint(mlflow_server.uri, experiment_name)
     experiment_id = ensure_experiment(MlflowClient(mlflow_server.uri), experiment_name)
     assert open_hint(mlflow_server.uri, experiment_name).startswith(
-        f"Open {mlflow_server.uri}/#/experiments/{experiment_id}?workflowType=machine_learning")
+        f"Open {mlflow_server.uri}/#/experiments/{experiment_id}?workflowType=machine_learning"
+    )
 
 
 def test_the_demo_is_learnable_from_y_hat_at_toy_size():

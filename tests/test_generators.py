@@ -19,7 +19,9 @@ SIZE, PER_SPLIT = 64, 30
 def test_registry_has_three_generators_and_refuses_unknown_names():
     assert set(GENERATORS) == {"transposed_conv", "bilinear_noise", "diffusion"}
     assert get_generator("diffusion") is GENERATORS["diffusion"]
-    with pytest.raises(UserError, match="'dataset.generator'.*allowed values: transposed_conv, bilinear_noise, diffusion"):
+    with pytest.raises(
+        UserError, match="'dataset.generator'.*allowed values: transposed_conv, bilinear_noise, diffusion"
+    ):
         get_generator("stylegan")
     with pytest.raises(UserError, match="'dataset.image_size'"):
         make_image(0, 0, 0, 63, "diffusion")
@@ -45,13 +47,16 @@ def test_images_are_deterministic_and_share_content_across_generators():
 def pooled_dct_features(images: np.ndarray) -> np.ndarray:
     """Log mean |coefficient| per DCT channel (luma 256 + chroma 128), pooled over block positions."""
     latents = DCTEncoder().transform(images)
-    return np.concatenate([np.log(np.abs(latents[c]).mean(axis=(2, 3)) + 1e-4) for c in ("model_y", "model_uv")], axis=1)
+    return np.concatenate(
+        [np.log(np.abs(latents[c]).mean(axis=(2, 3)) + 1e-4) for c in ("model_y", "model_uv")], axis=1
+    )
 
 
 def test_a_detector_trained_on_one_generator_is_not_perfect_on_another():
     def features(label, generator, start):
-        return pooled_dct_features(np.stack([make_image(label, 0, start + i, SIZE, generator)[0]
-                                             for i in range(PER_SPLIT)]))
+        return pooled_dct_features(
+            np.stack([make_image(label, 0, start + i, SIZE, generator)[0] for i in range(PER_SPLIT)])
+        )
 
     real_train, real_test = features(1, "diffusion", 0), features(1, "diffusion", PER_SPLIT)
     fake_train = {g: features(0, g, 0) for g in GENERATORS}
@@ -64,6 +69,6 @@ def test_a_detector_trained_on_one_generator_is_not_perfect_on_another():
         for b in GENERATORS:  # held-out real images against held-out fakes of generator b
             accuracy[a, b] = model.score(np.concatenate([real_test, fake_test[b]]), y)
     table = "\n".join(f"{a:>16}: " + " ".join(f"{accuracy[a, b]:.2f}" for b in GENERATORS) for a in GENERATORS)
-    assert all(accuracy[g, g] >= 0.9 for g in GENERATORS), table            # each is learnable
+    assert all(accuracy[g, g] >= 0.9 for g in GENERATORS), table  # each is learnable
     drops = [accuracy[a, a] - accuracy[a, b] for a in GENERATORS for b in GENERATORS if a != b]
-    assert sum(d >= 0.15 for d in drops) >= 3, table                          # and they do not transfer
+    assert sum(d >= 0.15 for d in drops) >= 3, table  # and they do not transfer

@@ -12,12 +12,19 @@ from jfd_testing import run_cli, tiny_overrides
 @pytest.mark.slow
 def test_extract_with_jpegai_fills_the_cache(tmp_path):
     root, _ = install_fake(tmp_path / "install")
-    args = [*tiny_overrides(tmp_path, train=3, test=2, size=48), "encoder=jpegai", f"encoder.root={root}",
-            "encoder.num_workers=2", f"encoder.log_dir={tmp_path}/logs", "encoder.keep_extras=true", "bpp=6"]
+    args = [
+        *tiny_overrides(tmp_path, train=3, test=2, size=48),
+        "encoder=jpegai",
+        f"encoder.root={root}",
+        "encoder.num_workers=2",
+        f"encoder.log_dir={tmp_path}/logs",
+        "encoder.keep_extras=true",
+        "bpp=6",
+    ]
     done = run_cli("jpegai_fd.extract", args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     output = done.stdout + done.stderr
-    assert "Logger[" not in output     # the software's chatter is in the logs
+    assert "Logger[" not in output  # the software's chatter is in the logs
     assert "JPEG AI: 2 worker(s) ready" in output
     store = zarr.open_group(str(tmp_path / "cache.zarr"), mode="r")
     names = [name for name, _ in store.members(max_depth=None) if name.endswith("/done")]
@@ -37,9 +44,14 @@ def test_extract_with_jpegai_fills_the_cache(tmp_path):
 
 def test_table_mode_with_an_unsupported_rate_is_one_line(tmp_path):
     root, _ = install_fake(tmp_path / "install")
-    done = run_cli("jpegai_fd.extract", [*tiny_overrides(tmp_path), "encoder=jpegai", f"encoder.root={root}",
-                                         "encoder.rate_mode=table", "bpp=6"], cwd=tmp_path)
+    done = run_cli(
+        "jpegai_fd.extract",
+        [*tiny_overrides(tmp_path), "encoder=jpegai", f"encoder.root={root}", "encoder.rate_mode=table", "bpp=6"],
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("jpegai_fd: error:")]
-    assert errors == ["jpegai_fd: error: bpp=6 is not available with encoder.rate_mode=table (rates: 12, 25, 50, "
-                      "75, 100); use one of them or encoder.rate_mode=search"]
+    assert errors == [
+        "jpegai_fd: error: bpp=6 is not available with encoder.rate_mode=table (rates: 12, 25, 50, "
+        "75, 100); use one of them or encoder.rate_mode=search"
+    ]

@@ -19,16 +19,24 @@ from jpegai_fd.components import build_encoder
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.environ.get("JPEGAI_ROOT"),
-                       reason="no JPEG AI reference software: set JPEGAI_ROOT (and optionally JPEGAI_PYTHON, "
-                              "JPEGAI_MODELS, JPEGAI_ALLOW_MISSING_WEIGHTS=1) to run"),
+    pytest.mark.skipif(
+        not os.environ.get("JPEGAI_ROOT"),
+        reason="no JPEG AI reference software: set JPEGAI_ROOT (and optionally JPEGAI_PYTHON, "
+        "JPEGAI_MODELS, JPEGAI_ALLOW_MISSING_WEIGHTS=1) to run",
+    ),
 ]
 ALLOW = "true" if os.environ.get("JPEGAI_ALLOW_MISSING_WEIGHTS") == "1" else "false"
 
 
 def test_extract_command_fills_the_cache_with_real_latents(tmp_path):
-    args = [*tiny_overrides(tmp_path, train=2, test=1, size=176), "encoder=jpegai", "encoder.rate_mode=table",
-            f"encoder.allow_missing_weights={ALLOW}", f"encoder.log_dir={tmp_path}/logs", "bpp=12"]
+    args = [
+        *tiny_overrides(tmp_path, train=2, test=1, size=176),
+        "encoder=jpegai",
+        "encoder.rate_mode=table",
+        f"encoder.allow_missing_weights={ALLOW}",
+        f"encoder.log_dir={tmp_path}/logs",
+        "bpp=12",
+    ]
     done = run_cli("jpegai_fd.extract", args, cwd=tmp_path, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     root = zarr.open_group(str(tmp_path / "cache.zarr"), mode="r")
@@ -49,8 +57,16 @@ def test_search_mode_two_workers_match_one(tmp_path):
     images = np.random.RandomState(0).randint(0, 256, (2, 176, 192, 3)).astype(np.uint8)
     outs = []
     for n in (1, 2):
-        cfg = compose_cfg(["encoder=jpegai", "bpp=6", f"encoder.num_workers={n}", f"encoder.log_dir={tmp_path}/logs",
-                           f"encoder.allow_missing_weights={ALLOW}", "encoder.keep_extras=true"])
+        cfg = compose_cfg(
+            [
+                "encoder=jpegai",
+                "bpp=6",
+                f"encoder.num_workers={n}",
+                f"encoder.log_dir={tmp_path}/logs",
+                f"encoder.allow_missing_weights={ALLOW}",
+                "encoder.keep_extras=true",
+            ]
+        )
         enc = build_encoder(cfg)
         try:
             outs.append(enc.encode(images, 6))
@@ -76,9 +92,18 @@ def test_fast_path_is_bit_identical_to_the_reference_path(tmp_path, mode, bpp):
     images = smooth_images(2, 176, 192)
     outs = {}
     for fast in ("false", "true"):
-        cfg = compose_cfg(["encoder=jpegai", f"bpp={bpp}", "encoder.num_workers=1", f"encoder.rate_mode={mode}",
-                           f"encoder.fast_path={fast}", f"encoder.log_dir={tmp_path}/logs",
-                           f"encoder.allow_missing_weights={ALLOW}", "encoder.keep_extras=true"])
+        cfg = compose_cfg(
+            [
+                "encoder=jpegai",
+                f"bpp={bpp}",
+                "encoder.num_workers=1",
+                f"encoder.rate_mode={mode}",
+                f"encoder.fast_path={fast}",
+                f"encoder.log_dir={tmp_path}/logs",
+                f"encoder.allow_missing_weights={ALLOW}",
+                "encoder.keep_extras=true",
+            ]
+        )
         enc = build_encoder(cfg)
         try:
             outs[fast] = enc.encode(images, bpp)

@@ -47,12 +47,19 @@ def test_environment_variables_fill_root_python_models(monkeypatch):
     assert str(s.root) == "/opt/jai" and s.python == "/opt/py37/bin/python"
 
 
-@pytest.mark.parametrize("override, key", [
-    ("encoder.profile=mega", "encoder.profile"), ("encoder.rate_mode=fast", "encoder.rate_mode"),
-    ("encoder.chroma=422", "encoder.chroma"), ("encoder.device=gpu", "encoder.device"),
-    ("encoder.num_workers=0", "encoder.num_workers"), ("encoder.tools=maybe", "encoder.tools"),
-    ("encoder.image_timeout_s=-1", "encoder.image_timeout_s"), ("encoder.fast_path=maybe", "encoder.fast_path"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("encoder.profile=mega", "encoder.profile"),
+        ("encoder.rate_mode=fast", "encoder.rate_mode"),
+        ("encoder.chroma=422", "encoder.chroma"),
+        ("encoder.device=gpu", "encoder.device"),
+        ("encoder.num_workers=0", "encoder.num_workers"),
+        ("encoder.tools=maybe", "encoder.tools"),
+        ("encoder.image_timeout_s=-1", "encoder.image_timeout_s"),
+        ("encoder.fast_path=maybe", "encoder.fast_path"),
+    ],
+)
 def test_bad_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'") as err:
         build_group(compose_cfg(["encoder=jpegai", "encoder.root=/x", override]), "encoder").settings
@@ -70,7 +77,7 @@ def test_table_mode_refuses_unsupported_rate(fake):
     with pytest.raises(UserError, match="bpp=6 is not available with encoder.rate_mode=table"):
         build_encoder(jpegai_cfg(root, "encoder.rate_mode=table", "bpp=6"))
     assert build_encoder(jpegai_cfg(root, "encoder.rate_mode=table", "bpp=25")).name == "jpegai"
-    assert build_encoder(jpegai_cfg(root, "bpp=6")).name == "jpegai"   # search mode: any rate
+    assert build_encoder(jpegai_cfg(root, "bpp=6")).name == "jpegai"  # search mode: any rate
 
 
 def test_installation_errors_are_one_line_with_the_fix(tmp_path, fake):
@@ -123,14 +130,18 @@ def test_allow_missing_weights_warns_loudly_and_marks_results(fake, caplog, caps
     tags = factor_tags(cfg)
     assert tags["science.valid"] == "false" and tags["encoder.chroma"] == "444"
     assert "science.valid" not in factor_tags(jpegai_cfg(root))
-    assert "encoder.chroma" not in factor_tags(compose_cfg([]))   # the DCT encoder has no such key
+    assert "encoder.chroma" not in factor_tags(compose_cfg([]))  # the DCT encoder has no such key
 
 
 def test_profile_needs_sixty_files_differing_only_in_the_analysis_nets():
     high, simple = set(required_files("high")), set(required_files("simple"))
     assert len(high) == len(simple) == 60 and required_files("base") == required_files("simple")
-    assert high ^ simple == {f"{d}/encoder_{c}_{b}.pth" for d in ("VM_hop", "VM_bop") for c in ("Y", "UV")
-                             for b in ("0.002", "0.012", "0.075", "0.5")}
+    assert high ^ simple == {
+        f"{d}/encoder_{c}_{b}.pth"
+        for d in ("VM_hop", "VM_bop")
+        for c in ("Y", "UV")
+        for b in ("0.002", "0.012", "0.075", "0.5")
+    }
 
 
 def test_fingerprint_changes_with_everything_that_changes_latents(fake):
@@ -142,9 +153,16 @@ def test_fingerprint_changes_with_everything_that_changes_latents(fake):
     base = fp()
     assert base["software_version"] == "IS" and base["chroma"] == "444" and base["rate_mode"] == "search"
     assert base["weights"]["files"] == 60 and base["valid_for_science"] is True
-    for extra in (["encoder.profile=simple"], ["encoder.tools=off"], ["encoder.chroma=420"],
-                  ["encoder.rate_mode=table"], ["encoder.overrides=[-max_iterations,30]"], ["encoder.keep_extras=true"],
-                  ["encoder.threads_per_worker=2"], ["encoder.device=0"]):
+    for extra in (
+        ["encoder.profile=simple"],
+        ["encoder.tools=off"],
+        ["encoder.chroma=420"],
+        ["encoder.rate_mode=table"],
+        ["encoder.overrides=[-max_iterations,30]"],
+        ["encoder.keep_extras=true"],
+        ["encoder.threads_per_worker=2"],
+        ["encoder.device=0"],
+    ):
         assert fp(*extra) != base, extra
     # Workers, devices, logs and the fast path do not change latents: the cache is shared.
     assert fp("encoder.num_workers=2", "encoder.log_dir=/tmp/elsewhere", "encoder.fast_path=false") == base

@@ -19,8 +19,16 @@ MATH = load_fake_math()
 
 def make_encoder(root, tmp_path, *extra):
     workers = [] if any(e.startswith("encoder.num_workers=") for e in extra) else ["encoder.num_workers=1"]
-    cfg = compose_cfg(["encoder=jpegai", f"encoder.root={root}", f"encoder.log_dir={tmp_path}/logs",
-                       f"encoder.work_dir={tmp_path}/work", *workers, *extra])
+    cfg = compose_cfg(
+        [
+            "encoder=jpegai",
+            f"encoder.root={root}",
+            f"encoder.log_dir={tmp_path}/logs",
+            f"encoder.work_dir={tmp_path}/work",
+            *workers,
+            *extra,
+        ]
+    )
     return build_encoder(cfg)
 
 
@@ -87,10 +95,11 @@ def test_rates_modes_and_chroma(fake, tmp_path):
     batch = images(2, 48, 48, seed=1)
     table = make_encoder(root, tmp_path, "encoder.rate_mode=table", "encoder.chroma=420")
     try:
-        for bpp in (12, 50, 100):   # one worker switches table rates without a restart
+        for bpp in (12, 50, 100):  # one worker switches table rates without a restart
             out = table.encode(batch, bpp)
-            np.testing.assert_array_equal(out["y_hat"]["model_uv"][1],
-                                          expected(models, batch[1], bpp, "table", True)["model_uv"][1])
+            np.testing.assert_array_equal(
+                out["y_hat"]["model_uv"][1], expected(models, batch[1], bpp, "table", True)["model_uv"][1]
+            )
         with pytest.raises(UserError, match="bpp=6 is not available"):
             table.encode(batch, 6)
     finally:
@@ -98,7 +107,7 @@ def test_rates_modes_and_chroma(fake, tmp_path):
     search = make_encoder(root, tmp_path, "bpp=6")
     try:
         a = search.encode(batch, 6)
-        b = search.encode(batch, 200)   # a new search target rebuilds the coder in the same worker
+        b = search.encode(batch, 200)  # a new search target rebuilds the coder in the same worker
         np.testing.assert_array_equal(a["y_hat"]["model_y"][0], expected(models, batch[0], 6)["model_y"][1])
         np.testing.assert_array_equal(b["y_hat"]["model_y"][0], expected(models, batch[0], 200)["model_y"][1])
     finally:
@@ -107,7 +116,7 @@ def test_rates_modes_and_chroma(fake, tmp_path):
 
 def test_two_workers_give_the_same_latents_as_one(fake, tmp_path):
     root, models = fake
-    (models / "VM_hop" / "encoder_Y_0.5.pth").unlink()    # random init must agree across workers too
+    (models / "VM_hop" / "encoder_Y_0.5.pth").unlink()  # random init must agree across workers too
     batch = images(6, 32, 48, seed=2)
     outs = []
     for n in (1, 2):
@@ -134,9 +143,9 @@ def test_crashes_are_retried_once_then_listed_and_the_batch_goes_on(fake, tmp_pa
     root, models = fake
     monkeypatch.setenv("FAKE_JPEGAI_STATE", str(tmp_path))
     batch = images(5, seed=3)
-    batch = coloured(batch, 1, (0, 255, 0))      # kills its worker once: the retry succeeds
-    batch = coloured(batch, 2, (255, 0, 255))    # kills its worker every time: failed
-    batch = coloured(batch, 3, (0, 0, 255))      # raises inside the software every time: failed
+    batch = coloured(batch, 1, (0, 255, 0))  # kills its worker once: the retry succeeds
+    batch = coloured(batch, 2, (255, 0, 255))  # kills its worker every time: failed
+    batch = coloured(batch, 3, (0, 0, 255))  # raises inside the software every time: failed
     enc = make_encoder(root, tmp_path, "encoder.num_workers=2")
     try:
         out = enc.encode(batch, 12)
@@ -145,8 +154,8 @@ def test_crashes_are_retried_once_then_listed_and_the_batch_goes_on(fake, tmp_pa
             np.testing.assert_array_equal(out["y"]["model_y"][i], expected(models, batch[i], 12)["model_y"][0])
         assert not out["y"]["model_y"][2].any()
         assert enc.stats == {**enc.stats, "images": 3, "failed": 2}
-        assert sum(w.starts for w in enc._pool.workers) == 2 + 3   # one restart per crash
-        clean = enc.encode(images(2, seed=4), 12)                  # the pool still works
+        assert sum(w.starts for w in enc._pool.workers) == 2 + 3  # one restart per crash
+        clean = enc.encode(images(2, seed=4), 12)  # the pool still works
         assert "failed" not in clean
     finally:
         enc.close()
@@ -224,8 +233,14 @@ def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, 
     batch = images(3, 72, 40, seed=7)
     outs = {}
     for fast in (False, True):
-        enc = make_encoder(root, tmp_path / str(fast), f"encoder.fast_path={str(fast).lower()}", "encoder.keep_extras=true",
-                           f"encoder.rate_mode={mode}", f"bpp={bpp}")
+        enc = make_encoder(
+            root,
+            tmp_path / str(fast),
+            f"encoder.fast_path={str(fast).lower()}",
+            "encoder.keep_extras=true",
+            f"encoder.rate_mode={mode}",
+            f"bpp={bpp}",
+        )
         try:
             outs[fast] = enc.encode(batch, bpp)
         finally:
@@ -248,7 +263,7 @@ def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, 
     assert log_count(fast_logs, "fake net analysis model_uv") == 3 * runs[1]
     assert log_count(ref_logs, "fake net synthesis") >= 3 * 2 and log_count(fast_logs, "fake net synthesis") == 0
     assert log_count(ref_logs, "fake post-filter") == 3 * 2 and log_count(fast_logs, "fake post-filter") == 0
-    if mode == "search":   # candidates within tolerance were decoded for a distortion figure in both paths
+    if mode == "search":  # candidates within tolerance were decoded for a distortion figure in both paths
         assert log_count(fast_logs, "fake net hyper_decoder") == 3 * 4 * 2
         assert log_count(ref_logs, "fake net hyper_decoder") > 3 * 4 * 2
         assert log_count(ref_logs, "fake distortion") == log_count(fast_logs, "fake distortion") > 0

@@ -25,11 +25,19 @@ def sweep_runs(tmp_path):
 def multirun(tmp_path, launcher: list[str], timeout=600):
     """A 2-job sweep (bpp 6 and 12) on tiny data: cache filled first, then the jobs through ``launcher``."""
     base = [*tiny_overrides(tmp_path), "preprocess=single"]
-    extract = run_cli("jpegai_fd.extract", ["-m", *base, "bpp=6,12", f"hydra.sweep.dir={tmp_path}/extract"],
-                      cwd=tmp_path, timeout=timeout)
+    extract = run_cli(
+        "jpegai_fd.extract",
+        ["-m", *base, "bpp=6,12", f"hydra.sweep.dir={tmp_path}/extract"],
+        cwd=tmp_path,
+        timeout=timeout,
+    )
     assert extract.returncode == 0, extract.stderr[-3000:]
-    result = run_cli("jpegai_fd", ["-m", *base, "bpp=6,12", *launcher, f"hydra.sweep.dir={tmp_path}/sweep"],
-                     cwd=tmp_path, timeout=timeout)
+    result = run_cli(
+        "jpegai_fd",
+        ["-m", *base, "bpp=6,12", *launcher, f"hydra.sweep.dir={tmp_path}/sweep"],
+        cwd=tmp_path,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     parent, jobs = sweep_runs(tmp_path)
     assert sorted(r.data.tags["bpp"] for r in jobs) == ["12", "6"]
@@ -55,17 +63,27 @@ def test_submitit_local_launcher_runs_jobs_as_submitit_jobs(tmp_path):
     assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2
 
 
-@pytest.mark.parametrize("module,launcher,expected", [
-    ("jpegai_fd", "slurm_cpu", {"cpus_per_task": 14, "gpus_per_node": None, "partition": "batch"}),
-    ("jpegai_fd.extract", "slurm_gpu", {"gpus_per_node": 1, "cpus_per_task": 8, "partition": "batch"}),
-    ("jpegai_fd", "local_parallel", {"n_jobs": 2, "backend": "loky"}),
-])
+@pytest.mark.parametrize(
+    "module,launcher,expected",
+    [
+        ("jpegai_fd", "slurm_cpu", {"cpus_per_task": 14, "gpus_per_node": None, "partition": "batch"}),
+        ("jpegai_fd.extract", "slurm_gpu", {"gpus_per_node": 1, "cpus_per_task": 8, "partition": "batch"}),
+        ("jpegai_fd", "local_parallel", {"n_jobs": 2, "backend": "loky"}),
+    ],
+)
 def test_launcher_configs_compose(tmp_path, module, launcher, expected):
-    result = run_cli(module, [f"hydra/launcher={launcher}", "--cfg", "hydra", "--resolve", "-p", "hydra.launcher"],
-                     cwd=tmp_path, timeout=120, env={"JFD_SLURM_PARTITION": "batch"})
+    result = run_cli(
+        module,
+        [f"hydra/launcher={launcher}", "--cfg", "hydra", "--resolve", "-p", "hydra.launcher"],
+        cwd=tmp_path,
+        timeout=120,
+        env={"JFD_SLURM_PARTITION": "batch"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     conf = yaml.safe_load(result.stdout)
-    assert conf["_target_"].startswith("hydra_plugins.hydra_" + ("joblib" if launcher == "local_parallel" else "submitit"))
+    assert conf["_target_"].startswith(
+        "hydra_plugins.hydra_" + ("joblib" if launcher == "local_parallel" else "submitit")
+    )
     assert {k: conf[k] for k in expected} == expected
     if launcher.startswith("slurm"):
         assert conf["account"] is None and conf["submitit_folder"].endswith("/.submitit/%j")

@@ -12,8 +12,20 @@ from jfd_testing import run_cli, tiny_overrides
 
 GRID = ["-m", "preprocess=flatten,single,multi", "bpp=6,12"]
 FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
-METRICS = ("test/accuracy", "test/balanced_accuracy", "test/precision", "test/recall", "test/f1", "test/roc_auc",
-           "cv/best_score", "time/extract_s", "time/features_s", "time/tune_s", "time/fit_s", "time/predict_s")
+METRICS = (
+    "test/accuracy",
+    "test/balanced_accuracy",
+    "test/precision",
+    "test/recall",
+    "test/f1",
+    "test/roc_auc",
+    "cv/best_score",
+    "time/extract_s",
+    "time/features_s",
+    "time/tune_s",
+    "time/fit_s",
+    "time/predict_s",
+)
 
 
 def runs_of(tmp_path, experiment="jpegai_fd"):
@@ -31,7 +43,8 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
     client, runs = runs_of(tmp_path)
     assert len(runs) == 6
     assert {(r.data.tags["preprocess"], r.data.tags["bpp"]) for r in runs} == {
-        (p, b) for p in ("flatten", "single", "multi") for b in ("6", "12")}
+        (p, b) for p in ("flatten", "single", "multi") for b in ("6", "12")
+    }
     for run in runs:
         assert run.info.status == "FINISHED"
         assert all(f in run.data.tags for f in FACTORS)
@@ -52,7 +65,9 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
     assert extracted == [0, 0, 0, 0, 36, 36]
     assert first.stdout.count("RESULT") + first.stderr.count("RESULT") >= 6
 
-    second = run_cli("jpegai_fd", [*GRID, *tiny_overrides(tmp_path), f"hydra.sweep.dir={tmp_path}/sweep2"], cwd=tmp_path)
+    second = run_cli(
+        "jpegai_fd", [*GRID, *tiny_overrides(tmp_path), f"hydra.sweep.dir={tmp_path}/sweep2"], cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     _, runs = runs_of(tmp_path)
     assert len(runs) == 12
@@ -65,7 +80,8 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
     by_factor = {}
     for run in runs:
         by_factor.setdefault((run.data.tags["preprocess"], run.data.tags["bpp"]), set()).add(
-            run.data.metrics["test/accuracy"])
+            run.data.metrics["test/accuracy"]
+        )
     assert all(len(v) == 1 for v in by_factor.values())
     summaries = [json.loads(p.read_text()) for p in (tmp_path / "sweep2").rglob("results.json")]
     assert len(summaries) == 6
@@ -75,8 +91,13 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
 
 
 def test_single_job_with_hgb_and_y_component(tmp_path):
-    args = [*tiny_overrides(tmp_path, classifier="hgb"), "preprocess=single", "component=y", "latent=y",
-            f"hydra.run.dir={tmp_path}/run"]
+    args = [
+        *tiny_overrides(tmp_path, classifier="hgb"),
+        "preprocess=single",
+        "component=y",
+        "latent=y",
+        f"hydra.run.dir={tmp_path}/run",
+    ]
     result = run_cli("jpegai_fd", args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     _, runs = runs_of(tmp_path)

@@ -15,5 +15,7 @@ def test_a_fit_that_will_not_fit_in_memory_is_announced():
     line = memory_warning(hgb, X, available=1_000_000)
     assert line.startswith("classifier=hgb needs about 0.0 GB") and "use classifier=lgbm" in line
     assert memory_warning(hgb, X, available=10_000_000) is None  # 12 x 0.4 MB fits in 10 MB
-    assert memory_warning(build_group(compose_cfg(["classifier=cnn"]), "classifier"), X, available=1) is None  # no figure
+    assert (
+        memory_warning(build_group(compose_cfg(["classifier=cnn"]), "classifier"), X, available=1) is None
+    )  # no figure
     assert available_bytes() > 0

@@ -40,8 +40,9 @@ from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share
 def sweep(tmp_path_factory):
     """A two-job tiny sweep (flatten and multi-patch) on the sqlite default; yields (tmp, uri, {preprocess: run})."""
     tmp = tmp_path_factory.mktemp("model_sweep")
-    result = run_cli("jpegai_fd", ["-m", "preprocess=flatten,multi", *tiny_overrides(tmp),
-                                   f"hydra.sweep.dir={tmp}/sweep"], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd", ["-m", "preprocess=flatten,multi", *tiny_overrides(tmp), f"hydra.sweep.dir={tmp}/sweep"], cwd=tmp
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     uri = f"sqlite:///{tmp}/mlflow.db"
     client = MlflowClient(uri)
@@ -86,8 +87,9 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
         assert "python_function" in history[0]["flavors"]
         assert info.signature.inputs.input_names() == ["path", "image"]
         assert info.signature.outputs.input_names() == ["p_fake", "label", "status"]
-        card = json.loads(Path(client.download_artifacts(run.info.run_id, "model/artifacts/detector.json",
-                                                         str(tmp))).read_text())
+        card = json.loads(
+            Path(client.download_artifacts(run.info.run_id, "model/artifacts/detector.json", str(tmp))).read_text()
+        )
         assert card["encoder"]["_target_"] == "jpegai_fd.encoders.dct.DCTEncoder"
         assert card["preprocess"]["name"] == run.data.tags["preprocess"]
         assert (card["bpp"], card["component"], card["latent"]) == (12, "yuv", "y_hat")
@@ -115,8 +117,21 @@ def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess
     ids, paths = split_images(tmp)
     out = tmp / f"pred_{preprocess}.csv"
     # Batches of 5 cut the images differently from the cache's chunks of 8.
-    result = run_cli("jpegai_fd.predict", ["--tracking-uri", uri, "--model", f"runs:/{run.info.run_id}/model",
-                                           *paths, "--out", str(out), "--batch-size", "5"], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd.predict",
+        [
+            "--tracking-uri",
+            uri,
+            "--model",
+            f"runs:/{run.info.run_id}/model",
+            *paths,
+            "--out",
+            str(out),
+            "--batch-size",
+            "5",
+        ],
+        cwd=tmp,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     predicted = {row["path"]: row for row in read_csv(out)}
     scores = run_scores(MlflowClient(uri), run.info.run_id, tmp)
@@ -139,13 +154,27 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     (folder / "big.png").write_bytes(png_bytes(80))
     (folder / "cut.png").write_bytes(png_bytes(64)[:60])
     out = tmp / "incoming.csv"
-    result = run_cli("jpegai_fd.predict", ["--tracking-uri", uri, "--model", f"runs:/{runs['flatten'].info.run_id}/model",
-                                           str(folder), "--out", str(out), "--batch-size", "2"], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd.predict",
+        [
+            "--tracking-uri",
+            uri,
+            "--model",
+            f"runs:/{runs['flatten'].info.run_id}/model",
+            str(folder),
+            "--out",
+            str(out),
+            "--batch-size",
+            "2",
+        ],
+        cwd=tmp,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {Path(r["path"]).name: r for r in read_csv(out)}
     assert set(rows) == {"good0.png", "good1.png", "good2.png", "junk.png", "empty.jpg", "big.png", "cut.png"}
-    assert all(rows[f"good{i}.png"]["status"] == "ok" and rows[f"good{i}.png"]["label"] in ("fake", "real")
-               for i in range(3))
+    assert all(
+        rows[f"good{i}.png"]["status"] == "ok" and rows[f"good{i}.png"]["label"] in ("fake", "real") for i in range(3)
+    )
     assert rows["junk.png"]["status"].startswith("unreadable: unrecognised format")
     assert rows["empty.jpg"]["status"] == "empty file"
     assert rows["big.png"]["status"].startswith("wrong size: size 80x80, expected 64x64")
@@ -160,8 +189,21 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
     tmp, uri, runs = sweep
     _, paths = split_images(tmp)
     out = tmp / "refused.csv"
-    result = run_cli("jpegai_fd.predict", ["--tracking-uri", uri, "--model", f"runs:/{runs['flatten'].info.run_id}/model",
-                                           paths[0], "--encoder", "rate_search_iters=10", "--out", str(out)], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd.predict",
+        [
+            "--tracking-uri",
+            uri,
+            "--model",
+            f"runs:/{runs['flatten'].info.run_id}/model",
+            paths[0],
+            "--encoder",
+            "rate_search_iters=10",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr
@@ -171,8 +213,22 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
 
 def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     tmp, uri, runs = sweep
-    result = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/roc_auc",
-                                           "--name", "faces", "--alias", "champion"], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd.promote",
+        [
+            "--tracking-uri",
+            uri,
+            "--sweep",
+            "latest",
+            "--metric",
+            "test/roc_auc",
+            "--name",
+            "faces",
+            "--alias",
+            "champion",
+        ],
+        cwd=tmp,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     best = max(runs.values(), key=lambda r: (r.data.metrics["test/roc_auc"], -r.info.start_time))
     client = MlflowClient(uri)
@@ -184,10 +240,14 @@ def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     assert "models:/faces@champion" in result.stdout
     # --run moves the alias to another job's model; models:/ URIs predict like runs:/ ones.
     other = next(r for r in runs.values() if r.info.run_id != best.info.run_id)
-    again = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"], cwd=tmp)
+    again = run_cli(
+        "jpegai_fd.promote", ["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"], cwd=tmp
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert client.get_model_version_by_alias("faces", "champion").run_id == other.info.run_id
-    missing = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/nope"], cwd=tmp)
+    missing = run_cli(
+        "jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/nope"], cwd=tmp
+    )
     assert missing.returncode == 2 and "test/nope" in missing.stderr and "Traceback" not in missing.stderr
 
 
@@ -196,8 +256,17 @@ def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
     tmp, uri, runs = sweep
     # Another sweep (other override order, so another parent run) over the same configs: resume copies
     # the finished runs under the new parent, without their artifacts.
-    rerun = run_cli("jpegai_fd", ["-m", "preprocess=multi,flatten", *tiny_overrides(tmp), "tracking.resume=true",
-                                  f"hydra.sweep.dir={tmp}/sweep_resumed"], cwd=tmp)
+    rerun = run_cli(
+        "jpegai_fd",
+        [
+            "-m",
+            "preprocess=multi,flatten",
+            *tiny_overrides(tmp),
+            "tracking.resume=true",
+            f"hydra.sweep.dir={tmp}/sweep_resumed",
+        ],
+        cwd=tmp,
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     result = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -250,8 +319,7 @@ def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"mlflow models serve exited with {proc.returncode}: "
-                                 f"{log_path.read_text()[-2000:]}")
+            raise AssertionError(f"mlflow models serve exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url + "/ping", timeout=2) as response:
                 if response.status == 200:
@@ -263,33 +331,73 @@ def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
 
 @pytest.mark.slow
 def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp_path, mlflow_server, experiment_name):
-    job = run_cli("jpegai_fd", [*tiny_overrides(tmp_path), f"tracking.uri={mlflow_server.uri}",
-                                f"tracking.experiment={experiment_name}", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    job = run_cli(
+        "jpegai_fd",
+        [
+            *tiny_overrides(tmp_path),
+            f"tracking.uri={mlflow_server.uri}",
+            f"tracking.experiment={experiment_name}",
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        cwd=tmp_path,
+    )
     assert job.returncode == 0, job.stderr[-3000:]
     run_id = json.loads((tmp_path / "run" / "results.json").read_text())["run_id"]
-    promoted = run_cli("jpegai_fd.promote", ["--tracking-uri", mlflow_server.uri, "--run", run_id,
-                                             "--name", experiment_name, "--alias", "champion"], cwd=tmp_path)
+    promoted = run_cli(
+        "jpegai_fd.promote",
+        ["--tracking-uri", mlflow_server.uri, "--run", run_id, "--name", experiment_name, "--alias", "champion"],
+        cwd=tmp_path,
+    )
     assert promoted.returncode == 0, promoted.stderr[-3000:]
     uri = f"models:/{experiment_name}@champion"
     _, paths = split_images(tmp_path)
     out = tmp_path / "pred.csv"
-    predicted = run_cli("jpegai_fd.predict", ["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4],
-                                              "--out", str(out)], cwd=tmp_path)
+    predicted = run_cli(
+        "jpegai_fd.predict",
+        ["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4], "--out", str(out)],
+        cwd=tmp_path,
+    )
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     expected = read_csv(out)
 
     port = free_port()
     # The server execs `uvicorn` from PATH: the interpreter's bin folder, as in an activated venv.
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.uri,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow_server.uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
-                             "-h", "127.0.0.1", "-p", str(port), "--workers", "1"], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            uri,
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ping(url, proc, tmp_path / "serve.log")
-        images = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths[:4]] + [base64.b64encode(b"junk").decode()]
+        images = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths[:4]] + [
+            base64.b64encode(b"junk").decode()
+        ]
         body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[i] for i in images]}}).encode()
         request = urllib.request.Request(url + "/invocations", data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:

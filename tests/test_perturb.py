@@ -12,8 +12,16 @@ from scipy import ndimage
 
 from jpegai_fd.datasets.synthetic import make_image
 from jpegai_fd.errors import UserError
-from jpegai_fd.perturb import (CenterCrop, CodecRecompress, GaussianBlur, GaussianNoise, JPEGRecompress, Rescale,
-                               build_conditions, jpeg_bytes)
+from jpegai_fd.perturb import (
+    CenterCrop,
+    CodecRecompress,
+    GaussianBlur,
+    GaussianNoise,
+    JPEGRecompress,
+    Rescale,
+    build_conditions,
+    jpeg_bytes,
+)
 from jpegai_fd.perturb.resample import resize
 
 
@@ -32,8 +40,14 @@ def mean_abs_change(a, b) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
-ALL = [JPEGRecompress(75), Rescale(0.5), GaussianBlur(1.0), GaussianNoise(5.0, seed=1), CenterCrop(0.75),
-       CodecRecompress(25)]
+ALL = [
+    JPEGRecompress(75),
+    Rescale(0.5),
+    GaussianBlur(1.0),
+    GaussianNoise(5.0, seed=1),
+    CenterCrop(0.75),
+    CodecRecompress(25),
+]
 
 
 @pytest.mark.parametrize("perturbation", ALL, ids=lambda p: p.key())
@@ -78,21 +92,24 @@ def test_noise_is_seeded_by_seed_and_image_id(images):
     p = GaussianNoise(5.0, seed=3)
     a = p(images[1], "000017")
     assert np.array_equal(a, GaussianNoise(5.0, seed=3)(images[1], "000017"))
-    assert not np.array_equal(a, p(images[1], "000018"))               # another image id: other noise
+    assert not np.array_equal(a, p(images[1], "000018"))  # another image id: other noise
     assert not np.array_equal(a, GaussianNoise(5.0, seed=4)(images[1], "000017"))
-    flat = np.full((64, 64, 3), 128, np.uint8)                          # no clipping: the noise itself
+    flat = np.full((64, 64, 3), 128, np.uint8)  # no clipping: the noise itself
     residual = p(flat, "x").astype(np.float64) - 128
     assert abs(residual.std() - 5.0) < 0.3 and abs(residual.mean()) < 0.2
 
 
 def test_noise_bytes_are_the_same_in_a_fresh_interpreter(images):
     # A rerun is another process (other PYTHONHASHSEED, other import order): the bytes must not move.
-    code = ("import sys, numpy as np; from jpegai_fd.perturb import GaussianNoise; "
-            "img = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(64, 64, 3); "
-            "sys.stdout.buffer.write(GaussianNoise(10.0, seed=9)(img, 'id-7').tobytes())")
+    code = (
+        "import sys, numpy as np; from jpegai_fd.perturb import GaussianNoise; "
+        "img = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(64, 64, 3); "
+        "sys.stdout.buffer.write(GaussianNoise(10.0, seed=9)(img, 'id-7').tobytes())"
+    )
     env = {"PYTHONPATH": str(REPO), "PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code], input=images[3].tobytes(), capture_output=True, env=env,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=images[3].tobytes(), capture_output=True, env=env, check=True
+    )
     assert done.stdout == GaussianNoise(10.0, seed=9)(images[3], "id-7").tobytes()
 
 
@@ -111,20 +128,27 @@ def test_codec_recompression_degrades_with_lower_rate(images):
 
 def test_keys_and_descriptions_are_stable_and_canonical():
     assert [p.key() for p in ALL] == ["jpeg_q75", "scale_f0.5", "blur_s1", "noise_s5", "crop_f0.75", "codec_bpp25"]
-    assert GaussianNoise(5, seed=1).digest() == GaussianNoise(5.0, seed=1).digest()   # 5 and 5.0: one cache key
+    assert GaussianNoise(5, seed=1).digest() == GaussianNoise(5.0, seed=1).digest()  # 5 and 5.0: one cache key
     assert GaussianNoise(5.0, seed=1).digest() != GaussianNoise(5.0, seed=2).digest()  # the seed keys the cache
     assert GaussianBlur(1.0).describe() == {"perturbation": "blur", "sigma": 1.0, "perturb_version": 1}
     assert "libjpeg" in JPEGRecompress(75).describe()
     assert CodecRecompress(25).describe()["codec"]["encoder"] == "dct"
 
 
-@pytest.mark.parametrize("make, key", [
-    (lambda: JPEGRecompress(0), "jpeg.quality"), (lambda: JPEGRecompress(75.5), "jpeg.quality"),
-    (lambda: Rescale(0), "scale.factor"), (lambda: Rescale(0.5, method="cubic"), "scale.method"),
-    (lambda: GaussianBlur(-1), "blur.sigma"), (lambda: GaussianNoise(5, seed=-1), "noise.seed"),
-    (lambda: CenterCrop(1.5), "crop.fraction"), (lambda: CodecRecompress(0), "codec.bpp"),
-    (lambda: CodecRecompress(25, encoder="png"), "codec.encoder"),
-])
+@pytest.mark.parametrize(
+    "make, key",
+    [
+        (lambda: JPEGRecompress(0), "jpeg.quality"),
+        (lambda: JPEGRecompress(75.5), "jpeg.quality"),
+        (lambda: Rescale(0), "scale.factor"),
+        (lambda: Rescale(0.5, method="cubic"), "scale.method"),
+        (lambda: GaussianBlur(-1), "blur.sigma"),
+        (lambda: GaussianNoise(5, seed=-1), "noise.seed"),
+        (lambda: CenterCrop(1.5), "crop.fraction"),
+        (lambda: CodecRecompress(0), "codec.bpp"),
+        (lambda: CodecRecompress(25, encoder="png"), "codec.encoder"),
+    ],
+)
 def test_bad_parameters_are_one_clear_line(make, key):
     with pytest.raises(UserError, match=rf"'{key}'") as err:
         make()
@@ -137,15 +161,23 @@ def test_codec_recompression_for_jpegai_says_what_it_needs():
 
 
 def test_build_conditions_instantiates_targets_and_names_bad_entries():
-    conds = build_conditions({"a": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 2.0},
-                              "b": {"_target_": "jpegai_fd.perturb.JPEGRecompress", "quality": 50}})
+    conds = build_conditions(
+        {
+            "a": {"_target_": "jpegai_fd.perturb.GaussianBlur", "sigma": 2.0},
+            "b": {"_target_": "jpegai_fd.perturb.JPEGRecompress", "quality": 50},
+        }
+    )
     assert list(conds) == ["a", "b"] and conds["a"] == GaussianBlur(2.0)
     blur = "jpegai_fd.perturb.GaussianBlur"
-    cases = [({"x": {"sigma": 1.0}}, "'robustness.conditions.x' needs a _target_"),
-             ({"x": {"_target_": "collections.OrderedDict"}}, "is not a perturbation"),
-             ({"x": {"_target_": blur, "sigma": 0}}, "'robustness.conditions.x': invalid value for 'blur.sigma'"),
-             ({"x": {"_target_": blur, "sigma": 1}, "y": {"_target_": blur, "sigma": 1.0}},
-              "'robustness.conditions.y' is the same condition as")]
+    cases = [
+        ({"x": {"sigma": 1.0}}, "'robustness.conditions.x' needs a _target_"),
+        ({"x": {"_target_": "collections.OrderedDict"}}, "is not a perturbation"),
+        ({"x": {"_target_": blur, "sigma": 0}}, "'robustness.conditions.x': invalid value for 'blur.sigma'"),
+        (
+            {"x": {"_target_": blur, "sigma": 1}, "y": {"_target_": blur, "sigma": 1.0}},
+            "'robustness.conditions.y' is the same condition as",
+        ),
+    ]
     for specs, message in cases:
         with pytest.raises(UserError, match=message):
             build_conditions(specs)

@@ -34,8 +34,11 @@ def test_each_condition_has_its_own_group_and_a_rerun_extracts_nothing(cfg, tmp_
     plain = ImageReader(int(cfg.dataset.image_size))
     noisy = PerturbedReader.for_split(plain, GaussianNoise(5.0, seed=1), test)
     keys = {}
-    for name, reader in (("clean", plain), ("noise", noisy),
-                         ("blur", PerturbedReader.for_split(plain, GaussianBlur(1.0), test))):
+    for name, reader in (
+        ("clean", plain),
+        ("noise", noisy),
+        ("blur", PerturbedReader.for_split(plain, GaussianBlur(1.0), test)),
+    ):
         keys[name], group, stats = extract(cfg, test, reader)
         assert (stats.extracted, stats.cached) == (len(test), 0)
     assert len(set(keys.values())) == 3

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -17,8 +16,14 @@ from jpegai_fd.errors import UserError
 
 
 def _cli(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "jpegai_fd.pgcluster", *map(str, args)], capture_output=True,
-                          text=True, timeout=180, env={**os.environ, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "jpegai_fd.pgcluster", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def _server_version(uri: str, **kw) -> str:
@@ -105,8 +110,13 @@ def test_bad_folder_or_open_host_is_one_line_before_any_work(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "JFD_POSTGRES" in result.stderr and "initdb" in result.stderr
     env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
-    result = subprocess.run([sys.executable, "-m", "jpegai_fd.pgcluster", "start", str(tmp_path / "data"),
-                             "--host", "0.0.0.0"], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "jpegai_fd.pgcluster", "start", str(tmp_path / "data"), "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "PGPASSWORD" in result.stderr
     assert not (tmp_path / "data").exists()
 

@@ -16,8 +16,15 @@ GRID = list(itertools.product(("rf", "hgb"), (6, 12), ("y", "yuv"), ("flatten", 
 
 def accuracy(clf, bpp, comp, pre, lat) -> float:
     """A distinct, known value per grid point."""
-    return round(0.5 + 0.2 * (clf == "hgb") + 0.01 * bpp + 0.05 * (comp == "yuv")
-                 + {"flatten": 0.1, "single": 0.0, "multi": -0.05}[pre] - 0.003 * (lat == "y_hat"), 4)
+    return round(
+        0.5
+        + 0.2 * (clf == "hgb")
+        + 0.01 * bpp
+        + 0.05 * (comp == "yuv")
+        + {"flatten": 0.1, "single": 0.0, "multi": -0.05}[pre]
+        - 0.003 * (lat == "y_hat"),
+        4,
+    )
 
 
 def log_grid(uri: str, experiment: str, grid=GRID) -> str:
@@ -27,14 +34,29 @@ def log_grid(uri: str, experiment: str, grid=GRID) -> str:
     exp = client.create_experiment(experiment)
     parent = client.create_run(exp, run_name="sweep test-grid", tags={"jpegai_fd.role": "sweep"}).info.run_id
     for i, (clf, bpp, comp, pre, lat) in enumerate([*grid, grid[0]]):
-        tags = {"jpegai_fd.role": "job", "mlflow.parentRunId": parent, "jpegai_fd.config_hash": f"h{i % len(grid)}",
-                "classifier": clf, "bpp": str(bpp), "component": comp, "preprocess": pre, "latent": lat,
-                "encoder": "dct", "dataset": "synthetic"}
+        tags = {
+            "jpegai_fd.role": "job",
+            "mlflow.parentRunId": parent,
+            "jpegai_fd.config_hash": f"h{i % len(grid)}",
+            "classifier": clf,
+            "bpp": str(bpp),
+            "component": comp,
+            "preprocess": pre,
+            "latent": lat,
+            "encoder": "dct",
+            "dataset": "synthetic",
+        }
         run = client.create_run(exp, tags=tags, start_time=1_000_000 + i)
         acc = accuracy(clf, bpp, comp, pre, lat) if i < len(grid) else 0.999  # the rerun of grid[0]
         fit = {"flatten": 600.0, "single": 10.0, "multi": 100.0}[pre] * (2 if clf == "rf" else 1)
-        client.log_batch(run.info.run_id, metrics=[Metric("test/accuracy", acc, 0, 0), Metric("time/fit_s", fit, 0, 0),
-                                                   Metric("time/tune_s", 3 * fit, 0, 0)])
+        client.log_batch(
+            run.info.run_id,
+            metrics=[
+                Metric("test/accuracy", acc, 0, 0),
+                Metric("time/fit_s", fit, 0, 0),
+                Metric("time/tune_s", 3 * fit, 0, 0),
+            ],
+        )
         client.set_terminated(run.info.run_id, "FINISHED")
     failed = client.create_run(exp, tags={"jpegai_fd.role": "job", "mlflow.parentRunId": parent, "classifier": "rf"})
     client.set_terminated(failed.info.run_id, "FAILED")  # failed runs are left out
@@ -45,8 +67,20 @@ def log_grid(uri: str, experiment: str, grid=GRID) -> str:
 def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp_path):
     parent = log_grid(mlflow_server.uri, experiment_name)
     out = tmp_path / "report"
-    result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, "--experiment", experiment_name,
-                                          "--sweep", "sweep test-grid", "--out", str(out)], cwd=tmp_path)
+    result = run_cli(
+        "jpegai_fd.report",
+        [
+            "--tracking-uri",
+            mlflow_server.uri,
+            "--experiment",
+            experiment_name,
+            "--sweep",
+            "sweep test-grid",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert f"report of {len(GRID)} runs" in result.stdout
 
@@ -55,8 +89,12 @@ def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp
     assert len(table) == 24  # 2 models x 2 bpp x 2 components x 3 preprocessings
     names = {"rf": "RF", "hgb": "GB"}
     for clf, bpp, comp, pre in {g[:4] for g in GRID}:
-        row = table[(table.model == names[clf]) & (table.bpp == bpp) & (table.component == comp.upper())
-                    & (table.preprocess == pre)]
+        row = table[
+            (table.model == names[clf])
+            & (table.bpp == bpp)
+            & (table.component == comp.upper())
+            & (table.preprocess == pre)
+        ]
         expected_y = 0.999 if (clf, bpp, comp, pre) == GRID[0][:4] else accuracy(clf, bpp, comp, pre, "y")
         assert row["y"].item() == pytest.approx(expected_y)
         assert row["y_hat"].item() == pytest.approx(accuracy(clf, bpp, comp, pre, "y_hat"))
@@ -71,7 +109,7 @@ def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp
     assert rf_flatten["fit_s"].tolist() == [1200.0, 1200.0] and rf_flatten["runs"].tolist() == [4, 4]
     timing_md = (out / "timing.md").read_text()
     assert "| RF | YUV | ~20 min | 20.0 s | ~3 min |" in timing_md  # fit: flatten, single, multi
-    assert "| GB | Y | ~30 min | 30.0 s | ~5 min |" in timing_md    # tune = 3 x fit
+    assert "| GB | Y | ~30 min | 30.0 s | ~5 min |" in timing_md  # tune = 3 x fit
 
     for latent in ("y", "y_hat"):
         for chart in (f"y_vs_yuv_{latent}.png", f"classifiers_by_bpp_{latent}.png"):
@@ -84,8 +122,9 @@ def test_report_of_all_runs_from_a_sqlite_file_logs_nothing(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     small = [g for g in GRID if g[1] == 6 and g[2] == "yuv"]  # a sqlite file takes ~0.2 s per run to log
     parent = log_grid(uri, "grid", small)
-    result = run_cli("jpegai_fd.report", ["--tracking-uri", uri, "--experiment", "grid", "--out", str(tmp_path / "r")],
-                     cwd=tmp_path)
+    result = run_cli(
+        "jpegai_fd.report", ["--tracking-uri", uri, "--experiment", "grid", "--out", str(tmp_path / "r")], cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(tmp_path / "r" / "results.csv")
     assert len(table) == 6 and set(table.model) == {"RF", "GB"} and set(table.component) == {"YUV"}
@@ -94,9 +133,11 @@ def test_report_of_all_runs_from_a_sqlite_file_logs_nothing(tmp_path):
 
 def test_report_errors_are_one_line(tmp_path, mlflow_server, experiment_name):
     MlflowClient(mlflow_server.uri).create_experiment(experiment_name)
-    for args, expected in ((["--experiment", "nope"], "no experiment 'nope'"),
-                           (["--experiment", experiment_name, "--sweep", "no-such-sweep"], "no sweep 'no-such-sweep'"),
-                           (["--experiment", experiment_name], "no FINISHED job runs")):
+    for args, expected in (
+        (["--experiment", "nope"], "no experiment 'nope'"),
+        (["--experiment", experiment_name, "--sweep", "no-such-sweep"], "no sweep 'no-such-sweep'"),
+        (["--experiment", experiment_name], "no FINISHED job runs"),
+    ):
         result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, *args], cwd=tmp_path)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [result.stderr.strip()] and expected in result.stderr

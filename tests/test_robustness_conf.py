@@ -34,8 +34,12 @@ def test_standard_list_builds_several_strengths_of_every_perturbation():
 
 def test_standard_noise_follows_the_job_seed_and_conditions_can_be_dropped_or_added():
     assert standard(["seed=7"])["noise_s5"] == GaussianNoise(5.0, seed=7)
-    conds = standard(["~robustness.conditions.blur_s2",
-                      "+robustness.conditions.noise_s20={_target_:jpegai_fd.perturb.GaussianNoise,sigma:20,seed:1}"])
+    conds = standard(
+        [
+            "~robustness.conditions.blur_s2",
+            "+robustness.conditions.noise_s20={_target_:jpegai_fd.perturb.GaussianNoise,sigma:20,seed:1}",
+        ]
+    )
     assert "blur_s2" not in conds and conds["noise_s20"] == GaussianNoise(20.0, seed=1)
 
 

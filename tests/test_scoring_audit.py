@@ -42,8 +42,10 @@ def test_png_fakes_and_jpeg_reals_are_flagged(tmp_path):
     json.dumps(report)  # JSON-ready for dataset/audit.json
     flags = {f["property"]: f for f in report["flags"]}
     assert flags["format"]["auc"] == 1.0
-    assert flags["format"]["exclusive_values"] == {"JPEG": {"only": "real", "share_of_class": 1.0},
-                                                   "PNG": {"only": "fake", "share_of_class": 1.0}}
+    assert flags["format"]["exclusive_values"] == {
+        "JPEG": {"only": "real", "share_of_class": 1.0},
+        "PNG": {"only": "fake", "share_of_class": 1.0},
+    }
     assert "jpeg_quality" not in report["splits"]["train"]["separability"]  # not every image is a JPEG
     assert report["splits"]["train"]["per_class"]["fake"]["format"] == {"PNG": 12}
     line = report["warning"]
@@ -54,8 +56,10 @@ def test_png_fakes_and_jpeg_reals_are_flagged(tmp_path):
 
 def test_balanced_dataset_is_not_flagged(tmp_path):
     rng = np.random.default_rng(15)
-    splits = {split: _write(tmp_path / split / "real", rng, 15, 1) + _write(tmp_path / split / "fake", rng, 15, 0)
-              for split in ("train", "test")}
+    splits = {
+        split: _write(tmp_path / split / "real", rng, 15, 1) + _write(tmp_path / split / "fake", rng, 15, 0)
+        for split in ("train", "test")
+    }
     report = audit_dataset(splits)
     assert report["flags"] == [] and report["warning"] is None
     assert audit_tags(report) == {"audit.shortcut": "none"}
@@ -65,11 +69,14 @@ def test_balanced_dataset_is_not_flagged(tmp_path):
     assert report["splits"]["test"]["images"] == {"real": 15, "fake": 15}
 
 
-@pytest.mark.parametrize("fake_kwargs, real_kwargs, flagged", [
-    ({"smooth": True}, {}, "file_size"),                  # fakes far smaller files, same format
-    ({}, {"exif": True}, "exif"),                          # only the camera images carry EXIF
-    ({"quality": 95}, {"quality": 75}, "jpeg_quality"),    # one encoder setting per class
-])
+@pytest.mark.parametrize(
+    "fake_kwargs, real_kwargs, flagged",
+    [
+        ({"smooth": True}, {}, "file_size"),  # fakes far smaller files, same format
+        ({}, {"exif": True}, "exif"),  # only the camera images carry EXIF
+        ({"quality": 95}, {"quality": 75}, "jpeg_quality"),  # one encoder setting per class
+    ],
+)
 def test_single_property_shortcuts_are_flagged(tmp_path, fake_kwargs, real_kwargs, flagged):
     rng = np.random.default_rng(16)
     train = _write(tmp_path / "real", rng, 12, 1, **real_kwargs) + _write(tmp_path / "fake", rng, 12, 0, **fake_kwargs)
@@ -84,7 +91,12 @@ def test_jpeg_quality_estimate_matches_the_encoder_setting(tmp_path, quality):
     path = tmp_path / "q.jpg"
     _noise(np.random.default_rng(0)).save(path, "JPEG", quality=quality, subsampling="4:4:4")
     info = inspect_file(path)
-    assert (info["format"], info["jpeg_quality"], info["quant_standard"], info["subsampling"]) == ("JPEG", quality, True, "4:4:4")
+    assert (info["format"], info["jpeg_quality"], info["quant_standard"], info["subsampling"]) == (
+        "JPEG",
+        quality,
+        True,
+        "4:4:4",
+    )
     assert (info["width"], info["height"], info["exif"]) == (32, 32, "no")
 
 

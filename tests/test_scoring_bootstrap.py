@@ -39,11 +39,14 @@ def test_same_seed_same_intervals_other_seed_others():
     for iv in a.values():
         assert iv.low <= iv.value <= iv.high and iv.half_width > 0
     names = interval_metrics(a, "test")
-    assert set(names) == {f"test/{m}_ci_{s}" for m in ("accuracy", "roc_auc", "average_precision") for s in ("low", "high")}
+    assert set(names) == {
+        f"test/{m}_ci_{s}" for m in ("accuracy", "roc_auc", "average_precision") for s in ("low", "high")
+    }
 
 
-@pytest.mark.parametrize("kwargs, message", [({"n_resamples": 0}, "number of bootstrap resamples 0"),
-                                             ({"level": 95}, "confidence level 95")])
+@pytest.mark.parametrize(
+    "kwargs, message", [({"n_resamples": 0}, "number of bootstrap resamples 0"), ({"level": 95}, "confidence level 95")]
+)
 def test_bad_settings_are_one_clear_error(kwargs, message):
     with pytest.raises(UserError, match=f"invalid {message}"):
         bootstrap_intervals(np.array([0, 1]), np.array([0.7, 0.2]), **kwargs)

@@ -23,10 +23,10 @@ def test_hand_computed_case():
     assert m["accuracy_real"] == pytest.approx(3 / 4)
     assert m["false_alarm_rate"] == pytest.approx(1 / 4)
     assert m["balanced_accuracy"] == pytest.approx(17 / 24)
-    assert m["roc_auc"] == pytest.approx(11 / 12)          # 11 of 12 (fake, real) pairs ordered
+    assert m["roc_auc"] == pytest.approx(11 / 12)  # 11 of 12 (fake, real) pairs ordered
     assert m["average_precision"] == pytest.approx((1 + 1 + 3 / 4) / 3)  # precision at each fake
-    assert m["eer"] == pytest.approx(1 / 4)                # FPR 1/4 while the miss rate goes 1/3 -> 0
-    assert m["tpr_at_fpr_1pct"] == pytest.approx(2 / 3)    # no false alarm allowed: 0.9, 0.8 caught
+    assert m["eer"] == pytest.approx(1 / 4)  # FPR 1/4 while the miss rate goes 1/3 -> 0
+    assert m["tpr_at_fpr_1pct"] == pytest.approx(2 / 3)  # no false alarm allowed: 0.9, 0.8 caught
     assert m["tpr_at_fpr_5pct"] == pytest.approx(2 / 3)
     assert m["brier"] == pytest.approx((0.01 + 0.04 + 0.36 + 0.49 + 0.09 + 0.04 + 0.01) / 7)
     assert (m["n_fake"], m["n_real"]) == (3, 4)
@@ -48,10 +48,13 @@ def test_eer_is_where_false_alarms_equal_misses():
     assert split_metrics(y, p)["eer"] == pytest.approx(0.1587, abs=0.01)
 
 
-@pytest.mark.parametrize("label, kept, dropped", [
-    (1, {"accuracy_real", "false_alarm_rate"}, {"accuracy_fake"}),
-    (0, {"accuracy_fake"}, {"accuracy_real", "false_alarm_rate"}),
-])
+@pytest.mark.parametrize(
+    "label, kept, dropped",
+    [
+        (1, {"accuracy_real", "false_alarm_rate"}, {"accuracy_fake"}),
+        (0, {"accuracy_fake"}, {"accuracy_real", "false_alarm_rate"}),
+    ],
+)
 def test_one_class_split_keeps_what_is_defined(label, kept, dropped):
     y = np.full(5, label)
     p = np.array([0.1, 0.6, 0.2, 0.3, 0.9])

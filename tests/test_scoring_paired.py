@@ -40,8 +40,8 @@ def test_mcnemar_chi_square_with_continuity_correction():
 
 
 def test_mcnemar_switches_to_chi_square_at_25_discordant_images():
-    exact = mcnemar(*_correct(6, 18))    # 24 discordant
-    chi = mcnemar(*_correct(6, 19))      # 25 discordant
+    exact = mcnemar(*_correct(6, 18))  # 24 discordant
+    chi = mcnemar(*_correct(6, 19))  # 25 discordant
     assert exact.method == "exact binomial"
     assert exact.p_value == pytest.approx(2 * sum(math.comb(24, k) for k in range(7)) / 2**24)
     assert chi.method.startswith("chi-square") and chi.statistic == pytest.approx(12**2 / 25)
@@ -51,7 +51,7 @@ def _runs(rng, n=300):
     y = np.repeat([0, 1], n // 2)
     signal = (y == 0).astype(float)
     strong = 1 / (1 + np.exp(-(3 * (signal - 0.5) + rng.normal(0, 1, n))))
-    twin = np.clip(strong + rng.normal(0, 0.002, n), 0, 1)   # the same model, a hair of noise
+    twin = np.clip(strong + rng.normal(0, 0.002, n), 0, 1)  # the same model, a hair of noise
     weak = 1 / (1 + np.exp(-(0.6 * (signal - 0.5) + rng.normal(0, 1, n))))
     return y, {"strong": strong, "twin": twin, "weak": weak}
 
@@ -67,8 +67,7 @@ def test_paired_bootstrap_on_the_auc_difference():
 def test_compare_to_best_marks_the_differences_that_are_not_significant():
     y, scores = _runs(np.random.default_rng(13))
     runs = {name: {"p_fake": p, "y_pred": decide(p)} for name, p in scores.items()}
-    rows = compare_to_best(y, {"weak": runs["weak"], "twin": runs["twin"], "strong": runs["strong"]},
-                           n_resamples=300)
+    rows = compare_to_best(y, {"weak": runs["weak"], "twin": runs["twin"], "strong": runs["strong"]}, n_resamples=300)
     by_name = {r["name"]: r for r in rows}
     best = rows[0]["name"]
     assert best in ("strong", "twin") and rows[0]["is_best"] and "not_significant" not in rows[0]

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -29,8 +28,14 @@ def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
     assert not (tmp_path / "data").exists(), "no work may start before the server check"
     # The same through the environment variable, in a multirun.
     args = ["-m", "bpp=6,12", *[o for o in tiny_overrides(tmp_path) if not o.startswith("tracking.uri")]]
-    env_result = subprocess.run([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, capture_output=True,
-                                text=True, timeout=120, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
+    env_result = subprocess.run(
+        [sys.executable, "-m", "jpegai_fd", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+    )
     assert env_result.returncode == 2
     assert len(env_result.stderr.strip().splitlines()) == 1 and uri in env_result.stderr
     assert time.monotonic() - start < 110  # not MLflow's minutes of retries (a bound, not a benchmark)
@@ -38,10 +43,24 @@ def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
 
 def test_server_command_starts_and_stops_a_server(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "jpegai_fd.server", "--port", str(port),
-                             "--backend-store-uri", f"sqlite:///{tmp_path}/m.db", "--artifacts-destination",
-                             str(tmp_path / "art")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jpegai_fd.server",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path}/m.db",
+            "--artifacts-destination",
+            str(tmp_path / "art"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         banner = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner and "MLFLOW_TRACKING_URI" in banner
@@ -61,9 +80,20 @@ def test_server_command_starts_and_stops_a_server(tmp_path):
 
 @pytest.mark.slow
 def test_job_logs_to_a_server_with_postgresql_backend(tmp_path, postgres):
-    with MlflowServer(postgres, str(tmp_path / "artifacts"), port=free_port(), log_file=tmp_path / "server.log") as server:
-        result = run_cli("jpegai_fd", [*tiny_overrides(tmp_path), f"tracking.uri={server.uri}", "preprocess=single",
-                                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, timeout=300)
+    with MlflowServer(
+        postgres, str(tmp_path / "artifacts"), port=free_port(), log_file=tmp_path / "server.log"
+    ) as server:
+        result = run_cli(
+            "jpegai_fd",
+            [
+                *tiny_overrides(tmp_path),
+                f"tracking.uri={server.uri}",
+                "preprocess=single",
+                f"hydra.run.dir={tmp_path}/run",
+            ],
+            cwd=tmp_path,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         client = MlflowClient(server.uri)
         exp = client.get_experiment_by_name("jpegai_fd")

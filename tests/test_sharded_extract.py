@@ -30,15 +30,28 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def extract_args(root: Path, cache: Path, work: Path) -> list[str]:
-    return ["dataset=faces140k", f"dataset.root={root}", "dataset.image_size=128", "dataset.max_bad_fraction=0.1",
-            f"paths.cache={cache}", f"extract.chunk_size={CHUNK}", f"hydra.run.dir={work}/run-{time.time_ns()}",
-            f"hydra.sweep.dir={work}/sweep-{time.time_ns()}"]
+    return [
+        "dataset=faces140k",
+        f"dataset.root={root}",
+        "dataset.image_size=128",
+        "dataset.max_bad_fraction=0.1",
+        f"paths.cache={cache}",
+        f"extract.chunk_size={CHUNK}",
+        f"hydra.run.dir={work}/run-{time.time_ns()}",
+        f"hydra.sweep.dir={work}/sweep-{time.time_ns()}",
+    ]
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "jpegai_fd.extract", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd.extract", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(proc: subprocess.Popen) -> None:
@@ -79,9 +92,11 @@ def assert_same(got: dict, ref: dict) -> None:
 def test_concurrent_shards_equal_single_process(dataset, reference, tmp_path):
     cache = tmp_path / "sharded.zarr"
     base = extract_args(dataset, cache, tmp_path)
-    procs = [start([*base, "extract.shard=0", "extract.num_shards=3"], tmp_path),
-             start([*base, "extract.shard=1", "extract.num_shards=3"], tmp_path),
-             start([*base, "extract.shard=2", "extract.num_shards=3"], tmp_path)]
+    procs = [
+        start([*base, "extract.shard=0", "extract.num_shards=3"], tmp_path),
+        start([*base, "extract.shard=1", "extract.num_shards=3"], tmp_path),
+        start([*base, "extract.shard=2", "extract.num_shards=3"], tmp_path),
+    ]
     for proc in procs:
         finish(proc)
     assert_same(read_cache(cache), reference)
@@ -90,8 +105,18 @@ def test_concurrent_shards_equal_single_process(dataset, reference, tmp_path):
 @pytest.mark.slow
 def test_joblib_multirun_of_shards_equals_single_process(dataset, reference, tmp_path):
     cache = tmp_path / "multirun.zarr"
-    finish(start(["-m", "extract.shard=0,1", "extract.num_shards=2", "hydra/launcher=joblib", *extract_args(dataset, cache, tmp_path)],
-                 tmp_path))
+    finish(
+        start(
+            [
+                "-m",
+                "extract.shard=0,1",
+                "extract.num_shards=2",
+                "hydra/launcher=joblib",
+                *extract_args(dataset, cache, tmp_path),
+            ],
+            tmp_path,
+        )
+    )
     assert_same(read_cache(cache), reference)
 
 

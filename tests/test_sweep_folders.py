@@ -25,11 +25,26 @@ def test_two_sweeps_started_together_get_their_own_folder_and_parent(tmp_path, m
     procs = []
     for name, launcher in (("a", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]), ("b", [])):
         own = [o for o in tiny_overrides(tmp_path / name) if not o.startswith("tracking.uri=")]
-        args = ["-m", *launcher, "preprocess=single", "bpp=6", *own, f"tracking.uri={mlflow_server.uri}",
-                f"tracking.experiment={experiment_name}", f"tracking.sweep_name=sweep-{name}"]
-        procs.append(subprocess.Popen([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}))
+        args = [
+            "-m",
+            *launcher,
+            "preprocess=single",
+            "bpp=6",
+            *own,
+            f"tracking.uri={mlflow_server.uri}",
+            f"tracking.experiment={experiment_name}",
+            f"tracking.sweep_name=sweep-{name}",
+        ]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "jpegai_fd", *args],
+                cwd=tmp_path,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
+            )
+        )
     for proc in procs:
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-3000:]
@@ -76,8 +91,16 @@ def test_a_given_sweep_folder_that_holds_a_sweep_is_refused(tmp_path):
 
 def test_single_runs_get_their_own_folder(tmp_path):
     # Two single runs started in the same second used to write one outputs/runs/<time>/results.json.
-    procs = [subprocess.Popen([sys.executable, "-m", "jpegai_fd", "--cfg", "hydra", "--resolve"], cwd=tmp_path,
-                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "jpegai_fd", "--cfg", "hydra", "--resolve"],
+            cwd=tmp_path,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     dirs = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)

@@ -17,8 +17,13 @@ FACTORS = ("bpp", "component", "preprocess", "latent", "classifier")
 
 def plan(args: list[str], tmp_path) -> list[dict]:
     """Jobs listed by multirun_sweeps/plan.py, as {key: value} of their overrides."""
-    done = subprocess.run([sys.executable, str(REPO / "multirun_sweeps" / "plan.py"), *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "multirun_sweeps" / "plan.py"), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     jobs = [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in lines[:-1]]
@@ -60,11 +65,20 @@ def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
     assert cfg["dataset"]["image_size"] == 64 and cfg["tuning"]["n_trials"] == 2
 
 
-@pytest.mark.parametrize("classifier,target,size", [("rf", "RandomForestClassifier", ("n_estimators", 20)),
-                                                    ("hgb", "HistGradientBoostingClassifier", ("max_iter", 20))])
+@pytest.mark.parametrize(
+    "classifier,target,size",
+    [
+        ("rf", "RandomForestClassifier", ("n_estimators", 20)),
+        ("hgb", "HistGradientBoostingClassifier", ("max_iter", 20)),
+    ],
+)
 def test_quick_grid_uses_toy_models_of_the_swept_classifier(tmp_path, classifier, target, size):
-    result = run_cli("jpegai_fd", ["experiment=quick_grid", f"classifier={classifier}", "--cfg", "job", "--resolve",
-                                   "-p", "classifier"], cwd=tmp_path, timeout=120)
+    result = run_cli(
+        "jpegai_fd",
+        ["experiment=quick_grid", f"classifier={classifier}", "--cfg", "job", "--resolve", "-p", "classifier"],
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     clf = yaml.safe_load(result.stdout)
     assert clf["name"] == classifier and clf["estimator"]["_target_"].endswith(target)
@@ -76,17 +90,29 @@ def test_quick_grid_script_runs_end_to_end(tmp_path):
     """The documented script, narrowed to rf, yuv, y_hat (6 of the 48 jobs) to stay short."""
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    narrow = ["classifier=rf", "component=yuv", "latent=y_hat", "dataset.num_per_class.train=12",
-              "dataset.num_per_class.test=6"]
-    done = subprocess.run(["bash", str(REPO / "multirun_sweeps" / "quick_grid.sh"), *narrow], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=900)
+    narrow = [
+        "classifier=rf",
+        "component=yuv",
+        "latent=y_hat",
+        "dataset.num_per_class.train=12",
+        "dataset.num_per_class.test=6",
+    ]
+    done = subprocess.run(
+        ["bash", str(REPO / "multirun_sweeps" / "quick_grid.sh"), *narrow],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("quick_grid").experiment_id])
     jobs = [r for r in runs if r.data.tags.get("jpegai_fd.role") == "job"]
     assert len(jobs) == 6 and all(r.info.status == "FINISHED" for r in jobs)
     assert {(r.data.tags["bpp"], r.data.tags["preprocess"]) for r in jobs} == {
-        (b, p) for b in ("6", "12") for p in ("flatten", "single", "multi")}
+        (b, p) for b in ("6", "12") for p in ("flatten", "single", "multi")
+    }
     # Step 1 filled the cache: no training job extracted anything itself.
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in jobs)
 

@@ -19,7 +19,7 @@ SHAPES = {"model_y": (4, 3, 2), "model_uv": (2, 3, 2)}
 def test_flatten_importances_map_back_to_channels_and_positions():
     n = 4 * 3 * 2 + 2 * 3 * 2
     imp = np.zeros(n)
-    imp[np.ravel_multi_index((2, 1, 0), (4, 3, 2))] = 0.75       # model_y channel 2 at (1, 0)
+    imp[np.ravel_multi_index((2, 1, 0), (4, 3, 2))] = 0.75  # model_y channel 2 at (1, 0)
     imp[24 + np.ravel_multi_index((1, 2, 1), (2, 3, 2))] = 0.25  # model_uv channel 1 at (2, 1)
     parts = split_importances(imp, SHAPES, whole_latents=True)
     assert parts["model_y"]["channels"].tolist() == [0, 0, 0.75, 0]
@@ -36,8 +36,13 @@ def test_patch_importances_are_per_channel_and_sizes_are_checked():
         split_importances(np.arange(7.0), SHAPES, whole_latents=False)
 
 
-@pytest.mark.parametrize("model", [RandomForestClassifier(n_estimators=20, random_state=0),
-                                   HistGradientBoostingClassifier(max_iter=20, random_state=0)])
+@pytest.mark.parametrize(
+    "model",
+    [
+        RandomForestClassifier(n_estimators=20, random_state=0),
+        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    ],
+)
 def test_tree_importances_find_the_informative_feature(model):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 10))

@@ -29,12 +29,27 @@ def runs(client, experiment, role):
 
 def start_sweep(tmp_path, server, experiment, launcher_args):
     """A 2-job multirun whose jobs tune long enough (200 trials) to be interrupted mid-way."""
-    args = ["-m", *launcher_args, "preprocess=single", "latent=y,y_hat", *tiny_overrides(tmp_path),
-            "tuning.n_trials=200", f"tracking.uri={server.uri}", f"tracking.experiment={experiment}",
-            f"hydra.sweep.dir={tmp_path}/sweep"]
+    args = [
+        "-m",
+        *launcher_args,
+        "preprocess=single",
+        "latent=y,y_hat",
+        *tiny_overrides(tmp_path),
+        "tuning.n_trials=200",
+        f"tracking.uri={server.uri}",
+        f"tracking.experiment={experiment}",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.Popen([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd", *args],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def wait_for_running_jobs(proc, client, experiment, count, timeout=300):
@@ -69,11 +84,17 @@ def check_all_killed(proc, client, experiment, tmp_path, jobs_in_flight, third_p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher", [["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"],
-                                      ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]],
-                         ids=["joblib", "submitit_local"])
-def test_ctrl_c_under_a_parallel_launcher_kills_in_flight_runs_and_the_parent(mlflow_server, experiment_name, tmp_path,
-                                                                               launcher):
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"],
+        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"],
+    ],
+    ids=["joblib", "submitit_local"],
+)
+def test_ctrl_c_under_a_parallel_launcher_kills_in_flight_runs_and_the_parent(
+    mlflow_server, experiment_name, tmp_path, launcher
+):
     proc = start_sweep(tmp_path, mlflow_server, experiment_name, launcher)
     client = MlflowClient(mlflow_server.uri)
     wait_for_running_jobs(proc, client, experiment_name, 2)
@@ -86,8 +107,9 @@ def test_ctrl_c_under_a_parallel_launcher_kills_in_flight_runs_and_the_parent(ml
 def test_sigterm_to_the_launching_process_alone_kills_the_runs(mlflow_server, experiment_name, tmp_path):
     """`kill PID` of the launching process: its loky workers get no signal from the user, yet no run
     stays RUNNING."""
-    proc = start_sweep(tmp_path, mlflow_server, experiment_name,
-                       ["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"])
+    proc = start_sweep(
+        tmp_path, mlflow_server, experiment_name, ["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"]
+    )
     client = MlflowClient(mlflow_server.uri)
     wait_for_running_jobs(proc, client, experiment_name, 2)
     proc.send_signal(signal.SIGTERM)

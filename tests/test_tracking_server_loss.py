@@ -18,14 +18,26 @@ from jpegai_fd.server import MlflowServer
 
 @pytest.mark.slow
 def test_job_keeps_its_results_when_the_server_dies(tmp_path):
-    server = MlflowServer(f"sqlite:///{tmp_path}/m.db", str(tmp_path / "art"), port=free_port(),
-                          log_file=tmp_path / "server.log").start()
-    args = [*tiny_overrides(tmp_path), f"tracking.uri={server.uri}", "tuning.n_trials=40", "tuning.cv_folds=3",
-            "tracking.retry_s=2",  # a server back within it is retried: tests/test_tracking_sync.py
-            f"hydra.run.dir={tmp_path}/run"]
+    server = MlflowServer(
+        f"sqlite:///{tmp_path}/m.db", str(tmp_path / "art"), port=free_port(), log_file=tmp_path / "server.log"
+    ).start()
+    args = [
+        *tiny_overrides(tmp_path),
+        f"tracking.uri={server.uri}",
+        "tuning.n_trials=40",
+        "tuning.cv_folds=3",
+        "tracking.retry_s=2",  # a server back within it is retried: tests/test_tracking_sync.py
+        f"hydra.run.dir={tmp_path}/run",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    job = subprocess.Popen([sys.executable, "-m", "jpegai_fd", *args], cwd=tmp_path, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         client = MlflowClient(server.uri)
         deadline = time.monotonic() + 120

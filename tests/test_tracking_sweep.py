@@ -17,9 +17,19 @@ SHORT_DIRS = "hydra.sweep.subdir=${hydra.job.num}"  # the temp paths in the over
 
 
 def sweep_args(tmp_path, server, experiment, sweep_dir, *extra):
-    return ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "preprocess=single", *GRID,
-            *tiny_overrides(tmp_path), f"tracking.uri={server.uri}", f"tracking.experiment={experiment}",
-            f"hydra.sweep.dir={tmp_path}/{sweep_dir}", SHORT_DIRS, *extra]
+    return [
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "preprocess=single",
+        *GRID,
+        *tiny_overrides(tmp_path),
+        f"tracking.uri={server.uri}",
+        f"tracking.experiment={experiment}",
+        f"hydra.sweep.dir={tmp_path}/{sweep_dir}",
+        SHORT_DIRS,
+        *extra,
+    ]
 
 
 def runs(client, experiment, role):
@@ -52,7 +62,8 @@ def test_one_parent_run_with_a_child_per_job(sweep):
     assert len(children) == 4
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
     assert {(r.data.tags["latent"], r.data.tags["component"]) for r in children} == {
-        (lat, comp) for lat in ("y", "y_hat") for comp in ("y", "yuv")}
+        (lat, comp) for lat in ("y", "y_hat") for comp in ("y", "yuv")
+    }
     assert len({r.data.tags["jpegai_fd.config_hash"] for r in children}) == 4
     for run in children:
         assert run.info.status == "FINISHED"
@@ -63,8 +74,9 @@ def test_one_parent_run_with_a_child_per_job(sweep):
         assert list(imp) == (["model_y"] if run.data.tags["component"] == "y" else ["model_y", "model_uv"])
         assert sum(sum(part["channels"]) for part in imp.values()) == pytest.approx(1.0)
         assert all("positions" not in part for part in imp.values())
-        trials = pd.read_csv(io.StringIO(open(client.download_artifacts(run.info.run_id, "optuna_trials.csv",
-                                                                         str(tmp_path))).read()))
+        trials = pd.read_csv(
+            io.StringIO(open(client.download_artifacts(run.info.run_id, "optuna_trials.csv", str(tmp_path))).read())
+        )
         assert list(trials["number"]) == [0, 1]
         assert set(trials["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
         assert (trials["duration_s"] > 0).all()
@@ -82,8 +94,9 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     (parent,) = runs(client, experiment, "sweep")
     before = {r.info.run_id for r in runs(client, experiment, "job")}
-    result = run_cli("jpegai_fd", sweep_args(tmp_path, mlflow_server, experiment, "sweep2", "tracking.resume=true"),
-                     cwd=tmp_path)
+    result = run_cli(
+        "jpegai_fd", sweep_args(tmp_path, mlflow_server, experiment, "sweep2", "tracking.resume=true"), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert {r.info.run_id for r in runs(client, experiment, "job")} == before
     (again,) = runs(client, experiment, "sweep")
@@ -98,13 +111,18 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
 def test_report_of_the_sweep(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     out = tmp_path / "report"
-    result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, "--experiment", experiment,
-                                          "--sweep", "latest", "--out", str(out)], cwd=tmp_path)
+    result = run_cli(
+        "jpegai_fd.report",
+        ["--tracking-uri", mlflow_server.uri, "--experiment", experiment, "--sweep", "latest", "--out", str(out)],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == ["model", "bpp", "component", "preprocess", "y", "y_hat"]
-    accuracy = {(r.data.tags["component"].upper(), r.data.tags["latent"]): r.data.metrics["test/accuracy"]
-                for r in runs(client, experiment, "job")}
+    accuracy = {
+        (r.data.tags["component"].upper(), r.data.tags["latent"]): r.data.metrics["test/accuracy"]
+        for r in runs(client, experiment, "job")
+    }
     assert len(table) == 2
     for row in table.itertuples():
         assert (row.model, row.bpp, row.preprocess) == ("RF", 12, "single")
@@ -121,11 +139,20 @@ def test_report_of_the_sweep(sweep, mlflow_server):
 @pytest.mark.slow
 def test_failing_job_marks_its_run_failed_and_the_sweep_goes_on(mlflow_server, tmp_path):
     experiment = "sweep_failing"
-    args = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "preprocess=single",
-            # cv_folds=20 fails at run time (12 training images per class); a bad value that the
-            # preflight can see (e.g. an estimator parameter) stops the sweep before any job.
-            *tiny_overrides(tmp_path), "tuning.cv_folds=2,20", f"tracking.uri={mlflow_server.uri}",
-            f"tracking.experiment={experiment}", f"hydra.sweep.dir={tmp_path}/sweep", SHORT_DIRS]
+    args = [
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "preprocess=single",
+        # cv_folds=20 fails at run time (12 training images per class); a bad value that the
+        # preflight can see (e.g. an estimator parameter) stops the sweep before any job.
+        *tiny_overrides(tmp_path),
+        "tuning.cv_folds=2,20",
+        f"tracking.uri={mlflow_server.uri}",
+        f"tracking.experiment={experiment}",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        SHORT_DIRS,
+    ]
     result = run_cli("jpegai_fd", args, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("jpegai_fd: error: 1 job(s) of the sweep failed")
@@ -141,7 +168,11 @@ def test_failing_job_marks_its_run_failed_and_the_sweep_goes_on(mlflow_server, t
     failed_dir = next(d for d, s in summaries.items() if s["status"] == "failed")
     assert "cv_folds" in summaries[failed_dir]["error"]
     # The job's error is printed once (its log line), then the sweep's one summary line.
-    assert result.stdout.count("needs at least 20 training images") + result.stderr.count("needs at least 20 training images") == 2
+    assert (
+        result.stdout.count("needs at least 20 training images")
+        + result.stderr.count("needs at least 20 training images")
+        == 2
+    )
     assert "Traceback" in (failed_dir / "error.txt").read_text()
 
     # Resume reruns only what did not finish: the failing job again (and it fails again).

@@ -19,8 +19,9 @@ from jpegai_fd.server import MlflowServer
 
 
 def server_on(tmp_path, port):
-    return MlflowServer(f"sqlite:///{tmp_path}/m.db", str(tmp_path / "art"), port=port,
-                        log_file=tmp_path / "server.log").start()
+    return MlflowServer(
+        f"sqlite:///{tmp_path}/m.db", str(tmp_path / "art"), port=port, log_file=tmp_path / "server.log"
+    ).start()
 
 
 def runs(client, role):
@@ -30,8 +31,14 @@ def runs(client, role):
 
 def start(tmp_path, args):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.Popen([sys.executable, "-u", "-m", "jpegai_fd", *args], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-u", "-m", "jpegai_fd", *args],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_running(proc, client, timeout=300):
@@ -50,8 +57,10 @@ def snapshot(client):
     out = {}
     for role in ("sweep", "job"):
         for r in runs(client, role):
-            history = {k: sorted((m.step, m.value, m.timestamp) for m in client.get_metric_history(r.info.run_id, k))
-                       for k in r.data.metrics}
+            history = {
+                k: sorted((m.step, m.value, m.timestamp) for m in client.get_metric_history(r.info.run_id, k))
+                for k in r.data.metrics
+            }
             artifacts = sorted(a.path for a in client.list_artifacts(r.info.run_id))
             out[r.info.run_id] = (r.info.status, r.data.tags, r.data.params, history, artifacts)
     return out
@@ -62,8 +71,16 @@ def test_sync_uploads_a_sweep_that_lost_its_server_once(tmp_path):
     port = free_port()
     server = server_on(tmp_path, port)
     client = MlflowClient(server.uri)
-    args = ["-m", "preprocess=single", "latent=y,y_hat", *tiny_overrides(tmp_path), f"tracking.uri={server.uri}",
-            "tuning.n_trials=40", "tracking.retry_s=0", f"hydra.sweep.dir={tmp_path}/sweep"]
+    args = [
+        "-m",
+        "preprocess=single",
+        "latent=y,y_hat",
+        *tiny_overrides(tmp_path),
+        f"tracking.uri={server.uri}",
+        "tuning.n_trials=40",
+        "tracking.retry_s=0",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    ]
     job = start(tmp_path, args)
     try:
         wait_running(job, client)
@@ -115,8 +132,13 @@ def test_a_server_back_within_retry_s_is_retried_and_the_run_completes(tmp_path)
     port = free_port()
     server = server_on(tmp_path, port)
     client = MlflowClient(server.uri)
-    args = [*tiny_overrides(tmp_path), f"tracking.uri={server.uri}", "tuning.n_trials=40", "tracking.retry_s=300",
-            f"hydra.run.dir={tmp_path}/run"]
+    args = [
+        *tiny_overrides(tmp_path),
+        f"tracking.uri={server.uri}",
+        "tuning.n_trials=40",
+        "tracking.retry_s=300",
+        f"hydra.run.dir={tmp_path}/run",
+    ]
     job = start(tmp_path, args)
     lines = []
     try:
@@ -146,8 +168,10 @@ def test_a_server_back_within_retry_s_is_retried_and_the_run_completes(tmp_path)
 def test_sync_refuses_a_folder_that_is_no_job_output(tmp_path):
     result = run_cli("jpegai_fd.sync", [str(tmp_path)], cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"jpegai_fd.sync: error: {tmp_path} is not a jpegai_fd job or sweep output "
-                                     "folder (no .hydra/ or .jpegai_fd/ in it)")
+    assert result.stderr.strip() == (
+        f"jpegai_fd.sync: error: {tmp_path} is not a jpegai_fd job or sweep output "
+        "folder (no .hydra/ or .jpegai_fd/ in it)"
+    )
 
 
 def test_sync_names_an_unreachable_tracking_uri_in_one_line(tmp_path):

@@ -25,13 +25,23 @@ def separable(n_images=60, per_image=3, seed=0) -> FeatureSet:
 
 def logistic(low=1e-9, high=10.0):
     # Tiny C shrinks every weight to 0: a constant prediction, chance accuracy, a hopeless trial.
-    return Classifier("logreg", partial(LogisticRegression, max_iter=200),
-                      {"C": {"type": "float", "low": low, "high": high, "log": True}})
+    return Classifier(
+        "logreg",
+        partial(LogisticRegression, max_iter=200),
+        {"C": {"type": "float", "low": low, "high": high, "log": True}},
+    )
 
 
 def tuning(**kw):
-    base = {"n_trials": 12, "timeout": None, "cv_folds": 3, "scoring": "accuracy", "storage": None,
-            "study_name": None, "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0}}
+    base = {
+        "n_trials": 12,
+        "timeout": None,
+        "cv_folds": 3,
+        "scoring": "accuracy",
+        "storage": None,
+        "study_name": None,
+        "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0},
+    }
     return OmegaConf.create({**base, **kw})
 
 

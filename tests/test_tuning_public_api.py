@@ -21,7 +21,8 @@ def test_optuna_is_the_version_the_adapter_was_checked_against():
         "and the next study.ask() takes such a trial; (2) study.ask() calls the sampler's before_trial after "
         "creating the trial, and an exception raised there leaves study.optimize before the trial's heartbeat "
         "and tell (test_a_worker_that_loses_the_last_slot_hands_its_trial_back below; "
-        "tests/test_distributed_tuning.py)")
+        "tests/test_distributed_tuning.py)"
+    )
 
 
 # In a fresh interpreter: every import made by project code is recorded, and the study and its trials are
@@ -94,8 +95,9 @@ def test_a_worker_that_loses_the_last_slot_hands_its_trial_back_through_public_a
     goes back as WAITING and it stops; a later run with n_trials=3 takes trial 2. Along the way project code
     imports nothing private from Optuna and reads no private attribute of the study or its trials, except
     in tuning/optuna_adapter.py."""
-    done = subprocess.run([sys.executable, "-c", SCRIPT, f"sqlite:///{tmp_path}/optuna.db"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, f"sqlite:///{tmp_path}/optuna.db"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["private"] == [], "project code goes past Optuna's user API outside tuning/optuna_adapter.py"

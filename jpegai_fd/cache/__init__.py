@@ -27,12 +27,21 @@ class ExtractSettings:
 
     def __post_init__(self):
         if not 0 <= self.shard < self.num_shards:  # a rule of sharding: every chunk has exactly one owner
-            raise UserError(f"invalid value for 'extract.shard': {self.shard!r}; it must be an integer between 0 "
-                            f"and {self.num_shards - 1} (shard < num_shards)")
+            raise UserError(
+                f"invalid value for 'extract.shard': {self.shard!r}; it must be an integer between 0 "
+                f"and {self.num_shards - 1} (shard < num_shards)"
+            )
 
 
-def cached_latents(cache: str | Path, split: DatasetSplit, encoder: LatentEncoder, bpp: int, reader: ImageReader,
-                   extract: ExtractSettings, max_bad_fraction: float | None) -> tuple[LatentGroup, ExtractionStats]:
+def cached_latents(
+    cache: str | Path,
+    split: DatasetSplit,
+    encoder: LatentEncoder,
+    bpp: int,
+    reader: ImageReader,
+    extract: ExtractSettings,
+    max_bad_fraction: float | None,
+) -> tuple[LatentGroup, ExtractionStats]:
     """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache`` and extract what
     this process owns and is missing.
 
@@ -41,10 +50,12 @@ def cached_latents(cache: str | Path, split: DatasetSplit, encoder: LatentEncode
     """
     manifest = split.manifest_hash(hash_memo(cache), reader.settings())
     size = reader.size
-    group = LatentStore(cache).open(split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs,
-                                    reader.settings())
-    return group, fill_group(group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader,
-                             max_bad_fraction)
+    group = LatentStore(cache).open(
+        split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()
+    )
+    return group, fill_group(
+        group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction
+    )
 
 
 __all__ = ["ExtractSettings", "ExtractionStats", "LatentGroup", "LatentStore", "cached_latents", "fill_group"]

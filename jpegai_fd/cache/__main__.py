@@ -32,10 +32,20 @@ def when(seconds: float) -> str:
 
 def print_groups(groups) -> None:
     header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
-    rows = [(g.dataset, g.encoder, str(g.bpp), g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes),
-             when(g.last_used), ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
-             g.key)
-            for g in groups]
+    rows = [
+        (
+            g.dataset,
+            g.encoder,
+            str(g.bpp),
+            g.split,
+            f"{g.done}/{g.images}",
+            human_bytes(g.size_bytes),
+            when(g.last_used),
+            ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
+            g.key,
+        )
+        for g in groups
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
@@ -60,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("--cache", default=DEFAULT_CACHE, help=f"the store (paths.cache; default {DEFAULT_CACHE})")
         if name == "gc":
-            sub.add_argument("--older-than", type=days, default=None, metavar="DAYS",
-                             help="also remove groups that no job opened for DAYS days")
+            sub.add_argument(
+                "--older-than",
+                type=days,
+                default=None,
+                metavar="DAYS",
+                help="also remove groups that no job opened for DAYS days",
+            )
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     args = parser.parse_args(argv)
     from jpegai_fd.cache.inventory import collect, list_groups
@@ -80,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         busy = ", in use now" if r.kept_in_use and args.dry_run else ""
         print(f"{verb}: {r.group.key} ({human_bytes(r.group.size_bytes)}, {r.reason}{busy})")
         freed += r.group.size_bytes if r.done or (args.dry_run and not r.kept_in_use) else 0
-    print(f"{'would free' if args.dry_run else 'freed'} {human_bytes(freed)} "
-          f"({sum(r.done or (args.dry_run and not r.kept_in_use) for r in removals)} groups)")
+    print(
+        f"{'would free' if args.dry_run else 'freed'} {human_bytes(freed)} "
+        f"({sum(r.done or (args.dry_run and not r.kept_in_use) for r in removals)} groups)"
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from jpegai_fd.errors import UserError
 
@@ -40,8 +40,10 @@ class ChunkClaims:
             except OSError as err:
                 if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                     raise
-                raise UserError(f"cannot create the chunk claims file '{path}' ({err.strerror}) to extract "
-                                f"latents; make its folder writable or set paths.cache to a writable folder") from None
+                raise UserError(
+                    f"cannot create the chunk claims file '{path}' ({err.strerror}) to extract "
+                    f"latents; make its folder writable or set paths.cache to a writable folder"
+                ) from None
 
     def try_claim(self, k: int) -> bool:
         """Claim chunk ``k`` without waiting; False when another process holds it."""

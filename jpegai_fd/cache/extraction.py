@@ -47,7 +47,9 @@ def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return full
 
 
-def encode_readable(encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> tuple[dict | None, np.ndarray]:
+def encode_readable(
+    encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int
+) -> tuple[dict | None, np.ndarray]:
     """Encode only the readable images of a chunk; latents of unreadable rows are zero.
 
     Returns (latents for every row or None when nothing was readable, unreadable mask)."""
@@ -76,9 +78,18 @@ def _zero_latents(group: LatentGroup, n: int) -> dict:
     return out
 
 
-def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, bpp: int, image_size: int,
-               shard: int = 0, num_shards: int = 1, reader: ImageReader | None = None,
-               max_bad_fraction: float | None = None, prefetch: int = PREFETCH_CHUNKS) -> ExtractionStats:
+def fill_group(
+    group: LatentGroup,
+    split: DatasetSplit,
+    encoder: LatentEncoder,
+    bpp: int,
+    image_size: int,
+    shard: int = 0,
+    num_shards: int = 1,
+    reader: ImageReader | None = None,
+    max_bad_fraction: float | None = None,
+    prefetch: int = PREFETCH_CHUNKS,
+) -> ExtractionStats:
     """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard).
 
     ``reader`` decodes files (default: keep policy at ``image_size``). Raises UserError as soon as
@@ -97,11 +108,20 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
         return ExtractionStats(0, cached, time.perf_counter() - start)
     if group.read_only is not None:
-        raise read_only_error(group.store_path, group.read_only,
-                              f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
-                              f"at bpp={bpp} (group {group.group.path})")
-    log.info("latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
-             split.name, bpp, n_todo, cached, encoder.name)
+        raise read_only_error(
+            group.store_path,
+            group.read_only,
+            f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
+            f"at bpp={bpp} (group {group.group.path})",
+        )
+    log.info(
+        "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
+        split.name,
+        bpp,
+        n_todo,
+        cached,
+        encoder.name,
+    )
     progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
     claims = ChunkClaims(group.claims_file)
     chunks = ChunkQueue(todo, claims, group.chunk_settled)
@@ -127,8 +147,12 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
                 submit_next()  # the next chunk decodes while this one encodes
                 rows = group.chunk_rows(k)
                 latents, bad = encode_readable(encoder, images, chunk_reasons, bpp)
-                group.write_chunk(k, latents if latents is not None else _zero_latents(group, len(bad)),
-                                  unreadable=bad, reasons=chunk_reasons)
+                group.write_chunk(
+                    k,
+                    latents if latents is not None else _zero_latents(group, len(bad)),
+                    unreadable=bad,
+                    reasons=chunk_reasons,
+                )
                 claims.release(k)
                 for i in np.flatnonzero(bad):
                     log.warning("unreadable image '%s' skipped: %s", split.paths[rows.start + i], chunk_reasons[i])
@@ -144,6 +168,10 @@ def fill_group(group: LatentGroup, split: DatasetSplit, encoder: LatentEncoder, 
     progress.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
-        log.info("latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",
-                 split.name, bpp, by_others)
+        log.info(
+            "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",
+            split.name,
+            bpp,
+            by_others,
+        )
     return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)

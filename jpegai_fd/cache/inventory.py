@@ -32,17 +32,17 @@ class GroupInfo:
 
     key: str
     dataset: str
-    encoder: str          # "<name>-<fingerprint hash>", as in the key
+    encoder: str  # "<name>-<fingerprint hash>", as in the key
     bpp: int
     split: str
     images: int
     done: int
     failed: int
     size_bytes: int
-    last_used: float      # seconds since the epoch (the group's creation when never opened since)
+    last_used: float  # seconds since the epoch (the group's creation when never opened since)
     in_use: bool
     superseded_by: str | None = None
-    bucket: str = ""      # what must match for one group to supersede another (besides the ids)
+    bucket: str = ""  # what must match for one group to supersede another (besides the ids)
 
 
 def disk_usage(folder: Path) -> int:
@@ -59,8 +59,10 @@ def open_store(path: str | Path) -> zarr.Group:
     except (OSError, ValueError):
         is_group = False
     if not is_group:
-        raise UserError(f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
-                        f"paths.cache names (default cache/latents.zarr)")
+        raise UserError(
+            f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
+            f"paths.cache names (default cache/latents.zarr)"
+        )
     return zarr.open_group(str(path), mode="r")
 
 
@@ -77,11 +79,34 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         done, failed = group["done"][:], group["failed"][:]
         mark = used_path(path, key)
         last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
-        bucket = json.dumps([attrs.get("dataset"), key.split("/")[1], attrs.get("bpp"), attrs.get("split"),
-                             attrs.get("image_shape"), attrs.get("root"), attrs.get("reading")], sort_keys=True)
-        out.append(GroupInfo(key, str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)),
-                             str(attrs.get("split")), int(done.size), int(done.sum()), int(failed.sum()),
-                             disk_usage(folder), last, in_use(mark), bucket=bucket))
+        bucket = json.dumps(
+            [
+                attrs.get("dataset"),
+                key.split("/")[1],
+                attrs.get("bpp"),
+                attrs.get("split"),
+                attrs.get("image_shape"),
+                attrs.get("root"),
+                attrs.get("reading"),
+            ],
+            sort_keys=True,
+        )
+        out.append(
+            GroupInfo(
+                key,
+                str(attrs.get("dataset")),
+                key.split("/")[1],
+                int(attrs.get("bpp", -1)),
+                str(attrs.get("split")),
+                int(done.size),
+                int(done.sum()),
+                int(failed.sum()),
+                disk_usage(folder),
+                last,
+                in_use(mark),
+                bucket=bucket,
+            )
+        )
     _mark_superseded(root, out)
     return out
 
@@ -104,7 +129,7 @@ def _mark_superseded(root: zarr.Group, groups: list[GroupInfo]) -> None:
 class Removal:
     group: GroupInfo
     reason: str
-    done: bool            # removed (False: dry run, or kept because a process has it open)
+    done: bool  # removed (False: dry run, or kept because a process has it open)
     kept_in_use: bool = False
 
 

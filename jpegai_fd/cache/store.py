@@ -48,9 +48,11 @@ READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
     """The one line for work a read-only store cannot take: ``what`` it lacks, and the two fixes."""
-    return UserError(f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
-                     f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
-                     f"or set paths.cache to a writable folder")
+    return UserError(
+        f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
+        f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
+        f"or set paths.cache to a writable folder"
+    )
 
 
 def make_codec(name: str, key: str):
@@ -71,9 +73,9 @@ class LatentGroup:
     group: zarr.Group
     chunk_size: int
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
-    read_only: str | None = None     # why the store cannot be written (None: writable)
+    read_only: str | None = None  # why the store cannot be written (None: writable)
     store_path: Path | None = None
-    use: GroupUse | None = None      # held while this group is open (see cache.usage)
+    use: GroupUse | None = None  # held while this group is open (see cache.usage)
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
@@ -107,8 +109,9 @@ class LatentGroup:
         settled = self.done_mask() | self.failed_mask() if settled is None else settled
         return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
 
-    def write_chunk(self, k: int, latents: Latents, unreadable: np.ndarray | None = None,
-                    reasons: list[str] | None = None) -> None:
+    def write_chunk(
+        self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
+    ) -> None:
         """Store the latents of chunk ``k`` (rows in order), then mark its images done.
 
         ``unreadable`` (bool per row) marks images that could not be read, with ``reasons``: they are
@@ -180,8 +183,10 @@ class LatentStore:
         self.read_only = read_only_reason(self.path)
         if self.read_only is not None:
             if not (self.path / "zarr.json").is_file():
-                raise UserError(f"latent cache '{self.path}' cannot be created ({self.read_only}); "
-                                f"set paths.cache to a writable folder")
+                raise UserError(
+                    f"latent cache '{self.path}' cannot be created ({self.read_only}); "
+                    f"set paths.cache to a writable folder"
+                )
             self.root = zarr.open_group(str(self.path), mode="r")
             return
         # Under the lock: processes starting together would otherwise race to create the root group
@@ -193,9 +198,17 @@ class LatentStore:
     def group_key(split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int) -> str:
         return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint_hash(encoder.fingerprint())}/bpp{bpp}/{split.name}"
 
-    def open(self, split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int,
-             image_shape: tuple[int, int], chunk_size: int, codecs: dict | None = None,
-             reading: dict | None = None) -> LatentGroup:
+    def open(
+        self,
+        split: DatasetSplit,
+        manifest: str,
+        encoder: LatentEncoder,
+        bpp: int,
+        image_shape: tuple[int, int],
+        chunk_size: int,
+        codecs: dict | None = None,
+        reading: dict | None = None,
+    ) -> LatentGroup:
         """The group for these inputs, created empty (nothing done) if it does not exist yet.
 
         ``codecs`` maps latent ("y", "y_hat") to a codec name of :data:`CODECS` for new groups; an
@@ -207,14 +220,26 @@ class LatentStore:
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
             if self.read_only is not None:
-                raise read_only_error(self.path, self.read_only,
-                                      f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})")
+                raise read_only_error(
+                    self.path,
+                    self.read_only,
+                    f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})",
+                )
             # Several processes (extraction shards) may get here at once: the first creates the group
             # under an exclusive file lock, the others wait for it and then open what it made.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
-                    group = self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size,
-                                         {**DEFAULT_CODECS, **(codecs or {})}, reading)
+                    group = self._create(
+                        key,
+                        split,
+                        manifest,
+                        encoder,
+                        bpp,
+                        image_shape,
+                        chunk_size,
+                        {**DEFAULT_CODECS, **(codecs or {})},
+                        reading,
+                    )
                     group.use = use
                     return group
         group = self.root[key]
@@ -229,21 +254,44 @@ class LatentStore:
         for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
                 codec = make_codec(codecs[latent], f"extract.codecs.{latent}")
-                group.create_array(f"{latent}/{component}", shape=(n, c, h, w), chunks=(chunk_size, c, h, w),
-                                   dtype="float32", compressors=codec, fill_value=0.0, overwrite=True)
+                group.create_array(
+                    f"{latent}/{component}",
+                    shape=(n, c, h, w),
+                    chunks=(chunk_size, c, h, w),
+                    dtype="float32",
+                    compressors=codec,
+                    fill_value=0.0,
+                    overwrite=True,
+                )
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
-            group.create_array(f"extras/{name}", shape=(n, *shape), chunks=(chunk_size, *shape), dtype=dtype,
-                               compressors=ZstdCodec(level=1), fill_value=0, overwrite=True)
+            group.create_array(
+                f"extras/{name}",
+                shape=(n, *shape),
+                chunks=(chunk_size, *shape),
+                dtype=dtype,
+                compressors=ZstdCodec(level=1),
+                fill_value=0,
+                overwrite=True,
+            )
         # Written once, here, by the one creating process: a single chunk each, so that reading them
         # is one file, not one per image chunk (the masks below stay chunked: shards write them).
         group.create_array("labels", shape=(n,), chunks=(max(n, 1),), dtype="int8", overwrite=True)[:] = split.labels
         group.create_array("ids", shape=(n,), chunks=(max(n, 1),), dtype=str, overwrite=True)[:] = split.ids
         group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
         group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
-        group.attrs.update({"dataset": split.dataset, "split": split.name, "manifest": manifest, "bpp": bpp,
-                            "encoder": encoder.fingerprint(), "image_shape": list(image_shape),
-                            "root": str(split.root) if split.root is not None else None, "reading": reading})
+        group.attrs.update(
+            {
+                "dataset": split.dataset,
+                "split": split.name,
+                "manifest": manifest,
+                "bpp": bpp,
+                "encoder": encoder.fingerprint(),
+                "image_shape": list(image_shape),
+                "root": str(split.root) if split.root is not None else None,
+                "reading": reading,
+            }
+        )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
         return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)

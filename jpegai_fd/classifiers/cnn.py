@@ -38,8 +38,9 @@ class LatentNet(nn.Module):
     """stem 1x1 conv (C -> width) at H x W; a stride-2 3x3 conv to H/2 x W/2; ``depth - 1`` residual
     3x3 blocks; head: 1x1 conv to ``head_channels``, flattened with position, one linear logit."""
 
-    def __init__(self, channels: int, grid: tuple[int, int], width: int, depth: int, head_channels: int,
-                 dropout: float):
+    def __init__(
+        self, channels: int, grid: tuple[int, int], width: int, depth: int, head_channels: int, dropout: float
+    ):
         super().__init__()
 
         def conv(cin, cout, k, stride=1):
@@ -48,8 +49,9 @@ class LatentNet(nn.Module):
         self.stem = nn.Sequential(conv(channels, width, 1), conv(width, width, 3, stride=2))
         self.blocks = nn.ModuleList(conv(width, width, 3) for _ in range(max(depth - 1, 0)))
         h, w = -(-grid[0] // 2), -(-grid[1] // 2)
-        self.head = nn.Sequential(conv(width, head_channels, 1), nn.Flatten(), nn.Dropout(dropout),
-                                  nn.Linear(head_channels * h * w, 1))
+        self.head = nn.Sequential(
+            conv(width, head_channels, 1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(head_channels * h * w, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -113,11 +115,23 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, grid: tuple[int, int] = (16, 16), width: int = 32,
-                 depth: int = 2, head_channels: int = 8, dropout: float = 0.3, lr: float = 1e-3,
-                 weight_decay: float = 1e-3, epochs: int = 40, batch_size: int = 64, patience: int = 8,
-                 validation_fraction: float = 0.1, device: str = "cpu", n_jobs: int = 2,
-                 random_state: int = 0):
+    def __init__(
+        self,
+        grid: tuple[int, int] = (16, 16),
+        width: int = 32,
+        depth: int = 2,
+        head_channels: int = 8,
+        dropout: float = 0.3,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-3,
+        epochs: int = 40,
+        batch_size: int = 64,
+        patience: int = 8,
+        validation_fraction: float = 0.1,
+        device: str = "cpu",
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ):
         self.grid = grid
         self.width = width
         self.depth = depth
@@ -139,21 +153,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):
-                raise UserError(f"classifier.estimator.grid={[h, w]} differs from the cached latent grid "
-                                f"{list(X.tensor_shape[1:])}; set it to the latent grid (image side / 16)")
+                raise UserError(
+                    f"classifier.estimator.grid={[h, w]} differs from the cached latent grid "
+                    f"{list(X.tensor_shape[1:])}; set it to the latent grid (image side / 16)"
+                )
             return X
         if X.ndim != 2 or X.shape[1] % (h * w):
-            raise UserError(f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
-                            f"per image; set it to the latent grid (image side / 16)")
+            raise UserError(
+                f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
+                f"per image; set it to the latent grid (image side / 16)"
+            )
         return MatrixTensors(X.reshape(X.shape[0], X.shape[1] // (h * w), h, w))
 
     def _channel_stats(self, V, rows: np.ndarray) -> None:
         """Per-channel mean and std of the training rows, accumulated batch by batch in float64."""
         c, h, w = V.tensor_shape
-        total = np.zeros(c); squares = np.zeros(c)  # noqa: E702
+        total = np.zeros(c)
+        squares = np.zeros(c)
         rows = np.sort(rows)
         for i in range(0, len(rows), 32):  # small blocks: a float64 copy of 32 images is ~25 MB
-            block = V.read(rows[i:i + 32]).astype(np.float64)
+            block = V.read(rows[i : i + 32]).astype(np.float64)
             total += block.sum(axis=(0, 2, 3))
             squares += np.square(block).sum(axis=(0, 2, 3))
         count = len(rows) * h * w
@@ -166,8 +185,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         x = torch.from_numpy(V.read(idx))  # copies this batch only; callers pass sorted rows when order is free
         return ((x - self.mean_) / self.std_).to(device)
 
-    def fit(self, X, y: np.ndarray, groups: np.ndarray | None = None,
-            rows: np.ndarray | None = None) -> "CNNClassifier":
+    def fit(
+        self, X, y: np.ndarray, groups: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> "CNNClassifier":
         """Train on ``rows`` of ``X`` (default all), without copying ``X``."""
         V = self._tensors(X)
         rows = np.arange(len(y)) if rows is None else np.asarray(rows)
@@ -176,8 +196,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Held out image by image, also when streaming: whole cache chunks would read less per epoch, but
         # neighbouring images are alike (measured: a chunk-wise split gave a validation loss 50x the
         # image-wise one and stopped at the first epoch), so the split would not represent the data.
-        fit_pos, val_pos = validation_split(y01[rows].astype(int), None if groups is None else groups[rows],
-                                            self.validation_fraction, self.random_state)
+        fit_pos, val_pos = validation_split(
+            y01[rows].astype(int), None if groups is None else groups[rows], self.validation_fraction, self.random_state
+        )
         train_rows, val_rows = rows[fit_pos], rows[val_pos]
         self.validation_rows_ = val_rows  # which rows early stopping watched
         self._channel_stats(V, train_rows)
@@ -192,8 +213,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, V, y01, train_rows, val_rows, device) -> None:
         if device.type == "cuda":
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        net = LatentNet(V.tensor_shape[0], tuple(self.grid), int(self.width), int(self.depth), int(self.head_channels),
-                        float(self.dropout)).to(device)
+        net = LatentNet(
+            V.tensor_shape[0],
+            tuple(self.grid),
+            int(self.width),
+            int(self.depth),
+            int(self.head_channels),
+            float(self.dropout),
+        ).to(device)
         optimiser = torch.optim.AdamW(net.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
         loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
         order_rng = np.random.default_rng(self.random_state)
@@ -205,7 +232,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             total = correct = 0.0
             order = V.epoch_order(train_rows, order_rng)
             for i in range(0, len(order), int(self.batch_size)):
-                idx = np.sort(order[i:i + int(self.batch_size)])
+                idx = np.sort(order[i : i + int(self.batch_size)])
                 if len(idx) < 2:  # BatchNorm needs two samples
                     continue
                 target = torch.from_numpy(y01[idx]).to(device)
@@ -239,7 +266,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """Logits of ``rows`` in the order given, computed batch by batch in eval mode."""
         net.eval()
         step = EVAL_BATCH
-        out = [net(self._batch(V, rows[i:i + step], device)).cpu() for i in range(0, len(rows), step)]
+        out = [net(self._batch(V, rows[i : i + step], device)).cpu() for i in range(0, len(rows), step)]
         return torch.cat(out) if out else torch.empty(0)
 
     def predict_proba(self, X) -> np.ndarray:

@@ -23,8 +23,10 @@ def estimator_class(target: str, key: str = "classifier.estimator._target_"):
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise UserError(f"invalid value for '{key}': {target!r}; it must name an importable estimator class, "
-                        f"e.g. sklearn.ensemble.RandomForestClassifier ({type(exc).__name__}: {exc})") from exc
+        raise UserError(
+            f"invalid value for '{key}': {target!r}; it must name an importable estimator class, "
+            f"e.g. sklearn.ensemble.RandomForestClassifier ({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(cls, type):
         raise UserError(f"invalid value for '{key}': {target!r}; it must name an estimator class")
     return cls
@@ -50,8 +52,9 @@ def check_known(cls, name: str, key: str) -> None:
     """Raise UserError when ``name`` is not an ``__init__`` parameter of estimator class ``cls``."""
     names = cls._get_param_names() if hasattr(cls, "_get_param_names") else None
     if names is not None and name not in names:
-        raise UserError(f"unknown parameter '{key}': {cls.__name__} has no parameter {name!r}; "
-                        f"its parameters: {', '.join(names)}")
+        raise UserError(
+            f"unknown parameter '{key}': {cls.__name__} has no parameter {name!r}; its parameters: {', '.join(names)}"
+        )
 
 
 def check_parameter(cls, name: str, value, key: str) -> None:

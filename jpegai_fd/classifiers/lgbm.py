@@ -48,7 +48,9 @@ def device_available(device: str) -> bool:
 def resolve_device(device: str) -> str:
     """``device`` when configured and present, else ``cpu`` with one warning."""
     if device not in DEVICES:
-        raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; allowed values: {', '.join(DEVICES)}")
+        raise UserError(
+            f"invalid value for 'classifier.estimator.device': {device!r}; allowed values: {', '.join(DEVICES)}"
+        )
     if device_available(device):
         return device
     log.warning("lightgbm: device '%s' is not available in this build or machine; training on cpu", device)
@@ -85,12 +87,24 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, n_estimators: int = 1000, learning_rate: float = 0.1, num_leaves: int = 31,
-                 max_depth: int = -1, min_child_samples: int = 20, colsample_bytree: float = 0.2,
-                 subsample: float = 1.0, reg_lambda: float = 0.0, max_bin: int = 63,
-                 bin_construct_sample_cnt: int = 2000, early_stopping_rounds: int = 30,
-                 validation_fraction: float = 0.1, device: str = "cpu", n_jobs: int = 2,
-                 random_state: int = 0):
+    def __init__(
+        self,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.1,
+        num_leaves: int = 31,
+        max_depth: int = -1,
+        min_child_samples: int = 20,
+        colsample_bytree: float = 0.2,
+        subsample: float = 1.0,
+        reg_lambda: float = 0.0,
+        max_bin: int = 63,
+        bin_construct_sample_cnt: int = 2000,
+        early_stopping_rounds: int = 30,
+        validation_fraction: float = 0.1,
+        device: str = "cpu",
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -110,21 +124,36 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
     # --- parameters -------------------------------------------------------------------------------
     def dataset_params(self) -> dict:
         """Parameters fixed when the matrix is binned; fits that share a binned dataset share these."""
-        return {"max_bin": int(self.max_bin), "bin_construct_sample_cnt": int(self.bin_construct_sample_cnt),
-                # Keep every feature at binning time so min_child_samples can be tuned on one dataset.
-                "feature_pre_filter": False, "data_random_seed": int(self.random_state),
-                "num_threads": int(self.n_jobs), "verbose": -1}
+        return {
+            "max_bin": int(self.max_bin),
+            "bin_construct_sample_cnt": int(self.bin_construct_sample_cnt),
+            # Keep every feature at binning time so min_child_samples can be tuned on one dataset.
+            "feature_pre_filter": False,
+            "data_random_seed": int(self.random_state),
+            "num_threads": int(self.n_jobs),
+            "verbose": -1,
+        }
 
     def train_params(self) -> dict:
         subsample = float(self.subsample)
-        return {**self.dataset_params(), "objective": "binary", "metric": "binary_logloss",
-                "learning_rate": float(self.learning_rate), "num_leaves": int(self.num_leaves),
-                "max_depth": int(self.max_depth), "min_data_in_leaf": int(self.min_child_samples),
-                "feature_fraction": float(self.colsample_bytree), "lambda_l2": float(self.reg_lambda),
-                "bagging_fraction": subsample, "bagging_freq": 1 if subsample < 1 else 0,
-                "seed": int(self.random_state), "deterministic": True,
-                # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
-                "force_col_wise": True, "device_type": resolve_device(self.device)}
+        return {
+            **self.dataset_params(),
+            "objective": "binary",
+            "metric": "binary_logloss",
+            "learning_rate": float(self.learning_rate),
+            "num_leaves": int(self.num_leaves),
+            "max_depth": int(self.max_depth),
+            "min_data_in_leaf": int(self.min_child_samples),
+            "feature_fraction": float(self.colsample_bytree),
+            "lambda_l2": float(self.reg_lambda),
+            "bagging_fraction": subsample,
+            "bagging_freq": 1 if subsample < 1 else 0,
+            "seed": int(self.random_state),
+            "deterministic": True,
+            # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
+            "force_col_wise": True,
+            "device_type": resolve_device(self.device),
+        }
 
     # --- fitting ----------------------------------------------------------------------------------
     def bin(self, X: np.ndarray, y01: np.ndarray) -> lgb.Dataset:
@@ -132,8 +161,9 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float32)
         X = np.ascontiguousarray(X)  # a no-op for the job's matrices; LightGBM copies otherwise
-        return lgb.Dataset(X, label=y01.astype(np.float32), params=self.dataset_params(),
-                           free_raw_data=True).construct()
+        return lgb.Dataset(
+            X, label=y01.astype(np.float32), params=self.dataset_params(), free_raw_data=True
+        ).construct()
 
     def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "LGBMClassifier":
         self.classes_ = np.unique(y)
@@ -142,8 +172,9 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         y01 = np.searchsorted(self.classes_, y)
         return self.fit_binned(self.bin(X, y01), np.arange(len(y)), groups, self.classes_)
 
-    def fit_binned(self, binned: lgb.Dataset, rows: np.ndarray, groups: np.ndarray | None,
-                   classes: np.ndarray) -> "LGBMClassifier":
+    def fit_binned(
+        self, binned: lgb.Dataset, rows: np.ndarray, groups: np.ndarray | None, classes: np.ndarray
+    ) -> "LGBMClassifier":
         """Train on ``rows`` of an already binned dataset (see :meth:`bin`), whose labels index
         ``classes``; ``groups`` (per row of ``binned``) keeps an image's rows on one side of the
         early-stopping split."""
@@ -155,8 +186,9 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         curves: dict = {}
         callbacks = [lgb.record_evaluation(curves)]
         if self.early_stopping_rounds and self.early_stopping_rounds > 0:
-            fit_pos, val_pos = validation_split(label[rows], None if groups is None else groups[rows],
-                                                self.validation_fraction, self.random_state)
+            fit_pos, val_pos = validation_split(
+                label[rows], None if groups is None else groups[rows], self.validation_fraction, self.random_state
+            )
             train_set = binned.subset(rows[fit_pos].tolist())
             valid_sets = [train_set, binned.subset(rows[val_pos].tolist())]
             callbacks.append(lgb.early_stopping(int(self.early_stopping_rounds), verbose=False))
@@ -165,9 +197,14 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
             self.validation_rows_ = rows[:0]
             train_set = binned if len(rows) == binned.num_data() else binned.subset(rows.tolist())
             valid_sets = [train_set]
-        self.booster_ = lgb.train(params, train_set, num_boost_round=int(self.n_estimators),
-                                  valid_sets=valid_sets, valid_names=["train", "val"][:len(valid_sets)],
-                                  callbacks=callbacks)
+        self.booster_ = lgb.train(
+            params,
+            train_set,
+            num_boost_round=int(self.n_estimators),
+            valid_sets=valid_sets,
+            valid_names=["train", "val"][: len(valid_sets)],
+            callbacks=callbacks,
+        )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         self.curves_ = {f"{name}_logloss": list(values["binary_logloss"]) for name, values in curves.items()}
         return self

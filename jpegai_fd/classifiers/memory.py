@@ -45,6 +45,8 @@ def memory_warning(classifier: Classifier, X, available: int | None = None) -> s
     need = X.nbytes * per_byte
     if available is None or need <= available:
         return None
-    return (f"classifier={classifier.name} needs about {need / 1e9:.1f} GB on top of the {X.nbytes / 1e9:.1f} GB "
-            f"feature matrix (measured in benchmarks/) but {available / 1e9:.1f} GB is available: it will likely "
-            f"be killed; use classifier=lgbm, fewer images or a larger machine")
+    return (
+        f"classifier={classifier.name} needs about {need / 1e9:.1f} GB on top of the {X.nbytes / 1e9:.1f} GB "
+        f"feature matrix (measured in benchmarks/) but {available / 1e9:.1f} GB is available: it will likely "
+        f"be killed; use classifier=lgbm, fewer images or a larger machine"
+    )

@@ -22,11 +22,18 @@ class Classifier:
     ``stream_from_cache``: hand the estimator the cached latents, read batch by batch, instead of
     the flatten matrix (cnn)."""
 
-    def __init__(self, name: str, estimator: Callable[..., Any], search_space: dict | None = None,
-                 tuning_backend: Callable[..., Any] | None = None, stream_from_cache: bool = False):
+    def __init__(
+        self,
+        name: str,
+        estimator: Callable[..., Any],
+        search_space: dict | None = None,
+        tuning_backend: Callable[..., Any] | None = None,
+        stream_from_cache: bool = False,
+    ):
         if not isinstance(stream_from_cache, bool):
-            raise UserError(f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; "
-                            f"use true or false")
+            raise UserError(
+                f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; use true or false"
+            )
         self.name, self.estimator = name, estimator
         self.search_space = dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache

@@ -20,6 +20,20 @@ from jpegai_fd.datasets.screen import screen
 from jpegai_fd.datasets.split import DatasetSplit, Skipped, sample_balanced
 from jpegai_fd.datasets.synthetic import SyntheticFaces
 
-__all__ = ["DatasetSplit", "FileHashes", "FolderDataset", "ImageDataset", "ImageReader", "KaggleCSVDataset",
-           "Skipped", "SyntheticFaces", "check_bad_fraction", "hash_memo", "manifest_csv", "manifest_hash",
-           "read_split", "sample_balanced", "screen"]
+__all__ = [
+    "DatasetSplit",
+    "FileHashes",
+    "FolderDataset",
+    "ImageDataset",
+    "ImageReader",
+    "KaggleCSVDataset",
+    "Skipped",
+    "SyntheticFaces",
+    "check_bad_fraction",
+    "hash_memo",
+    "manifest_csv",
+    "manifest_hash",
+    "read_split",
+    "sample_balanced",
+    "screen",
+]

@@ -19,6 +19,8 @@ def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], m
     total = len(split) + len(split.skipped)
     if total and len(bad) > max_fraction * total:
         path, reason = bad[0]
-        raise UserError(f"{len(bad)} of {total} images of split '{split.name}' are bad (more than "
-                        f"dataset.max_bad_fraction={max_fraction}), e.g. '{path}': {reason}; fix the dataset "
-                        f"or raise dataset.max_bad_fraction (the log lists every bad image)")
+        raise UserError(
+            f"{len(bad)} of {total} images of split '{split.name}' are bad (more than "
+            f"dataset.max_bad_fraction={max_fraction}), e.g. '{path}': {reason}; fix the dataset "
+            f"or raise dataset.max_bad_fraction (the log lists every bad image)"
+        )

@@ -33,8 +33,19 @@ class ImageDataset:
     ``num_train``/``num_test`` a balanced subsample per split (None: all); ``size_policy`` and
     ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
 
-    def __init__(self, *, name: str, root: str, image_size: int, train_split: str, test_split: str,
-                 num_train: int | None, num_test: int | None, size_policy: str, max_bad_fraction: float | None):
+    def __init__(
+        self,
+        *,
+        name: str,
+        root: str,
+        image_size: int,
+        train_split: str,
+        test_split: str,
+        num_train: int | None,
+        num_test: int | None,
+        size_policy: str,
+        max_bad_fraction: float | None,
+    ):
         _check_int("image_size", image_size, 1)
         _check_int("num_train", num_train, 2, nullable=True)
         _check_int("num_test", num_test, 2, nullable=True)
@@ -42,11 +53,14 @@ class ImageDataset:
         self.train_split, self.test_split = train_split, test_split
         self.num_train, self.num_test = num_train, num_test
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
-        if max_bad_fraction is not None and (isinstance(max_bad_fraction, bool) or
-                                             not isinstance(max_bad_fraction, (int, float)) or
-                                             not 0 <= max_bad_fraction <= 1):
-            raise UserError(f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; "
-                            f"use a number in [0, 1] or null")
+        if max_bad_fraction is not None and (
+            isinstance(max_bad_fraction, bool)
+            or not isinstance(max_bad_fraction, (int, float))
+            or not 0 <= max_bad_fraction <= 1
+        ):
+            raise UserError(
+                f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; use a number in [0, 1] or null"
+            )
         self.max_bad_fraction = max_bad_fraction
 
     def listing(self, split: str) -> DatasetSplit:
@@ -61,8 +75,10 @@ class ImageDataset:
         then screened. Raises UserError when screening alone skips more than ``max_bad_fraction``."""
         self.prepare()
         out = []
-        for split, num, split_seed, key in ((self.train_split, self.num_train, seed, "dataset.num_train"),
-                                            (self.test_split, self.num_test, seed + 1, "dataset.num_test")):
+        for split, num, split_seed, key in (
+            (self.train_split, self.num_train, seed, "dataset.num_train"),
+            (self.test_split, self.num_test, seed + 1, "dataset.num_test"),
+        ):
             screened = screen(sample_balanced(self.listing(split), num, split_seed, key))
             for s in screened.skipped:
                 log.warning("dataset %s/%s: skipping '%s': %s", self.name, split, s.path, s.reason)

@@ -32,8 +32,10 @@ def list_images(root: Path, classes: dict[int, str]) -> list[tuple[str, int]]:
     for label, folder in classes.items():
         top = root / folder
         if not top.is_dir():
-            raise UserError(f"missing class folder '{top}'; dataset.root must hold {_layout(classes)} "
-                            f"(folder names: dataset.classes.real / dataset.classes.fake)")
+            raise UserError(
+                f"missing class folder '{top}'; dataset.root must hold {_layout(classes)} "
+                f"(folder names: dataset.classes.real / dataset.classes.fake)"
+            )
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel_dir = Path(dirpath).relative_to(root).as_posix()
@@ -45,8 +47,10 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
     """The images listed in a split file; lines outside a class folder go to ``skipped``."""
     path = root / file
     if not path.is_file():
-        raise UserError(f"missing split file '{path}' (dataset.split_files.{split}); list one image path per line, "
-                        f"relative to dataset.root, or unset it for a generated split")
+        raise UserError(
+            f"missing split file '{path}' (dataset.split_files.{split}); list one image path per line, "
+            f"relative to dataset.root, or unset it for a generated split"
+        )
     by_folder = {name: label for label, name in classes.items()}
     ids, labels, skipped, seen = [], [], [], {}
     for line_no, line in enumerate(path.read_text().splitlines(), start=1):
@@ -54,7 +58,9 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
         if not listed or listed.startswith("#"):
             continue
         if listed in seen:
-            raise UserError(f"'{path}': duplicate entry {listed!r} on lines {seen[listed]} and {line_no}; ids must be unique")
+            raise UserError(
+                f"'{path}': duplicate entry {listed!r} on lines {seen[listed]} and {line_no}; ids must be unique"
+            )
         seen[listed] = line_no
         label = by_folder.get(listed.replace("\\", "/").split("/")[0])
         if label is None:
@@ -62,15 +68,24 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
             continue
         ids.append(listed)
         labels.append(label)
-    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
-                        np.array(labels, dtype=np.int8), root, tuple(skipped))
+    return DatasetSplit(
+        dataset,
+        split,
+        np.array(ids, dtype=str),
+        tuple(root / i for i in ids),
+        np.array(labels, dtype=np.int8),
+        root,
+        tuple(skipped),
+    )
 
 
 def _rank_key(seed: int, image_id: str) -> bytes:
     return hashlib.blake2b(f"{seed}\0{image_id}".encode(), digest_size=8).digest()
 
 
-def stratified_split(images: list[tuple[str, int]], fractions: dict[str, float], seed: int) -> dict[str, list[tuple[str, int]]]:
+def stratified_split(
+    images: list[tuple[str, int]], fractions: dict[str, float], seed: int
+) -> dict[str, list[tuple[str, int]]]:
     """Assign every (id, label) to a split: per class, rank by hash(seed, id), cut by ``fractions``."""
     names = list(fractions)
     total = sum(float(v) for v in fractions.values())
@@ -98,25 +113,38 @@ class FolderDataset(ImageDataset):
         self.classes = {1: str(classes["real"]), 0: str(classes["fake"])}  # label -> folder (1 = real, Kaggle's)
         for split, value in split_fractions.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise UserError(f"invalid value for 'dataset.split_fractions.{split}': {value!r}; use a number >= 0 "
-                                f"(the fractions are normalised by their sum)")
+                raise UserError(
+                    f"invalid value for 'dataset.split_fractions.{split}': {value!r}; use a number >= 0 "
+                    f"(the fractions are normalised by their sum)"
+                )
         if split_fractions and sum(split_fractions.values()) <= 0:
-            raise UserError(f"invalid value for 'dataset.split_fractions': {dict(split_fractions)}; at least one "
-                            f"fraction must be > 0")
+            raise UserError(
+                f"invalid value for 'dataset.split_fractions': {dict(split_fractions)}; at least one "
+                f"fraction must be > 0"
+            )
         self.split_files = dict(split_files or {})
         self.split_fractions = dict(split_fractions)
 
     def listing(self, split: str) -> DatasetSplit:
         root = self.root
         if not root.is_dir():
-            raise UserError(f"dataset.root '{root}' does not exist; it must hold {_layout(self.classes)} "
-                            f"(set dataset.root=...)")
+            raise UserError(
+                f"dataset.root '{root}' does not exist; it must hold {_layout(self.classes)} (set dataset.root=...)"
+            )
         if self.split_files.get(split):
             return read_split_file(root, str(self.split_files[split]), self.classes, self.name, split)
         if split not in self.split_fractions:
-            raise UserError(f"split {split!r} is neither in dataset.split_files nor in dataset.split_fractions "
-                            f"({', '.join(self.split_fractions)}); add it to one of them")
+            raise UserError(
+                f"split {split!r} is neither in dataset.split_files nor in dataset.split_fractions "
+                f"({', '.join(self.split_fractions)}); add it to one of them"
+            )
         chosen = stratified_split(list_images(root, self.classes), self.split_fractions, self.seed)[split]
         ids = [i for i, _ in chosen]
-        return DatasetSplit(self.name, split, np.array(ids, dtype=str), tuple(root / i for i in ids),
-                            np.array([label for _, label in chosen], dtype=np.int8), root)
+        return DatasetSplit(
+            self.name,
+            split,
+            np.array(ids, dtype=str),
+            tuple(root / i for i in ids),
+            np.array([label for _, label in chosen], dtype=np.int8),
+            root,
+        )

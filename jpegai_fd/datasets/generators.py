@@ -24,7 +24,7 @@ camera model on the same content.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
@@ -67,8 +67,9 @@ def _bilinear_up(low: np.ndarray) -> np.ndarray:
     ys = np.clip((np.arange(2 * h) + 0.5) / 2 - 0.5, 0, h - 1)
     xs = np.clip((np.arange(2 * w) + 0.5) / 2 - 0.5, 0, w - 1)
     grid = np.meshgrid(ys, xs, indexing="ij")
-    return np.stack([ndimage.map_coordinates(low[..., ch], grid, order=1, mode="nearest")
-                     for ch in range(low.shape[2])], axis=-1)
+    return np.stack(
+        [ndimage.map_coordinates(low[..., ch], grid, order=1, mode="nearest") for ch in range(low.shape[2])], axis=-1
+    )
 
 
 def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:

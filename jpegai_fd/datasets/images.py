@@ -55,7 +55,7 @@ def to_rgb8(image: Image.Image) -> np.ndarray:
 def _center_crop(pixels: np.ndarray, size: int) -> np.ndarray:
     h, w = pixels.shape[:2]
     top, left = (h - size) // 2, (w - size) // 2
-    return pixels[top:top + size, left:left + size]
+    return pixels[top : top + size, left : left + size]
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,10 @@ class ImageReader:
 
     def __post_init__(self):
         if self.size_policy not in SIZE_POLICIES:
-            raise UserError(f"invalid value for 'dataset.size_policy': {self.size_policy!r}; "
-                            f"allowed values: {', '.join(SIZE_POLICIES)}")
+            raise UserError(
+                f"invalid value for 'dataset.size_policy': {self.size_policy!r}; "
+                f"allowed values: {', '.join(SIZE_POLICIES)}"
+            )
 
     def settings(self) -> dict:
         """What changes the pixels handed to the encoder: part of the cache key."""
@@ -82,9 +84,12 @@ class ImageReader:
                 pixels = to_rgb8(ImageOps.exif_transpose(image))
         except Image.DecompressionBombError as exc:
             raise BadImage(f"too large ({exc})") from exc
-        except Exception as exc:  # noqa: BLE001  (Pillow raises many types for bad bytes: all mean "unreadable")
-            kind = ("unrecognised format (not an image, or a corrupt header)"
-                    if isinstance(exc, Image.UnidentifiedImageError) else "corrupt or truncated")
+        except Exception as exc:
+            kind = (
+                "unrecognised format (not an image, or a corrupt header)"
+                if isinstance(exc, Image.UnidentifiedImageError)
+                else "corrupt or truncated"
+            )
             raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return self.fit(pixels, path)
 
@@ -95,8 +100,10 @@ class ImageReader:
         if (h, w) == (n, n):
             return pixels
         if self.size_policy == "reject":
-            raise UserError(f"image '{path}' is {w}x{h}, expected {n}x{n} (dataset.image_size) and "
-                            f"dataset.size_policy=reject; fix the image or use keep, center_crop or resize")
+            raise UserError(
+                f"image '{path}' is {w}x{h}, expected {n}x{n} (dataset.image_size) and "
+                f"dataset.size_policy=reject; fix the image or use keep, center_crop or resize"
+            )
         if self.size_policy == "keep" or (self.size_policy == "center_crop" and min(h, w) < n):
             raise BadImage(f"size {w}x{h}, expected {n}x{n} (dataset.size_policy={self.size_policy})")
         if self.size_policy == "resize":

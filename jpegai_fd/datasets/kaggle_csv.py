@@ -45,7 +45,9 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         if row["label"] not in ("0", "1"):
             raise UserError(f"'{csv_path}' line {line}: label {row['label']!r} must be 1 (real) or 0 (fake)")
         if row["id"] in seen:
-            raise UserError(f"'{csv_path}': duplicate id {row['id']!r} on lines {seen[row['id']]} and {line}; ids must be unique")
+            raise UserError(
+                f"'{csv_path}': duplicate id {row['id']!r} on lines {seen[row['id']]} and {line}; ids must be unique"
+            )
         seen[row["id"]] = line
         ids.append(row["id"])
         paths.append(image_dir / row["path"])

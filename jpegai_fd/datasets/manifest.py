@@ -38,7 +38,9 @@ class FileHashes:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=60)
-        con.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, digest TEXT)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, digest TEXT)"
+        )
         return con
 
     def sizes_and_digests(self, paths) -> list[tuple[int, str]]:
@@ -86,7 +88,9 @@ def manifest_rows(split: DatasetSplit, hashes: FileHashes | None = None) -> list
     rows = []
     for image_id, path, label, (size, digest) in zip(split.ids, split.paths, split.labels, pairs):
         shown = os.path.relpath(path, root) if root else str(path)
-        rows.append({"id": str(image_id), "path": Path(shown).as_posix(), "label": int(label), "size": size, "hash": digest})
+        rows.append(
+            {"id": str(image_id), "path": Path(shown).as_posix(), "label": int(label), "size": size, "hash": digest}
+        )
     return rows
 
 
@@ -113,6 +117,15 @@ def manifest_csv(split: DatasetSplit, group=None, hashes: FileHashes | None = No
             status = "done"
         writer.writerow({**row, "status": status, "reason": reason})
     for s in split.skipped:
-        writer.writerow({"id": s.id, "path": s.path, "label": s.label, "size": "", "hash": "", "status": "skipped",
-                         "reason": s.reason})
+        writer.writerow(
+            {
+                "id": s.id,
+                "path": s.path,
+                "label": s.label,
+                "size": "",
+                "hash": "",
+                "status": "skipped",
+                "reason": s.reason,
+            }
+        )
     return buffer.getvalue()

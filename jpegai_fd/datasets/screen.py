@@ -60,5 +60,6 @@ def screen(split: DatasetSplit) -> DatasetSplit:
         else:
             skipped.append(Skipped(str(image_id), _shown(path, root), int(label), reason))
     index = np.array(keep, dtype=np.int64)
-    return DatasetSplit(split.dataset, split.name, split.ids[index], tuple(paths), split.labels[index],
-                        root_real, tuple(skipped))
+    return DatasetSplit(
+        split.dataset, split.name, split.ids[index], tuple(paths), split.labels[index], root_real, tuple(skipped)
+    )

@@ -46,8 +46,15 @@ class DatasetSplit:
     def subset(self, index: np.ndarray) -> "DatasetSplit":
         """The images at positions ``index`` (kept in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
-        return DatasetSplit(self.dataset, self.name, self.ids[index], tuple(self.paths[i] for i in index),
-                            self.labels[index], self.root, self.skipped)
+        return DatasetSplit(
+            self.dataset,
+            self.name,
+            self.ids[index],
+            tuple(self.paths[i] for i in index),
+            self.labels[index],
+            self.root,
+            self.skipped,
+        )
 
     def manifest_hash(self, hashes=None, reading: dict | None = None) -> str:
         """Hex digest of ids, paths, labels, file sizes, content hashes and ``reading`` settings.
@@ -73,7 +80,9 @@ def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -
     for label, want in ((0, num // 2), (1, num - num // 2)):
         pool = np.flatnonzero(split.labels == label)
         if len(pool) < want:
-            raise UserError(f"'{key}={num}' asks for {want} {LABEL_NAMES[label]} images but split "
-                            f"'{split.name}' has only {len(pool)}; lower {key} or set it to null")
+            raise UserError(
+                f"'{key}={num}' asks for {want} {LABEL_NAMES[label]} images but split "
+                f"'{split.name}' has only {len(pool)}; lower {key} or set it to null"
+            )
         chosen.append(rng.choice(pool, size=want, replace=False))
     return split.subset(np.sort(np.concatenate(chosen)))

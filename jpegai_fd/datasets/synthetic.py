@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import logging
 
@@ -100,7 +100,12 @@ def draw_scene(rng: np.random.Generator, size: int) -> dict:
         "eye_l": (cx - eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
         "eye_r": (cx + eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
         "iris": rng.uniform(0.05, 0.45, 3),
-        "mouth": (cx + rng.normal(0, 0.01), cy + ry * rng.uniform(0.45, 0.6), rng.uniform(0.06, 0.1), rng.uniform(0.015, 0.03)),
+        "mouth": (
+            cx + rng.normal(0, 0.01),
+            cy + ry * rng.uniform(0.45, 0.6),
+            rng.uniform(0.06, 0.1),
+            rng.uniform(0.015, 0.03),
+        ),
         "lip": np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1),
         "light": rng.uniform(0, 0.5),
         "light_dir": rng.normal(0, 1, 2),
@@ -214,14 +219,25 @@ def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Ca
                 Image.fromarray(pixels).save(folder / f"{stem}.jpg", quality=quality)
                 if on_image is not None:
                     on_image()
-                rows.append({"id": stem, "original_path": f"synthetic/{label_str}/{stem}.png", "label": label,
-                             "label_str": label_str, "path": f"{split}/{label_str}/{stem}.jpg"})
+                rows.append(
+                    {
+                        "id": stem,
+                        "original_path": f"synthetic/{label_str}/{stem}.png",
+                        "label": label,
+                        "label_str": label_str,
+                        "path": f"{split}/{label_str}/{stem}.jpg",
+                    }
+                )
         with (tmp / f"{split}.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-    meta = {"generator_version": GENERATOR_VERSION, "seed": seed, "image_size": size,
-            "num_per_class": {k: int(v) for k, v in num_per_class.items()}}
+    meta = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "image_size": size,
+        "num_per_class": {k: int(v) for k, v in num_per_class.items()},
+    }
     (tmp / "GENERATOR.json").write_text(json.dumps(meta, indent=2))
     root.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -245,18 +261,26 @@ class SyntheticFaces(KaggleCSVDataset):
     def prepare(self) -> None:
         """Generate the images unless ``root`` already holds them with these settings."""
         root = self.root
-        wanted = {"generator_version": GENERATOR_VERSION, "seed": self.seed, "image_size": self.image_size,
-                  "num_per_class": self.num_per_class}
+        wanted = {
+            "generator_version": GENERATOR_VERSION,
+            "seed": self.seed,
+            "image_size": self.image_size,
+            "num_per_class": self.num_per_class,
+        }
         meta_file = root / "GENERATOR.json"
         if meta_file.is_file():
             found = json.loads(meta_file.read_text())
             if found != wanted:
-                raise UserError(f"dataset.root '{root}' holds a demo dataset made with other settings ({found}); "
-                                f"point dataset.root at an empty folder or delete it")
+                raise UserError(
+                    f"dataset.root '{root}' holds a demo dataset made with other settings ({found}); "
+                    f"point dataset.root at an empty folder or delete it"
+                )
             return
         if root.exists() and any(root.iterdir()):
-            raise UserError(f"dataset.root '{root}' is not empty and not a generated demo dataset; "
-                            f"point dataset.root at an empty or missing folder")
+            raise UserError(
+                f"dataset.root '{root}' is not empty and not a generated demo dataset; "
+                f"point dataset.root at an empty or missing folder"
+            )
         total = 2 * sum(self.num_per_class.values())
         log.info("generating the demo dataset (%d images) in %s", total, root)
         progress = Progress("generate demo data", total, "img", log)

@@ -7,7 +7,7 @@ from typing import Protocol
 import numpy as np
 
 COMPONENTS = ("model_y", "model_uv")  # names of the JPEG AI branches: luma, chroma
-LATENTS = ("y", "y_hat")              # unquantised analysis output, decoder-side quantised latent
+LATENTS = ("y", "y_hat")  # unquantised analysis output, decoder-side quantised latent
 
 Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W) float32
 

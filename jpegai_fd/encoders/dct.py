@@ -45,8 +45,8 @@ def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
     tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)
-    rows = _fixed_order_sum(tiles, d, axis=4)   # (n, i, a, j, v): horizontal frequencies v
-    coefs = _fixed_order_sum(rows, d, axis=2)   # (n, i, u, j, v): vertical frequencies u
+    rows = _fixed_order_sum(tiles, d, axis=4)  # (n, i, a, j, v): horizontal frequencies v
+    coefs = _fixed_order_sum(rows, d, axis=2)  # (n, i, u, j, v): vertical frequencies u
     return np.ascontiguousarray(coefs.transpose(0, 2, 4, 1, 3)).reshape(n, block * block, h // block, w // block)
 
 
@@ -95,19 +95,30 @@ class DCTEncoder:
 
     def __init__(self, name: str = "dct", rate_search_iters: int = 24):
         if isinstance(rate_search_iters, bool) or not isinstance(rate_search_iters, int) or rate_search_iters < 1:
-            raise UserError(f"invalid value for 'encoder.rate_search_iters': {rate_search_iters!r}; "
-                            f"it must be an integer >= 1")
+            raise UserError(
+                f"invalid value for 'encoder.rate_search_iters': {rate_search_iters!r}; it must be an integer >= 1"
+            )
         self.name = name
         self.rate_search_iters = rate_search_iters
-        self._weights = np.concatenate([
-            frequency_weights(LUMA_BLOCK),
-            CHROMA_WEIGHT * np.tile(frequency_weights(CHROMA_BLOCK), 2),
-        ])
+        self._weights = np.concatenate(
+            [
+                frequency_weights(LUMA_BLOCK),
+                CHROMA_WEIGHT * np.tile(frequency_weights(CHROMA_BLOCK), 2),
+            ]
+        )
 
     def fingerprint(self) -> dict:
-        return {"encoder": self.name, "version": self.version, "color": "bt709", "chroma": "420",
-                "luma_block": LUMA_BLOCK, "chroma_block": CHROMA_BLOCK, "chroma_weight": CHROMA_WEIGHT,
-                "rate_model": "per-channel-entropy", "rate_search_iters": self.rate_search_iters}
+        return {
+            "encoder": self.name,
+            "version": self.version,
+            "color": "bt709",
+            "chroma": "420",
+            "luma_block": LUMA_BLOCK,
+            "chroma_block": CHROMA_BLOCK,
+            "chroma_weight": CHROMA_WEIGHT,
+            "rate_model": "per-channel-entropy",
+            "rate_search_iters": self.rate_search_iters,
+        }
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // LUMA_BLOCK), -(-width // LUMA_BLOCK)

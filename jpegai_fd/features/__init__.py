@@ -23,14 +23,25 @@ def done_rows(group: LatentGroup) -> np.ndarray | None:
     if done.all():
         return None
     if not done.any():
-        raise UserError("no image of this split has latents in the cache (all unreadable or not extracted); "
-                        "check the run's dataset manifest")
-    log.warning("features: using %d of %d images (the others are unreadable or not yet extracted)", done.sum(), done.size)
+        raise UserError(
+            "no image of this split has latents in the cache (all unreadable or not extracted); "
+            "check the run's dataset manifest"
+        )
+    log.warning(
+        "features: using %d of %d images (the others are unreadable or not yet extracted)", done.sum(), done.size
+    )
     return np.flatnonzero(done)
 
 
-def feature_set(group: LatentGroup, preprocess, component: str, latent: str, train: bool,
-                rows: np.ndarray | None = None, stream: bool = False) -> FeatureSet:
+def feature_set(
+    group: LatentGroup,
+    preprocess,
+    component: str,
+    latent: str,
+    train: bool,
+    rows: np.ndarray | None = None,
+    stream: bool = False,
+) -> FeatureSet:
     """Samples of a cached split: ``preprocess`` (a method of :mod:`jpegai_fd.features.preprocess`)
     applied to the ``component`` arrays (y | yuv) of the ``latent`` version (y | y_hat).
 
@@ -49,5 +60,15 @@ def feature_set(group: LatentGroup, preprocess, component: str, latent: str, tra
     return preprocess.features(arrays, labels, rows, train)
 
 
-__all__ = ["COMPONENT_ARRAYS", "CachedLatentTensors", "FeatureSet", "Flatten", "MultiPatch", "Patches",
-           "SinglePatch", "done_rows", "feature_set", "majority_vote"]
+__all__ = [
+    "COMPONENT_ARRAYS",
+    "CachedLatentTensors",
+    "FeatureSet",
+    "Flatten",
+    "MultiPatch",
+    "Patches",
+    "SinglePatch",
+    "done_rows",
+    "feature_set",
+    "majority_vote",
+]

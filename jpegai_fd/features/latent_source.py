@@ -9,7 +9,7 @@ gathered from the cache chunks that hold them, the last few decoded chunks are k
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import zarr
@@ -70,7 +70,7 @@ class CachedLatentTensors:
         offset = 0
         for array in self.arrays:  # each component into its block of columns, as in the flatten matrix
             dim = int(np.prod(array.shape[1:]))
-            read_rows_into(array, block[:, offset:offset + dim], first)
+            read_rows_into(array, block[:, offset : offset + dim], first)
             offset += dim
         self._chunks[k] = block.reshape(n, *self.tensor_shape)
         if len(self._chunks) > self.keep_chunks:
@@ -86,6 +86,6 @@ class CachedLatentTensors:
         chunks = rng.permutation(np.unique(chunk_of))
         out = []
         for i in range(0, len(chunks), self.keep_chunks):
-            window = positions[np.isin(chunk_of, chunks[i:i + self.keep_chunks])]
+            window = positions[np.isin(chunk_of, chunks[i : i + self.keep_chunks])]
             out.append(rng.permutation(window))
         return np.concatenate(out) if out else positions[:0]

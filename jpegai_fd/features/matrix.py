@@ -7,7 +7,7 @@ chunks being decoded: no full-size intermediate copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import zarr
@@ -44,8 +44,14 @@ def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
 Selector = Callable[[np.ndarray], np.ndarray]
 
 
-def fill_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, samples_per_image: int,
-                select: Selector, feature_dims: Sequence[int], rows: np.ndarray | None = None) -> FeatureSet:
+def fill_matrix(
+    arrays: Sequence[zarr.Array],
+    labels: np.ndarray,
+    samples_per_image: int,
+    select: Selector,
+    feature_dims: Sequence[int],
+    rows: np.ndarray | None = None,
+) -> FeatureSet:
     """Concatenate ``select(chunk)`` of each array along features, image-major along samples.
 
     ``rows`` (sorted cache rows, None: all) keeps only those images; ``labels`` are of all rows."""
@@ -65,7 +71,7 @@ def fill_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, samples_per_im
         offset = 0
         for array, dim in zip(arrays, feature_dims):
             block = select(array[start:stop])[take]
-            X[out * k:(out + m) * k, offset:offset + dim] = block.reshape(m * k, dim)
+            X[out * k : (out + m) * k, offset : offset + dim] = block.reshape(m * k, dim)
             offset += dim
         out += m
     groups = np.repeat(np.arange(n), k)
@@ -87,17 +93,20 @@ def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.nd
     offset = 0
     for array, dim in zip(arrays, dims):
         for first, stop, at in row_runs(selected):
-            read_rows_into(array, X[at:at + stop - first, offset:offset + dim], first)
+            read_rows_into(array, X[at : at + stop - first, offset : offset + dim], first)
         offset += dim
     return FeatureSet(X, labels[selected].copy(), np.arange(n), n, None if rows is None else selected)
 
 
-def patch_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray,
-                 positions: Sequence[tuple[int, int]], rows: np.ndarray | None = None) -> FeatureSet:
+def patch_matrix(
+    arrays: Sequence[zarr.Array],
+    labels: np.ndarray,
+    positions: Sequence[tuple[int, int]],
+    rows: np.ndarray | None = None,
+) -> FeatureSet:
     """All channels at each of ``positions`` (row, col): len(positions) samples per image
     (only the images at cache ``rows``, sorted; None: all)."""
     pos_rows = np.array([p[0] for p in positions])
     cols = np.array([p[1] for p in positions])
     dims = [a.shape[1] for a in arrays]
-    return fill_matrix(arrays, labels, len(positions),
-                       lambda b: b[:, :, pos_rows, cols].transpose(0, 2, 1), dims, rows)
+    return fill_matrix(arrays, labels, len(positions), lambda b: b[:, :, pos_rows, cols].transpose(0, 2, 1), dims, rows)

@@ -26,8 +26,9 @@ class Flatten:
     def __init__(self, name: str = "flatten"):
         self.name = name
 
-    def features(self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None,
-                 train: bool) -> FeatureSet:
+    def features(
+        self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None, train: bool
+    ) -> FeatureSet:
         return flatten_matrix(arrays, labels, rows)
 
 
@@ -40,8 +41,9 @@ class Patches:
         """(row, col) positions sampled per image on an (H, W) latent grid."""
         raise NotImplementedError
 
-    def features(self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None,
-                 train: bool) -> FeatureSet:
+    def features(
+        self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None, train: bool
+    ) -> FeatureSet:
         return patch_matrix(arrays, labels, self.positions(tuple(arrays[0].shape[2:]), train), rows)
 
 
@@ -63,8 +65,10 @@ class SinglePatch(Patches):
         where = where or f"the {grid[0]}x{grid[1]} latent grid"
         for key, value, size in (("row", self.row, grid[0]), ("col", self.col, grid[1])):
             if value is not None and not 0 <= value < size:
-                raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer between 0 "
-                                f"and {size - 1} ({where}; null: centre) or null")
+                raise UserError(
+                    f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer between 0 "
+                    f"and {size - 1} ({where}; null: centre) or null"
+                )
 
     def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
         self.check_grid(grid)
@@ -85,8 +89,10 @@ class MultiPatch(Patches):
         """A rule of this method: no more patches than positions on the (H, W) latent grid."""
         h, w = grid
         if self.num_patches > h * w:
-            raise UserError(f"invalid value for 'preprocess.num_patches': {self.num_patches!r}; it must be an integer "
-                            f"between 1 and {h * w} (the positions of {where or f'the {h}x{w} latent grid'})")
+            raise UserError(
+                f"invalid value for 'preprocess.num_patches': {self.num_patches!r}; it must be an integer "
+                f"between 1 and {h * w} (the positions of {where or f'the {h}x{w} latent grid'})"
+            )
 
     def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
         h, w = grid

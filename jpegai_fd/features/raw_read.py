@@ -26,12 +26,21 @@ def _raw_chunk_dir(array: zarr.Array) -> Path | None:
     """Folder of the array's chunk files if its chunks are plain little-endian bytes on local disk."""
     meta = array.metadata
     codecs = [c.to_dict() for c in getattr(meta, "codecs", ())]
-    plain = (len(codecs) == 1 and codecs[0].get("name") == "bytes"
-             and codecs[0].get("configuration", {}).get("endian", "little") == "little")
+    plain = (
+        len(codecs) == 1
+        and codecs[0].get("name") == "bytes"
+        and codecs[0].get("configuration", {}).get("endian", "little") == "little"
+    )
     encoding = getattr(meta, "chunk_key_encoding", None)
-    if (not plain or sys.byteorder != "little" or not isinstance(array.store, LocalStore)
-            or getattr(encoding, "name", None) != "default" or getattr(encoding, "separator", None) != "/"
-            or array.chunks[1:] != array.shape[1:] or np.dtype(array.dtype) != np.float32):
+    if (
+        not plain
+        or sys.byteorder != "little"
+        or not isinstance(array.store, LocalStore)
+        or getattr(encoding, "name", None) != "default"
+        or getattr(encoding, "separator", None) != "/"
+        or array.chunks[1:] != array.shape[1:]
+        or np.dtype(array.dtype) != np.float32
+    ):
         return None
     return Path(array.store.root) / array.path
 
@@ -45,8 +54,9 @@ def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
         return
     columns = out.reshape(n, *array.shape[1:])
     assert np.shares_memory(columns, out)  # a reshape that copied would silently drop the data
-    array.get_basic_selection(slice(first, first + n),
-                              out=default_buffer_prototype().nd_buffer.from_numpy_array(columns))
+    array.get_basic_selection(
+        slice(first, first + n), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns)
+    )
 
 
 def _read_raw(array: zarr.Array, folder: Path, out: np.ndarray, first: int) -> bool:

@@ -11,8 +11,15 @@ from jpegai_fd.model.detector import Detector
 def job_detector(cfg: DictConfig, parts, estimator, decision: Decision, info: dict | None = None) -> Detector:
     """Record the resolved encoder and preprocess configs (plain dicts with ``_target_``), ``bpp``,
     component, latent, the dataset's reader settings and the encoder's fingerprint with ``estimator``."""
-    return Detector(encoder=OmegaConf.to_container(cfg.encoder, resolve=True),
-                    preprocess=OmegaConf.to_container(cfg.preprocess, resolve=True),
-                    bpp=int(cfg.bpp), component=str(cfg.component), latent=str(cfg.latent),
-                    reader=parts.dataset.reader.settings(), fingerprint=parts.encoder.fingerprint(),
-                    estimator=estimator, decision=decision, info=dict(info or {}))
+    return Detector(
+        encoder=OmegaConf.to_container(cfg.encoder, resolve=True),
+        preprocess=OmegaConf.to_container(cfg.preprocess, resolve=True),
+        bpp=int(cfg.bpp),
+        component=str(cfg.component),
+        latent=str(cfg.latent),
+        reader=parts.dataset.reader.settings(),
+        fingerprint=parts.encoder.fingerprint(),
+        estimator=estimator,
+        decision=decision,
+        info=dict(info or {}),
+    )

@@ -32,43 +32,58 @@ OK = "ok"
 class Detector:
     """Everything needed to score new images as the run scored its test images."""
 
-    encoder: dict          # resolved encoder config with _target_
-    preprocess: dict       # resolved preprocess config with _target_
+    encoder: dict  # resolved encoder config with _target_
+    preprocess: dict  # resolved preprocess config with _target_
     bpp: int
-    component: str         # y | yuv
-    latent: str            # y | y_hat
-    reader: dict           # ImageReader.settings(): reader_version, image_size, size_policy
-    fingerprint: dict      # the encoder's fingerprint at training time (the cache key's)
-    estimator: object      # fitted; predict_proba, classes_ (1 real, 0 fake)
+    component: str  # y | yuv
+    latent: str  # y | y_hat
+    reader: dict  # ImageReader.settings(): reader_version, image_size, size_policy
+    fingerprint: dict  # the encoder's fingerprint at training time (the cache key's)
+    estimator: object  # fitted; predict_proba, classes_ (1 real, 0 fake)
     decision: Decision = field(default_factory=Decision)
     info: dict = field(default_factory=dict)  # run id, factors, dataset: for the model card
 
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
-        return {"encoder": self.encoder, "preprocess": self.preprocess, "bpp": self.bpp, "component": self.component,
-                "latent": self.latent, "reader": self.reader, "fingerprint": self.fingerprint,
-                "estimator": type(self.estimator).__name__, "decision": self.decision.describe(), "run": self.info}
+        return {
+            "encoder": self.encoder,
+            "preprocess": self.preprocess,
+            "bpp": self.bpp,
+            "component": self.component,
+            "latent": self.latent,
+            "reader": self.reader,
+            "fingerprint": self.fingerprint,
+            "estimator": type(self.estimator).__name__,
+            "decision": self.decision.describe(),
+            "run": self.info,
+        }
 
 
 def fingerprint_difference(trained: dict, current: dict) -> str:
     """``key: model value vs this value`` for every key that differs ('' when equal)."""
     keys = sorted(set(trained) | set(current))
-    return "; ".join(f"{k}: model {trained.get(k, '<absent>')!r} vs here {current.get(k, '<absent>')!r}"
-                     for k in keys if trained.get(k) != current.get(k))
+    return "; ".join(
+        f"{k}: model {trained.get(k, '<absent>')!r} vs here {current.get(k, '<absent>')!r}"
+        for k in keys
+        if trained.get(k) != current.get(k)
+    )
 
 
 def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
     """UserError naming both when the encoder here would not produce the model's latents."""
     diff = fingerprint_difference(trained, current)
     if diff:
-        raise UserError(f"encoder {encoder_name} differs from the one this model was trained with ({diff}); "
-                        f"predict with the same encoder software, weights and settings, or train a model for this one")
+        raise UserError(
+            f"encoder {encoder_name} differs from the one this model was trained with ({diff}); "
+            f"predict with the same encoder software, weights and settings, or train a model for this one"
+        )
 
 
 def _memory_array(values: np.ndarray) -> zarr.Array:
     """An in-memory Zarr array holding ``values``: the features code reads latents as Zarr arrays."""
-    array = zarr.create_array(store=MemoryStore(), shape=values.shape, chunks=values.shape, dtype=values.dtype,
-                              compressors=None, fill_value=0)
+    array = zarr.create_array(
+        store=MemoryStore(), shape=values.shape, chunks=values.shape, dtype=values.dtype, compressors=None, fill_value=0
+    )
     array[:] = values
     return array
 
@@ -83,8 +98,10 @@ class Predictor:
     def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
         self.detector = detector
         if detector.reader.get("reader_version") != READER_VERSION:
-            raise UserError(f"this model decoded images with image reader version {detector.reader.get('reader_version')}"
-                            f", this jpegai_fd has version {READER_VERSION}; use the jpegai_fd release it was trained with")
+            raise UserError(
+                f"this model decoded images with image reader version {detector.reader.get('reader_version')}"
+                f", this jpegai_fd has version {READER_VERSION}; use the jpegai_fd release it was trained with"
+            )
         encoder_cfg = {**detector.encoder, **(encoder_overrides or {})}
         self.encoder = instantiate(encoder_cfg, _convert_="all")
         if hasattr(self.encoder, "check_rate"):

@@ -31,11 +31,23 @@ from jpegai_fd.model.detector import Detector, Predictor
 
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
-    outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]))
+    outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
+)
 OUTPUT_COLUMNS = ("p_fake", "label", "status")
 # Installed distributions whose versions the model records (the ones its pickle and code need).
-REQUIREMENTS = ("jpegai_fd", "mlflow", "numpy", "pandas", "scikit-learn", "hydra-core", "omegaconf", "zarr",
-                "pillow", "lightgbm", "torch")
+REQUIREMENTS = (
+    "jpegai_fd",
+    "mlflow",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "hydra-core",
+    "omegaconf",
+    "zarr",
+    "pillow",
+    "lightgbm",
+    "torch",
+)
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
@@ -104,11 +116,15 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
         pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"
         pickled.write_bytes(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL))
         card.write_text(json.dumps(detector.card(), indent=2, default=str))
-        mlflow.pyfunc.save_model(str(path), python_model=str(Path(__file__).with_name("served.py")),
-                                 artifacts={"detector": str(pickled), "card": str(card)},
-                                 signature=SIGNATURE, input_example=input_example(int(detector.reader["image_size"])),
-                                 pip_requirements=requirements(),
-                                 model_config={"encoder": {}})  # the key load-time overrides may replace
+        mlflow.pyfunc.save_model(
+            str(path),
+            python_model=str(Path(__file__).with_name("served.py")),
+            artifacts={"detector": str(pickled), "card": str(card)},
+            signature=SIGNATURE,
+            input_example=input_example(int(detector.reader["image_size"])),
+            pip_requirements=requirements(),
+            model_config={"encoder": {}},
+        )  # the key load-time overrides may replace
     return Path(path)
 
 

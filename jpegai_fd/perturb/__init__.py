@@ -15,5 +15,17 @@ from jpegai_fd.perturb.noise import GaussianNoise, image_rng
 from jpegai_fd.perturb.reader import PerturbedReader
 from jpegai_fd.perturb.scale import Rescale
 
-__all__ = ["PERTURB_VERSION", "CenterCrop", "CodecRecompress", "GaussianBlur", "GaussianNoise", "JPEGRecompress",
-           "PerturbedReader", "Perturbation", "Rescale", "build_conditions", "image_rng", "jpeg_bytes"]
+__all__ = [
+    "PERTURB_VERSION",
+    "CenterCrop",
+    "CodecRecompress",
+    "GaussianBlur",
+    "GaussianNoise",
+    "JPEGRecompress",
+    "PerturbedReader",
+    "Perturbation",
+    "Rescale",
+    "build_conditions",
+    "image_rng",
+    "jpeg_bytes",
+]

@@ -50,7 +50,9 @@ class Perturbation:
 
     def describe(self) -> dict:
         """Name, every dataclass field and the numerics version: everything that changes the bytes."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        fields = (
+            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        )
         return {"perturbation": self.name, **fields, "perturb_version": PERTURB_VERSION}
 
     def digest(self) -> str:

@@ -26,6 +26,7 @@ class GaussianBlur(Perturbation):
 
     def apply(self, image, image_id):
         # float64 throughout: the filter's result must not depend on a float32 accumulation order.
-        blurred = ndimage.gaussian_filter(image.astype(np.float64), sigma=(self.sigma, self.sigma, 0),
-                                          mode="mirror", truncate=4.0)
+        blurred = ndimage.gaussian_filter(
+            image.astype(np.float64), sigma=(self.sigma, self.sigma, 0), mode="mirror", truncate=4.0
+        )
         return to_uint8(blurred)

@@ -22,9 +22,11 @@ from jpegai_fd.encoders.dct_decode import decode_dct
 from jpegai_fd.errors import UserError
 from jpegai_fd.perturb.base import Perturbation, in_range
 
-JPEGAI_NEEDS = ("the adapter to return the software's reconstruction: CodingEngine.compress returns (rec, "
-                "decisions) and the worker drops rec; it must send rec (RGB 4:4:4, range 0..255, converted "
-                "to uint8) back for each image (see jpegai_fd/perturb/codec.py)")
+JPEGAI_NEEDS = (
+    "the adapter to return the software's reconstruction: CodingEngine.compress returns (rec, "
+    "decisions) and the worker drops rec; it must send rec (RGB 4:4:4, range 0..255, converted "
+    "to uint8) back for each image (see jpegai_fd/perturb/codec.py)"
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,11 @@ class CodecRecompress(Perturbation):
         iters = in_range(self.rate_search_iters, "rate_search_iters", "codec", 1, 64, integer=True)
         self._normalise("rate_search_iters", iters)
         if self.encoder == "jpegai":
-            raise UserError(f"perturbation codec (recompression at bpp={self.bpp}) is not supported for "
-                            f"encoder=jpegai yet: needs {JPEGAI_NEEDS}; drop the codec conditions, e.g. "
-                            f"'~robustness.conditions.codec_bpp{self.bpp}'")
+            raise UserError(
+                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for "
+                f"encoder=jpegai yet: needs {JPEGAI_NEEDS}; drop the codec conditions, e.g. "
+                f"'~robustness.conditions.codec_bpp{self.bpp}'"
+            )
         if self.encoder != "dct":
             raise UserError(f"invalid value for 'codec.encoder': {self.encoder!r}; allowed values: dct")
 

@@ -34,15 +34,19 @@ def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.condit
     for name, spec in specs.items():
         where = f"{key}.{name}"
         if not isinstance(spec, Mapping) or "_target_" not in spec:
-            raise UserError(f"'{where}' needs a _target_, e.g. {{_target_: jpegai_fd.perturb.JPEGRecompress, quality: 75}}")
+            raise UserError(
+                f"'{where}' needs a _target_, e.g. {{_target_: jpegai_fd.perturb.JPEGRecompress, quality: 75}}"
+            )
         try:
             condition = instantiate(dict(spec))
-        except Exception as exc:  # noqa: BLE001  (instantiate wraps every constructor error)
+        except Exception as exc:
             inner = _user_error_in(exc)
             detail = str(inner) if inner else str(exc).splitlines()[0]
             raise UserError(f"'{where}': {detail}") from exc
         if not isinstance(condition, Perturbation):
-            raise UserError(f"'{where}._target_' ({spec['_target_']}) is not a perturbation; use a class of jpegai_fd.perturb")
+            raise UserError(
+                f"'{where}._target_' ({spec['_target_']}) is not a perturbation; use a class of jpegai_fd.perturb"
+            )
         digest = condition.digest()
         if digest in seen:
             raise UserError(f"'{where}' is the same condition as '{key}.{seen[digest]}'; remove one of them")

@@ -45,5 +45,5 @@ class CenterCrop(Perturbation):
         h, w = image.shape[:2]
         ch, cw = max(1, round(self.fraction * h)), max(1, round(self.fraction * w))
         top, left = (h - ch) // 2, (w - cw) // 2
-        crop = image[top:top + ch, left:left + cw]
+        crop = image[top : top + ch, left : left + cw]
         return resize(crop, h, w, self.method) if self.resize_back else crop

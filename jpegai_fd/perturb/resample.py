@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
-           "lanczos": Image.Resampling.LANCZOS, "nearest": Image.Resampling.NEAREST}
+FILTERS = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "lanczos": Image.Resampling.LANCZOS,
+    "nearest": Image.Resampling.NEAREST,
+}
 
 
 def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarray:

@@ -18,14 +18,22 @@ from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-                        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
+    )
     parser.add_argument("--experiment", default="jpegai_fd")
     parser.add_argument("--sweep", default=None, help="latest, a parent run id or a sweep name (default: all runs)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])"
+    )
     parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
-    parser.add_argument("--include-untuned", action="store_true",
-                        help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)")
+    parser.add_argument(
+        "--include-untuned",
+        action="store_true",
+        help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)",
+    )
     args = parser.parse_args(argv)
     try:
         from jpegai_fd.report.build import write_report
@@ -36,15 +44,23 @@ def main(argv: list[str] | None = None) -> int:
         runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
         tuned, untuned = split_untuned(runs)
         if len(untuned) and not args.include_untuned:
-            names = ", ".join(f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
-                              for r in untuned.head(5).itertuples())
-            print(f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
-                  f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
-                  f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them", file=sys.stderr)
+            names = ", ".join(
+                f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
+                for r in untuned.head(5).itertuples()
+            )
+            print(
+                f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
+                f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
+                f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
+                file=sys.stderr,
+            )
             runs = tuned
         if runs.empty:
-            raise UserError(f"no FINISHED job runs in experiment {args.experiment!r}"
-                            + (f" for sweep {args.sweep!r}" if args.sweep else "") + f" at {args.tracking_uri}")
+            raise UserError(
+                f"no FINISHED job runs in experiment {args.experiment!r}"
+                + (f" for sweep {args.sweep!r}" if args.sweep else "")
+                + f" at {args.tracking_uri}"
+            )
     except UserError as exc:
         print(f"jpegai_fd.report: error: {exc}", file=sys.stderr)
         return 2
@@ -55,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from mlflow.tracking import MlflowClient
 
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
-    print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"
-          + (f"; logged to run {parent.info.run_id}" if parent is not None and not args.no_log else ""))
+    print(
+        f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"
+        + (f"; logged to run {parent.info.run_id}" if parent is not None and not args.no_log else "")
+    )
     return 0
 
 

@@ -25,12 +25,16 @@ def write_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
     timing.to_csv(out / "timing.csv", index=False)
     (out / "results.md").write_text(
         f"# {title}\n\nTest accuracy, `y` and `y_hat` side by side ({len(runs)} runs; chance is {CHANCE}). "
-        f"{RATE_NOTE}.\n\n" + to_markdown(results))
+        f"{RATE_NOTE}.\n\n" + to_markdown(results)
+    )
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
         + to_markdown(timing_pivot(timing, "fit_s"))
-        + "\n## Hyperparameter search (Optuna, all trials)\n\n" + to_markdown(timing_pivot(timing, "tune_s"))
-        + "\n## Seconds (timing.csv)\n\n" + to_markdown(timing, digits=2))
+        + "\n## Hyperparameter search (Optuna, all trials)\n\n"
+        + to_markdown(timing_pivot(timing, "tune_s"))
+        + "\n## Seconds (timing.csv)\n\n"
+        + to_markdown(timing, digits=2)
+    )
     for latent in sorted(runs["latent"].unique()):
         _save(component_chart(runs, latent), out / f"y_vs_yuv_{latent}.png")
         _save(classifier_chart(runs, latent), out / f"classifiers_by_bpp_{latent}.png")

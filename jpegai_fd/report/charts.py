@@ -13,11 +13,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from jpegai_fd.report.tables import model_name, preprocess_order  # noqa: E402
+from jpegai_fd.report.tables import model_name, preprocess_order
 
 CHANCE = 0.5
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
@@ -54,7 +54,9 @@ def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list,
             low = np.array([at(bounds[0], v, h) for v in x], dtype=float)
             high = np.array([at(bounds[1], v, h) for v in x], dtype=float)
             yerr = np.nan_to_num(np.vstack([values - low, high - values]))
-        bars = ax.bar(pos, np.nan_to_num(values), width, label=label(h), yerr=yerr, capsize=2 if yerr is not None else 0)
+        bars = ax.bar(
+            pos, np.nan_to_num(values), width, label=label(h), yerr=yerr, capsize=2 if yerr is not None else 0
+        )
         for bar, v in zip(bars, values):
             if not np.isnan(v):
                 ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)

@@ -17,8 +17,9 @@ FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", 
 def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list:
     runs, token = [], None
     while True:
-        page = client.search_runs([experiment_id], filter_string, max_results=1000, page_token=token,
-                                  order_by=["attributes.start_time DESC"])
+        page = client.search_runs(
+            [experiment_id], filter_string, max_results=1000, page_token=token, order_by=["attributes.start_time DESC"]
+        )
         runs.extend(page)
         token = page.token
         if not token:
@@ -34,8 +35,10 @@ def find_sweep(client: MlflowClient, experiment_id: str, sweep: str):
     else:
         runs = [r for r in _search(client, experiment_id, base) if sweep in (r.info.run_id, r.info.run_name)][:1]
     if not runs:
-        raise UserError(f"no sweep {sweep!r} in this experiment; pass --sweep latest, a parent run id or a sweep name "
-                        "(the parent runs' names in the MLflow UI)")
+        raise UserError(
+            f"no sweep {sweep!r} in this experiment; pass --sweep latest, a parent run id or a sweep name "
+            "(the parent runs' names in the MLflow UI)"
+        )
     return runs[0]
 
 
@@ -52,12 +55,17 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
         query += f" and tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
     rows = []
     for run in _search(client, exp.experiment_id, query):
-        row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
-               "config_hash": run.data.tags.get(CONFIG_HASH, run.info.run_id)}
+        row = {
+            "run_id": run.info.run_id,
+            "start_time": run.info.start_time,
+            "config_hash": run.data.tags.get(CONFIG_HASH, run.info.run_id),
+        }
         row.update({f: run.data.tags.get(f) for f in FACTORS})
         score = run.data.metrics.get("cv/best_score")
         # Tagged (fixed parameters), or a nan score (a run from before such searches ended FAILED).
-        row["untuned"] = run.data.tags.get(UNTUNED_TAG) or ("no completed trial" if score is not None and math.isnan(score) else None)
+        row["untuned"] = run.data.tags.get(UNTUNED_TAG) or (
+            "no completed trial" if score is not None and math.isnan(score) else None
+        )
         row.update(run.data.metrics)
         rows.append(row)
     df = pd.DataFrame(rows)

@@ -52,8 +52,12 @@ def results_table(runs: pd.DataFrame, metric: str = "test/accuracy") -> pd.DataF
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per (model, component, preprocess): ``fit_s`` (training the final model, what
     Table 3.3 reports), ``tune_s`` (Optuna search), ``extract_s``, ``features_s``, and ``runs``."""
-    cols = {"time/fit_s": "fit_s", "time/tune_s": "tune_s", "time/extract_s": "extract_s",
-            "time/features_s": "features_s"}
+    cols = {
+        "time/fit_s": "fit_s",
+        "time/tune_s": "tune_s",
+        "time/extract_s": "extract_s",
+        "time/features_s": "features_s",
+    }
     present = {k: v for k, v in cols.items() if k in runs}
     grouped = runs.groupby(["classifier", "component", "preprocess"])
     out = grouped[list(present)].mean().rename(columns=present)
@@ -83,6 +87,7 @@ def timing_pivot(timing: pd.DataFrame, column: str = "fit_s") -> pd.DataFrame:
 
 def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
     """A GitHub Markdown table; floats to ``digits`` decimals, missing values as an en dash."""
+
     def cell(v) -> str:
         if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
             return "–"

@@ -22,7 +22,7 @@ from collections import Counter
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
@@ -67,14 +67,21 @@ def inspect_file(path: str | Path) -> dict:
     info = {"file_size": path.stat().st_size if path.is_file() else 0}
     try:
         with Image.open(path) as im:
-            info.update(format=im.format or "unknown", mode=im.mode, width=im.width, height=im.height,
-                        exif="yes" if len(im.getexif()) or "exif" in im.info else "no")
+            info.update(
+                format=im.format or "unknown",
+                mode=im.mode,
+                width=im.width,
+                height=im.height,
+                exif="yes" if len(im.getexif()) or "exif" in im.info else "no",
+            )
             info["pixels"] = im.width * im.height
             if isinstance(im, JpegImagePlugin.JpegImageFile):
                 info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
                 if im.quantization:
                     info["jpeg_quality"], info["quant_standard"] = estimate_jpeg_quality(im.quantization)
-                    tables = b"".join(bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization))
+                    tables = b"".join(
+                        bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization)
+                    )
                     info["quant_tables"] = hashlib.blake2b(tables, digest_size=4).hexdigest()
             else:
                 info["subsampling"] = "none"
@@ -133,8 +140,11 @@ def separability(records: list[dict], labels: np.ndarray, min_exclusive_share: f
     return out
 
 
-def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: float = MAX_AUC,
-                  min_exclusive_share: float = MIN_EXCLUSIVE_SHARE) -> dict:
+def audit_dataset(
+    splits: dict[str, Iterable[tuple[str | Path, int]]],
+    max_auc: float = MAX_AUC,
+    min_exclusive_share: float = MIN_EXCLUSIVE_SHARE,
+) -> dict:
     """The JSON-ready audit (``dataset/audit.json``) of ``splits``: name -> (path, label) pairs.
 
     Keys: ``splits`` (per split: image counts, per-class summaries, per-property separability),
@@ -151,13 +161,17 @@ def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: 
         labels = np.array([label for _, label in items], dtype=np.int8)
         per_class = {CLASS_NAMES[c]: _summary([r for r, lab in zip(records, labels) if lab == c]) for c in (REAL, FAKE)}
         sep = separability(records, labels, min_exclusive_share)
-        report["splits"][split] = {"images": {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)},
-                                   "per_class": per_class, "separability": sep}
+        report["splits"][split] = {
+            "images": {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)},
+            "per_class": per_class,
+            "separability": sep,
+        }
         for key, result in sep.items():
             exclusive = result.get("exclusive_values", {})
             if result["auc"] > max_auc or exclusive:
-                report["flags"].append({"split": split, "property": key, "auc": result["auc"],
-                                        "exclusive_values": exclusive})
+                report["flags"].append(
+                    {"split": split, "property": key, "auc": result["auc"], "exclusive_values": exclusive}
+                )
     report["warning"] = warning_line(report["flags"])
     return report
 
@@ -172,10 +186,15 @@ def warning_line(flags: list[dict]) -> str | None:
             strongest[f["property"]] = f
     parts = []
     for key, f in strongest.items():
-        only = "; ".join(f"{v} only in {e['only']} ({e['share_of_class']:.0%} of them)" for v, e in f["exclusive_values"].items())
+        only = "; ".join(
+            f"{v} only in {e['only']} ({e['share_of_class']:.0%} of them)" for v, e in f["exclusive_values"].items()
+        )
         parts.append(f"{key} (AUC {f['auc']:.2f} on {f['split']}{', ' + only if only else ''})")
-    return ("shortcut audit: file properties alone separate real from fake: " + ", ".join(parts)
-            + "; the detector may learn them instead of the image content (see dataset/audit.json)")
+    return (
+        "shortcut audit: file properties alone separate real from fake: "
+        + ", ".join(parts)
+        + "; the detector may learn them instead of the image content (see dataset/audit.json)"
+    )
 
 
 def audit_tags(report: dict) -> dict[str, str]:

@@ -45,7 +45,9 @@ def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bo
     ``stratify``, the fakes' columns draw fakes and the reals' columns reals."""
     rng = np.random.default_rng(seed)
     y_true = np.asarray(y_true)
-    pools = [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(len(y_true))]
+    pools = (
+        [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(len(y_true))]
+    )
     draws = [pool[rng.integers(0, len(pool), size=(n_resamples, len(pool)))] for pool in pools if len(pool)]
     return np.concatenate(draws, axis=1) if draws else np.zeros((n_resamples, 0), dtype=np.int64)
 
@@ -86,9 +88,15 @@ def auc_ap_of_draws(draws: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -
     return auc, ap
 
 
-def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5,
-                        n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, level: float = 0.95,
-                        stratify: bool = True) -> dict[str, Interval]:
+def bootstrap_intervals(
+    y_true: np.ndarray,
+    p_fake: np.ndarray,
+    threshold: float = 0.5,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+    stratify: bool = True,
+) -> dict[str, Interval]:
     """Point value and percentile interval of accuracy (at ``threshold``), ROC AUC and AP.
 
     ``y_true``: dataset labels (1 real, 0 fake); ``p_fake``: P(fake) per image. The same ``seed``
@@ -107,8 +115,10 @@ def bootstrap_intervals(y_true: np.ndarray, p_fake: np.ndarray, threshold: float
         values["roc_auc"] = (auc[0], auc[1:])  # row 0: every image once, the point value
         values["average_precision"] = (ap[0], ap[1:])
     tail = (1 - level) / 2 * 100
-    return {name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
-            for name, (point, dist) in values.items()}
+    return {
+        name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
+        for name, (point, dist) in values.items()
+    }
 
 
 def interval_metrics(intervals: dict[str, Interval], prefix: str) -> dict[str, float]:

@@ -13,15 +13,15 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")  # figures are drawn headless; Figure objects are returned, never shown
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
-from sklearn.calibration import CalibratedClassifierCV, calibration_curve  # noqa: E402
-from sklearn.frozen import FrozenEstimator  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV, calibration_curve
+from sklearn.frozen import FrozenEstimator
 
-from jpegai_fd.errors import UserError  # noqa: E402
-from jpegai_fd.scoring.labels import is_fake  # noqa: E402
-from jpegai_fd.scoring.metrics import ECE_BINS, brier_score, expected_calibration_error  # noqa: E402
+from jpegai_fd.errors import UserError
+from jpegai_fd.scoring.labels import is_fake
+from jpegai_fd.scoring.metrics import ECE_BINS, brier_score, expected_calibration_error
 
 METHODS = ("sigmoid", "isotonic")
 _EPS = 1e-6  # P(fake) is clipped to [eps, 1 - eps] before the logit: 0 and 1 stay finite
@@ -58,8 +58,10 @@ class Calibrator:
     def fit(self, y_true: np.ndarray, p_fake: np.ndarray) -> "Calibrator":
         fake = is_fake(y_true)
         if fake.all() or not fake.any():
-            raise UserError(f"calibration needs real and fake validation images; got {int((~fake).sum())} real "
-                            f"and {int(fake.sum())} fake")
+            raise UserError(
+                f"calibration needs real and fake validation images; got {int((~fake).sum())} real "
+                f"and {int(fake.sum())} fake"
+            )
         frozen = FrozenEstimator(ScoreColumn().fit())
         self.model_ = CalibratedClassifierCV(frozen, method=self.method)
         self.model_.fit(np.asarray(p_fake, dtype=np.float64)[:, None], fake.astype(np.int64))
@@ -69,17 +71,22 @@ class Calibrator:
         return self.model_.predict_proba(np.asarray(p_fake, dtype=np.float64)[:, None])[:, 1]
 
 
-def calibration_change(y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray,
-                       n_bins: int = ECE_BINS) -> dict[str, float]:
+def calibration_change(
+    y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray, n_bins: int = ECE_BINS
+) -> dict[str, float]:
     """ECE and Brier before and after calibration on the same images (use held-out test images: on
     the validation images the calibrator was fitted on, the 'after' figures are optimistic)."""
-    return {"ece_before": expected_calibration_error(y_true, p_raw, n_bins),
-            "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
-            "brier_before": brier_score(y_true, p_raw), "brier_after": brier_score(y_true, p_calibrated)}
+    return {
+        "ece_before": expected_calibration_error(y_true, p_raw, n_bins),
+        "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
+        "brier_before": brier_score(y_true, p_raw),
+        "brier_after": brier_score(y_true, p_calibrated),
+    }
 
 
-def reliability_figure(y_true: np.ndarray, curves: dict[str, np.ndarray], title: str = "",
-                       n_bins: int = ECE_BINS) -> Figure:
+def reliability_figure(
+    y_true: np.ndarray, curves: dict[str, np.ndarray], title: str = "", n_bins: int = ECE_BINS
+) -> Figure:
     """Reliability diagram: share of fakes against mean P(fake) per equal-width bin, one line per
     entry of ``curves`` (name -> P(fake) of the same images, e.g. raw and calibrated), the diagonal
     (perfect calibration), and below it the histogram of the scores. Returns an Agg Figure."""
@@ -89,8 +96,13 @@ def reliability_figure(y_true: np.ndarray, curves: dict[str, np.ndarray], title:
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
     for name, p in curves.items():
         share, mean_p = calibration_curve(fake, p, n_bins=n_bins, strategy="uniform")
-        top.plot(mean_p, share, marker="o", markersize=3,
-                 label=f"{name} (ECE {expected_calibration_error(y_true, p, n_bins):.3f})")
+        top.plot(
+            mean_p,
+            share,
+            marker="o",
+            markersize=3,
+            label=f"{name} (ECE {expected_calibration_error(y_true, p, n_bins):.3f})",
+        )
         bottom.hist(p, bins=n_bins, range=(0, 1), histtype="step", label=name)
     top.set_ylabel("share of fakes")
     top.set_xlim(0, 1)

@@ -52,8 +52,9 @@ def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
     return float(tpr[fpr <= max_fpr + 1e-12].max())
 
 
-def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5,
-                  n_bins: int = ECE_BINS) -> dict[str, float]:
+def split_metrics(
+    y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
+) -> dict[str, float]:
     """Metrics of one split at ``threshold`` (fake when P(fake) >= threshold), keys without a prefix.
 
     Always: ``accuracy``, ``ece``, ``brier``, ``n_real``, ``n_fake``; with real images
@@ -69,8 +70,13 @@ def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5
         raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
     fake = is_fake(y_true)
     correct = decide(p_fake, threshold) == y_true
-    out = {"accuracy": correct.mean(), "ece": expected_calibration_error(y_true, p_fake, n_bins),
-           "brier": brier_score(y_true, p_fake), "n_real": (~fake).sum(), "n_fake": fake.sum()}
+    out = {
+        "accuracy": correct.mean(),
+        "ece": expected_calibration_error(y_true, p_fake, n_bins),
+        "brier": brier_score(y_true, p_fake),
+        "n_real": (~fake).sum(),
+        "n_fake": fake.sum(),
+    }
     if (~fake).any():
         out["accuracy_real"] = correct[~fake].mean()
         out["false_alarm_rate"] = 1 - out["accuracy_real"]

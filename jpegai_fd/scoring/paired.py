@@ -25,11 +25,11 @@ EXACT_BELOW = 25
 
 @dataclass(frozen=True)
 class McNemar:
-    a_only: int   # images run A got right and run B wrong
-    b_only: int   # images run B got right and run A wrong
+    a_only: int  # images run A got right and run B wrong
+    b_only: int  # images run B got right and run A wrong
     statistic: float | None  # chi-square statistic; None for the exact test
     p_value: float
-    method: str   # "exact binomial" or "chi-square, continuity-corrected"
+    method: str  # "exact binomial" or "chi-square, continuity-corrected"
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
@@ -43,8 +43,9 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
         p = 1.0 if n == 0 else min(1.0, 2 * stats.binom.cdf(min(a_only, b_only), n, 0.5))
         return McNemar(a_only, b_only, None, float(p), "exact binomial")
     statistic = (abs(a_only - b_only) - 1) ** 2 / n
-    return McNemar(a_only, b_only, float(statistic), float(stats.chi2.sf(statistic, 1)),
-                   "chi-square, continuity-corrected")
+    return McNemar(
+        a_only, b_only, float(statistic), float(stats.chi2.sf(statistic, 1)), "chi-square, continuity-corrected"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,18 @@ class AucDifference:
     difference: float  # AUC of A minus AUC of B on all images
     low: float
     high: float
-    p_value: float     # two-sided bootstrap p-value of "no difference"
+    p_value: float  # two-sided bootstrap p-value of "no difference"
 
 
-def paired_auc_bootstrap(y_true: np.ndarray, p_fake_a: np.ndarray, p_fake_b: np.ndarray,
-                         n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, level: float = 0.95,
-                         stratify: bool = True) -> AucDifference:
+def paired_auc_bootstrap(
+    y_true: np.ndarray,
+    p_fake_a: np.ndarray,
+    p_fake_b: np.ndarray,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+    stratify: bool = True,
+) -> AucDifference:
     """Percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
     from sklearn.metrics import roc_auc_score
 
@@ -76,8 +83,13 @@ def paired_auc_bootstrap(y_true: np.ndarray, p_fake_a: np.ndarray, p_fake_b: np.
     return AucDifference(float(point), float(low), float(high), float(p))
 
 
-def compare_to_best(y_true: np.ndarray, runs: dict[str, dict[str, np.ndarray]], alpha: float = 0.05,
-                    n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> list[dict]:
+def compare_to_best(
+    y_true: np.ndarray,
+    runs: dict[str, dict[str, np.ndarray]],
+    alpha: float = 0.05,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> list[dict]:
     """Each run against the best of the table (highest ROC AUC; ties: first listed).
 
     ``runs``: name -> {"p_fake": P(fake) per image, "y_pred": decisions (1 real, 0 fake)}, all on the
@@ -94,8 +106,12 @@ def compare_to_best(y_true: np.ndarray, runs: dict[str, dict[str, np.ndarray]], 
     rows = []
     for name in sorted(runs, key=lambda k: (k != best, -aucs[k])):
         run = runs[name]
-        row = {"name": name, "roc_auc": aucs[name], "accuracy": float((run["y_pred"] == y_true).mean()),
-               "is_best": name == best}
+        row = {
+            "name": name,
+            "roc_auc": aucs[name],
+            "accuracy": float((run["y_pred"] == y_true).mean()),
+            "is_best": name == best,
+        }
         if name != best:
             test = mcnemar(runs[best]["y_pred"] == y_true, run["y_pred"] == y_true)
             diff = paired_auc_bootstrap(y_true, runs[best]["p_fake"], run["p_fake"], n_resamples, seed)
@@ -127,5 +143,8 @@ def align_runs(tables: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np
             y_true = labels
         elif not np.array_equal(labels, y_true):
             raise ValueError(f"run {name!r} labels the shared images differently: not the same test set")
-        runs[name] = {"p_fake": np.asarray(t["p_fake"], dtype=np.float64)[take], "y_pred": np.asarray(t["y_pred"])[take]}
+        runs[name] = {
+            "p_fake": np.asarray(t["p_fake"], dtype=np.float64)[take],
+            "y_pred": np.asarray(t["y_pred"])[take],
+        }
     return ids, (np.array([], dtype=np.int8) if y_true is None else y_true), runs

@@ -34,7 +34,9 @@ def read_scores_csv(text: str) -> dict[str, np.ndarray]:
     rows = list(csv.DictReader(io.StringIO(text)))
     if rows and tuple(rows[0]) != COLUMNS:
         raise ValueError(f"not a per-image score file: columns {tuple(rows[0])}, expected {COLUMNS}")
-    return {"id": np.array([r["id"] for r in rows], dtype=str),
-            "y_true": np.array([int(r["label"]) for r in rows], dtype=np.int8),
-            "p_fake": np.array([float(r["p_fake"]) for r in rows], dtype=np.float64),
-            "y_pred": np.array([int(r["pred"]) for r in rows], dtype=np.int8)}
+    return {
+        "id": np.array([r["id"] for r in rows], dtype=str),
+        "y_true": np.array([int(r["label"]) for r in rows], dtype=np.int8),
+        "p_fake": np.array([float(r["p_fake"]) for r in rows], dtype=np.float64),
+        "y_pred": np.array([int(r["pred"]) for r in rows], dtype=np.int8),
+    }

@@ -56,8 +56,9 @@ def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, np.array([above, *between, distinct[-1]], dtype=np.float64)
 
 
-def choose_threshold(y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy",
-                     target_fpr: float = 0.01) -> Threshold:
+def choose_threshold(
+    y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy", target_fpr: float = 0.01
+) -> Threshold:
     """The cut on ``scores`` (higher = more fake) chosen on validation labels ``y_true`` (1 real, 0 fake).
 
     Raises UserError for an unknown rule, a target FPR outside [0, 1), or a validation set without
@@ -69,13 +70,17 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, rule: str = "balanc
     if not 0 <= target_fpr < 1:
         raise UserError(f"invalid target FPR {target_fpr!r}; use a number in [0, 1), e.g. 0.01 for 1% false alarms")
     if len(scores) == 0 or y_true.shape != scores.shape or not np.isfinite(scores).all():
-        raise UserError(f"threshold: need one finite score per validation image ({len(y_true)} labels, {len(scores)} scores)")
+        raise UserError(
+            f"threshold: need one finite score per validation image ({len(y_true)} labels, {len(scores)} scores)"
+        )
     fake = is_fake(y_true)
     n_fake, n_real = int(fake.sum()), int((~fake).sum())
     if n_real == 0 or (rule == "balanced_accuracy" and n_fake == 0):
         need = "real and fake images" if rule == "balanced_accuracy" else "real images"
-        raise UserError(f"threshold rule {rule!r} needs validation {need}; the validation split has "
-                        f"{n_real} real and {n_fake} fake images")
+        raise UserError(
+            f"threshold rule {rule!r} needs validation {need}; the validation split has "
+            f"{n_real} real and {n_fake} fake images"
+        )
     distinct, cuts = _cuts(scores)
     # Images called fake at cut k (k = 0: none) = those with score >= distinct[k-1]: cumulative counts.
     where = np.searchsorted(-distinct, -scores)  # position of each score among the distinct ones
@@ -90,5 +95,12 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, rule: str = "balanc
     else:
         k = int(np.flatnonzero(fpr <= target_fpr + 1e-12)[-1])  # lowest cut within the false-alarm budget
     bal_k = float((tpr[k] + 1 - fpr[k]) / 2) if n_fake else None
-    return Threshold(float(cuts[k]), rule, target_fpr if rule == "target_fpr" else None, bal_k,
-                     float(fpr[k]), float(tpr[k]) if n_fake else None, len(scores))
+    return Threshold(
+        float(cuts[k]),
+        rule,
+        target_fpr if rule == "target_fpr" else None,
+        bal_k,
+        float(fpr[k]),
+        float(tpr[k]) if n_fake else None,
+        len(scores),
+    )

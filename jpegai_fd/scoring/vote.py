@@ -46,9 +46,15 @@ def fake_vote_share(p_fake: np.ndarray, groups: np.ndarray, n_images: int, patch
     return votes / np.maximum(counts, 1)
 
 
-def choose_vote_threshold(y_true: np.ndarray, p_fake: np.ndarray, groups: np.ndarray, n_images: int,
-                          rule: str = "balanced_accuracy", target_fpr: float = 0.01,
-                          patch_cut: float | None = None) -> tuple[VoteThreshold, np.ndarray]:
+def choose_vote_threshold(
+    y_true: np.ndarray,
+    p_fake: np.ndarray,
+    groups: np.ndarray,
+    n_images: int,
+    rule: str = "balanced_accuracy",
+    target_fpr: float = 0.01,
+    patch_cut: float | None = None,
+) -> tuple[VoteThreshold, np.ndarray]:
     """Both cuts chosen on validation images from their patch scores.
 
     ``y_true``: labels of the validation images (1 real, 0 fake); ``p_fake``/``groups``: P(fake)
@@ -58,8 +64,10 @@ def choose_vote_threshold(y_true: np.ndarray, p_fake: np.ndarray, groups: np.nda
     y_true = np.asarray(y_true)
     if patch_cut is None:
         if not (is_fake(y_true).any() and (~is_fake(y_true)).any()):
-            raise UserError("choosing the vote's patch cut needs real and fake validation images; with a "
-                            "one-class validation split pass a fixed patch_cut (0.5 is the majority vote's)")
+            raise UserError(
+                "choosing the vote's patch cut needs real and fake validation images; with a "
+                "one-class validation split pass a fixed patch_cut (0.5 is the majority vote's)"
+            )
         patch_cut = choose_threshold(y_true[groups], p_fake).value
     shares = fake_vote_share(p_fake, groups, n_images, patch_cut)
     return VoteThreshold(float(patch_cut), choose_threshold(y_true, shares, rule, target_fpr)), shares

@@ -7,12 +7,23 @@ The names below are loaded on first use: ``jpegai_fd.server`` and the report onl
 import importlib
 
 _HOME = {
-    "confusion_figure": "figures", "curves_figure": "figures", "importance_figure": "figures", "roc_figure": "figures",
-    "latent_shapes": "job_artifacts", "log_evaluation": "job_artifacts", "log_importances": "job_artifacts",
-    "log_trials": "job_artifacts", "log_training_curves": "job_artifacts", "log_dataset_manifest": "job_artifacts",
-    "TrackedRun": "mlflow_run", "factor_tags": "mlflow_run", "flat_params": "mlflow_run", "run_name": "mlflow_run",
+    "confusion_figure": "figures",
+    "curves_figure": "figures",
+    "importance_figure": "figures",
+    "roc_figure": "figures",
+    "latent_shapes": "job_artifacts",
+    "log_evaluation": "job_artifacts",
+    "log_importances": "job_artifacts",
+    "log_trials": "job_artifacts",
+    "log_training_curves": "job_artifacts",
+    "log_dataset_manifest": "job_artifacts",
+    "TrackedRun": "mlflow_run",
+    "factor_tags": "mlflow_run",
+    "flat_params": "mlflow_run",
+    "run_name": "mlflow_run",
     "resume_finished": "resume",
-    "record_failure": "sweep", "record_outcome": "sweep",
+    "record_failure": "sweep",
+    "record_outcome": "sweep",
 }
 __all__ = sorted(_HOME)
 

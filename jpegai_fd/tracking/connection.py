@@ -26,13 +26,18 @@ START_HINT = "start one with `python -m jpegai_fd.server --port {port}` or log t
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 
 
-def check_scheme(key: str, uri, schemes: tuple[str, ...] = TRACKING_SCHEMES,
-                 hint: str = " (e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db)") -> None:
+def check_scheme(
+    key: str,
+    uri,
+    schemes: tuple[str, ...] = TRACKING_SCHEMES,
+    hint: str = " (e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db)",
+) -> None:
     """UserError naming ``key`` unless ``uri`` starts with one of ``schemes`` (``+driver`` allowed) and ``://``."""
     scheme, sep, _ = str(uri).partition("://")
     if not isinstance(uri, str) or not sep or scheme.partition("+")[0] not in schemes:
-        raise UserError(f"invalid value for '{key}': {uri!r}; allowed schemes: "
-                        f"{', '.join(s + '://' for s in schemes)}{hint}")
+        raise UserError(
+            f"invalid value for '{key}': {uri!r}; allowed schemes: {', '.join(s + '://' for s in schemes)}{hint}"
+        )
 
 
 def is_http(uri: str) -> bool:
@@ -58,8 +63,10 @@ def check_tracking_uri(uri: str, attempts: int = 2) -> None:
         if attempt + 1 < attempts:
             time.sleep(1.0)
     port = requests.utils.urlparse(uri).port or 5000
-    raise UserError(f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
-                    + START_HINT.format(port=port))
+    raise UserError(
+        f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
+        + START_HINT.format(port=port)
+    )
 
 
 def wait_for_server(uri: str, retry_s: float) -> bool:

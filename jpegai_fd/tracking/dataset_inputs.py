@@ -19,15 +19,23 @@ def split_input(split, group, role: str):
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     labels = [int(v) for v in split.labels]
-    profile = {"num_images": len(labels), "real": sum(labels), "fake": len(labels) - sum(labels),
-               "skipped": len(split.skipped)}
-    dataset = Dataset(name=f"{split.dataset}/{split.name}", digest=str(group.group.attrs["manifest"])[:DIGEST_CHARS],
-                      source_type="local", source=json.dumps({"uri": str(split.root) if split.root else ""}),
-                      profile=json.dumps(profile))
+    profile = {
+        "num_images": len(labels),
+        "real": sum(labels),
+        "fake": len(labels) - sum(labels),
+        "skipped": len(split.skipped),
+    }
+    dataset = Dataset(
+        name=f"{split.dataset}/{split.name}",
+        digest=str(group.group.attrs["manifest"])[:DIGEST_CHARS],
+        source_type="local",
+        source=json.dumps({"uri": str(split.root) if split.root else ""}),
+        profile=json.dumps(profile),
+    )
     return DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, role)])
 
 
 def log_dataset_inputs(run, splits_and_groups) -> None:
     """Log ``[(train split, group), (test split, group)]`` as dataset inputs of ``run`` (a TrackedRun)."""
     inputs = [split_input(split, group, role) for (split, group), role in zip(splits_and_groups, ("train", "test"))]
-    run._safe(run.client and run.client.log_inputs, run.run_id, datasets=inputs)  # no client: server lost at start
+    run._safe(run.client and run.client.log_inputs, run.run_id, datasets=inputs)  # noqa: SLF001  (the run's guarded call; no client: server lost at start)

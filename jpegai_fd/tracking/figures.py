@@ -7,8 +7,8 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")  # jobs run headless, often several at once
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 CHANNELS_PER_ROW = 16  # channel importances drawn as a grid: 160 luma channels -> 10 x 16
 
@@ -54,7 +54,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
 def _channel_grid(values: np.ndarray) -> np.ndarray:
     rows = math.ceil(values.size / CHANNELS_PER_ROW)
     grid = np.full(rows * CHANNELS_PER_ROW, np.nan)
-    grid[:values.size] = values
+    grid[: values.size] = values
     return grid.reshape(rows, CHANNELS_PER_ROW)
 
 

@@ -39,12 +39,14 @@ def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int,
     out, offset = {}, 0
     for name, (c, h, w) in shapes.items():
         if whole_latents:
-            block = importances[offset:offset + c * h * w].reshape(c, h, w)
+            block = importances[offset : offset + c * h * w].reshape(c, h, w)
             out[name] = {"channels": block.sum(axis=(1, 2)), "positions": block.sum(axis=0)}
             offset += c * h * w
         else:
-            out[name] = {"channels": importances[offset:offset + c]}
+            out[name] = {"channels": importances[offset : offset + c]}
             offset += c
     if offset != importances.size:
-        raise ValueError(f"{importances.size} importances do not match the latent shapes {shapes} (whole latents: {whole_latents})")
+        raise ValueError(
+            f"{importances.size} importances do not match the latent shapes {shapes} (whole latents: {whole_latents})"
+        )
     return out

@@ -18,16 +18,17 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     (JSON list) and one ``param_<name>`` column per hyperparameter."""
     if trials.empty:
         return pd.DataFrame(columns=["number", "state", "value", "duration_s", "fold_scores"])
-    out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str),
-                        "value": trials.get("value")})
+    out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str), "value": trials.get("value")})
     duration = trials.get("duration")
-    out["duration_s"] = (pd.to_timedelta(duration).dt.total_seconds() if duration is not None else np.nan)
+    out["duration_s"] = pd.to_timedelta(duration).dt.total_seconds() if duration is not None else np.nan
     folds = trials.get("user_attrs_fold_scores")
-    out["fold_scores"] = [json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]"
-                          for f in (folds if folds is not None else [None] * len(trials))]
+    out["fold_scores"] = [
+        json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]"
+        for f in (folds if folds is not None else [None] * len(trials))
+    ]
     for col in trials.columns:
         if col.startswith("params_"):
-            out["param_" + col[len("params_"):]] = trials[col]
+            out["param_" + col[len("params_") :]] = trials[col]
     return out
 
 
@@ -50,8 +51,10 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
     positive = np.asarray(y_true) == FAKE
     if 0 < positive.sum() < positive.size:
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
-        run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist()},
-                     "roc_curve.json")
+        run.log_dict(
+            {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist()},
+            "roc_curve.json",
+        )
         run.log_figure(roc_figure(fpr, tpr, auc(fpr, tpr), title), "figures/roc_curve.png")  # the area of this curve
 
 
@@ -63,8 +66,9 @@ def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_l
     if importances is None:
         return
     parts = split_importances(importances, shapes, whole_latents)
-    run.log_dict({name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()},
-                 "feature_importance.json")
+    run.log_dict(
+        {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}, "feature_importance.json"
+    )
     run.log_figure(importance_figure(parts, title), "figures/feature_importance.png")
 
 
@@ -94,5 +98,7 @@ def log_training_curves(run, model, prefix: str) -> None:
         return
     for name, values in curves.items():
         run.log_series(f"{prefix}/{name}", values, range(len(values)))
-    summary = ", ".join(f"best {k[:-1]} {getattr(model, k)}" for k in ("best_epoch_", "best_iteration_") if hasattr(model, k))
+    summary = ", ".join(
+        f"best {k[:-1]} {getattr(model, k)}" for k in ("best_epoch_", "best_iteration_") if hasattr(model, k)
+    )
     run.log_figure(curves_figure(curves, f"{prefix}: {summary}"), f"figures/{prefix}_curves.png")

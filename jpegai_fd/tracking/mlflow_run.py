@@ -23,14 +23,14 @@ from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retrie
 from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, wait_for_server
 
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.tracking.ui import mark_training_experiment  # noqa: E402
-from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_id  # noqa: E402
+from jpegai_fd.tracking.ui import mark_training_experiment
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_id
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -135,14 +135,26 @@ class TrackedRun:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
         params = flat_params(self.cfg)
         # key: the sync's idempotency key for a run the server never saw
-        self.journal = {"key": uuid.uuid4().hex, "uri": uri, "experiment": self.cfg.tracking.experiment,
-                        "parent_run_id": self.parent_id, "run_id": None, "run_name": self.name,
-                        "tags": default_tags(tags), "params": params,
-                        "metrics": [], "status": "RUNNING", "lost": None}
+        self.journal = {
+            "key": uuid.uuid4().hex,
+            "uri": uri,
+            "experiment": self.cfg.tracking.experiment,
+            "parent_run_id": self.parent_id,
+            "run_id": None,
+            "run_name": self.name,
+            "tags": default_tags(tags),
+            "params": params,
+            "metrics": [],
+            "status": "RUNNING",
+            "lost": None,
+        }
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
-            log.warning("%s; the job runs without it and keeps its results in %s "
-                        "(python -m jpegai_fd.sync uploads them)", self.lost, self.local_dir)
+            log.warning(
+                "%s; the job runs without it and keeps its results in %s (python -m jpegai_fd.sync uploads them)",
+                self.lost,
+                self.local_dir,
+            )
         else:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
@@ -201,8 +213,12 @@ class TrackedRun:
                 uri = self.cfg.tracking.uri
                 left = deadline - time.monotonic()
                 if left > 0 and is_http(uri) and not server_healthy(uri, timeout=min(3.0, left)):
-                    log.warning("MLflow tracking at %s not answering (%s); retrying for up to %.0fs more",
-                                uri, type(exc).__name__, max(0.0, deadline - time.monotonic()))
+                    log.warning(
+                        "MLflow tracking at %s not answering (%s); retrying for up to %.0fs more",
+                        uri,
+                        type(exc).__name__,
+                        max(0.0, deadline - time.monotonic()),
+                    )
                     time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
                     delay = min(delay * 2, 30.0)
                     continue
@@ -235,8 +251,9 @@ class TrackedRun:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.journal["tags"].update({k: str(v) for k, v in tags.items()})
-        self._safe(self.client and self.client.log_batch, self.run_id,
-                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self._safe(
+            self.client and self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]
+        )
 
     def log_params(self, params: dict) -> None:
         """More params (values as text), e.g. the parameters the final model was built with."""

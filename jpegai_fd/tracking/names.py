@@ -12,8 +12,15 @@ import time
 import uuid
 
 # Factor tag -> the command-line key that sets it.
-FACTOR_KEYS = {"bpp": "bpp", "preprocess": "preprocess", "component": "component", "latent": "latent",
-               "classifier": "classifier", "encoder": "encoder", "dataset": "dataset"}
+FACTOR_KEYS = {
+    "bpp": "bpp",
+    "preprocess": "preprocess",
+    "component": "component",
+    "latent": "latent",
+    "classifier": "classifier",
+    "encoder": "encoder",
+    "dataset": "dataset",
+}
 NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # when nothing is overridden
 
 

@@ -18,8 +18,15 @@ from omegaconf import DictConfig
 
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, factor_tags, run_name
-from jpegai_fd.tracking.sweep import (CONFIG_HASH, REUSED_FROM, ROLE, config_hash, latest_run, parent_run_id,
-                                      record_outcome)
+from jpegai_fd.tracking.sweep import (
+    CONFIG_HASH,
+    REUSED_FROM,
+    ROLE,
+    config_hash,
+    latest_run,
+    parent_run_id,
+    record_outcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +38,9 @@ def finished_run(cfg: DictConfig):
     exp = client.get_experiment_by_name(cfg.tracking.experiment)
     if exp is None:
         return None
-    return latest_run(client, exp.experiment_id,
-                      f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'")
+    return latest_run(
+        client, exp.experiment_id, f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'"
+    )
 
 
 def reuse(cfg: DictConfig, done) -> str:
@@ -41,11 +49,19 @@ def reuse(cfg: DictConfig, done) -> str:
     if parent is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
         return done.info.run_id
     client = MlflowClient(cfg.tracking.uri)
-    tags = {**factor_tags(cfg), ROLE: "job", CONFIG_HASH: config_hash(cfg), REUSED_FROM: done.info.run_id,
-            MLFLOW_PARENT_RUN_ID: parent}
+    tags = {
+        **factor_tags(cfg),
+        ROLE: "job",
+        CONFIG_HASH: config_hash(cfg),
+        REUSED_FROM: done.info.run_id,
+        MLFLOW_PARENT_RUN_ID: parent,
+    }
     copy = client.create_run(done.info.experiment_id, run_name=run_name(cfg), tags=default_tags(tags))
-    client.log_batch(copy.info.run_id, metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
-                     params=[Param(k, v) for k, v in done.data.params.items()])
+    client.log_batch(
+        copy.info.run_id,
+        metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
+        params=[Param(k, v) for k, v in done.data.params.items()],
+    )
     client.set_terminated(copy.info.run_id, "FINISHED")
     return copy.info.run_id
 
@@ -59,8 +75,13 @@ def resume_finished(cfg: DictConfig, out_dir: Path | None) -> dict[str, float] |
     run_id = reuse(cfg, done)
     metrics = {k: v for k, v in done.data.metrics.items() if k.startswith("test/")}
     log.info("resume: this config already finished in run %s; skipping the job", done.info.run_id)
-    summary = {"status": "skipped", "run_id": run_id, "reused_from": done.info.run_id, "factors": factor_tags(cfg),
-               "metrics": metrics}
+    summary = {
+        "status": "skipped",
+        "run_id": run_id,
+        "reused_from": done.info.run_id,
+        "factors": factor_tags(cfg),
+        "metrics": metrics,
+    }
     if out_dir is not None:
         (out_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
     record_outcome("skipped", run_id=run_id, reused_from=done.info.run_id)

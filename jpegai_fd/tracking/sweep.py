@@ -16,11 +16,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 # Tags of our own, next to the grid factors.
-ROLE = "jpegai_fd.role"             # "sweep" on parent runs, "job" on job runs
+ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
 CONFIG_HASH = "jpegai_fd.config_hash"
-SWEEP_KEY = "jpegai_fd.sweep_key"   # identity of a sweep's overrides: a rerun of the same sweep has the same key
+SWEEP_KEY = "jpegai_fd.sweep_key"  # identity of a sweep's overrides: a rerun of the same sweep has the same key
 REUSED_FROM = "jpegai_fd.reused_from"
-UNTUNED_TAG = "warning.untuned"      # why a job ran no search (its fixed parameters were used)
+UNTUNED_TAG = "warning.untuned"  # why a job ran no search (its fixed parameters were used)
 # Overrides that change how a sweep is tracked, not what it computes.
 TRACKING_ONLY = ("tracking.resume", "tracking.sweep_name", "tracking.uri", "tracking.experiment")
 STATE_DIR = ".jpegai_fd"
@@ -28,8 +28,9 @@ STATE_DIR = ".jpegai_fd"
 
 def latest_run(client, experiment_id: str, filter_string: str):
     """The most recently started run of the experiment matching ``filter_string``, or None."""
-    runs = client.search_runs([experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"],
-                              max_results=1)
+    runs = client.search_runs(
+        [experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"], max_results=1
+    )
     return runs[0] if runs else None
 
 
@@ -37,8 +38,11 @@ def end_running_children(client, experiment_id: str, parent_id: str, status: str
     """End the parent's child runs still RUNNING with ``status`` and tag ``error``; their ids."""
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-    running = client.search_runs([experiment_id], filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' "
-                                 "and attributes.status = 'RUNNING'", max_results=10000)
+    running = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and attributes.status = 'RUNNING'",
+        max_results=10000,
+    )
     for run in running:
         client.set_tag(run.info.run_id, "error", error)
         client.set_terminated(run.info.run_id, status)
@@ -75,7 +79,7 @@ def sweep_name(tracking: DictConfig, task_overrides) -> str:
 
     text = " ".join(sweep_overrides(task_overrides)) or "(defaults)"
     suffix = unique_sweep_suffix()  # two sweeps of the same overrides get distinct names
-    return f"sweep {text}"[:250 - len(suffix)] + suffix
+    return f"sweep {text}"[: 250 - len(suffix)] + suffix
 
 
 def state_dir(sweep_dir: str | Path) -> Path:

@@ -64,8 +64,9 @@ def abort(exc: BaseException, report: dict) -> dict:
         return done
     try:
         client = MlflowClient(report["tracking_uri"])
-        done["killed"] = end_running_children(client, report["experiment_id"], parent_id, "KILLED",
-                                              interrupts.reason(exc))
+        done["killed"] = end_running_children(
+            client, report["experiment_id"], parent_id, "KILLED", interrupts.reason(exc)
+        )
         counts = Counter(o["status"] for o in read_outcomes(report["sweep_dir"]))
         for status in OUTCOMES:
             client.set_tag(parent_id, f"jobs.{status}", str(counts[status]))
@@ -118,7 +119,9 @@ class SweepRun(Callback):
             log.info("resuming sweep %r in parent run %s", previous.info.run_name, self.parent_id)
         else:
             tags = {ROLE: "sweep", SWEEP_KEY: key, "jpegai_fd.sweep_overrides": " ".join(sweep_overrides(overrides))}
-            run = self.client.create_run(experiment_id, run_name=sweep_name(tracking, overrides), tags=default_tags(tags))
+            run = self.client.create_run(
+                experiment_id, run_name=sweep_name(tracking, overrides), tags=default_tags(tags)
+            )
             self.parent_id = run.info.run_id
         self.client.set_tag(self.parent_id, "jpegai_fd.sweep_dir", str(sweep_dir))
         self.client.log_text(self.parent_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
@@ -129,9 +132,12 @@ class SweepRun(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         outcomes = read_outcomes(config.hydra.sweep.dir)
         counts = Counter(o["status"] for o in outcomes)
-        summary = dict(**{status: counts[status] for status in OUTCOMES},
-                       failed_jobs=[o for o in outcomes if o["status"] == "failed"],
-                       offline_jobs=[o for o in outcomes if o.get("tracking_error")], parent_open=False)
+        summary = dict(
+            **{status: counts[status] for status in OUTCOMES},
+            failed_jobs=[o for o in outcomes if o["status"] == "failed"],
+            offline_jobs=[o for o in outcomes if o.get("tracking_error")],
+            parent_open=False,
+        )
         print_sweep_summary(config, self.parent_id, getattr(self, "experiment_id", None))  # the jobs' table
         if self.parent_id is None:
             self._write_report(**summary)

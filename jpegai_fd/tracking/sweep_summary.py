@@ -30,24 +30,34 @@ def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[
     """Header and rows: job, the factors that vary between the jobs (all of them if only one job),
     acc, auc, total seconds and its tuning share, status."""
     factors = [r.get("factors", {}) for _, r in results]
-    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or \
-              [f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)]
+    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
+        f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
+    ]
     header = ["job", *varying, "acc", "auc", "time_s", "tune_s", "status"]
     rows = []
     for (job, r), fs in zip(results, factors):
         metrics, timings = r.get("metrics", {}), r.get("timings", {})
         total = sum(timings.values()) if timings else None
-        rows.append([job, *[str(fs.get(f, "?")) for f in varying], _cell(metrics.get("test/accuracy")),
-                     _cell(metrics.get("test/roc_auc")), _cell(total, 1), _cell(timings.get("time/tune_s"), 1),
-                     str(r.get("status", "?"))])
+        rows.append(
+            [
+                job,
+                *[str(fs.get(f, "?")) for f in varying],
+                _cell(metrics.get("test/accuracy")),
+                _cell(metrics.get("test/roc_auc")),
+                _cell(total, 1),
+                _cell(timings.get("time/tune_s"), 1),
+                str(r.get("status", "?")),
+            ]
+        )
     return header, rows
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     """Plain-text columns; a column of numbers (``-`` for none) is right-aligned, header included."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    numeric = [bool(rows) and all(r[i] == "-" or r[i].replace(".", "", 1).isdigit() for r in rows)
-               for i in range(len(header))]
+    numeric = [
+        bool(rows) and all(r[i] == "-" or r[i].replace(".", "", 1).isdigit() for r in rows) for i in range(len(header))
+    ]
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, numeric)).rstrip()
@@ -55,17 +65,25 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def sweep_summary(sweep_dir: str | Path, parent_run_id: str | None = None, tracking_uri: str | None = None,
-                  experiment_id: str | None = None, experiment: str = "jpegai_fd") -> str:
+def sweep_summary(
+    sweep_dir: str | Path,
+    parent_run_id: str | None = None,
+    tracking_uri: str | None = None,
+    experiment_id: str | None = None,
+    experiment: str = "jpegai_fd",
+) -> str:
     """The text printed at the end of a multirun (see the module docstring)."""
     results = job_results(sweep_dir)
     header, rows = summary_rows(results)
     counts = {}
     for _, r in results:
         counts[r.get("status", "?")] = counts.get(r.get("status", "?"), 0) + 1
-    parts = [f"sweep finished: {len(results)} jobs ("
-             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"), folder {sweep_dir}",
-             format_table(header, rows)]
+    parts = [
+        f"sweep finished: {len(results)} jobs ("
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        + f"), folder {sweep_dir}",
+        format_table(header, rows),
+    ]
     if parent_run_id:
         uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
         name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"

@@ -44,5 +44,7 @@ def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
         with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get-by-name?{query}", timeout=5) as response:
             experiment_id = json.load(response)["experiment"]["experiment_id"]
     except (OSError, ValueError, KeyError):
-        return f"Open {base}/#/experiments?workflowType=machine_learning (the sweep summary prints the experiment's page)"
+        return (
+            f"Open {base}/#/experiments?workflowType=machine_learning (the sweep summary prints the experiment's page)"
+        )
     return f"Open {experiment_url(base, experiment_id)} (experiment {experiment}, the training-runs view)"

@@ -35,13 +35,17 @@ def _is_job(path: Path) -> bool:
 def job_folders(path: Path) -> tuple[Path | None, list[Path]]:
     """(sweep folder or None, job folders) of a sweep output folder or of one job folder."""
     if not path.is_dir():
-        raise UserError(f"{path}: no such folder; give a sweep output folder (outputs/multiruns/...) or a job "
-                        "folder (outputs/runs/..., or one numbered folder of a sweep)")
+        raise UserError(
+            f"{path}: no such folder; give a sweep output folder (outputs/multiruns/...) or a job "
+            "folder (outputs/runs/..., or one numbered folder of a sweep)"
+        )
     if _is_job(path):
         parent = path.parent
         return (parent if (parent / STATE_DIR / "parent_run.json").exists() else None), [path]
-    jobs = sorted((p for p in path.iterdir() if p.is_dir() and _is_job(p)),
-                  key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name))
+    jobs = sorted(
+        (p for p in path.iterdir() if p.is_dir() and _is_job(p)),
+        key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name),
+    )
     if not jobs and not (path / STATE_DIR).is_dir():
         raise UserError(f"{path} is not a jpegai_fd job or sweep output folder (no .hydra/ or {STATE_DIR}/ in it)")
     return path, jobs
@@ -49,7 +53,7 @@ def job_folders(path: Path) -> tuple[Path | None, list[Path]]:
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _write(path: Path, journal: dict) -> None:
@@ -74,16 +78,20 @@ def sync_job(client: MlflowClient, job_dir: Path) -> str:
     if journal["run_id"] is None:  # never reached the server: a new run, unless an interrupted sync made it
         experiment_id = ensure_experiment(client, journal["experiment"])
         found = client.search_runs([experiment_id], f"tags.`{SYNC_KEY}` = '{journal['key']}'", max_results=1)
-        run = found[0] if found else client.create_run(experiment_id, run_name=journal["run_name"],
-                                                       tags={**tags, SYNC_KEY: journal["key"]})
+        run = (
+            found[0]
+            if found
+            else client.create_run(experiment_id, run_name=journal["run_name"], tags={**tags, SYNC_KEY: journal["key"]})
+        )
     else:
         run = client.get_run(journal["run_id"])
         if run.info.status != "RUNNING" and not journal.get("lost"):
             return f"up to date (run {run.info.run_id} {run.info.status})"
     run_id = run.info.run_id
     params = [Param(k, v) for k, v in journal["params"].items() if k not in run.data.params]
-    metrics = [Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in journal["metrics"]
-               if k not in run.data.metrics]
+    metrics = [
+        Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in journal["metrics"] if k not in run.data.metrics
+    ]
     for batch in _chunks(params, 100):
         client.log_batch(run_id, params=batch)
     for batch in _chunks(metrics, 1000):
@@ -114,8 +122,9 @@ def close_parent(client: MlflowClient, sweep_dir: Path) -> str | None:
         client.set_tag(ids["run_id"], f"jobs.{status}", str(counts[status]))
     status = sweep_status(counts)
     client.set_terminated(ids["run_id"], status)
-    return f"parent run {ids['run_id']} ended {status}" + (f" ({len(orphans)} run(s) left RUNNING ended KILLED)"
-                                                          if orphans else "")
+    return f"parent run {ids['run_id']} ended {status}" + (
+        f" ({len(orphans)} run(s) left RUNNING ended KILLED)" if orphans else ""
+    )
 
 
 def job_tracking(job_dir: Path) -> tuple[str | None, str | None]:

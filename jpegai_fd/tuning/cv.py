@@ -18,7 +18,9 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[
     of one image (its patches) fall in the same fold."""
     per_class = np.bincount(image_labels(y, groups), minlength=2)
     if per_class.min() < k:
-        raise UserError(f"tuning.cv_folds={k} needs at least {k} training images of each class, "
-                        f"found {per_class.min()}; lower tuning.cv_folds or use more images")
+        raise UserError(
+            f"tuning.cv_folds={k} needs at least {k} training images of each class, "
+            f"found {per_class.min()}; lower tuning.cv_folds or use more images"
+        )
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y, groups))

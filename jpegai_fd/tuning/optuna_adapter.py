@@ -16,4 +16,4 @@ from optuna.trial import FrozenTrial, TrialState
 def hand_back(study: optuna.Study, trial: optuna.Trial | FrozenTrial) -> None:
     """Set a claimed, not yet evaluated trial of ``study`` back to WAITING: it is not counted, and
     the next ``study.ask()`` (of a later run with a larger ``n_trials``) takes it instead of a new one."""
-    study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)  # noqa: SLF001  (the one fenced private call)

@@ -24,7 +24,7 @@ import os
 import socket
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import optuna
 import sqlalchemy.exc
@@ -48,7 +48,7 @@ def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | str | 
     if url is None:
         return None
     if url.startswith(JOURNAL):
-        return JournalStorage(JournalFileBackend(url[len(JOURNAL):]))
+        return JournalStorage(JournalFileBackend(url[len(JOURNAL) :]))
     # Workers that start together on an empty database race to create Optuna's tables: the losers
     # see a duplicate-object error from the database and, a moment later, the finished schema.
     for attempt in range(SCHEMA_RACE_RETRIES + 1):
@@ -113,9 +113,15 @@ class _Gate(BaseSampler):
         self._inner.reseed_rng()
 
 
-def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None,
-               catch: tuple, make_sampler: Callable[[int], BaseSampler],
-               on_trial: Callable[[], None] = lambda: None) -> int:
+def run_trials(
+    study: optuna.Study,
+    objective: Callable,
+    n_trials: int,
+    timeout: float | None,
+    catch: tuple,
+    make_sampler: Callable[[int], BaseSampler],
+    on_trial: Callable[[], None] = lambda: None,
+) -> int:
     """Evaluate trials until ``study`` holds ``n_trials`` finished-or-running trials, or ``timeout``
     seconds pass; returns how many this process evaluated.
 
@@ -145,8 +151,9 @@ def run_trials(study: optuna.Study, objective: Callable, n_trials: int, timeout:
     study.sampler = _Gate(study, n_trials, make_sampler)
     try:
         # The count comes after the stop check: a test makes another "worker" take a slot in on_trial.
-        study.optimize(evaluate, timeout=timeout, catch=catch,
-                       callbacks=[MaxTrialsCallback(n_trials, states=CLAIMED), count])
+        study.optimize(
+            evaluate, timeout=timeout, catch=catch, callbacks=[MaxTrialsCallback(n_trials, states=CLAIMED), count]
+        )
     except LostRace as lost:
         log.info("optuna: trial %s not needed (the study has its %d trials); handed back", lost, n_trials)
     finally:

@@ -8,12 +8,15 @@ means the search's best CV score is never below theirs.
 
 from __future__ import annotations
 
+
 def _in_space(value, spec):
     """``value`` as the space would propose it, or None when the space cannot propose it. A fixed
     ``None`` (no limit, e.g. ``max_depth``) becomes the top of a numeric range: the closest it has."""
     kind = spec["type"]
     if kind in ("int", "float"):
-        low, high = (int(spec["low"]), int(spec["high"])) if kind == "int" else (float(spec["low"]), float(spec["high"]))
+        low, high = (
+            (int(spec["low"]), int(spec["high"])) if kind == "int" else (float(spec["low"]), float(spec["high"]))
+        )
         if value is None:
             return high
         if isinstance(value, bool) or not isinstance(value, (int, float)):

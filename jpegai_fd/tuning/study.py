@@ -39,11 +39,16 @@ def no_trial_completed(study: optuna.Study, tuning: DictConfig) -> UserError:
     """The error of a search in which no trial completed: the job must not pass for a tuned result."""
     states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
     errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
-    why = f"first error: {errors[0]}" if errors else (
-        f"tuning.timeout={tuning.timeout}s passed first" if tuning.timeout is not None else "no error recorded")
-    return UserError(f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
-                     f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
-                     f"to train with the fixed parameters")
+    why = (
+        f"first error: {errors[0]}"
+        if errors
+        else (f"tuning.timeout={tuning.timeout}s passed first" if tuning.timeout is not None else "no error recorded")
+    )
+    return UserError(
+        f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
+        f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
+        f"to train with the fixed parameters"
+    )
 
 
 def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
@@ -80,11 +85,18 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
         why = "tuning.n_trials=0" if tuning.n_trials == 0 else "classifier.search_space is empty"
         return TuningResult({}, float("nan"), pd.DataFrame(), untuned=why)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=tuning.pruner.n_startup_trials,
-                                         n_warmup_steps=tuning.pruner.n_warmup_steps)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=tuning.pruner.n_startup_trials, n_warmup_steps=tuning.pruner.n_warmup_steps
+    )
     storage = open_storage(tuning.storage, tuning.get("heartbeat_s", 60))
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                sampler=_sampler(seed), pruner=pruner, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="maximize",
+        sampler=_sampler(seed),
+        pruner=pruner,
+        load_if_exists=True,
+    )
     enqueue_fixed_start(study, classifier)  # trial 0 = the fixed parameters: tuning never ends below them in CV
     # n_trials is the study's total: other workers on the same storage count too (see shared.py).
     already = claimed(study)
@@ -96,14 +108,26 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
     start = time.perf_counter()
 
     if remaining:
-        remaining = run_trials(study, _objective(classifier, features, folds, tuning.scoring), tuning.n_trials,
-                               tuning.timeout, (ValueError, ArithmeticError),
-                               lambda number: _sampler(seed + number), progress.update)
+        remaining = run_trials(
+            study,
+            _objective(classifier, features, folds, tuning.scoring),
+            tuning.n_trials,
+            tuning.timeout,
+            (ValueError, ArithmeticError),
+            lambda number: _sampler(seed + number),
+            progress.update,
+        )
         progress.close()  # a timeout or a lost race ends the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise no_trial_completed(study, tuning)  # the job ends FAILED, never FINISHED with a nan score
-    log.info("optuna: %d trials in %.1fs, best %s=%.4f with %s", remaining, time.perf_counter() - start,
-             tuning.scoring, study.best_value, study.best_params)
+    log.info(
+        "optuna: %d trials in %.1fs, best %s=%.4f with %s",
+        remaining,
+        time.perf_counter() - start,
+        tuning.scoring,
+        study.best_value,
+        study.best_params,
+    )
     trials = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params", "user_attrs"))
     return TuningResult(dict(study.best_params), float(study.best_value), trials)

@@ -17,7 +17,10 @@ from jpegai_fd.encoders.jpegai.settings import JPEGAISettings
 from jpegai_fd.errors import UserError
 
 SUPPORTED_VERSIONS = ("IS",)
-EXTENSIONS = ("src/codec/entropy_coding/lib_wrappers/mans/ans", "src/codec/entropy_coding/lib_wrappers/direct/ec_direct")
+EXTENSIONS = (
+    "src/codec/entropy_coding/lib_wrappers/mans/ans",
+    "src/codec/entropy_coding/lib_wrappers/direct/ec_direct",
+)
 # Files under cfg/ that the software itself writes (the rate search's betas lists) or that are prose.
 CFG_SKIP = ("cfg/betas/",)
 
@@ -38,11 +41,15 @@ def _probe_interpreter(python: str) -> tuple[str, str]:
     try:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UserError(f"cannot run the interpreter '{python}' (encoder.python): {exc}; "
-                        f"set encoder.python to the Python of the reference software's environment") from exc
+        raise UserError(
+            f"cannot run the interpreter '{python}' (encoder.python): {exc}; "
+            f"set encoder.python to the Python of the reference software's environment"
+        ) from exc
     if out.returncode != 0:
-        raise UserError(f"the interpreter '{python}' (encoder.python) failed: {out.stderr.strip()[-200:]}; "
-                        f"set encoder.python to a working Python")
+        raise UserError(
+            f"the interpreter '{python}' (encoder.python) failed: {out.stderr.strip()[-200:]}; "
+            f"set encoder.python to a working Python"
+        )
     version, suffix = out.stdout.split()[:2]
     return version, suffix
 
@@ -61,28 +68,40 @@ def inspect_checkout(settings: JPEGAISettings) -> Checkout:
     """Check the installation named by ``settings``; raise UserError with the fix if it cannot work."""
     root = settings.root
     if not root.is_dir():
-        raise UserError(f"JPEG AI root '{root}' (encoder.root) does not exist; set encoder.root to your "
-                        f"jpeg-ai-reference-software checkout")
+        raise UserError(
+            f"JPEG AI root '{root}' (encoder.root) does not exist; set encoder.root to your "
+            f"jpeg-ai-reference-software checkout"
+        )
     info_path = root / "cfg" / "info.json"
     if not (root / "src" / "codec" / "__init__.py").is_file() or not info_path.is_file():
-        raise UserError(f"'{root}' (encoder.root) is not a JPEG AI reference-software checkout (no src/codec "
-                        f"or cfg/info.json); set encoder.root to the folder that contains src/ and cfg/")
+        raise UserError(
+            f"'{root}' (encoder.root) is not a JPEG AI reference-software checkout (no src/codec "
+            f"or cfg/info.json); set encoder.root to the folder that contains src/ and cfg/"
+        )
     info = json.loads(info_path.read_text())
     version = str(info.get("version"))
     if version not in SUPPORTED_VERSIONS:
-        raise UserError(f"JPEG AI reference software version {version!r} in '{info_path}' is not supported "
-                        f"(supported: {', '.join(SUPPORTED_VERSIONS)}); check out the IS version")
+        raise UserError(
+            f"JPEG AI reference software version {version!r} in '{info_path}' is not supported "
+            f"(supported: {', '.join(SUPPORTED_VERSIONS)}); check out the IS version"
+        )
     for cfg_file in settings.cfg_files:
         if not (root / cfg_file).is_file():
-            raise UserError(f"cfg file '{root / cfg_file}' does not exist; check encoder.profile, "
-                            f"encoder.tools and encoder.extra_cfg")
+            raise UserError(
+                f"cfg file '{root / cfg_file}' does not exist; check encoder.profile, "
+                f"encoder.tools and encoder.extra_cfg"
+            )
     if not settings.models_dir.is_dir():
-        raise UserError(f"models folder '{settings.models_dir}' (encoder.models_dir) does not exist; "
-                        f"set encoder.models_dir to the folder holding VM_common_int/, VM_bop/, ...")
+        raise UserError(
+            f"models folder '{settings.models_dir}' (encoder.models_dir) does not exist; "
+            f"set encoder.models_dir to the folder holding VM_common_int/, VM_bop/, ..."
+        )
     python_version, suffix = _probe_interpreter(settings.python)
     missing = [stem + suffix for stem in EXTENSIONS if not (root / (stem + suffix)).is_file()]
     if missing:
-        raise UserError(f"the C++ extensions of '{root}' are not built for {settings.python} (missing "
-                        f"{', '.join(Path(m).name for m in missing)}); run make in "
-                        f"src/codec/entropy_coding/cpp_exts/mans and .../direct with that interpreter on PATH")
+        raise UserError(
+            f"the C++ extensions of '{root}' are not built for {settings.python} (missing "
+            f"{', '.join(Path(m).name for m in missing)}); run make in "
+            f"src/codec/entropy_coding/cpp_exts/mans and .../direct with that interpreter on PATH"
+        )
     return Checkout(version, str(info.get("codec_name")), python_version, cfg_tree_sha256(root))

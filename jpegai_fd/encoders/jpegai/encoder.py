@@ -61,20 +61,26 @@ class JPEGAIEncoder:
             return
         settings = self.settings
         if settings.root is None:
-            raise UserError("'encoder.root' is not set; point it at your JPEG AI reference-software checkout "
-                            "(encoder.root=/path/to/jpeg-ai-reference-software or export JPEGAI_ROOT)")
+            raise UserError(
+                "'encoder.root' is not set; point it at your JPEG AI reference-software checkout "
+                "(encoder.root=/path/to/jpeg-ai-reference-software or export JPEGAI_ROOT)"
+            )
         self.checkout = inspect_checkout(settings)
         self.weights = WeightSet.for_profile(settings.models_dir, settings.profile)
         missing = self.weights.missing
         if missing and not settings.allow_missing_weights:
             shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-            raise UserError(f"{len(missing)} JPEG AI weight files needed by profile '{settings.profile}' are missing "
-                            f"from '{settings.models_dir}': {shown}; install the weights (see the software's README) "
-                            f"or set encoder.models_dir")
+            raise UserError(
+                f"{len(missing)} JPEG AI weight files needed by profile '{settings.profile}' are missing "
+                f"from '{settings.models_dir}': {shown}; install the weights (see the software's README) "
+                f"or set encoder.models_dir"
+            )
         if missing:
-            banner = (f"WARNING: encoder.allow_missing_weights=true and {len(missing)} weight files are missing from "
-                      f"'{settings.models_dir}': those nets keep RANDOM weights. Latents are NOT valid for science; "
-                      f"use this for plumbing tests only.")
+            banner = (
+                f"WARNING: encoder.allow_missing_weights=true and {len(missing)} weight files are missing from "
+                f"'{settings.models_dir}': those nets keep RANDOM weights. Latents are NOT valid for science; "
+                f"use this for plumbing tests only."
+            )
             log.warning(banner)
             print(banner, file=sys.stderr)
         self._fingerprint = self._make_fingerprint()
@@ -85,13 +91,24 @@ class JPEGAIEncoder:
 
     def _make_fingerprint(self) -> dict:
         s = self.settings
-        return {"encoder": self.name, "adapter_version": ADAPTER_VERSION, "software_version": self.checkout.version,
-                "codec_name": self.checkout.codec_name, "profile": s.profile, "tools": s.tools,
-                "cfg_files": s.cfg_files, "cfg_sha256": self.checkout.cfg_sha256, "overrides": list(s.overrides),
-                "rate_mode": s.rate_mode, "chroma": s.chroma, "weights": self.weights.identity(),
-                # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
-                "compute": "cuda" if s.on_gpu else f"cpu/{s.threads} threads",
-                "valid_for_science": not self.weights.missing, "extras": s.keep_extras}
+        return {
+            "encoder": self.name,
+            "adapter_version": ADAPTER_VERSION,
+            "software_version": self.checkout.version,
+            "codec_name": self.checkout.codec_name,
+            "profile": s.profile,
+            "tools": s.tools,
+            "cfg_files": s.cfg_files,
+            "cfg_sha256": self.checkout.cfg_sha256,
+            "overrides": list(s.overrides),
+            "rate_mode": s.rate_mode,
+            "chroma": s.chroma,
+            "weights": self.weights.identity(),
+            # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
+            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads} threads",
+            "valid_for_science": not self.weights.missing,
+            "extras": s.keep_extras,
+        }
 
     # -- LatentEncoder ---------------------------------------------------------------------------------
     def fingerprint(self) -> dict:
@@ -143,8 +160,12 @@ class JPEGAIEncoder:
             failed = np.zeros(n, dtype=bool)
             failed[list(batch.failed)] = True
             out["failed"] = failed
-            log.error("JPEG AI: %d of %d images failed twice and are left out: %s", len(batch.failed), n,
-                      "; ".join(f"#{i}: {err}" for i, err in sorted(batch.failed.items())))
+            log.error(
+                "JPEG AI: %d of %d images failed twice and are left out: %s",
+                len(batch.failed),
+                n,
+                "; ".join(f"#{i}: {err}" for i, err in sorted(batch.failed.items())),
+            )
         self.stats["images"] += n - len(batch.failed)
         self.stats["failed"] += len(batch.failed)
         return out
@@ -155,7 +176,9 @@ class JPEGAIEncoder:
         want = 2 if self.settings.chroma == "420" else 1
         got = (meta.get("c_ver"), meta.get("c_hor"))
         if None not in got and got != (want, want):
-            raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={self.settings.chroma}")
+            raise RuntimeError(
+                f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={self.settings.chroma}"
+            )
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:
@@ -168,10 +191,18 @@ class JPEGAIEncoder:
                 raise
             self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
             self.stats["start_seconds"] = pool.start_seconds
-            log.info("JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
-                     "fast path %s, logs in %s)", len(infos), pool.start_seconds, infos[0].get("version"),
-                     infos[0].get("python"), infos[0].get("torch"), infos[0].get("device"),
-                     "on" if self.settings.fast_path else "off", self.settings.log_dir)
+            log.info(
+                "JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
+                "fast path %s, logs in %s)",
+                len(infos),
+                pool.start_seconds,
+                infos[0].get("version"),
+                infos[0].get("python"),
+                infos[0].get("torch"),
+                infos[0].get("device"),
+                "on" if self.settings.fast_path else "off",
+                self.settings.log_dir,
+            )
         return self._pool
 
     def _verify_requested(self, requested: list) -> None:
@@ -179,12 +210,17 @@ class JPEGAIEncoder:
         missing = sorted(f"{m}/{f}" for m, f, found in requested if not found)
         unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.weights.files))
         if unexpected:
-            log.warning("JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
-                        self.settings.profile, ", ".join(unexpected))
+            log.warning(
+                "JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
+                self.settings.profile,
+                ", ".join(unexpected),
+            )
         if missing and not self.settings.allow_missing_weights:
             self.close()
-            raise UserError(f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "
-                            f"{', '.join(missing[:6])}; install them or set encoder.models_dir")
+            raise UserError(
+                f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "
+                f"{', '.join(missing[:6])}; install them or set encoder.models_dir"
+            )
 
     def close(self) -> None:
         """Stop the workers (also done at exit); a later encode starts new ones."""

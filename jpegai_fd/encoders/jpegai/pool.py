@@ -30,7 +30,7 @@ class BatchResult:
 
     arrays: list
     meta: list
-    failed: dict = field(default_factory=dict)   # index -> last error
+    failed: dict = field(default_factory=dict)  # index -> last error
 
 
 class WorkerPool:
@@ -38,8 +38,10 @@ class WorkerPool:
 
     def __init__(self, settings: JPEGAISettings, bpp: int):
         self.settings = settings
-        self.workers = [WorkerProcess(i, settings, settings.devices[i % len(settings.devices)], bpp)
-                        for i in range(settings.num_workers)]
+        self.workers = [
+            WorkerProcess(i, settings, settings.devices[i % len(settings.devices)], bpp)
+            for i in range(settings.num_workers)
+        ]
         self.start_seconds = 0.0
 
     def start(self) -> list[dict]:
@@ -80,8 +82,15 @@ class WorkerPool:
                     meta, arrays = worker.encode(i, images[i], bpp, keys[i])
                 except (WorkerCrash, ImageFailed) as exc:
                     crashed = isinstance(exc, WorkerCrash)
-                    log.warning("JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)", worker.slot, keys[i],
-                                attempts[i], "crashed the worker" if crashed else "failed", exc, worker.log)
+                    log.warning(
+                        "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
+                        worker.slot,
+                        keys[i],
+                        attempts[i],
+                        "crashed the worker" if crashed else "failed",
+                        exc,
+                        worker.log,
+                    )
                     with lock:
                         if attempts[i] < ATTEMPTS:
                             todo.put(i)
@@ -90,7 +99,7 @@ class WorkerPool:
                     if crashed:
                         try:
                             worker.start()
-                        except BaseException as start_exc:  # a worker that cannot restart ends the batch
+                        except BaseException as start_exc:  # noqa: BLE001  (a worker that cannot restart ends the batch)
                             fatal.append(start_exc)
                             return
                     continue

@@ -14,18 +14,20 @@ from pathlib import Path
 
 from jpegai_fd.errors import UserError
 
-PROFILES = ("simple", "base", "high")           # cfg/profiles/<profile>.json
-TOOLS = ("on", "off")                           # cfg/tools_<tools>.json
+PROFILES = ("simple", "base", "high")  # cfg/profiles/<profile>.json
+TOOLS = ("on", "off")  # cfg/tools_<tools>.json
 RATE_MODES = ("search", "table")
-TABLE_RATES = (12, 25, 50, 75, 100)             # the software's default target_bpps (cfg/pipeline.json)
+TABLE_RATES = (12, 25, 50, 75, 100)  # the software's default target_bpps (cfg/pipeline.json)
 CHROMA = ("444", "420")
 
 
 def check_table_rate(rate_mode: str | None, bpp: int) -> None:
     """Raise UserError if ``bpp`` cannot be coded in ``rate_mode`` (table mode knows only TABLE_RATES)."""
     if rate_mode == "table" and bpp not in TABLE_RATES:
-        raise UserError(f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
-                        f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search")
+        raise UserError(
+            f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
+            f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search"
+        )
 
 
 def _choice(key: str, value, allowed) -> str:
@@ -92,11 +94,29 @@ class JPEGAISettings:
     work_dir: Path | None
 
     @classmethod
-    def from_keys(cls, *, root: str | None, models_dir: str | None, python: str | None, profile: str,
-                  tools: str | bool, extra_cfg: list, overrides: list, rate_mode: str, chroma: str, device,
-                  num_workers: int | None, threads_per_worker: int, allow_missing_weights: bool,
-                  keep_extras: bool, fast_path: bool, image_timeout_s: float, start_timeout_s: float, log_dir: str,
-                  work_dir: str | None) -> "JPEGAISettings":
+    def from_keys(
+        cls,
+        *,
+        root: str | None,
+        models_dir: str | None,
+        python: str | None,
+        profile: str,
+        tools: str | bool,
+        extra_cfg: list,
+        overrides: list,
+        rate_mode: str,
+        chroma: str,
+        device,
+        num_workers: int | None,
+        threads_per_worker: int,
+        allow_missing_weights: bool,
+        keep_extras: bool,
+        fast_path: bool,
+        image_timeout_s: float,
+        start_timeout_s: float,
+        log_dir: str,
+        work_dir: str | None,
+    ) -> "JPEGAISettings":
         """Check the ``encoder.*`` values (UserError naming the key) and resolve paths and workers."""
         # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
         root_path = Path(root).expanduser().resolve() if root else None
@@ -111,14 +131,20 @@ class JPEGAISettings:
             root=root_path,
             models_dir=Path(models_dir).expanduser().resolve() if models_dir else root_path and root_path / "models",
             python=str(python or sys.executable),
-            profile=_choice("profile", profile, PROFILES), tools=_choice("tools", tools, TOOLS),
-            extra_cfg=tuple(str(c) for c in extra_cfg), overrides=tuple(str(o) for o in overrides),
-            rate_mode=_choice("rate_mode", rate_mode, RATE_MODES), chroma=_choice("chroma", chroma, CHROMA),
-            devices=devices, num_workers=_num_workers(num_workers, devices),
+            profile=_choice("profile", profile, PROFILES),
+            tools=_choice("tools", tools, TOOLS),
+            extra_cfg=tuple(str(c) for c in extra_cfg),
+            overrides=tuple(str(o) for o in overrides),
+            rate_mode=_choice("rate_mode", rate_mode, RATE_MODES),
+            chroma=_choice("chroma", chroma, CHROMA),
+            devices=devices,
+            num_workers=_num_workers(num_workers, devices),
             threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
-            allow_missing_weights=bool(allow_missing_weights), keep_extras=bool(keep_extras),
+            allow_missing_weights=bool(allow_missing_weights),
+            keep_extras=bool(keep_extras),
             fast_path=_flag("fast_path", fast_path),
-            image_timeout_s=float(image_timeout_s), start_timeout_s=float(start_timeout_s),
+            image_timeout_s=float(image_timeout_s),
+            start_timeout_s=float(start_timeout_s),
             log_dir=Path(log_dir).expanduser().resolve(),
             work_dir=Path(work_dir).expanduser().resolve() if work_dir else None,
         )
@@ -143,7 +169,16 @@ class JPEGAISettings:
 
     def worker_settings(self, bpp: int) -> dict:
         """The ``init`` request a worker gets (JSON)."""
-        return {"cfg": self.cfg_files, "models_dir": str(self.models_dir), "rate_mode": self.rate_mode,
-                "table_rates": list(TABLE_RATES), "chroma": self.chroma, "overrides": list(self.overrides),
-                "threads": None if self.on_gpu else self.threads, "keep_extras": self.keep_extras,
-                "fast_path": self.fast_path, "bpp": int(bpp), "seed": 0}
+        return {
+            "cfg": self.cfg_files,
+            "models_dir": str(self.models_dir),
+            "rate_mode": self.rate_mode,
+            "table_rates": list(TABLE_RATES),
+            "chroma": self.chroma,
+            "overrides": list(self.overrides),
+            "threads": None if self.on_gpu else self.threads,
+            "keep_extras": self.keep_extras,
+            "fast_path": self.fast_path,
+            "bpp": int(bpp),
+            "seed": 0,
+        }

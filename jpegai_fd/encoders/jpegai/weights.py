@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-BETAS = ("0.002", "0.012", "0.075", "0.5")         # the 4 base models
+BETAS = ("0.002", "0.012", "0.075", "0.5")  # the 4 base models
 POST_FILTER_DIR = "eICCI_bophop_2d020448_20240229"
 ENCODER_DIR = {"simple": "VM_bop", "base": "VM_bop", "high": "VM_hop"}
 
@@ -22,13 +22,17 @@ def required_files(profile: str) -> list[str]:
     """Paths relative to the models folder that ``profile`` loads."""
     files = [f"VM_common_int/{c}_{b}.pth" for c in ("Y", "UV") for b in BETAS]
     files += [f"{d}/decoder_{c}_{b}.pth" for d in ("VM_bop", "VM_hop", "VM_sop") for c in ("Y", "UV") for b in BETAS]
-    files += [f"{POST_FILTER_DIR}/eicci_{op}_{loss}{rate}_300k.pth" for op in ("bop", "hop")
-              for loss in ("mse", "mss") for rate in ("012", "025", "050", "075", "100")]
+    files += [
+        f"{POST_FILTER_DIR}/eicci_{op}_{loss}{rate}_300k.pth"
+        for op in ("bop", "hop")
+        for loss in ("mse", "mss")
+        for rate in ("012", "025", "050", "075", "100")
+    ]
     files += [f"{ENCODER_DIR[profile]}/encoder_{c}_{b}.pth" for c in ("Y", "UV") for b in BETAS]
     return files
 
 
-_HASHES: dict[tuple[str, int, int], str] = {}   # (path, size, mtime_ns) -> sha256; one job hashes once
+_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256; one job hashes once
 
 
 def file_sha256(path: Path) -> str:

@@ -40,20 +40,30 @@ def startup_error(reply: dict, settings: JPEGAISettings, log: Path) -> UserError
     kind = reply.get("kind")
     py = settings.python
     if kind == "missing_dependency":
-        return UserError(f"the interpreter '{py}' (encoder.python) lacks the module '{reply.get('module')}' that "
-                         f"the JPEG AI software needs; install it there (see the software's requirements.txt)")
+        return UserError(
+            f"the interpreter '{py}' (encoder.python) lacks the module '{reply.get('module')}' that "
+            f"the JPEG AI software needs; install it there (see the software's requirements.txt)"
+        )
     if kind == "extensions":
-        return UserError(f"the C++ extensions of '{settings.root}' do not load in '{py}' ({reply.get('detail')}); "
-                         f"rebuild them with make in src/codec/entropy_coding/cpp_exts/{{mans,direct}}")
+        return UserError(
+            f"the C++ extensions of '{settings.root}' do not load in '{py}' ({reply.get('detail')}); "
+            f"rebuild them with make in src/codec/entropy_coding/cpp_exts/{{mans,direct}}"
+        )
     if kind == "not_checkout":
-        return UserError(f"'{settings.root}' (encoder.root) is not an importable JPEG AI checkout "
-                         f"({reply.get('detail')}); set encoder.root to the folder that contains src/ and cfg/")
+        return UserError(
+            f"'{settings.root}' (encoder.root) is not an importable JPEG AI checkout "
+            f"({reply.get('detail')}); set encoder.root to the folder that contains src/ and cfg/"
+        )
     if kind == "unsupported_version":
-        return UserError(f"the JPEG AI software in '{settings.root}' has an unsupported API "
-                         f"({reply.get('detail')}); use the IS version")
+        return UserError(
+            f"the JPEG AI software in '{settings.root}' has an unsupported API "
+            f"({reply.get('detail')}); use the IS version"
+        )
     if kind == "fast_path_unsupported":
-        return UserError(f"the JPEG AI software in '{settings.root}' lacks what encoder.fast_path wraps "
-                         f"({reply.get('detail')}); set encoder.fast_path=false")
+        return UserError(
+            f"the JPEG AI software in '{settings.root}' lacks what encoder.fast_path wraps "
+            f"({reply.get('detail')}); set encoder.fast_path=false"
+        )
     detail = (reply.get("detail") or "").strip().splitlines()
     return UserError(f"the JPEG AI worker failed to start ({detail[-1] if detail else kind}); see '{log}'")
 
@@ -75,7 +85,7 @@ class WorkerProcess:
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = "" if self.device == "cpu" else self.device
         env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONDONTWRITEBYTECODE"] = "1"   # never write __pycache__ into the user's checkout
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into the user's checkout
         if self.device == "cpu":
             env["OMP_NUM_THREADS"] = str(self.settings.threads)
         return env
@@ -92,10 +102,23 @@ class WorkerProcess:
             log.write(f"\n==== start {self.starts} of worker {self.slot} in {self.workdir} ====\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [s.python, str(WORKER_SCRIPT), "--root", str(s.root), "--workdir", str(self.workdir),
-                 "--log", str(self.log)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=self.workdir, bufsize=0,
-                env=self._environment())
+                [
+                    s.python,
+                    str(WORKER_SCRIPT),
+                    "--root",
+                    str(s.root),
+                    "--workdir",
+                    str(self.workdir),
+                    "--log",
+                    str(self.log),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=self.workdir,
+                bufsize=0,
+                env=self._environment(),
+            )
         self.starts += 1
         started = time.perf_counter()
         try:
@@ -109,8 +132,10 @@ class WorkerProcess:
             raise startup_error(reply, s, self.log)
         if s.on_gpu and reply.get("device") == "cpu":
             self.stop()
-            raise UserError(f"encoder.device={self.device} but the software chose the CPU (no CUDA in "
-                            f"'{s.python}'?); use encoder.device=cpu or a CUDA-enabled torch")
+            raise UserError(
+                f"encoder.device={self.device} but the software chose the CPU (no CUDA in "
+                f"'{s.python}'?); use encoder.device=cpu or a CUDA-enabled torch"
+            )
         self.info = dict(reply, start_seconds=time.perf_counter() - started)
         return self.info
 
@@ -156,8 +181,11 @@ class WorkerProcess:
         if not self.alive:
             raise WorkerCrash("worker is not running")
         try:
-            write_message(self.proc.stdin, {"op": "encode", "index": index, "bpp": int(bpp), "key": key},
-                          {"image": np.ascontiguousarray(image, dtype=np.uint8)})
+            write_message(
+                self.proc.stdin,
+                {"op": "encode", "index": index, "bpp": int(bpp), "key": key},
+                {"image": np.ascontiguousarray(image, dtype=np.uint8)},
+            )
         except (BrokenPipeError, OSError) as exc:
             raise WorkerCrash(f"worker pipe closed ({exc})") from exc
         reply, arrays = self._receive(self.settings.image_timeout_s)

@@ -30,8 +30,14 @@ SYNTHESIS_NOTE = "fast path: synthesis skipped"
 def _same(a, b):
     """Exact equality of call arguments (tensors: dtype, shape, device and every value)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype
-                and a.shape == b.shape and a.device == b.device and torch.equal(a, b))
+        return (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and a.device == b.device
+            and torch.equal(a, b)
+        )
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -55,8 +61,8 @@ class ForwardMemo:
 
     def __init__(self):
         self.entries = {}
-        self.runs = {}   # kind -> forward passes actually computed since the last clear
-        self.hits = {}   # kind -> forward passes answered from the memo
+        self.runs = {}  # kind -> forward passes actually computed since the last clear
+        self.hits = {}  # kind -> forward passes answered from the memo
 
     def wrap(self, module, kind):
         original = module.forward

@@ -26,7 +26,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jpegai_wire import read_message, write_message  # noqa: E402
+from jpegai_wire import read_message, write_message
 
 CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRAS = ("residual_quant", "scale_log", "z_hat")
@@ -35,8 +35,7 @@ PLACEHOLDERS = ["input.png", "output.bin"]  # required positionals; unused since
 # these tolerances in place (and at 0.12 bpp lowers tolerance_max by 0.03 per image), so without a
 # reset an image's latents would depend on the images the same worker coded before it.
 RATE_SEARCH_STATE = ("tolerance_min", "tolerance_max")
-CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"],
-               "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
+CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"], "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
 
 
 class SetupError(Exception):
@@ -86,7 +85,7 @@ class Service:
         self.bpp_idx = None
         self.requested = []
         self.count = 0
-        self.memo = None            # the fast path's per-image memo (None: reference path)
+        self.memo = None  # the fast path's per-image memo (None: reference path)
         self.rate_search_state = {}
 
     # -- start-up ------------------------------------------------------------------------------------
@@ -113,13 +112,25 @@ class Service:
             def __init__(self, base_parser, parser_decorator):
                 super(AdapterEncoder, self).__init__("reco", base_parser, parser_decorator)
 
-        self.api = dict(get_downloader=get_downloader, Image=Image, Encoder=AdapterEncoder,
-                        base_parser=def_encoder_base_parser, decorator=def_encoder_parser_decorator)
+        self.api = dict(
+            get_downloader=get_downloader,
+            Image=Image,
+            Encoder=AdapterEncoder,
+            base_parser=def_encoder_base_parser,
+            decorator=def_encoder_parser_decorator,
+        )
         start = time.perf_counter()
         device = self._build(int(settings["bpp"]))
-        return {"version": info.get("version"), "python": sys.version.split()[0], "torch": torch.__version__,
-                "numpy": numpy.__version__, "requested": self.requested, "device": device,
-                "build_seconds": time.perf_counter() - start, "threads": torch.get_num_threads()}
+        return {
+            "version": info.get("version"),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "requested": self.requested,
+            "device": device,
+            "build_seconds": time.perf_counter() - start,
+            "threads": torch.get_num_threads(),
+        }
 
     def _rate_args(self, bpp):
         if self.settings["rate_mode"] == "search":
@@ -132,9 +143,15 @@ class Service:
 
         s = self.settings
         api = self.api
-        args = (PLACEHOLDERS + ["--cfg"] + [os.path.join(self.workdir, c) for c in s["cfg"]]
-                + ["--models_dir_name", s["models_dir"]] + self._rate_args(bpp) + CHROMA_ARGS[s["chroma"]]
-                + list(s.get("overrides") or []))
+        args = (
+            PLACEHOLDERS
+            + ["--cfg"]
+            + [os.path.join(self.workdir, c) for c in s["cfg"]]
+            + ["--models_dir_name", s["models_dir"]]
+            + self._rate_args(bpp)
+            + CHROMA_ARGS[s["chroma"]]
+            + list(s.get("overrides") or [])
+        )
         # Nets are built with random init before loading: a fixed seed makes runs with missing
         # (opt-in) weights identical across workers.
         torch.manual_seed(int(s.get("seed", 0)))
@@ -142,8 +159,10 @@ class Service:
         coder = api["Encoder"](base_parser, api["decorator"](base_parser))
         result = coder.init_common_codec(build_model=True, cmd_args=args)
         if not isinstance(result, tuple) or len(result) != 3:
-            raise SetupError("unsupported_version",
-                             detail="init_common_codec returned %s, expected a 3-tuple" % type(result).__name__)
+            raise SetupError(
+                "unsupported_version",
+                detail="init_common_codec returned %s, expected a 3-tuple" % type(result).__name__,
+            )
         kwargs = result[0] if isinstance(result[0], dict) else vars(result[0])
         downloader = api["get_downloader"](s["models_dir"], critical_for_file_absence=False)
         requested = []
@@ -159,11 +178,13 @@ class Service:
         coder.set_target_bpp_idx(kwargs["bpp_idx"])
         targets = getattr(coder.ce, "target_bpps", None)
         if targets is not None and int(list(targets)[kwargs["bpp_idx"]]) != bpp:
-            raise SetupError("rate_mismatch", detail="target_bpps=%s bpp_idx=%s, wanted %d"
-                             % (list(targets), kwargs["bpp_idx"], bpp))
+            raise SetupError(
+                "rate_mismatch", detail="target_bpps=%s bpp_idx=%s, wanted %d" % (list(targets), kwargs["bpp_idx"], bpp)
+            )
         matcher = getattr(getattr(coder.ce, "model", None), "bitrate_matcher", None)
-        self.rate_search_state = {name: getattr(matcher, name) for name in RATE_SEARCH_STATE
-                                  if matcher is not None and hasattr(matcher, name)}
+        self.rate_search_state = {
+            name: getattr(matcher, name) for name in RATE_SEARCH_STATE if matcher is not None and hasattr(matcher, name)
+        }
         self.memo = None
         if s.get("fast_path"):
             import jpegai_fast  # imports torch: only after the start-up checks
@@ -214,23 +235,29 @@ class Service:
             for name in ("y", "y_hat"):
                 array = branch[name].detach().cpu().numpy()
                 if array.shape != (1, channels) + grid:
-                    raise RuntimeError("%s.%s has shape %s, expected %s"
-                                       % (component, name, array.shape, (1, channels) + grid))
+                    raise RuntimeError(
+                        "%s.%s has shape %s, expected %s" % (component, name, array.shape, (1, channels) + grid)
+                    )
                 out["%s/%s" % (name, component)] = array[0].astype(np.float32, copy=False)
             if self.settings.get("keep_extras"):
                 for name in EXTRAS:
                     out["extras/%s/%s" % (component, name)] = branch[name].detach().cpu().numpy()[0]
         ce = self.coder.ce
-        meta = {"tool_id": int(core["tool_id"]), "seconds": seconds,
-                "c_ver": getattr(ce, "c_ver", None), "c_hor": getattr(ce, "c_hor", None)}
+        meta = {
+            "tool_id": int(core["tool_id"]),
+            "seconds": seconds,
+            "c_ver": getattr(ce, "c_ver", None),
+            "c_hor": getattr(ce, "c_hor", None),
+        }
         if self.memo is not None:
             meta["memo"] = self.memo.stats()
-            self.memo.clear()   # the stored tensors are one image's; free them now
+            self.memo.clear()  # the stored tensors are one image's; free them now
         return meta, out
 
 
 def serve(proto_in, proto_out, service):
     """Answer requests until ``stop`` or until the adapter closes the pipe; returns the exit status."""
+
     def send(header, arrays=None):
         write_message(proto_out, header, arrays)
 
@@ -249,13 +276,13 @@ def serve(proto_in, proto_out, service):
             except SetupError as exc:
                 send(dict(op="error", **exc.payload))
                 return 4
-            except Exception:
+            except Exception:  # noqa: BLE001  (whatever breaks the software's start goes back to the parent)
                 send({"op": "error", "kind": "init_failed", "detail": traceback.format_exc()[-3000:]})
                 return 4
         elif op == "encode":
             try:
                 meta, out = service.encode(arrays["image"], int(header["bpp"]), header["key"])
-            except Exception:
+            except Exception:  # noqa: BLE001  (one bad image must not end the worker: reported, then the next)
                 traceback.print_exc()
                 send({"op": "failed", "index": header["index"], "detail": traceback.format_exc()[-3000:]})
             else:
@@ -277,9 +304,15 @@ def main(argv=None):
         import numpy  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        write_message(proto_out, {"op": "error", "kind": "missing_dependency",
-                                  "module": (getattr(exc, "name", None) or str(exc)).split(".")[0],
-                                  "detail": str(exc)})
+        write_message(
+            proto_out,
+            {
+                "op": "error",
+                "kind": "missing_dependency",
+                "module": (getattr(exc, "name", None) or str(exc)).split(".")[0],
+                "detail": str(exc),
+            },
+        )
         return 3
     return serve(proto_in, proto_out, Service(os.path.abspath(args.root), os.path.abspath(args.workdir)))
 

@@ -13,16 +13,21 @@ import hashlib
 import numpy as np
 
 BETAS = ("0.002", "0.012", "0.075", "0.5")
-TABLE_MODELS = [0, 1, 2, 2, 3]          # base model per table rate (12, 25, 50, 75, 100)
+TABLE_MODELS = [0, 1, 2, 2, 3]  # base model per table rate (12, 25, 50, 75, 100)
 
 
 def weight_names(encoder_dir):
     """The files ``load_models`` asks for, in order (same pattern as the real IS software)."""
     names = ["VM_common_int/%s_%s.pth" % (c, b) for c in ("Y", "UV") for b in BETAS]
-    names += ["%s/decoder_%s_%s.pth" % (d, c, b) for d in ("VM_bop", "VM_hop", "VM_sop") for c in ("Y", "UV")
-              for b in BETAS]
-    names += ["eICCI_bophop_2d020448_20240229/eicci_%s_%s%s_300k.pth" % (o, l, r) for o in ("bop", "hop")
-              for l in ("mse", "mss") for r in ("012", "025", "050", "075", "100")]
+    names += [
+        "%s/decoder_%s_%s.pth" % (d, c, b) for d in ("VM_bop", "VM_hop", "VM_sop") for c in ("Y", "UV") for b in BETAS
+    ]
+    names += [
+        "eICCI_bophop_2d020448_20240229/eicci_%s_%s%s_300k.pth" % (o, m, r)
+        for o in ("bop", "hop")
+        for m in ("mse", "mss")
+        for r in ("012", "025", "050", "075", "100")
+    ]
     names += ["%s/encoder_%s_%s.pth" % (encoder_dir, c, b) for c in ("Y", "UV") for b in BETAS]
     return names
 
@@ -35,11 +40,11 @@ def seed_from_blobs(blobs):
     return int(digest.hexdigest()[:8], 16)
 
 
-TABLE_OFFSETS = [0, 0, -184, 0, 0]     # rate offset (BDL) per table rate, as in the real table
-BASE_STEPS = (64.0, 16.0, 4.0, 1.0)     # quantiser step of each base model at rate offset 0
-OFFSET_RANGE = (-256, 256)              # the rate offsets the fake's search may try
-TOLERANCE = (-0.10, 0.05)               # accepted (bits - target) / target, before any narrowing
-TOLERANCE_STEP = 0.03                   # how much the fake's search narrows tolerance_max per image
+TABLE_OFFSETS = [0, 0, -184, 0, 0]  # rate offset (BDL) per table rate, as in the real table
+BASE_STEPS = (64.0, 16.0, 4.0, 1.0)  # quantiser step of each base model at rate offset 0
+OFFSET_RANGE = (-256, 256)  # the rate offsets the fake's search may try
+TOLERANCE = (-0.10, 0.05)  # accepted (bits - target) / target, before any narrowing
+TOLERANCE_STEP = 0.03  # how much the fake's search narrows tolerance_max per image
 
 
 def step_for(tool_id, offset):
@@ -105,12 +110,12 @@ def sub_block_means(plane):
     h, w = plane.shape
     plane = np.pad(plane, ((0, -h % 16), (0, -w % 16)), mode="edge")
     gh, gw = plane.shape[0] // 16, plane.shape[1] // 16
-    blocks = plane.reshape(gh, 4, 4, gw, 4, 4).mean(axis=(2, 5))      # (gh, 4, gw, 4)
+    blocks = plane.reshape(gh, 4, 4, gw, 4, 4).mean(axis=(2, 5))  # (gh, 4, gw, 4)
     return blocks.transpose(1, 3, 0, 2).reshape(16, gh, gw)
 
 
 def projections(seed, tool_id):
-    rng = np.random.RandomState((int(seed) * 7 + tool_id) % (2 ** 32))
+    rng = np.random.RandomState((int(seed) * 7 + tool_id) % (2**32))
     return rng.standard_normal((160, 16)), rng.standard_normal((96, 48))
 
 

@@ -3,7 +3,6 @@
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -12,7 +11,7 @@ import torch
 import src.codec.entropy_coding  # noqa: F401  (fails like the real import when extensions are not built)
 from src.codec import get_cfg_def_dir
 from src.codec import fake_math
-from src.codec.common import Decisions, Image
+from src.codec.common import Decisions
 
 TARGET_BPPS = [12, 25, 50, 75, 100]
 
@@ -91,10 +90,18 @@ class CommonModules:
 
     def __init__(self, label, channels):
         self.hyper_encoder = FakeNet("hyper_encoder " + label, lambda y, h, w: _t(_block_means(y, 4)))
-        self.hyper_decoder = FakeNet("hyper_decoder " + label, lambda z_hat, h, w: _t(
-            np.tile(z_hat.numpy().astype(np.float32).repeat(2, 2).repeat(2, 3), (1, 4, 1, 1))[:, :, :h, :w]))
-        self.hyper_scale_decoder = FakeNet("hyper_scale_decoder " + label, lambda z_hat, h, w: _t(
-            (np.abs(z_hat.numpy().astype(np.int32)) * 16).repeat(4, 2).repeat(4, 3)[:, :, :h, :w]))
+        self.hyper_decoder = FakeNet(
+            "hyper_decoder " + label,
+            lambda z_hat, h, w: _t(
+                np.tile(z_hat.numpy().astype(np.float32).repeat(2, 2).repeat(2, 3), (1, 4, 1, 1))[:, :, :h, :w]
+            ),
+        )
+        self.hyper_scale_decoder = FakeNet(
+            "hyper_scale_decoder " + label,
+            lambda z_hat, h, w: _t(
+                (np.abs(z_hat.numpy().astype(np.int32)) * 16).repeat(4, 2).repeat(4, 3)[:, :, :h, :w]
+            ),
+        )
 
 
 class Branch:
@@ -103,10 +110,16 @@ class Branch:
     def __init__(self, name, tool_id, engine, chs_input, channels):
         self.name, self.chs_input, self.channels = name, chs_input, channels
         label = "%s tool %d" % (name, tool_id)
-        self.encoder = FakeNet("analysis " + label, lambda planes, h, w: _t(
-            fake_math.analysis(list(planes[0].numpy()), engine.seed, tool_id, name)[None]))
-        self.decoder = FakeNet("synthesis " + label, lambda y_hat, h, w: _t(
-            np.repeat(y_hat[0, :chs_input].numpy(), 16, 1).repeat(16, 2)[None, :, :h, :w].astype(np.float32)))
+        self.encoder = FakeNet(
+            "analysis " + label,
+            lambda planes, h, w: _t(fake_math.analysis(list(planes[0].numpy()), engine.seed, tool_id, name)[None]),
+        )
+        self.decoder = FakeNet(
+            "synthesis " + label,
+            lambda y_hat, h, w: _t(
+                np.repeat(y_hat[0, :chs_input].numpy(), 16, 1).repeat(16, 2)[None, :, :h, :w].astype(np.float32)
+            ),
+        )
         self.common_modules = CommonModules(label, channels)
 
     def compress(self, planes, decision, step):
@@ -121,8 +134,12 @@ class Branch:
         decision["psi"] = cm.hyper_decoder(decision["z_hat"], h=-(-h // 32), w=-(-w // 32))
         scale = cm.hyper_scale_decoder(decision["z_hat"], h=lh, w=lw)
         q, _ = fake_math.quantise(decision["y"][0].numpy(), step)
-        decision.update(residual_quant=_t(q)[None], step=step,
-                        scale_log=(scale + int(round(128 * np.log2(step)))).to(torch.int32), y_hat_tiles={})
+        decision.update(
+            residual_quant=_t(q)[None],
+            step=step,
+            scale_log=(scale + int(round(128 * np.log2(step)))).to(torch.int32),
+            y_hat_tiles={},
+        )
         return decision
 
     def decompress(self, decision, h, w):
@@ -142,8 +159,10 @@ class BaseModel:
 
     def compress(self, planes, decision, offset):
         step = fake_math.step_for(self.tool_id, offset)
-        return {"model_y": self.model_y.compress(planes["model_y"], decision.get("model_y", {}), step),
-                "model_uv": self.model_uv.compress(planes["model_uv"], decision.get("model_uv", {}), step)}
+        return {
+            "model_y": self.model_y.compress(planes["model_y"], decision.get("model_y", {}), step),
+            "model_uv": self.model_uv.compress(planes["model_uv"], decision.get("model_uv", {}), step),
+        }
 
     def decompress(self, decision, planes):
         """The reconstruction's squared error against ``planes`` (the search's distortion figure)."""
@@ -151,7 +170,7 @@ class BaseModel:
         for name in ("model_y", "model_uv"):
             ref = planes[name]
             rec = getattr(self, name).decompress(decision[name], *ref.shape[-2:])
-            error += float(((rec.double() - ref[:, :rec.shape[1]].double()) ** 2).mean())
+            error += float(((rec.double() - ref[:, : rec.shape[1]].double()) ** 2).mean())
         return error
 
 
@@ -174,16 +193,17 @@ class RateSearch:
 
         def bits_of(tool, offset):
             base = multitool.tools[tool]
-            if len(calls) <= len(multitool.tools):   # each model at offset 0, then the bisection's first
-                state["decision"] = {}                  # candidate: fresh, so the analysis runs
+            if len(calls) <= len(multitool.tools):  # each model at offset 0, then the bisection's first
+                state["decision"] = {}  # candidate: fresh, so the analysis runs
             decision = base.compress(planes, state["decision"], offset)
             state["decision"] = decision
-            bits = fake_math.bits_per_pixel([decision[b]["y"][0].numpy() for b in ("model_y", "model_uv")],
-                                            decision["model_y"]["step"], pixels)
+            bits = fake_math.bits_per_pixel(
+                [decision[b]["y"][0].numpy() for b in ("model_y", "model_uv")], decision["model_y"]["step"], pixels
+            )
             calls.append((tool, offset))
             mismatch = (bits - target) / target
             if self.tolerance_min <= mismatch <= self.tolerance_max:
-                print("fake distortion %.6f" % base.decompress(decision, planes))   # only its finiteness counts
+                print("fake distortion %.6f" % base.decompress(decision, planes))  # only its finiteness counts
             return bits
 
         choice = fake_math.rate_search(target, bits_of, self.tolerance_max)
@@ -232,7 +252,7 @@ class FakeEngine:
 
     def compress(self, raw):
         with torch.no_grad():
-            torch.backends.cudnn.deterministic = True      # the real engine sets these process-wide
+            torch.backends.cudnn.deterministic = True  # the real engine sets these process-wide
             torch.backends.cudnn.benchmark = False
             rgb = torch.cat([raw.a, raw.b, raw.c], 1)[0].permute(1, 2, 0).cpu().numpy()
             self._test_hooks(rgb)
@@ -268,8 +288,14 @@ class FakeEngine:
             for name, d in decision.items():
                 c = d["y"].shape[1]
                 core[name] = Decisions(
-                    y=d["y"], y_hat=d["y_hat"], residual_quant=d["residual_quant"], scale_log=d["scale_log"],
-                    z_hat=d["z_hat"], psi=torch.zeros((1, 4 * c, -(-height // 32), -(-width // 32))), y_hat_tiles={})
+                    y=d["y"],
+                    y_hat=d["y_hat"],
+                    residual_quant=d["residual_quant"],
+                    scale_log=d["scale_log"],
+                    z_hat=d["z_hat"],
+                    psi=torch.zeros((1, 4 * c, -(-height // 32), -(-width // 32))),
+                    y_hat_tiles={},
+                )
             return rec, {"CCS_SGMM": core}
 
     @staticmethod
@@ -297,23 +323,28 @@ class CodecEncoder:
     def encode_stream(self, kwargs, params):
         raise NotImplementedError
 
-    def init_common_codec(self, build_model=True, cmd_args=None, ce=None, overload_ce=True, cmd_args_add=False,
-                          add_metrics_params=True):
+    def init_common_codec(
+        self, build_model=True, cmd_args=None, ce=None, overload_ce=True, cmd_args_add=False, add_metrics_params=True
+    ):
         self.ce = ce = FakeEngine()
-        ns, unknown = self.base_parser.parse_known_args(args=cmd_args)   # None: sys.argv, like the real one
+        ns, unknown = self.base_parser.parse_known_args(args=cmd_args)  # None: sys.argv, like the real one
         kwargs = vars(ns)
-        cfg = list(kwargs["cfg"]) or [os.path.join(get_cfg_def_dir(), "tools_on.json"),
-                                      os.path.join(get_cfg_def_dir(), "profiles", "high.json")]
+        cfg = list(kwargs["cfg"]) or [
+            os.path.join(get_cfg_def_dir(), "tools_on.json"),
+            os.path.join(get_cfg_def_dir(), "profiles", "high.json"),
+        ]
         params = _single_dash_params(unknown)
         merged = _merged_cfg(cfg)
         ce.encoder_dir = merged.get("encoder_dir", "VM_hop")
         brm = merged.get("bitrate_matcher", {})
-        ce.betas_file = os.path.join(brm.get("bitrate_config_path", "./cfg"), brm.get("bitrate_config_name", "betas_4.txt"))
+        ce.betas_file = os.path.join(
+            brm.get("bitrate_config_path", "./cfg"), brm.get("bitrate_config_name", "betas_4.txt")
+        )
         if kwargs["set_target_bpp"] is not None:
             ce.mode = "search"
             ce.target_bpps = [kwargs["set_target_bpp"]]
             kwargs["bpp_idx"] = 0
-            if os.path.exists(ce.betas_file):      # the real rate search deletes its list at start
+            if os.path.exists(ce.betas_file):  # the real rate search deletes its list at start
                 os.remove(ce.betas_file)
         ce.c_ver_value = params.get("c_ver_value")
         have_gpu = torch.cuda.is_available() and os.environ.get("CUDA_VISIBLE_DEVICES", "") != ""
@@ -327,8 +358,8 @@ class CodecEncoder:
         for name in fake_math.weight_names(self.ce.encoder_dir):
             model, file_name = name.split("/")
             path = downloader.get_file_path(model, file_name)
-            if path is None:   # the real loader silently keeps the random init
-                blobs.append(str(int(torch.randint(0, 2 ** 31 - 1, (1,)))).encode())
+            if path is None:  # the real loader silently keeps the random init
+                blobs.append(str(int(torch.randint(0, 2**31 - 1, (1,)))).encode())
             else:
                 with open(path, "rb") as f:
                     blobs.append(f.read())
