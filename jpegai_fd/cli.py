@@ -27,11 +27,10 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from jpegai_fd import components, schema
+from jpegai_fd import schema
 from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.sweep_plan import expand, swept_keys
 from jpegai_fd.tracking.sweep import STATE_DIR, sweep_key
-from jpegai_fd.validation import validate_config
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger(__name__)
@@ -78,6 +77,10 @@ def _compose_checked(config_name: str, overrides: list[str], shown: str) -> Dict
         raise UserError(f"{shown}: {str(exc).splitlines()[0]}") from exc
     except ConfigCompositionException as exc:
         raise composition_error(exc, overrides, shown) from exc
+    # Imported here, not at the top: a typo above fails before zarr, torch and scikit-learn load.
+    from jpegai_fd import components
+    from jpegai_fd.validation import validate_config
+
     validate_config(cfg)
     components.check_compatible(components.build(cfg), cfg.bpp)  # the rules the components declare
     return cfg
@@ -229,9 +232,7 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     and a multirun gets a parent run. In a multirun a failing job is recorded (run FAILED, error in
     its ``results.json``) and the other jobs go on; the exit code is 1 when any job failed.
     """
-    from jpegai_fd.tracking import interrupts, record_failure, sweep_callback
     from jpegai_fd.tracking.connection import check_tracking_uri
-    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_interrupt
 
     # The defaults list has an experiment slot (experiment: null); the older spelling +experiment=
     # would add a second one, so it is read as experiment=.
@@ -243,6 +244,10 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
     except UserError as exc:
         print(f"jpegai_fd: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    # MLflow and the job's stages load only once the command line is known to be good.
+    from jpegai_fd.tracking import interrupts, record_failure, sweep_callback
+    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_interrupt
+
     launcher_pid = os.getpid()  # jobs in this process (basic launcher) stop the sweep on Ctrl-C; workers report it
 
     def guarded(cfg: DictConfig):
