@@ -9,17 +9,42 @@ KILLED; further signals are ignored meanwhile, so that a second Ctrl-C cannot cu
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+PREFIX = "interrupted by "
+_previous_hook = sys.unraisablehook
+
+
 def _interrupt(signum, frame) -> None:
     for s in SIGNALS:
         signal.signal(s, signal.SIG_IGN)
-    raise KeyboardInterrupt(f"interrupted by {signal.Signals(signum).name}")
+    raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
+
+
+def _once_more(signum, frame) -> None:
+    signal.signal(signum, signal.SIG_IGN)
+    raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
+
+
+def _redeliver(unraisable) -> None:
+    """A signal that lands while Python runs a finaliser (a weakref callback, ``__del__``) raises our
+    KeyboardInterrupt where Python can only print it ("Exception ignored in ...") and drop it: send the
+    signal again, so that it is raised once more, outside, and ends the job as it should."""
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt) and str(exc).startswith(PREFIX):
+        signum = signal.Signals[str(exc)[len(PREFIX) :]]
+        signal.signal(signum, _once_more)
+        # From another thread, a moment later: sent from here it would be raised in this hook again.
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
+    _previous_hook(unraisable)
 
 
 def install() -> dict | None:
@@ -30,6 +55,7 @@ def install() -> dict | None:
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     for s in SIGNALS:
         signal.signal(s, _interrupt)
+    sys.unraisablehook = _redeliver  # other unraisable exceptions go on to the hook that was there
     return previous
 
 
