@@ -34,6 +34,7 @@ from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
+REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.sync)
 
 
@@ -199,20 +200,25 @@ class TrackedRun:
         tmp.replace(self.local_dir / JOURNAL)
 
     def _safe(self, call, *args, **kwargs) -> None:
-        """Run a tracking call; while an HTTP server does not answer, retry it with back-off for up to
-        ``retry_s``; after a failure that outlasts it (or any other failure), warn once and skip the rest."""
+        """Run a tracking call. While an HTTP server does not answer, retry it with back-off for up to
+        ``retry_s``; after that the server counts as lost (warn once, skip the rest, keep the journal).
+        A call that a live server refuses is retried a few times (parallel jobs race, e.g. two creating
+        the same dataset row), then only that call is skipped: the run is tagged ``warning.tracking``
+        and still ends with its true status, never left RUNNING."""
         if self.lost is not None or call is None:
             return
         deadline = time.monotonic() + self.retry_s
-        delay = 1.0
+        delay, refused = 1.0, 0
         while True:
             try:
                 call(*args, **kwargs)
                 return
             except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
                 uri = self.cfg.tracking.uri
+                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 left = deadline - time.monotonic()
-                if left > 0 and is_http(uri) and not server_healthy(uri, timeout=min(3.0, left)):
+                alive = not is_http(uri) or server_healthy(uri, timeout=max(0.5, min(3.0, left)))
+                if not alive and left > 0:
                     log.warning(
                         "MLflow tracking at %s not answering (%s); retrying for up to %.0fs more",
                         uri,
@@ -222,10 +228,29 @@ class TrackedRun:
                     time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
                     delay = min(delay * 2, 30.0)
                     continue
-                self.lost = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                if alive and refused < REFUSED_RETRIES:
+                    refused += 1
+                    time.sleep(0.25 * refused)
+                    continue
+                if alive:
+                    self._refused(getattr(call, "__name__", "call"), reason)
+                    return
+                self.lost = reason
                 log.warning("MLflow tracking at %s failed (%s); results stay in %s", uri, self.lost, self.local_dir)
                 self._write_journal()
                 return
+
+    def _refused(self, what: str, reason: str) -> None:
+        """A call the server refused for good: say so in the log, the journal and on the run itself."""
+        log.warning("MLflow refused %s for run %s (%s); the job goes on", what, self.run_id, reason)
+        self.journal.setdefault("refused", []).append(f"{what}: {reason}")
+        note = f"{what} refused: {reason}"[:5000]
+        self.journal["tags"]["warning.tracking"] = note
+        try:
+            self.client.set_tag(self.run_id, "warning.tracking", note)
+        except Exception:  # noqa: BLE001  (best effort: the journal has it)
+            pass
+        self._write_journal()
 
     @property
     def run_id(self) -> str | None:
