@@ -27,22 +27,33 @@ class Decision:
     threshold: object | None = None
     calibrator: object | None = None
 
+    @property
+    def cut(self) -> float:
+        """The cut on :meth:`score` (images at or above it are fake); 0.5 for the fixed rule."""
+        if self.threshold is None:
+            return 0.5
+        return float(self.threshold.share.value if hasattr(self.threshold, "patch_cut") else self.threshold.value)
+
+    def score(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> np.ndarray:
+        """The raw image score the rule thresholds (float64, higher = more fake): mean P(fake) of the
+        image's samples, or for a vote threshold the share of its patches voting fake."""
+        p_real = np.asarray(p_real, dtype=np.float64)
+        if self.threshold is not None and hasattr(self.threshold, "patch_cut"):
+            from jpegai_fd.scoring.vote import fake_vote_share
+
+            return fake_vote_share(1.0 - p_real, groups, n_images, self.threshold.patch_cut)
+        counts = np.bincount(groups, minlength=n_images)
+        return 1.0 - np.bincount(groups, weights=p_real, minlength=n_images) / np.maximum(counts, 1)
+
     def apply(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
         """(P(fake) per image float64, fake per image bool) from ``p_real`` (the estimator's P(label 1 =
         real) per sample) and ``groups`` (the image index of each sample)."""
         p_real = np.asarray(p_real, dtype=np.float64)
+        score = self.score(p_real, groups, n_images)
         if self.threshold is None:
-            labels, mean_real = majority_vote(p_real, groups, n_images)
-            score, fake = 1.0 - mean_real, labels == 0
-        elif hasattr(self.threshold, "patch_cut"):  # VoteThreshold: share of patches voting fake
-            from jpegai_fd.scoring.vote import fake_vote_share
-
-            score = fake_vote_share(1.0 - p_real, groups, n_images, self.threshold.patch_cut)
-            fake = score >= self.threshold.share.value
+            fake = majority_vote(p_real, groups, n_images)[0] == 0
         else:
-            counts = np.bincount(groups, minlength=n_images)
-            score = 1.0 - np.bincount(groups, weights=p_real, minlength=n_images) / np.maximum(counts, 1)
-            fake = score >= self.threshold.value
+            fake = score >= self.cut
         p_fake = self.calibrator.transform(score) if self.calibrator is not None else score
         return np.asarray(p_fake, dtype=np.float64), np.asarray(fake, dtype=bool)
 

@@ -22,8 +22,8 @@ from sklearn.frozen import FrozenEstimator
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import is_fake
 from jpegai_fd.scoring.metrics import ECE_BINS, brier_score, expected_calibration_error
+from jpegai_fd.scoring.settings import METHODS
 
-METHODS = ("sigmoid", "isotonic")
 _EPS = 1e-6  # P(fake) is clipped to [eps, 1 - eps] before the logit: 0 and 1 stay finite
 
 

@@ -20,8 +20,7 @@ import numpy as np
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import is_fake
-
-RULES = ("balanced_accuracy", "target_fpr")
+from jpegai_fd.scoring.settings import RULES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""Every score of one evaluated split (test, an extra test set, a perturbed or cross-rate condition),
+as unprefixed names: the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/`` ...
+
+- at the fixed rule (the majority vote at 0.5, what every earlier run reported): ``accuracy``,
+  ``balanced_accuracy``, ``precision``, ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``,
+  ``false_alarm_rate``;
+- at the validation-chosen cut: the same accuracy names with ``_at_valid``;
+- threshold-free, on the image score the decision thresholds (mean P(fake), or the share of patches
+  voting fake): ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``,
+  ``ece``, ``brier``, and after calibration ``ece_calibrated``, ``brier_calibrated``;
+- bootstrap intervals: ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``,
+  ``average_precision_ci_*``;
+- ``n_real``, ``n_fake``.
+
+Metrics that need both classes are left out for a one-class split (a set of new fakes only, or of
+real photos only): its per-class accuracy and false-alarm rate remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jpegai_fd.model.decision import Decision
+from jpegai_fd.scoring.settings import ScoringSettings
+
+AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "false_alarm_rate")
+
+
+@dataclass(frozen=True)
+class SplitScores:
+    """One split scored: ``metrics`` (names above), and per image the raw ``score`` (what the cut
+    applies to), the calibrated ``p_fake`` and ``fake`` (the decision at the chosen cut)."""
+
+    metrics: dict[str, float]
+    score: np.ndarray
+    p_fake: np.ndarray
+    fake: np.ndarray
+
+
+def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    from jpegai_fd.scoring.labels import is_fake
+
+    fake = is_fake(y_true)
+    correct = fake_pred == fake
+    out = {"accuracy": correct.mean()}
+    if (~fake).any():
+        out["accuracy_real"] = correct[~fake].mean()
+        out["false_alarm_rate"] = 1 - out["accuracy_real"]
+    if fake.any():
+        out["accuracy_fake"] = correct[fake].mean()
+        out["recall"] = out["accuracy_fake"]
+    if fake.any() and (~fake).any():
+        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
+    if fake_pred.any() or fake.any():
+        out["precision"] = skm.precision_score(fake, fake_pred, zero_division=0)
+        out["f1"] = skm.f1_score(fake, fake_pred, zero_division=0)
+    return {k: float(v) for k, v in out.items()}
+
+
+def evaluate_split(
+    y_true: np.ndarray,
+    p_real: np.ndarray,
+    groups: np.ndarray,
+    n_images: int,
+    decision: Decision,
+    settings: ScoringSettings,
+) -> SplitScores:
+    """Score one split. ``y_true``: labels of its images (1 real, 0 fake); ``p_real``/``groups``: the
+    estimator's P(real) per sample and the image of each sample; ``decision``: the rule chosen on the
+    validation images (:func:`jpegai_fd.scoring.choose.choose_decision`)."""
+    from jpegai_fd.scoring.bootstrap import bootstrap_intervals
+    from jpegai_fd.scoring.metrics import brier_score, expected_calibration_error, split_metrics
+
+    y_true = np.asarray(y_true)
+    fixed_fake = Decision().apply(p_real, groups, n_images)[1]
+    out = _fixed_rule(y_true, fixed_fake)
+    score = decision.score(p_real, groups, n_images)
+    p_fake, fake = decision.apply(p_real, groups, n_images)
+    chosen = split_metrics(y_true, score, decision.cut)
+    for name, value in chosen.items():
+        out[f"{name}_at_valid" if name in AT_CUT else name] = value
+    if decision.calibrator is not None:
+        out["ece_calibrated"] = expected_calibration_error(y_true, p_fake)
+        out["brier_calibrated"] = brier_score(y_true, p_fake)
+    if settings.bootstrap_resamples:
+        intervals = bootstrap_intervals(
+            y_true, score, decision.cut, settings.bootstrap_resamples, settings.seed, settings.ci_level
+        )
+        for name, iv in intervals.items():
+            key = "accuracy_at_valid" if name == "accuracy" else name
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high
+    return SplitScores(out, score, p_fake, fake)
