@@ -103,6 +103,18 @@ def load_splits(cfg: DictConfig, dataset: ImageDataset | None = None) -> tuple[D
     return (dataset or build_group(cfg, "dataset")).load_splits(int(cfg.seed))
 
 
+def load_valid_split(cfg: DictConfig, dataset: ImageDataset | None = None) -> DatasetSplit:
+    """The validation split of ``cfg.dataset`` (chooses the threshold, calibrates; never trained on)."""
+    return (dataset or build_group(cfg, "dataset")).load_valid_split(int(cfg.seed))
+
+
+def scoring_settings(cfg: DictConfig):
+    """The ``scoring`` keys as :class:`~jpegai_fd.scoring.settings.ScoringSettings` (resampling seeded by ``seed``)."""
+    from jpegai_fd.scoring.settings import ScoringSettings
+
+    return ScoringSettings(**{k: cfg.scoring[k] for k in cfg.scoring}, seed=int(cfg.seed))
+
+
 def latents(
     cfg: DictConfig, split: DatasetSplit, encoder: LatentEncoder, dataset: ImageDataset | None = None
 ) -> tuple[LatentGroup, ExtractionStats]:

@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def extract_latents(cfg: DictConfig) -> dict[str, int]:
-    """Extract the train and test latents of ``cfg`` at ``cfg.bpp``; return images extracted per split."""
+    """Extract the train, valid and test latents of ``cfg`` at ``cfg.bpp``; return images extracted per split."""
     validate_config(cfg)
     dataset = components.build_group(cfg, "dataset")
     encoder = components.build_encoder(cfg)
     done = {}
-    for split in components.load_splits(cfg, dataset):
+    train, test = components.load_splits(cfg, dataset)
+    for split in (train, components.load_valid_split(cfg, dataset), test):
         _, stats = components.latents(cfg, split, encoder, dataset)
         done[split.name] = stats.extracted
     log.info(

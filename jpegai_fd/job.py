@@ -1,7 +1,8 @@
 """The train-and-evaluate job as a plain function of the composed config.
 
-``run_job(cfg)``: dataset -> cached latents (extracting what is missing) -> features -> Optuna search
--> refit on the train split -> one evaluation on the test split -> MLflow run. The groups are built
+``run_job(cfg)``: dataset (and its shortcut audit) -> cached latents (extracting what is missing) ->
+features -> Optuna search -> refit on the train split -> the decision rule chosen on the valid split
+-> one evaluation on the test split -> MLflow run. The groups are built
 once, by :func:`jpegai_fd.components.build`; the stages below get plain values and those objects.
 """
 
@@ -12,18 +13,21 @@ import json
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
 
 from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd import components
 from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.memory import memory_warning
-from jpegai_fd.evaluation import detection_metrics
-from jpegai_fd.features import majority_vote
 from jpegai_fd.model import Decision
 from jpegai_fd.model.build import job_detector
 from jpegai_fd.model.pyfunc import log_detector
-from jpegai_fd.scoring.per_image import scores_csv
+from jpegai_fd.scoring.choose import choose_decision
+from jpegai_fd.scoring.evaluate import evaluate_split
+from jpegai_fd.scoring.metrics import prefixed
 from jpegai_fd.tracking import (
     TrackedRun,
     factor_tags,
@@ -37,6 +41,7 @@ from jpegai_fd.tracking import (
     resume_finished,
 )
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
+from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_scores, threshold_metrics
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
@@ -69,6 +74,11 @@ def study_name(cfg: DictConfig) -> str:
     )
 
 
+def done_rows(values: np.ndarray, fs) -> np.ndarray:
+    """Per-image ``values`` of a cache group, restricted to the images that have latents (``fs.rows``)."""
+    return values if fs.rows is None else values[fs.rows]
+
+
 def run_job(cfg: DictConfig) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     validate_config(cfg)
@@ -81,29 +91,32 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         if skipped is not None:
             return skipped
     timings: dict[str, float] = {}
+    settings = components.scoring_settings(cfg)
     with TrackedRun(cfg, out) as run:
         dataset, encoder, classifier = parts.dataset, parts.encoder, parts.classifier
         with timed(timings, "time/dataset_s"):
             train, test = components.load_splits(cfg, dataset)
+            valid = components.load_valid_split(cfg, dataset)
+        audit = None
+        if settings.audit:  # headers only, before any latent is computed
+            with timed(timings, "time/audit_s"):
+                audit = log_audit(run, (train, valid, test), settings.audit_max_auc)
         if hasattr(encoder, "prepare"):
             encoder.prepare()
         with timed(timings, "time/extract_s"):
             train_group, train_stats = components.latents(cfg, train, encoder, dataset)
+            valid_group, valid_stats = components.latents(cfg, valid, encoder, dataset)
             test_group, test_stats = components.latents(cfg, test, encoder, dataset)
-        # incl. skipped/unreadable images
-        log_dataset_manifest(run, [(train, train_group), (test, test_group)], cfg.paths.cache)
-        log_dataset_inputs(run, [(train, train_group), (test, test_group)])  # the UI's Dataset column
+        splits = [(train, train_group), (valid, valid_group), (test, test_group)]
+        log_dataset_manifest(run, splits, cfg.paths.cache)  # incl. skipped/unreadable images
+        log_dataset_inputs(run, splits)  # the UI's Dataset column
+        # Runs with this tag scored the same test images: the report pairs their per-image scores.
+        run.set_tags({"dataset.test_manifest": str(test_group.group.attrs["manifest"])[:16]})
         with timed(timings, "time/features_s"):
             train_fs = components.features(cfg, train_group, train=True, parts=parts)
+            # Valid like test: every position of an image (multi), and never an input of the search or the fit.
+            valid_fs = components.features(cfg, valid_group, train=False, parts=parts)
             test_fs = components.features(cfg, test_group, train=False, parts=parts)
-        log.info(
-            "features: train %s, test %s (%s, %s, %s)",
-            train_fs.X.shape,
-            test_fs.X.shape,
-            parts.preprocess.name,
-            cfg.component,
-            cfg.latent,
-        )
         too_big = memory_warning(classifier, train_fs.X)
         if too_big:
             log.warning(too_big)
@@ -127,26 +140,43 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         run.log_params({f"model.{k}": v for k, v in used.items()})
         with timed(timings, "time/predict_s"):
             p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
-            y_pred, image_scores = majority_vote(p_real, test_fs.groups, test_fs.n_images)
-        y_true = test_group.labels if test_fs.rows is None else test_group.labels[test_fs.rows]  # done images only
-        # The saved model's rule, applied here too: its predictions on these images are these scores.
-        decision = Decision()  # issue 13: Decision(threshold, calibrator) chosen on the valid split
-        p_fake, fake = decision.apply(p_real, test_fs.groups, test_fs.n_images)
-        test_ids = test_group.ids if test_fs.rows is None else test_group.ids[test_fs.rows]
-        run.log_text(scores_csv(test_ids, y_true, p_fake, (~fake).astype(int)), "scores/test_scores.csv")
-        metrics = detection_metrics(y_true, y_pred, image_scores)
+        p_real_valid = model.predict_proba(valid_fs.X)[:, list(model.classes_).index(1)]
+        y_valid = done_rows(valid_group.labels, valid_fs)
+        y_true = done_rows(test_group.labels, test_fs)
+        with timed(timings, "time/score_s"):
+            # The saved model's rule, chosen on the valid images only; its predictions are these scores.
+            decision = choose_decision(y_valid, p_real_valid, valid_fs.groups, valid_fs.n_images, settings)
+            scored = evaluate_split(y_true, p_real, test_fs.groups, test_fs.n_images, decision, settings)
+            on_valid = evaluate_split(
+                y_valid,
+                p_real_valid,
+                valid_fs.groups,
+                valid_fs.n_images,
+                decision,
+                replace(settings, bootstrap_resamples=0),
+            )
+        log_scores(run, "test", done_rows(test_group.ids, test_fs), y_true, scored)
+        log_scores(run, "valid", done_rows(valid_group.ids, valid_fs), y_valid, on_valid)
+        log_decision(run, decision, y_true, scored, run.name)
+        metrics = {
+            **prefixed(scored.metrics, "test"),
+            **prefixed(on_valid.metrics, "valid"),
+            **threshold_metrics(decision),
+        }
         metrics["cv/best_score"] = result.best_score
         extraction = {
-            "extract/images_extracted": train_stats.extracted + test_stats.extracted,
-            "extract/images_cached": train_stats.cached + test_stats.cached,
+            "extract/images_extracted": train_stats.extracted + valid_stats.extracted + test_stats.extracted,
+            "extract/images_cached": train_stats.cached + valid_stats.cached + test_stats.cached,
             "data/train_images": len(train),
+            "data/valid_images": len(valid),
             "data/test_images": len(test),
             "data/train_samples": len(train_fs.y),
             "data/num_features": train_fs.X.shape[1],
         }
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        log_evaluation(run, y_true, y_pred, image_scores, run.name)
+        fixed = Decision().apply(p_real, test_fs.groups, test_fs.n_images)
+        log_evaluation(run, y_true, np.where(fixed[1], 0, 1).astype(np.int8), 1.0 - fixed[0], run.name)
         log_importances(
             run, model, latent_shapes(train_group, cfg.component, cfg.latent), parts.preprocess.whole_latents, run.name
         )
@@ -164,6 +194,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             "best_params": result.best_params,
             "model_params": used,
             "untuned": result.untuned,
+            "decision": decision.describe(),
+            "audit_warning": audit["warning"] if audit else None,
             **extraction,
         }
     summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
@@ -172,11 +204,13 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
     record_outcome("finished", run_id=run.run_id, tracking_error=run.lost)
     t = factor_tags(cfg)
     log.info(
-        "RESULT %s | acc %.3f bal %.3f auc %.3f | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
+        "RESULT %s | acc %.3f bal@valid %.3f auc %.3f [%.3f, %.3f] | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
         " ".join(f"{k}={v}" for k, v in t.items()),
         metrics["test/accuracy"],
-        metrics["test/balanced_accuracy"],
-        metrics["test/roc_auc"],
+        metrics.get("test/balanced_accuracy_at_valid", float("nan")),
+        metrics.get("test/roc_auc", float("nan")),
+        metrics.get("test/roc_auc_ci_low", float("nan")),
+        metrics.get("test/roc_auc_ci_high", float("nan")),
         timings["time/extract_s"],
         timings["time/features_s"],
         timings["time/tune_s"],

@@ -93,6 +93,17 @@ class Tracking:
 
 
 @dataclass
+class Scoring:
+    threshold_rule: str = key(choices=("balanced_accuracy", "target_fpr"))
+    target_fpr: float = key(low=0, high=0.5, hint=" (a share of real images called fake, e.g. 0.01)")
+    calibration: str = key(choices=("sigmoid", "isotonic", "none"))
+    bootstrap_resamples: int = key(low=0, hint=" (0: no intervals)")
+    ci_level: float = key(low=0.5, high=0.999)
+    audit: bool = key()
+    audit_max_auc: float = key(low=0.5, high=1.0)
+
+
+@dataclass
 class JobConfig:
     """``python -m jpegai_fd`` / ``jpegai_fd.extract``: the grid keys, the shared settings and the
     four groups (typed by the constructors of their ``_target_``)."""
@@ -106,6 +117,7 @@ class JobConfig:
     extract: Extract = field(default_factory=Extract)
     tuning: Tuning = field(default_factory=Tuning)
     tracking: Tracking = field(default_factory=Tracking)
+    scoring: Scoring = field(default_factory=Scoring)
     dataset: Any = MISSING
     encoder: Any = MISSING
     preprocess: Any = MISSING
@@ -155,7 +167,8 @@ def allowed(dotted: str) -> str | None:
         bound = f"between {rule['low']} and {rule['high']}" if "high" in rule else f">= {rule['low']}"
         return f"it must be an integer {bound}{rule.get('hint', '')}{nullable}"
     if kind == "float" and "low" in rule:
-        return f"use a number >= {rule['low']}{rule.get('hint', '')}{nullable}"
+        bound = f"between {rule['low']} and {rule['high']}" if "high" in rule else f">= {rule['low']}"
+        return f"use a number {bound}{rule.get('hint', '')}{nullable}"
     if rule.get("positive"):
         return f"use a positive number{rule.get('hint', '')}{nullable}"
     if rule.get("nonempty"):

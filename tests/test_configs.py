@@ -60,7 +60,7 @@ def test_debug_tiny_is_the_toy_size_of_every_option():
     assert (tiny.dataset.image_size, tiny.tuning.n_trials, tiny.n_jobs) == (64, 2, 1)
     assert tiny.classifier.estimator.n_estimators < full.classifier.estimator.n_estimators
     assert compose_cfg(["debug=tiny", "classifier=hgb"]).classifier.estimator.max_iter == 20
-    assert dict(tiny.dataset.num_per_class) == {"train": 12, "valid": 2, "test": 6}
+    assert dict(tiny.dataset.num_per_class) == {"train": 12, "valid": 6, "test": 6}
     folder = compose_cfg(["debug=tiny", "dataset=folder"])  # datasets without toy counts get the image size only
     assert folder.dataset.image_size == 64 and "num_per_class" not in folder.dataset
 

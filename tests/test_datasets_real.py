@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from jfd_testing import compose_cfg
-from jpegai_fd.components import latents as cached_latents, load_splits
+from jpegai_fd.components import latents as cached_latents, load_splits, load_valid_split
 from jpegai_fd.datasets import manifest as manifest_mod
 from jpegai_fd.datasets.folder import stratified_split
 from jpegai_fd.encoders import DCTEncoder
@@ -72,8 +72,11 @@ def test_faces140k_layout_and_balanced_sampling(tmp_path):
         0
     ]
     assert set(other.ids) != set(sampled.ids)  # the seed picks the sample
-    valid = load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.test_split=valid"))[1]
-    assert len(valid) == 6 and all("/valid/" in str(p) for p in valid.paths)
+    valid = load_valid_split(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.num_valid=4"))
+    assert len(valid) == 4 and all("/valid/" in str(p) for p in valid.paths)
+    assert np.bincount(valid.labels).tolist() == [2, 2]
+    with pytest.raises(UserError, match="three different splits"):
+        load_splits(cfg_of(tmp_path, "dataset=faces140k", f"dataset.root={root}", "dataset.test_split=valid"))
 
 
 def test_faces140k_missing_root_and_csv_name_the_layout(tmp_path):
@@ -91,9 +94,16 @@ def test_folder_layout_generated_split_is_stratified_and_deterministic(tmp_path)
     folder_dataset(root, real=20, fake=10)
     cfg = cfg_of(tmp_path, "dataset=folder", f"dataset.root={root}")
     train, test = load_splits(cfg)
-    assert np.bincount(train.labels).tolist() == [8, 16] and np.bincount(test.labels).tolist() == [2, 4]
-    assert not set(train.ids) & set(test.ids) and len(train) + len(test) == 30
-    assert "real/sub/r000.png" in set(train.ids) | set(test.ids)
+    valid = load_valid_split(cfg)
+    assert np.bincount(train.labels).tolist() == [7, 14] and np.bincount(test.labels).tolist() == [2, 4]
+    assert np.bincount(valid.labels).tolist() == [1, 2]
+    assert not (set(train.ids) & set(test.ids) or set(valid.ids) & set(train.ids) | set(valid.ids) & set(test.ids))
+    assert len(train) + len(valid) + len(test) == 30
+    assert "real/sub/r000.png" in set(train.ids) | set(valid.ids) | set(test.ids)
+    # The valid fraction comes out of train: the test images are those of a train 0.8 / test 0.2 split.
+    two_way = cfg_of(tmp_path, "dataset=folder", f"dataset.root={root}", "~dataset.split_fractions.valid")
+    two_way.dataset.split_fractions.train = 0.8
+    assert set(load_splits(two_way)[1].ids) == set(test.ids)
     again = load_splits(cfg)[1]
     np.testing.assert_array_equal(again.ids, test.ids)
     reseeded = load_splits(cfg_of(tmp_path, "dataset=folder", f"dataset.root={root}", "seed=7"))[1]

@@ -24,7 +24,7 @@ def write_images(root, per_class: dict[str, int]) -> None:
 
 
 def test_new_components_by_target_alone_run_a_job(tmp_path):
-    write_images(tmp_path / "data" / "prefixed", {"train": 8, "test": 4})
+    write_images(tmp_path / "data" / "prefixed", {"train": 8, "valid": 4, "test": 4})
     env = {"PYTHONPATH": os.pathsep.join([str(EXTENDING), os.environ.get("PYTHONPATH", "")])}
     args = [
         "--config-dir",

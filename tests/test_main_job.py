@@ -60,9 +60,9 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
         assert "figures/confusion_matrix.png" in figures
         cm = json.loads(open(client.download_artifacts(run.info.run_id, "confusion_matrix.json", str(tmp_path))).read())
         assert sum(map(sum, cm["matrix"])) == 12  # 6 test images per class
-    # Extraction happened once per bpp (two splits each); the other jobs found the latents cached.
+    # Extraction happened once per bpp (three splits each); the other jobs found the latents cached.
     extracted = sorted(r.data.metrics["extract/images_extracted"] for r in runs)
-    assert extracted == [0, 0, 0, 0, 36, 36]
+    assert extracted == [0, 0, 0, 0, 48, 48]
     assert first.stdout.count("RESULT") + first.stderr.count("RESULT") >= 6
 
     second = run_cli(

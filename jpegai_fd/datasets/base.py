@@ -29,8 +29,10 @@ def _check_int(key: str, value, low: int, nullable: bool = False) -> None:
 
 class ImageDataset:
     """Images of one dataset. ``name`` labels it in cache keys, manifests and run tags; ``root`` is its
-    folder; ``image_size`` the nominal side; ``train_split``/``test_split`` name the splits a job uses;
-    ``num_train``/``num_test`` a balanced subsample per split (None: all); ``size_policy`` and
+    folder; ``image_size`` the nominal side; ``train_split``/``valid_split``/``test_split`` name the
+    splits a job uses (valid: the images that choose the decision threshold and calibrate the scores,
+    never trained on); ``num_train``/``num_valid``/``num_test`` a balanced subsample per split (None:
+    all); ``size_policy`` and
     ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
 
     def __init__(
@@ -45,13 +47,26 @@ class ImageDataset:
         num_test: int | None,
         size_policy: str,
         max_bad_fraction: float | None,
+        valid_split: str | None = None,
+        num_valid: int | None = None,
     ):
         _check_int("image_size", image_size, 1)
         _check_int("num_train", num_train, 2, nullable=True)
+        _check_int("num_valid", num_valid, 2, nullable=True)
         _check_int("num_test", num_test, 2, nullable=True)
+        if not isinstance(valid_split, str) or not valid_split:
+            raise UserError(
+                f"'dataset.valid_split' is missing or empty ({valid_split!r}); set it to the split that chooses "
+                f"the decision threshold (e.g. valid), distinct from train and test"
+            )
+        if len({train_split, valid_split, test_split}) < 3:
+            raise UserError(
+                f"dataset.train_split, dataset.valid_split and dataset.test_split must be three different splits; "
+                f"got {train_split!r}, {valid_split!r}, {test_split!r}"
+            )
         self.name, self.root, self.image_size = name, Path(root), image_size
-        self.train_split, self.test_split = train_split, test_split
-        self.num_train, self.num_test = num_train, num_test
+        self.train_split, self.valid_split, self.test_split = train_split, valid_split, test_split
+        self.num_train, self.num_valid, self.num_test = num_train, num_valid, num_test
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
         if max_bad_fraction is not None and (
             isinstance(max_bad_fraction, bool)
@@ -74,14 +89,25 @@ class ImageDataset:
         """The (train, test) splits, balanced-subsampled with ``seed`` (train) and ``seed + 1`` (test),
         then screened. Raises UserError when screening alone skips more than ``max_bad_fraction``."""
         self.prepare()
-        out = []
-        for split, num, split_seed, key in (
-            (self.train_split, self.num_train, seed, "dataset.num_train"),
-            (self.test_split, self.num_test, seed + 1, "dataset.num_test"),
-        ):
-            screened = screen(sample_balanced(self.listing(split), num, split_seed, key))
-            for s in screened.skipped:
-                log.warning("dataset %s/%s: skipping '%s': %s", self.name, split, s.path, s.reason)
-            check_bad_fraction(screened, [], self.max_bad_fraction)
-            out.append(screened)
-        return out[0], out[1]
+        return (
+            self._load(self.train_split, self.num_train, seed, "dataset.num_train"),
+            self._load(self.test_split, self.num_test, seed + 1, "dataset.num_test"),
+        )
+
+    def load_valid_split(self, seed: int) -> DatasetSplit:
+        """The validation split, sampled with ``seed + 2`` and screened like the others."""
+        self.prepare()
+        valid = self._load(self.valid_split, self.num_valid, seed + 2, "dataset.num_valid")
+        if len(set(valid.labels.tolist())) < 2:
+            raise UserError(
+                f"the validation split {self.valid_split!r} of dataset {self.name} has {len(valid)} image(s) and "
+                f"needs real and fake ones (it chooses the threshold); add images or set dataset.valid_split"
+            )
+        return valid
+
+    def _load(self, split: str, num: int | None, split_seed: int, key: str) -> DatasetSplit:
+        screened = screen(sample_balanced(self.listing(split), num, split_seed, key))
+        for s in screened.skipped:
+            log.warning("dataset %s/%s: skipping '%s': %s", self.name, split, s.path, s.reason)
+        check_bad_fraction(screened, [], self.max_bad_fraction)
+        return screened

@@ -63,7 +63,10 @@ class Calibrator:
                 f"and {int(fake.sum())} fake"
             )
         frozen = FrozenEstimator(ScoreColumn().fit())
-        self.model_ = CalibratedClassifierCV(frozen, method=self.method)
+        # A frozen model scores every image the same in any fold; one "fold" holding all images fits the
+        # calibrator on all of them and avoids the default 5-fold split's 5-images-per-class minimum.
+        every = np.arange(len(fake))
+        self.model_ = CalibratedClassifierCV(frozen, method=self.method, cv=[(every, every)])
         self.model_.fit(np.asarray(p_fake, dtype=np.float64)[:, None], fake.astype(np.int64))
         return self
 

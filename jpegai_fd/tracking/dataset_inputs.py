@@ -2,7 +2,7 @@
 
 One input per split: name ``<dataset>/<split>``, digest = the split's manifest hash (its first 16 hex
 digits, as in the cache folder name: it changes when any image, id, label or reader setting does),
-source = the dataset root, context tag = the split's role (``train`` / ``test``), and a profile with
+source = the dataset root, context tag = the split's role (``train`` / ``valid`` / ``test``), and a profile with
 the image counts.
 """
 
@@ -36,6 +36,8 @@ def split_input(split, group, role: str):
 
 
 def log_dataset_inputs(run, splits_and_groups) -> None:
-    """Log ``[(train split, group), (test split, group)]`` as dataset inputs of ``run`` (a TrackedRun)."""
-    inputs = [split_input(split, group, role) for (split, group), role in zip(splits_and_groups, ("train", "test"))]
+    """Log ``[(train split, group), (valid split, group), (test split, group)]`` as dataset inputs of
+    ``run`` (a TrackedRun), with the context tags train, valid and test."""
+    roles = ("train", "valid", "test")
+    inputs = [split_input(split, group, role) for (split, group), role in zip(splits_and_groups, roles)]
     run._safe(run.client and run.client.log_inputs, run.run_id, datasets=inputs)  # noqa: SLF001  (the run's guarded call; no client: server lost at start)
