@@ -110,11 +110,11 @@ def test_size_policies(tmp_path):
 
 def bad_dataset(root: Path, outside: Path) -> dict[str, str]:
     """A Kaggle-layout dataset whose train split holds every kind of bad entry; returns id -> expected
-    reason fragment. Good images: 8 per class in train, 4 per class in test."""
+    reason fragment. Good images: 8 per class in train, 4 per class in valid and in test."""
     images = root / "real_vs_fake" / "real-vs-fake"
-    rows = {"train": [], "test": []}
+    rows = {"train": [], "valid": [], "test": []}
     n = 0
-    for split, per_class in (("train", 8), ("test", 4)):
+    for split, per_class in (("train", 8), ("valid", 4), ("test", 4)):
         for label, name in ((1, "real"), (0, "fake")):
             (images / split / name).mkdir(parents=True)
             for _ in range(per_class):
@@ -173,6 +173,7 @@ def faces_cfg(tmp_path, root, *extra):
             f"paths.cache={tmp_path}/cache.zarr",
             f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
             "extract.chunk_size=4",
+            "dataset.num_valid=null",
             "n_jobs=1",
             "tuning.n_trials=1",
             "tuning.cv_folds=2",

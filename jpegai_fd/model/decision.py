@@ -1,9 +1,10 @@
 """How per-sample scores of the fitted estimator become an image's P(fake) and label.
 
 The job and the saved model use the same :class:`Decision`, so a model predicts its images exactly as
-its run scored its test images. Without a threshold it is the fixed rule every run reports today
-(:func:`jpegai_fd.features.vote.majority_vote`: a sample votes real above 0.5, the majority decides;
-one sample per image: P(fake) > 0.5 is fake). Issue 13's validation-chosen cuts plug in as objects of
+its run scored its test images. Without a threshold it is the fixed rule (reported as ``test/accuracy``;
+:func:`jpegai_fd.features.vote.majority_vote`: a sample votes real above 0.5, the majority decides;
+one sample per image: P(fake) > 0.5 is fake). A job saves the cuts its valid images chose
+(:func:`jpegai_fd.scoring.choose.choose_decision`), objects of
 :mod:`jpegai_fd.scoring.threshold` (:class:`Threshold`: one sample per image) or
 :mod:`jpegai_fd.scoring.vote` (:class:`VoteThreshold`: the multi-patch vote), and a fitted
 :class:`~jpegai_fd.scoring.calibration.Calibrator` maps the thresholded score to a calibrated P(fake);
@@ -62,5 +63,5 @@ class Decision:
         if self.threshold is None:
             rule = {"rule": "fixed 0.5 (majority vote of samples)"}
         else:
-            rule = {"rule": "validation-chosen", **self.threshold.as_dict()}
+            rule = {**self.threshold.as_dict(), "chosen_on": "valid"}
         return {**rule, "calibration": getattr(self.calibrator, "method", None)}

@@ -33,10 +33,12 @@ def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
 
 
 def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> None:
-    """``scores/<split>_scores.csv``: per image the raw score the cut applies to and the decision."""
+    """``scores/<split>_scores.csv``: per image the model's P(fake) (as ``predict`` gives it), the
+    decision, and the raw score the cut applies to."""
     from jpegai_fd.scoring.per_image import scores_csv
 
-    run.log_text(scores_csv(ids, y_true, scores.score, (~scores.fake).astype(int)), f"scores/{split}_scores.csv")
+    text = scores_csv(ids, y_true, scores.p_fake, (~scores.fake).astype(int), scores.score)
+    run.log_text(text, f"scores/{split}_scores.csv")
 
 
 def log_audit(run, splits, max_auc: float) -> dict:
