@@ -186,3 +186,12 @@ def test_charts_draw_error_bars_from_the_logged_intervals_and_name_old_runs():
     assert ax.get_ylabel() == "accuracy (valid threshold)"
     new = component_chart(_frame(True), "y_hat")
     assert "logged before" not in "\n".join(t.get_text() for t in new.texts)
+
+
+def test_bad_comparison_settings_are_one_error_line(capsys):
+    from jpegai_fd.report.__main__ import main
+
+    assert main(["--alpha", "1.5"]) == 2  # checked before any tracking URI is read
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "use an alpha strictly between 0 and 1" in err
+    assert main(["--resamples", "0"]) == 2 and "at least 1 resample" in capsys.readouterr().err

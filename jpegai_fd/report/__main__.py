@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
     )
     args = parser.parse_args(argv)
-    if not 0 < args.alpha < 1 or args.resamples < 1:
-        parser.error("--alpha must lie strictly between 0 and 1 and --resamples be at least 1")
     try:
+        if not 0 < args.alpha < 1 or args.resamples < 1:
+            raise UserError(
+                f"--alpha {args.alpha:g} / --resamples {args.resamples}: use an alpha strictly between 0 and 1 "
+                "(e.g. 0.05) and at least 1 resample (e.g. 1000)"
+            )
         from jpegai_fd.report.build import write_report
         from jpegai_fd.report.runs import load_runs, split_untuned
 

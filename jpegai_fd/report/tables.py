@@ -83,12 +83,12 @@ def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.
     """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
     :func:`jpegai_fd.report.cells.cell_text`). ``marks(run_id) -> (text, best)`` adds the paired
     comparison's marks; headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
-    table = results_table(runs, metric, run_ids=True)
+    table = results_table(runs, metric, run_ids="run_id" in runs)
     latents = list(_wide(runs if metric != HEADLINE else with_headline(runs), metric).columns)
     for lat in latents:
         texts = []
         for _, row in table.iterrows():
-            run_id = row[f"{lat}_run_id"]
+            run_id = row.get(f"{lat}_run_id")
             mark, best = marks(run_id) if marks is not None and isinstance(run_id, str) else ("", False)
             if row.get(f"{lat}_metric") == FIXED_RULE:
                 mark = " ".join(filter(None, (FALLBACK_MARK, mark)))
