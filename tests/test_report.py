@@ -85,7 +85,12 @@ def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp
     assert f"report of {len(GRID)} runs" in result.stdout
 
     table = pd.read_csv(out / "results.csv")
-    assert list(table.columns) == ["model", "bpp", "component", "preprocess", "y", "y_hat"]
+    # Runs logged before validation thresholds: the fixed-rule accuracy, without intervals, named.
+    assert list(table.columns) == [
+        *["model", "bpp", "component", "preprocess", "y", "y_hat"],
+        *["y_ci_low", "y_ci_high", "y_metric", "y_hat_ci_low", "y_hat_ci_high", "y_hat_metric"],
+    ]
+    assert set(table.y_metric) == set(table.y_hat_metric) == {"test/accuracy"} and table.y_ci_low.isna().all()
     assert len(table) == 24  # 2 models x 2 bpp x 2 components x 3 preprocessings
     names = {"rf": "RF", "hgb": "GB"}
     for clf, bpp, comp, pre in {g[:4] for g in GRID}:
@@ -102,7 +107,10 @@ def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp
     assert list(table.preprocess[:3]) == ["flatten", "single", "multi"]
     md = (out / "results.md").read_text()
     assert "| model | bpp | component | preprocess | y | y_hat |" in md
-    assert f"| GB | 6 | Y | flatten | {accuracy('hgb', 6, 'y', 'flatten', 'y'):.3f} | " in md
+    assert f"| GB | 6 | Y | flatten | {accuracy('hgb', 6, 'y', 'flatten', 'y'):.3f} † | " in md
+    assert "† run logged before thresholds were chosen on validation images" in md
+    comparisons = pd.read_csv(out / "comparisons.csv")  # no run logged per-image scores
+    assert len(comparisons) == len(GRID) and set(comparisons.status) == {"not comparable"}
 
     timing = pd.read_csv(out / "timing.csv")
     rf_flatten = timing[(timing.model == "RF") & (timing.preprocess == "flatten")]

@@ -1,8 +1,9 @@
 """`python -m jpegai_fd.report [--tracking-uri URI] [--experiment NAME] [--sweep latest|RUN_ID|NAME] [--out DIR]`
 
 Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
-http server, PostgreSQL) and writes the results table, the timing table and the bar charts; with
-``--sweep`` it also logs them under ``report/`` of the sweep's parent run.
+http server, PostgreSQL) and writes the results table, the timing table, the bar charts and the
+paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
+``report/`` of the sweep's parent run.
 """
 
 from __future__ import annotations
@@ -34,8 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)",
     )
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)"
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
+    )
     args = parser.parse_args(argv)
     try:
+        if not 0 < args.alpha < 1 or args.resamples < 1:
+            raise UserError(
+                f"--alpha {args.alpha:g} / --resamples {args.resamples}: use an alpha strictly between 0 and 1 "
+                "(e.g. 0.05) and at least 1 resample (e.g. 1000)"
+            )
         from jpegai_fd.report.build import write_report
         from jpegai_fd.report.runs import load_runs, split_untuned
 
@@ -66,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path("reports") / (args.experiment + (f"_{parent.info.run_id[:8]}" if parent else ""))
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
-    files = write_report(runs, out, title)
+    from jpegai_fd.report.paired import compare_runs
+
+    comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
+    files = write_report(runs, out, title, comparisons)
     if parent is not None and not args.no_log:
         from mlflow.tracking import MlflowClient
 

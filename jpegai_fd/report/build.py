@@ -1,4 +1,5 @@
-"""Write the report files for a table of runs: results and timing tables (Markdown, CSV) and charts."""
+"""Write the report files for a table of runs: results and timing tables (Markdown, CSV), charts,
+and, given the paired comparisons, comparisons.md/.csv with their marks in the results tables."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from jpegai_fd.report.cells import SAME_AS_BEST
 from jpegai_fd.report.charts import CHANCE, RATE_NOTE, classifier_chart, component_chart
-from jpegai_fd.report.tables import results_table, timing_pivot, timing_table, to_markdown
+from jpegai_fd.report.headline import AT_VALID, FALLBACK_NOTE, fell_back, with_headline
+from jpegai_fd.report.paired import Comparisons
+from jpegai_fd.report.paired_files import write_comparisons
+from jpegai_fd.report.tables import results_cells, results_table, timing_pivot, timing_table, to_markdown
+
+AUC = "test/roc_auc"
 
 
 def _save(fig, path: Path) -> None:
@@ -16,17 +23,49 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
-    """Write into ``out``: results.md/.csv (accuracy, y and y_hat side by side), timing.md/.csv,
-    y_vs_yuv_<latent>.png and classifiers_by_bpp_<latent>.png per latent. Returns the files."""
+def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> str:
+    """The lines under a results table: what a cell is, the fallback mark, the paired marks."""
+    lines = [f"Cells: `{metric}` ± half the width of its 95% bootstrap interval (bounds in the CSV file)."]
+    if metric == AT_VALID and fell_back(with_headline(runs)).any():
+        lines.append(FALLBACK_NOTE)
+    if comparisons is not None:
+        lines.append(
+            f"**Bold**: the best run (highest test ROC AUC) of those scored on the same test images; "
+            f"{SAME_AS_BEST}: not significantly different from it (McNemar on the decisions and paired bootstrap "
+            f"on the AUC, both p >= {comparisons.alpha:g}; p-values per comparison, uncorrected); no mark: "
+            "significantly different, or not comparable. Details and the runs not compared: comparisons.md."
+        )
+    return "\n".join(f"- {line}" for line in lines) + "\n"
+
+
+def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Comparisons | None = None) -> list[Path]:
+    """Write into ``out``: results.md/.csv (headline accuracy with intervals, y and y_hat side by
+    side; with ROC AUC too where the runs log it: auc.csv), timing.md/.csv, y_vs_yuv_<latent>.png and
+    classifiers_by_bpp_<latent>.png per latent, and with ``comparisons`` comparisons.md/.csv and the
+    marks they give. Returns the files in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
+    marks = comparisons.marks if comparisons is not None else None
     results, timing = results_table(runs), timing_table(runs)
     results.to_csv(out / "results.csv", index=False)
     timing.to_csv(out / "timing.csv", index=False)
-    (out / "results.md").write_text(
-        f"# {title}\n\nTest accuracy, `y` and `y_hat` side by side ({len(runs)} runs; chance is {CHANCE}). "
-        f"{RATE_NOTE}.\n\n" + to_markdown(results)
+    md = (
+        f"# {title}\n\nTest accuracy at the threshold chosen on the validation images, `y` and `y_hat` side by "
+        f"side ({len(runs)} runs; chance is {CHANCE}). {RATE_NOTE}.\n\n"
+        + to_markdown(results_cells(runs, marks=marks))
+        + "\n"
+        + _notes(runs, comparisons, AT_VALID)
     )
+    if AUC in runs and runs[AUC].notna().any():
+        results_table(runs, AUC).to_csv(out / "auc.csv", index=False)
+        md += (
+            "\n## ROC AUC (threshold-free; auc.csv)\n\n"
+            + to_markdown(results_cells(runs, AUC, marks=marks))
+            + "\n"
+            + _notes(runs, comparisons, AUC)
+        )
+    (out / "results.md").write_text(md)
+    if comparisons is not None:
+        write_comparisons(comparisons, runs, out, title)
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
         + to_markdown(timing_pivot(timing, "fit_s"))

@@ -4,8 +4,10 @@
 Conventions shared by every chart and table of the report: the rate is written as the config key
 (``bpp=6`` = 0.06 bit per pixel, :data:`RATE_NOTE`); a dashed line marks chance (0.5, both classes
 are balanced); a factor that did not vary in the runs is named in a note instead of leaving the
-reader to wonder where the other bars are. Error bars: where the runs table has ``<metric>_low`` and
-``<metric>_high`` columns (a confidence interval per run), the bars carry them.
+reader to wonder where the other bars are. Bars show the headline accuracy
+(:mod:`jpegai_fd.report.headline`: at the validation-chosen threshold, the fixed 0.5 rule for older
+runs, named in a note); error bars: the 95% interval where the runs log one
+(:func:`jpegai_fd.report.intervals.interval_columns`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from jpegai_fd.report.headline import FIXED_RULE, HEADLINE, fell_back, with_headline
+from jpegai_fd.report.intervals import interval_columns
 from jpegai_fd.report.tables import model_name, preprocess_order
 
 CHANCE = 0.5
@@ -29,10 +33,19 @@ def rate_label(bpp) -> str:
     return f"bpp={int(bpp)}"
 
 
-def interval_columns(runs: pd.DataFrame, metric: str) -> tuple[str, str] | None:
-    """The (low, high) confidence-interval columns of ``metric`` when the runs have them."""
-    low, high = f"{metric}_low", f"{metric}_high"
-    return (low, high) if low in runs and high in runs else None
+def _prepared(runs: pd.DataFrame, latent: str, metric: str) -> tuple[pd.DataFrame, list[str]]:
+    """The runs of ``latent`` (with the headline columns when charting it) and the notes it needs."""
+    sub = runs[runs["latent"] == latent]
+    if metric != HEADLINE:
+        return sub, []
+    sub = with_headline(sub)
+    old = int(fell_back(sub).sum())
+    note = f"{old} run(s) logged before validation thresholds: {FIXED_RULE} at the fixed 0.5 rule, no error bar"
+    return sub, [note] if old else []
+
+
+def _ylabel(metric: str) -> str:
+    return "accuracy (valid threshold)" if metric == HEADLINE else metric.split("/")[-1]
 
 
 def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list, hue: list, label) -> None:
@@ -40,6 +53,8 @@ def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list,
     value on top of each bar, error bars where the runs carry an interval, and the chance line."""
     table = cell.pivot_table(index=index, columns=column, values=metric, aggfunc="mean")
     ci = interval_columns(cell, metric)
+    if ci and cell[list(ci)].isna().all(axis=None):
+        ci = None  # the columns exist, but no run in this panel logged an interval
     bounds = [cell.pivot_table(index=index, columns=column, values=c, aggfunc="mean") for c in ci] if ci else None
     width = 0.8 / max(len(hue), 1)
 
@@ -53,13 +68,16 @@ def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list,
         if bounds is not None:
             low = np.array([at(bounds[0], v, h) for v in x], dtype=float)
             high = np.array([at(bounds[1], v, h) for v in x], dtype=float)
-            yerr = np.nan_to_num(np.vstack([values - low, high - values]))
+            # Clipped at 0: a percentile interval need not contain the point value exactly. A run
+            # without an interval keeps NaN there: no error bar drawn (rather than a flat one).
+            yerr = np.clip(np.vstack([values - low, high - values]), 0, None)
         bars = ax.bar(
             pos, np.nan_to_num(values), width, label=label(h), yerr=yerr, capsize=2 if yerr is not None else 0
         )
-        for bar, v in zip(bars, values):
+        top = values + (np.nan_to_num(yerr[1]) if yerr is not None else 0)  # the value above its error bar
+        for bar, v, t in zip(bars, values, top):
             if not np.isnan(v):
-                ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
+                ax.text(bar.get_x() + bar.get_width() / 2, t + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
     ax.axhline(CHANCE, color="0.35", linestyle="--", linewidth=1, label=f"chance ({CHANCE})")
     ax.set_xticks(range(len(x)), [str(v) for v in x])
     ax.set_ylim(0, 1.22)  # room above 1.0 for the values and the legend
@@ -86,9 +104,9 @@ def not_varied(sub: pd.DataFrame, factor: str, present: list, expected, shown) -
     return [f"{factor} did not vary in these runs: only {', '.join(shown(p) for p in present)}"]
 
 
-def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accuracy"):
+def component_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
     """Y vs YUV accuracy per preprocessing; one panel per (model, bpp)."""
-    sub = runs[runs["latent"] == latent]
+    sub, notes = _prepared(runs, latent, metric)
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
     pres = preprocess_order(sub["preprocess"])
     comps = [c for c in COMPONENTS if c in set(sub["component"])]
@@ -99,15 +117,16 @@ def component_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accurac
             ax = axes[r, c]
             _bars(ax, cell, "preprocess", "component", metric, pres, comps, str.upper)
             ax.set_title(f"{model_name(model)}, {rate_label(bpp)} ({latent})", fontsize=9)
-            ax.set_ylabel(metric.split("/")[-1])
+            ax.set_ylabel(_ylabel(metric))
             ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
-    _finish(fig, "Y vs YUV per preprocessing", [RATE_NOTE, *not_varied(sub, "component", comps, COMPONENTS, str.upper)])
+    notes = [RATE_NOTE, *not_varied(sub, "component", comps, COMPONENTS, str.upper), *notes]
+    _finish(fig, "Y vs YUV per preprocessing", notes)
     return fig
 
 
-def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accuracy"):
+def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
     """Accuracy per bpp with one bar per model; one panel per (component, preprocessing)."""
-    sub = runs[runs["latent"] == latent]
+    sub, notes = _prepared(runs, latent, metric)
     comps = [c for c in COMPONENTS if c in set(sub["component"])]
     pres = preprocess_order(sub["preprocess"])
     models, bpps = sorted(sub["classifier"].unique()), sorted(sub["bpp"].unique())
@@ -119,8 +138,8 @@ def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = "test/accura
             _bars(ax, cell, "bpp", "classifier", metric, bpps, models, model_name)
             ax.set_xticks(range(len(bpps)), [rate_label(b) for b in bpps])
             ax.set_title(f"{comp.upper()}, {pre} ({latent})", fontsize=9)
-            ax.set_ylabel(metric.split("/")[-1])
+            ax.set_ylabel(_ylabel(metric))
             ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
-    notes = [RATE_NOTE, *not_varied(sub, "classifier", models, ("rf", "hgb"), model_name)]
+    notes = [RATE_NOTE, *not_varied(sub, "classifier", models, ("rf", "hgb"), model_name), *notes]
     _finish(fig, " vs ".join(model_name(m) for m in models) + " per bpp", notes)
     return fig

@@ -12,6 +12,8 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, UNTUNED_TAG, latest_run
 
 FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", "dataset")
+# The test split's manifest hash: runs with the same one scored the same images (paired comparisons).
+TEST_MANIFEST = "dataset.test_manifest"
 
 
 def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list:
@@ -43,8 +45,8 @@ def find_sweep(client: MlflowClient, experiment_id: str, sweep: str):
 
 
 def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.DataFrame, object | None]:
-    """FINISHED job runs as rows (run_id, start_time, factors, metrics), one per distinct config (the
-    latest), and the sweep's parent run (None without ``sweep``)."""
+    """FINISHED job runs as rows (run_id, start_time, config_hash, test_manifest, factors, metrics), one
+    per distinct config (the latest), and the sweep's parent run (None without ``sweep``)."""
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
@@ -59,6 +61,7 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
             "run_id": run.info.run_id,
             "start_time": run.info.start_time,
             "config_hash": run.data.tags.get(CONFIG_HASH, run.info.run_id),
+            "test_manifest": run.data.tags.get(TEST_MANIFEST),
         }
         row.update({f: run.data.tags.get(f) for f in FACTORS})
         score = run.data.metrics.get("cv/best_score")

@@ -8,6 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from jpegai_fd.report.cells import cell_text
+from jpegai_fd.report.headline import FALLBACK_MARK, FIXED_RULE, HEADLINE, SOURCE, with_headline
+from jpegai_fd.report.intervals import interval_columns
+
 MODEL_NAMES = {"rf": "RF", "hgb": "GB"}
 PREPROCESS_ORDER = ["flatten", "single", "multi"]
 LATENTS = ["y", "y_hat"]
@@ -40,13 +44,58 @@ def row_keys(runs: pd.DataFrame) -> list[str]:
     return ["classifier", "bpp", "component", "preprocess", *extra]
 
 
-def results_table(runs: pd.DataFrame, metric: str = "test/accuracy") -> pd.DataFrame:
-    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
-    hold ``metric`` of the two latent versions (NaN where that run is missing)."""
+def shown_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs the results tables show: the latest per (row, latent) cell (``runs`` is in start
+    order). Deduplicated once here so every column of a cell, and its paired comparison, come from
+    the same run."""
+    return runs.drop_duplicates([*row_keys(runs), "latent"], keep="last").reset_index(drop=True)
+
+
+def _wide(runs: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` of the shown runs, one row per table row, one column per latent."""
     keys = row_keys(runs)
-    wide = runs.pivot_table(index=keys, columns="latent", values=metric, aggfunc="last")
-    wide = wide.reindex(columns=[*LATENTS, *[c for c in wide.columns if c not in LATENTS]])
-    return _presented(wide.reset_index(), ["classifier", "component", "bpp"])
+    wide = shown_runs(runs).set_index([*keys, "latent"])[column].unstack("latent")
+    return wide.reindex(columns=[*LATENTS, *sorted(c for c in wide.columns if c not in LATENTS)])
+
+
+def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
+    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
+    hold ``metric`` of the two latent versions (NaN where that run is missing), then each latent's
+    interval (``y_ci_low``, ``y_ci_high``, ...) where the runs log one and, for the headline, which
+    logged metric filled the cell (``y_metric``: ``test/accuracy_at_valid``, or the fixed-rule
+    ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
+    if metric == HEADLINE:
+        runs = with_headline(runs)
+    values = _wide(runs, metric)
+    latents = list(values.columns)
+    ci = interval_columns(runs, metric)
+    extra = [("_ci_low", ci[0]), ("_ci_high", ci[1])] if ci else []
+    if metric == HEADLINE:
+        extra.append(("_metric", SOURCE))
+    if run_ids:
+        extra.append(("_run_id", "run_id"))
+    parts = [values] + [_wide(runs, column).reindex(columns=latents).add_suffix(suffix) for suffix, column in extra]
+    order = latents + [f"{lat}{suffix}" for lat in latents for suffix, _ in extra]
+    return _presented(pd.concat(parts, axis=1)[order].reset_index(), ["classifier", "component", "bpp"])
+
+
+def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.DataFrame:
+    """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
+    :func:`jpegai_fd.report.cells.cell_text`). ``marks(run_id) -> (text, best)`` adds the paired
+    comparison's marks; headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
+    table = results_table(runs, metric, run_ids="run_id" in runs)
+    latents = list(_wide(runs if metric != HEADLINE else with_headline(runs), metric).columns)
+    for lat in latents:
+        texts = []
+        for _, row in table.iterrows():
+            run_id = row.get(f"{lat}_run_id")
+            mark, best = marks(run_id) if marks is not None and isinstance(run_id, str) else ("", False)
+            if row.get(f"{lat}_metric") == FIXED_RULE:
+                mark = " ".join(filter(None, (FALLBACK_MARK, mark)))
+            texts.append(cell_text(row[lat], row.get(f"{lat}_ci_low"), row.get(f"{lat}_ci_high"), mark, best))
+        table[lat] = texts
+    helpers = [f"{lat}{suffix}" for lat in latents for suffix in ("_ci_low", "_ci_high", "_metric", "_run_id")]
+    return table.drop(columns=[c for c in helpers if c in table])
 
 
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
