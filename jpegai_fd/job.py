@@ -184,7 +184,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
             run.set_tags({"classifier.device_used": str(model.device_)})
         log_trials(run, result.trials)
-        log_detector(run, job_detector(cfg, parts, model, decision, {"run_id": run.run_id, **factor_tags(cfg)}))
+        info = {"run_id": run.run_id, **factor_tags(cfg)}
+        log_detector(run, job_detector(cfg, parts, model, decision, info), factor_tags(cfg))
         summary = {
             "status": "finished",
             "run_id": run.run_id,

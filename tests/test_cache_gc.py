@@ -50,7 +50,8 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
     listing = cache_cli("ls", "--cache", str(cache), cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     lines = group_lines(listing.stdout)
-    assert len(lines) == 2, listing.stdout
+    assert len(lines) == 3, listing.stdout
+    assert any(" valid " in ln and " 12/12 " in ln for ln in lines), listing.stdout
     assert any(" train " in ln and " 20/20 " in ln and " 12 " in ln and "dct-" in ln for ln in lines), listing.stdout
     assert any(" test " in ln and " 8/8 " in ln for ln in lines), listing.stdout
     assert "LAST USED" in listing.stdout and " KB" in listing.stdout
@@ -66,7 +67,7 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
         images[0].write_bytes(images[1].read_bytes())
         extract(tmp_path, cache, "edited")
         keys = group_keys(cache)
-        assert len(keys) == 3 and stale in keys
+        assert len(keys) == 4 and stale in keys
         listing = cache_cli("ls", "--cache", str(cache), cwd=tmp_path).stdout
         assert [ln for ln in group_lines(listing) if ln.endswith(stale)][0].split()[-2] == "superseded,in-use", listing
 
@@ -87,7 +88,7 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
     assert group_keys(cache) == keys - {stale}
     assert not (cache / stale).exists() and not used_path(cache, stale).exists()
     # What is still referenced stays: the next run extracts nothing.
-    assert "all 20 images cached" in extract(tmp_path, cache, "after-gc")
+    assert "all 20 images cached" in extract(tmp_path, cache, "after-gc")  # train; valid and test likewise
 
 
 def test_gc_older_than_removes_unused_groups(tmp_path):

@@ -49,13 +49,14 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
     assert "sweep finished: 2 jobs (2 finished)" in out
     lines = out[out.index("sweep finished") :].splitlines()
     header = lines[1].split()
-    assert header == ["job", "bpp", "acc", "auc", "time_s", "tune_s", "status"]  # only bpp varied
+    assert header == ["job", "bpp", "acc", "acc@valid", "auc", "time_s", "tune_s", "status"]  # only bpp varied
     rows = [line.split() for line in lines[3:5]]
     assert [r[:2] for r in rows] == [["0", "6"], ["1", "12"]]
     runs = {r.data.tags["bpp"]: r for r in job_runs(client, exp) if r.data.tags["mlflow.parentRunId"] in out}
     for row in rows:
         assert float(row[2]) == pytest.approx(runs[row[1]].data.metrics["test/accuracy"], abs=5e-4)
-        assert float(row[3]) == pytest.approx(runs[row[1]].data.metrics["test/roc_auc"], abs=5e-4)
+        assert float(row[3]) == pytest.approx(runs[row[1]].data.metrics["test/accuracy_at_valid"], abs=5e-4)
+        assert float(row[4]) == pytest.approx(runs[row[1]].data.metrics["test/roc_auc"], abs=5e-4)
         assert row[-1] == "finished"
     parent_id = next(iter(runs.values())).data.tags["mlflow.parentRunId"]
     assert f"report: python -m jpegai_fd.report --tracking-uri sqlite:///{tmp}/mlflow.db --sweep {parent_id}" in out
@@ -68,7 +69,7 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
 def test_progress_lines_in_a_log_that_is_not_a_terminal(two_sweeps):
     _, _, _, results = two_sweeps
     log = results[0].stdout + results[0].stderr
-    assert "generate demo data: 40/40 img (" in log  # 2 x (12 + 2 + 6) images, the final line
+    assert "generate demo data: 48/48 img (" in log  # 2 x (12 + 6 + 6) images, the final line
     assert "extract train bpp=6: 24/24 img (" in log
     assert "tune rf: 2/2 trials (" in log
     assert "generate demo data" not in results[1].stdout + results[1].stderr  # generated once
@@ -83,18 +84,19 @@ def test_runs_name_their_varied_factor_first_and_sweeps_are_distinct(two_sweeps)
     assert all(p.info.run_name.startswith("sweep bpp=6,12 ") for p in parents)
 
 
-def test_runs_carry_their_train_and_test_sets_as_dataset_inputs(two_sweeps):
+def test_runs_carry_their_train_valid_and_test_sets_as_dataset_inputs(two_sweeps):
     tmp, client, exp, _ = two_sweeps
     run = client.get_run(job_runs(client, exp)[0].info.run_id)
     inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
-    assert set(inputs) == {"train", "test"}
+    assert set(inputs) == {"train", "valid", "test"}
+    assert inputs["valid"].name == "synthetic/valid" and '"num_images": 12' in inputs["valid"].profile
     assert inputs["train"].name == "synthetic/train" and inputs["test"].name == "synthetic/test"
     store = tmp / "cache.zarr"
     groups = {p.name.split("-", 1)[1] for p in store.iterdir() if p.name.startswith("synthetic-")}
     assert inputs["train"].digest in groups or inputs["test"].digest in groups  # = manifest hash of the cache key
     assert inputs["train"].digest != inputs["test"].digest
     assert '"num_images": 24' in inputs["train"].profile and '"num_images": 12' in inputs["test"].profile
-    assert "synthetic_s42_64px_12-2-6" in inputs["train"].source
+    assert "synthetic_s42_64px_12-6-6" in inputs["train"].source
 
 
 def test_the_experiment_is_tagged_as_model_training(two_sweeps):
@@ -219,7 +221,7 @@ def test_summary_lists_failed_jobs_and_varied_factors_only(tmp_path):
             {
                 "status": "finished",
                 "factors": {"bpp": "6", "preprocess": "flatten", "classifier": "rf"},
-                "metrics": {"test/accuracy": 0.8, "test/roc_auc": 0.9},
+                "metrics": {"test/accuracy": 0.8, "test/accuracy_at_valid": 0.85, "test/roc_auc": 0.9},
                 "timings": {"time/tune_s": 2.0, "time/fit_s": 1.0},
             }
         )
@@ -228,8 +230,19 @@ def test_summary_lists_failed_jobs_and_varied_factors_only(tmp_path):
     (tmp_path / "1" / "results.json").write_text(json.dumps({"status": "failed", "error": "boom"}))
     text = sweep_summary(tmp_path)
     assert text.splitlines()[0].startswith("sweep finished: 2 jobs (1 failed, 1 finished)")
-    assert text.splitlines()[3].split() == ["0", "flatten", "6", "rf", "0.800", "0.900", "3.0", "2.0", "finished"]
-    assert text.splitlines()[4].split() == ["1", "?", "?", "?", "-", "-", "-", "-", "failed"]
+    assert text.splitlines()[3].split() == [
+        "0",
+        "flatten",
+        "6",
+        "rf",
+        "0.800",
+        "0.850",
+        "0.900",
+        "3.0",
+        "2.0",
+        "finished",
+    ]
+    assert text.splitlines()[4].split() == ["1", "?", "?", "?", "-", "-", "-", "-", "-", "failed"]
 
 
 # --- tuning starts from the fixed parameters --------------------------------------------------------

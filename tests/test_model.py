@@ -107,7 +107,13 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
         scores = run_scores(client, run.info.run_id, tmp)
         assert len(scores) == 12
         correct = sum(row["label"] == row["pred"] for row in scores.values())
-        assert correct / 12 == pytest.approx(run.data.metrics["test/accuracy"])
+        assert correct / 12 == pytest.approx(run.data.metrics["test/accuracy_at_valid"])
+        # The run's model as an MLflow 3 logged model too: the UI's Models column and Models tab list it.
+        (logged,) = client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run.info.run_id}'")
+        assert str(logged.status) == "READY" and logged.name == "detector"
+        assert logged.tags["preprocess"] == run.data.tags["preprocess"]
+        assert logged.model_id in {o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs}
+        assert mlflow.pyfunc.load_model(f"models:/{logged.model_id}").metadata.signature == info.signature
 
 
 @pytest.mark.parametrize("preprocess", ["flatten", "multi"])
@@ -303,7 +309,14 @@ def test_a_threshold_and_calibrator_are_saved_with_the_model(sweep, tmp_path):
     folder = Path(MlflowClient(uri).download_artifacts(runs["flatten"].info.run_id, "model", str(tmp_path)))
     detector = pickle.loads((folder / "artifacts" / "detector.pkl").read_bytes())
     _, paths = split_images(tmp)
-    raw = mlflow.pyfunc.load_model(str(folder)).predict(pd.DataFrame({"path": paths}))["p_fake"].to_numpy()
+    # The job saved the cut and calibrator its valid images chose; the fixed rule gives the raw scores.
+    assert detector.decision.threshold is not None and detector.decision.calibrator.method == "sigmoid"
+    chosen = detector.decision
+    detector.decision = Decision()
+    save_detector(detector, tmp_path / "fixed")
+    raw = mlflow.pyfunc.load_model(str(tmp_path / "fixed")).predict(pd.DataFrame({"path": paths}))["p_fake"].to_numpy()
+    as_run = mlflow.pyfunc.load_model(str(folder)).predict(pd.DataFrame({"path": paths}))
+    np.testing.assert_allclose(as_run["p_fake"], chosen.calibrator.transform(raw), atol=1e-6)
     y = np.array([0, 1] * 6, dtype=np.int8)
     cut = replace(choose_threshold(y, raw), value=float(np.median(raw)))
     detector.decision = Decision(cut, Calibrator("sigmoid").fit(y, raw))

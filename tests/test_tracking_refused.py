@@ -46,7 +46,7 @@ def test_parallel_runs_logging_the_same_new_dataset_all_end_finished(mlflow_serv
         for digest in digests:
             gate.wait()
             inputs = [DatasetInput(Dataset(name="demo/train", digest=digest, source_type="local", source="{}"))]
-            run._safe(run.client.log_inputs, run.run_id, datasets=inputs)
+            run.guarded(run.client.log_inputs, run.run_id, datasets=inputs)
         run.__exit__(None, None, None)
 
     threads = [threading.Thread(target=log, args=(run,)) for run in runs]

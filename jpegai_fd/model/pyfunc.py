@@ -128,11 +128,13 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
     return Path(path)
 
 
-def log_detector(run, detector: Detector) -> None:
+def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
     """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded with the
-    others when the run ends, kept in the job's folder if the server is lost) and tag the run with it."""
+    others when the run ends, kept in the job's folder if the server is lost; ``runs:/<id>/model``),
+    and as an MLflow 3 logged model of the run (the UI's Models column; ``models:/<model id>``) tagged
+    with ``tags`` (the run's factors)."""
     path = save_detector(detector, run.artifact_dir / "model")
-    # The run's model history tag, as mlflow's log_model writes it: the UI lists the run's model from it.
+    # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
     from mlflow.models import Model
     from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 
@@ -141,3 +143,30 @@ def log_detector(run, detector: Detector) -> None:
     model = Model.load(str(path))
     model.run_id, model.artifact_path = run.run_id, "model"
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
+    log_logged_model(run, path, tags or {})
+
+
+def log_logged_model(run, path: Path, tags: dict[str, str]) -> None:
+    """The saved model folder ``path`` as a READY logged model whose source and output is ``run``."""
+    from mlflow.entities import LoggedModelOutput
+
+    made: list = []
+    run.guarded(
+        lambda: made.append(
+            run.client.create_logged_model(
+                # Not "model": MLflow 3 would then resolve runs:/<id>/model to it instead of the run's folder.
+                run.run.info.experiment_id,
+                name="detector",
+                source_run_id=run.run_id,
+                tags=tags,
+                model_type="detector",
+            )
+        )
+    )
+    if not made:
+        return
+    model_id = made[0].model_id
+    run.guarded(run.client.log_model_artifacts, model_id, str(path))
+    run.guarded(run.client.finalize_logged_model, model_id, "READY")
+    run.guarded(run.client.log_outputs, run.run_id, [LoggedModelOutput(model_id, 0)])
+    run.set_tags({"jpegai_fd.model_id": model_id})

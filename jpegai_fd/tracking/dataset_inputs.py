@@ -40,4 +40,5 @@ def log_dataset_inputs(run, splits_and_groups) -> None:
     ``run`` (a TrackedRun), with the context tags train, valid and test."""
     roles = ("train", "valid", "test")
     inputs = [split_input(split, group, role) for (split, group), role in zip(splits_and_groups, roles)]
-    run._safe(run.client and run.client.log_inputs, run.run_id, datasets=inputs)  # noqa: SLF001  (the run's guarded call; no client: server lost at start)
+    # No client: the server was lost at the start (guarded then skips the call).
+    run.guarded(run.client and run.client.log_inputs, run.run_id, datasets=inputs)

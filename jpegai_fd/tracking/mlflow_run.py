@@ -163,7 +163,7 @@ class TrackedRun:
             self.run = self.client.create_run(experiment_id, run_name=self.name, tags=self.journal["tags"])
             self.journal["run_id"] = self.run.info.run_id
             try:
-                self._safe(self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()])
+                self.guarded(self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()])
             except BaseException as exc:  # a Ctrl-C right after the run was created: never leave it RUNNING
                 self.__exit__(type(exc), exc, None)
                 raise
@@ -181,10 +181,10 @@ class TrackedRun:
         self.journal["status"] = status
         self._write_journal()  # first: a second signal during the upload still leaves the final status here
         if self.artifact_dir.exists():
-            self._safe(self.client and self.client.log_artifacts, self.run_id, str(self.artifact_dir))
+            self.guarded(self.client and self.client.log_artifacts, self.run_id, str(self.artifact_dir))
         if exc is not None:
-            self._safe(self.client and self.client.set_tag, self.run_id, "error", self.journal["tags"]["error"])
-        self._safe(self.client and self.client.set_terminated, self.run_id, status)
+            self.guarded(self.client and self.client.set_tag, self.run_id, "error", self.journal["tags"]["error"])
+        self.guarded(self.client and self.client.set_terminated, self.run_id, status)
         self._write_journal()
         if self._temporary and self.lost is None:
             shutil.rmtree(self.local_dir, ignore_errors=True)
@@ -199,7 +199,7 @@ class TrackedRun:
         tmp.write_text(json.dumps(self.journal, indent=1, default=str))
         tmp.replace(self.local_dir / JOURNAL)
 
-    def _safe(self, call, *args, **kwargs) -> None:
+    def guarded(self, call, *args, **kwargs) -> None:
         """Run a tracking call. While an HTTP server does not answer, retry it with back-off for up to
         ``retry_s``; after that the server counts as lost (warn once, skip the rest, keep the journal).
         A call that a live server refuses is retried a few times (parallel jobs race, e.g. two creating
@@ -263,7 +263,7 @@ class TrackedRun:
 
     def _log_metrics(self, metrics: list[Metric]) -> None:
         self.journal["metrics"].extend([m.key, m.value, m.timestamp, m.step] for m in metrics)
-        self._safe(self.client and self.client.log_batch, self.run_id, metrics=metrics)
+        self.guarded(self.client and self.client.log_batch, self.run_id, metrics=metrics)
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
@@ -276,7 +276,7 @@ class TrackedRun:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.journal["tags"].update({k: str(v) for k, v in tags.items()})
-        self._safe(
+        self.guarded(
             self.client and self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]
         )
 
@@ -284,7 +284,7 @@ class TrackedRun:
         """More params (values as text), e.g. the parameters the final model was built with."""
         text = {k: str(v)[:PARAM_VALUE_LIMIT] for k, v in params.items()}
         self.journal["params"].update(text)  # a run kept offline gets them at sync too
-        self._safe(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
+        self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
         self._local(path).write_text(json.dumps(data, indent=2, default=float))

@@ -28,12 +28,13 @@ def _cell(value, digits: int = 3) -> str:
 
 def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
     """Header and rows: job, the factors that vary between the jobs (all of them if only one job),
-    acc, auc, total seconds and its tuning share, status."""
+    acc (fixed 0.5 rule), acc@valid (at the cut chosen on valid), auc, total seconds and its tuning
+    share, status."""
     factors = [r.get("factors", {}) for _, r in results]
     varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
         f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
     ]
-    header = ["job", *varying, "acc", "auc", "time_s", "tune_s", "status"]
+    header = ["job", *varying, "acc", "acc@valid", "auc", "time_s", "tune_s", "status"]
     rows = []
     for (job, r), fs in zip(results, factors):
         metrics, timings = r.get("metrics", {}), r.get("timings", {})
@@ -43,6 +44,7 @@ def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[
                 job,
                 *[str(fs.get(f, "?")) for f in varying],
                 _cell(metrics.get("test/accuracy")),
+                _cell(metrics.get("test/accuracy_at_valid")),
                 _cell(metrics.get("test/roc_auc")),
                 _cell(total, 1),
                 _cell(timings.get("time/tune_s"), 1),
