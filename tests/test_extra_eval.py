@@ -259,3 +259,36 @@ def test_the_table_shows_intervals_and_leaves_one_class_cells_empty():
     text = table_markdown(entry_rows(entries))
     assert "| test | 12 | 5 | 5 | 0.800 [0.500, 1.000] | - | 0.900 |" in text
     assert "| eval/new | 12 | 0 | 4 | 0.250 | - | - | - | - | 0.250 |" in text
+
+
+def test_the_sweep_report_labels_runs_by_what_varied_and_writes_the_matrix(tmp_path):
+    from jpegai_fd.report.extra import write_extra_report
+
+    def run(generator, auc):
+        return {
+            "run_id": f"id-{generator}",
+            "bpp": 12,
+            "params.dataset.generator": generator,
+            "params.dataset.root": f"data/{generator}",
+            "params.seed": "42",
+            "test/roc_auc": auc,
+            "test/accuracy": auc,
+            "rate/6/roc_auc": auc - 0.1,
+            "rate/6/accuracy_at_valid": auc - 0.1,
+            "rate/6/n_real": 5,
+            "rate/6/n_fake": 5,
+            **{f"eval/{g}/{k}": v for g in ("a", "b") for k, v in (("roc_auc", auc / 2), ("n_real", 5), ("n_fake", 5))},
+            "eval/a/accuracy_at_valid": 0.5,
+            "eval/a/accuracy_at_valid_ci_low": 0.25,
+            "eval/a/accuracy_at_valid_ci_high": 0.75,
+        }
+
+    import pandas as pd
+
+    files = write_extra_report(pd.DataFrame([run("a", 0.9), run("b", 0.8)]), tmp_path, "sweep")
+    assert {f.name for f in files} == {"extra.csv", "extra.md", "extra_auc_matrix.md", "extra_rates.png"}
+    matrix = (tmp_path / "extra_auc_matrix.md").read_text()
+    assert "| run | test | eval/a | eval/b |" in matrix and "| dataset.generator=a | 0.900 | 0.450 | 0.450 |" in matrix
+    table = (tmp_path / "extra.md").read_text()
+    assert "| dataset.generator=b | eval/a | 5 | 5 | 0.500 [0.250, 0.750] | 0.400 |" in table
+    assert write_extra_report(pd.DataFrame([{"run_id": "x", "test/roc_auc": 0.5}]), tmp_path / "none", "s") == []
