@@ -54,14 +54,14 @@ def cell(m: dict, prefix: str, name: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="debug=tiny (64 px, 12/2/6 per class)")
+    parser.add_argument("--tiny", action="store_true", help="debug=tiny (64 px, 12/6/6 per class)")
     parser.add_argument("--size", type=int, default=None, help="dataset.image_size (default: the demo's 256)")
     parser.add_argument("--per-class", type=int, nargs=3, default=None, metavar=("TRAIN", "VALID", "TEST"))
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--extra", nargs="*", default=[], help="more overrides for both commands")
     args = parser.parse_args()
     size = args.size or (64 if args.tiny else None)
-    per_class = args.per_class or ([12, 2, 6] if args.tiny else None)
+    per_class = args.per_class or ([12, 6, 6] if args.tiny else None)
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="bench_beyond_"))
     folder.mkdir(parents=True, exist_ok=True)
     base = [*(["debug=tiny"] if args.tiny else []), *size_overrides("dataset", size, per_class), *args.extra]

@@ -51,6 +51,7 @@ def extra_sets(tmp_path) -> list[str]:
         "eval.newfakes.classes.real=null",
         "eval.newfakes.image_size=64",
         "~eval.newfakes.split_fractions.train",
+        "~eval.newfakes.split_fractions.valid",
     ]
 
 
@@ -122,7 +123,7 @@ def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing
     )
     assert conditions["noise_s5"]["kind"] == "noise" and conditions["noise_s5"]["seed"] == 3
     assert (tmp_path / "data" / "synthetic_s42_64px_1-1-6_diffusion" / "GENERATOR.json").is_file()
-    assert (tmp_path / "data" / "synthetic_s42_64px_12-2-6_transposed_conv" / "GENERATOR.json").is_file()
+    assert (tmp_path / "data" / "synthetic_s42_64px_12-6-6_transposed_conv" / "GENERATOR.json").is_file()
 
     second = run_cli("jpegai_fd", [*args, f"hydra.run.dir={tmp_path}/run2"], cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -140,7 +141,7 @@ def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing
 
 def test_extra_sets_compose_at_their_own_package_with_their_own_folders(tmp_path):
     cfg = compose_cfg([*tiny_overrides(tmp_path), *extra_sets(tmp_path), "eval.diffusion.seed=7"])
-    assert cfg.dataset.root == f"{tmp_path}/data/synthetic_s42_64px_12-2-6_legacy"
+    assert cfg.dataset.root == f"{tmp_path}/data/synthetic_s42_64px_12-6-6_legacy"
     assert cfg.eval.diffusion.root == f"{tmp_path}/data/synthetic_s7_64px_1-1-6_diffusion"
     assert dict(cfg.eval.newfakes.split_fractions) == {"test": 0.2}
     assert list(cfg.eval_bpp) == []
@@ -153,6 +154,7 @@ def test_a_one_class_folder_set_lists_and_samples_only_its_class(tmp_path):
         root=str(tmp_path / "newfakes"),
         image_size=64,
         train_split="train",
+        valid_split="valid",
         test_split="test",
         num_train=None,
         size_policy="keep",
@@ -209,6 +211,7 @@ def test_the_demo_generator_choice_writes_that_generator_s_fakes(tmp_path):
             root=str(root),
             image_size=32,
             train_split="train",
+            valid_split="valid",
             test_split="test",
             num_train=None,
             num_test=None,
