@@ -48,7 +48,7 @@ def evaluate_extras(cfg: DictConfig, parts, test, model, decision, settings, run
         return {}
     from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
     from jpegai_fd.extra_eval import report
-    from jpegai_fd.scoring.per_image import scores_csv
+    from jpegai_fd.tracking.score_artifacts import log_scores
 
     scorer = Scorer(
         parts.preprocess,
@@ -72,7 +72,7 @@ def evaluate_extras(cfg: DictConfig, parts, test, model, decision, settings, run
         if e.group == "test":
             continue
         file = e.prefix.replace("/", "_")
-        run.log_text(scores_csv(*e.scores_csv), f"scores/{file}_scores.csv")
+        log_scores(run, file, *e.scored)  # scores/<file>_scores.csv, as the test split's
         if e.group == "eval":
             run.log_text(manifest_csv(e.split, e.latents, memo), f"dataset/{file}_manifest.csv")
     if plan.conditions:

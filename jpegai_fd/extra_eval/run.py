@@ -81,7 +81,7 @@ class Entry:
     strength: float | None = None
     split: DatasetSplit | None = field(default=None, repr=False)
     latents: object | None = field(default=None, repr=False)
-    scores_csv: tuple | None = field(default=None, repr=False)  # (ids, labels, p_fake, pred real=1)
+    scored: tuple | None = field(default=None, repr=False)  # (ids, labels, SplitScores) of its images
 
 
 @dataclass
@@ -127,7 +127,7 @@ def evaluate_plan(
             counts[1] += stats.cached
         scores, y_true, ids = scorer(group)
         entry = Entry(prefix, group_name, rate, scores.metrics, split=split, latents=group, **extra)
-        entry.scores_csv = (ids, y_true, scores.p_fake, (~scores.fake).astype(int))
+        entry.scored = (ids, y_true, scores)
         m = scores.metrics
         log.info(
             "%s: %d real, %d fake | acc %.3f auc %s",
