@@ -27,6 +27,10 @@ def extract_latents(cfg: DictConfig) -> dict[str, int]:
     for split in (train, components.load_valid_split(cfg, dataset), test):
         _, stats = components.latents(cfg, split, encoder, dataset)
         done[split.name] = stats.extracted
+    if cfg.get("eval") or cfg.get("robustness") or cfg.get("eval_bpp"):  # extra sets, conditions, rates
+        from jpegai_fd.extra_eval import extract_extras
+
+        done.update(extract_extras(cfg, encoder, test, dataset))
     log.info(
         "extract: %s (shard %d of %d)",
         ", ".join(f"{k} {v} new" for k, v in done.items()),

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from jpegai_fd import components
 from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.memory import memory_warning
+from jpegai_fd.extra_eval import evaluate_extras
 from jpegai_fd.model import Decision
 from jpegai_fd.model.build import job_detector
 from jpegai_fd.model.pyfunc import log_detector
@@ -199,6 +200,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             "audit_warning": audit["warning"] if audit else None,
             **extraction,
         }
+        # Issue 14: extra test sets, perturbation conditions, other rates ({} when none are configured).
+        summary["extra_metrics"] = evaluate_extras(cfg, parts, test, model, decision, settings, run)
     summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))

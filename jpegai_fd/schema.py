@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 # OmegaConf 2.3 reads typing.Optional / typing.Dict in structured configs, not `X | None` or `dict[...]`.
-from typing import Any, Dict, Optional  # noqa: UP035
+from typing import Any, Dict, List, Optional  # noqa: UP035
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -123,6 +123,8 @@ class JobConfig:
     preprocess: Any = MISSING
     classifier: Any = MISSING
     robustness: Any = None  # +robustness=standard: perturbation conditions (conf/robustness/), optional
+    eval: Any = None  # '+dataset@eval.<name>=<layout>': extra test sets (jpegai_fd/extra_eval), optional
+    eval_bpp: List[int] = key()  # noqa: UP006, RUF009  (other rates the test split is scored at; see extra_eval)
 
 
 def register() -> None:

@@ -31,3 +31,7 @@ def validate_config(cfg: DictConfig) -> None:
         check_scheme("tuning.storage", cfg.tuning.storage, STORAGE_SCHEMES, " or null (in memory)")
     check_scheme("tracking.uri", cfg.tracking.uri)
     check_classifier(cfg.classifier)
+    if cfg.get("eval") or cfg.get("robustness") or cfg.get("eval_bpp"):  # issue 14: extra sets, conditions, rates
+        from jpegai_fd.extra_eval import check_extras
+
+        check_extras(cfg)

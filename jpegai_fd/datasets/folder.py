@@ -22,14 +22,18 @@ from jpegai_fd.datasets.split import DatasetSplit, Skipped
 from jpegai_fd.errors import UserError
 
 
-def _layout(classes: dict[int, str]) -> str:
-    return f"one sub-folder per class ({classes[1]}/ for real, {classes[0]}/ for fake)"
+def _layout(classes: dict[int, str | None]) -> str:
+    named = [f"{classes[k]}/ for {word}" for k, word in ((1, "real"), (0, "fake")) if classes.get(k) is not None]
+    return f"one sub-folder per class ({', '.join(named)})"
 
 
-def list_images(root: Path, classes: dict[int, str]) -> list[tuple[str, int]]:
-    """(id, label) of every non-hidden file under each class folder, sorted by id."""
+def list_images(root: Path, classes: dict[int, str | None]) -> list[tuple[str, int]]:
+    """(id, label) of every non-hidden file under each class folder, sorted by id. A class whose
+    folder is None is absent (a one-class test set: only new fakes, or only real photos)."""
     found = []
     for label, folder in classes.items():
+        if folder is None:
+            continue
         top = root / folder
         if not top.is_dir():
             raise UserError(
@@ -51,7 +55,7 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
             f"missing split file '{path}' (dataset.split_files.{split}); list one image path per line, "
             f"relative to dataset.root, or unset it for a generated split"
         )
-    by_folder = {name: label for label, name in classes.items()}
+    by_folder = {name: label for label, name in classes.items() if name is not None}
     ids, labels, skipped, seen = [], [], [], {}
     for line_no, line in enumerate(path.read_text().splitlines(), start=1):
         listed = line.strip()
@@ -110,7 +114,11 @@ class FolderDataset(ImageDataset):
     def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
         super().__init__(**keys)
         self.seed = int(seed)
-        self.classes = {1: str(classes["real"]), 0: str(classes["fake"])}  # label -> folder (1 = real, Kaggle's)
+        # label -> folder (1 = real, Kaggle's); null: the set holds only the other class (a test set)
+        self.classes = {1: classes.get("real"), 0: classes.get("fake")}
+        self.classes = {k: None if v is None else str(v) for k, v in self.classes.items()}
+        if all(v is None for v in self.classes.values()):
+            raise UserError("dataset.classes.real and dataset.classes.fake are both null; name at least one folder")
         for split, value in split_fractions.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise UserError(

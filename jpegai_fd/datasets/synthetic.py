@@ -46,6 +46,7 @@ SPLITS = ("train", "valid", "test")
 GENERATOR_VERSION = 2  # 2: one fixed generator per seed, traces of its earlier upsampling stages
 TRACE_PERIODS = (16,)  # output pixels: the stage at 1/8 of the output size (16 = the latent grid's stride)
 MAX_STAGE_GAIN = 0.12  # peak relative gain of that pattern (per image: 0.5 to 1 times this)
+LEGACY = "legacy"  # dataset.generator of this module's own generator (the demo's default since version 2)
 SKIN = np.array([[0.96, 0.80, 0.69], [0.88, 0.67, 0.52], [0.76, 0.55, 0.40], [0.55, 0.38, 0.26], [0.40, 0.27, 0.18]])
 
 
@@ -200,9 +201,25 @@ def make_image(label: int, seed: int, index: int, size: int) -> tuple[np.ndarray
     return np.round(pixels * 255).astype(np.uint8), quality
 
 
-def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Callable[[], None] | None = None) -> None:
+def generate(
+    root: Path,
+    seed: int,
+    size: int,
+    num_per_class: dict,
+    on_image: Callable[[], None] | None = None,
+    generator: str = LEGACY,
+) -> None:
     """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename);
-    ``on_image`` is called after each image written (progress)."""
+    ``on_image`` is called after each image written (progress). ``generator``: :data:`LEGACY` (this
+    module's generator) or a name of :data:`jpegai_fd.datasets.generators.GENERATORS`."""
+    if generator == LEGACY:
+        make = make_image
+    else:
+        from jpegai_fd.datasets import generators
+
+        def make(label, seed, index, size):
+            return generators.make_image(label, seed, index, size, generator)
+
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -215,7 +232,7 @@ def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Ca
             for k in range(int(num_per_class[split])):
                 counter += 1
                 stem = f"{counter:06d}"
-                pixels, quality = make_image(label, seed, counter, size)
+                pixels, quality = make(label, seed, counter, size)
                 Image.fromarray(pixels).save(folder / f"{stem}.jpg", quality=quality)
                 if on_image is not None:
                     on_image()
@@ -234,6 +251,7 @@ def generate(root: Path, seed: int, size: int, num_per_class: dict, on_image: Ca
             writer.writerows(rows)
     meta = {
         "generator_version": GENERATOR_VERSION,
+        "generator": generator,
         "seed": seed,
         "image_size": size,
         "num_per_class": {k: int(v) for k, v in num_per_class.items()},
@@ -250,8 +268,20 @@ class SyntheticFaces(KaggleCSVDataset):
     """``dataset=synthetic``: generated on first use into ``root`` (``num_per_class`` images per class
     and split, from ``seed``), then read like the Kaggle layout. Other keys: :class:`ImageDataset`."""
 
-    def __init__(self, *, seed: int, num_per_class: dict, **keys):
+    def __init__(self, *, seed: int, num_per_class: dict, generator: str = LEGACY, **keys):
         super().__init__(**keys)
+        from jpegai_fd.datasets.generators import GENERATORS
+
+        if generator != LEGACY and generator not in GENERATORS:
+            raise UserError(
+                f"invalid value for 'dataset.generator': {generator!r}; allowed values: "
+                f"{', '.join([LEGACY, *GENERATORS])}"
+            )
+        if generator != LEGACY and self.image_size % 2:
+            raise UserError(
+                f"invalid value for 'dataset.image_size': {self.image_size}; dataset.generator={generator} needs an even size"
+            )
+        self.generator = generator
         for split, n in num_per_class.items():
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise UserError(f"invalid value for 'dataset.num_per_class.{split}': {n!r}; it must be an integer >= 1")
@@ -263,6 +293,7 @@ class SyntheticFaces(KaggleCSVDataset):
         root = self.root
         wanted = {
             "generator_version": GENERATOR_VERSION,
+            "generator": self.generator,
             "seed": self.seed,
             "image_size": self.image_size,
             "num_per_class": self.num_per_class,
@@ -284,4 +315,6 @@ class SyntheticFaces(KaggleCSVDataset):
         total = 2 * sum(self.num_per_class.values())
         log.info("generating the demo dataset (%d images) in %s", total, root)
         progress = Progress("generate demo data", total, "img", log)
-        generate(root, self.seed, self.image_size, self.num_per_class, on_image=progress.update)
+        generate(
+            root, self.seed, self.image_size, self.num_per_class, on_image=progress.update, generator=self.generator
+        )

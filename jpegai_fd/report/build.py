@@ -11,6 +11,7 @@ import pandas as pd
 from jpegai_fd.report.cells import SAME_AS_BEST
 from jpegai_fd.report.charts import CHANCE, RATE_NOTE, classifier_chart, component_chart
 from jpegai_fd.report.headline import AT_VALID, FALLBACK_NOTE, fell_back, with_headline
+from jpegai_fd.report.extra import write_extra_report
 from jpegai_fd.report.paired import Comparisons
 from jpegai_fd.report.paired_files import write_comparisons
 from jpegai_fd.report.tables import results_cells, results_table, timing_pivot, timing_table, to_markdown
@@ -77,4 +78,5 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
     for latent in sorted(runs["latent"].unique()):
         _save(component_chart(runs, latent), out / f"y_vs_yuv_{latent}.png")
         _save(classifier_chart(runs, latent), out / f"classifiers_by_bpp_{latent}.png")
+    write_extra_report(runs, out, title)  # extra test sets, conditions, rates (issue 14), when the runs have them
     return sorted(out.iterdir())

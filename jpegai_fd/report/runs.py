@@ -70,6 +70,7 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
             "no completed trial" if score is not None and math.isnan(score) else None
         )
         row.update(run.data.metrics)
+        row.update({f"params.{k}": v for k, v in run.data.params.items()})  # labels runs by what varied
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:

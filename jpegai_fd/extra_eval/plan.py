@@ -1,0 +1,144 @@
+"""What a job evaluates beyond its own test split, read from the config and checked before any work.
+
+- ``eval.<name>``: extra test sets, each a dataset option composed at its own package
+  (``'+dataset@eval.sd21=folder' eval.sd21.root=/data/sd21``); the set's ``test_split`` is scored.
+- ``robustness.conditions.<name>``: perturbations applied to the test images before encoding
+  (``+robustness=standard``, :mod:`jpegai_fd.perturb`).
+- ``eval_bpp``: other rates at which the test split is encoded and scored.
+
+:func:`build_plan` turns these keys into plain objects (datasets, perturbations, rates); it is cheap
+(constructors only, nothing is read), so the command line runs it for every job of a sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from jpegai_fd.datasets import ImageDataset, check_bad_fraction, sample_balanced, screen
+from jpegai_fd.datasets.split import LABEL_NAMES, DatasetSplit
+from jpegai_fd.errors import UserError
+from jpegai_fd.perturb import Perturbation, build_conditions
+
+log = logging.getLogger(__name__)
+NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+BPP_RANGE = (1, 200)
+
+
+@dataclass(frozen=True)
+class ExtraPlan:
+    """``sets``: name -> dataset; ``conditions``: name -> perturbation; ``rates``: bpp values other
+    than the job's own, in the order given."""
+
+    sets: dict[str, ImageDataset] = field(default_factory=dict)
+    conditions: dict[str, Perturbation] = field(default_factory=dict)
+    rates: tuple[int, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sets or self.conditions or self.rates)
+
+
+def _renamed(exc: UserError, name: str) -> UserError:
+    """A dataset's own message names ``dataset.<key>``; for an extra set it is ``eval.<name>.<key>``."""
+    return UserError(str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}."))
+
+
+def build_set(name: str, node, image_size: int) -> ImageDataset:
+    """The extra test set ``eval.<name>`` (a composed dataset node, plain or DictConfig)."""
+    if not NAME.match(str(name)):
+        raise UserError(f"invalid extra test set name 'eval.{name}'; use letters, digits, '_', '.' or '-'")
+    if not isinstance(node, (dict, DictConfig)) or "_target_" not in node:
+        raise UserError(
+            f"'eval.{name}' is not a dataset; compose one with '+dataset@eval.{name}=<layout>' "
+            f"(folder, synthetic, faces140k) and set its keys as eval.{name}.root=..."
+        )
+    try:
+        dataset = instantiate(node, _convert_="all")
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, UserError):
+            raise _renamed(exc.__cause__, name) from None
+        raise UserError(f"cannot build eval.{name}: {str(exc.__cause__ or exc).splitlines()[0]}") from exc
+    if not isinstance(dataset, ImageDataset):
+        raise UserError(f"'eval.{name}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
+    if dataset.image_size != image_size:
+        raise UserError(
+            f"invalid value for 'eval.{name}.image_size': {dataset.image_size}; the model was trained on "
+            f"dataset.image_size={image_size} images, so test sets must have that size (set "
+            f"eval.{name}.image_size={image_size} and eval.{name}.size_policy=resize or center_crop for other sizes)"
+        )
+    if type(dataset).prepare is ImageDataset.prepare and not dataset.root.is_dir():  # not generated on use
+        raise UserError(
+            f"invalid value for 'eval.{name}.root': '{dataset.root}' does not exist; set eval.{name}.root=... "
+            f"to the folder of the extra test set"
+        )
+    return dataset
+
+
+def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
+    """The ``eval_bpp`` entries other than ``bpp``, each an int in BPP_RANGE that ``encoder`` codes."""
+    out = []
+    for r in list(rates or []):
+        if isinstance(r, bool) or not isinstance(r, int) or not BPP_RANGE[0] <= r <= BPP_RANGE[1]:
+            raise UserError(
+                f"invalid value for 'eval_bpp': {r!r}; each rate must be an integer between "
+                f"{BPP_RANGE[0]} and {BPP_RANGE[1]} (target rate x 100, like bpp)"
+            )
+        check_rate = getattr(encoder, "check_rate", None) if encoder is not None else None
+        if check_rate is not None:
+            try:
+                check_rate(r)
+            except UserError as exc:
+                raise UserError(f"eval_bpp={r}: {exc}") from None
+        if r != bpp and r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def build_plan(cfg: DictConfig, encoder=None) -> ExtraPlan:
+    """The plan of ``cfg`` (``eval``, ``robustness.conditions``, ``eval_bpp``); ``encoder``: the job's
+    built encoder, whose ``check_rate`` the extra rates must pass (None: not checked here)."""
+    image_size = int(cfg.dataset.image_size)
+    sets = {str(n): build_set(str(n), node, image_size) for n, node in (cfg.get("eval") or {}).items()}
+    robustness = cfg.get("robustness") or {}
+    specs = robustness.get("conditions") if robustness else None
+    conditions = build_conditions(OmegaConf.to_container(specs, resolve=True)) if specs else {}
+    rates = check_rates(OmegaConf.to_container(cfg.eval_bpp) if cfg.get("eval_bpp") else [], int(cfg.bpp), encoder)
+    return ExtraPlan(sets, conditions, rates)
+
+
+def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit:
+    """The test split of an extra set (``dataset.test_split``), sampled and screened like a job's
+    test split. A one-class set (only fakes, or only real images) is allowed: ``num_test`` then takes
+    that many images of the class it has."""
+    dataset.prepare()
+    key = f"eval.{name}.num_test"
+    listing = dataset.listing(dataset.test_split)
+    if not len(listing):
+        raise UserError(f"extra test set eval.{name} has no images in its split '{dataset.test_split}'")
+    present = np.unique(listing.labels)
+    num = dataset.num_test
+    if len(present) == 1 and num is not None:
+        pool = np.arange(len(listing))
+        if num > len(pool):
+            raise UserError(
+                f"'{key}={num}' asks for {num} images but eval.{name} has only {len(pool)} "
+                f"({LABEL_NAMES[int(present[0])]} only); lower {key} or set it to null"
+            )
+        chosen = listing.subset(np.sort(np.random.default_rng(seed).choice(pool, size=num, replace=False)))
+    else:
+        chosen = sample_balanced(listing, num, seed, key)
+    screened = screen(chosen)
+    for s in screened.skipped:
+        log.warning("eval.%s (%s/%s): skipping '%s': %s", name, dataset.name, dataset.test_split, s.path, s.reason)
+    try:
+        check_bad_fraction(screened, [], dataset.max_bad_fraction)
+    except UserError as exc:
+        raise _renamed(exc, name) from None
+    return screened

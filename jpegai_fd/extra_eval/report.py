@@ -1,0 +1,132 @@
+"""The per-run table of every scored set and condition, and the charts against strength and rate.
+
+Table rows: the clean test split, each ``eval/<name>``, each ``robust/<condition>``, each
+``rate/<bpp>``. Columns: images per class, accuracy / balanced accuracy / false-alarm rate / fake
+accuracy at the validation-chosen cut, ROC AUC and average precision; where the scoring computed a
+bootstrap interval the cell reads ``value [low, high]``. A one-class row shows what exists (``-``
+for the rest).
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+CHANCE = 0.5
+COLUMNS = (
+    ("accuracy_at_valid", "accuracy"),
+    ("balanced_accuracy_at_valid", "balanced acc."),
+    ("roc_auc", "ROC AUC"),
+    ("average_precision", "AP"),
+    ("false_alarm_rate_at_valid", "false alarms"),
+    ("accuracy_fake_at_valid", "fake acc."),
+)
+STRENGTH = {
+    "jpeg": "JPEG quality",
+    "scale": "scale factor",
+    "blur": "blur sigma (pixels)",
+    "noise": "noise sigma (grey levels)",
+    "crop": "kept fraction of the side",
+    "codec": "recompression bpp",
+}
+CHART_METRICS = (("accuracy_at_valid", "accuracy (at the valid cut)"), ("roc_auc", "ROC AUC"))
+
+
+def entry_rows(entries) -> pd.DataFrame:
+    """One row per entry: set, group, kind, strength, bpp and every metric (unprefixed)."""
+    rows = []
+    for e in entries:
+        rows.append(
+            {"set": e.prefix, "group": e.group, "kind": e.kind, "strength": e.strength, "bpp": e.bpp, **e.metrics}
+        )
+    return pd.DataFrame(rows)
+
+
+def cell(metrics, name: str) -> str:
+    """``0.850 [0.780, 0.910]``, ``0.850`` or ``-``."""
+    value = metrics.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
+    """The table as Markdown (intervals: bootstrap, ``scoring.ci_level``)."""
+    head = ["set", "bpp", "real", "fake", *(label for _, label in COLUMNS)]
+    lines = [f"# {title}\n" if title else "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows.to_dict("records"):
+        n = [
+            str(int(r[k])) if isinstance(r.get(k), (int, float)) and not math.isnan(r[k]) else "-"
+            for k in ("n_real", "n_fake")
+        ]
+        lines.append("| " + " | ".join([r["set"], str(int(r["bpp"])), *n, *(cell(r, k) for k, _ in COLUMNS)]) + " |")
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _errorbar(ax, x, y, low, high, **kw) -> None:
+    yerr = None
+    if low is not None and high is not None:
+        yerr = [[max(v - lo, 0) for v, lo in zip(y, low)], [max(hi - v, 0) for v, hi in zip(y, high)]]
+    ax.errorbar(x, y, yerr=yerr, marker="o", capsize=3, **kw)
+
+
+def _series(frame: pd.DataFrame, metric: str):
+    y = frame[metric].tolist() if metric in frame else [math.nan] * len(frame)
+    lo, hi = f"{metric}_ci_low", f"{metric}_ci_high"
+    return y, (frame[lo].tolist() if lo in frame else None), (frame[hi].tolist() if hi in frame else None)
+
+
+def robustness_chart(rows: pd.DataFrame, title: str = ""):
+    """Accuracy and AUC against perturbation strength, one panel per perturbation kind; the clean
+    test value as a horizontal line, chance dashed. None without conditions."""
+    robust = rows[rows["group"] == "robust"]
+    if robust.empty:
+        return None
+    kinds = list(dict.fromkeys(robust["kind"]))
+    clean = rows[rows["group"] == "test"].iloc[0]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.2 * len(kinds) + 0.6, 3.4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        part = robust[robust["kind"] == kind].sort_values("strength")
+        for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
+            y, lo, hi = _series(part, metric)
+            _errorbar(ax, part["strength"].tolist(), y, lo, hi, label=label, color=color)
+            if metric in clean and not math.isnan(clean[metric]):
+                ax.axhline(clean[metric], color=color, lw=0.8, alpha=0.6)
+        ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
+        ax.set_title(kind)
+        ax.set_xlabel(STRENGTH.get(kind, "strength"))
+        ax.set_ylim(0, 1.05)
+    axes[0][0].set_ylabel("score (solid line: clean test)")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(title or "robustness: scores against perturbation strength", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def rate_chart(rows: pd.DataFrame, title: str = ""):
+    """Accuracy and AUC against the test rate; the trained rate is the clean test point (marked).
+    None without other rates."""
+    rates = rows[rows["group"].isin(["test", "rate"])].sort_values("bpp")
+    if len(rates) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
+        y, lo, hi = _series(rates, metric)
+        _errorbar(ax, rates["bpp"].tolist(), y, lo, hi, label=label, color=color)
+    trained = int(rates[rates["group"] == "test"]["bpp"].iloc[0])
+    ax.axvline(trained, color="black", lw=0.8, ls=":", label=f"trained at bpp={trained}")
+    ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("test rate, bpp = bits per pixel x 100")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or "scores against the test rate", fontsize=9)
+    fig.tight_layout()
+    return fig

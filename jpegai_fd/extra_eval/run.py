@@ -1,0 +1,162 @@
+"""Score the trained model on every extra test set, perturbation condition and rate of a plan.
+
+Each is one cached latent group, scored with the job's model, preprocessing and decision rule (the
+threshold and calibrator chosen on the validation images) by
+:func:`jpegai_fd.scoring.evaluate.evaluate_split`, and its metrics are prefixed ``eval/<name>/``,
+``robust/<condition>/`` or ``rate/<bpp>/``:
+
+- an extra set: its own test split, read with its own reader, in a group keyed by its manifest;
+- a condition: the job's test split read through a :class:`~jpegai_fd.perturb.PerturbedReader`,
+  whose settings (the perturbation's ``describe()``) key the group, so each condition has its own
+  group and a rerun finds it cached;
+- a rate: the job's test split encoded at that rate (the group a job trained at that rate uses).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jpegai_fd.cache import ExtractSettings, cached_latents
+from jpegai_fd.datasets import DatasetSplit, ImageDataset
+from jpegai_fd.extra_eval.plan import ExtraPlan, load_test_split
+from jpegai_fd.features import feature_set
+from jpegai_fd.perturb import PerturbedReader
+from jpegai_fd.scoring.evaluate import SplitScores, evaluate_split
+from jpegai_fd.scoring.settings import ScoringSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """How the job's fitted model scores a cached group: the job's preprocessing, component and
+    latent version, the fitted estimator, its decision rule and the scoring settings."""
+
+    preprocess: object
+    component: str
+    latent: str
+    model: object
+    decision: object
+    settings: ScoringSettings
+    stream: bool = False
+
+    def __call__(self, group) -> tuple[SplitScores, np.ndarray, np.ndarray]:
+        """(scores, labels, ids) of the group's done images."""
+        fs = feature_set(group, self.preprocess, self.component, self.latent, False, stream=self.stream)
+        p_real = self.model.predict_proba(fs.X)[:, list(self.model.classes_).index(1)]
+        y_true = group.labels if fs.rows is None else group.labels[fs.rows]
+        ids = group.ids if fs.rows is None else group.ids[fs.rows]
+        return evaluate_split(y_true, p_real, fs.groups, fs.n_images, self.decision, self.settings), y_true, ids
+
+
+@dataclass(frozen=True)
+class Latents:
+    """Where the groups live and how this process fills them (the job's cache, encoder and
+    ``extract.*`` settings)."""
+
+    cache: str
+    encoder: object
+    extract: ExtractSettings
+
+    def __call__(self, split: DatasetSplit, bpp: int, reader, max_bad_fraction):
+        return cached_latents(self.cache, split, self.encoder, bpp, reader, self.extract, max_bad_fraction)
+
+
+@dataclass
+class Entry:
+    """One scored set: ``prefix`` of its metrics (``test``, ``eval/sd21``, ``robust/jpeg_q75``,
+    ``rate/6``), what it is (``group``: test, eval, robust, rate; for a condition its ``kind`` and
+    ``strength``; the ``bpp`` it was encoded at) and its unprefixed metrics."""
+
+    prefix: str
+    group: str
+    bpp: int
+    metrics: dict[str, float]
+    kind: str | None = None
+    strength: float | None = None
+    split: DatasetSplit | None = field(default=None, repr=False)
+    latents: object | None = field(default=None, repr=False)
+    scored: tuple | None = field(default=None, repr=False)  # (ids, labels, SplitScores) of its images
+
+
+@dataclass
+class ExtraResult:
+    entries: list[Entry]
+    extracted: int
+    cached: int
+    seconds: float
+
+    def metrics(self) -> dict[str, float]:
+        """Every entry's metrics, prefixed (the clean test entry is the job's own and left out)."""
+        out = {}
+        for e in self.entries:
+            if e.group != "test":
+                out.update({f"{e.prefix}/{k}": v for k, v in e.metrics.items()})
+        return out
+
+
+def strength_of(condition) -> float | None:
+    """The condition's strength (its first key parameter: JPEG quality, scale factor, sigma ...)."""
+    params = condition.key_params()
+    return float(params[0][1]) if params else None
+
+
+def evaluate_plan(
+    plan: ExtraPlan,
+    test: DatasetSplit,
+    test_dataset: ImageDataset,
+    bpp: int,
+    seed: int,
+    latents: Latents,
+    scorer: Callable,
+) -> ExtraResult:
+    """Score the clean test split (reference row) and everything in ``plan``; extract what is missing."""
+    start = time.perf_counter()
+    entries: list[Entry] = []
+    counts = [0, 0]
+
+    def score(prefix, group_name, split, rate, reader, max_bad, **extra) -> Entry:
+        group, stats = latents(split, rate, reader, max_bad)
+        if group_name != "test":  # the clean test group is the job's own (counted by the job)
+            counts[0] += stats.extracted
+            counts[1] += stats.cached
+        scores, y_true, ids = scorer(group)
+        entry = Entry(prefix, group_name, rate, scores.metrics, split=split, latents=group, **extra)
+        entry.scored = (ids, y_true, scores)
+        m = scores.metrics
+        log.info(
+            "%s: %d real, %d fake | acc %.3f auc %s",
+            prefix,
+            int(m.get("n_real", 0)),
+            int(m.get("n_fake", 0)),
+            m.get("accuracy_at_valid", m.get("accuracy", float("nan"))),
+            f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)",
+        )
+        entries.append(entry)
+        return entry
+
+    reader, max_bad = test_dataset.reader, test_dataset.max_bad_fraction
+    score("test", "test", test, bpp, reader, max_bad)
+    for name, dataset in plan.sets.items():
+        split = load_test_split(name, dataset, seed + 1)
+        score(f"eval/{name}", "eval", split, bpp, dataset.reader, dataset.max_bad_fraction)
+    for name, condition in plan.conditions.items():
+        perturbed = PerturbedReader.for_split(reader, condition, test)
+        score(
+            f"robust/{name}",
+            "robust",
+            test,
+            bpp,
+            perturbed,
+            max_bad,
+            kind=condition.name,
+            strength=strength_of(condition),
+        )
+    for rate in plan.rates:
+        score(f"rate/{rate}", "rate", test, rate, reader, max_bad)
+    return ExtraResult(entries, counts[0], counts[1], time.perf_counter() - start)
