@@ -56,6 +56,11 @@ def test_job_keeps_its_results_when_the_server_dies(tmp_path):
     assert 0 <= summary["metrics"]["test/accuracy"] <= 1
     assert summary["run_id"] == running[0].info.run_id
     figures = tmp_path / "run" / "artifacts" / "figures"
-    assert {p.name for p in figures.iterdir()} == {"confusion_matrix.png", "roc_curve.png", "feature_importance.png"}
+    assert {p.name for p in figures.iterdir()} == {
+        "confusion_matrix.png",
+        "roc_curve.png",
+        "feature_importance.png",
+        "reliability.png",
+    }
     assert (tmp_path / "run" / "artifacts" / "optuna_trials.csv").is_file()
     assert "MLflow tracking at" in out and "results stay in" in out

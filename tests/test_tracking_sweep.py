@@ -68,7 +68,12 @@ def test_one_parent_run_with_a_child_per_job(sweep):
     for run in children:
         assert run.info.status == "FINISHED"
         figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
-        assert figures == {"figures/confusion_matrix.png", "figures/roc_curve.png", "figures/feature_importance.png"}
+        assert figures == {
+            "figures/confusion_matrix.png",
+            "figures/roc_curve.png",
+            "figures/feature_importance.png",
+            "figures/reliability.png",
+        }
         # Single patch: one importance per latent channel (the DCT stand-in has 256 luma, 128 chroma channels).
         imp = json.load(open(client.download_artifacts(run.info.run_id, "feature_importance.json", str(tmp_path))))
         assert list(imp) == (["model_y"] if run.data.tags["component"] == "y" else ["model_y", "model_uv"])
