@@ -222,6 +222,7 @@ def test_too_many_bad_images_stop_with_a_clear_error(tmp_path):
         load_splits(faces_cfg(tmp_path, tmp_path / "faces", "dataset.max_bad_fraction=0.1"))
 
 
+@pytest.mark.slow
 def test_job_finishes_and_logs_the_manifest_with_every_bad_image(tmp_path, mlflow_server, experiment_name):
     expected = bad_dataset(tmp_path / "faces", tmp_path / "outside")
     cfg = faces_cfg(

@@ -154,6 +154,7 @@ LatentStore(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path):
     # Parallel jobs start together on a fresh paths.cache: creating its root group must not race.
     for round_ in range(3):

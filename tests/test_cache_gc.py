@@ -44,6 +44,7 @@ def group_keys(cache: Path) -> set[str]:
     return {m.parent.parent.relative_to(cache).as_posix() for m in cache.glob("*/*/*/*/done/zarr.json")}
 
 
+@pytest.mark.slow
 def test_ls_then_gc_after_an_image_edit(tmp_path):
     cache = tmp_path / "cache.zarr"
     extract(tmp_path, cache, "first")
@@ -91,6 +92,7 @@ def test_ls_then_gc_after_an_image_edit(tmp_path):
     assert "all 20 images cached" in extract(tmp_path, cache, "after-gc")  # train; valid and test likewise
 
 
+@pytest.mark.slow
 def test_gc_older_than_removes_unused_groups(tmp_path):
     cache = tmp_path / "cache.zarr"
     extract(tmp_path, cache, "first")

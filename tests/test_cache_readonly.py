@@ -51,6 +51,7 @@ def job_args(work: Path, args: list[str], name: str) -> list[str]:
     return [*[a for a in args if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={work}/outputs/{name}"]
 
 
+@pytest.mark.slow
 def test_job_trains_from_a_read_only_cache(extracted):
     work, shared, args = extracted
     # The extra copy keeps the module's cache writable for the other test; this one becomes read-only.
@@ -72,6 +73,7 @@ def test_job_trains_from_a_read_only_cache(extracted):
     assert tree(ro) == before  # nothing created or touched in the read-only cache
 
 
+@pytest.mark.slow
 def test_extracting_into_a_read_only_cache_is_one_line(extracted):
     work, shared, args = extracted
     # A group that is missing (another bpp) and one with a chunk not done.

@@ -27,6 +27,7 @@ CNN_SMALL = [
 ]
 
 
+@pytest.mark.slow
 def test_cnn_job_logs_metrics_and_curves(tmp_path):
     base = [o for o in tiny_overrides(tmp_path, train=12, test=6) if not o.startswith("classifier.")]
     metrics = run_job(compose_cfg([*base, *CNN_SMALL]))
@@ -97,6 +98,7 @@ def test_the_latent_grid_follows_the_image_size():
         assert list(cfg.classifier.estimator.grid) == grid
 
 
+@pytest.mark.slow
 def test_the_resolved_job_config_prints(tmp_path):
     out = run_cli("jpegai_fd", ["classifier=cnn", "dataset.image_size=128", "--cfg", "job", "--resolve"], tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -3,6 +3,8 @@ binned dataset per binning setting across all trials and folds of a study."""
 
 from __future__ import annotations
 
+import pytest
+
 import math
 
 import numpy as np
@@ -31,6 +33,7 @@ def job_overrides(tmp_path, extra):
     return [*base, *extra]
 
 
+@pytest.mark.slow
 def test_lgbm_job_logs_metrics_and_curves(tmp_path):
     cfg = compose_cfg(job_overrides(tmp_path, LGBM_SMALL))
     metrics = run_job(cfg)

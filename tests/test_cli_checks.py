@@ -50,6 +50,7 @@ def one_error_line(result) -> str:
         ("dataset.num_train=10,1", ["'dataset.num_train': 1", ">= 2"]),
     ],
 )
+@pytest.mark.slow
 def test_bad_values_fail_before_any_work_with_one_line(tmp_path, sweep, needles):
     key = sweep.partition("=")[0]
     args = [
@@ -159,6 +160,7 @@ def test_valid_values_pass(overrides):
     preflight(overrides)
 
 
+@pytest.mark.slow
 def test_a_search_without_a_completed_trial_fails_the_job_and_prints_once(tmp_path):
     # A timeout that passes before the first trial: nothing was tuned, so the job must not pass.
     args = [*tiny_overrides(tmp_path), "preprocess=single", "tuning.timeout=0.000001", f"hydra.run.dir={tmp_path}/run"]
@@ -174,6 +176,7 @@ def test_a_search_without_a_completed_trial_fails_the_job_and_prints_once(tmp_pa
     assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_fixed_parameters_are_tagged_and_the_logged_params_are_what_ran(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     common = [*tiny_overrides(tmp_path), "preprocess=single"]
@@ -211,6 +214,7 @@ def test_fixed_parameters_are_tagged_and_the_logged_params_are_what_ran(tmp_path
     assert report.returncode == 0 and "report of 2 runs" in report.stdout and "skipped" not in report.stderr
 
 
+@pytest.mark.slow
 def test_report_skips_runs_with_a_nan_search_score(tmp_path):
     # Runs logged before a failed search ended FAILED: FINISHED with cv/best_score = nan.
     uri = f"sqlite:///{tmp_path}/mlflow.db"

@@ -66,6 +66,7 @@ def test_an_epoch_in_its_order_decodes_each_chunk_once(tmp_path):
     np.testing.assert_array_equal(order, again)  # the seed fixes the order
 
 
+@pytest.mark.slow
 def test_cnn_trained_from_the_cache_learns_and_is_deterministic(tmp_path):
     V, y = latent_problem(n=600)
     source = CachedLatentTensors(cached_arrays(tmp_path, V.reshape(600, 6, 4, 4), 16, False), np.arange(600))
@@ -77,6 +78,7 @@ def test_cnn_trained_from_the_cache_learns_and_is_deterministic(tmp_path):
     np.testing.assert_array_equal(a.predict_proba(test), b.predict_proba(test))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [True, False])
 def test_the_job_streams_from_the_cache_or_uses_the_matrix(tmp_path, stream):
     base = [o for o in tiny_overrides(tmp_path, train=12, test=6) if not o.startswith("classifier.")]

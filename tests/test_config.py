@@ -160,6 +160,7 @@ def test_stream_from_cache_takes_a_boolean():
     preflight(["classifier=cnn", "classifier.stream_from_cache=false"])
 
 
+@pytest.mark.slow
 def test_a_sweep_combining_cnn_with_patches_fails_before_any_work(tmp_path):
     # cnn declares that it needs whole latents: checked for every job of the sweep, named with its combination.
     with pytest.raises(UserError) as err:

@@ -58,6 +58,7 @@ def encode_in_subprocess(out: Path, env_threads: dict, limit: str) -> dict[str, 
         return {k: data[k] for k in data.files}
 
 
+@pytest.mark.slow
 def test_latent_bytes_do_not_depend_on_thread_limits(tmp_path):
     results = {name: encode_in_subprocess(tmp_path / f"{name}.npz", env, limit) for name, (env, limit) in CASES.items()}
     reference = results["env-1"]

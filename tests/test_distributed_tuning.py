@@ -113,6 +113,7 @@ def test_a_handed_back_trial_is_not_counted_and_is_reused(tmp_path, kind):
     ]
 
 
+@pytest.mark.slow
 def test_workers_share_one_journal_file_study(tmp_path):
     url = f"journal://{tmp_path}/optuna.log"
     outs = run_workers(url, tmp_path, n_trials=20, n_workers=3)

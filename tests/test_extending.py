@@ -3,6 +3,8 @@ package (tests/extending/: one module, one YAML file each) run through the real 
 
 from __future__ import annotations
 
+import pytest
+
 import os
 
 from jfd_testing import REPO, run_cli
@@ -23,6 +25,7 @@ def write_images(root, per_class: dict[str, int]) -> None:
                 Image.fromarray(pixels).save(root / f"{split}_{text}_{i}.png")
 
 
+@pytest.mark.slow
 def test_new_components_by_target_alone_run_a_job(tmp_path):
     write_images(tmp_path / "data" / "prefixed", {"train": 8, "valid": 4, "test": 4})
     env = {"PYTHONPATH": os.pathsep.join([str(EXTENDING), os.environ.get("PYTHONPATH", "")])}

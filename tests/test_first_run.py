@@ -43,6 +43,7 @@ def job_runs(client, exp):
     return client.search_runs([exp.experiment_id], "tags.`jpegai_fd.role` = 'job'", max_results=50)
 
 
+@pytest.mark.slow
 def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
     tmp, client, exp, results = two_sweeps
     out = results[0].stdout
@@ -66,6 +67,7 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
     ) in out
 
 
+@pytest.mark.slow
 def test_progress_lines_in_a_log_that_is_not_a_terminal(two_sweeps):
     _, _, _, results = two_sweeps
     log = results[0].stdout + results[0].stderr
@@ -75,6 +77,7 @@ def test_progress_lines_in_a_log_that_is_not_a_terminal(two_sweeps):
     assert "generate demo data" not in results[1].stdout + results[1].stderr  # generated once
 
 
+@pytest.mark.slow
 def test_runs_name_their_varied_factor_first_and_sweeps_are_distinct(two_sweeps):
     _, client, exp, _ = two_sweeps
     names = sorted(r.info.run_name for r in job_runs(client, exp))
@@ -84,6 +87,7 @@ def test_runs_name_their_varied_factor_first_and_sweeps_are_distinct(two_sweeps)
     assert all(p.info.run_name.startswith("sweep bpp=6,12 ") for p in parents)
 
 
+@pytest.mark.slow
 def test_runs_carry_their_train_valid_and_test_sets_as_dataset_inputs(two_sweeps):
     tmp, client, exp, _ = two_sweeps
     run = client.get_run(job_runs(client, exp)[0].info.run_id)
@@ -99,6 +103,7 @@ def test_runs_carry_their_train_valid_and_test_sets_as_dataset_inputs(two_sweeps
     assert "synthetic_s42_64px_12-6-6" in inputs["train"].source
 
 
+@pytest.mark.slow
 def test_the_experiment_is_tagged_as_model_training(two_sweeps):
     _, _, exp, _ = two_sweeps
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"

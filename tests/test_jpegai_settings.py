@@ -144,6 +144,7 @@ def test_profile_needs_sixty_files_differing_only_in_the_analysis_nets():
     }
 
 
+@pytest.mark.slow
 def test_fingerprint_changes_with_everything_that_changes_latents(fake):
     root, models = fake
 

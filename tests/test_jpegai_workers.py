@@ -114,6 +114,7 @@ def test_rates_modes_and_chroma(fake, tmp_path):
         search.close()
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_latents_as_one(fake, tmp_path):
     root, models = fake
     (models / "VM_hop" / "encoder_Y_0.5.pth").unlink()  # random init must agree across workers too

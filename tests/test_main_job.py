@@ -90,6 +90,7 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
         assert summary["metrics"]["test/accuracy"] == pytest.approx(accuracy[summary["run_id"]])
 
 
+@pytest.mark.slow
 def test_single_job_with_hgb_and_y_component(tmp_path):
     args = [
         *tiny_overrides(tmp_path, classifier="hgb"),

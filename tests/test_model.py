@@ -74,6 +74,7 @@ def png_bytes(size: int, value: int = 128) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
     tmp, uri, runs = sweep
     client = MlflowClient(uri)
@@ -116,6 +117,7 @@ def test_every_job_logs_a_pyfunc_model_with_signature_and_example(sweep):
         assert mlflow.pyfunc.load_model(f"models:/{logged.model_id}").metadata.signature == info.signature
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preprocess", ["flatten", "multi"])
 def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess):
     tmp, uri, runs = sweep
@@ -148,6 +150,7 @@ def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess
         assert row["label"] == ("real" if expected["pred"] == "1" else "fake")
 
 
+@pytest.mark.slow
 def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     tmp, uri, runs = sweep
     _, paths = split_images(tmp)
@@ -191,6 +194,7 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     assert "predict: 7/7 img" in result.stderr  # progress
 
 
+@pytest.mark.slow
 def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
     tmp, uri, runs = sweep
     _, paths = split_images(tmp)
@@ -217,6 +221,7 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
     assert not out.exists()  # refused before any image
 
 
+@pytest.mark.slow
 def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     tmp, uri, runs = sweep
     result = run_cli(
@@ -304,6 +309,7 @@ def test_decision_default_is_the_majority_vote_and_validation_cuts_apply():
     np.testing.assert_allclose(p_fake, calibrator.transform(1 - p_real[:20]))
 
 
+@pytest.mark.slow
 def test_a_threshold_and_calibrator_are_saved_with_the_model(sweep, tmp_path):
     tmp, uri, runs = sweep
     folder = Path(MlflowClient(uri).download_artifacts(runs["flatten"].info.run_id, "model", str(tmp_path)))

@@ -64,6 +64,7 @@ def log_grid(uri: str, experiment: str, grid=GRID) -> str:
     return parent
 
 
+@pytest.mark.slow
 def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp_path):
     parent = log_grid(mlflow_server.uri, experiment_name)
     out = tmp_path / "report"
@@ -126,6 +127,7 @@ def test_report_tables_and_charts_for_a_grid(mlflow_server, experiment_name, tmp
     assert logged == {f"report/{p.name}" for p in out.iterdir()}
 
 
+@pytest.mark.slow
 def test_report_of_all_runs_from_a_sqlite_file_logs_nothing(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     small = [g for g in GRID if g[1] == 6 and g[2] == "yuv"]  # a sqlite file takes ~0.2 s per run to log
@@ -139,6 +141,7 @@ def test_report_of_all_runs_from_a_sqlite_file_logs_nothing(tmp_path):
     assert MlflowClient(uri).list_artifacts(parent) == []
 
 
+@pytest.mark.slow
 def test_report_errors_are_one_line(tmp_path, mlflow_server, experiment_name):
     MlflowClient(mlflow_server.uri).create_experiment(experiment_name)
     for args, expected in (

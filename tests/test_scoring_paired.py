@@ -81,8 +81,12 @@ def test_compare_to_best_marks_the_differences_that_are_not_significant():
 def test_score_file_round_trip_and_alignment():
     ids = np.array(["a.jpg", "b.jpg", "c.jpg"])
     text = scores_csv(ids, np.array([0, 1, 0]), np.array([0.91, 0.2, 0.4]), np.array([0, 1, 1]))
-    assert text.splitlines()[:2] == ["id,label,p_fake,pred", "a.jpg,0,0.910000,0"]
+    assert text.splitlines()[:2] == ["id,label,p_fake,pred,score", "a.jpg,0,0.910000,0,0.910000"]
     one = read_scores_csv(text)
+    # A file of a run logged before the score column: read the same, its score is its p_fake.
+    old = read_scores_csv("\n".join(",".join(line.split(",")[:4]) for line in text.splitlines()))
+    np.testing.assert_allclose(old["score"], one["p_fake"])
+    np.testing.assert_array_equal(old["y_pred"], one["y_pred"])
     np.testing.assert_array_equal(one["id"], ids)
     np.testing.assert_allclose(one["p_fake"], [0.91, 0.2, 0.4])
     # The other run scored the images in another order and missed one of them.

@@ -17,6 +17,7 @@ from jfd_testing import run_cli, tiny_overrides
 from jpegai_fd.server import MlflowServer
 
 
+@pytest.mark.slow
 def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     start = time.monotonic()
@@ -41,6 +42,7 @@ def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
     assert time.monotonic() - start < 110  # not MLflow's minutes of retries (a bound, not a benchmark)
 
 
+@pytest.mark.slow
 def test_server_command_starts_and_stops_a_server(tmp_path):
     port = free_port()
     proc = subprocess.Popen(

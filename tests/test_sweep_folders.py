@@ -3,6 +3,8 @@ per launching process, and a given folder that already holds a sweep is refused.
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import re
@@ -19,6 +21,7 @@ def runs(client, experiment, role):
     return client.search_runs([exp.experiment_id], f"tags.`jpegai_fd.role` = '{role}'", max_results=100)
 
 
+@pytest.mark.slow
 def test_two_sweeps_started_together_get_their_own_folder_and_parent(tmp_path, mlflow_server, experiment_name):
     # Same working folder, default hydra.sweep.dir (per-second names before), started at the same moment;
     # one on the joblib launcher, whose workers must find the folder their launching process chose.
@@ -67,6 +70,7 @@ def test_two_sweeps_started_together_get_their_own_folder_and_parent(tmp_path, m
     assert seen == set(parents)
 
 
+@pytest.mark.slow
 def test_a_given_sweep_folder_that_holds_a_sweep_is_refused(tmp_path):
     args = ["-m", "preprocess=single", "bpp=6", *tiny_overrides(tmp_path), f"hydra.sweep.dir={tmp_path}/sweep"]
     first = run_cli("jpegai_fd", args, cwd=tmp_path)

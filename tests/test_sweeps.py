@@ -59,6 +59,7 @@ def test_thesis_grid_composes_thesis_sizes_on_faces140k_with_jpegai(tmp_path):
     assert cfg["tracking"]["experiment"] == "thesis_grid"
 
 
+@pytest.mark.slow
 def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
     cfg = job_config(["experiment=quick_grid"], tmp_path)
     assert cfg["dataset"]["name"] == "synthetic" and cfg["encoder"]["name"] == "dct"
@@ -72,6 +73,7 @@ def test_quick_grid_composes_the_demo_data_at_toy_size(tmp_path):
         ("hgb", "HistGradientBoostingClassifier", ("max_iter", 20)),
     ],
 )
+@pytest.mark.slow
 def test_quick_grid_uses_toy_models_of_the_swept_classifier(tmp_path, classifier, target, size):
     result = run_cli(
         "jpegai_fd",
@@ -117,6 +119,7 @@ def test_quick_grid_script_runs_end_to_end(tmp_path):
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in jobs)
 
 
+@pytest.mark.slow
 def test_the_older_plus_experiment_spelling_still_works(tmp_path):
     assert len(plan(["+experiment=quick_grid", "classifier=hgb", "bpp=6"], tmp_path)) == 12
     cfg = job_config(["+experiment=quick_grid"], tmp_path)

@@ -46,6 +46,7 @@ def sweep(mlflow_server, tmp_path_factory):
     return tmp_path, MlflowClient(mlflow_server.uri), "sweep_grid"
 
 
+@pytest.mark.slow
 def test_one_parent_run_with_a_child_per_job(sweep):
     tmp_path, client, experiment = sweep
     assert len([e for e in client.search_experiments() if e.name == experiment]) == 1
@@ -95,6 +96,7 @@ def test_one_parent_run_with_a_child_per_job(sweep):
     assert len(list((tmp_path / "sweep1").glob("*/artifacts/figures/roc_curve.png"))) == 4
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     (parent,) = runs(client, experiment, "sweep")
@@ -113,6 +115,7 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
     assert log.count("already finished") == 4 and "extracting" not in log
 
 
+@pytest.mark.slow
 def test_report_of_the_sweep(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     out = tmp_path / "report"
