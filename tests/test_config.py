@@ -87,6 +87,14 @@ def test_any_key_can_be_overridden():
         ("foo=1", ["'foo'", "+foo=1"]),
         ("classifier.search_space.max_depth.type=bogus", ["max_depth.type", "categorical"]),
         ("extract.codecs.y=gzip", ["'extract.codecs.y'", "none, lz4, zstd"]),
+        ("scoring.threshold_rule=youden", ["'scoring.threshold_rule'", "balanced_accuracy, target_fpr"]),
+        ("scoring.target_fpr=0.7", ["'scoring.target_fpr'", "between 0 and 0.5"]),
+        ("scoring.calibration=platt", ["'scoring.calibration'", "sigmoid, isotonic, none"]),
+        ("scoring.bootstrap_resamples=-1", ["'scoring.bootstrap_resamples'", ">= 0"]),
+        ("scoring.ci_level=1.5", ["'scoring.ci_level'"]),
+        ("scoring.audit_max_auc=0.2", ["'scoring.audit_max_auc'"]),
+        ("dataset.valid_split=null", ["'dataset.valid_split'", "threshold"]),
+        ("dataset.valid_split=test", ["dataset.valid_split", "three different splits"]),
     ],
 )
 def test_preflight_rejects_bad_values(override, needles):
