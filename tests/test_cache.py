@@ -139,7 +139,7 @@ def test_killed_extraction_resumes_to_identical_latents(tmp_path):
     final = _extract(tmp_path, str(cache), data)
     assert final.wait(timeout=300) == 0, final.stderr.read()
     ref, got = _read_all(tmp_path / "ref.zarr"), _read_all(cache)
-    assert ref.keys() == got.keys() and len(ref) == 2 * len(ARRAYS)
+    assert ref.keys() == got.keys() and len(ref) == 3 * len(ARRAYS)  # train, valid, test
     for key in ref:
         np.testing.assert_array_equal(got[key], ref[key], err_msg=str(key))
 

@@ -66,6 +66,7 @@ def extract(root: Path, cache: Path, run_dir: Path) -> subprocess.Popen:
         "dataset=faces140k",
         f"dataset.root={root}",
         "dataset.image_size=256",
+        "dataset.num_valid=null",
         f"paths.cache={cache}",
         "extract.chunk_size=4",
         f"hydra.run.dir={run_dir}",
@@ -88,7 +89,7 @@ def train_done(cache: Path) -> np.ndarray | None:
 @pytest.mark.slow
 def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
     root = tmp_path / "faces"
-    generate(root, seed=5, size=256, num_per_class={"train": 300, "valid": 0, "test": 4})
+    generate(root, seed=5, size=256, num_per_class={"train": 300, "valid": 2, "test": 4})
     cache = tmp_path / "cache.zarr"
     first = extract(root, cache, tmp_path / "first")
     deadline = time.time() + 300
@@ -101,7 +102,9 @@ def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
         assert proc.returncode == 0, err[-3000:]
     new = []
     for run in ("first", "second"):
-        line = re.search(r"extract: train (\d+) new, test (\d+) new", (tmp_path / run / "cli.log").read_text())
+        line = re.search(
+            r"extract: train (\d+) new, valid (\d+) new, test (\d+) new", (tmp_path / run / "cli.log").read_text()
+        )
         new.append(int(line.group(1)))
     assert sum(new) == 600 and min(new) > 0, new  # every image encoded exactly once, by one of the two
     assert train_done(cache).all()

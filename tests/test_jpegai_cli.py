@@ -28,13 +28,13 @@ def test_extract_with_jpegai_fills_the_cache(tmp_path):
     assert "JPEG AI: 2 worker(s) ready" in output
     store = zarr.open_group(str(tmp_path / "cache.zarr"), mode="r")
     names = [name for name, _ in store.members(max_depth=None) if name.endswith("/done")]
-    assert len(names) == 2 and all("/jpegai-" in n and "/bpp6/" in n for n in names)
+    assert len(names) == 3 and all("/jpegai-" in n and "/bpp6/" in n for n in names)
     for name in names:
         group = store[name.rsplit("/", 1)[0]]
         n = group["done"].shape[0]
         assert group["done"][:].all()
         assert group["y_hat/model_y"].shape == (n, 160, 3, 3) and group["y/model_uv"].shape == (n, 96, 3, 3)
-        assert group["extras/tool_id"][:].tolist() == [0] * n
+        assert set(group["extras/tool_id"][:].tolist()) <= {0, 1, 2, 3}  # the base model each image's search chose
         assert np.abs(group["y/model_y"][:]).sum() > 0
         assert group.attrs["encoder"]["chroma"] == "444"
     # Run again: everything is cached, no worker needs to start.

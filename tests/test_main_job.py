@@ -73,9 +73,9 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
     assert len(runs) == 12
     new = runs[:6]  # newest first
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in new)
-    assert all(r.data.metrics["extract/images_cached"] == 36 for r in new)
+    assert all(r.data.metrics["extract/images_cached"] == 48 for r in new)
     log = second.stdout + second.stderr
-    assert "extracting" not in log and log.count("nothing to extract") == 12
+    assert "extracting" not in log and log.count("nothing to extract") == 18
     # Results do not depend on whether latents came from the cache.
     by_factor = {}
     for run in runs:

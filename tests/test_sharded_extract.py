@@ -23,7 +23,7 @@ CHUNK = 4
 def dataset(tmp_path_factory) -> Path:
     """A Kaggle-layout dataset (generated faces, 128x128) with one truncated image in train."""
     root = tmp_path_factory.mktemp("sharded") / "faces"
-    generate(root, seed=3, size=128, num_per_class={"train": 40, "valid": 0, "test": 10})
+    generate(root, seed=3, size=128, num_per_class={"train": 40, "valid": 4, "test": 10})
     victim = root / "real_vs_fake" / "real-vs-fake" / "train" / "real" / "000007.jpg"
     victim.write_bytes(victim.read_bytes()[:400])
     return root
@@ -35,6 +35,7 @@ def extract_args(root: Path, cache: Path, work: Path) -> list[str]:
         f"dataset.root={root}",
         "dataset.image_size=128",
         "dataset.max_bad_fraction=0.1",
+        "dataset.num_valid=null",
         f"paths.cache={cache}",
         f"extract.chunk_size={CHUNK}",
         f"hydra.run.dir={work}/run-{time.time_ns()}",
@@ -76,7 +77,7 @@ def reference(dataset, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("reference")
     finish(start(extract_args(dataset, work / "single.zarr", work), work))
     ref = read_cache(work / "single.zarr")
-    assert len({g for g, _ in ref}) == 2  # train and test groups
+    assert len({g for g, _ in ref}) == 3  # train, valid and test groups
     return ref
 
 
