@@ -41,7 +41,7 @@ def test_extract_command_fills_the_cache_with_real_latents(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     root = zarr.open_group(str(tmp_path / "cache.zarr"), mode="r")
     groups = [name for name, _ in root.members(max_depth=None) if name.endswith("/done")]
-    assert len(groups) == 2 and all("/jpegai-" in g for g in groups)
+    assert len(groups) == 3 and all("/jpegai-" in g for g in groups)  # train, valid, test
     for name in groups:
         group = root[name.rsplit("/", 1)[0]]
         assert group["done"][:].all()
