@@ -20,10 +20,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd import components
-from jpegai_fd.classifiers import fit_on_rows
+from jpegai_fd.classifiers import fit_on_rows, predict_real
 from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.extra_eval import evaluate_extras
-from jpegai_fd.model import Decision
 from jpegai_fd.model.build import job_detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.choose import choose_decision
@@ -73,11 +72,6 @@ def study_name(cfg: DictConfig) -> str:
         f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
         f"{t['preprocess']}-{t['classifier']}-{digest}"
     )
-
-
-def done_rows(values: np.ndarray, fs) -> np.ndarray:
-    """Per-image ``values`` of a cache group, restricted to the images that have latents (``fs.rows``)."""
-    return values if fs.rows is None else values[fs.rows]
 
 
 def run_job(cfg: DictConfig) -> dict[str, float]:
@@ -140,10 +134,10 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         }
         run.log_params({f"model.{k}": v for k, v in used.items()})
         with timed(timings, "time/predict_s"):
-            p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
-        p_real_valid = model.predict_proba(valid_fs.X)[:, list(model.classes_).index(1)]
-        y_valid = done_rows(valid_group.labels, valid_fs)
-        y_true = done_rows(test_group.labels, test_fs)
+            p_real = predict_real(model, test_fs.X)
+        p_real_valid = predict_real(model, valid_fs.X)
+        y_valid = valid_fs.done(valid_group.labels)
+        y_true = test_fs.done(test_group.labels)
         with timed(timings, "time/score_s"):
             # The saved model's rule, chosen on the valid images only; its predictions are these scores.
             decision = choose_decision(y_valid, p_real_valid, valid_fs.groups, valid_fs.n_images, settings)
@@ -156,8 +150,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
                 decision,
                 replace(settings, bootstrap_resamples=0),
             )
-        log_scores(run, "test", done_rows(test_group.ids, test_fs), y_true, scored)
-        log_scores(run, "valid", done_rows(valid_group.ids, valid_fs), y_valid, on_valid)
+        log_scores(run, "test", test_fs.done(test_group.ids), y_true, scored)
+        log_scores(run, "valid", valid_fs.done(valid_group.ids), y_valid, on_valid)
         log_decision(run, decision, y_true, scored, run.name)
         metrics = {
             **prefixed(scored.metrics, "test"),
@@ -176,8 +170,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         }
         run.log_metrics({**metrics, **timings, **extraction})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        fixed = Decision().apply(p_real, test_fs.groups, test_fs.n_images)
-        log_evaluation(run, y_true, np.where(fixed[1], 0, 1).astype(np.int8), 1.0 - fixed[0], run.name)
+        fixed_pred = np.where(scored.fixed_fake, 0, 1).astype(np.int8)  # at 0.5: the confusion matrix and ROC figure
+        log_evaluation(run, y_true, fixed_pred, 1.0 - scored.fixed_p_fake, run.name)
         log_importances(
             run, model, latent_shapes(train_group, cfg.component, cfg.latent), parts.preprocess.whole_latents, run.name
         )

@@ -25,6 +25,11 @@ def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
     return model.fit(X, y)
 
 
+def predict_real(model, X) -> np.ndarray:
+    """P(label 1 = real) per row from a fitted estimator, whatever the order of its ``classes_``."""
+    return model.predict_proba(X)[:, list(model.classes_).index(1)]
+
+
 def suggest_params(trial: optuna.Trial, space: dict) -> dict:
     """Draw one value per entry of a search space of ``{type: int|float, low, high, log}`` or
     ``{type: categorical, choices}`` specs (plain dicts)."""
@@ -40,4 +45,4 @@ def suggest_params(trial: optuna.Trial, space: dict) -> dict:
     return params
 
 
-__all__ = ["Classifier", "fit_on_rows", "make_estimator", "suggest_params"]
+__all__ = ["Classifier", "fit_on_rows", "make_estimator", "predict_real", "suggest_params"]

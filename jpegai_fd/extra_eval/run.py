@@ -24,6 +24,7 @@ import numpy as np
 from jpegai_fd.cache import ExtractSettings, cached_latents
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
 from jpegai_fd.extra_eval.plan import ExtraPlan, load_test_split
+from jpegai_fd.classifiers import predict_real
 from jpegai_fd.features import feature_set
 from jpegai_fd.perturb import PerturbedReader
 from jpegai_fd.scoring.evaluate import SplitScores, evaluate_split
@@ -48,9 +49,8 @@ class Scorer:
     def __call__(self, group) -> tuple[SplitScores, np.ndarray, np.ndarray]:
         """(scores, labels, ids) of the group's done images."""
         fs = feature_set(group, self.preprocess, self.component, self.latent, False, stream=self.stream)
-        p_real = self.model.predict_proba(fs.X)[:, list(self.model.classes_).index(1)]
-        y_true = group.labels if fs.rows is None else group.labels[fs.rows]
-        ids = group.ids if fs.rows is None else group.ids[fs.rows]
+        p_real = predict_real(self.model, fs.X)
+        y_true, ids = fs.done(group.labels), fs.done(group.ids)
         return evaluate_split(y_true, p_real, fs.groups, fs.n_images, self.decision, self.settings), y_true, ids
 
 

@@ -29,6 +29,10 @@ class FeatureSet:
     n_images: int
     rows: np.ndarray | None = None
 
+    def done(self, values: np.ndarray) -> np.ndarray:
+        """Per-image ``values`` of the cache group (labels, ids), restricted to the images here (``rows``)."""
+        return values if self.rows is None else values[self.rows]
+
 
 def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
     """Maximal runs of consecutive values in sorted ``rows``: (first row, stop row, output offset)."""

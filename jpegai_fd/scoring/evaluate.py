@@ -31,12 +31,15 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 @dataclass(frozen=True)
 class SplitScores:
     """One split scored: ``metrics`` (names above), and per image the raw ``score`` (what the cut
-    applies to), the calibrated ``p_fake`` and ``fake`` (the decision at the chosen cut)."""
+    applies to), the calibrated ``p_fake``, ``fake`` (the decision at the chosen cut), and the fixed
+    rule's ``fixed_p_fake`` (mean P(fake)) and ``fixed_fake``."""
 
     metrics: dict[str, float]
     score: np.ndarray
     p_fake: np.ndarray
     fake: np.ndarray
+    fixed_p_fake: np.ndarray
+    fixed_fake: np.ndarray
 
 
 def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
@@ -76,7 +79,7 @@ def evaluate_split(
     from jpegai_fd.scoring.metrics import brier_score, expected_calibration_error, split_metrics
 
     y_true = np.asarray(y_true)
-    fixed_fake = Decision().apply(p_real, groups, n_images)[1]
+    fixed_p_fake, fixed_fake = Decision().apply(p_real, groups, n_images)
     out = _fixed_rule(y_true, fixed_fake)
     score = decision.score(p_real, groups, n_images)
     p_fake, fake = decision.apply(p_real, groups, n_images)
@@ -93,4 +96,4 @@ def evaluate_split(
         for name, iv in intervals.items():
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high
-    return SplitScores(out, score, p_fake, fake)
+    return SplitScores(out, score, p_fake, fake, fixed_p_fake, fixed_fake)
