@@ -1,16 +1,23 @@
-"""`python -m jpegai_fd [-m] key=value ...`: train and evaluate one detector per grid point."""
+"""`python -m jpegai_fd [-m] key=value ...` (or `jpegai-fd`): train and evaluate one detector per grid point."""
 
+import hydra
 from omegaconf import DictConfig
 
-from jpegai_fd.cli import launch
+from jpegai_fd import app, config
 
 
-def train_and_evaluate(cfg: DictConfig):
-    """The job; imported on first use so that a bad override is refused before the heavy imports."""
-    from jpegai_fd.job import run_job
+@hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
+def train_and_evaluate(cfg: DictConfig) -> dict | None:
+    # The stages load only once Hydra has composed the command line: a typo fails before torch and mlflow.
+    from jpegai_fd import components, job
 
-    return run_job(cfg)
+    place = config.job_place()
+    return job.run_guarded(job.run_job, place, app.in_launcher(), config.settings(cfg), components.build(cfg), place)
+
+
+def cli() -> None:
+    app.main(train_and_evaluate)
 
 
 if __name__ == "__main__":
-    launch(train_and_evaluate)
+    cli()

@@ -1,48 +1,46 @@
-"""Build a job's components from the composed config: the one place that instantiates the groups.
+"""Build a job's components from the composed config: the one place that instantiates ``_target_`` nodes.
 
 Every option of ``dataset``, ``encoder``, ``preprocess`` and ``classifier`` names its class with
-``_target_``; :func:`build` instantiates the four with plain Python values (``_convert_="all"``), so
-the packages below never see a ``DictConfig``. Constructors are cheap (they check values, read no
-files), which lets the command line build every job of a sweep before any work to check the rules
-the components declare (:func:`check_compatible`). The helpers below hand the job's other keys
-(``bpp``, ``component``, ``paths.cache``, ``extract.*``) to the lower packages as plain values.
+``_target_``, and so does each extra test set (``eval.<name>``); :func:`build` instantiates them with
+plain Python values (``_convert_="all"``), so the packages below never see a ``DictConfig``.
+Constructors are cheap (they check values, read no files), which lets the command line build every
+job of a sweep before any work and check the rules the components declare about each other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from jpegai_fd.cache import ExtractionStats, ExtractSettings, LatentGroup, cached_latents
 from jpegai_fd.classifiers.spec import Classifier
-from jpegai_fd.datasets import DatasetSplit, ImageDataset
+from jpegai_fd.datasets import ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.errors import Incompatible, UserError
-from jpegai_fd.features import FeatureSet, feature_set
+from jpegai_fd.extra_eval.plan import ExtraPlan, check_rates, check_set, check_set_name
+from jpegai_fd.perturb import build_conditions
 
 GROUPS = ("dataset", "encoder", "preprocess", "classifier")
 
 
 @dataclass(frozen=True)
 class Components:
-    """The built options of one job."""
+    """The built options of one job, and what it evaluates beyond its test split."""
 
     dataset: ImageDataset
     encoder: LatentEncoder
     preprocess: object  # a method of jpegai_fd.features.preprocess (features(), whole_latents)
     classifier: Classifier
+    extras: ExtraPlan = ExtraPlan()
 
 
-def build_group(cfg: DictConfig, group: str):
-    """The option of ``group`` in ``cfg``, instantiated from its ``_target_`` with plain values."""
-    node = cfg[group]
-    if "_target_" not in node:
+def _instantiate(node, key: str):
+    """The object ``node`` names with ``_target_``, built with plain values; one-line errors naming ``key``."""
+    if not isinstance(node, (dict, DictConfig)) or "_target_" not in node:
         raise UserError(
-            f"'{group}' has no _target_; every {group} option names its class with _target_ (see README 'Extending')"
+            f"'{key}' has no _target_; every {key} option names its class with _target_ (see README 'Extending')"
         )
     try:
         return instantiate(node, _convert_="all")
@@ -50,14 +48,42 @@ def build_group(cfg: DictConfig, group: str):
         if isinstance(exc.__cause__, UserError):  # a value the component refused: its own one-line message
             raise exc.__cause__ from None
         raise UserError(
-            f"cannot build {group}={node.get('name')} from its _target_ "
+            f"cannot build {key}={node.get('name')} from its _target_ "
             f"{node.get('_target_')!r}: {str(exc.__cause__ or exc).splitlines()[0]}"
         ) from exc
 
 
+def build_group(cfg: DictConfig, group: str):
+    """The option of ``group`` in ``cfg``, instantiated from its ``_target_``."""
+    return _instantiate(cfg[group], group)
+
+
+def _extra_set(name: str, node, image_size: int) -> ImageDataset:
+    check_set_name(name, node)
+    try:
+        dataset = _instantiate(node, f"eval.{name}")
+    except UserError as exc:  # a dataset's own message names dataset.<key>; here it is eval.<name>.<key>
+        raise UserError(str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")) from None
+    return check_set(name, dataset, image_size)
+
+
+def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:
+    """Extra test sets (``eval``), perturbation conditions (``robustness.conditions``) and other rates
+    (``eval_bpp``, checked against ``encoder``'s rates)."""
+    size = int(cfg.dataset.image_size)
+    sets = {str(n): _extra_set(str(n), node, size) for n, node in (cfg.get("eval") or {}).items()}
+    specs = (cfg.get("robustness") or {}).get("conditions")
+    conditions = build_conditions(OmegaConf.to_container(specs, resolve=True)) if specs else {}
+    rates = check_rates(OmegaConf.to_container(cfg.eval_bpp) if cfg.get("eval_bpp") else [], int(cfg.bpp), encoder)
+    return ExtraPlan(sets, conditions, rates)
+
+
 def build(cfg: DictConfig) -> Components:
-    """The four components of ``cfg`` (cheap: nothing is read or started)."""
-    return Components(**{group: build_group(cfg, group) for group in GROUPS})
+    """The components of ``cfg``, the rules between them checked (cheap: nothing is read or started)."""
+    parts = {group: build_group(cfg, group) for group in GROUPS}
+    parts = Components(**parts, extras=build_extras(cfg, parts["encoder"]))
+    check_compatible(parts, int(cfg.bpp))
+    return parts
 
 
 def check_compatible(parts: Components, bpp: int) -> None:
@@ -81,55 +107,3 @@ def check_compatible(parts: Components, bpp: int) -> None:
             f"that keeps them (preprocess=flatten), got preprocess={parts.preprocess.name}; use "
             f"preprocess=flatten or another classifier"
         )
-
-
-def build_encoder(cfg: DictConfig) -> LatentEncoder:
-    """The encoder of ``cfg``, its rate rule checked and its installation prepared (``prepare()``)."""
-    encoder = build_group(cfg, "encoder")
-    if hasattr(encoder, "check_rate"):
-        encoder.check_rate(cfg.bpp)
-    if hasattr(encoder, "prepare"):
-        encoder.prepare()
-    return encoder
-
-
-def extract_settings(cfg: DictConfig) -> ExtractSettings:
-    ex = cfg.extract
-    return ExtractSettings(int(ex.chunk_size), dict(ex.codecs or {}), int(ex.shard), int(ex.num_shards))
-
-
-def load_splits(cfg: DictConfig, dataset: ImageDataset | None = None) -> tuple[DatasetSplit, DatasetSplit]:
-    """The (train, test) splits of ``cfg.dataset``, sampled with ``cfg.seed``."""
-    return (dataset or build_group(cfg, "dataset")).load_splits(int(cfg.seed))
-
-
-def load_valid_split(cfg: DictConfig, dataset: ImageDataset | None = None) -> DatasetSplit:
-    """The validation split of ``cfg.dataset`` (chooses the threshold, calibrates; never trained on)."""
-    return (dataset or build_group(cfg, "dataset")).load_valid_split(int(cfg.seed))
-
-
-def scoring_settings(cfg: DictConfig):
-    """The ``scoring`` keys as :class:`~jpegai_fd.scoring.settings.ScoringSettings` (resampling seeded by ``seed``)."""
-    from jpegai_fd.scoring.settings import ScoringSettings
-
-    return ScoringSettings(**{k: cfg.scoring[k] for k in cfg.scoring}, seed=int(cfg.seed))
-
-
-def latents(
-    cfg: DictConfig, split: DatasetSplit, encoder: LatentEncoder, dataset: ImageDataset | None = None
-) -> tuple[LatentGroup, ExtractionStats]:
-    """The cache group of ``split`` at ``cfg.bpp``, extracting this process's missing chunks."""
-    dataset = dataset or build_group(cfg, "dataset")
-    return cached_latents(
-        cfg.paths.cache, split, encoder, int(cfg.bpp), dataset.reader, extract_settings(cfg), dataset.max_bad_fraction
-    )
-
-
-def features(
-    cfg: DictConfig, group: LatentGroup, train: bool, rows: np.ndarray | None = None, parts: Components | None = None
-) -> FeatureSet:
-    """The samples of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``
-    (streamed from the cache when the classifier asks for it)."""
-    preprocess = parts.preprocess if parts else build_group(cfg, "preprocess")
-    classifier = parts.classifier if parts else build_group(cfg, "classifier")
-    return feature_set(group, preprocess, cfg.component, cfg.latent, train, rows, stream=classifier.stream_from_cache)

@@ -1,44 +1,43 @@
-"""`python -m jpegai_fd.extract [-m] key=value ...`: fill the latent cache without training.
-
-Uses the same config as the main job; ``extract.shard`` / ``extract.num_shards`` split the chunks
-between processes that each own whole chunks.
-"""
-
-from __future__ import annotations
+"""`python -m jpegai_fd.extract [-m] key=value ...` (or `jpegai-fd-extract`): fill the latent cache
+without training. Same config as the main job; ``extract.shard`` / ``extract.num_shards`` split the
+chunks between processes that each own whole chunks."""
 
 import logging
 
+import hydra
 from omegaconf import DictConfig
 
-from jpegai_fd import components
-from jpegai_fd.cli import launch
-from jpegai_fd.validation import validate_config
+from jpegai_fd import app, config
 
 log = logging.getLogger(__name__)
 
 
-def extract_latents(cfg: DictConfig) -> dict[str, int]:
-    """Extract the train, valid and test latents of ``cfg`` at ``cfg.bpp``; return images extracted per split."""
-    validate_config(cfg)
-    dataset = components.build_group(cfg, "dataset")
-    encoder = components.build_encoder(cfg)
-    done = {}
-    train, test = components.load_splits(cfg, dataset)
-    for split in (train, components.load_valid_split(cfg, dataset), test):
-        _, stats = components.latents(cfg, split, encoder, dataset)
-        done[split.name] = stats.extracted
-    if cfg.get("eval") or cfg.get("robustness") or cfg.get("eval_bpp"):  # extra sets, conditions, rates
-        from jpegai_fd.extra_eval import extract_extras
+def extract_latents(s, parts) -> dict[str, int]:
+    """Extract the train, valid and test latents (and the extra sets', conditions' and rates') of a job."""
+    from jpegai_fd import job
+    from jpegai_fd.extra_eval import Latents, extract_extras
 
-        done.update(extract_extras(cfg, encoder, test, dataset))
-    log.info(
-        "extract: %s (shard %d of %d)",
-        ", ".join(f"{k} {v} new" for k, v in done.items()),
-        cfg.extract.shard,
-        cfg.extract.num_shards,
-    )
+    splits = job.load_data(parts.dataset, s.grid.seed)
+    job.extract(splits, parts, s)
+    done = {name: split.stats.extracted for name, split in splits.items()}
+    latents = Latents(s.cache, parts.encoder, s.extract)
+    done.update(extract_extras(parts.extras, splits["test"].images, parts.dataset, latents, s.grid.bpp, s.grid.seed))
+    shards = f"shard {s.extract.shard} of {s.extract.num_shards}"
+    log.info("extract: %s (%s)", ", ".join(f"{k} {v} new" for k, v in done.items()), shards)
     return done
 
 
+@hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
+def extract_app(cfg: DictConfig) -> dict | None:
+    from jpegai_fd import components, job  # after composition: a typo fails before torch and zarr load
+
+    place = config.job_place()
+    return job.run_guarded(extract_latents, place, app.in_launcher(), config.settings(cfg), components.build(cfg))
+
+
+def cli() -> None:
+    app.main(extract_app)
+
+
 if __name__ == "__main__":
-    launch(extract_latents, tracked=False)  # extraction logs no MLflow run
+    cli()

@@ -1,58 +1,71 @@
-"""The train-and-evaluate job as a plain function of the composed config.
+"""The train-and-evaluate job: the stages in order, each a function of settings and built parts.
 
-``run_job(cfg)``: dataset (and its shortcut audit) -> cached latents (extracting what is missing) ->
-features -> Optuna search -> refit on the train split -> the decision rule chosen on the valid split
--> one evaluation on the test split -> MLflow run. The groups are built
-once, by :func:`jpegai_fd.components.build`; the stages below get plain values and those objects.
+``run_job(settings, parts, place)``: dataset (and its shortcut audit) -> cached latents (extracting
+what is missing) -> features -> Optuna search and the final fit -> the decision rule chosen on the
+valid split and one evaluation of the test split -> extra sets, conditions and rates -> the MLflow
+run. Settings and parts come from :mod:`jpegai_fd.config` and :mod:`jpegai_fd.components`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from omegaconf import DictConfig, OmegaConf
-
-from jpegai_fd import components
+from jpegai_fd.cache import ExtractionStats, LatentGroup, cached_latents
 from jpegai_fd.classifiers import fit_on_rows, predict_real
 from jpegai_fd.classifiers.memory import memory_warning
-from jpegai_fd.extra_eval import evaluate_extras
-from jpegai_fd.model.build import job_detector
+from jpegai_fd.components import Components
+from jpegai_fd.config import Settings
+from jpegai_fd.datasets import DatasetSplit
+from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras
+from jpegai_fd.features import FeatureSet, feature_set
+from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.choose import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
-from jpegai_fd.tracking import (
-    TrackedRun,
-    factor_tags,
+from jpegai_fd.tracking import interrupts
+from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
+from jpegai_fd.tracking.job_artifacts import (
     latent_shapes,
     log_dataset_manifest,
     log_evaluation,
     log_importances,
     log_training_curves,
     log_trials,
-    record_outcome,
-    resume_finished,
 )
-from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
-from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_scores, threshold_metrics
-from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
+from jpegai_fd.tracking.mlflow_run import TrackedRun
+from jpegai_fd.tracking.resume import resume_finished
+from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_extras, log_scores, threshold_metrics
+from jpegai_fd.tracking.settings import JobPlace
+from jpegai_fd.tracking.sweep import UNTUNED_TAG, record_failure, record_interrupt, record_outcome
 from jpegai_fd.tuning import tune
-from jpegai_fd.validation import validate_config
 
 log = logging.getLogger(__name__)
+SPLITS = ("train", "valid", "test")
 
 
-def quiet_libraries() -> None:
-    """Keep the job log about the job: database migrations and HTTP chatter go to WARNING."""
-    for name in ("alembic", "mlflow", "urllib3", "optuna"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+@dataclass
+class Split:
+    """One split on its way through the stages."""
+
+    images: DatasetSplit
+    group: LatentGroup | None = None
+    stats: ExtractionStats | None = None
+    features: FeatureSet | None = None
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.features.done(self.group.labels)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.features.done(self.group.ids)
 
 
 @contextmanager
@@ -62,157 +75,198 @@ def timed(timings: dict, key: str):
     timings[key] = time.perf_counter() - start
 
 
-def study_name(cfg: DictConfig) -> str:
-    """Optuna study of a job: its factors plus a hash of everything else the search depends on."""
-    t = factor_tags(cfg)
-    basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
-    basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
-    digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:10]
-    return cfg.tuning.study_name or (
-        f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
-        f"{t['preprocess']}-{t['classifier']}-{digest}"
-    )
+def load_data(dataset, seed: int) -> dict[str, Split]:
+    """The train, valid and test splits of ``dataset``, sampled with ``seed``."""
+    train, test = dataset.load_splits(seed)
+    return {"train": Split(train), "valid": Split(dataset.load_valid_split(seed)), "test": Split(test)}
 
 
-def run_job(cfg: DictConfig) -> dict[str, float]:
-    """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
-    validate_config(cfg)
-    parts = components.build(cfg)
-    components.check_compatible(parts, cfg.bpp)
-    quiet_libraries()
-    out = job_output_dir()
-    if cfg.tracking.resume:
-        skipped = resume_finished(cfg, out)
-        if skipped is not None:
-            return skipped
-    timings: dict[str, float] = {}
-    settings = components.scoring_settings(cfg)
-    with TrackedRun(cfg, out) as run:
-        dataset, encoder, classifier = parts.dataset, parts.encoder, parts.classifier
-        with timed(timings, "time/dataset_s"):
-            train, test = components.load_splits(cfg, dataset)
-            valid = components.load_valid_split(cfg, dataset)
-        audit = None
-        if settings.audit:  # headers only, before any latent is computed
-            with timed(timings, "time/audit_s"):
-                audit = log_audit(run, (train, valid, test), settings.audit_max_auc)
-        if hasattr(encoder, "prepare"):
-            encoder.prepare()
-        with timed(timings, "time/extract_s"):
-            train_group, train_stats = components.latents(cfg, train, encoder, dataset)
-            valid_group, valid_stats = components.latents(cfg, valid, encoder, dataset)
-            test_group, test_stats = components.latents(cfg, test, encoder, dataset)
-        splits = [(train, train_group), (valid, valid_group), (test, test_group)]
-        log_dataset_manifest(run, splits, cfg.paths.cache)  # incl. skipped/unreadable images
-        log_dataset_inputs(run, splits)  # the UI's Dataset column
-        # Runs with this tag scored the same test images: the report pairs their per-image scores.
-        run.set_tags({"dataset.test_manifest": str(test_group.group.attrs["manifest"])[:16]})
-        with timed(timings, "time/features_s"):
-            train_fs = components.features(cfg, train_group, train=True, parts=parts)
-            # Valid like test: every position of an image (multi), and never an input of the search or the fit.
-            valid_fs = components.features(cfg, valid_group, train=False, parts=parts)
-            test_fs = components.features(cfg, test_group, train=False, parts=parts)
-        too_big = memory_warning(classifier, train_fs.X)
-        if too_big:
-            log.warning(too_big)
-            run.set_tags({"warning.memory": too_big})
-        with timed(timings, "time/tune_s"):
-            result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
-        if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
-            log.warning(
-                "no hyperparameter search (%s): training with the fixed parameters of classifier.estimator",
-                result.untuned,
-            )
-            run.set_tags({UNTUNED_TAG: result.untuned})
-        with timed(timings, "time/fit_s"):
-            model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
-        # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
-        # record what the final model really used, next to the configured classifier.estimator.*.
-        used = {
-            k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
-            for k, v in model.get_params(deep=False).items()
-        }
-        run.log_params({f"model.{k}": v for k, v in used.items()})
-        with timed(timings, "time/predict_s"):
-            p_real = predict_real(model, test_fs.X)
-        p_real_valid = predict_real(model, valid_fs.X)
-        y_valid = valid_fs.done(valid_group.labels)
-        y_true = test_fs.done(test_group.labels)
-        with timed(timings, "time/score_s"):
-            # The saved model's rule, chosen on the valid images only; its predictions are these scores.
-            decision = choose_decision(y_valid, p_real_valid, valid_fs.groups, valid_fs.n_images, settings)
-            scored = evaluate_split(y_true, p_real, test_fs.groups, test_fs.n_images, decision, settings)
-            on_valid = evaluate_split(
-                y_valid,
-                p_real_valid,
-                valid_fs.groups,
-                valid_fs.n_images,
-                decision,
-                replace(settings, bootstrap_resamples=0),
-            )
-        log_scores(run, "test", test_fs.done(test_group.ids), y_true, scored)
-        log_scores(run, "valid", valid_fs.done(valid_group.ids), y_valid, on_valid)
-        log_decision(run, decision, y_true, scored, run.name)
-        metrics = {
-            **prefixed(scored.metrics, "test"),
-            **prefixed(on_valid.metrics, "valid"),
-            **threshold_metrics(decision),
-        }
-        metrics["cv/best_score"] = result.best_score
-        extraction = {
-            "extract/images_extracted": train_stats.extracted + valid_stats.extracted + test_stats.extracted,
-            "extract/images_cached": train_stats.cached + valid_stats.cached + test_stats.cached,
-            "data/train_images": len(train),
-            "data/valid_images": len(valid),
-            "data/test_images": len(test),
-            "data/train_samples": len(train_fs.y),
-            "data/num_features": train_fs.X.shape[1],
-        }
-        run.log_metrics({**metrics, **timings, **extraction})
-        run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        fixed_pred = np.where(scored.fixed_fake, 0, 1).astype(np.int8)  # at 0.5: the confusion matrix and ROC figure
-        log_evaluation(run, y_true, fixed_pred, 1.0 - scored.fixed_p_fake, run.name)
-        log_importances(
-            run, model, latent_shapes(train_group, cfg.component, cfg.latent), parts.preprocess.whole_latents, run.name
+def extract(splits: dict[str, Split], parts: Components, s: Settings) -> None:
+    """Open each split's cache group at ``bpp``, extracting this process's missing chunks."""
+    if hasattr(parts.encoder, "prepare"):
+        parts.encoder.prepare()
+    for split in splits.values():
+        split.group, split.stats = cached_latents(
+            s.cache, split.images, parts.encoder, s.grid.bpp, parts.dataset.reader, s.extract,
+            parts.dataset.max_bad_fraction,
+        )  # fmt: skip
+
+
+def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> None:
+    """The samples of each split; valid like test (every position of an image for multi), never an
+    input of the search or the fit."""
+    stream = bool(getattr(parts.classifier, "stream_from_cache", False))
+    for name, split in splits.items():
+        split.features = feature_set(
+            split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
         )
-        log_training_curves(run, model, classifier.name)  # estimators with curves_ (lgbm, cnn)
-        if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
-            run.set_tags({"classifier.device_used": str(model.device_)})
-        log_trials(run, result.trials)
-        info = {"run_id": run.run_id, **factor_tags(cfg)}
-        log_detector(run, job_detector(cfg, parts, model, decision, info), factor_tags(cfg))
-        summary = {
-            "status": "finished",
-            "run_id": run.run_id,
-            "factors": factor_tags(cfg),
-            "metrics": metrics,
-            "timings": timings,
-            "best_params": result.best_params,
-            "model_params": used,
-            "untuned": result.untuned,
-            "decision": decision.describe(),
-            "audit_warning": audit["warning"] if audit else None,
-            **extraction,
-        }
-        # Issue 14: extra test sets, perturbation conditions, other rates ({} when none are configured).
-        summary["extra_metrics"] = evaluate_extras(cfg, parts, test, model, decision, settings, run)
-    summary["tracking_error"] = run.lost  # None, or why the server stopped taking this run's data
-    if out is not None:
-        (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
-    record_outcome("finished", run_id=run.run_id, tracking_error=run.lost)
-    t = factor_tags(cfg)
-    log.info(
-        "RESULT %s | acc %.3f bal@valid %.3f auc %.3f [%.3f, %.3f] | extract %.1fs features %.1fs tune %.1fs fit %.1fs predict %.1fs",
-        " ".join(f"{k}={v}" for k, v in t.items()),
-        metrics["test/accuracy"],
-        metrics.get("test/balanced_accuracy_at_valid", float("nan")),
-        metrics.get("test/roc_auc", float("nan")),
-        metrics.get("test/roc_auc_ci_low", float("nan")),
-        metrics.get("test/roc_auc_ci_high", float("nan")),
-        timings["time/extract_s"],
-        timings["time/features_s"],
-        timings["time/tune_s"],
-        timings["time/fit_s"],
-        timings["time/predict_s"],
+
+
+def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings: dict):
+    """The Optuna search, then the final model refitted on the whole train split with the best parameters."""
+    classifier = parts.classifier
+    too_big = memory_warning(classifier, train.X)
+    if too_big:
+        log.warning(too_big)
+        run.set_tags({"warning.memory": too_big})
+    with timed(timings, "time/tune_s"):
+        result = tune(classifier, train, s.tuning, s.grid.seed, s.study_name)
+    if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
+        log.warning("no hyperparameter search (%s): training with classifier.estimator's fixed parameters", result.untuned)
+        run.set_tags({UNTUNED_TAG: result.untuned})
+    with timed(timings, "time/fit_s"):
+        model = fit_on_rows(classifier.make(result.best_params), train.X, train.y, train.groups)
+    # params model.* record what the final model really used, next to the configured classifier.estimator.*
+    used = {
+        k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+        for k, v in model.get_params(deep=False).items()
+    }
+    run.log_params({f"model.{k}": v for k, v in used.items()})
+    return model, result, used
+
+
+def decide_and_score(model, splits: dict[str, Split], s: Settings, timings: dict):
+    """The decision rule chosen on the valid images, then the test split's (and valid's) scores."""
+    valid, test = splits["valid"], splits["test"]
+    with timed(timings, "time/predict_s"):
+        p_real = predict_real(model, test.features.X)
+    p_real_valid = predict_real(model, valid.features.X)
+    with timed(timings, "time/score_s"):
+        vf, tf = valid.features, test.features
+        decision = choose_decision(valid.labels, p_real_valid, vf.groups, vf.n_images, s.scoring)
+        scored = evaluate_split(test.labels, p_real, tf.groups, tf.n_images, decision, s.scoring)
+        quick = replace(s.scoring, bootstrap_resamples=0)
+        on_valid = evaluate_split(valid.labels, p_real_valid, vf.groups, vf.n_images, decision, quick)
+    return decision, scored, on_valid
+
+
+def log_job(run, splits, parts, s: Settings, model, decision, scored) -> None:
+    """The run's figures, importances, curves and the saved detector."""
+    test, train = splits["test"], splits["train"]
+    fixed_pred = np.where(scored.fixed_fake, 0, 1).astype(np.int8)  # at 0.5: the confusion matrix and ROC figure
+    log_evaluation(run, test.labels, fixed_pred, 1.0 - scored.fixed_p_fake, run.name)
+    shapes = latent_shapes(train.group, s.grid.component, s.grid.latent)
+    log_importances(run, model, shapes, parts.preprocess.whole_latents, run.name)
+    log_training_curves(run, model, parts.classifier.name)  # estimators with curves_ (lgbm, cnn)
+    if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
+        run.set_tags({"classifier.device_used": str(model.device_)})
+    detector = Detector(
+        encoder=s.groups["encoder"],
+        preprocess=s.groups["preprocess"],
+        bpp=s.grid.bpp,
+        component=s.grid.component,
+        latent=s.grid.latent,
+        reader=parts.dataset.reader.settings(),
+        fingerprint=parts.encoder.fingerprint(),
+        estimator=model,
+        decision=decision,
+        info={"run_id": run.run_id, **s.factors},
     )
+    log_detector(run, detector, s.factors)
+
+
+def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
+    """Extra test sets, perturbation conditions and other rates, scored like the test split."""
+    if parts.extras.empty:
+        return {}
+    stream = bool(getattr(parts.classifier, "stream_from_cache", False))
+    scorer = Scorer(parts.preprocess, s.grid.component, s.grid.latent, model, decision, s.scoring, stream=stream)
+    latents = Latents(s.cache, parts.encoder, s.extract)
+    result = evaluate_extras(parts.extras, splits["test"].images, parts.dataset, scorer, latents, s.grid.bpp, s.grid.seed)
+    return log_extras(run, parts.extras, result, s.cache)
+
+
+def summarise(splits, s: Settings, scores, result, timings) -> tuple[dict, dict]:
+    """The job's metrics (test, valid, threshold, CV) and its data counts."""
+    decision, scored, on_valid = scores
+    metrics = {**prefixed(scored.metrics, "test"), **prefixed(on_valid.metrics, "valid"), **threshold_metrics(decision)}
+    metrics["cv/best_score"] = result.best_score
+    counts = {
+        "extract/images_extracted": sum(sp.stats.extracted for sp in splits.values()),
+        "extract/images_cached": sum(sp.stats.cached for sp in splits.values()),
+        **{f"data/{name}_images": len(sp.images) for name, sp in splits.items()},
+        "data/train_samples": len(splits["train"].features.y),
+        "data/num_features": splits["train"].features.X.shape[1],
+    }
+    return metrics, counts
+
+
+def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dict[str, float]:
+    """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
+    for name in ("alembic", "mlflow", "urllib3", "optuna"):  # the job log is about the job
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if s.tracking.resume and (skipped := resume_finished(s.tracking, s.record, place)) is not None:
+        return skipped
+    timings: dict[str, float] = {}
+    with TrackedRun(s.tracking, s.record, place) as run:
+        with timed(timings, "time/dataset_s"):
+            splits = load_data(parts.dataset, s.grid.seed)
+        audit = log_audit(run, [sp.images for sp in splits.values()], s.scoring.audit_max_auc) if s.scoring.audit else None
+        with timed(timings, "time/extract_s"):
+            extract(splits, parts, s)
+        pairs = [(sp.images, sp.group) for sp in splits.values()]
+        log_dataset_manifest(run, pairs, s.cache)  # incl. skipped/unreadable images
+        log_dataset_inputs(run, pairs)  # the UI's Dataset column
+        # Runs with this tag scored the same test images: the report pairs their per-image scores.
+        run.set_tags({"dataset.test_manifest": str(splits["test"].group.group.attrs["manifest"])[:16]})
+        with timed(timings, "time/features_s"):
+            make_features(splits, parts, s)
+        model, result, used = tune_and_fit(parts, splits["train"].features, s, run, timings)
+        scores = decide_and_score(model, splits, s, timings)
+        for name, scored in (("test", scores[1]), ("valid", scores[2])):
+            log_scores(run, name, splits[name].ids, splits[name].labels, scored)
+        log_decision(run, scores[0], splits["test"].labels, scores[1], run.name)
+        metrics, counts = summarise(splits, s, scores, result, timings)
+        run.log_metrics({**metrics, **timings, **counts})
+        run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
+        log_trials(run, result.trials)
+        log_job(run, splits, parts, s, model, scores[0], scores[1])
+        extra = extra_evaluation(splits, parts, s, model, scores[0], run)
+    summary = {
+        "status": "finished", "run_id": run.run_id, "factors": s.factors, "metrics": metrics, "timings": timings,
+        "best_params": result.best_params, "model_params": used, "untuned": result.untuned,
+        "decision": scores[0].describe(), "audit_warning": audit["warning"] if audit else None, **counts,
+        "extra_metrics": extra, "tracking_error": run.lost,
+    }  # fmt: skip
+    finish(place, summary, timings)
     return metrics
+
+
+def finish(place: JobPlace, summary: dict, timings: dict) -> None:
+    """``results.json`` in the job's folder, the outcome for the sweep, and the job's RESULT log line."""
+    if place.output_dir is not None:
+        (place.output_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    record_outcome(place, "finished", run_id=summary["run_id"], tracking_error=summary["tracking_error"])
+    m = summary["metrics"]
+    log.info(
+        "RESULT %s | acc %.3f bal@valid %.3f auc %.3f [%.3f, %.3f] | extract %.1fs features %.1fs tune %.1fs "
+        "fit %.1fs predict %.1fs",
+        " ".join(f"{k}={v}" for k, v in summary["factors"].items()),
+        *(m.get(f"test/{k}", float("nan")) for k in ("accuracy", "balanced_accuracy_at_valid", "roc_auc")),
+        *(m.get(f"test/roc_auc_ci_{k}", float("nan")) for k in ("low", "high")),
+        *(timings[f"time/{k}_s"] for k in ("extract", "features", "tune", "fit", "predict")),
+    )
+
+
+def run_guarded(task, place: JobPlace, in_launcher: bool, *args):
+    """Run ``task(*args)`` as one job of the command line: in a sweep a failing job is recorded (its
+    run FAILED, its error in ``results.json``) and the sweep goes on; an interrupted job ends KILLED
+    (in a job process SIGTERM too, as a KeyboardInterrupt); in the launching process Ctrl-C stops all."""
+    handlers = None if in_launcher else interrupts.install()
+    try:
+        return task(*args)
+    except KeyboardInterrupt as exc:
+        record_interrupt(place, exc)
+        if in_launcher:
+            raise
+        log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
+        return None
+    except Exception as exc:
+        record_failure(place, exc)  # results.json, and the traceback in error.txt
+        if place.sweep_dir is None:
+            raise
+        # Once: the job's log line; the launching process then prints one line for the whole sweep.
+        log.error("job failed: %s: %s", type(exc).__name__, exc)
+        return None
+    finally:
+        interrupts.restore(handlers)

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.extraction import ExtractionStats, fill_group
 from jpegai_fd.cache.store import LatentGroup, LatentStore
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
-from jpegai_fd.errors import UserError
-
-
-@dataclass(frozen=True)
-class ExtractSettings:
-    """How a process fills the cache (the ``extract.*`` keys): ``chunk_size`` images per Zarr chunk
-    and encoder batch, ``codecs`` per latent version for new groups, and the chunks this process owns
-    (chunk k with k % num_shards == shard)."""
-
-    chunk_size: int
-    codecs: dict = field(default_factory=dict)
-    shard: int = 0
-    num_shards: int = 1
-
-    def __post_init__(self):
-        if not 0 <= self.shard < self.num_shards:  # a rule of sharding: every chunk has exactly one owner
-            raise UserError(
-                f"invalid value for 'extract.shard': {self.shard!r}; it must be an integer between 0 "
-                f"and {self.num_shards - 1} (shard < num_shards)"
-            )
 
 
 def cached_latents(

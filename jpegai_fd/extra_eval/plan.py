@@ -6,8 +6,8 @@
   (``+robustness=standard``, :mod:`jpegai_fd.perturb`).
 - ``eval_bpp``: other rates at which the test split is encoded and scored.
 
-:func:`build_plan` turns these keys into plain objects (datasets, perturbations, rates); it is cheap
-(constructors only, nothing is read), so the command line runs it for every job of a sweep.
+:func:`jpegai_fd.components.build_extras` turns these keys into an :class:`ExtraPlan` of plain objects
+(datasets, perturbations, rates) with the checks below; cheap, so it runs for every job of a sweep.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd.datasets import ImageDataset, check_bad_fraction, sample_balanced, screen
 from jpegai_fd.datasets.split import LABEL_NAMES, DatasetSplit
 from jpegai_fd.errors import UserError
-from jpegai_fd.perturb import Perturbation, build_conditions
+from jpegai_fd.perturb import Perturbation
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -45,26 +42,19 @@ class ExtraPlan:
         return not (self.sets or self.conditions or self.rates)
 
 
-def _renamed(exc: UserError, name: str) -> UserError:
-    """A dataset's own message names ``dataset.<key>``; for an extra set it is ``eval.<name>.<key>``."""
-    return UserError(str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}."))
-
-
-def build_set(name: str, node, image_size: int) -> ImageDataset:
-    """The extra test set ``eval.<name>`` (a composed dataset node, plain or DictConfig)."""
+def check_set_name(name: str, node) -> None:
+    """The name and node of ``eval.<name>`` can make a dataset (before it is built)."""
     if not NAME.match(str(name)):
         raise UserError(f"invalid extra test set name 'eval.{name}'; use letters, digits, '_', '.' or '-'")
-    if not isinstance(node, (dict, DictConfig)) or "_target_" not in node:
+    if not hasattr(node, "keys") or "_target_" not in node:
         raise UserError(
             f"'eval.{name}' is not a dataset; compose one with '+dataset@eval.{name}=<layout>' "
             f"(folder, synthetic, faces140k) and set its keys as eval.{name}.root=..."
         )
-    try:
-        dataset = instantiate(node, _convert_="all")
-    except InstantiationException as exc:
-        if isinstance(exc.__cause__, UserError):
-            raise _renamed(exc.__cause__, name) from None
-        raise UserError(f"cannot build eval.{name}: {str(exc.__cause__ or exc).splitlines()[0]}") from exc
+
+
+def check_set(name: str, dataset, image_size: int) -> ImageDataset:
+    """The built extra test set ``eval.<name>``, if it can be scored by a model of ``image_size`` images."""
     if not isinstance(dataset, ImageDataset):
         raise UserError(f"'eval.{name}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
     if dataset.image_size != image_size:
@@ -101,18 +91,6 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
     return tuple(out)
 
 
-def build_plan(cfg: DictConfig, encoder=None) -> ExtraPlan:
-    """The plan of ``cfg`` (``eval``, ``robustness.conditions``, ``eval_bpp``); ``encoder``: the job's
-    built encoder, whose ``check_rate`` the extra rates must pass (None: not checked here)."""
-    image_size = int(cfg.dataset.image_size)
-    sets = {str(n): build_set(str(n), node, image_size) for n, node in (cfg.get("eval") or {}).items()}
-    robustness = cfg.get("robustness") or {}
-    specs = robustness.get("conditions") if robustness else None
-    conditions = build_conditions(OmegaConf.to_container(specs, resolve=True)) if specs else {}
-    rates = check_rates(OmegaConf.to_container(cfg.eval_bpp) if cfg.get("eval_bpp") else [], int(cfg.bpp), encoder)
-    return ExtraPlan(sets, conditions, rates)
-
-
 def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit:
     """The test split of an extra set (``dataset.test_split``), sampled and screened like a job's
     test split. A one-class set (only fakes, or only real images) is allowed: ``num_test`` then takes
@@ -140,5 +118,5 @@ def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit
     try:
         check_bad_fraction(screened, [], dataset.max_bad_fraction)
     except UserError as exc:
-        raise _renamed(exc, name) from None
+        raise UserError(str(exc).replace("'dataset.", f"'eval.{name}.")) from None
     return screened

@@ -27,10 +27,11 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from omegaconf import DictConfig, OmegaConf
 
+from jpegai_fd.tracking.names import job_run_name
+from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
 from jpegai_fd.tracking.ui import mark_training_experiment
-from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, config_hash, parent_run_id
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -38,42 +39,8 @@ REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more tim
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.sync)
 
 
-def factor_tags(cfg: DictConfig) -> dict[str, str]:
-    """The grid factors of a job, as the tags the MLflow UI groups and filters by."""
-    return {
-        "bpp": str(cfg.bpp),
-        "component": cfg.component,
-        "preprocess": cfg.preprocess.name,
-        "latent": cfg.latent,
-        "classifier": cfg.classifier.name,
-        "encoder": cfg.encoder.name,
-        "dataset": cfg.dataset.name,
-        # encoder=jpegai only: chroma format changes latents; random-weight opt-in runs are flagged.
-        **({"encoder.chroma": str(cfg.encoder.chroma)} if "chroma" in cfg.encoder else {}),
-        **({"science.valid": "false"} if cfg.encoder.get("allow_missing_weights") else {}),
-    }
-
-
-def run_name(cfg: DictConfig) -> str:
-    from jpegai_fd.tracking.names import current_task_overrides, job_run_name
-
-    return cfg.tracking.run_name or job_run_name(factor_tags(cfg), current_task_overrides())
-
-
-def flat_params(cfg: DictConfig) -> dict[str, str]:
-    """The resolved config as dotted keys -> string values (lists kept as their JSON text)."""
-    out: dict[str, str] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict) and node:
-            for key, value in node.items():
-                walk(value, f"{prefix}.{key}" if prefix else str(key))
-        else:
-            text = json.dumps(node) if isinstance(node, (list, dict)) else str(node)
-            out[prefix] = text[:PARAM_VALUE_LIMIT]
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return out
+def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> str:
+    return tracking.run_name or job_run_name(record.factors, place.overrides)
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
@@ -115,8 +82,9 @@ class TrackedRun:
     ``python -m jpegai_fd.sync`` uploads what the server missed.
     """
 
-    def __init__(self, cfg: DictConfig, local_dir: str | Path | None = None):
-        self.cfg = cfg
+    def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
+        self.tracking, self.record, self.place = tracking, record, place
+        local_dir = place.output_dir
         self._temporary = local_dir is None  # outside Hydra: removed once the upload succeeded
         self.local_dir = Path(local_dir) if local_dir else Path(tempfile.mkdtemp(prefix="jpegai_fd_run_"))
         self.artifact_dir = self.local_dir / "artifacts"
@@ -124,22 +92,22 @@ class TrackedRun:
         self.run = None
         self.parent_id: str | None = None
         self.lost: str | None = None
-        self.name = run_name(cfg)
-        self.retry_s = max(0.0, float(cfg.tracking.get("retry_s", 0) or 0))
+        self.name = run_name(tracking, record, place)
+        self.retry_s = tracking.retry_s
         self.journal: dict = {}
 
     def __enter__(self) -> "TrackedRun":
-        uri = self.cfg.tracking.uri
-        self.parent_id = parent_run_id()
-        tags = {**factor_tags(self.cfg), ROLE: "job", CONFIG_HASH: config_hash(self.cfg)}
+        uri = self.tracking.uri
+        self.parent_id = parent_run_id(self.place)
+        tags = {**self.record.factors, ROLE: "job", CONFIG_HASH: self.record.config_hash}
         if self.parent_id:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
-        params = flat_params(self.cfg)
+        params = self.record.params
         # key: the sync's idempotency key for a run the server never saw
         self.journal = {
             "key": uuid.uuid4().hex,
             "uri": uri,
-            "experiment": self.cfg.tracking.experiment,
+            "experiment": self.tracking.experiment,
             "parent_run_id": self.parent_id,
             "run_id": None,
             "run_name": self.name,
@@ -159,7 +127,7 @@ class TrackedRun:
         else:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
-            experiment_id = ensure_experiment(self.client, self.cfg.tracking.experiment)
+            experiment_id = ensure_experiment(self.client, self.tracking.experiment)
             self.run = self.client.create_run(experiment_id, run_name=self.name, tags=self.journal["tags"])
             self.journal["run_id"] = self.run.info.run_id
             try:
@@ -167,7 +135,7 @@ class TrackedRun:
             except BaseException as exc:  # a Ctrl-C right after the run was created: never leave it RUNNING
                 self.__exit__(type(exc), exc, None)
                 raise
-        self.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
+        self.log_text(self.record.config_yaml, "config.yaml")
         self._write_journal()
         return self
 
@@ -214,7 +182,7 @@ class TrackedRun:
                 call(*args, **kwargs)
                 return
             except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
-                uri = self.cfg.tracking.uri
+                uri = self.tracking.uri
                 reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 left = deadline - time.monotonic()
                 alive = not is_http(uri) or server_healthy(uri, timeout=max(0.5, min(3.0, left)))

@@ -44,13 +44,6 @@ def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
     return "-".join(_label(f, factors[f]) for f in dict.fromkeys([*first, *rest]))
 
 
-def current_task_overrides() -> list[str]:
-    """This job's command-line overrides (Hydra's ``overrides.task``), or [] outside a Hydra app."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-
-
 def unique_sweep_suffix(now: float | None = None) -> str:
     """`` @ 2026-12-01 10:31 #3fa2``: start time (local) and 4 random hex digits."""
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() if now is None else now))

@@ -14,49 +14,41 @@ from pathlib import Path
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from omegaconf import DictConfig
 
 from jpegai_fd.tracking.connection import check_tracking_uri
-from jpegai_fd.tracking.mlflow_run import default_tags, factor_tags, run_name
-from jpegai_fd.tracking.sweep import (
-    CONFIG_HASH,
-    REUSED_FROM,
-    ROLE,
-    config_hash,
-    latest_run,
-    parent_run_id,
-    record_outcome,
-)
+from jpegai_fd.tracking.mlflow_run import default_tags, run_name
+from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tracking.sweep import CONFIG_HASH, REUSED_FROM, ROLE, latest_run, parent_run_id, record_outcome
 
 log = logging.getLogger(__name__)
 
 
-def finished_run(cfg: DictConfig):
+def finished_run(tracking: TrackingSettings, record: JobRecord):
     """The latest FINISHED job run with this config in ``tracking.experiment``, or None."""
-    check_tracking_uri(cfg.tracking.uri)
-    client = MlflowClient(cfg.tracking.uri)
-    exp = client.get_experiment_by_name(cfg.tracking.experiment)
+    check_tracking_uri(tracking.uri)
+    client = MlflowClient(tracking.uri)
+    exp = client.get_experiment_by_name(tracking.experiment)
     if exp is None:
         return None
-    return latest_run(
-        client, exp.experiment_id, f"tags.`{CONFIG_HASH}` = '{config_hash(cfg)}' and attributes.status = 'FINISHED'"
-    )
+    query = f"tags.`{CONFIG_HASH}` = '{record.config_hash}' and attributes.status = 'FINISHED'"
+    return latest_run(client, exp.experiment_id, query)
 
 
-def reuse(cfg: DictConfig, done) -> str:
+def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) -> str:
     """Make finished run ``done`` count for the current sweep; return the run id that now does."""
-    parent = parent_run_id()
+    parent = parent_run_id(place)
     if parent is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
         return done.info.run_id
-    client = MlflowClient(cfg.tracking.uri)
+    client = MlflowClient(tracking.uri)
     tags = {
-        **factor_tags(cfg),
+        **record.factors,
         ROLE: "job",
-        CONFIG_HASH: config_hash(cfg),
+        CONFIG_HASH: record.config_hash,
         REUSED_FROM: done.info.run_id,
         MLFLOW_PARENT_RUN_ID: parent,
     }
-    copy = client.create_run(done.info.experiment_id, run_name=run_name(cfg), tags=default_tags(tags))
+    name = run_name(tracking, record, place)
+    copy = client.create_run(done.info.experiment_id, run_name=name, tags=default_tags(tags))
     client.log_batch(
         copy.info.run_id,
         metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
@@ -66,23 +58,23 @@ def reuse(cfg: DictConfig, done) -> str:
     return copy.info.run_id
 
 
-def resume_finished(cfg: DictConfig, out_dir: Path | None) -> dict[str, float] | None:
+def resume_finished(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> dict[str, float] | None:
     """With an identical finished run in the experiment: write ``results.json`` (status skipped) to
-    ``out_dir``, record the outcome for the sweep and return the run's ``test/*`` metrics; else None."""
-    done = finished_run(cfg)
+    the job's folder, record the outcome for the sweep and return the run's ``test/*`` metrics; else None."""
+    done = finished_run(tracking, record)
     if done is None:
         return None
-    run_id = reuse(cfg, done)
+    run_id = reuse(tracking, record, place, done)
     metrics = {k: v for k, v in done.data.metrics.items() if k.startswith("test/")}
     log.info("resume: this config already finished in run %s; skipping the job", done.info.run_id)
     summary = {
         "status": "skipped",
         "run_id": run_id,
         "reused_from": done.info.run_id,
-        "factors": factor_tags(cfg),
+        "factors": record.factors,
         "metrics": metrics,
     }
-    if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
-    record_outcome("skipped", run_id=run_id, reused_from=done.info.run_id)
+    if place.output_dir is not None:
+        (place.output_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    record_outcome(place, "skipped", run_id=run_id, reused_from=done.info.run_id)
     return metrics

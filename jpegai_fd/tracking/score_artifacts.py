@@ -3,9 +3,13 @@ the per-image scores, and the shortcut audit of its files (names in README "Scor
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
+
+from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
+from jpegai_fd.extra_eval import report
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +59,41 @@ def log_audit(run, splits, max_auc: float) -> dict:
         tags["warning.audit"] = report["warning"][:5000]
     run.set_tags(tags)
     return report
+
+
+def log_extras(run, plan, result, cache: str) -> dict[str, float]:
+    """The extra evaluation's metrics, per-image scores, manifests, conditions, table and charts
+    through ``run``; the metrics ({} when the plan had nothing beyond the test split)."""
+    if plan.empty:
+        return {}
+    metrics = {
+        **result.metrics(),
+        "extract/extra_images_extracted": result.extracted,
+        "extract/extra_images_cached": result.cached,
+        "time/extra_s": result.seconds,
+    }
+    run.log_metrics(metrics)
+    memo = hash_memo(cache)
+    for e in result.entries:
+        if e.group == "test":
+            continue
+        file = e.prefix.replace("/", "_")
+        log_scores(run, file, *e.scored)  # scores/<file>_scores.csv, as the test split's
+        if e.group == "eval":
+            run.log_text(manifest_csv(e.split, e.latents, memo), f"dataset/{file}_manifest.csv")
+    if plan.conditions:
+        described = {
+            n: {"kind": c.name, "strength": c.key_params()[0][1] if c.key_params() else None, **c.describe()}
+            for n, c in plan.conditions.items()
+        }
+        run.log_text(json.dumps(described, indent=2, default=str), "robustness/conditions.json")
+    rows = report.entry_rows(result.entries)
+    run.log_text(rows.to_csv(index=False), "extra/table.csv")
+    run.log_text(report.table_markdown(rows, f"{run.name}: every test set, condition and rate"), "extra/table.md")
+    for name, chart in (
+        ("robustness", report.robustness_chart(rows, run.name)),
+        ("rates", report.rate_chart(rows, run.name)),
+    ):
+        if chart is not None:
+            run.log_figure(chart, f"figures/{name}.png")
+    return metrics

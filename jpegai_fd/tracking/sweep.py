@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import traceback
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.names import unique_sweep_suffix
+from jpegai_fd.tracking.settings import JobPlace
 
 # Tags of our own, next to the grid factors.
 ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
@@ -54,14 +58,6 @@ def sweep_status(counts) -> str:
     return "FAILED" if counts.get("failed") else "KILLED" if counts.get("killed") else "FINISHED"
 
 
-def config_hash(cfg: DictConfig) -> str:
-    """Identity of a job's computation: the resolved config without ``tracking`` and ``hydra``."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("tracking", None)
-    data.pop("hydra", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def sweep_overrides(task_overrides) -> list[str]:
     """The overrides that define the sweep's jobs, in the user's order."""
     return [o for o in task_overrides if o.lstrip("+~").partition("=")[0] not in TRACKING_ONLY]
@@ -71,12 +67,10 @@ def sweep_key(task_overrides) -> str:
     return hashlib.sha256("\n".join(sorted(sweep_overrides(task_overrides))).encode()).hexdigest()[:16]
 
 
-def sweep_name(tracking: DictConfig, task_overrides) -> str:
-    """``tracking.sweep_name``, or ``sweep`` plus the sweep's overrides, start time and a short id."""
-    if tracking.get("sweep_name"):
-        return str(tracking.sweep_name)
-    from jpegai_fd.tracking.names import unique_sweep_suffix
-
+def sweep_name(name: str | None, task_overrides) -> str:
+    """``name`` (``tracking.sweep_name``), or ``sweep`` plus the sweep's overrides, start time and a short id."""
+    if name:
+        return str(name)
     text = " ".join(sweep_overrides(task_overrides)) or "(defaults)"
     suffix = unique_sweep_suffix()  # two sweeps of the same overrides get distinct names
     return f"sweep {text}"[: 250 - len(suffix)] + suffix
@@ -92,43 +86,46 @@ def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None
     (d / "parent_run.json").write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id}))
 
 
-def job_output_dir() -> Path | None:
-    """Hydra's output folder of this job, or None outside a Hydra app (compose API)."""
-    from hydra.core.hydra_config import HydraConfig
+def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
+    """Make ``sweep_dir`` this sweep's, atomically (a claim file created with O_EXCL): two sweeps never
+    share a folder, even started at the same moment; only ``tracking.resume=true`` on the same sweep
+    (same overrides) may continue in a folder that holds one. A folder that Hydra already used for a
+    sweep (``multirun.yaml``) counts as claimed."""
+    d = state_dir(sweep_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    key = sweep_key(task_overrides)
+    path = d / "claim"
+    if (Path(sweep_dir) / "multirun.yaml").exists() and not path.exists():
+        path.write_text("")  # an older sweep of unknown identity
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        if resume and path.read_text() == key:
+            return
+        raise UserError(
+            f"hydra.sweep.dir={sweep_dir} already holds a sweep ({path}); give a new folder, or leave "
+            f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
+            f"may rerun that same sweep there"
+        ) from None
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
 
-    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None
 
-
-def hydra_job() -> tuple[Path, int] | None:
-    """(sweep dir, job number) of this job when it runs inside a Hydra multirun, else None."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized():
-        return None
-    hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:
-        return None
-    return Path(hc.sweep.dir), int(hc.job.num)
-
-
-def parent_run_id() -> str | None:
+def parent_run_id(place: JobPlace) -> str | None:
     """The sweep's parent run id, when this job belongs to a tracked multirun."""
-    job = hydra_job()
-    if job is None:
+    if place.sweep_dir is None:
         return None
-    path = state_dir(job[0]) / "parent_run.json"
+    path = state_dir(place.sweep_dir) / "parent_run.json"
     return json.loads(path.read_text())["run_id"] if path.exists() else None
 
 
-def record_outcome(status: str, **details) -> None:
-    """Write this job's outcome (finished | skipped | failed) for the launching process."""
-    job = hydra_job()
-    if job is None:
+def record_outcome(place: JobPlace, status: str, **details) -> None:
+    """Write this job's outcome (finished | skipped | failed | killed) for the launching process."""
+    if place.sweep_dir is None:
         return
-    d = state_dir(job[0]) / "jobs"
+    d = state_dir(place.sweep_dir) / "jobs"
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{job[1]}.json").write_text(json.dumps({"job": job[1], "status": status, **details}, default=str))
+    (d / f"{place.num}.json").write_text(json.dumps({"job": place.num, "status": status, **details}, default=str))
 
 
 def read_outcomes(sweep_dir: str | Path) -> list[dict]:
@@ -144,28 +141,18 @@ def clear_outcomes(sweep_dir: str | Path) -> None:
         p.unlink()
 
 
-def _job_overrides() -> str | None:
-    if hydra_job() is None:
-        return None
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get().job.override_dirname
-
-
-def record_failure(exc: BaseException, out_dir: Path | None) -> None:
+def record_failure(place: JobPlace, exc: BaseException) -> None:
     """A failed job: ``results.json`` with the error in its output folder, and its outcome for the sweep."""
-    import traceback
-
     error = f"{type(exc).__name__}: {exc}"
-    if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps({"status": "failed", "error": error}, indent=2))
-        (out_dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
-    record_outcome("failed", error=error[:2000], overrides=_job_overrides())
+    if place.output_dir is not None:
+        (place.output_dir / "results.json").write_text(json.dumps({"status": "failed", "error": error}, indent=2))
+        (place.output_dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
+    record_outcome(place, "failed", error=error[:2000], overrides=place.override_dirname)
 
 
-def record_interrupt(exc: BaseException, out_dir: Path | None) -> None:
+def record_interrupt(place: JobPlace, exc: BaseException) -> None:
     """A job stopped by Ctrl-C or SIGTERM: ``results.json`` (status killed) and its outcome."""
     error = f"{type(exc).__name__}: {exc or 'interrupted'}"
-    if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps({"status": "killed", "error": error}, indent=2))
-    record_outcome("killed", error=error, overrides=_job_overrides())
+    if place.output_dir is not None:
+        (place.output_dir / "results.json").write_text(json.dumps({"status": "killed", "error": error}, indent=2))
+    record_outcome(place, "killed", error=error, overrides=place.override_dirname)

@@ -1,0 +1,174 @@
+"""The command line around Hydra: :func:`main` runs a ``@hydra.main`` app, and :class:`SweepRun`, its
+callback (registered in ``conf/config.yaml``), checks every job before any runs, claims the sweep
+folder, keeps one MLflow parent run per multirun and ends with the jobs' table and the exit code.
+
+Both act in the launching process only. ``python -m jpegai_fd.extract`` (Hydra's job name
+``extract``) logs nothing to MLflow, so its sweeps get no parent run. Exit codes: 0 done, 1 a job of
+the sweep failed or was interrupted, 2 a user error (one line, before any work), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import traceback
+from collections import Counter
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from jpegai_fd import config as edge
+from jpegai_fd.tracking import interrupts
+
+log = logging.getLogger(__name__)
+
+
+def refuse(exc: BaseException) -> None:
+    """End the command for ``exc``: an error the user caused is one line and exit 2, anything else a traceback and exit 1."""
+    error = edge.one_line(exc, sys.argv[1:])
+    if error is None:
+        traceback.print_exception(exc)
+        sys.exit(1)
+    print(f"jpegai_fd: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _fatal(method):
+    """Hydra turns an exception in a callback into a warning and goes on; here it ends the command."""
+
+    @functools.wraps(method)
+    def checked(self, config: DictConfig, **kwargs):
+        try:
+            return method(self, config, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (each one ends the command, as refuse() says)
+            refuse(exc)
+
+    return checked
+
+
+class SweepRun(Callback):
+    """The launching process's view of a run or a sweep. ``active``: the sweep under way (Ctrl-C ends its runs)."""
+
+    active = None  # the ParentRun of the multirun under way in this process
+
+    @_fatal
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        """A single job: its settings, components and tracking server, before Hydra makes its folder."""
+        edge.check_job(config)
+        if _tracked(config):
+            from jpegai_fd.tracking.connection import check_tracking_uri
+
+            check_tracking_uri(config.tracking.uri)
+
+    @_fatal
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        task = list(config.hydra.overrides.task)
+        edge.check_jobs(config.hydra.job.config_name, task, config.hydra.sweeper.params)
+        # Checked: now the heavier tracking modules may load.
+        from jpegai_fd.tracking.parent import ParentRun, open_parent
+        from jpegai_fd.tracking.settings import TrackingSettings
+        from jpegai_fd.tracking.sweep import claim, clear_outcomes
+
+        tracking = TrackingSettings(**OmegaConf.to_container(config.tracking, resolve=True))
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        claim(sweep_dir, task, tracking.resume)
+        clear_outcomes(sweep_dir)
+        SweepRun.active = ParentRun(sweep_dir)
+        if _tracked(config):
+            SweepRun.active = open_parent(tracking, task, sweep_dir, OmegaConf.to_yaml(config))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        from jpegai_fd.tracking.parent import close_parent
+        from jpegai_fd.tracking.sweep import read_outcomes
+        from jpegai_fd.tracking.sweep_summary import print_sweep_summary
+
+        parent, SweepRun.active = SweepRun.active, None
+        outcomes = read_outcomes(parent.sweep_dir)
+        counts = Counter(o["status"] for o in outcomes)
+        print_sweep_summary(config, parent.run_id, parent.experiment_id)  # the jobs' table
+        parent_open = parent.run_id is not None and not close_parent(parent, counts)
+        code = _report(outcomes, counts, parent_open, parent.sweep_dir)
+        if code:
+            sys.exit(code)
+
+
+def _tracked(config: DictConfig) -> bool:
+    return config.hydra.job.name != "extract"
+
+
+def _report(outcomes: list[dict], counts: Counter, parent_open: bool, sweep_dir: Path) -> int:
+    """One line per problem of the sweep on stderr; the exit code (1 when a job failed or was interrupted)."""
+    offline = [o for o in outcomes if o.get("tracking_error")]
+    if offline or parent_open:
+        print(
+            f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
+            f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
+            f"once the server is back run: python -m jpegai_fd.sync {sweep_dir}",
+            file=sys.stderr,
+        )
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    if failed:
+        first = failed[0]
+        print(
+            f"jpegai_fd: error: {len(failed)} job(s) of the sweep failed (first: job {first['job']}"
+            f"{' ' + first['overrides'] if first.get('overrides') else ''}: "
+            f"{first['error'].splitlines()[0]}); their runs are FAILED in MLflow with an 'error' tag, "
+            f"details in {sweep_dir}/*/results.json",
+            file=sys.stderr,
+        )
+        return 1
+    if counts["killed"]:
+        print(
+            f"jpegai_fd: error: {counts['killed']} job(s) of the sweep were interrupted (SIGINT/SIGTERM); their "
+            "runs are KILLED; rerun with tracking.resume=true to run them again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+LAUNCHER = "JPEGAI_FD_LAUNCHER_PID"  # inherited by job processes (joblib, submitit): they are not the launcher
+
+
+def in_launcher() -> bool:
+    """True in the process that ran the command line (jobs of the basic launcher run here too)."""
+    return os.environ.get(LAUNCHER) == str(os.getpid())
+
+
+def main(hydra_app) -> None:
+    """Run ``hydra_app`` (a ``@hydra.main`` function) as a command line: an error the user caused is
+    one ``jpegai_fd: error:`` line and exit 2; Ctrl-C or SIGTERM ends the runs KILLED and exits 130."""
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
+    os.environ[LAUNCHER] = str(os.getpid())
+    interrupts.install()
+    try:
+        hydra_app()
+    except KeyboardInterrupt as exc:
+        sys.exit(_interrupted(exc))
+    except Exception as exc:
+        if edge.one_line(exc) is None:
+            raise
+        refuse(exc)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C or SIGTERM in the launching process: end the runs, print one line, exit code 130."""
+    from jpegai_fd.tracking.parent import abort
+
+    parent, SweepRun.active = SweepRun.active, None
+    error = abort(parent, exc)
+    if parent is not None and parent.run_id is None:
+        print("jpegai_fd: interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+    elif error:
+        where = parent.sweep_dir if parent is not None else "OUTPUT_DIR"
+        print(
+            f"jpegai_fd: interrupted; the tracking server did not answer ({error}), so runs may still "
+            f"show RUNNING: run python -m jpegai_fd.sync {where} once it is back",
+            file=sys.stderr,
+        )
+    else:
+        print("jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr)
+    return 130

@@ -1,0 +1,443 @@
+"""The edge: the schema Hydra composes against, and the composed config turned into typed settings.
+
+Every other module takes plain values. :func:`settings` reads a composed config once and returns a
+frozen :class:`Settings` (each key checked once, by the settings class of the stage that uses it);
+:func:`check_jobs` composes and checks every job of a sweep before any runs; :func:`one_line` turns
+whatever Hydra, OmegaConf or pydantic refused into the one-line error the entry points print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import secrets
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# OmegaConf 2.3 reads typing.Optional / typing.Dict in structured configs, not `X | None` or `dict[...]`.
+from typing import Any, Dict, List, Literal, Optional  # noqa: UP035
+
+import pydantic
+from hydra import compose
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.types import RunMode
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ValidationError as OmegaConfValidationError
+
+from jpegai_fd.cache.settings import ExtractSettings
+from jpegai_fd.errors import Incompatible, UserError
+from jpegai_fd.scoring.settings import ScoringSettings
+from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tuning.settings import TuningSettings
+
+SCHEMA_NAME = "jpegai_fd_schema"
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# Both encoders (block DCT and JPEG AI's analysis transform) map an image side s to ceil(s / 16)
+# latent positions, so a classifier that needs the grid follows dataset.image_size by itself.
+LATENT_STRIDE = 16
+# Drawn once per process: two commands started in the same second get different output folders.
+LAUNCH_ID = secrets.token_hex(3)
+
+
+# ---- the schema: types only (values live in conf/config.yaml, their rules in the settings classes)
+@dataclass
+class _Paths:
+    data_dir: str = MISSING
+    cache: str = MISSING
+
+
+@dataclass
+class _Extract:
+    chunk_size: int = MISSING
+    shard: int = MISSING
+    num_shards: int = MISSING
+    codecs: Dict[str, str] = MISSING  # noqa: UP006
+
+
+@dataclass
+class _Pruner:
+    n_startup_trials: int = MISSING
+    n_warmup_steps: int = MISSING
+
+
+@dataclass
+class _Tuning:
+    n_trials: int = MISSING
+    timeout: Optional[float] = MISSING  # noqa: UP045
+    cv_folds: int = MISSING
+    scoring: str = MISSING
+    storage: Optional[str] = MISSING  # noqa: UP045
+    heartbeat_s: int = MISSING
+    study_name: Optional[str] = MISSING  # noqa: UP045
+    pruner: _Pruner = field(default_factory=_Pruner)
+
+
+@dataclass
+class _Tracking:
+    uri: str = MISSING
+    experiment: str = MISSING
+    run_name: Optional[str] = MISSING  # noqa: UP045
+    sweep_name: Optional[str] = MISSING  # noqa: UP045
+    resume: bool = MISSING
+    retry_s: float = MISSING
+
+
+@dataclass
+class _Scoring:
+    threshold_rule: str = MISSING
+    target_fpr: float = MISSING
+    calibration: str = MISSING
+    bootstrap_resamples: int = MISSING
+    ci_level: float = MISSING
+    audit: bool = MISSING
+    audit_max_auc: float = MISSING
+
+
+@dataclass
+class JobConfig:
+    """``python -m jpegai_fd`` / ``jpegai_fd.extract``: the grid keys, the shared settings and the four
+    groups (typed by the constructors of their ``_target_``)."""
+
+    bpp: int = MISSING
+    component: str = MISSING
+    latent: str = MISSING
+    seed: int = MISSING
+    n_jobs: int = MISSING
+    paths: _Paths = field(default_factory=_Paths)
+    extract: _Extract = field(default_factory=_Extract)
+    tuning: _Tuning = field(default_factory=_Tuning)
+    tracking: _Tracking = field(default_factory=_Tracking)
+    scoring: _Scoring = field(default_factory=_Scoring)
+    dataset: Any = MISSING
+    encoder: Any = MISSING
+    preprocess: Any = MISSING
+    classifier: Any = MISSING
+    robustness: Any = None  # +robustness=standard: perturbation conditions (conf/robustness/)
+    eval: Any = None  # '+dataset@eval.<name>=<layout>': extra test sets
+    eval_bpp: List[int] = MISSING  # noqa: UP006  (other rates the test split is scored at)
+
+
+def _latent_grid(image_side) -> ListConfig:
+    """``${latent_grid:${dataset.image_size}}`` -> [H, W] of the latents of a square image (a config
+    node, so that ``--cfg job --resolve`` can print it)."""
+    side = -(-int(image_side) // LATENT_STRIDE)
+    return ListConfig([side, side])
+
+
+def register() -> None:
+    """The schema in Hydra's ConfigStore and the resolvers the config files use.
+
+    ``${launch_id:}`` is cached on the config (``use_cache``), like Hydra's ``${now:}``: Hydra copies a
+    config's resolver cache into each job's config (joblib workers, SLURM jobs), so jobs still resolve
+    the launching process's value and find their sweep folder."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=JobConfig)
+    OmegaConf.register_new_resolver("latent_grid", _latent_grid, replace=True)
+    OmegaConf.register_new_resolver("launch_id", lambda: LAUNCH_ID, replace=True, use_cache=True)
+
+
+# ---- the settings
+class Grid(pydantic.BaseModel):
+    """The grid keys and the job-wide values; the stage settings classes hold the rest."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    bpp: typing.Annotated[int, pydantic.Field(ge=1, le=200)]
+    component: Literal["y", "yuv"]
+    latent: Literal["y", "y_hat"]
+    seed: typing.Annotated[int, pydantic.Field(ge=0)]
+    n_jobs: int
+    eval_bpp: tuple[typing.Annotated[int, pydantic.Field(ge=1, le=200)], ...] = ()
+
+    @pydantic.field_validator("n_jobs")
+    @classmethod
+    def _cores(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError("it must be -1 (all cores) or an integer >= 1")
+        return value
+
+
+# config section -> the class that checks its keys
+SECTIONS: dict[str, type] = {
+    "extract": ExtractSettings,
+    "tuning": TuningSettings,
+    "scoring": ScoringSettings,
+    "tracking": TrackingSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a job needs besides its built components, as plain values."""
+
+    grid: Grid
+    data_dir: str
+    cache: str
+    extract: ExtractSettings
+    tuning: TuningSettings
+    scoring: ScoringSettings
+    tracking: TrackingSettings
+    record: JobRecord  # what the job's MLflow run is tagged and named with
+    groups: dict[str, dict]  # the resolved encoder and preprocess options, which the saved model rebuilds
+    study_name: str
+
+    @property
+    def factors(self) -> dict[str, str]:
+        return self.record.factors
+
+
+def factor_tags(cfg: DictConfig) -> dict[str, str]:
+    """The grid factors of a job, as the tags the MLflow UI groups and filters by."""
+    return {
+        "bpp": str(cfg.bpp),
+        "component": cfg.component,
+        "preprocess": cfg.preprocess.name,
+        "latent": cfg.latent,
+        "classifier": cfg.classifier.name,
+        "encoder": cfg.encoder.name,
+        "dataset": cfg.dataset.name,
+        # encoder=jpegai only: chroma format changes latents; random-weight opt-in runs are flagged.
+        **({"encoder.chroma": str(cfg.encoder.chroma)} if "chroma" in cfg.encoder else {}),
+        **({"science.valid": "false"} if cfg.encoder.get("allow_missing_weights") else {}),
+    }
+
+
+PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, str]:
+    """A resolved config as dotted keys -> text (lists kept as their JSON text)."""
+    if isinstance(node, dict) and node:
+        return {k: v for key, value in node.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
+    text = json.dumps(node) if isinstance(node, (list, dict)) else str(node)
+    return {prefix.rstrip("."): text[:PARAM_VALUE_LIMIT]}
+
+
+def _hash(data: Any, n: int) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+def _study_name(cfg: DictConfig, factors: dict[str, str]) -> str:
+    """Optuna study of a job: its factors plus a hash of everything else the search depends on."""
+    if cfg.tuning.study_name:
+        return str(cfg.tuning.study_name)
+    basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
+    basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
+    t = factors
+    return (
+        f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
+        f"{t['preprocess']}-{t['classifier']}-{_hash(basis, 10)}"
+    )
+
+
+def _section(cls: type, section: str, values: dict):
+    try:
+        return cls(**values)
+    except pydantic.ValidationError as exc:
+        raise _pydantic_error(exc, cls, section) from None
+
+
+def settings(cfg: DictConfig) -> Settings:
+    """The typed settings of a composed job config; UserError naming the first bad key."""
+    job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's own node: not the job's
+    data = OmegaConf.to_container(job, resolve=True)
+    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs", "eval_bpp")
+    grid = _section(Grid, "", {k: data[k] for k in grid_keys if data.get(k) is not None})
+    sections = {name: _section(cls, name, data[name]) for name, cls in SECTIONS.items()}
+    scoring = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap follows the job's seed
+    factors = factor_tags(cfg)
+    computation = {k: v for k, v in data.items() if k != "tracking"}
+    return Settings(
+        grid=grid,
+        data_dir=str(cfg.paths.data_dir),
+        cache=str(cfg.paths.cache),
+        extract=sections["extract"],
+        tuning=sections["tuning"],
+        scoring=scoring,
+        tracking=sections["tracking"],
+        record=JobRecord(factors, _hash(computation, 16), _flat(data), OmegaConf.to_yaml(job, resolve=True)),
+        groups={k: data[k] for k in ("encoder", "preprocess")},
+        study_name=_study_name(cfg, factors),
+    )
+
+
+# ---- one-line errors
+def _field(cls: type, name: str):
+    fields = getattr(cls, "model_fields", None) or getattr(cls, "__pydantic_fields__", {})
+    return fields.get(name)
+
+
+def _bounds(info) -> dict:
+    out = {}
+    for m in info.metadata if info is not None else ():
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(m, attr, None) is not None:
+                out[attr] = getattr(m, attr)
+    return out
+
+
+def allowed(cls: type, name: str) -> str:
+    """What field ``name`` of settings class ``cls`` takes, in words."""
+    info = _field(cls, name)
+    if info is None:
+        return ""
+    kind = info.annotation
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    nullable = " or null" if type(None) in typing.get_args(kind) else ""
+    base = args[0] if len(args) == 1 else kind
+    if typing.get_origin(base) is Literal:
+        return f"allowed values: {', '.join(map(str, typing.get_args(base)))}"
+    if base is bool:
+        return "use true or false"
+    b = _bounds(info)
+    low, high = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
+    what = "an integer" if base is int else "a number"
+    if low is not None and high is not None:
+        return f"it must be {what} between {low} and {high}{nullable}"
+    if "gt" in b and b["gt"] == 0:
+        return f"use a positive number{nullable}"
+    if low is not None:
+        return f"it must be {what} >= {low}{nullable}"
+    return f"it must be {'text' if base is str else what}{nullable}"
+
+
+def _pydantic_error(exc: pydantic.ValidationError, cls: type, section: str) -> UserError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    name = loc[0] if loc else ""
+    key = ".".join(p for p in (section, *loc) if p) or section
+    msg = str(err.get("msg", ""))
+    if err["type"] == "value_error" or not _field(cls, name):
+        words = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        words = allowed(cls, name) or msg
+    value = err.get("input")
+    return UserError(f"invalid value for '{key}': {value!r}; {words}")
+
+
+def _allowed_key(dotted: str) -> str:
+    """What a config key takes, in words, from the settings class that checks it ('' when unknown)."""
+    section, _, name = dotted.partition(".")
+    if not name:
+        return allowed(Grid, section)
+    cls = SECTIONS.get(section)
+    return allowed(cls, name.partition(".")[0]) if cls else ""
+
+
+def _omegaconf_cause(exc: BaseException) -> OmegaConfBaseException | None:
+    while exc is not None and not isinstance(exc, OmegaConfBaseException):
+        exc = exc.__cause__
+    return exc
+
+
+def _composition_error(exc: ConfigCompositionException, overrides: list[str]) -> UserError:
+    """One line for an override Hydra refused: a value of the wrong type or an unknown key."""
+    cause = _omegaconf_cause(exc)
+    key = getattr(cause, "full_key", None) or ""
+
+    def named(match) -> str:  # the override that set the key
+        return next((o for o in overrides if match(o.lstrip("+~").partition("=")[0])), " ".join(overrides))
+
+    if isinstance(cause, OmegaConfValidationError) and key:
+        value = getattr(cause, "value", None)
+        value = named(lambda k: k == key).partition("=")[2] if value is None else value
+        return UserError(f"invalid value for '{key}': {value!r}; {_allowed_key(key) or str(cause).splitlines()[0]}")
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key:
+        line = named(lambda k: k == key or k.startswith(key + "."))
+        return UserError(
+            f"unknown config key '{key}' in '{line}'; check the spelling "
+            f"(python -m jpegai_fd --cfg job lists the keys) or add a new key with +{line}"
+        )
+    return UserError(str(exc).splitlines()[0])
+
+
+def one_line(exc: BaseException, overrides: list[str] = ()) -> UserError | None:
+    """The one-line UserError for an error a user caused (None: not one of those)."""
+    if isinstance(exc, UserError):
+        return exc
+    if isinstance(exc, MissingConfigException):
+        group, _, option = str(exc.missing_cfg_file or "").rpartition("/")
+        if group and exc.options:
+            return UserError(f"invalid value for '{group}': {option!r}; allowed values: {', '.join(exc.options)}")
+        return UserError(str(exc).splitlines()[0])
+    if isinstance(exc, ConfigCompositionException):
+        return _composition_error(exc, list(overrides))
+    if isinstance(exc, OverrideParseException):
+        return UserError(f"cannot parse the override: {str(exc).splitlines()[0]}")
+    return None
+
+
+# ---- a whole sweep, checked before any job runs
+def expand(lines: list[str]) -> list[list[str]]:
+    """The jobs of the override ``lines`` as Hydra's basic sweeper expands them: ``key=a,b`` sweeps,
+    later overrides of a key replace its values in place, the product in that order.
+
+    Hand-written because the sweeper's own expansion is not public API."""
+    choices: dict[str, list[str]] = {}
+    for o in OverridesParser.create().parse_overrides(lines):
+        key = o.get_key_element()
+        values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
+        choices[key] = [f"{key}={v}" for v in values]
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def check_job(cfg: DictConfig) -> None:
+    """Every rule of one composed job: the settings, the components and the rules between them."""
+    from jpegai_fd import components  # the components' modules load only once the keys are known good
+
+    settings(cfg)
+    components.build(cfg)
+
+
+def check_jobs(config_name: str, task: list[str], sweeper_params: dict | None) -> int:
+    """Compose and check every job of a sweep (GlobalHydra must be initialised, as inside the app);
+    the number of jobs. A rule broken by one combination names the combination."""
+    overrides = [o for o in task if not o.startswith("hydra.")]
+    jobs = expand([f"{k}={v}" for k, v in (sweeper_params or {}).items()] + overrides)
+    swept = {k for k, values in _values(jobs).items() if len(values) > 1}
+    for i, job in enumerate(jobs):
+        shown = " ".join(o for o in job if o.partition("=")[0] in swept) or " ".join(job) or "(defaults)"
+        try:
+            check_job(compose(config_name=config_name, overrides=job))
+        except Incompatible as exc:
+            if len(jobs) == 1:
+                raise
+            raise Incompatible(
+                f"{exc}; this sweep combines {shown} (its job {i}, counting from 0, of {len(jobs)}): "
+                f"sweep those values separately"
+            ) from exc
+        except Exception as exc:  # noqa: BLE001  (only the errors a user causes are reworded)
+            error = one_line(exc, job)
+            if error is None:
+                raise
+            raise error from exc
+    return len(jobs)
+
+
+def _values(jobs: list[list[str]]) -> dict[str, set[str]]:
+    values: dict[str, set[str]] = {}
+    for job in jobs:
+        for line in job:
+            key, _, value = line.partition("=")
+            values.setdefault(key, set()).add(value)
+    return values
+
+
+def job_place() -> JobPlace:
+    """Where this job runs, read from Hydra's runtime (an empty place outside a Hydra app)."""
+    if not HydraConfig.initialized():
+        return JobPlace()
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    return JobPlace(
+        output_dir=Path(hc.runtime.output_dir),
+        sweep_dir=Path(hc.sweep.dir) if multirun else None,
+        num=int(hc.job.num) if multirun else None,
+        overrides=tuple(hc.overrides.task),
+        override_dirname=str(hc.job.override_dirname) if multirun else None,
+    )

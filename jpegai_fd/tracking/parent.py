@@ -1,0 +1,107 @@
+"""The parent MLflow run of a multirun: opened before the first job, closed after the last.
+
+It lives in the launching process. Jobs attach to it through the sweep folder
+(``<sweep dir>/.jpegai_fd/parent_run.json``, :func:`jpegai_fd.tracking.sweep.parent_run_id`), whatever
+the launcher. With ``tracking.resume=true`` the latest parent run of the same sweep (same overrides) is
+reopened instead. On Ctrl-C or SIGTERM, :func:`abort` ends the sweep's runs KILLED.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from jpegai_fd.tracking import interrupts
+from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
+from jpegai_fd.tracking.settings import TrackingSettings
+from jpegai_fd.tracking.sweep import (
+    ROLE,
+    SWEEP_KEY,
+    end_running_children,
+    latest_run,
+    read_outcomes,
+    sweep_key,
+    sweep_name,
+    sweep_overrides,
+    sweep_status,
+    write_parent,
+)
+
+log = logging.getLogger(__name__)
+OUTCOMES = ("finished", "skipped", "failed", "killed")
+
+
+@dataclass
+class ParentRun:
+    """A sweep's parent run, as the launching process holds it (``run_id`` None: untracked sweep)."""
+
+    sweep_dir: Path
+    tracking: TrackingSettings | None = None
+    run_id: str | None = None
+    experiment_id: str | None = None
+    closed: bool = False
+    client: MlflowClient | None = field(default=None, repr=False)
+
+
+def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Path, multirun_yaml: str) -> ParentRun:
+    """Create (or, resuming, reopen) the parent run of the sweep in ``sweep_dir`` and tell its jobs."""
+    check_tracking_uri(tracking.uri)
+    client = MlflowClient(tracking.uri)
+    experiment_id = ensure_experiment(client, tracking.experiment)  # once, before parallel workers race
+    key = sweep_key(overrides)
+    previous = None
+    if tracking.resume:
+        query = f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'"
+        previous = latest_run(client, experiment_id, query)
+    if previous is not None:
+        run_id = previous.info.run_id
+        client.update_run(run_id, status="RUNNING")
+        if "error" in previous.data.tags:  # an earlier Ctrl-C's tag would outlive the sweep it described
+            client.delete_tag(run_id, "error")
+        log.info("resuming sweep %r in parent run %s", previous.info.run_name, run_id)
+    else:
+        tags = {ROLE: "sweep", SWEEP_KEY: key, "jpegai_fd.sweep_overrides": " ".join(sweep_overrides(overrides))}
+        name = sweep_name(tracking.sweep_name, overrides)
+        run_id = client.create_run(experiment_id, run_name=name, tags=default_tags(tags)).info.run_id
+    client.set_tag(run_id, "jpegai_fd.sweep_dir", str(sweep_dir))
+    client.log_text(run_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
+    client.log_text(run_id, multirun_yaml, "sweep/multirun.yaml")
+    write_parent(sweep_dir, run_id, experiment_id)
+    return ParentRun(Path(sweep_dir), tracking, run_id, experiment_id, client=client)
+
+
+def close_parent(parent: ParentRun, counts: Counter) -> bool:
+    """End the parent run with its jobs' outcome counts; False when the server could not be told
+    (the jobs' results are on disk; ``jpegai_fd.sync`` closes it later)."""
+    try:
+        for status in OUTCOMES:
+            parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
+        parent.client.set_terminated(parent.run_id, sweep_status(counts))
+    except Exception as exc:  # noqa: BLE001  (any tracking failure: the results stay on disk)
+        log.warning("could not close the sweep's parent run %s: %s", parent.run_id, str(exc).splitlines()[0])
+        return False
+    parent.closed = True
+    return True
+
+
+def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
+    """After Ctrl-C or SIGTERM in the launching process: stop the job processes it started, then end the
+    parent's runs still RUNNING and the parent itself KILLED. Returns why the server could not be told, or None."""
+    interrupts.stop_descendants()
+    if parent is None or parent.run_id is None or parent.closed:
+        return None
+    try:
+        end_running_children(parent.client, parent.experiment_id, parent.run_id, "KILLED", interrupts.reason(exc))
+        counts = Counter(o["status"] for o in read_outcomes(parent.sweep_dir))
+        for status in OUTCOMES:
+            parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
+        parent.client.set_tag(parent.run_id, "error", interrupts.reason(exc))
+        parent.client.set_terminated(parent.run_id, "KILLED")
+    except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.sync ends the runs later)
+        return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    return None

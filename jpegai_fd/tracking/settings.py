@@ -1,0 +1,64 @@
+"""What tracking needs to know, as plain values: the ``tracking.*`` keys and where the job runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pydantic
+from pydantic.dataclasses import dataclass as checked
+
+# MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
+TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
+
+
+def scheme_rule(uri: str, schemes: tuple[str, ...], example: str) -> str:
+    """``uri`` if it starts with one of ``schemes`` (``+driver`` allowed) and ``://``; else ValueError."""
+    scheme, sep, _ = uri.partition("://")
+    if not sep or scheme.partition("+")[0] not in schemes:
+        raise ValueError(f"allowed schemes: {', '.join(s + '://' for s in schemes)} (e.g. {example})")
+    return uri
+
+
+@checked(frozen=True)
+class TrackingSettings:
+    """``uri``: the MLflow tracking URI; ``experiment``: its experiment; ``run_name`` / ``sweep_name``:
+    names in the UI (None: from the factors); ``resume``: skip a job whose identical config already
+    FINISHED; ``retry_s``: how long a job retries a server that stops answering."""
+
+    uri: str
+    experiment: Annotated[str, pydantic.Field(min_length=1)]
+    run_name: Optional[str] = None  # noqa: UP045  (pydantic reads both spellings; kept like the schema's)
+    sweep_name: Optional[str] = None  # noqa: UP045
+    resume: bool = False
+    retry_s: Annotated[float, pydantic.Field(ge=0)] = 120.0
+
+    @pydantic.field_validator("uri")
+    @classmethod
+    def _scheme(cls, uri: str) -> str:
+        return scheme_rule(uri, TRACKING_SCHEMES, "http://127.0.0.1:5000 or sqlite:///mlflow.db")
+
+
+@dataclass(frozen=True)
+class JobPlace:
+    """Where a job runs: its output folder and, inside a multirun, the sweep folder, the job's number
+    and its overrides (all None outside a Hydra app: the compose API, tests)."""
+
+    output_dir: Path | None = None
+    sweep_dir: Path | None = None
+    num: int | None = None
+    overrides: tuple[str, ...] = ()
+    override_dirname: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What identifies a job's run: the grid ``factors`` (the tags the UI groups by), ``config_hash``
+    (the resolved config without ``tracking``: resume finds an identical finished job by it), ``params``
+    (the resolved config as dotted keys -> text) and ``config_yaml`` (logged as ``config.yaml``)."""
+
+    factors: dict[str, str] = field(default_factory=dict)
+    config_hash: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    config_yaml: str = ""
