@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from bench_common import RESULTS, compose_cfg
 
-from jpegai_fd.components import latents as cached_latents
-from jpegai_fd.components import load_splits
+from jfd_testing import cached_latents
+from jfd_testing import load_splits
 from jpegai_fd.encoders import DCTEncoder
-from jpegai_fd.components import features as build_features
+from jfd_testing import build_features
 
 
 def write_per_image_files(group, folder: Path) -> list[Path]:

@@ -52,9 +52,9 @@ def overrides(args) -> list[str]:
 
 def prepare(args) -> dict:
     """Generate the dataset and extract the latents of both splits into the cache."""
-    from jpegai_fd.components import latents as cached_latents
-    from jpegai_fd.components import load_splits
-    from jpegai_fd.components import build_encoder
+    from jfd_testing import cached_latents
+    from jfd_testing import load_splits
+    from jfd_testing import build_encoder
 
     cfg = compose_cfg(overrides(args))
     start = time.perf_counter()
@@ -74,7 +74,7 @@ def prepare(args) -> dict:
 def estimator(name: str, cfg, hgb_max_iter: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from jpegai_fd.components import build_group
+    from jfd_testing import build_group
 
     if name == "hgb":
         return HistGradientBoostingClassifier(**{**THESIS_HGB, "max_iter": hgb_max_iter}, verbose=1)
@@ -83,11 +83,11 @@ def estimator(name: str, cfg, hgb_max_iter: int):
 
 def worker(args) -> dict:
     """One classifier: matrix from the cache, fit (timed, peak memory), predict the test split."""
-    from jpegai_fd.components import latents as cached_latents
-    from jpegai_fd.components import load_splits
-    from jpegai_fd.components import build_encoder
+    from jfd_testing import cached_latents
+    from jfd_testing import load_splits
+    from jfd_testing import build_encoder
     from jpegai_fd.evaluation import detection_metrics
-    from jpegai_fd.components import features as build_features
+    from jfd_testing import build_features
 
     # cnn streams its batches from the cache (its default); cnn_matrix trains on the flatten matrix.
     chosen = (

@@ -82,10 +82,10 @@ def overrides(args, preprocess: str = "flatten", component: str = "yuv", classif
 
 def prepare(args) -> dict:
     """Generate the demo images (unless --root) and extract their latents into the cache."""
-    from jpegai_fd.components import latents as cached_latents
-    from jpegai_fd.components import load_splits
+    from jfd_testing import cached_latents
+    from jfd_testing import load_splits
     from jpegai_fd.datasets.synthetic import generate
-    from jpegai_fd.components import build_encoder
+    from jfd_testing import build_encoder
 
     start = time.perf_counter()
     if not (Path(args.root) / "train.csv").exists():
@@ -122,7 +122,7 @@ def split_rows(labels: np.ndarray, n_train: int, n_test: int) -> tuple[np.ndarra
 def estimator(classifier: str, cfg, args):
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-    from jpegai_fd.components import build_group
+    from jfd_testing import build_group
 
     if classifier == "rf":
         return RandomForestClassifier(**{**THESIS_RF, "n_estimators": args.rf_trees}, n_jobs=args.n_jobs)
@@ -134,10 +134,10 @@ def estimator(classifier: str, cfg, args):
 
 def worker(args) -> dict:
     """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
-    from jpegai_fd.components import latents as cached_latents
-    from jpegai_fd.components import load_splits
-    from jpegai_fd.components import build_encoder
-    from jpegai_fd.components import features as build_features
+    from jfd_testing import cached_latents
+    from jfd_testing import load_splits
+    from jfd_testing import build_encoder
+    from jfd_testing import build_features
     from jpegai_fd.features import majority_vote
 
     preprocess, component, classifier, size = args.worker.split(":")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from bench_common import compose_cfg
 
-from jpegai_fd.components import build_encoder
+from jfd_testing import build_encoder
 
 PATHS = {"reference": False, "fast": True}
 

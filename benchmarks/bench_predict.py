@@ -1,4 +1,4 @@
-"""Throughput of ``python -m jpegai_fd.predict`` with the DCT encoder, and where the time goes.
+"""Throughput of ``python -m jpegai_fd.cli.predict`` with the DCT encoder, and where the time goes.
 
 Trains one small job (synthetic demo faces at --size px, rf on --preprocess, tiny tuning) into a
 temporary folder, then scores --images images (the demo's test images, repeated) twice:
@@ -64,7 +64,7 @@ def end_to_end(tmp: Path, uri: str, folder: Path, batch: int) -> dict:
         [
             sys.executable,
             "-m",
-            "jpegai_fd.predict",
+            "jpegai_fd.cli.predict",
             "--tracking-uri",
             f"sqlite:///{tmp}/mlflow.db",
             "--model",

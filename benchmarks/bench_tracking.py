@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from bench_common import compose_cfg
 
-from jpegai_fd.server import MlflowServer
+from jpegai_fd.cli.server import MlflowServer
 from jpegai_fd.tracking import TrackedRun, log_trials
 from jpegai_fd.tracking.job_artifacts import log_evaluation, log_importances
 

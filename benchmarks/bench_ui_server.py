@@ -1,5 +1,5 @@
 """Processes, memory and start-up time of the MLflow UI: ``mlflow ui`` with its defaults vs the lean
-``python -m jpegai_fd.server``, measured one after the other on the same (empty) sqlite file.
+``python -m jpegai_fd.cli.server``, measured one after the other on the same (empty) sqlite file.
 
     python benchmarks/bench_ui_server.py [--port 5077]
 
@@ -101,11 +101,11 @@ def main() -> None:
     env.pop("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", None)
     results = {
         "mlflow ui (defaults)": measure([mlflow, "ui", "--backend-store-uri", db, "--port", str(args.port)], env, url),
-        "python -m jpegai_fd.server": measure(
+        "python -m jpegai_fd.cli.server": measure(
             [
                 sys.executable,
                 "-m",
-                "jpegai_fd.server",
+                "jpegai_fd.cli.server",
                 "--backend-store-uri",
                 db,
                 "--artifacts-destination",

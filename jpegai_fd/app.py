@@ -106,7 +106,7 @@ def _report(outcomes: list[dict], counts: Counter, parent_open: bool, sweep_dir:
         print(
             f"jpegai_fd: warning: the tracking server was lost during the sweep; {len(offline)} job(s) kept their "
             f"results only in their output folders (first: job {offline[0]['job'] if offline else '-'}); "
-            f"once the server is back run: python -m jpegai_fd.sync {sweep_dir}",
+            f"once the server is back run: python -m jpegai_fd.cli.sync {sweep_dir}",
             file=sys.stderr,
         )
     failed = [o for o in outcomes if o["status"] == "failed"]
@@ -166,7 +166,7 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
         where = parent.sweep_dir if parent is not None else "OUTPUT_DIR"
         print(
             f"jpegai_fd: interrupted; the tracking server did not answer ({error}), so runs may still "
-            f"show RUNNING: run python -m jpegai_fd.sync {where} once it is back",
+            f"show RUNNING: run python -m jpegai_fd.cli.sync {where} once it is back",
             file=sys.stderr,
         )
     else:

@@ -152,7 +152,6 @@ class Grid(pydantic.BaseModel):
     latent: Literal["y", "y_hat"]
     seed: typing.Annotated[int, pydantic.Field(ge=0)]
     n_jobs: int
-    eval_bpp: tuple[typing.Annotated[int, pydantic.Field(ge=1, le=200)], ...] = ()
 
     @pydantic.field_validator("n_jobs")
     @classmethod
@@ -246,7 +245,7 @@ def settings(cfg: DictConfig) -> Settings:
     """The typed settings of a composed job config; UserError naming the first bad key."""
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's own node: not the job's
     data = OmegaConf.to_container(job, resolve=True)
-    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs", "eval_bpp")
+    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs")  # eval_bpp: checked with the extra plan
     grid = _section(Grid, "", {k: data[k] for k in grid_keys if data.get(k) is not None})
     sections = {name: _section(cls, name, data[name]) for name, cls in SECTIONS.items()}
     scoring = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap follows the job's seed
@@ -290,6 +289,8 @@ def allowed(cls: type, name: str) -> str:
     args = [a for a in typing.get_args(kind) if a is not type(None)]
     nullable = " or null" if type(None) in typing.get_args(kind) else ""
     base = args[0] if len(args) == 1 else kind
+    if typing.get_origin(base) is dict:  # extract.codecs.y: what each entry takes
+        base = typing.get_args(base)[1]
     if typing.get_origin(base) is Literal:
         return f"allowed values: {', '.join(map(str, typing.get_args(base)))}"
     if base is bool:

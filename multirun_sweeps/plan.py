@@ -1,7 +1,7 @@
 """List the jobs a sweep would launch, without running any: ``python multirun_sweeps/plan.py ARGS``.
 
 ARGS are those of ``python -m jpegai_fd -m ARGS`` (e.g. ``experiment=thesis_grid classifier=hgb``).
-The expansion is the basic sweeper's (:mod:`jpegai_fd.sweep_plan`, also what the command line checks
+The expansion is the basic sweeper's (:func:`jpegai_fd.config.expand`, also what the command line checks
 before any work): the experiment's ``hydra.sweeper.params`` first, then the command line, which replaces
 a swept factor of the same name. Prints one line per job and the count.
 """
@@ -15,8 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
-from jpegai_fd.cli import legacy_experiment
-from jpegai_fd.sweep_plan import expand
+from jpegai_fd.config import expand
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -32,7 +31,7 @@ def plan(args: list[str]) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    jobs = plan([legacy_experiment(a) for a in sys.argv[1:]])
+    jobs = plan(sys.argv[1:])
     for i, job in enumerate(jobs):
         print(f"{i:3d}  {' '.join(job)}")
     print(f"{len(jobs)} jobs")

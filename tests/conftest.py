@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jpegai_fd import pgcluster
-from jpegai_fd.server import MlflowServer
+from jpegai_fd.cli.server import MlflowServer
 
 
 def free_port() -> int:

@@ -47,3 +47,92 @@ def run_cli(module: str, args: list[str], cwd: Path, timeout: float = 600, env: 
     return subprocess.run(
         wrap(cmd) if wrap else cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
     )
+
+
+# ---- the stages from a composed config, as the command line builds them (the old cfg-taking helpers)
+def job_inputs(cfg: DictConfig):
+    """(settings, components) of a composed config: what ``python -m jpegai_fd`` hands ``run_job``."""
+    from jpegai_fd import components, config
+
+    return config.settings(cfg), components.build(cfg)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Run the job of ``cfg`` in-process, as the command line does (without Hydra's output folder)."""
+    from jpegai_fd.job import run_job
+
+    return run_job(*job_inputs(cfg))
+
+
+def preflight(argv: list[str]) -> None:
+    """The checks the command line makes before any work: every job of ``argv`` (``-m``: a sweep)."""
+    from jpegai_fd import config
+
+    multirun = "-m" in argv or "--multirun" in argv
+    overrides = [a for a in argv if not a.startswith("-")]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
+            if multirun:
+                fixed = [o for o in overrides if len(config.expand([o])) == 1]
+                primary = compose(config_name="config", overrides=fixed, return_hydra_config=True)
+                config.check_jobs("config", overrides, primary.hydra.sweeper.params)
+            else:
+                config.check_job(compose(config_name="config", overrides=overrides))
+        except Exception as exc:
+            error = config.one_line(exc, overrides)
+            if error is None or error is exc:
+                raise
+            raise error from exc
+
+
+def build_group(cfg: DictConfig, group: str):
+    from jpegai_fd import components
+
+    return components.build_group(cfg, group)
+
+
+def build_encoder(cfg: DictConfig):
+    """The encoder of ``cfg``, its rate checked and its installation prepared."""
+    encoder = build_group(cfg, "encoder")
+    if hasattr(encoder, "check_rate"):
+        encoder.check_rate(int(cfg.bpp))
+    if hasattr(encoder, "prepare"):
+        encoder.prepare()
+    return encoder
+
+
+def load_splits(cfg: DictConfig, dataset=None):
+    """(train, test) splits of ``cfg.dataset``."""
+    return (dataset or build_group(cfg, "dataset")).load_splits(int(cfg.seed))
+
+
+def load_valid_split(cfg: DictConfig, dataset=None):
+    return (dataset or build_group(cfg, "dataset")).load_valid_split(int(cfg.seed))
+
+
+def cached_latents(cfg: DictConfig, split, encoder, dataset=None):
+    """(group, stats) of ``split`` at ``cfg.bpp`` in ``cfg.paths.cache``, extracting what is missing."""
+    from jpegai_fd import cache, config
+
+    dataset = dataset or build_group(cfg, "dataset")
+    s = config.settings(cfg)
+    return cache.cached_latents(
+        s.cache, split, encoder, s.grid.bpp, dataset.reader, s.extract, dataset.max_bad_fraction
+    )
+
+
+def build_features(cfg: DictConfig, group, train: bool, rows=None, parts=None):
+    """The samples of a cached split for ``cfg.preprocess``, ``cfg.component`` and ``cfg.latent``."""
+    from jpegai_fd.features import feature_set
+
+    preprocess = parts.preprocess if parts else build_group(cfg, "preprocess")
+    classifier = parts.classifier if parts else build_group(cfg, "classifier")
+    stream = bool(getattr(classifier, "stream_from_cache", False))
+    return feature_set(group, preprocess, cfg.component, cfg.latent, train, rows, stream=stream)
+
+
+def preflight_cfg(cfg: DictConfig) -> None:
+    """Every check of one composed job (settings, components, the rules between them)."""
+    from jpegai_fd import config
+
+    config.check_job(cfg)

@@ -15,12 +15,12 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from jfd_testing import compose_cfg
-from jpegai_fd.components import latents as cached_latents, load_splits
+from jfd_testing import cached_latents, load_splits
 from jpegai_fd.datasets.images import BadImage, ImageReader
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError
-from jpegai_fd.components import features as job_features
-from jpegai_fd.job import run_job
+from jfd_testing import build_features as job_features
+from jfd_testing import train as run_job
 
 SIZE = 32
 

@@ -15,7 +15,7 @@ import zarr
 
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.cache import LatentStore, fill_group
-from jpegai_fd.components import latents as cached_latents, load_splits
+from jfd_testing import cached_latents, load_splits
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.encoders import DCTEncoder
 

@@ -11,7 +11,7 @@ from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.classifiers.cnn import CNNClassifier
 from jpegai_fd.components import build, check_compatible
 from jpegai_fd.errors import UserError
-from jpegai_fd.job import run_job
+from jfd_testing import train as run_job
 
 # 64 px images: the config resolves the latent grid to 4 x 4.
 CNN_SMALL = [

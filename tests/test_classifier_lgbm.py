@@ -13,9 +13,9 @@ from mlflow.tracking import MlflowClient
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.classifiers import fit_on_rows
 from jpegai_fd.classifiers.lgbm import LGBMClassifier, LGBMFolds
-from jpegai_fd.components import build_group
+from jfd_testing import build_group
 from jpegai_fd.features.matrix import FeatureSet
-from jpegai_fd.job import run_job
+from jfd_testing import train as run_job
 from jpegai_fd.tuning import tune
 
 LGBM_SMALL = [

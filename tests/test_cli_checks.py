@@ -11,7 +11,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.cli import preflight
+from jfd_testing import preflight
 from jpegai_fd.errors import UserError
 
 

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.classifiers.cnn import CNNClassifier
 from jpegai_fd.features.latent_source import CachedLatentTensors
-from jpegai_fd.job import run_job
+from jfd_testing import train as run_job
 from test_classifier_cnn import CNN_SMALL, latent_problem
 
 

@@ -6,9 +6,9 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 
 from jfd_testing import CONF_DIR, compose_cfg, run_cli
-from jpegai_fd.cli import preflight
+from jfd_testing import preflight
 from jpegai_fd.errors import UserError
-from jpegai_fd.validation import validate_config
+from jfd_testing import preflight_cfg as validate_config
 
 GROUPS = ("dataset", "encoder", "preprocess", "classifier")
 

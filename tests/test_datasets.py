@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from jfd_testing import compose_cfg, tiny_overrides
-from jpegai_fd.components import load_splits
+from jfd_testing import load_splits
 from jpegai_fd.datasets import read_split, sample_balanced
 from jpegai_fd.datasets.synthetic import generate
 from jpegai_fd.errors import UserError

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from jfd_testing import compose_cfg
-from jpegai_fd.components import latents as cached_latents, load_splits, load_valid_split
+from jfd_testing import cached_latents, load_splits, load_valid_split
 from jpegai_fd.datasets import manifest as manifest_mod
 from jpegai_fd.datasets.folder import stratified_split
 from jpegai_fd.encoders import DCTEncoder

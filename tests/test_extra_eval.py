@@ -17,7 +17,8 @@ from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.datasets import FolderDataset, SyntheticFaces
 from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.errors import UserError
-from jpegai_fd.extra_eval import build_plan, load_test_split
+from jpegai_fd.components import build_extras
+from jpegai_fd.extra_eval import load_test_split
 from jpegai_fd.extra_eval.report import entry_rows, table_markdown
 from jpegai_fd.extra_eval.run import Entry
 
@@ -194,13 +195,13 @@ def test_a_one_class_folder_set_lists_and_samples_only_its_class(tmp_path):
 def test_a_bad_extra_set_condition_or_rate_is_one_line_before_any_work(tmp_path, overrides, message):
     cfg = compose_cfg([*tiny_overrides(tmp_path), *overrides])
     with pytest.raises(UserError, match=message) as info:
-        build_plan(cfg)
+        build_extras(cfg, None)
     assert "\n" not in str(info.value)
 
 
 def test_the_plan_keeps_other_rates_in_order_and_skips_the_trained_one(tmp_path):
     cfg = compose_cfg([*tiny_overrides(tmp_path), "+robustness=standard", "eval_bpp=[25,12,6,25]"])
-    plan = build_plan(cfg)
+    plan = build_extras(cfg, None)
     assert plan.rates == (25, 6) and len(plan.conditions) == 17 and not plan.sets
 
 

@@ -62,7 +62,7 @@ def test_a_multirun_ends_with_a_table_of_its_jobs_and_where_to_look(two_sweeps):
     parent_id = next(iter(runs.values())).data.tags["mlflow.parentRunId"]
     assert f"report: python -m jpegai_fd.report --tracking-uri sqlite:///{tmp}/mlflow.db --sweep {parent_id}" in out
     assert (
-        f"UI: python -m jpegai_fd.server --backend-store-uri sqlite:///{tmp}/mlflow.db, then open "
+        f"UI: python -m jpegai_fd.cli.server --backend-store-uri sqlite:///{tmp}/mlflow.db, then open "
         f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}?workflowType=machine_learning"
     ) in out
 

@@ -15,7 +15,7 @@ import pytest
 import zarr
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 
-from jpegai_fd.components import build_encoder
+from jfd_testing import build_encoder
 
 pytestmark = [
     pytest.mark.slow,

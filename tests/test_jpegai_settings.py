@@ -11,11 +11,11 @@ import pytest
 from fake_jpegai.install import install_fake
 from jfd_testing import compose_cfg
 
-from jpegai_fd.components import build_encoder, build_group
+from jfd_testing import build_encoder, build_group
 from jpegai_fd.encoders.jpegai import JPEGAIEncoder
 from jpegai_fd.encoders.jpegai.weights import required_files
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking import factor_tags
+from jpegai_fd.config import factor_tags
 
 
 def jpegai_cfg(root, *extra):

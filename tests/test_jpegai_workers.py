@@ -11,7 +11,7 @@ import pytest
 from fake_jpegai.install import install_fake, load_fake_math
 from jfd_testing import compose_cfg
 
-from jpegai_fd.components import build_encoder
+from jfd_testing import build_encoder
 from jpegai_fd.errors import UserError
 
 MATH = load_fake_math()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from jfd_testing import compose_cfg
-from jpegai_fd.components import build_group
+from jfd_testing import build_group
 from jpegai_fd.classifiers.memory import available_bytes, memory_warning
 
 

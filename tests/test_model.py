@@ -126,7 +126,7 @@ def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess
     out = tmp / f"pred_{preprocess}.csv"
     # Batches of 5 cut the images differently from the cache's chunks of 8.
     result = run_cli(
-        "jpegai_fd.predict",
+        "jpegai_fd.cli.predict",
         [
             "--tracking-uri",
             uri,
@@ -164,7 +164,7 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     (folder / "cut.png").write_bytes(png_bytes(64)[:60])
     out = tmp / "incoming.csv"
     result = run_cli(
-        "jpegai_fd.predict",
+        "jpegai_fd.cli.predict",
         [
             "--tracking-uri",
             uri,
@@ -200,7 +200,7 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
     _, paths = split_images(tmp)
     out = tmp / "refused.csv"
     result = run_cli(
-        "jpegai_fd.predict",
+        "jpegai_fd.cli.predict",
         [
             "--tracking-uri",
             uri,
@@ -225,7 +225,7 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
 def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     tmp, uri, runs = sweep
     result = run_cli(
-        "jpegai_fd.promote",
+        "jpegai_fd.cli.promote",
         [
             "--tracking-uri",
             uri,
@@ -252,12 +252,12 @@ def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     # --run moves the alias to another job's model; models:/ URIs predict like runs:/ ones.
     other = next(r for r in runs.values() if r.info.run_id != best.info.run_id)
     again = run_cli(
-        "jpegai_fd.promote", ["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"], cwd=tmp
+        "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"], cwd=tmp
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert client.get_model_version_by_alias("faces", "champion").run_id == other.info.run_id
     missing = run_cli(
-        "jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/nope"], cwd=tmp
+        "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/nope"], cwd=tmp
     )
     assert missing.returncode == 2 and "test/nope" in missing.stderr and "Traceback" not in missing.stderr
 
@@ -279,7 +279,7 @@ def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
         cwd=tmp,
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    result = run_cli("jpegai_fd.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp)
+    result = run_cli("jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp)
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(uri)
     version = client.get_model_version_by_alias("resumed", "champion")
@@ -363,7 +363,7 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
     assert job.returncode == 0, job.stderr[-3000:]
     run_id = json.loads((tmp_path / "run" / "results.json").read_text())["run_id"]
     promoted = run_cli(
-        "jpegai_fd.promote",
+        "jpegai_fd.cli.promote",
         ["--tracking-uri", mlflow_server.uri, "--run", run_id, "--name", experiment_name, "--alias", "champion"],
         cwd=tmp_path,
     )
@@ -372,7 +372,7 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
     _, paths = split_images(tmp_path)
     out = tmp_path / "pred.csv"
     predicted = run_cli(
-        "jpegai_fd.predict",
+        "jpegai_fd.cli.predict",
         ["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4], "--out", str(out)],
         cwd=tmp_path,
     )

@@ -7,7 +7,7 @@ import pytest
 from jfd_testing import compose_cfg, tiny_overrides
 
 from jpegai_fd.cache import LatentStore, fill_group
-from jpegai_fd.components import load_splits
+from jfd_testing import load_splits
 from jpegai_fd.datasets import ImageReader, hash_memo
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError

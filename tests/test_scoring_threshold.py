@@ -9,8 +9,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from jfd_testing import compose_cfg, tiny_overrides
-from jpegai_fd.components import build_group, latents as cached_latents, load_splits
-from jpegai_fd.components import features as job_features
+from jfd_testing import build_group, cached_latents, load_splits
+from jfd_testing import build_features as job_features
 from jpegai_fd.datasets import screen
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError

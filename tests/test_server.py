@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import free_port
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.server import MlflowServer
+from jpegai_fd.cli.server import MlflowServer
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ def test_unreachable_server_fails_at_once_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert uri in lines[0] and "python -m jpegai_fd.server" in lines[0]
+    assert uri in lines[0] and "python -m jpegai_fd.cli.server" in lines[0]
     assert not (tmp_path / "data").exists(), "no work may start before the server check"
     # The same through the environment variable, in a multirun.
     args = ["-m", "bpp=6,12", *[o for o in tiny_overrides(tmp_path) if not o.startswith("tracking.uri")]]
@@ -49,7 +49,7 @@ def test_server_command_starts_and_stops_a_server(tmp_path):
         [
             sys.executable,
             "-m",
-            "jpegai_fd.server",
+            "jpegai_fd.cli.server",
             "--port",
             str(port),
             "--backend-store-uri",

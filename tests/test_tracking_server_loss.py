@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import free_port
 from jfd_testing import tiny_overrides
-from jpegai_fd.server import MlflowServer
+from jpegai_fd.cli.server import MlflowServer
 
 
 @pytest.mark.slow

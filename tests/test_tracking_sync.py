@@ -1,4 +1,4 @@
-"""A tracking server lost mid-sweep: the jobs finish locally, `python -m jpegai_fd.sync` uploads them
+"""A tracking server lost mid-sweep: the jobs finish locally, `python -m jpegai_fd.cli.sync` uploads them
 once the server is back (once), and a server back within `tracking.retry_s` is simply retried.
 Real processes: the command line, `mlflow server` stopped and restarted on the same store and port."""
 
@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import free_port
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.server import MlflowServer
+from jpegai_fd.cli.server import MlflowServer
 
 
 def server_on(tmp_path, port):
@@ -90,7 +90,7 @@ def test_sync_uploads_a_sweep_that_lost_its_server_once(tmp_path):
     out, _ = job.communicate(timeout=600)
     assert job.returncode == 0, out[-3000:]
     assert "Traceback" not in out
-    assert f"once the server is back run: python -m jpegai_fd.sync {tmp_path}/sweep" in out.splitlines()[-1]
+    assert f"once the server is back run: python -m jpegai_fd.cli.sync {tmp_path}/sweep" in out.splitlines()[-1]
     summaries = [json.loads((tmp_path / "sweep" / str(n) / "results.json").read_text()) for n in (0, 1)]
     assert all(s["status"] == "finished" and s["tracking_error"] for s in summaries)
     assert summaries[1]["run_id"] is None  # never reached the server
@@ -99,7 +99,7 @@ def test_sync_uploads_a_sweep_that_lost_its_server_once(tmp_path):
     try:
         (parent,) = runs(client, "sweep")
         assert parent.info.status == "RUNNING"  # what the server shows until the sync
-        synced = run_cli("jpegai_fd.sync", [f"{tmp_path}/sweep"], cwd=tmp_path)
+        synced = run_cli("jpegai_fd.cli.sync", [f"{tmp_path}/sweep"], cwd=tmp_path)
         assert synced.returncode == 0, synced.stderr[-3000:]
         assert synced.stdout.count("uploaded to run") == 2, synced.stdout
         children = runs(client, "job")
@@ -119,7 +119,7 @@ def test_sync_uploads_a_sweep_that_lost_its_server_once(tmp_path):
         assert parent.info.status == "FINISHED" and parent.data.tags["jobs.finished"] == "2"
 
         before = snapshot(client)
-        again = run_cli("jpegai_fd.sync", [f"{tmp_path}/sweep"], cwd=tmp_path)
+        again = run_cli("jpegai_fd.cli.sync", [f"{tmp_path}/sweep"], cwd=tmp_path)
         assert again.returncode == 0, again.stderr[-3000:]
         assert again.stdout.count("already synced") == 2 and "uploaded" not in again.stdout
         assert snapshot(client) == before
@@ -166,10 +166,10 @@ def test_a_server_back_within_retry_s_is_retried_and_the_run_completes(tmp_path)
 
 
 def test_sync_refuses_a_folder_that_is_no_job_output(tmp_path):
-    result = run_cli("jpegai_fd.sync", [str(tmp_path)], cwd=tmp_path)
+    result = run_cli("jpegai_fd.cli.sync", [str(tmp_path)], cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"jpegai_fd.sync: error: {tmp_path} is not a jpegai_fd job or sweep output "
+        f"jpegai_fd.cli.sync: error: {tmp_path} is not a jpegai_fd job or sweep output "
         "folder (no .hydra/ or .jpegai_fd/ in it)"
     )
 
@@ -177,7 +177,7 @@ def test_sync_refuses_a_folder_that_is_no_job_output(tmp_path):
 def test_sync_names_an_unreachable_tracking_uri_in_one_line(tmp_path):
     (tmp_path / "job" / ".hydra").mkdir(parents=True)  # the shape of a job's output folder
     uri = f"http://127.0.0.1:{free_port()}"
-    result = run_cli("jpegai_fd.sync", [str(tmp_path / "job"), "--tracking-uri", uri], cwd=tmp_path)
+    result = run_cli("jpegai_fd.cli.sync", [str(tmp_path / "job"), "--tracking-uri", uri], cwd=tmp_path)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"jpegai_fd.sync: error: cannot reach the MLflow tracking server at {uri}")
+    assert line.startswith(f"jpegai_fd.cli.sync: error: cannot reach the MLflow tracking server at {uri}")

@@ -138,7 +138,7 @@ def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) ->
     from mlflow.models import Model
     from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 
-    if run.run_id is None:  # no server at the start: jpegai_fd.sync uploads model/ later, under a new run id
+    if run.run_id is None:  # no server at the start: jpegai_fd.cli.sync uploads model/ later, under a new run id
         return
     model = Model.load(str(path))
     model.run_id, model.artifact_path = run.run_id, "model"

@@ -1,6 +1,6 @@
 """Experiment tracking with MLflow: one run per job, one parent run per sweep, resume, figures.
 
-The names below are loaded on first use: ``jpegai_fd.server`` and the report only need the light
+The names below are loaded on first use: ``jpegai_fd.cli.server`` and the report only need the light
 ``connection`` module, not mlflow, scikit-learn and matplotlib, which the others pull in.
 """
 

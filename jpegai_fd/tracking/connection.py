@@ -19,7 +19,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
-START_HINT = "start one with `python -m jpegai_fd.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
+START_HINT = "start one with `python -m jpegai_fd.cli.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
 
 
 # MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).

@@ -5,7 +5,7 @@ Calls are few and batched: the run is created with its tags, params go in one ``
 in another, and artifacts are written to a local folder during the job (the job's Hydra output
 folder) and uploaded together when the run ends. If the server stops answering mid-job, the job retries
 for ``tracking.retry_s`` and then goes on; its artifacts stay in that folder and the job writes its
-results and a journal of the run (``tracking.json``) next to them, for ``python -m jpegai_fd.sync``.
+results and a journal of the run (``tracking.json``) next to them, for ``python -m jpegai_fd.cli.sync``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from jpegai_fd.tracking.ui import mark_training_experiment
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
-JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.sync)
+JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
 
 
 def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> str:
@@ -79,7 +79,7 @@ class TrackedRun:
     (also at the start: a job of a sweep then runs without a run); after that the job goes on
     locally and :attr:`lost` holds the reason. Everything the run was sent is also journalled to
     ``<local_dir>/tracking.json`` (ids, tags, params, metrics, final status), from which
-    ``python -m jpegai_fd.sync`` uploads what the server missed.
+    ``python -m jpegai_fd.cli.sync`` uploads what the server missed.
     """
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
@@ -120,7 +120,7 @@ class TrackedRun:
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
             log.warning(
-                "%s; the job runs without it and keeps its results in %s (python -m jpegai_fd.sync uploads them)",
+                "%s; the job runs without it and keeps its results in %s (python -m jpegai_fd.cli.sync uploads them)",
                 self.lost,
                 self.local_dir,
             )

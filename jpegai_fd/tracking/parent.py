@@ -77,7 +77,7 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
 
 def close_parent(parent: ParentRun, counts: Counter) -> bool:
     """End the parent run with its jobs' outcome counts; False when the server could not be told
-    (the jobs' results are on disk; ``jpegai_fd.sync`` closes it later)."""
+    (the jobs' results are on disk; ``jpegai_fd.cli.sync`` closes it later)."""
     try:
         for status in OUTCOMES:
             parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
@@ -102,6 +102,6 @@ def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
             parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
         parent.client.set_tag(parent.run_id, "error", interrupts.reason(exc))
         parent.client.set_terminated(parent.run_id, "KILLED")
-    except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.sync ends the runs later)
+    except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.cli.sync ends the runs later)
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     return None

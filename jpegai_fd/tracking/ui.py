@@ -10,7 +10,7 @@ from __future__ import annotations
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
-LEAN_SERVER = "python -m jpegai_fd.server"
+LEAN_SERVER = "python -m jpegai_fd.cli.server"
 DEFAULT_UI = "http://127.0.0.1:5000"
 
 

@@ -1,4 +1,4 @@
-"""Upload what a tracking server missed, from the jobs' output folders (``python -m jpegai_fd.sync``).
+"""Upload what a tracking server missed, from the jobs' output folders (``python -m jpegai_fd.cli.sync``).
 
 A job journals its run to ``<job folder>/tracking.json`` (:class:`jpegai_fd.tracking.TrackedRun`):
 ids, tags, params, metrics, final status and whether the server was lost. For each job that lost its
@@ -25,7 +25,7 @@ from jpegai_fd.tracking.mlflow_run import JOURNAL, ensure_experiment
 from jpegai_fd.tracking.sweep import STATE_DIR, end_running_children, read_outcomes, sweep_status
 
 SYNC_KEY = "jpegai_fd.sync_key"
-NO_RESULT = "KILLED: the job ended without recording a result (ended by jpegai_fd.sync)"
+NO_RESULT = "KILLED: the job ended without recording a result (ended by jpegai_fd.cli.sync)"
 
 
 def _is_job(path: Path) -> bool:

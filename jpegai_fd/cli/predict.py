@@ -1,4 +1,4 @@
-"""``python -m jpegai_fd.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
+"""``python -m jpegai_fd.cli.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
 
 Scores image files with a trained detector: URI is ``runs:/<run_id>/model``, ``models:/<name>@<alias>``
 or a model folder; PATH are image files or folders (searched recursively, files in sorted order). Writes
@@ -24,7 +24,7 @@ import yaml
 from jpegai_fd.errors import UserError
 from jpegai_fd.progress import Progress
 
-log = logging.getLogger("jpegai_fd.predict")
+log = logging.getLogger("jpegai_fd.cli.predict")
 COLUMNS = ("path", "p_fake", "label", "status")
 
 
@@ -90,7 +90,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.predict", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.predict", description=__doc__.split("\n\n")[1])
     parser.add_argument("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
     parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:  # the JPEG AI encoder's worker processes end with it
             model.unwrap_python_model().predictor.close()
     except UserError as exc:
-        print(f"jpegai_fd.predict: error: {exc}", file=sys.stderr)
+        print(f"jpegai_fd.cli.predict: error: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - loaded
     skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}

@@ -1,4 +1,4 @@
-"""``python -m jpegai_fd.promote (--sweep latest|RUN_ID|NAME | --run RUN_ID) [--metric test/roc_auc]
+"""``python -m jpegai_fd.cli.promote (--sweep latest|RUN_ID|NAME | --run RUN_ID) [--metric test/roc_auc]
 [--name NAME] [--alias champion] [--tracking-uri URI] [--experiment NAME]``
 
 Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry and points the alias
@@ -72,7 +72,7 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.promote", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.promote", description=__doc__.split("\n\n")[1])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--sweep", help="latest, a sweep's parent run id or its name")
     which.add_argument("--run", help="a job's run id")
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = f"{args.metric}={value:.6g} (best of sweep {args.sweep})"
         version = promote(args.tracking_uri, run_id, args.name, args.alias, chosen)
     except UserError as exc:
-        print(f"jpegai_fd.promote: error: {exc}", file=sys.stderr)
+        print(f"jpegai_fd.cli.promote: error: {exc}", file=sys.stderr)
         return 2
     print(
         f"registered run {run_id} as {args.name} version {version.version} with alias @{args.alias}"

@@ -1,4 +1,4 @@
-"""`python -m jpegai_fd.server`: a local MLflow tracking server on 127.0.0.1.
+"""`python -m jpegai_fd.cli.server`: a local MLflow tracking server on 127.0.0.1.
 
 Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
 The backend store is a sqlite file by default, or PostgreSQL with
@@ -109,7 +109,7 @@ class MlflowServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.server", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--backend-store-uri",
         default="sqlite:///mlflow.db",
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
     except RuntimeError as exc:
-        print(f"jpegai_fd.server: error: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
+        print(f"jpegai_fd.cli.server: error: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
         return 1
     print(
         f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "

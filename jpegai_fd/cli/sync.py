@@ -1,4 +1,4 @@
-"""`python -m jpegai_fd.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
+"""`python -m jpegai_fd.cli.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
 while the tracking server was down, and end runs left RUNNING (see :mod:`jpegai_fd.tracking.upload`).
 
 OUTPUT_DIR is a sweep folder (all its jobs) or a job folder. The URI is the one each job logged to,
@@ -47,7 +47,7 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.sync", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.sync", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "folders",
         nargs="+",
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in sync(args.folders, args.tracking_uri):
             print(line)
     except UserError as exc:
-        print(f"jpegai_fd.sync: error: {exc}", file=sys.stderr)
+        print(f"jpegai_fd.cli.sync: error: {exc}", file=sys.stderr)
         return 2
     return 0
 
