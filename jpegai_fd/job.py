@@ -43,7 +43,8 @@ from jpegai_fd.tracking import (
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_scores, threshold_metrics
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
-from jpegai_fd.tuning import tune
+from jpegai_fd.tuning import TuningSettings
+from jpegai_fd.tuning.study import tune
 from jpegai_fd.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,13 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
             log.warning(too_big)
             run.set_tags({"warning.memory": too_big})
         with timed(timings, "time/tune_s"):
-            result = tune(classifier, train_fs, cfg.tuning, cfg.seed, study_name(cfg))
+            result = tune(
+                classifier,
+                train_fs,
+                TuningSettings(**OmegaConf.to_container(cfg.tuning, resolve=True)),
+                cfg.seed,
+                study_name(cfg),
+            )
         if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
             log.warning(
                 "no hyperparameter search (%s): training with the fixed parameters of classifier.estimator",
