@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Mapping, Sequence
 
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
@@ -61,13 +62,13 @@ def _is_number(value, kind: str) -> bool:
 
 def _check_entry(cls: type, name: str, spec, key: str) -> None:
     """One search-space entry: its type, then both bounds (or every choice) as parameter values."""
-    kind = spec.get("type") if isinstance(spec, dict) else None
+    kind = spec.get("type") if isinstance(spec, Mapping) else None
     if kind not in SEARCH_TYPES:
         raise UserError(f"invalid value for '{key}.type': {kind!r}; allowed values: {', '.join(SEARCH_TYPES)}")
     _check_known(cls, name, key)
     if kind == "categorical":
         choices = spec.get("choices")
-        if not choices or not isinstance(choices, list):
+        if not choices or isinstance(choices, str) or not isinstance(choices, Sequence):
             raise UserError(f"'{key}' needs a non-empty 'choices' list, e.g. {key}.choices=[a,b]")
         for i, choice in enumerate(choices):
             _check_value(cls, name, choice, f"{key}.choices[{i}]")
