@@ -15,6 +15,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from jpegai_fd.classifiers.constraints import estimator_class
 from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.datasets import ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
@@ -55,6 +56,9 @@ def _instantiate(node, key: str):
 
 def build_group(cfg: DictConfig, group: str):
     """The option of ``group`` in ``cfg``, instantiated from its ``_target_``."""
+    estimator = OmegaConf.select(cfg, f"{group}.estimator._target_") if group == "classifier" else None
+    if estimator is not None:  # Hydra's own error for an unimportable class names neither key nor fix
+        estimator_class(estimator)
     return _instantiate(cfg[group], group)
 
 

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
 from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.classifiers import fit_on_rows
@@ -16,7 +17,8 @@ from jpegai_fd.classifiers.lgbm import LGBMClassifier, LGBMFolds
 from jfd_testing import build_group
 from jpegai_fd.features.matrix import FeatureSet
 from jfd_testing import train as run_job
-from jpegai_fd.tuning import tune
+from jpegai_fd.tuning import TuningSettings
+from jpegai_fd.tuning.study import tune
 
 LGBM_SMALL = [
     "classifier=lgbm",
@@ -135,7 +137,13 @@ def test_study_with_the_lgbm_backend_finds_parameters(tmp_path):
             "classifier.search_space.min_child_samples.low=3",
         ]
     )
-    result = tune(build_group(cfg, "classifier"), features, cfg.tuning, cfg.seed, "lgbm-test")
+    result = tune(
+        build_group(cfg, "classifier"),
+        features,
+        TuningSettings(**OmegaConf.to_container(cfg.tuning, resolve=True)),
+        cfg.seed,
+        "lgbm-test",
+    )
     assert set(result.best_params) == set(cfg.classifier.search_space) and 0 <= result.best_score <= 1
     assert len(result.trials) == 3
 

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from omegaconf import OmegaConf
 
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.features.matrix import FeatureSet
@@ -19,7 +18,8 @@ from jpegai_fd.progress import Progress
 from jpegai_fd.report.charts import classifier_chart, component_chart
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.sweep_summary import sweep_summary
-from jpegai_fd.tuning import tune
+from jpegai_fd.tuning import TuningSettings
+from jpegai_fd.tuning.study import tune
 from jpegai_fd.tuning.start_point import fixed_start
 
 
@@ -278,16 +278,15 @@ def test_the_search_starts_from_the_fixed_parameters():
             "max_iter": {"type": "int", "low": 50, "high": 60},
         },
     )
-    tuning = OmegaConf.create(
-        {
-            "n_trials": 3,
-            "timeout": None,
-            "cv_folds": 2,
-            "scoring": "accuracy",
-            "storage": None,
-            "study_name": None,
-            "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0},
-        }
+    tuning = TuningSettings(
+        n_trials=3,
+        timeout=None,
+        cv_folds=2,
+        scoring="accuracy",
+        storage=None,
+        heartbeat_s=60,
+        study_name=None,
+        pruner={"n_startup_trials": 2, "n_warmup_steps": 0},
     )
     result = tune(classifier, FeatureSet(X, y.astype(np.int8), np.arange(40), 40), tuning, seed=1, study_name="s")
     first = result.trials.sort_values("number").iloc[0]

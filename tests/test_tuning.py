@@ -6,12 +6,12 @@ from functools import partial
 
 import numpy as np
 import optuna
-from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 
 from jpegai_fd.classifiers import Classifier
 from jpegai_fd.features.matrix import FeatureSet
-from jpegai_fd.tuning import tune
+from jpegai_fd.tuning import TuningSettings
+from jpegai_fd.tuning.study import tune
 
 
 def separable(n_images=60, per_image=3, seed=0) -> FeatureSet:
@@ -39,10 +39,11 @@ def tuning(**kw):
         "cv_folds": 3,
         "scoring": "accuracy",
         "storage": None,
+        "heartbeat_s": 60,
         "study_name": None,
         "pruner": {"n_startup_trials": 2, "n_warmup_steps": 0},
     }
-    return OmegaConf.create({**base, **kw})
+    return TuningSettings(**{**base, **kw})
 
 
 def test_hopeless_trials_are_pruned_after_their_first_folds():

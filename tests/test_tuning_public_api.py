@@ -1,5 +1,5 @@
-"""Tuning stays on Optuna's user API; its one exception, tuning/optuna_adapter.py, is pinned to the Optuna
-version it was checked against."""
+"""Tuning stays on Optuna's user API, and a worker that loses the race for the last slot runs one trial
+more, never two."""
 
 from __future__ import annotations
 
@@ -8,34 +8,16 @@ import subprocess
 import sys
 import textwrap
 
-import optuna
-
-ADAPTER_CHECKED_WITH = "5.0.0"
-
-
-def test_optuna_is_the_version_the_adapter_was_checked_against():
-    assert optuna.__version__ == ADAPTER_CHECKED_WITH, (
-        f"Optuna is {optuna.__version__}; jpegai_fd/tuning/optuna_adapter.py was checked against "
-        f"{ADAPTER_CHECKED_WITH}. Re-check, then update ADAPTER_CHECKED_WITH: (1) Study._storage, "
-        "Trial._trial_id/FrozenTrial._trial_id and storage.set_trial_state_values(id, WAITING) still exist "
-        "and the next study.ask() takes such a trial; (2) study.ask() calls the sampler's before_trial after "
-        "creating the trial, and an exception raised there leaves study.optimize before the trial's heartbeat "
-        "and tell (test_a_worker_that_loses_the_last_slot_hands_its_trial_back below; "
-        "tests/test_distributed_tuning.py)"
-    )
-
 
 # In a fresh interpreter: every import made by project code is recorded, and the study and its trials are
-# seen through a proxy that records each private attribute (one underscore) project code reads. Only the
-# adapter may do either. A second "worker" takes the last slot right after this worker's stop check.
+# seen through a proxy that records each private attribute (one underscore) project code reads. A second
+# "worker" takes the last slot right after this worker's stop check.
 SCRIPT = textwrap.dedent("""
     import builtins, json, sys, warnings
-    ADAPTER = "jpegai_fd.tuning.optuna_adapter"
     private = []
 
     def from_project(frame):
-        name = frame.f_globals.get("__name__", "")
-        return name.startswith("jpegai_fd") and name != ADAPTER
+        return frame.f_globals.get("__name__", "").startswith("jpegai_fd")
 
     real_import = builtins.__import__
     def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
@@ -48,7 +30,7 @@ SCRIPT = textwrap.dedent("""
     builtins.__import__ = recording_import
 
     import optuna
-    from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
+    from jpegai_fd.tuning.study import counted, open_storage, run_trials, wait_for_running
 
     class Seen:
         def __init__(self, target):
@@ -77,31 +59,30 @@ SCRIPT = textwrap.dedent("""
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # ask() on a heartbeat storage
                 taken.append(other.ask().number)
-    sampler = lambda k: optuna.samplers.TPESampler(seed=k)
     objective = lambda trial: trial.suggest_float("x", 0, 1)
-    first = run_trials(study, objective, 2, None, (ValueError,), sampler, other_worker_takes_a_slot)
+    first = run_trials(study, objective, 2, None, 0, other_worker_takes_a_slot)
     after_race = [(t.number, t.state.name) for t in study.trials]
     other.tell(taken[0], 0.5)
     wait_for_running(study, 10)
-    second = run_trials(study, objective, 3, None, (ValueError,), sampler)
-    print(json.dumps({"first": first, "after_race": after_race, "second": second, "claimed": claimed(study),
+    second = run_trials(study, objective, 3, None, 0)
+    print(json.dumps({"first": first, "after_race": after_race, "second": second, "counted": counted(study),
                       "final": [(t.number, t.state.name) for t in study.trials], "private": private}))
 """)
 
 
-def test_a_worker_that_loses_the_last_slot_hands_its_trial_back_through_public_api_only(tmp_path):
+def test_a_worker_that_loses_the_last_slot_runs_one_trial_more_through_public_api_only(tmp_path):
     """The race for the last slot, made deterministic: run_trials evaluates trial 0; another worker takes
-    trial 1 (the last of n_trials=2) between this worker's stop check and its next ask; this worker's trial 2
-    goes back as WAITING and it stops; a later run with n_trials=3 takes trial 2. Along the way project code
-    imports nothing private from Optuna and reads no private attribute of the study or its trials, except
-    in tuning/optuna_adapter.py."""
+    trial 1 (the last of n_trials=2) between this worker's stop check and its next ask; this worker runs
+    trial 2 (n_trials + workers - 1 = 3 in all) and stops; a later run with n_trials=3 runs nothing. Along the
+    way project code imports nothing private from Optuna and reads no private attribute of the study or its
+    trials."""
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, f"sqlite:///{tmp_path}/optuna.db"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.splitlines()[-1])
-    assert out["private"] == [], "project code goes past Optuna's user API outside tuning/optuna_adapter.py"
-    assert out["first"] == 1
-    assert out["after_race"] == [[0, "COMPLETE"], [1, "RUNNING"], [2, "WAITING"]]
-    assert out["second"] == 1 and out["claimed"] == 3
+    assert out["private"] == [], "project code goes past Optuna's user API"
+    assert out["first"] == 2
+    assert out["after_race"] == [[0, "COMPLETE"], [1, "RUNNING"], [2, "COMPLETE"]]
+    assert out["second"] == 0 and out["counted"] == 3
     assert out["final"] == [[0, "COMPLETE"], [1, "COMPLETE"], [2, "COMPLETE"]]

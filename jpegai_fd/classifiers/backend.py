@@ -11,30 +11,31 @@ called ``backend(params, fit_idx, val_idx) -> score`` (higher is better).
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
 from sklearn.metrics import get_scorer
 
-from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.features.matrix import FeatureSet
 
 
-class EstimatorFolds:
-    """Default backend: a fresh estimator per fold, fitted on copied row subsets."""
+def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
+    """``model.fit(X, y)``, passing ``groups`` (the image of each row) to estimators whose ``fit``
+    takes it, so that their early-stopping split never puts patches of one image on both sides.
+    Returns the fitted model."""
+    if groups is not None and "groups" in inspect.signature(model.fit).parameters:
+        return model.fit(X, y, groups=groups)
+    return model.fit(X, y)
 
-    def __init__(self, classifier: Classifier, features: FeatureSet, scoring: str):
+
+class EstimatorFolds:
+    """Default backend: a fresh estimator per fold, fitted on copied row subsets. ``classifier``: a
+    :class:`~jpegai_fd.classifiers.spec.Classifier`."""
+
+    def __init__(self, classifier, features: FeatureSet, scoring: str):
         self.classifier, self.features, self.scorer = classifier, features, get_scorer(scoring)
 
-    def make(self, params: dict):
-        """A fresh estimator of this classifier with ``params``."""
-        return self.classifier.make(params)
-
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
-        from jpegai_fd.classifiers import fit_on_rows
-
         X, y, groups = self.features.X, self.features.y, self.features.groups
-        model = fit_on_rows(self.make(params), X[fit_idx], y[fit_idx], groups[fit_idx])
+        model = fit_on_rows(self.classifier.make(params), X[fit_idx], y[fit_idx], groups[fit_idx])
         return float(self.scorer(model, X[val_idx], y[val_idx]))
-
-
-def fold_scorer(classifier: Classifier, features: FeatureSet, scoring: str):
-    """The tuning backend of ``classifier``: its ``tuning_backend``, else :class:`EstimatorFolds`."""
-    return classifier.fold_scorer(features, scoring)

@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import nn
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.validation_split import validation_split
+from jpegai_fd.classifiers.holdout import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import Progress
@@ -196,7 +196,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Held out image by image, also when streaming: whole cache chunks would read less per epoch, but
         # neighbouring images are alike (measured: a chunk-wise split gave a validation loss 50x the
         # image-wise one and stopped at the first epoch), so the split would not represent the data.
-        fit_pos, val_pos = validation_split(
+        fit_pos, val_pos = holdout_split(
             y01[rows].astype(int), None if groups is None else groups[rows], self.validation_fraction, self.random_state
         )
         train_rows, val_rows = rows[fit_pos], rows[val_pos]
@@ -300,5 +300,5 @@ class CNNFolds(EstimatorFolds):
 
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
         X, y = self.features.X, self.features.y
-        model = self.make(params).fit(X, y, groups=self.features.groups, rows=np.asarray(fit_idx))
+        model = self.classifier.make(params).fit(X, y, groups=self.features.groups, rows=np.asarray(fit_idx))
         return float(self.scorer(model, X[val_idx], y[val_idx]))

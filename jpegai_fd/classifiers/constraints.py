@@ -1,4 +1,5 @@
-"""Check an estimator's parameters against the estimator's own constraints, before any work.
+"""Check a classifier option's estimator parameters and search space against the estimator's own
+constraints, when the option is built (before any work).
 
 scikit-learn estimators declare what each ``__init__`` parameter accepts in ``_parameter_constraints``
 and check it when ``fit`` starts, which in a job is after data loading and extraction. The same
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Mapping, Sequence
+
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from jpegai_fd.errors import UserError
 
-# Hydra's instantiate keys, not estimator parameters.
-HYDRA_KEYS = ("_target_", "_args_", "_recursive_", "_convert_", "_partial_")
+SEARCH_TYPES = ("int", "float", "categorical")
 
 
-def estimator_class(target: str, key: str = "classifier.estimator._target_"):
+def estimator_class(target: str, key: str = "classifier.estimator._target_") -> type:
     """The class a ``_target_`` names; UserError (one line) when it cannot be imported."""
     module, _, name = str(target).rpartition(".")
     try:
@@ -32,24 +35,7 @@ def estimator_class(target: str, key: str = "classifier.estimator._target_"):
     return cls
 
 
-def parameter_problem(cls, name: str, value) -> str | None:
-    """None when ``value`` is allowed for parameter ``name`` of estimator class ``cls``, else what is
-    allowed (a phrase, e.g. "an int in the range [1, inf)")."""
-    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
-
-    constraints = getattr(cls, "_parameter_constraints", {})
-    if name not in constraints:
-        return None
-    try:
-        validate_parameter_constraints({name: constraints[name]}, {name: value}, caller_name=cls.__name__)
-    except InvalidParameterError as exc:
-        said = re.search(r" must be (.*)\. Got .* instead\.$", str(exc), flags=re.S)
-        return f"{cls.__name__} needs {said.group(1)}" if said else str(exc).splitlines()[0]
-    return None
-
-
-def check_known(cls, name: str, key: str) -> None:
-    """Raise UserError when ``name`` is not an ``__init__`` parameter of estimator class ``cls``."""
+def _check_known(cls: type, name: str, key: str) -> None:
     names = cls._get_param_names() if hasattr(cls, "_get_param_names") else None
     if names is not None and name not in names:
         raise UserError(
@@ -57,19 +43,56 @@ def check_known(cls, name: str, key: str) -> None:
         )
 
 
-def check_parameter(cls, name: str, value, key: str) -> None:
-    """Raise UserError naming ``key`` when ``value`` is not allowed for parameter ``name`` of ``cls``."""
-    problem = parameter_problem(cls, name, value)
-    if problem is not None:
-        raise UserError(f"invalid value for '{key}': {value!r}; {problem}")
+def _check_value(cls: type, name: str, value, key: str) -> None:
+    """UserError naming ``key`` when ``value`` is not allowed for parameter ``name`` of ``cls``."""
+    constraints = getattr(cls, "_parameter_constraints", {})
+    if name not in constraints:
+        return
+    try:
+        validate_parameter_constraints({name: constraints[name]}, {name: value}, caller_name=cls.__name__)
+    except InvalidParameterError as exc:
+        said = re.search(r" must be (.*)\. Got .* instead\.$", str(exc), flags=re.S)
+        problem = f"{cls.__name__} needs {said.group(1)}" if said else str(exc).splitlines()[0]
+        raise UserError(f"invalid value for '{key}': {value!r}; {problem}") from None
 
 
-def check_estimator_params(target: str, params: dict, prefix: str = "classifier.estimator") -> type:
-    """Check every fixed parameter (plain values, interpolations resolved) of the estimator ``target``;
-    returns its class."""
-    cls = estimator_class(target, f"{prefix}._target_")
-    for name, value in params.items():
-        if name not in HYDRA_KEYS:
-            check_known(cls, name, f"{prefix}.{name}")
-            check_parameter(cls, name, value, f"{prefix}.{name}")
-    return cls
+def _is_number(value, kind: str) -> bool:
+    return isinstance(value, int if kind == "int" else (int, float)) and not isinstance(value, bool)
+
+
+def _check_entry(cls: type, name: str, spec, key: str) -> None:
+    """One search-space entry: its type, then both bounds (or every choice) as parameter values."""
+    kind = spec.get("type") if isinstance(spec, Mapping) else None
+    if kind not in SEARCH_TYPES:
+        raise UserError(f"invalid value for '{key}.type': {kind!r}; allowed values: {', '.join(SEARCH_TYPES)}")
+    _check_known(cls, name, key)
+    if kind == "categorical":
+        choices = spec.get("choices")
+        if not choices or isinstance(choices, str) or not isinstance(choices, Sequence):
+            raise UserError(f"'{key}' needs a non-empty 'choices' list, e.g. {key}.choices=[a,b]")
+        for i, choice in enumerate(choices):
+            _check_value(cls, name, choice, f"{key}.choices[{i}]")
+        return
+    low, high = spec.get("low"), spec.get("high")
+    for bound, value in (("low", low), ("high", high)):
+        if not _is_number(value, kind):
+            raise UserError(
+                f"invalid value for '{key}.{bound}': {value!r}; a {kind} search needs "
+                f"{'an integer' if kind == 'int' else 'a number'} bound"
+            )
+    if not low <= high:
+        raise UserError(f"'{key}' needs low <= high, got low={low!r} high={high!r}")
+    for bound, value in (("low", low), ("high", high)):
+        _check_value(cls, name, int(value) if kind == "int" else float(value), f"{key}.{bound}")
+    if spec.get("log", False) and low <= 0:
+        raise UserError(f"invalid value for '{key}.low': {low!r}; a log-scale search (log: true) needs low > 0")
+
+
+def check_classifier(cls: type, fixed: dict, search_space: dict) -> None:
+    """``fixed`` (``classifier.estimator.*``) and each ``search_space`` entry (``classifier.search_space.*``)
+    against the parameters of estimator class ``cls``; UserError (one line) on the first bad one."""
+    for name, value in fixed.items():
+        _check_known(cls, name, f"classifier.estimator.{name}")
+        _check_value(cls, name, value, f"classifier.estimator.{name}")
+    for name, spec in search_space.items():
+        _check_entry(cls, str(name), spec, f"classifier.search_space.{name}")

@@ -21,8 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.spec import Classifier
-from jpegai_fd.classifiers.validation_split import validation_split
+from jpegai_fd.classifiers.holdout import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 
@@ -186,7 +185,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         curves: dict = {}
         callbacks = [lgb.record_evaluation(curves)]
         if self.early_stopping_rounds and self.early_stopping_rounds > 0:
-            fit_pos, val_pos = validation_split(
+            fit_pos, val_pos = holdout_split(
                 label[rows], None if groups is None else groups[rows], self.validation_fraction, self.random_state
             )
             train_set = binned.subset(rows[fit_pos].tolist())
@@ -226,13 +225,13 @@ class LGBMFolds(EstimatorFolds):
     """Tuning backend (see :mod:`jpegai_fd.classifiers.backend`): bins the training matrix once per
     distinct binning setting (``max_bin``), then trains every trial's folds on row subsets of it."""
 
-    def __init__(self, classifier: Classifier, features: FeatureSet, scoring: str):
+    def __init__(self, classifier, features: FeatureSet, scoring: str):
         super().__init__(classifier, features, scoring)
         self.classes = np.unique(features.y)
         self.binned: dict[tuple, lgb.Dataset] = {}
 
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
-        model = self.make(params)
+        model = self.classifier.make(params)
         key = tuple(sorted(model.dataset_params().items()))
         if key not in self.binned:
             self.binned[key] = model.bin(self.features.X, np.searchsorted(self.classes, self.features.y))

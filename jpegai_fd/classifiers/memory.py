@@ -7,9 +7,8 @@ kernel's out-of-memory kill are worse than a line at the start that says so.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+import psutil
 
 from jpegai_fd.classifiers.spec import Classifier
 
@@ -23,15 +22,9 @@ EXTRA_PER_MATRIX_BYTE = {
 }
 
 
-def available_bytes() -> int | None:
-    """MemAvailable of /proc/meminfo (None where there is no such file)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+def available_bytes() -> int:
+    """Memory available to a new process without swapping (Linux: MemAvailable)."""
+    return psutil.virtual_memory().available
 
 
 def memory_warning(classifier: Classifier, X, available: int | None = None) -> str | None:
@@ -43,7 +36,7 @@ def memory_warning(classifier: Classifier, X, available: int | None = None) -> s
         return None
     available = available_bytes() if available is None else available
     need = X.nbytes * per_byte
-    if available is None or need <= available:
+    if need <= available:
         return None
     return (
         f"classifier={classifier.name} needs about {need / 1e9:.1f} GB on top of the {X.nbytes / 1e9:.1f} GB "

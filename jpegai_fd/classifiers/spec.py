@@ -11,6 +11,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from jpegai_fd.classifiers.backend import EstimatorFolds
+from jpegai_fd.classifiers.constraints import check_classifier
 from jpegai_fd.errors import UserError
 
 
@@ -20,7 +22,10 @@ class Classifier:
     or {type: categorical, choices}}; ``tuning_backend(classifier=, features=, scoring=)`` -> how a
     fold is fitted and scored (default :class:`~jpegai_fd.classifiers.backend.EstimatorFolds`);
     ``stream_from_cache``: hand the estimator the cached latents, read batch by batch, instead of
-    the flatten matrix (cnn)."""
+    the flatten matrix (cnn).
+
+    Building one checks the fixed parameters and both bounds (or every choice) of each search-space
+    entry against the estimator's own ``_parameter_constraints`` (UserError, one line)."""
 
     def __init__(
         self,
@@ -37,6 +42,8 @@ class Classifier:
         self.name, self.estimator = name, estimator
         self.search_space = dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache
+        fixed = estimator.keywords if isinstance(estimator, functools.partial) else {}
+        check_classifier(self.estimator_class, fixed, self.search_space)
 
     def make(self, params: dict | None = None):
         """A fresh, unfitted estimator with ``params`` overriding its fixed values."""
@@ -53,7 +60,5 @@ class Classifier:
 
     def fold_scorer(self, features, scoring: str):
         """The tuning backend built for one study: called ``backend(params, fit_idx, val_idx) -> score``."""
-        from jpegai_fd.classifiers.backend import EstimatorFolds
-
         backend = self.tuning_backend or EstimatorFolds
         return backend(classifier=self, features=features, scoring=scoring)

@@ -1,6 +1,8 @@
-"""Hyperparameter tuning with Optuna run inside the job."""
+"""Hyperparameter tuning with Optuna run inside the job (:func:`jpegai_fd.tuning.study.tune`).
 
-from jpegai_fd.tuning.cv import grouped_folds
-from jpegai_fd.tuning.study import TuningResult, tune
+Only the settings are imported here, so that checking a config does not load Optuna or scikit-learn.
+"""
 
-__all__ = ["TuningResult", "grouped_folds", "tune"]
+from jpegai_fd.tuning.settings import PrunerSettings, TuningSettings
+
+__all__ = ["PrunerSettings", "TuningSettings"]

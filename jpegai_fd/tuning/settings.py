@@ -1,29 +1,63 @@
-"""Placeholder until the tuning helper's TuningSettings lands (replaced at merge)."""
+"""The ``tuning`` keys as frozen, checked plain values (light to import: pydantic only)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import difflib
+from typing import Annotated
 
 import pydantic
 from pydantic.dataclasses import dataclass
 
+STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "journal")
+
 
 @dataclass(frozen=True)
 class PrunerSettings:
-    n_startup_trials: Annotated[int, pydantic.Field(ge=0)] = 2
-    n_warmup_steps: Annotated[int, pydantic.Field(ge=0)] = 0
+    """Optuna's MedianPruner after each CV fold: ``n_startup_trials`` trials always run every fold
+    (to have a median), and no trial is pruned before fold ``n_warmup_steps``."""
+
+    n_startup_trials: Annotated[int, pydantic.Field(ge=0)]
+    n_warmup_steps: Annotated[int, pydantic.Field(ge=0)]
 
 
 @dataclass(frozen=True)
 class TuningSettings:
-    n_trials: Annotated[int, pydantic.Field(ge=0)] = 5
-    timeout: Optional[Annotated[float, pydantic.Field(gt=0)]] = None  # noqa: UP045
-    cv_folds: Annotated[int, pydantic.Field(ge=2)] = 3
-    scoring: Annotated[str, pydantic.Field(min_length=1)] = "accuracy"
-    storage: Optional[str] = None  # noqa: UP045
-    heartbeat_s: Annotated[int, pydantic.Field(ge=1)] = 60
-    study_name: Optional[str] = None  # noqa: UP045
-    pruner: PrunerSettings = PrunerSettings()
+    """``n_trials``: the study's total (0: no search); ``timeout``: seconds, or None; ``cv_folds``:
+    folds grouped by image; ``scoring``: a scikit-learn scorer name; ``storage``: None (in memory) or
+    a URL of an Optuna storage (resumed and shared); ``heartbeat_s``: the heartbeat of sqlite and
+    postgresql storages; ``study_name``: None (the job's own) or a name; ``pruner``: see
+    :class:`PrunerSettings`."""
 
-    def get(self, key, default=None):
-        return getattr(self, key, default)
+    n_trials: Annotated[int, pydantic.Field(ge=0)]
+    timeout: Annotated[float, pydantic.Field(gt=0)] | None
+    cv_folds: Annotated[int, pydantic.Field(ge=2)]
+    scoring: str
+    storage: str | None
+    heartbeat_s: Annotated[int, pydantic.Field(ge=1)]
+    study_name: Annotated[str, pydantic.Field(min_length=1)] | None
+    pruner: PrunerSettings
+
+    @pydantic.field_validator("scoring")
+    @classmethod
+    def _scorer_name(cls, scoring: str) -> str:
+        # Imported here: scikit-learn takes about a second to load, and a bad override must fail before it.
+        from sklearn.metrics import get_scorer_names
+
+        names = get_scorer_names()
+        if scoring in names:
+            return scoring
+        close = difflib.get_close_matches(scoring, names, n=5, cutoff=0.5)
+        if close:  # the whole list is ~60 names: show the likely ones
+            raise ValueError(
+                f"did you mean {', '.join(close)}? (allowed: any of sklearn.metrics.get_scorer_names(), "
+                f"e.g. accuracy, roc_auc, f1)"
+            )
+        raise ValueError(f"allowed values (scikit-learn scorers): {', '.join(names)}")
+
+    @pydantic.field_validator("storage")
+    @classmethod
+    def _storage_url(cls, url: str | None) -> str | None:
+        scheme, sep, _ = (url or "").partition("://")
+        if url is not None and (not sep or scheme.partition("+")[0] not in STORAGE_SCHEMES):
+            raise ValueError(f"allowed schemes: {', '.join(s + '://' for s in STORAGE_SCHEMES)} or null (in memory)")
+        return url

@@ -12,20 +12,14 @@ from __future__ import annotations
 def _in_space(value, spec):
     """``value`` as the space would propose it, or None when the space cannot propose it. A fixed
     ``None`` (no limit, e.g. ``max_depth``) becomes the top of a numeric range: the closest it has."""
-    kind = spec["type"]
-    if kind in ("int", "float"):
-        low, high = (
-            (int(spec["low"]), int(spec["high"])) if kind == "int" else (float(spec["low"]), float(spec["high"]))
-        )
-        if value is None:
-            return high
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if kind == "int" and value != int(value):
-            return None
-        return (int(value) if kind == "int" else float(value)) if low <= value <= high else None
-    choices = list(spec["choices"])
-    return value if value in choices else None
+    if spec["type"] == "categorical":
+        return value if value in list(spec["choices"]) else None
+    cast = int if spec["type"] == "int" else float
+    if value is None:
+        return cast(spec["high"])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or cast(value) != value:
+        return None
+    return cast(value) if cast(spec["low"]) <= value <= cast(spec["high"]) else None
 
 
 def fixed_start(classifier) -> dict:

@@ -1,27 +1,51 @@
-"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds."""
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
+
+``tuning.n_trials`` is the study's total, not a per-process count: with ``tuning.storage`` set, a rerun
+runs only the missing trials, and any number of processes share one study. Each runs
+``study.optimize`` (heartbeats, stale trials failed, timeout) with Optuna's ``MaxTrialsCallback``,
+which stops it once the study holds ``n_trials`` finished or running trials. That check comes after
+a trial, so a study shared by W workers ends with at least ``n_trials`` and at most
+``n_trials + W - 1`` trials.
+
+Storage URLs: ``sqlite:///optuna.db`` or ``postgresql+psycopg2://...`` (RDB, with heartbeats: the
+running trial of a dead worker is failed after 3 missed beats, so the others never wait on it) and
+``journal:///shared/fs/optuna.log`` (Optuna's JournalStorage in one append-only file, for a shared
+filesystem without a database server; it has no heartbeat).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import optuna
 import pandas as pd
-from omegaconf import DictConfig
+import sqlalchemy.exc
+from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.study import MaxTrialsCallback
+from optuna.trial import TrialState
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
-from jpegai_fd.classifiers import Classifier, suggest_params
-from jpegai_fd.classifiers.backend import fold_scorer
+from jpegai_fd.classifiers import Classifier
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import Progress
 from jpegai_fd.tuning.cv import grouped_folds
+from jpegai_fd.tuning.settings import TuningSettings
 from jpegai_fd.tuning.start_point import enqueue_fixed_start
-from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
 
 log = logging.getLogger(__name__)
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+JOURNAL = "journal://"
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+CATCH = (ValueError, ArithmeticError)  # a trial that raises one of these fails; the search goes on
 
 
 @dataclass
@@ -35,24 +59,107 @@ class TuningResult:
     untuned: str | None = None
 
 
-def no_trial_completed(study: optuna.Study, tuning: DictConfig) -> UserError:
-    """The error of a search in which no trial completed: the job must not pass for a tuned result."""
-    states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
-    errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
-    why = (
-        f"first error: {errors[0]}"
-        if errors
-        else (f"tuning.timeout={tuning.timeout}s passed first" if tuning.timeout is not None else "no error recorded")
-    )
-    return UserError(
-        f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
-        f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
-        f"to train with the fixed parameters"
-    )
+# Workers that start together on an empty database race to create Optuna's tables: the losers see a
+# duplicate-object error from the database and, a moment later, the finished schema.
+@retry(
+    retry=retry_if_exception_type((sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)),
+    stop=stop_after_attempt(6),
+    wait=wait_incrementing(0.5, 0.5),
+    reraise=True,
+)
+def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | None:
+    """The Optuna storage for ``tuning.storage``: None (in memory), an RDB URL, or ``journal://PATH``."""
+    if url is None:
+        return None
+    if url.startswith(JOURNAL):
+        return JournalStorage(JournalFileBackend(url[len(JOURNAL) :]))
+    with warnings.catch_warnings():  # heartbeat_interval is flagged experimental since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that count towards ``n_trials``: finished (also pruned or failed) or running."""
+    return len(study.get_trials(deepcopy=False, states=COUNTED))
+
+
+def sampler(seed: int) -> optuna.samplers.TPESampler:
+    # constant_liar: parallel workers see each other's running trials and sample away from them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+
+
+def run_trials(
+    study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None, seed: int, on_trial=None
+) -> int:
+    """Evaluate trials of ``study`` until it holds ``n_trials`` counted trials (this process runs at
+    most the ones missing when it starts) or ``timeout`` seconds pass; returns how many this process
+    evaluated. A trial draws its points with seed ``seed + its number``, so that workers do not draw
+    the same points and one process is reproducible; ``on_trial()`` is called after each trial."""
+    missing = n_trials - counted(study)
+    if missing <= 0:
+        return 0
+    done = 0
+
+    def evaluate(trial: optuna.Trial):
+        trial.study.sampler = sampler(seed + trial.number)  # suggest_* draws from the study's sampler
+        trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
+        try:
+            return objective(trial)
+        except CATCH as exc:
+            # One line of our own instead of Optuna's traceback; NaN makes Optuna record the trial FAIL.
+            log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            return float("nan")
+
+    def count(_study, _trial) -> None:
+        nonlocal done
+        done += 1
+        if on_trial is not None:
+            on_trial()
+
+    stop = MaxTrialsCallback(n_trials, states=COUNTED)
+    study.optimize(evaluate, n_trials=missing, timeout=timeout, callbacks=[stop, count])
+    return done
+
+
+def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float = 1.0) -> None:
+    """Block until no trial of ``study`` is running (other workers' trials), so that the best trial
+    read next is the study's final best; stale trials of dead workers are failed on the way. (Optuna
+    has no call that waits for other processes' trials.)"""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last_log = time.monotonic()
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # no-op for storages without heartbeat
+        running = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        if not running or (deadline is not None and time.monotonic() >= deadline):
+            return
+        if time.monotonic() - last_log >= 60:
+            last_log = time.monotonic()
+            log.info("optuna: waiting for trials %s of other workers to finish", running)
+        time.sleep(poll_s)
+
+
+def suggest_params(trial: optuna.Trial, space: dict) -> dict:
+    """Draw one value per entry of a search space of ``{type: int|float, low, high, log}`` or
+    ``{type: categorical, choices}`` specs (plain dicts)."""
+    params = {}
+    for name, spec in space.items():
+        log_scale = bool(spec.get("log", False))
+        if spec["type"] == "int":
+            params[name] = trial.suggest_int(name, int(spec["low"]), int(spec["high"]), log=log_scale)
+        elif spec["type"] == "float":
+            params[name] = trial.suggest_float(name, float(spec["low"]), float(spec["high"]), log=log_scale)
+        else:
+            params[name] = trial.suggest_categorical(name, list(spec["choices"]))
+    return params
 
 
 def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
-    score_fold = fold_scorer(classifier, features, scoring)  # default: refit per fold; see backend.py
+    score_fold = classifier.fold_scorer(features, scoring)  # default: refit per fold; see classifiers/backend.py
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial, classifier.search_space)
@@ -68,14 +175,25 @@ def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str
     return objective
 
 
-def _sampler(seed: int) -> optuna.samplers.TPESampler:
-    # constant_liar: parallel workers see each other's running trials and sample away from them.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+def no_trial_completed(study: optuna.Study, timeout: float | None) -> UserError:
+    """The error of a search in which no trial completed: the job must not pass for a tuned result."""
+    states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
+    errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
+    why = (
+        f"first error: {errors[0]}"
+        if errors
+        else (f"tuning.timeout={timeout}s passed first" if timeout is not None else "no error recorded")
+    )
+    return UserError(
+        f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
+        f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
+        f"to train with the fixed parameters"
+    )
 
 
-def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed: int, study_name: str) -> TuningResult:
+def tune(
+    classifier: Classifier, features: FeatureSet, tuning: TuningSettings, seed: int, study_name: str
+) -> TuningResult:
     """Search ``classifier.search_space`` on ``features`` with grouped ``tuning.cv_folds``-fold CV.
 
     With ``tuning.storage`` set, the study is loaded if it exists and only the trials still missing
@@ -85,45 +203,32 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
         why = "tuning.n_trials=0" if tuning.n_trials == 0 else "classifier.search_space is empty"
         return TuningResult({}, float("nan"), pd.DataFrame(), untuned=why)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
-    pruner = optuna.pruners.MedianPruner(
-        n_startup_trials=tuning.pruner.n_startup_trials, n_warmup_steps=tuning.pruner.n_warmup_steps
-    )
-    storage = open_storage(tuning.storage, tuning.get("heartbeat_s", 60))
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage,
+        storage=open_storage(tuning.storage, tuning.heartbeat_s),
         direction="maximize",
-        sampler=_sampler(seed),
-        pruner=pruner,
+        sampler=sampler(seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=tuning.pruner.n_startup_trials, n_warmup_steps=tuning.pruner.n_warmup_steps
+        ),
         load_if_exists=True,
     )
     enqueue_fixed_start(study, classifier)  # trial 0 = the fixed parameters: tuning never ends below them in CV
-    # n_trials is the study's total: other workers on the same storage count too (see shared.py).
-    already = claimed(study)
-    remaining = max(tuning.n_trials - already, 0)
+    already = counted(study)
     if already:
-        log.info("optuna study '%s': %d trials already done or running, up to %d more", study_name, already, remaining)
+        log.info("optuna study '%s': %d trials already done or running", study_name, already)
     folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
-    progress = Progress(f"tune {classifier.name}", remaining, "trials", log, every_s=0)
+    progress = Progress(f"tune {classifier.name}", max(tuning.n_trials - already, 0), "trials", log, every_s=0)
     start = time.perf_counter()
-
-    if remaining:
-        remaining = run_trials(
-            study,
-            _objective(classifier, features, folds, tuning.scoring),
-            tuning.n_trials,
-            tuning.timeout,
-            (ValueError, ArithmeticError),
-            lambda number: _sampler(seed + number),
-            progress.update,
-        )
-        progress.close()  # a timeout or a lost race ends the search early
+    objective = _objective(classifier, features, folds, tuning.scoring)
+    done = run_trials(study, objective, tuning.n_trials, tuning.timeout, seed, progress.update)
+    progress.close()  # a timeout or the other workers end the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
-    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
-        raise no_trial_completed(study, tuning)  # the job ends FAILED, never FINISHED with a nan score
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        raise no_trial_completed(study, tuning.timeout)  # the job ends FAILED, never FINISHED with a nan score
     log.info(
         "optuna: %d trials in %.1fs, best %s=%.4f with %s",
-        remaining,
+        done,
         time.perf_counter() - start,
         tuning.scoring,
         study.best_value,
