@@ -170,5 +170,7 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
             file=sys.stderr,
         )
     else:
-        print("jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr)
+        print(
+            "jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr
+        )
     return 130

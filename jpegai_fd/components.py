@@ -9,7 +9,7 @@ job of a sweep before any work and check the rules the components declare about 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -34,7 +34,7 @@ class Components:
     encoder: LatentEncoder
     preprocess: object  # a method of jpegai_fd.features.preprocess (features(), whole_latents)
     classifier: Classifier
-    extras: ExtraPlan = ExtraPlan()
+    extras: ExtraPlan = field(default_factory=ExtraPlan)
 
 
 def _instantiate(node, key: str):
@@ -67,7 +67,9 @@ def _extra_set(name: str, node, image_size: int) -> ImageDataset:
     try:
         dataset = _instantiate(node, f"eval.{name}")
     except UserError as exc:  # a dataset's own message names dataset.<key>; here it is eval.<name>.<key>
-        raise UserError(str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")) from None
+        raise UserError(
+            str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
+        ) from None
     return check_set(name, dataset, image_size)
 
 

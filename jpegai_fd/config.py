@@ -412,7 +412,7 @@ def check_jobs(config_name: str, task: list[str], sweeper_params: dict | None) -
                 f"{exc}; this sweep combines {shown} (its job {i}, counting from 0, of {len(jobs)}): "
                 f"sweep those values separately"
             ) from exc
-        except Exception as exc:  # noqa: BLE001  (only the errors a user causes are reworded)
+        except Exception as exc:
             error = one_line(exc, job)
             if error is None:
                 raise

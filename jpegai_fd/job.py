@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from jpegai_fd.cache import ExtractionStats, LatentGroup, cached_latents
+from jpegai_fd.cache.extraction import ExtractionStats, cached_latents
+from jpegai_fd.cache.store import LatentGroup
 from jpegai_fd.classifiers import fit_on_rows, predict_real
 from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.components import Components
@@ -39,21 +40,12 @@ from jpegai_fd.tracking.job_artifacts import (
     log_training_curves,
     log_trials,
 )
-<<<<<<< HEAD
 from jpegai_fd.tracking.mlflow_run import TrackedRun
 from jpegai_fd.tracking.resume import resume_finished
 from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_extras, log_scores, threshold_metrics
 from jpegai_fd.tracking.settings import JobPlace
 from jpegai_fd.tracking.sweep import UNTUNED_TAG, record_failure, record_interrupt, record_outcome
 from jpegai_fd.tuning.study import tune
-=======
-from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
-from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_scores, threshold_metrics
-from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
-from jpegai_fd.tuning import TuningSettings
-from jpegai_fd.tuning.study import tune
-from jpegai_fd.validation import validate_config
->>>>>>> h/tuning
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
@@ -90,7 +82,6 @@ def load_data(dataset, seed: int) -> dict[str, Split]:
     return {"train": Split(train), "valid": Split(dataset.load_valid_split(seed)), "test": Split(test)}
 
 
-<<<<<<< HEAD
 def extract(splits: dict[str, Split], parts: Components, s: Settings) -> None:
     """Open each split's cache group at ``bpp``, extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
@@ -109,114 +100,6 @@ def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> N
     for name, split in splits.items():
         split.features = feature_set(
             split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
-=======
-def run_job(cfg: DictConfig) -> dict[str, float]:
-    """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
-    validate_config(cfg)
-    parts = components.build(cfg)
-    components.check_compatible(parts, cfg.bpp)
-    quiet_libraries()
-    out = job_output_dir()
-    if cfg.tracking.resume:
-        skipped = resume_finished(cfg, out)
-        if skipped is not None:
-            return skipped
-    timings: dict[str, float] = {}
-    settings = components.scoring_settings(cfg)
-    with TrackedRun(cfg, out) as run:
-        dataset, encoder, classifier = parts.dataset, parts.encoder, parts.classifier
-        with timed(timings, "time/dataset_s"):
-            train, test = components.load_splits(cfg, dataset)
-            valid = components.load_valid_split(cfg, dataset)
-        audit = None
-        if settings.audit:  # headers only, before any latent is computed
-            with timed(timings, "time/audit_s"):
-                audit = log_audit(run, (train, valid, test), settings.audit_max_auc)
-        if hasattr(encoder, "prepare"):
-            encoder.prepare()
-        with timed(timings, "time/extract_s"):
-            train_group, train_stats = components.latents(cfg, train, encoder, dataset)
-            valid_group, valid_stats = components.latents(cfg, valid, encoder, dataset)
-            test_group, test_stats = components.latents(cfg, test, encoder, dataset)
-        splits = [(train, train_group), (valid, valid_group), (test, test_group)]
-        log_dataset_manifest(run, splits, cfg.paths.cache)  # incl. skipped/unreadable images
-        log_dataset_inputs(run, splits)  # the UI's Dataset column
-        # Runs with this tag scored the same test images: the report pairs their per-image scores.
-        run.set_tags({"dataset.test_manifest": str(test_group.group.attrs["manifest"])[:16]})
-        with timed(timings, "time/features_s"):
-            train_fs = components.features(cfg, train_group, train=True, parts=parts)
-            # Valid like test: every position of an image (multi), and never an input of the search or the fit.
-            valid_fs = components.features(cfg, valid_group, train=False, parts=parts)
-            test_fs = components.features(cfg, test_group, train=False, parts=parts)
-        too_big = memory_warning(classifier, train_fs.X)
-        if too_big:
-            log.warning(too_big)
-            run.set_tags({"warning.memory": too_big})
-        with timed(timings, "time/tune_s"):
-            result = tune(
-                classifier,
-                train_fs,
-                TuningSettings(**OmegaConf.to_container(cfg.tuning, resolve=True)),
-                cfg.seed,
-                study_name(cfg),
-            )
-        if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
-            log.warning(
-                "no hyperparameter search (%s): training with the fixed parameters of classifier.estimator",
-                result.untuned,
-            )
-            run.set_tags({UNTUNED_TAG: result.untuned})
-        with timed(timings, "time/fit_s"):
-            model = fit_on_rows(classifier.make(result.best_params), train_fs.X, train_fs.y, train_fs.groups)
-        # A tuned value replaces the fixed classifier.estimator value of the same name; params model.*
-        # record what the final model really used, next to the configured classifier.estimator.*.
-        used = {
-            k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
-            for k, v in model.get_params(deep=False).items()
-        }
-        run.log_params({f"model.{k}": v for k, v in used.items()})
-        with timed(timings, "time/predict_s"):
-            p_real = predict_real(model, test_fs.X)
-        p_real_valid = predict_real(model, valid_fs.X)
-        y_valid = valid_fs.done(valid_group.labels)
-        y_true = test_fs.done(test_group.labels)
-        with timed(timings, "time/score_s"):
-            # The saved model's rule, chosen on the valid images only; its predictions are these scores.
-            decision = choose_decision(y_valid, p_real_valid, valid_fs.groups, valid_fs.n_images, settings)
-            scored = evaluate_split(y_true, p_real, test_fs.groups, test_fs.n_images, decision, settings)
-            on_valid = evaluate_split(
-                y_valid,
-                p_real_valid,
-                valid_fs.groups,
-                valid_fs.n_images,
-                decision,
-                replace(settings, bootstrap_resamples=0),
-            )
-        log_scores(run, "test", test_fs.done(test_group.ids), y_true, scored)
-        log_scores(run, "valid", valid_fs.done(valid_group.ids), y_valid, on_valid)
-        log_decision(run, decision, y_true, scored, run.name)
-        metrics = {
-            **prefixed(scored.metrics, "test"),
-            **prefixed(on_valid.metrics, "valid"),
-            **threshold_metrics(decision),
-        }
-        metrics["cv/best_score"] = result.best_score
-        extraction = {
-            "extract/images_extracted": train_stats.extracted + valid_stats.extracted + test_stats.extracted,
-            "extract/images_cached": train_stats.cached + valid_stats.cached + test_stats.cached,
-            "data/train_images": len(train),
-            "data/valid_images": len(valid),
-            "data/test_images": len(test),
-            "data/train_samples": len(train_fs.y),
-            "data/num_features": train_fs.X.shape[1],
-        }
-        run.log_metrics({**metrics, **timings, **extraction})
-        run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
-        fixed_pred = np.where(scored.fixed_fake, 0, 1).astype(np.int8)  # at 0.5: the confusion matrix and ROC figure
-        log_evaluation(run, y_true, fixed_pred, 1.0 - scored.fixed_p_fake, run.name)
-        log_importances(
-            run, model, latent_shapes(train_group, cfg.component, cfg.latent), parts.preprocess.whole_latents, run.name
->>>>>>> h/tuning
         )
 
 
@@ -230,7 +113,9 @@ def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings
     with timed(timings, "time/tune_s"):
         result = tune(classifier, train, s.tuning, s.grid.seed, s.study_name)
     if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
-        log.warning("no hyperparameter search (%s): training with classifier.estimator's fixed parameters", result.untuned)
+        log.warning(
+            "no hyperparameter search (%s): training with classifier.estimator's fixed parameters", result.untuned
+        )
         run.set_tags({UNTUNED_TAG: result.untuned})
     with timed(timings, "time/fit_s"):
         model = fit_on_rows(classifier.make(result.best_params), train.X, train.y, train.groups)
@@ -290,7 +175,9 @@ def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
     stream = bool(getattr(parts.classifier, "stream_from_cache", False))
     scorer = Scorer(parts.preprocess, s.grid.component, s.grid.latent, model, decision, s.scoring, stream=stream)
     latents = Latents(s.cache, parts.encoder, s.extract)
-    result = evaluate_extras(parts.extras, splits["test"].images, parts.dataset, scorer, latents, s.grid.bpp, s.grid.seed)
+    result = evaluate_extras(
+        parts.extras, splits["test"].images, parts.dataset, scorer, latents, s.grid.bpp, s.grid.seed
+    )
     return log_extras(run, parts.extras, result, s.cache)
 
 
@@ -319,7 +206,9 @@ def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dic
     with TrackedRun(s.tracking, s.record, place) as run:
         with timed(timings, "time/dataset_s"):
             splits = load_data(parts.dataset, s.grid.seed)
-        audit = log_audit(run, [sp.images for sp in splits.values()], s.scoring.audit_max_auc) if s.scoring.audit else None
+        audit = (
+            log_audit(run, [sp.images for sp in splits.values()], s.scoring.audit_max_auc) if s.scoring.audit else None
+        )
         with timed(timings, "time/extract_s"):
             extract(splits, parts, s)
         pairs = [(sp.images, sp.group) for sp in splits.values()]

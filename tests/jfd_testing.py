@@ -112,13 +112,12 @@ def load_valid_split(cfg: DictConfig, dataset=None):
 
 def cached_latents(cfg: DictConfig, split, encoder, dataset=None):
     """(group, stats) of ``split`` at ``cfg.bpp`` in ``cfg.paths.cache``, extracting what is missing."""
-    from jpegai_fd import cache, config
+    from jpegai_fd import config
+    from jpegai_fd.cache.extraction import cached_latents as fill
 
     dataset = dataset or build_group(cfg, "dataset")
     s = config.settings(cfg)
-    return cache.cached_latents(
-        s.cache, split, encoder, s.grid.bpp, dataset.reader, s.extract, dataset.max_bad_fraction
-    )
+    return fill(s.cache, split, encoder, s.grid.bpp, dataset.reader, s.extract, dataset.max_bad_fraction)
 
 
 def build_features(cfg: DictConfig, group, train: bool, rows=None, parts=None):

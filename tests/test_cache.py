@@ -14,7 +14,8 @@ import pytest
 import zarr
 
 from jfd_testing import compose_cfg, tiny_overrides
-from jpegai_fd.cache import LatentStore, fill_group
+from jpegai_fd.cache.store import LatentStore
+from jpegai_fd.cache.extraction import fill_group
 from jfd_testing import cached_latents, load_splits
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.encoders import DCTEncoder
@@ -146,7 +147,7 @@ def test_killed_extraction_resumes_to_identical_latents(tmp_path):
 
 OPEN_AT = """
 import sys, time
-from jpegai_fd.cache import LatentStore
+from jpegai_fd.cache.store import LatentStore
 start = float(sys.argv[2])
 while time.time() < start:
     pass

@@ -121,11 +121,7 @@ def test_no_import_circles():
 
 
 def test_only_the_edge_reads_the_composed_config():
-    readers = {
-        m
-        for m, p in modules().items()
-        if any(t.split(".")[0] in ("omegaconf", "hydra") for t in imports(m, p))
-    }
+    readers = {m for m, p in modules().items() if any(t.split(".")[0] in ("omegaconf", "hydra") for t in imports(m, p))}
     assert readers <= CONFIG_READERS, sorted(readers - CONFIG_READERS)
     assert len(readers) <= 6
 

@@ -279,7 +279,9 @@ def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
         cwd=tmp,
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    result = run_cli("jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp)
+    result = run_cli(
+        "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(uri)
     version = client.get_model_version_by_alias("resumed", "champion")

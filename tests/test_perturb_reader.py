@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from jfd_testing import compose_cfg, tiny_overrides
 
-from jpegai_fd.cache import LatentStore, fill_group
+from jpegai_fd.cache.store import LatentStore
+from jpegai_fd.cache.extraction import fill_group
 from jfd_testing import load_splits
 from jpegai_fd.datasets import ImageReader, hash_memo
 from jpegai_fd.encoders import DCTEncoder

@@ -16,7 +16,9 @@ from jpegai_fd.perturb import PerturbedReader
 log = logging.getLogger(__name__)
 
 
-def evaluate_extras(plan: ExtraPlan, test, dataset, scorer: Scorer, latents: Latents, bpp: int, seed: int) -> ExtraResult:
+def evaluate_extras(
+    plan: ExtraPlan, test, dataset, scorer: Scorer, latents: Latents, bpp: int, seed: int
+) -> ExtraResult:
     """Score ``scorer``'s model on every extra set, condition and rate of ``plan`` (``test``: the job's
     test split of ``dataset``), extracting the latents they miss."""
     result = evaluate_plan(plan, test, dataset, bpp, seed, latents, scorer)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jpegai_fd.cache import ExtractSettings, cached_latents
+from jpegai_fd.cache.settings import ExtractSettings
+from jpegai_fd.cache.extraction import cached_latents
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
 from jpegai_fd.extra_eval.plan import ExtraPlan, load_test_split
 from jpegai_fd.classifiers import predict_real

@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retries before mlflow loads)
 from jpegai_fd.tracking import interrupts
