@@ -22,7 +22,10 @@ import pandas as pd
 from bench_common import compose_cfg
 
 from jpegai_fd.cli.server import MlflowServer
-from jpegai_fd.tracking import TrackedRun, log_trials
+from jpegai_fd.config import settings
+from jpegai_fd.tracking.job_artifacts import log_trials
+from jpegai_fd.tracking.mlflow_run import TrackedRun
+from jpegai_fd.tracking.settings import JobPlace
 from jpegai_fd.tracking.job_artifacts import log_evaluation, log_importances
 
 
@@ -47,7 +50,8 @@ def one_job(cfg, workdir: Path) -> float:
     )
     shapes = {"model_y": (160, 16, 16), "model_uv": (96, 16, 16)}
     start = time.perf_counter()
-    with TrackedRun(cfg, workdir) as run:
+    s = settings(cfg)
+    with TrackedRun(s.tracking, s.record, JobPlace(output_dir=workdir)) as run:
         run.log_metrics({f"test/m{i}": float(i) for i in range(6)} | {f"time/t{i}_s": 1.0 for i in range(6)})
         log_evaluation(run, y_true, (p_real < 0.5).astype(int), p_real, "bench")
         log_importances(run, _Forest(256 * 256), shapes, "flatten", "bench")

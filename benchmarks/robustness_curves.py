@@ -24,7 +24,8 @@ from sklearn.ensemble import RandomForestClassifier
 
 from jpegai_fd.datasets.synthetic import make_image
 from jpegai_fd.encoders.dct import DCTEncoder
-from jpegai_fd.perturb import JPEGRecompress, build_conditions
+from jpegai_fd.components import build_conditions
+from jpegai_fd.perturb import JPEGRecompress
 from jpegai_fd.scoring.metrics import split_metrics
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"

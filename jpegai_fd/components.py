@@ -9,6 +9,7 @@ job of a sweep before any work and check the rules the components declare about 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hydra.errors import InstantiationException
@@ -21,7 +22,7 @@ from jpegai_fd.datasets import ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.extra_eval.plan import ExtraPlan, check_rates, check_set, check_set_name
-from jpegai_fd.perturb import build_conditions
+from jpegai_fd.perturb import Perturbation
 
 GROUPS = ("dataset", "encoder", "preprocess", "classifier")
 
@@ -71,6 +72,36 @@ def _extra_set(name: str, node, image_size: int) -> ImageDataset:
             str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
         ) from None
     return check_set(name, dataset, image_size)
+
+
+def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.conditions") -> dict[str, Perturbation]:
+    """Condition name -> Perturbation, in the order given. One-line UserError naming
+    ``<key>.<name>`` for a spec without ``_target_``, a target that is not a perturbation, bad
+    parameters, or two names for the same condition (same ``describe()``)."""
+    if not isinstance(specs, Mapping):
+        raise UserError(f"'{key}' must map condition names to _target_ specs, got {type(specs).__name__}")
+    out: dict[str, Perturbation] = {}
+    seen: dict[str, str] = {}
+    for name, spec in specs.items():
+        where = f"{key}.{name}"
+        if not isinstance(spec, Mapping) or "_target_" not in spec:
+            raise UserError(
+                f"'{where}' needs a _target_, e.g. {{_target_: jpegai_fd.perturb.JPEGRecompress, quality: 75}}"
+            )
+        try:
+            condition = _instantiate(dict(spec), where)
+        except UserError as exc:
+            raise UserError(f"'{where}': {exc}") from None
+        if not isinstance(condition, Perturbation):
+            raise UserError(
+                f"'{where}._target_' ({spec['_target_']}) is not a perturbation; use a class of jpegai_fd.perturb"
+            )
+        digest = condition.digest()
+        if digest in seen:
+            raise UserError(f"'{where}' is the same condition as '{key}.{seen[digest]}'; remove one of them")
+        seen[digest] = str(name)
+        out[str(name)] = condition
+    return out
 
 
 def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:

@@ -12,6 +12,7 @@ from scipy import ndimage
 
 from jpegai_fd.datasets.synthetic import make_image
 from jpegai_fd.errors import UserError
+from jpegai_fd.components import build_conditions
 from jpegai_fd.perturb import (
     CenterCrop,
     CodecRecompress,
@@ -19,7 +20,6 @@ from jpegai_fd.perturb import (
     GaussianNoise,
     JPEGRecompress,
     Rescale,
-    build_conditions,
     jpeg_bytes,
 )
 from jpegai_fd.perturb.resample import resize

@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 
 from jpegai_fd.datasets.synthetic import make_image
 from jpegai_fd.errors import UserError
-from jpegai_fd.perturb import GaussianNoise, build_conditions
+from jpegai_fd.components import build_conditions
+from jpegai_fd.perturb import GaussianNoise
 
 
 def standard(overrides=()):

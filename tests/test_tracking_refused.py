@@ -10,16 +10,24 @@ from mlflow.entities import Dataset, DatasetInput
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import compose_cfg, tiny_overrides
+from jpegai_fd.config import settings
 from jpegai_fd.tracking.mlflow_run import JOURNAL, TrackedRun
+from jpegai_fd.tracking.settings import JobPlace
 
 
 def _cfg(tmp_path, uri: str, experiment: str):
-    return compose_cfg([*tiny_overrides(tmp_path), f"tracking.uri={uri}", f"tracking.experiment={experiment}"])
+    return settings(
+        compose_cfg([*tiny_overrides(tmp_path), f"tracking.uri={uri}", f"tracking.experiment={experiment}"])
+    )
+
+
+def tracked(s, folder):
+    return TrackedRun(s.tracking, s.record, JobPlace(output_dir=folder))
 
 
 def test_a_refused_request_is_tagged_and_the_run_still_ends_finished(mlflow_server, tmp_path, experiment_name):
     cfg = _cfg(tmp_path, mlflow_server.uri, experiment_name)
-    with TrackedRun(cfg, tmp_path / "job") as run:
+    with tracked(cfg, tmp_path / "job") as run:
         run.log_params({"model.x": "1"})
         run.log_params({"model.x": "2"})  # MLflow refuses to change a logged param, every time
         run.log_metrics({"test/accuracy": 0.75})
@@ -38,7 +46,7 @@ def test_parallel_runs_logging_the_same_new_dataset_all_end_finished(mlflow_serv
     """The race CI met: jobs of a joblib sweep log the same dataset at once, and the server's unique
     index refuses all but one of the inserts. A retry links the row that now exists."""
     cfg = _cfg(tmp_path, mlflow_server.uri, experiment_name)
-    runs = [TrackedRun(cfg, tmp_path / f"job{i}").__enter__() for i in range(8)]
+    runs = [tracked(cfg, tmp_path / f"job{i}").__enter__() for i in range(8)]
     gate = threading.Barrier(len(runs))
     digests = [f"{i:016x}" for i in range(12)]  # several rounds: one race is not always lost
 

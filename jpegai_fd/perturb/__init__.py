@@ -8,7 +8,6 @@ stable ``key()`` (metric and cache-group name) and ``describe()`` (cache key); s
 from jpegai_fd.perturb.base import PERTURB_VERSION, Perturbation
 from jpegai_fd.perturb.blur import GaussianBlur
 from jpegai_fd.perturb.codec import CodecRecompress
-from jpegai_fd.perturb.conditions import build_conditions
 from jpegai_fd.perturb.crop import CenterCrop
 from jpegai_fd.perturb.jpeg import JPEGRecompress, jpeg_bytes
 from jpegai_fd.perturb.noise import GaussianNoise, image_rng
@@ -25,7 +24,6 @@ __all__ = [
     "PerturbedReader",
     "Perturbation",
     "Rescale",
-    "build_conditions",
     "image_rng",
     "jpeg_bytes",
 ]
