@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # OmegaConf 2.3 reads typing.Optional / typing.Dict in structured configs, not `X | None` or `dict[...]`.
-from typing import Any, Dict, List, Literal, Optional  # noqa: UP035
+from typing import Annotated, Any, Dict, List, Literal, Optional  # noqa: UP035
 
 import pydantic
+from pydantic.dataclasses import dataclass as checked
 from hydra import compose
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -46,82 +47,78 @@ LATENT_STRIDE = 16
 LAUNCH_ID = secrets.token_hex(3)
 
 
-# ---- the schema: types only (values live in conf/config.yaml, their rules in the settings classes)
-@dataclass
-class _Paths:
-    data_dir: str = MISSING
-    cache: str = MISSING
+# ---- the settings of the keys outside the groups (each group's keys are its component's)
+@checked(frozen=True)
+class Grid:
+    """The grid keys and the job-wide values; the stage settings classes below hold the rest."""
+
+    bpp: Annotated[int, pydantic.Field(ge=1, le=200)]
+    component: Literal["y", "yuv"]
+    latent: Literal["y", "y_hat"]
+    seed: Annotated[int, pydantic.Field(ge=0)]
+    n_jobs: int
+
+    @pydantic.field_validator("n_jobs")
+    @classmethod
+    def _cores(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError("it must be -1 (all cores) or an integer >= 1")
+        return value
 
 
-@dataclass
-class _Extract:
-    chunk_size: int = MISSING
-    shard: int = MISSING
-    num_shards: int = MISSING
-    codecs: Dict[str, str] = MISSING  # noqa: UP006
+@checked(frozen=True)
+class Paths:
+    data_dir: str
+    cache: str
 
 
-@dataclass
-class _Pruner:
-    n_startup_trials: int = MISSING
-    n_warmup_steps: int = MISSING
+# config section -> the class that checks its keys
+SECTIONS: dict[str, type] = {
+    "paths": Paths,
+    "extract": ExtractSettings,
+    "tuning": TuningSettings,
+    "scoring": ScoringSettings,
+    "tracking": TrackingSettings,
+}
 
 
-@dataclass
-class _Tuning:
-    n_trials: int = MISSING
-    timeout: Optional[float] = MISSING  # noqa: UP045
-    cv_folds: int = MISSING
-    scoring: str = MISSING
-    storage: Optional[str] = MISSING  # noqa: UP045
-    heartbeat_s: int = MISSING
-    study_name: Optional[str] = MISSING  # noqa: UP045
-    pruner: _Pruner = field(default_factory=_Pruner)
+# ---- the schema Hydra composes against, derived from the settings classes (types declared once)
+def _plain_type(kind):
+    """The OmegaConf type of a settings field's annotation (OmegaConf 2.3 reads typing's spellings)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Annotated:
+        return _plain_type(args[0])
+    if origin is Literal:
+        return type(args[0])
+    if origin is dict:
+        return Dict[str, _plain_type(args[1])]  # noqa: UP006
+    if type(None) in args:
+        return Optional[_plain_type(next(a for a in args if a is not type(None)))]  # noqa: UP045
+    return _schema(kind) if dataclasses.is_dataclass(kind) else kind
 
 
-@dataclass
-class _Tracking:
-    uri: str = MISSING
-    experiment: str = MISSING
-    run_name: Optional[str] = MISSING  # noqa: UP045
-    sweep_name: Optional[str] = MISSING  # noqa: UP045
-    resume: bool = MISSING
-    retry_s: float = MISSING
+def _schema(cls: type, extra: tuple = ()) -> type:
+    """A structured-config dataclass with ``cls``'s fields and types, every value MISSING (the YAML has them)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = [(n, _plain_type(hints[n]), field(default=MISSING)) for n in cls.__dataclass_fields__ if n != "seed"]
+    if cls is Grid:
+        fields += [(name, Dict[str, Any], field(default=MISSING)) for name in GROUPS]  # noqa: UP006
+    return dataclasses.make_dataclass(f"{cls.__name__}Schema", [*fields, *extra])
 
 
-@dataclass
-class _Scoring:
-    threshold_rule: str = MISSING
-    target_fpr: float = MISSING
-    calibration: str = MISSING
-    bootstrap_resamples: int = MISSING
-    ci_level: float = MISSING
-    audit: bool = MISSING
-    audit_max_auc: float = MISSING
+GROUPS = ("dataset", "encoder", "preprocess", "classifier")  # typed by the constructors of their _target_
 
 
-@dataclass
-class JobConfig:
-    """``python -m jpegai_fd`` / ``jpegai_fd.extract``: the grid keys, the shared settings and the four
-    groups (typed by the constructors of their ``_target_``)."""
-
-    bpp: int = MISSING
-    component: str = MISSING
-    latent: str = MISSING
-    seed: int = MISSING
-    n_jobs: int = MISSING
-    paths: _Paths = field(default_factory=_Paths)
-    extract: _Extract = field(default_factory=_Extract)
-    tuning: _Tuning = field(default_factory=_Tuning)
-    tracking: _Tracking = field(default_factory=_Tracking)
-    scoring: _Scoring = field(default_factory=_Scoring)
-    dataset: Any = MISSING
-    encoder: Any = MISSING
-    preprocess: Any = MISSING
-    classifier: Any = MISSING
-    robustness: Any = None  # +robustness=standard: perturbation conditions (conf/robustness/)
-    eval: Any = None  # '+dataset@eval.<name>=<layout>': extra test sets
-    eval_bpp: List[int] = MISSING  # noqa: UP006  (other rates the test split is scored at)
+def job_schema() -> type:
+    """``python -m jpegai_fd`` / ``jpegai_fd.extract``: the grid keys, the sections and the four groups."""
+    sections = [(name, _schema(cls), field(default=MISSING)) for name, cls in SECTIONS.items()]
+    optional = [
+        ("robustness", Any, field(default=None)),  # +robustness=standard: perturbation conditions
+        ("eval", Any, field(default=None)),  # '+dataset@eval.<name>=<layout>': extra test sets
+        ("eval_bpp", List[int], field(default=MISSING)),  # noqa: UP006  (other rates the test split is scored at)
+    ]
+    grid = _schema(Grid, (*sections, *optional))
+    return dataclasses.make_dataclass("JobConfig", [("seed", int, field(default=MISSING))], bases=(grid,))
 
 
 def _latent_grid(image_side) -> ListConfig:
@@ -137,39 +134,12 @@ def register() -> None:
     ``${launch_id:}`` is cached on the config (``use_cache``), like Hydra's ``${now:}``: Hydra copies a
     config's resolver cache into each job's config (joblib workers, SLURM jobs), so jobs still resolve
     the launching process's value and find their sweep folder."""
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=JobConfig)
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=job_schema())
     OmegaConf.register_new_resolver("latent_grid", _latent_grid, replace=True)
     OmegaConf.register_new_resolver("launch_id", lambda: LAUNCH_ID, replace=True, use_cache=True)
 
 
-# ---- the settings
-class Grid(pydantic.BaseModel):
-    """The grid keys and the job-wide values; the stage settings classes hold the rest."""
-
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
-    bpp: typing.Annotated[int, pydantic.Field(ge=1, le=200)]
-    component: Literal["y", "yuv"]
-    latent: Literal["y", "y_hat"]
-    seed: typing.Annotated[int, pydantic.Field(ge=0)]
-    n_jobs: int
-
-    @pydantic.field_validator("n_jobs")
-    @classmethod
-    def _cores(cls, value: int) -> int:
-        if value == 0 or value < -1:
-            raise ValueError("it must be -1 (all cores) or an integer >= 1")
-        return value
-
-
-# config section -> the class that checks its keys
-SECTIONS: dict[str, type] = {
-    "extract": ExtractSettings,
-    "tuning": TuningSettings,
-    "scoring": ScoringSettings,
-    "tracking": TrackingSettings,
-}
-
-
+# ---- the settings of a job
 @dataclass(frozen=True)
 class Settings:
     """Everything a job needs besides its built components, as plain values."""
@@ -307,27 +277,36 @@ def allowed(cls: type, name: str) -> str:
     return f"it must be {'text' if base is str else what}{nullable}"
 
 
+def _owner(cls: type, path: list[str]) -> tuple[type, str]:
+    """The settings class and field name that a key path below ``cls`` ends in (nested sections walked)."""
+    for part in path[:-1]:
+        inner = typing.get_type_hints(cls).get(part)
+        if not dataclasses.is_dataclass(inner):
+            return cls, part  # a dict entry (extract.codecs.y): what the dict's values take
+        cls = inner
+    return cls, (path[-1] if path else "")
+
+
 def _pydantic_error(exc: pydantic.ValidationError, cls: type, section: str) -> UserError:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    name = loc[0] if loc else ""
     key = ".".join(p for p in (section, *loc) if p) or section
+    owner, name = _owner(cls, [p for p in loc if not p.isdigit()])
     msg = str(err.get("msg", ""))
-    if err["type"] == "value_error" or not _field(cls, name):
+    if err["type"] == "value_error" or not _field(owner, name):
         words = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     else:
-        words = allowed(cls, name) or msg
-    value = err.get("input")
-    return UserError(f"invalid value for '{key}': {value!r}; {words}")
+        words = allowed(owner, name) or msg
+    return UserError(f"invalid value for '{key}': {err.get('input')!r}; {words}")
 
 
 def _allowed_key(dotted: str) -> str:
     """What a config key takes, in words, from the settings class that checks it ('' when unknown)."""
-    section, _, name = dotted.partition(".")
-    if not name:
+    section, _, rest = dotted.partition(".")
+    if not rest:
         return allowed(Grid, section)
     cls = SECTIONS.get(section)
-    return allowed(cls, name.partition(".")[0]) if cls else ""
+    return allowed(*_owner(cls, rest.split("."))) if cls else ""
 
 
 def _omegaconf_cause(exc: BaseException) -> OmegaConfBaseException | None:
