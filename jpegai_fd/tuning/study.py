@@ -16,7 +16,7 @@ from jpegai_fd.classifiers import Classifier, suggest_params
 from jpegai_fd.classifiers.backend import fold_scorer
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 from jpegai_fd.tuning.cv import grouped_folds
 from jpegai_fd.tuning.start_point import enqueue_fixed_start
 from jpegai_fd.tuning.shared import claimed, open_storage, run_trials, wait_for_running
@@ -104,7 +104,7 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
     if already:
         log.info("optuna study '%s': %d trials already done or running, up to %d more", study_name, already, remaining)
     folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
-    progress = Progress(f"tune {classifier.name}", remaining, "trials", log, every_s=0)
+    bar = progress(f"tune {classifier.name}", remaining, "trials", log, every_s=0)
     start = time.perf_counter()
 
     if remaining:
@@ -115,9 +115,9 @@ def tune(classifier: Classifier, features: FeatureSet, tuning: DictConfig, seed:
             tuning.timeout,
             (ValueError, ArithmeticError),
             lambda number: _sampler(seed + number),
-            progress.update,
+            bar.update,
         )
-        progress.close()  # a timeout or a lost race ends the search early
+        bar.close()  # a timeout or a lost race ends the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise no_trial_completed(study, tuning)  # the job ends FAILED, never FINISHED with a nan score
