@@ -22,7 +22,8 @@ import pandas as pd
 from bench_common import compose_cfg
 
 from jpegai_fd.server import MlflowServer
-from jpegai_fd.tracking import TrackedRun, log_trials
+from jpegai_fd.tracking.job_artifacts import log_trials
+from jpegai_fd.tracking.mlflow_run import TrackedRun
 from jpegai_fd.tracking.job_artifacts import log_evaluation, log_importances
 
 

@@ -245,8 +245,8 @@ def launch(task: Callable[[DictConfig], object], config_name: str = "config", tr
         print(f"jpegai_fd: error: {exc}", file=sys.stderr)
         sys.exit(2)
     # MLflow and the job's stages load only once the command line is known to be good.
-    from jpegai_fd.tracking import interrupts, record_failure, sweep_callback
-    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_interrupt
+    from jpegai_fd.tracking import interrupts, sweep_callback
+    from jpegai_fd.tracking.sweep import hydra_job, job_output_dir, record_failure, record_interrupt
 
     launcher_pid = os.getpid()  # jobs in this process (basic launcher) stop the sweep on Ctrl-C; workers report it
 

@@ -28,21 +28,19 @@ from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.choose import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
-from jpegai_fd.tracking import (
-    TrackedRun,
-    factor_tags,
+from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
+from jpegai_fd.tracking.job_artifacts import (
     latent_shapes,
     log_dataset_manifest,
     log_evaluation,
     log_importances,
     log_training_curves,
     log_trials,
-    record_outcome,
-    resume_finished,
 )
-from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
+from jpegai_fd.tracking.mlflow_run import TrackedRun, factor_tags
+from jpegai_fd.tracking.resume import resume_finished
 from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_scores, threshold_metrics
-from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir
+from jpegai_fd.tracking.sweep import UNTUNED_TAG, job_output_dir, record_outcome
 from jpegai_fd.tuning import tune
 from jpegai_fd.validation import validate_config
 

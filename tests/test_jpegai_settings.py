@@ -15,7 +15,7 @@ from jpegai_fd.components import build_encoder, build_group
 from jpegai_fd.encoders.jpegai import JPEGAIEncoder
 from jpegai_fd.encoders.jpegai.weights import required_files
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking import factor_tags
+from jpegai_fd.tracking.mlflow_run import factor_tags
 
 
 def jpegai_cfg(root, *extra):
