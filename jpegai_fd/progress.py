@@ -1,7 +1,6 @@
 """Progress of a long step with tqdm: a bar on a terminal, periodic log lines in logs and pipes."""
 
-from __future__ import annotations
-
+import io
 import logging
 import os
 import sys
@@ -11,7 +10,7 @@ from tqdm import tqdm
 LINE = "{desc}: {n_fmt}/{total_fmt} {unit} ({rate_fmt}, elapsed {elapsed_s:.1f}s, ETA {remaining})"
 
 
-class _LogLines:
+class _LogLines(io.TextIOBase):
     """A file for tqdm that logs each new count it draws: tqdm itself only redraws one line in place."""
 
     def __init__(self, log: logging.Logger):
@@ -19,12 +18,9 @@ class _LogLines:
 
     def write(self, text: str) -> None:
         count = text.strip().rpartition(" (")[0]
-        if count and count != self.last:  # close() redraws the last count once more
+        if count and count != self.last:  # close() draws the last count once more
             self.log.info(text.strip())
             self.last = count
-
-    def flush(self) -> None:
-        pass
 
 
 def progress(desc: str, total: int, unit: str, log: logging.Logger, every_s: float = 5.0) -> tqdm:
@@ -32,16 +28,7 @@ def progress(desc: str, total: int, unit: str, log: logging.Logger, every_s: flo
 
     Silent when ``log`` does not log INFO; ``JPEGAI_FD_PROGRESS=lines`` asks for lines on a terminal too.
     """
-    off = not log.isEnabledFor(logging.INFO) or total <= 0
-    if sys.stderr.isatty() and os.environ.get("JPEGAI_FD_PROGRESS") != "lines" and os.environ.get("TERM") != "dumb":
-        return tqdm(total=total, desc=desc, unit=unit, disable=off)
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit=unit,
-        disable=off,
-        file=_LogLines(log),
-        bar_format=LINE,
-        mininterval=every_s,
-        miniters=1,
-    )
+    bar = dict(total=total, desc=desc, unit=unit, disable=not log.isEnabledFor(logging.INFO) or total <= 0)
+    if not sys.stderr.isatty() or os.environ.get("JPEGAI_FD_PROGRESS") == "lines" or os.environ.get("TERM") == "dumb":
+        bar.update(file=_LogLines(log), bar_format=LINE, mininterval=every_s, miniters=1)
+    return tqdm(**bar)
