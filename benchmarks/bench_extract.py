@@ -38,7 +38,7 @@ WRAPPER = (
     "try:\n    runpy.run_module('jpegai_fd.extract', run_name='__main__')\n"
     "finally:\n    open(os.environ['BENCH_RSS_FILE'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
 )
-PROGRESS = re.compile(r"extract train bpp=\d+: (\d+)/(\d+) img \(([\d.]+) img/s, elapsed ([\d.]+)s")
+PROGRESS = re.compile(r"extract train bpp=\d+: (\d+)/(\d+) img \(([^,]+), elapsed ([\d.]+)s")
 
 
 def run_shards(root: Path, cache: Path, work: Path, num_shards: int, chunk: int, code: Path | None = None) -> dict:

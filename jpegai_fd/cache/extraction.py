@@ -25,7 +25,7 @@ from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
 PREFETCH_CHUNKS = 1
@@ -125,7 +125,7 @@ def fill_group(
         cached,
         encoder.name,
     )
-    progress = Progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
+    bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
     claims = ChunkClaims(group.claims_file)
     chunks = ChunkQueue(todo, claims, group.chunk_settled)
     found = encoded = 0
@@ -163,12 +163,12 @@ def fill_group(
                 found += int(bad.sum())
                 encoded += rows.stop - rows.start
                 check_bad_fraction(split, unreadable, max_bad_fraction)
-                progress.update(rows.stop - rows.start)
+                bar.update(rows.stop - rows.start)
         finally:
             for _, future in pending:
                 future.cancel()
             claims.close()
-    progress.close()  # other jobs may have encoded some chunks: the count stops short of the total
+    bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
         log.info(

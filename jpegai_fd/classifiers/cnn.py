@@ -28,7 +28,7 @@ from jpegai_fd.classifiers.backend import EstimatorFolds
 from jpegai_fd.classifiers.holdout import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 64  # images per forward pass when scoring: bounds memory (a DCT image is 384 KiB)
@@ -226,7 +226,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         order_rng = np.random.default_rng(self.random_state)
         curves = {"train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": []}
         best, best_state, since_best = np.inf, None, 0
-        progress = Progress(f"cnn fit ({len(train_rows)} images)", int(self.epochs), "epochs", log)
+        bar = progress(f"cnn fit ({len(train_rows)} images)", int(self.epochs), "epochs", log)
         for epoch in range(int(self.epochs)):
             net.train()
             total = correct = 0.0
@@ -256,8 +256,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 since_best += 1
                 if since_best >= int(self.patience):
                     break
-            progress.update()
-        progress.close()  # early stopping ends before the last epoch
+            bar.update()
+        bar.close()  # early stopping ends before the last epoch
         net.load_state_dict(best_state)
         self.net_, self.curves_ = net.cpu().eval(), curves
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 
 log = logging.getLogger("jpegai_fd.cli.predict")
 COLUMNS = ("path", "p_fake", "label", "status")
@@ -73,8 +73,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
     import pandas as pd
 
     counts: dict[str, int] = {}
-    progress = Progress("predict", len(files), "img", log)
-    with open(out, "w", newline="") as handle:
+    with progress("predict", len(files), "img", log) as bar, open(out, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
         for start in range(0, len(files), batch_size):
@@ -85,7 +84,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
                 key = label if status == "ok" else status.split(":")[0]
                 counts[key] = counts.get(key, 0) + 1
             handle.flush()
-            progress.update(len(batch))
+            bar.update(len(batch))
     return counts
 
 

@@ -38,7 +38,7 @@ from scipy import ndimage
 
 from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR, KaggleCSVDataset
 from jpegai_fd.errors import UserError
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class SyntheticFaces(KaggleCSVDataset):
             )
         total = 2 * sum(self.num_per_class.values())
         log.info("generating the demo dataset (%d images) in %s", total, root)
-        progress = Progress("generate demo data", total, "img", log)
-        generate(
-            root, self.seed, self.image_size, self.num_per_class, on_image=progress.update, generator=self.generator
-        )
+        with progress("generate demo data", total, "img", log) as bar:
+            generate(
+                root, self.seed, self.image_size, self.num_per_class, on_image=bar.update, generator=self.generator
+            )

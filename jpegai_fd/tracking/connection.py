@@ -7,10 +7,12 @@ short; a user's own ``MLFLOW_HTTP_REQUEST_*`` environment variables still win.
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 
 import requests
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential, wait_fixed
 
 from jpegai_fd.errors import UserError
 
@@ -19,6 +21,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
+BACKOFF = wait_exponential(max=30)  # 1, 2, 4 ... 30 s between tries of a server that does not answer
 START_HINT = "start one with `python -m jpegai_fd.cli.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
 
 
@@ -57,11 +60,8 @@ def check_tracking_uri(uri: str, attempts: int = 2) -> None:
     answer. Other URIs (sqlite, postgresql) are opened by MLflow itself and need no server."""
     if not is_http(uri):
         return
-    for attempt in range(attempts):
-        if server_healthy(uri):
-            return
-        if attempt + 1 < attempts:
-            time.sleep(1.0)
+    if _poll(uri, stop_after_attempt(attempts), wait_fixed(1.0)):
+        return
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(
         f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
@@ -72,12 +72,15 @@ def check_tracking_uri(uri: str, attempts: int = 2) -> None:
 def wait_for_server(uri: str, retry_s: float) -> bool:
     """True once ``uri`` answers; polls with back-off (1, 2, 4 ... 30 s) for up to ``retry_s`` seconds."""
     deadline = time.monotonic() + retry_s
-    delay = 1.0
-    while True:
-        if server_healthy(uri, timeout=3.0):
-            return True
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        time.sleep(min(delay, left))
-        delay = min(delay * 2, 30.0)
+    return _poll(uri, lambda _: time.monotonic() >= deadline, until(deadline))
+
+
+def until(deadline: float):
+    """:data:`BACKOFF`, its last wait cut to end at ``deadline`` (tenacity's stop_after_delay may sleep past it)."""
+    return lambda state: min(BACKOFF(state), max(0.0, deadline - time.monotonic()))
+
+
+def _poll(uri: str, stop, wait) -> bool:
+    """Whether ``uri`` answers, asked again (tenacity ``stop`` and ``wait``) while it does not."""
+    polls = Retrying(stop=stop, wait=wait, retry=retry_if_result(operator.not_), retry_error_callback=lambda _: False)
+    return polls(server_healthy, uri)

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retries before mlflow loads)
 from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, wait_for_server
+from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, until, wait_for_server
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
@@ -42,21 +43,22 @@ def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> 
     return tracking.run_name or job_run_name(record.factors, place.overrides)
 
 
+@retry(  # create_experiment fails when another process created it between our two calls: look again
+    retry=retry_if_exception_type(MlflowException),
+    stop=stop_after_attempt(5),
+    wait=wait_incrementing(0.2, 0.2),
+    reraise=True,
+)
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """Id of experiment ``name``, created if missing; safe when several processes race to create it."""
-    for attempt in range(5):
-        exp = client.get_experiment_by_name(name)
-        if exp is not None:
-            if exp.lifecycle_stage == "deleted":
-                client.restore_experiment(exp.experiment_id)
-            return exp.experiment_id
-        try:
-            experiment_id = client.create_experiment(name)
-            mark_training_experiment(client, experiment_id)  # the UI opens its training-runs view
-            return experiment_id
-        except MlflowException:
-            time.sleep(0.2 * (attempt + 1))  # another process created it between our two calls
-    raise MlflowException(f"could not create or find MLflow experiment {name!r}")
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    experiment_id = client.create_experiment(name)
+    mark_training_experiment(client, experiment_id)  # the UI opens its training-runs view
+    return experiment_id
 
 
 def default_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -174,38 +176,36 @@ class TrackedRun:
         and still ends with its true status, never left RUNNING."""
         if self.lost is not None or call is None:
             return
-        deadline = time.monotonic() + self.retry_s
-        delay, refused = 1.0, 0
-        while True:
-            try:
-                call(*args, **kwargs)
+        uri, deadline = self.tracking.uri, time.monotonic() + self.retry_s
+        alive, refused = True, 0
+
+        def again(state: RetryCallState) -> bool:  # retry while the server is down, or a few refusals
+            nonlocal alive, refused
+            if not isinstance(state.outcome.exception(), Exception):
+                return False  # done, or Ctrl-C (propagates)
+            left = deadline - time.monotonic()
+            alive = not is_http(uri) or server_healthy(uri, timeout=max(0.5, min(3.0, left)))
+            refused += alive
+            return refused <= REFUSED_RETRIES if alive else left > 0
+
+        def pause(state: RetryCallState) -> float:
+            if alive:
+                return 0.25 * refused
+            error = type(state.outcome.exception()).__name__
+            left = max(0.0, deadline - time.monotonic())
+            log.warning("MLflow tracking at %s not answering (%s); retrying for up to %.0fs more", uri, error, left)
+            return until(deadline)(state)
+
+        try:
+            Retrying(retry=again, wait=pause)(call, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if alive:
+                self._refused(getattr(call, "__name__", "call"), reason)
                 return
-            except Exception as exc:  # noqa: BLE001  (any tracking failure: keep the job's results)
-                uri = self.tracking.uri
-                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                left = deadline - time.monotonic()
-                alive = not is_http(uri) or server_healthy(uri, timeout=max(0.5, min(3.0, left)))
-                if not alive and left > 0:
-                    log.warning(
-                        "MLflow tracking at %s not answering (%s); retrying for up to %.0fs more",
-                        uri,
-                        type(exc).__name__,
-                        max(0.0, deadline - time.monotonic()),
-                    )
-                    time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-                    delay = min(delay * 2, 30.0)
-                    continue
-                if alive and refused < REFUSED_RETRIES:
-                    refused += 1
-                    time.sleep(0.25 * refused)
-                    continue
-                if alive:
-                    self._refused(getattr(call, "__name__", "call"), reason)
-                    return
-                self.lost = reason
-                log.warning("MLflow tracking at %s failed (%s); results stay in %s", uri, self.lost, self.local_dir)
-                self._write_journal()
-                return
+            self.lost = reason
+            log.warning("MLflow tracking at %s failed (%s); results stay in %s", uri, self.lost, self.local_dir)
+            self._write_journal()
 
     def _refused(self, what: str, reason: str) -> None:
         """A call the server refused for good: say so in the log, the journal and on the run itself."""

@@ -36,7 +36,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_in
 from jpegai_fd.classifiers import Classifier
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
-from jpegai_fd.progress import Progress
+from jpegai_fd.progress import progress
 from jpegai_fd.tuning.cv import grouped_folds
 from jpegai_fd.tuning.settings import TuningSettings
 from jpegai_fd.tuning.start_point import enqueue_fixed_start
@@ -218,11 +218,11 @@ def tune(
     if already:
         log.info("optuna study '%s': %d trials already done or running", study_name, already)
     folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
-    progress = Progress(f"tune {classifier.name}", max(tuning.n_trials - already, 0), "trials", log, every_s=0)
+    bar = progress(f"tune {classifier.name}", max(tuning.n_trials - already, 0), "trials", log, every_s=0)
     start = time.perf_counter()
     objective = _objective(classifier, features, folds, tuning.scoring)
-    done = run_trials(study, objective, tuning.n_trials, tuning.timeout, seed, progress.update)
-    progress.close()  # a timeout or the other workers end the search early
+    done = run_trials(study, objective, tuning.n_trials, tuning.timeout, seed, bar.update)
+    bar.close()  # a timeout or the other workers end the search early
     wait_for_running(study, tuning.timeout)  # other workers' last trials, so the best is the study's final best
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         raise no_trial_completed(study, tuning.timeout)  # the job ends FAILED, never FINISHED with a nan score
