@@ -3,7 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from jpegai_fd import app, config
+from jpegai_fd import config
+from jpegai_fd.cli import app
 
 
 @hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")

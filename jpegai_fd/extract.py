@@ -7,7 +7,8 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from jpegai_fd import app, config
+from jpegai_fd import config
+from jpegai_fd.cli import app
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "jpegai_fd"
 
 # Lowest first. A module may import its own layer's siblings and anything below, never above.
 LAYERS = [
-    {"errors"},
+    {"errors", "progress"},
     {"datasets", "encoders"},
     {"perturb", "cache"},
     {"features"},
@@ -22,16 +22,16 @@ LAYERS = [
     {"model"},
     {"extra_eval"},
     {"tracking"},
-    {"report", "cli"},
+    {"report"},
     {"config", "components"},
     {"job"},
-    {"app", "extract", "__main__"},
+    {"cli", "extract", "__main__"},
 ]
 # Where the composed config may be read: the edge, the Hydra callback, and instantiate() on plain dicts.
 CONFIG_READERS = {
     "jpegai_fd.__main__",
     "jpegai_fd.extract",
-    "jpegai_fd.app",
+    "jpegai_fd.cli.app",
     "jpegai_fd.config",
     "jpegai_fd.components",
     "jpegai_fd.model.detector",  # instantiate() of the saved model's plain encoder dict
