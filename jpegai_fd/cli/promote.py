@@ -16,13 +16,18 @@ import os
 import sys
 
 from jpegai_fd.errors import UserError
+from jpegai_fd.report.runs import load_runs
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from jpegai_fd.tracking.sweep import REUSED_FROM
+from jpegai_fd.tracking.connection import check_tracking_uri
 
 FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
 
 
 def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str, float]:
     """(run id, value) of the sweep's FINISHED job with the highest ``metric``."""
-    from jpegai_fd.report.runs import load_runs
 
     runs, parent = load_runs(uri, experiment, sweep)
     if runs.empty:
@@ -48,11 +53,6 @@ def version_tags(run, chosen_by: str | None) -> dict[str, str]:
 
 def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None = None):
     """Register ``runs:/<run_id>/model`` as a new version of ``name`` with ``alias``; returns the version."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    from jpegai_fd.tracking.sweep import REUSED_FROM
 
     client = MlflowClient(uri)
     try:
@@ -88,8 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
-        from jpegai_fd.tracking.connection import check_tracking_uri
-
         check_tracking_uri(args.tracking_uri)
         chosen = None
         run_id = args.run

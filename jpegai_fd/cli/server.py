@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from jpegai_fd.tracking.connection import server_healthy
+from jpegai_fd.tracking.ui import open_hint
 
 
 def _stderr_fd():
@@ -133,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         f"(Ctrl-C stops it)",
         flush=True,
     )
-    from jpegai_fd.tracking.ui import open_hint
 
     print(open_hint(server.uri), flush=True)
 

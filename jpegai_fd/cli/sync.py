@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 from jpegai_fd.errors import UserError
+from mlflow.tracking import MlflowClient
+from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.upload import close_parent, job_folders, job_tracking, sync_job
 
 
 def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
     """Sync every job of ``folders``; returns one line per job and per sweep parent."""
-    from mlflow.tracking import MlflowClient
-
-    from jpegai_fd.tracking.connection import check_tracking_uri
-    from jpegai_fd.tracking.upload import close_parent, job_folders, job_tracking, sync_job
 
     found = [job_folders(f) for f in folders]  # every folder checked before anything is uploaded
     clients: dict[str, MlflowClient] = {}

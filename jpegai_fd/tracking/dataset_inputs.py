@@ -9,14 +9,14 @@ the image counts.
 from __future__ import annotations
 
 import json
+from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 DIGEST_CHARS = 16  # MLflow keeps at most 36 characters of a digest
 
 
 def split_input(split, group, role: str):
     """The :class:`mlflow.entities.DatasetInput` of ``split`` (a DatasetSplit) cached as ``group``."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     labels = [int(v) for v in split.labels]
     profile = {

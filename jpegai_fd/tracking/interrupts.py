@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import psutil
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -76,7 +77,6 @@ def stop_descendants(grace_s: float = 15.0) -> int:
     Only once they are gone can no job create or end a run behind the back of the launching
     process's final sweep over the parent's runs.
     """
-    import psutil
 
     def is_job(p) -> bool:  # loky's resource tracker ignores signals on purpose and ends after us
         try:

@@ -11,6 +11,8 @@ from sklearn.metrics import auc, roc_curve
 from jpegai_fd.evaluation import FAKE, confusion
 from jpegai_fd.tracking.figures import confusion_figure, curves_figure, importance_figure, roc_figure
 from jpegai_fd.tracking.importance import split_importances, tree_importances
+from jpegai_fd.features import COMPONENT_ARRAYS
+from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 
 
 def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -74,7 +76,6 @@ def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_l
 
 def latent_shapes(group, component: str, latent: str) -> dict[str, tuple[int, int, int]]:
     """(C, H, W) of each latent array that ``component`` (y | yuv) feeds to the features, in feature order."""
-    from jpegai_fd.features import COMPONENT_ARRAYS
 
     return {name: tuple(group.array(latent, name).shape[1:]) for name in COMPONENT_ARRAYS[component]}
 
@@ -82,7 +83,6 @@ def latent_shapes(group, component: str, latent: str) -> dict[str, tuple[int, in
 def log_dataset_manifest(run, splits_and_groups, cache: str) -> None:
     """Log ``dataset/<split>_manifest.csv`` (every image with status and reason) with ``run``; file
     hashes come from the memo beside the latent cache at ``cache``."""
-    from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 
     memo = hash_memo(cache)
     for split, group in splits_and_groups:

@@ -32,6 +32,7 @@ from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
 from jpegai_fd.tracking.ui import mark_training_experiment
+from mlflow.tracking.context.registry import resolve_tags
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -63,7 +64,6 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 def default_tags(tags: dict[str, str]) -> dict[str, str]:
     """``tags`` plus MLflow's own context tags (source, user, git commit) as the fluent API sets them."""
-    from mlflow.tracking.context.registry import resolve_tags
 
     return resolve_tags(tags)
 

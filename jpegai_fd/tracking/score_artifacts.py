@@ -10,6 +10,9 @@ import numpy as np
 
 from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 from jpegai_fd.extra_eval import report
+from jpegai_fd.scoring.calibration import calibration_change, reliability_figure
+from jpegai_fd.scoring.per_image import scores_csv
+from jpegai_fd.scoring.audit import audit_dataset, audit_tags
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,6 @@ def threshold_metrics(decision) -> dict[str, float]:
 def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
     """``threshold.json``, ``calibration.json`` (ECE/Brier before and after on the test images) and
     ``figures/reliability.png`` through ``run``; ``test`` is the test split's ``SplitScores``."""
-    from jpegai_fd.scoring.calibration import calibration_change, reliability_figure
 
     run.log_dict(decision.threshold.as_dict(), "threshold.json")
     curves = {"raw": test.score}
@@ -39,7 +41,6 @@ def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
 def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> None:
     """``scores/<split>_scores.csv``: per image the model's P(fake) (as ``predict`` gives it), the
     decision, and the raw score the cut applies to."""
-    from jpegai_fd.scoring.per_image import scores_csv
 
     text = scores_csv(ids, y_true, scores.p_fake, (~scores.fake).astype(int), scores.score)
     run.log_text(text, f"scores/{split}_scores.csv")
@@ -49,7 +50,6 @@ def log_audit(run, splits, max_auc: float) -> dict:
     """Audit the files of ``splits`` (DatasetSplits) before training: ``dataset/audit.json``, tag
     ``audit.shortcut``, and when a property alone separates the classes one warning line and the tag
     ``warning.audit``. Returns the report."""
-    from jpegai_fd.scoring.audit import audit_dataset, audit_tags
 
     report = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in splits}, max_auc)
     run.log_dict(report, "dataset/audit.json")

@@ -18,6 +18,7 @@ from pathlib import Path
 from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.names import unique_sweep_suffix
 from jpegai_fd.tracking.settings import JobPlace
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 # Tags of our own, next to the grid factors.
 ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
@@ -40,7 +41,6 @@ def latest_run(client, experiment_id: str, filter_string: str):
 
 def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
     """End the parent's child runs still RUNNING with ``status`` and tag ``error``; their ids."""
-    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
     running = client.search_runs(
         [experiment_id],

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from jpegai_fd.tracking.ui import where_to_look
+import logging
+import sys
 
 FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
 
@@ -91,8 +94,6 @@ def sweep_summary(
         name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"
         parts.append(f"report: python -m jpegai_fd.report{uri}{name} --sweep {parent_run_id}")
     if tracking_uri and experiment_id:
-        from jpegai_fd.tracking.ui import where_to_look
-
         parts.append(where_to_look(tracking_uri, experiment_id))
     return "\n".join(parts)
 
@@ -100,8 +101,6 @@ def sweep_summary(
 def print_sweep_summary(config, parent_run_id: str | None, experiment_id: str | None) -> None:
     """Print the summary for the multirun of Hydra ``config`` (nothing when no job left results);
     never raises: the jobs are done, a summary problem must not change the exit code."""
-    import logging
-    import sys
 
     try:
         sweep_dir = config.hydra.sweep.dir

@@ -7,6 +7,9 @@ training from GenAI work where it reads the tag.
 """
 
 from __future__ import annotations
+import json
+import urllib.parse
+import urllib.request
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
@@ -35,9 +38,6 @@ def mark_training_experiment(client, experiment_id: str) -> None:
 def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
     """What the server prints for the user to open: experiment ``experiment``'s runs if it exists yet
     (asked over the REST API, without importing mlflow), else the experiments list."""
-    import json
-    import urllib.parse
-    import urllib.request
 
     query = urllib.parse.urlencode({"experiment_name": experiment})
     try:
