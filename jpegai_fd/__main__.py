@@ -13,7 +13,7 @@ def train_and_evaluate(cfg: DictConfig) -> dict | None:
     from jpegai_fd import components, job
 
     place = config.job_place()
-    return job.run_guarded(job.run_job, place, app.in_launcher(), config.settings(cfg), components.build(cfg), place)
+    return app.run(lambda: job.run_job(config.settings(cfg), components.build(cfg), place), place)
 
 
 def cli() -> None:

@@ -30,10 +30,10 @@ def extract_latents(s, parts) -> dict[str, int]:
 
 @hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
 def extract_app(cfg: DictConfig) -> dict | None:
-    from jpegai_fd import components, job  # after composition: a typo fails before torch and zarr load
+    from jpegai_fd import components  # after composition: a typo fails before torch and zarr load
 
     place = config.job_place()
-    return job.run_guarded(extract_latents, place, app.in_launcher(), config.settings(cfg), components.build(cfg))
+    return app.run(lambda: extract_latents(config.settings(cfg), components.build(cfg)), place)
 
 
 def cli() -> None:

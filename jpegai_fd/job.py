@@ -30,7 +30,6 @@ from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.scoring.choose import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
-from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
 from jpegai_fd.tracking.job_artifacts import (
     latent_shapes,
@@ -44,7 +43,7 @@ from jpegai_fd.tracking.mlflow_run import TrackedRun
 from jpegai_fd.tracking.resume import resume_finished
 from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_extras, log_scores, threshold_metrics
 from jpegai_fd.tracking.settings import JobPlace
-from jpegai_fd.tracking.sweep import UNTUNED_TAG, record_failure, record_interrupt, record_outcome
+from jpegai_fd.tracking.sweep import UNTUNED_TAG, record_outcome
 from jpegai_fd.tuning.study import tune
 
 log = logging.getLogger(__name__)
@@ -253,27 +252,3 @@ def finish(place: JobPlace, summary: dict, timings: dict) -> None:
         *(m.get(f"test/roc_auc_ci_{k}", float("nan")) for k in ("low", "high")),
         *(timings[f"time/{k}_s"] for k in ("extract", "features", "tune", "fit", "predict")),
     )
-
-
-def run_guarded(task, place: JobPlace, in_launcher: bool, *args):
-    """Run ``task(*args)`` as one job of the command line: in a sweep a failing job is recorded (its
-    run FAILED, its error in ``results.json``) and the sweep goes on; an interrupted job ends KILLED
-    (in a job process SIGTERM too, as a KeyboardInterrupt); in the launching process Ctrl-C stops all."""
-    handlers = None if in_launcher else interrupts.install()
-    try:
-        return task(*args)
-    except KeyboardInterrupt as exc:
-        record_interrupt(place, exc)
-        if in_launcher:
-            raise
-        log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
-        return None
-    except Exception as exc:
-        record_failure(place, exc)  # results.json, and the traceback in error.txt
-        if place.sweep_dir is None:
-            raise
-        # Once: the job's log line; the launching process then prints one line for the whole sweep.
-        log.error("job failed: %s: %s", type(exc).__name__, exc)
-        return None
-    finally:
-        interrupts.restore(handlers)

@@ -4,8 +4,13 @@ import io
 import logging
 import os
 import sys
+import threading
 
 from tqdm import tqdm
+
+# tqdm's default lock holds a multiprocessing semaphore, which a process ended by Ctrl-C or SIGTERM leaves
+# for the resource tracker to warn about ("leaked semaphore objects"); each process draws its own bars.
+tqdm.set_lock(threading.RLock())
 
 LINE = "{desc}: {n_fmt}/{total_fmt} {unit} ({rate_fmt}, elapsed {elapsed_s:.1f}s, ETA {remaining})"
 

@@ -117,10 +117,3 @@ def test_quick_grid_script_runs_end_to_end(tmp_path):
     }
     # Step 1 filled the cache: no training job extracted anything itself.
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in jobs)
-
-
-@pytest.mark.slow
-def test_the_older_plus_experiment_spelling_still_works(tmp_path):
-    assert len(plan(["+experiment=quick_grid", "classifier=hgb", "bpp=6"], tmp_path)) == 12
-    cfg = job_config(["+experiment=quick_grid"], tmp_path)
-    assert cfg["tracking"]["experiment"] == "quick_grid" and cfg["dataset"]["image_size"] == 64

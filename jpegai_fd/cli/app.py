@@ -22,6 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd import config as edge
 from jpegai_fd.tracking import interrupts
+from jpegai_fd.tracking.settings import JobPlace
+from jpegai_fd.tracking.sweep import record_failure, record_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +176,29 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
             "jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue", file=sys.stderr
         )
     return 130
+
+
+def run(task, place: JobPlace):
+    """Run ``task()`` as one job of the command line: in a sweep a failing job is recorded (its run
+    FAILED, its error in ``results.json``) and the sweep goes on; an interrupted job ends KILLED (in a
+    job process SIGTERM too, as a KeyboardInterrupt); in the launching process Ctrl-C stops everything.
+    A single job that fails ends the command (one line for an error the user caused)."""
+    launcher = in_launcher()
+    handlers = None if launcher else interrupts.install()
+    try:
+        return task()
+    except KeyboardInterrupt as exc:
+        record_interrupt(place, exc)
+        if launcher:
+            raise
+        log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
+        return None
+    except Exception as exc:  # noqa: BLE001  (every failure is recorded; a single job ends the command)
+        record_failure(place, exc)  # results.json, and the traceback in error.txt
+        if place.sweep_dir is None:
+            refuse(exc)
+        # Once: the job's log line; the launching process then prints one line for the whole sweep.
+        log.error("job failed: %s: %s", type(exc).__name__, exc)
+        return None
+    finally:
+        interrupts.restore(handlers)

@@ -15,10 +15,11 @@ import os
 import traceback
 from pathlib import Path
 
+import yaml
+
 from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.names import unique_sweep_suffix
 from jpegai_fd.tracking.settings import JobPlace
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 # Tags of our own, next to the grid factors.
 ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
@@ -41,6 +42,7 @@ def latest_run(client, experiment_id: str, filter_string: str):
 
 def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
     """End the parent's child runs still RUNNING with ``status`` and tag ``error``; their ids."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # mlflow waits: the command line imports this module
 
     running = client.search_runs(
         [experiment_id],
@@ -95,8 +97,12 @@ def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
     d.mkdir(parents=True, exist_ok=True)
     key = sweep_key(task_overrides)
     path = d / "claim"
-    if (Path(sweep_dir) / "multirun.yaml").exists() and not path.exists():
-        path.write_text("")  # an older sweep of unknown identity
+    older = Path(sweep_dir) / "multirun.yaml"
+    if older.exists() and not path.exists():  # a sweep from before claims: its identity from Hydra's record
+        try:
+            path.write_text(sweep_key(yaml.safe_load(older.read_text())["hydra"]["overrides"]["task"]))
+        except (OSError, KeyError, TypeError, yaml.YAMLError):
+            path.write_text("")
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
