@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 CHANCE = 0.5
 COLUMNS = (
@@ -39,36 +36,43 @@ CHART_METRICS = (("accuracy_at_valid", "accuracy (at the valid cut)"), ("roc_auc
 
 def entry_rows(entries) -> pd.DataFrame:
     """One row per entry: set, group, kind, strength, bpp and every metric (unprefixed)."""
-    rows = []
-    for e in entries:
-        rows.append(
+    return pd.DataFrame(
+        [
             {"set": e.prefix, "group": e.group, "kind": e.kind, "strength": e.strength, "bpp": e.bpp, **e.metrics}
-        )
-    return pd.DataFrame(rows)
+            for e in entries
+        ]
+    )
 
 
-def cell(metrics, name: str) -> str:
-    """``0.850 [0.780, 0.910]``, ``0.850`` or ``-``."""
-    value = metrics.get(name)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
-    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+def to_markdown(df: pd.DataFrame, digits: int = 3, missing: str = "–") -> str:
+    """``df`` as a GitHub Markdown table with unpadded cells (``DataFrame.to_markdown``), floats to
+    ``digits`` decimals, missing values as ``missing``: the Markdown writer of every table of the job
+    and the report (tabulate's own number parsing is off, or it would reformat text cells like ``0.500``)."""
+    text = df.astype(object).map(lambda v: missing if pd.isna(v) else f"{v:.{digits}f}" if isinstance(v, float) else v)
+    return text.to_markdown(index=False, tablefmt="github", stralign=None, numalign=None, disable_numparse=True) + "\n"
+
+
+def cell(metrics, name: str, missing: str = "-") -> str:
+    """``0.850 [0.780, 0.910]``, ``0.850`` or ``missing``."""
+    value, low, high = (metrics.get(k) for k in (name, f"{name}_ci_low", f"{name}_ci_high"))
+    if pd.isna(value):
+        return missing
+    return f"{value:.3f}" if pd.isna(low) or pd.isna(high) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
     """The table as Markdown (intervals: bootstrap, ``scoring.ci_level``)."""
-    head = ["set", "bpp", "real", "fake", *(label for _, label in COLUMNS)]
-    lines = [f"# {title}\n" if title else "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows.to_dict("records"):
-        n = [
-            str(int(r[k])) if isinstance(r.get(k), (int, float)) and not math.isnan(r[k]) else "-"
-            for k in ("n_real", "n_fake")
-        ]
-        lines.append("| " + " | ".join([r["set"], str(int(r["bpp"])), *n, *(cell(r, k) for k, _ in COLUMNS)]) + " |")
-    return "\n".join(line for line in lines if line) + "\n"
+    records = rows.to_dict("records")
+    table = pd.DataFrame(
+        {
+            "set": rows["set"],
+            "bpp": rows["bpp"].astype(int),
+            "real": rows.get("n_real"),
+            "fake": rows.get("n_fake"),
+            **{label: [cell(r, k) for r in records] for k, label in COLUMNS},
+        }
+    )
+    return (f"# {title}\n\n" if title else "") + to_markdown(table, digits=0, missing="-")
 
 
 def _errorbar(ax, x, y, low, high, **kw) -> None:
@@ -92,7 +96,8 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
         return None
     kinds = list(dict.fromkeys(robust["kind"]))
     clean = rows[rows["group"] == "test"].iloc[0]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.2 * len(kinds) + 0.6, 3.4), squeeze=False)
+    fig = Figure(figsize=(3.2 * len(kinds) + 0.6, 3.4))
+    axes = fig.subplots(1, len(kinds), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         part = robust[robust["kind"] == kind].sort_values("strength")
         for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
@@ -117,7 +122,8 @@ def rate_chart(rows: pd.DataFrame, title: str = ""):
     rates = rows[rows["group"].isin(["test", "rate"])].sort_values("bpp")
     if len(rates) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig = Figure(figsize=(4.6, 3.4))
+    ax = fig.subplots()
     for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
         y, lo, hi = _series(rates, metric)
         _errorbar(ax, rates["bpp"].tolist(), y, lo, hi, label=label, color=color)

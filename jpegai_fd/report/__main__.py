@@ -13,7 +13,12 @@ import os
 import sys
 from pathlib import Path
 
+from mlflow.tracking import MlflowClient
+
 from jpegai_fd.errors import UserError
+from jpegai_fd.report.build import write_report
+from jpegai_fd.report.comparisons import compare_runs
+from jpegai_fd.report.runs import load_runs, split_untuned
 from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
@@ -48,9 +53,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"--alpha {args.alpha:g} / --resamples {args.resamples}: use an alpha strictly between 0 and 1 "
                 "(e.g. 0.05) and at least 1 resample (e.g. 1000)"
             )
-        from jpegai_fd.report.build import write_report
-        from jpegai_fd.report.runs import load_runs, split_untuned
-
         check_scheme("--tracking-uri", args.tracking_uri)
         check_tracking_uri(args.tracking_uri)
         runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
@@ -78,13 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path("reports") / (args.experiment + (f"_{parent.info.run_id[:8]}" if parent else ""))
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
-    from jpegai_fd.report.paired import compare_runs
-
     comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
     files = write_report(runs, out, title, comparisons)
     if parent is not None and not args.no_log:
-        from mlflow.tracking import MlflowClient
-
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
     print(
         f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"

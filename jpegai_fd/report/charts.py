@@ -5,25 +5,27 @@ Conventions shared by every chart and table of the report: the rate is written a
 (``bpp=6`` = 0.06 bit per pixel, :data:`RATE_NOTE`); a dashed line marks chance (0.5, both classes
 are balanced); a factor that did not vary in the runs is named in a note instead of leaving the
 reader to wonder where the other bars are. Bars show the headline accuracy
-(:mod:`jpegai_fd.report.headline`: at the validation-chosen threshold, the fixed 0.5 rule for older
-runs, named in a note); error bars: the 95% interval where the runs log one
-(:func:`jpegai_fd.report.intervals.interval_columns`).
+(:mod:`jpegai_fd.report.tables`: at the validation-chosen threshold, the fixed 0.5 rule for older
+runs, named in a note); error bars: the 95% interval where the runs log one.
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from jpegai_fd.report.headline import FIXED_RULE, HEADLINE, fell_back, with_headline
-from jpegai_fd.report.intervals import interval_columns
-from jpegai_fd.report.tables import model_name, preprocess_order
+from jpegai_fd.extra_eval.report import CHANCE
+from jpegai_fd.report.tables import (
+    FIXED_RULE,
+    HEADLINE,
+    fell_back,
+    interval_columns,
+    model_name,
+    preprocess_order,
+    with_headline,
+)
 
-CHANCE = 0.5
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
 COMPONENTS = ("y", "yuv")
 
@@ -86,8 +88,8 @@ def _bars(ax, cell: pd.DataFrame, index: str, column: str, metric: str, x: list,
 
 
 def _grid(n_rows: int, n_cols: int):
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows + 0.5), dpi=100, squeeze=False)
-    return fig, axes
+    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows + 0.5), dpi=100)
+    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
 
 
 def _finish(fig, title: str, notes: list[str]) -> None:
