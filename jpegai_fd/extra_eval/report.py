@@ -117,22 +117,25 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
 
 
 def rate_chart(rows: pd.DataFrame, title: str = ""):
-    """Accuracy and AUC against the test rate; the trained rate is the clean test point (marked).
-    None without other rates."""
-    rates = rows[rows["group"].isin(["test", "rate"])].sort_values("bpp")
-    if len(rates) < 2:
+    """Accuracy (at the valid cut) and AUC against the test rate, one line per run: the clean test
+    point is its trained rate. ``rows``: one run's (:func:`entry_rows`), or several runs' with their
+    ``run`` label and ``position`` (the sweep report's). None without other rates."""
+    rates = rows[rows["set"].eq("test") | rows["set"].str.startswith("rate/")].sort_values("bpp")
+    if rates["set"].eq("test").all():
         return None
-    fig = Figure(figsize=(4.6, 3.4))
-    ax = fig.subplots()
-    for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
-        y, lo, hi = _series(rates, metric)
-        _errorbar(ax, rates["bpp"].tolist(), y, lo, hi, label=label, color=color)
-    trained = int(rates[rates["group"] == "test"]["bpp"].iloc[0])
-    ax.axvline(trained, color="black", lw=0.8, ls=":", label=f"trained at bpp={trained}")
-    ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("test rate, bpp = bits per pixel x 100")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(title or "scores against the test rate", fontsize=9)
+    fig = Figure(figsize=(9, 3.6))
+    axes = fig.subplots(1, 2)
+    for _, run in rates.groupby("position", sort=False) if "position" in rates else [(0, rates)]:
+        trained = f"trained at bpp={int(run.loc[run['set'] == 'test', 'bpp'].iloc[0])}"
+        for ax, (metric, _) in zip(axes, CHART_METRICS):
+            label = f"{run['run'].iloc[0]} ({trained})" if "run" in run else trained
+            _errorbar(ax, run["bpp"].tolist(), *_series(run, metric), label=label)
+    for ax, (_, name) in zip(axes, CHART_METRICS):
+        ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
+        ax.set_xlabel("test rate, bpp = bits per pixel x 100")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(name, fontsize=9)
+    axes[0].legend(fontsize=6, loc="lower right")
+    fig.suptitle(title or "scores against the test rate", fontsize=9)
     fig.tight_layout()
     return fig
