@@ -45,20 +45,9 @@ FLAT = {
     "auc_difference_p_value": "auc_difference_p",
 }
 STAT_COLUMNS = (
-    "images",
-    "roc_auc",
-    "accuracy",
-    "mcnemar_b",
-    "mcnemar_c",
-    "mcnemar_method",
-    "mcnemar_statistic",
-    "mcnemar_p",
-    "auc_difference",
-    "auc_difference_low",
-    "auc_difference_high",
-    "auc_difference_p",
-    "reason",
-)
+    "images roc_auc accuracy mcnemar_b mcnemar_c mcnemar_method mcnemar_statistic mcnemar_p auc_difference "
+    "auc_difference_low auc_difference_high auc_difference_p reason"
+).split()
 
 
 @dataclass(frozen=True)

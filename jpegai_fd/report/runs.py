@@ -56,7 +56,7 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     found = _search(exp.experiment_id, query)
     if found.empty:
         return pd.DataFrame(), parent
-    tags = found.filter(like="tags.").rename(columns=lambda c: c[5:])
+    tags = found.filter(regex=r"^tags\.").rename(columns=lambda c: c[5:])
     tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG])
     df = pd.concat(
         [
@@ -66,8 +66,8 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
                 test_manifest=tags[TEST_MANIFEST],
                 bpp=pd.to_numeric(tags["bpp"]),
             ),
-            found.filter(like="metrics.").rename(columns=lambda c: c[8:]),
-            found.filter(like="params."),  # labels runs by what varied
+            found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:]),
+            found.filter(regex=r"^params\."),  # labels runs by what varied
         ],
         axis=1,
     )

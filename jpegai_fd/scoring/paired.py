@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, check_settings, resample_draws
 from jpegai_fd.scoring.labels import is_fake
@@ -66,8 +67,6 @@ def paired_auc_bootstrap(
     stratify: bool = True,
 ) -> AucDifference:
     """Percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
-    from sklearn.metrics import roc_auc_score
-
     check_settings(n_resamples, level)
     fake = is_fake(y_true)
     draws = resample_draws(np.asarray(y_true), n_resamples, seed, stratify)
@@ -98,8 +97,6 @@ def compare_to_best(
     the best, and ``not_significant`` (True when neither test rejects "same as best" at ``alpha``;
     the report marks those). Rows are JSON-ready dicts.
     """
-    from sklearn.metrics import roc_auc_score
-
     y_true = np.asarray(y_true)
     aucs = {name: float(roc_auc_score(is_fake(y_true), r["p_fake"])) for name, r in runs.items()}
     best = max(aucs, key=lambda k: (aucs[k], -list(runs).index(k)))
