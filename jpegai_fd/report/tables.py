@@ -24,8 +24,6 @@ FALLBACK_NOTE = (
     "at the fixed 0.5 rule, without an interval; not the same decision rule as the other cells."
 )
 SAME_AS_BEST = "≈"  # not significantly different from the best run of its test images (bold)
-# Interval columns: the job logs ``_ci_low``/``_ci_high``; hand-built runs tables may carry ``_low``/``_high``.
-SUFFIXES = (("_ci_low", "_ci_high"), ("_low", "_high"))
 MODEL_NAMES = {"rf": "RF", "hgb": "GB"}
 PREPROCESS_ORDER = ["flatten", "single", "multi"]
 LATENTS = ["y", "y_hat"]
@@ -33,9 +31,8 @@ LATENTS = ["y", "y_hat"]
 
 def interval_columns(runs: pd.DataFrame, metric: str) -> tuple[str, str] | None:
     """The (low, high) columns of ``metric``'s interval when the runs have them, else None."""
-    return next(
-        ((metric + lo, metric + hi) for lo, hi in SUFFIXES if metric + lo in runs and metric + hi in runs), None
-    )
+    low, high = metric + "_ci_low", metric + "_ci_high"
+    return (low, high) if low in runs and high in runs else None
 
 
 def cell_text(value, low=None, high=None, marks: str = "", best: bool = False, digits: int = 3) -> str:
@@ -119,12 +116,8 @@ def _wide(runs: pd.DataFrame, column: str) -> pd.DataFrame:
     return wide.reindex(columns=[*LATENTS, *sorted(c for c in wide.columns if c not in LATENTS)])
 
 
-def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
-    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
-    hold ``metric`` of the two latent versions (NaN where that run is missing), then each latent's
-    interval (``y_ci_low``, ``y_ci_high``, ...) where the runs log one and, for the headline, which
-    logged metric filled the cell (``y_metric``: ``test/accuracy_at_valid``, or the fixed-rule
-    ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
+def _results(runs: pd.DataFrame, metric: str, run_ids: bool) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`results_table` and its latent columns."""
     if metric == HEADLINE:
         runs = with_headline(runs)
     values = _wide(runs, metric)
@@ -137,26 +130,35 @@ def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = Fa
         extra.append(("_run_id", "run_id"))
     parts = [values] + [_wide(runs, column).reindex(columns=latents).add_suffix(suffix) for suffix, column in extra]
     order = latents + [f"{lat}{suffix}" for lat in latents for suffix, _ in extra]
-    return _presented(pd.concat(parts, axis=1)[order].reset_index(), ["classifier", "component", "bpp"])
+    return _presented(pd.concat(parts, axis=1)[order].reset_index(), ["classifier", "component", "bpp"]), latents
+
+
+def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
+    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
+    hold ``metric`` of the two latent versions (NaN where that run is missing), then each latent's
+    interval (``y_ci_low``, ``y_ci_high``, ...) where the runs log one and, for the headline, which
+    logged metric filled the cell (``y_metric``: ``test/accuracy_at_valid``, or the fixed-rule
+    ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
+    return _results(runs, metric, run_ids)[0]
 
 
 def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.DataFrame:
     """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
     :func:`cell_text`). ``marks(run_id) -> (text, best)`` adds the paired comparison's marks;
     headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
-    table = results_table(runs, metric, run_ids="run_id" in runs)
-    latents = list(_wide(runs if metric != HEADLINE else with_headline(runs), metric).columns)
+    table, latents = _results(runs, metric, run_ids="run_id" in runs)
     for lat in latents:
         texts = []
-        for _, row in table.iterrows():
+        for row in table.to_dict("records"):
             run_id = row.get(f"{lat}_run_id")
             mark, best = marks(run_id) if marks is not None and isinstance(run_id, str) else ("", False)
             if row.get(f"{lat}_metric") == FIXED_RULE:
                 mark = " ".join(filter(None, (FALLBACK_MARK, mark)))
             texts.append(cell_text(row[lat], row.get(f"{lat}_ci_low"), row.get(f"{lat}_ci_high"), mark, best))
         table[lat] = texts
-    helpers = [f"{lat}{suffix}" for lat in latents for suffix in ("_ci_low", "_ci_high", "_metric", "_run_id")]
-    return table.drop(columns=[c for c in helpers if c in table])
+    return table.drop(
+        columns=[f"{lat}{s}" for lat in latents for s in ("_ci_low", "_ci_high", "_metric", "_run_id")], errors="ignore"
+    )
 
 
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
