@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from jpegai_fd.errors import UserError
@@ -22,7 +23,7 @@ from jpegai_fd.report.runs import load_runs, split_untuned
 from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
     parser.add_argument(
         "--tracking-uri",
@@ -46,7 +47,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
+    """The runs to report and the sweep's parent run; runs without a search result are left out
+    (named on stderr) unless ``--include-untuned``. Raises UserError when none is left."""
+    runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
+    tuned, untuned = split_untuned(runs)
+    if len(untuned) and not args.include_untuned:
+        names = ", ".join(
+            f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
+            for r in untuned.head(5).itertuples()
+        )
+        print(
+            f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
+            f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
+            f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
+            file=sys.stderr,
+        )
+        runs = tuned
+    if runs.empty:
+        raise UserError(
+            f"no FINISHED job runs in experiment {args.experiment!r}"
+            + (f" for sweep {args.sweep!r}" if args.sweep else "")
+            + f" at {args.tracking_uri}"
+        )
+    return runs, parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if not 0 < args.alpha < 1 or args.resamples < 1:
             raise UserError(
@@ -55,26 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         check_scheme("--tracking-uri", args.tracking_uri)
         check_tracking_uri(args.tracking_uri)
-        runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
-        tuned, untuned = split_untuned(runs)
-        if len(untuned) and not args.include_untuned:
-            names = ", ".join(
-                f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
-                for r in untuned.head(5).itertuples()
-            )
-            print(
-                f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
-                f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
-                f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
-                file=sys.stderr,
-            )
-            runs = tuned
-        if runs.empty:
-            raise UserError(
-                f"no FINISHED job runs in experiment {args.experiment!r}"
-                + (f" for sweep {args.sweep!r}" if args.sweep else "")
-                + f" at {args.tracking_uri}"
-            )
+        runs, parent = _load(args)
     except UserError as exc:
         print(f"jpegai_fd.report: error: {exc}", file=sys.stderr)
         return 2

@@ -126,22 +126,18 @@ def align_runs(tables: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np
     Returns (ids, y_true, runs) ready for :func:`compare_to_best`. Raises ValueError when two runs
     give one image different labels (then they were not run on the same dataset).
     """
-    common = None
-    for t in tables.values():
-        ids = np.asarray(t["id"]).astype(str)
-        common = set(ids) if common is None else common & set(ids)
-    ids = np.array(sorted(common or ()), dtype=str)
-    y_true, runs = None, {}
+    shared = set.intersection(*(set(np.asarray(t["id"]).astype(str)) for t in tables.values())) if tables else ()
+    ids = np.array(sorted(shared), dtype=str)
+    y_true, runs = np.array([], dtype=np.int8), {}
     for name, t in tables.items():
         position = {i: k for k, i in enumerate(np.asarray(t["id"]).astype(str))}
         take = np.array([position[i] for i in ids], dtype=np.int64)
         labels = np.asarray(t["y_true"])[take]
-        if y_true is None:
-            y_true = labels
-        elif not np.array_equal(labels, y_true):
+        if runs and not np.array_equal(labels, y_true):
             raise ValueError(f"run {name!r} labels the shared images differently: not the same test set")
+        y_true = labels
         runs[name] = {
             "p_fake": np.asarray(t["p_fake"], dtype=np.float64)[take],
             "y_pred": np.asarray(t["y_pred"])[take],
         }
-    return ids, (np.array([], dtype=np.int8) if y_true is None else y_true), runs
+    return ids, y_true, runs
