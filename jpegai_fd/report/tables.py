@@ -109,28 +109,8 @@ def shown_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.drop_duplicates([*row_keys(runs), "latent"], keep="last").reset_index(drop=True)
 
 
-def _wide(runs: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` of the shown runs, one row per table row, one column per latent."""
-    keys = row_keys(runs)
-    wide = shown_runs(runs).set_index([*keys, "latent"])[column].unstack("latent")
-    return wide.reindex(columns=[*LATENTS, *sorted(c for c in wide.columns if c not in LATENTS)])
-
-
-def _results(runs: pd.DataFrame, metric: str, run_ids: bool) -> tuple[pd.DataFrame, list[str]]:
-    """:func:`results_table` and its latent columns."""
-    if metric == HEADLINE:
-        runs = with_headline(runs)
-    values = _wide(runs, metric)
-    latents = list(values.columns)
-    ci = interval_columns(runs, metric)
-    extra = [("_ci_low", ci[0]), ("_ci_high", ci[1])] if ci else []
-    if metric == HEADLINE:
-        extra.append(("_metric", SOURCE))
-    if run_ids:
-        extra.append(("_run_id", "run_id"))
-    parts = [values] + [_wide(runs, column).reindex(columns=latents).add_suffix(suffix) for suffix, column in extra]
-    order = latents + [f"{lat}{suffix}" for lat in latents for suffix, _ in extra]
-    return _presented(pd.concat(parts, axis=1)[order].reset_index(), ["classifier", "component", "bpp"]), latents
+def _latents(runs: pd.DataFrame) -> list[str]:
+    return [*LATENTS, *sorted(set(runs["latent"]) - set(LATENTS))]
 
 
 def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
@@ -139,14 +119,22 @@ def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = Fa
     interval (``y_ci_low``, ``y_ci_high``, ...) where the runs log one and, for the headline, which
     logged metric filled the cell (``y_metric``: ``test/accuracy_at_valid``, or the fixed-rule
     ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
-    return _results(runs, metric, run_ids)[0]
+    if metric == HEADLINE:
+        runs = with_headline(runs)
+    suffixes = {metric: "", **dict(zip(interval_columns(runs, metric) or (), ("_ci_low", "_ci_high")))}
+    suffixes |= ({SOURCE: "_metric"} if metric == HEADLINE else {}) | ({"run_id": "_run_id"} if run_ids else {})
+    wide = shown_runs(runs).set_index([*row_keys(runs), "latent"])[list(suffixes)].unstack("latent")
+    wide.columns = [f"{latent}{suffixes[column]}" for column, latent in wide.columns]
+    latents = _latents(runs)
+    order = [*latents, *(f"{lat}{s}" for lat in latents for s in list(suffixes.values())[1:])]
+    return _presented(wide.reindex(columns=order).reset_index(), ["classifier", "component", "bpp"])
 
 
 def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.DataFrame:
     """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
     :func:`cell_text`). ``marks(run_id) -> (text, best)`` adds the paired comparison's marks;
     headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
-    table, latents = _results(runs, metric, run_ids="run_id" in runs)
+    table, latents = results_table(runs, metric, run_ids="run_id" in runs), _latents(runs)
     for lat in latents:
         texts = []
         for row in table.to_dict("records"):
