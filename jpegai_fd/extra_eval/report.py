@@ -75,17 +75,12 @@ def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
     return (f"# {title}\n\n" if title else "") + to_markdown(table, digits=0, missing="-")
 
 
-def _errorbar(ax, x, y, low, high, **kw) -> None:
-    yerr = None
-    if low is not None and high is not None:
-        yerr = [[max(v - lo, 0) for v, lo in zip(y, low)], [max(hi - v, 0) for v, hi in zip(y, high)]]
-    ax.errorbar(x, y, yerr=yerr, marker="o", capsize=3, **kw)
-
-
-def _series(frame: pd.DataFrame, metric: str):
-    y = frame[metric].tolist() if metric in frame else [math.nan] * len(frame)
-    lo, hi = f"{metric}_ci_low", f"{metric}_ci_high"
-    return y, (frame[lo].tolist() if lo in frame else None), (frame[hi].tolist() if hi in frame else None)
+def _line(ax, frame: pd.DataFrame, x: str, metric: str, **kw) -> None:
+    """``metric`` against ``x``, its bootstrap interval as error bars where logged."""
+    y = frame[metric] if metric in frame else pd.Series(math.nan, index=frame.index)
+    low, high = frame.get(f"{metric}_ci_low"), frame.get(f"{metric}_ci_high")
+    yerr = None if low is None or high is None else [(y - low).clip(lower=0), (high - y).clip(lower=0)]
+    ax.errorbar(frame[x], y, yerr=yerr, marker="o", capsize=3, **kw)
 
 
 def robustness_chart(rows: pd.DataFrame, title: str = ""):
@@ -101,8 +96,7 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
     for ax, kind in zip(axes[0], kinds):
         part = robust[robust["kind"] == kind].sort_values("strength")
         for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
-            y, lo, hi = _series(part, metric)
-            _errorbar(ax, part["strength"].tolist(), y, lo, hi, label=label, color=color)
+            _line(ax, part, "strength", metric, label=label, color=color)
             if metric in clean and not math.isnan(clean[metric]):
                 ax.axhline(clean[metric], color=color, lw=0.8, alpha=0.6)
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
@@ -129,7 +123,7 @@ def rate_chart(rows: pd.DataFrame, title: str = ""):
         trained = f"trained at bpp={int(run.loc[run['set'] == 'test', 'bpp'].iloc[0])}"
         for ax, (metric, _) in zip(axes, CHART_METRICS):
             label = f"{run['run'].iloc[0]} ({trained})" if "run" in run else trained
-            _errorbar(ax, run["bpp"].tolist(), *_series(run, metric), label=label)
+            _line(ax, run, "bpp", metric, label=label)
     for ax, (_, name) in zip(axes, CHART_METRICS):
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
         ax.set_xlabel("test rate, bpp = bits per pixel x 100")
