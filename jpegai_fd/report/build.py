@@ -68,7 +68,7 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
         )
     (out / "results.md").write_text(md)
     if comparisons is not None:
-        write_comparisons(comparisons, runs, out, title)
+        write_comparisons(comparisons, out, title)
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
         + to_markdown(timing_pivot(timing, "fit_s"))

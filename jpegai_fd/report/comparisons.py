@@ -52,8 +52,8 @@ STAT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Comparisons:
-    """One row per shown run (``rows``: run_id, test_manifest, status, reason, images and the
-    :data:`STAT_COLUMNS`), and the settings they were computed with."""
+    """One row per shown run (``rows``, comparisons.csv: test set, status, the run's configuration
+    and id, :data:`STAT_COLUMNS`), and the settings they were computed with."""
 
     rows: pd.DataFrame
     alpha: float
@@ -118,9 +118,7 @@ def compare_runs(
     for tables in groups.values():
         results.update(_compare_group(tables, alpha, n_resamples, seed))
     rows = pd.DataFrame([{"run_id": r, "test_manifest": m, **results[r]} for r, m in zip(shown["run_id"], manifests)])
-    return Comparisons(
-        rows.reindex(columns=["run_id", "test_manifest", "status", *STAT_COLUMNS]), alpha, n_resamples, seed
-    )
+    return Comparisons(_table(rows, runs), alpha, n_resamples, seed)
 
 
 def method_note(c: Comparisons) -> str:
@@ -139,14 +137,16 @@ def method_note(c: Comparisons) -> str:
     )
 
 
-def comparison_table(c: Comparisons, runs: pd.DataFrame) -> pd.DataFrame:
+def _table(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """The rows of comparisons.csv: test set, status, the run's configuration and id, statistics."""
     shown = shown_runs(runs)
     keys = [*row_keys(runs), "latent"]
     config = shown[["run_id", *keys]].assign(
         classifier=shown["classifier"].map(model_name), component=shown["component"].str.upper()
     )
-    table = c.rows.merge(config.rename(columns={"classifier": "model"}), on="run_id", how="left")
+    table = rows.reindex(columns=["run_id", "test_manifest", "status", *STAT_COLUMNS]).merge(
+        config.rename(columns={"classifier": "model"}), on="run_id", how="left"
+    )
     table["not_significant"] = table["status"].map({SAME: True, DIFFERENT: False})
     for column in ("images", "mcnemar_b", "mcnemar_c"):  # counts stay integers beside the missing cells
         table[column] = pd.to_numeric(table[column]).astype("Int64")
@@ -182,9 +182,9 @@ def _compared_rows(group: pd.DataFrame, config: list[str]) -> pd.DataFrame:
     )
 
 
-def comparisons_markdown(c: Comparisons, runs: pd.DataFrame, title: str) -> str:
+def comparisons_markdown(c: Comparisons, title: str) -> str:
     """comparisons.md: the method, one table per test set, then the runs that were not compared."""
-    table = comparison_table(c, runs)
+    table = c.rows  # comparisons.csv
     config = list(table.columns[table.columns.get_loc("not_significant") + 1 : table.columns.get_loc("run_id")])
     parts = [f"# {title}: paired comparisons with the best run\n\n{method_note(c)}\n"]
     compared = table[table["status"].isin([BEST, SAME, DIFFERENT])]
@@ -205,9 +205,9 @@ def comparisons_markdown(c: Comparisons, runs: pd.DataFrame, title: str) -> str:
     return "".join(parts)
 
 
-def write_comparisons(c: Comparisons, runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
+def write_comparisons(c: Comparisons, out: Path, title: str) -> list[Path]:
     """Write comparisons.md and comparisons.csv into ``out``; returns their paths."""
     md, csv = out / "comparisons.md", out / "comparisons.csv"
-    comparison_table(c, runs).to_csv(csv, index=False)
-    md.write_text(comparisons_markdown(c, runs, title))
+    c.rows.to_csv(csv, index=False)
+    md.write_text(comparisons_markdown(c, title))
     return [md, csv]
