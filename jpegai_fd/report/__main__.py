@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from jpegai_fd.errors import UserError
 from jpegai_fd.report.build import write_report
 from jpegai_fd.report.comparisons import compare_runs
-from jpegai_fd.report.runs import load_runs, split_untuned
+from jpegai_fd.report.runs import load_runs
 from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
@@ -54,7 +54,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
     """The runs to report and the sweep's parent run; runs without a search result are left out
     (named on stderr) unless ``--include-untuned``. Raises UserError when none is left."""
     runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
-    tuned, untuned = split_untuned(runs)
+    untuned = runs[runs["untuned"].notna()] if len(runs) else runs
     if len(untuned) and not args.include_untuned:
         names = ", ".join(
             f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
@@ -66,7 +66,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
             f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
             file=sys.stderr,
         )
-        runs = tuned
+        runs = runs.drop(untuned.index).reset_index(drop=True)
     if runs.empty:
         raise UserError(
             f"no FINISHED job runs in experiment {args.experiment!r}"

@@ -44,7 +44,9 @@ def _nan_score(run_id: str) -> bool:
 def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.DataFrame, object | None]:
     """FINISHED job runs as rows (run_id, start_time, config_hash, test_manifest, factors, metrics by
     their names, params as ``params.<key>``), one per distinct config (the latest), and the sweep's
-    parent run (None without ``sweep``). Sets the process's tracking URI, which ``mlflow.search_runs`` reads."""
+    parent run (None without ``sweep``). ``untuned``: why a run has no search result (tag
+    ``warning.untuned``, or a nan ``cv/best_score`` from before such searches ended FAILED), else
+    None. Sets the process's tracking URI, which ``mlflow.search_runs`` reads."""
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
@@ -77,12 +79,3 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     df["untuned"] = tags[UNTUNED_TAG].mask(pd.Series(nan, index=df.index), "no completed trial")
     df = df.sort_values("start_time").drop_duplicates("config_hash", keep="last")
     return df.reset_index(drop=True), parent
-
-
-def split_untuned(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(tuned runs, runs without a search result): a run tagged ``warning.untuned`` (fixed parameters)
-    or whose ``cv/best_score`` is nan (older runs whose every trial failed); see :func:`load_runs`."""
-    if df.empty:
-        return df, df
-    bad = df["untuned"].notna()
-    return df[~bad].reset_index(drop=True), df[bad].reset_index(drop=True)

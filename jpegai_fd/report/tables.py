@@ -47,27 +47,19 @@ def cell_text(value, low=None, high=None, marks: str = "", best: bool = False, d
     return f"{text} {marks}" if marks else text
 
 
-def _column(runs: pd.DataFrame, name: str | None) -> pd.Series:
-    return runs[name].astype(float) if name is not None and name in runs else pd.Series(np.nan, index=runs.index)
-
-
 def with_headline(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` plus :data:`HEADLINE`, its ``_ci_low``/``_ci_high`` and :data:`SOURCE`, row by row:
     ``test/accuracy_at_valid`` where the run logged it, else ``test/accuracy``."""
-    at_valid, fixed = _column(runs, AT_VALID), _column(runs, FIXED_RULE)
-    new = at_valid.notna()
-    ci_new, ci_old = interval_columns(runs, AT_VALID), interval_columns(runs, FIXED_RULE)
-    low, high = (
-        _column(runs, ci_new and ci_new[side]).where(new, _column(runs, ci_old and ci_old[side])) for side in (0, 1)
-    )
-    return runs.assign(
-        **{
-            HEADLINE: at_valid.where(new, fixed),
-            HEADLINE + "_ci_low": low,
-            HEADLINE + "_ci_high": high,
-            SOURCE: np.where(new, AT_VALID, np.where(fixed.notna(), FIXED_RULE, None)),
-        }
-    )
+
+    def column(name: str) -> pd.Series:
+        return runs[name].astype(float) if name in runs else pd.Series(np.nan, index=runs.index)
+
+    new = column(AT_VALID).notna()
+    headline = {
+        HEADLINE + s: column(AT_VALID + s).where(new, column(FIXED_RULE + s)) for s in ("", "_ci_low", "_ci_high")
+    }
+    source = np.where(new, AT_VALID, np.where(column(FIXED_RULE).notna(), FIXED_RULE, None))
+    return runs.assign(**headline, **{SOURCE: source})
 
 
 def fell_back(runs: pd.DataFrame) -> pd.Series:
