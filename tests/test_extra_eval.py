@@ -1,4 +1,4 @@
-"""Issue 14: extra test sets, perturbation conditions and other rates, scored by the job's model.
+"""Extra test sets, perturbation conditions and other rates, scored by the job's model.
 
 One real command line (subprocess, real Zarr cache, real MLflow server) checks every metric, artifact
 and the rerun; the fast tests below check the pieces the job builds on (config composition, one-class

@@ -197,7 +197,11 @@ def _runs(components, classifiers=("rf",), interval=False):
                             "preprocess": pre,
                             "bpp": bpp,
                             "test/accuracy": acc,
-                            **({"test/accuracy_low": acc - 0.05, "test/accuracy_high": acc + 0.04} if interval else {}),
+                            **(
+                                {"test/accuracy_ci_low": acc - 0.05, "test/accuracy_ci_high": acc + 0.04}
+                                if interval
+                                else {}
+                            ),
                         }
                     )
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli
+from jpegai_fd.report.build import write_report
 
 GRID = list(itertools.product(("rf", "hgb"), (6, 12), ("y", "yuv"), ("flatten", "single", "multi"), ("y", "y_hat")))
 
@@ -152,3 +153,20 @@ def test_report_errors_are_one_line(tmp_path, mlflow_server, experiment_name):
         result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, *args], cwd=tmp_path)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [result.stderr.strip()] and expected in result.stderr
+
+
+def test_timing_tables_of_runs_without_fit_times(tmp_path):
+    # Runs that logged no time/fit_s (older runs, hand-built tables): blank fit cells, the tune table intact.
+    runs = pd.DataFrame(
+        [
+            {"run_id": f"r{i}", "classifier": clf, "bpp": 12, "component": "yuv", "preprocess": pre, "latent": "y"}
+            | {"encoder": "dct", "dataset": "synthetic", "test/accuracy": 0.7, "time/tune_s": 30.0}
+            for i, (clf, pre) in enumerate((("rf", "flatten"), ("rf", "single"), ("hgb", "flatten")))
+        ]
+    )
+    write_report(runs, tmp_path, "no fit times")
+    timing = (tmp_path / "timing.md").read_text()
+    fit, tune = timing.split("## Hyperparameter search")
+    assert "| RF | YUV |  |  |" in fit and "| GB | YUV |  |  |" in fit
+    assert "| RF | YUV | 30.0 s | 30.0 s |" in tune and "| GB | YUV | 30.0 s |  |" in tune
+    assert "fit_s" not in pd.read_csv(tmp_path / "timing.csv")

@@ -17,9 +17,8 @@ from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli
 from jpegai_fd.model.decision import Decision
-from jpegai_fd.report.cells import cell_text
+from jpegai_fd.report.tables import cell_text, results_cells, results_table
 from jpegai_fd.report.charts import component_chart
-from jpegai_fd.report.tables import results_cells, results_table
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.per_image import scores_csv
 from jpegai_fd.scoring.settings import ScoringSettings

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 CHANCE = 0.5
 COLUMNS = (
@@ -39,49 +36,51 @@ CHART_METRICS = (("accuracy_at_valid", "accuracy (at the valid cut)"), ("roc_auc
 
 def entry_rows(entries) -> pd.DataFrame:
     """One row per entry: set, group, kind, strength, bpp and every metric (unprefixed)."""
-    rows = []
-    for e in entries:
-        rows.append(
+    return pd.DataFrame(
+        [
             {"set": e.prefix, "group": e.group, "kind": e.kind, "strength": e.strength, "bpp": e.bpp, **e.metrics}
-        )
-    return pd.DataFrame(rows)
+            for e in entries
+        ]
+    )
 
 
-def cell(metrics, name: str) -> str:
-    """``0.850 [0.780, 0.910]``, ``0.850`` or ``-``."""
-    value = metrics.get(name)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
-    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+def to_markdown(df: pd.DataFrame, digits: int = 3, missing: str = "–") -> str:
+    """``df`` as a GitHub Markdown table with unpadded cells (``DataFrame.to_markdown``), floats to
+    ``digits`` decimals, missing values as ``missing``: the Markdown writer of every table of the job
+    and the report (tabulate's own number parsing is off, or it would reformat text cells like ``0.500``)."""
+    text = df.astype(object).map(lambda v: missing if pd.isna(v) else f"{v:.{digits}f}" if isinstance(v, float) else v)
+    return text.to_markdown(index=False, tablefmt="github", stralign=None, numalign=None, disable_numparse=True) + "\n"
+
+
+def cell(metrics, name: str, missing: str = "-") -> str:
+    """``0.850 [0.780, 0.910]``, ``0.850`` or ``missing``."""
+    value, low, high = (metrics.get(k) for k in (name, f"{name}_ci_low", f"{name}_ci_high"))
+    if pd.isna(value):
+        return missing
+    return f"{value:.3f}" if pd.isna(low) or pd.isna(high) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
     """The table as Markdown (intervals: bootstrap, ``scoring.ci_level``)."""
-    head = ["set", "bpp", "real", "fake", *(label for _, label in COLUMNS)]
-    lines = [f"# {title}\n" if title else "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows.to_dict("records"):
-        n = [
-            str(int(r[k])) if isinstance(r.get(k), (int, float)) and not math.isnan(r[k]) else "-"
-            for k in ("n_real", "n_fake")
-        ]
-        lines.append("| " + " | ".join([r["set"], str(int(r["bpp"])), *n, *(cell(r, k) for k, _ in COLUMNS)]) + " |")
-    return "\n".join(line for line in lines if line) + "\n"
+    records = rows.to_dict("records")
+    table = pd.DataFrame(
+        {
+            "set": rows["set"],
+            "bpp": rows["bpp"].astype(int),
+            "real": rows.get("n_real"),
+            "fake": rows.get("n_fake"),
+            **{label: [cell(r, k) for r in records] for k, label in COLUMNS},
+        }
+    )
+    return (f"# {title}\n\n" if title else "") + to_markdown(table, digits=0, missing="-")
 
 
-def _errorbar(ax, x, y, low, high, **kw) -> None:
-    yerr = None
-    if low is not None and high is not None:
-        yerr = [[max(v - lo, 0) for v, lo in zip(y, low)], [max(hi - v, 0) for v, hi in zip(y, high)]]
-    ax.errorbar(x, y, yerr=yerr, marker="o", capsize=3, **kw)
-
-
-def _series(frame: pd.DataFrame, metric: str):
-    y = frame[metric].tolist() if metric in frame else [math.nan] * len(frame)
-    lo, hi = f"{metric}_ci_low", f"{metric}_ci_high"
-    return y, (frame[lo].tolist() if lo in frame else None), (frame[hi].tolist() if hi in frame else None)
+def _line(ax, frame: pd.DataFrame, x: str, metric: str, **kw) -> None:
+    """``metric`` against ``x``, its bootstrap interval as error bars where logged."""
+    y = frame[metric] if metric in frame else pd.Series(math.nan, index=frame.index)
+    low, high = frame.get(f"{metric}_ci_low"), frame.get(f"{metric}_ci_high")
+    yerr = None if low is None or high is None else [(y - low).clip(lower=0), (high - y).clip(lower=0)]
+    ax.errorbar(frame[x], y, yerr=yerr, marker="o", capsize=3, **kw)
 
 
 def robustness_chart(rows: pd.DataFrame, title: str = ""):
@@ -92,12 +91,12 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
         return None
     kinds = list(dict.fromkeys(robust["kind"]))
     clean = rows[rows["group"] == "test"].iloc[0]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.2 * len(kinds) + 0.6, 3.4), squeeze=False)
+    fig = Figure(figsize=(3.2 * len(kinds) + 0.6, 3.4))
+    axes = fig.subplots(1, len(kinds), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         part = robust[robust["kind"] == kind].sort_values("strength")
         for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
-            y, lo, hi = _series(part, metric)
-            _errorbar(ax, part["strength"].tolist(), y, lo, hi, label=label, color=color)
+            _line(ax, part, "strength", metric, label=label, color=color)
             if metric in clean and not math.isnan(clean[metric]):
                 ax.axhline(clean[metric], color=color, lw=0.8, alpha=0.6)
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
@@ -112,21 +111,25 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
 
 
 def rate_chart(rows: pd.DataFrame, title: str = ""):
-    """Accuracy and AUC against the test rate; the trained rate is the clean test point (marked).
-    None without other rates."""
-    rates = rows[rows["group"].isin(["test", "rate"])].sort_values("bpp")
-    if len(rates) < 2:
+    """Accuracy (at the valid cut) and AUC against the test rate, one line per run: the clean test
+    point is its trained rate. ``rows``: one run's (:func:`entry_rows`), or several runs' with their
+    ``run`` label and ``position`` (the sweep report's). None without other rates."""
+    rates = rows[rows["set"].eq("test") | rows["set"].str.startswith("rate/")].sort_values("bpp")
+    if rates["set"].eq("test").all():
         return None
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
-    for (metric, label), color in zip(CHART_METRICS, ("tab:blue", "tab:orange")):
-        y, lo, hi = _series(rates, metric)
-        _errorbar(ax, rates["bpp"].tolist(), y, lo, hi, label=label, color=color)
-    trained = int(rates[rates["group"] == "test"]["bpp"].iloc[0])
-    ax.axvline(trained, color="black", lw=0.8, ls=":", label=f"trained at bpp={trained}")
-    ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("test rate, bpp = bits per pixel x 100")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(title or "scores against the test rate", fontsize=9)
+    fig = Figure(figsize=(9, 3.6))
+    axes = fig.subplots(1, 2)
+    for _, run in rates.groupby("position", sort=False) if "position" in rates else [(0, rates)]:
+        trained = f"trained at bpp={int(run.loc[run['set'] == 'test', 'bpp'].iloc[0])}"
+        for ax, (metric, _) in zip(axes, CHART_METRICS):
+            label = f"{run['run'].iloc[0]} ({trained})" if "run" in run else trained
+            _line(ax, run, "bpp", metric, label=label)
+    for ax, (_, name) in zip(axes, CHART_METRICS):
+        ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
+        ax.set_xlabel("test rate, bpp = bits per pixel x 100")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(name, fontsize=9)
+    axes[0].legend(fontsize=6, loc="lower right")
+    fig.suptitle(title or "scores against the test rate", fontsize=9)
     fig.tight_layout()
     return fig

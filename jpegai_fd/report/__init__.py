@@ -1,2 +1,2 @@
-"""`python -m jpegai_fd.report`: the thesis's tables and charts from the tracked runs (``build``,
-``runs``, ``tables``, ``charts``; the command imports them only once its arguments are parsed)."""
+"""`python -m jpegai_fd.report`: the thesis's tables and charts from the tracked runs (``runs`` reads
+them, ``tables``, ``charts``, ``comparisons`` and ``extra`` make the files, ``build`` writes them)."""

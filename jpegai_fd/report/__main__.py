@@ -13,11 +13,17 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
 from jpegai_fd.errors import UserError
+from jpegai_fd.report.build import write_report
+from jpegai_fd.report.comparisons import compare_runs
+from jpegai_fd.report.runs import load_runs
 from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
     parser.add_argument(
         "--tracking-uri",
@@ -41,50 +47,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
+    """The runs to report and the sweep's parent run; runs without a search result are left out
+    (named on stderr) unless ``--include-untuned``. Raises UserError when none is left."""
+    runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
+    untuned = runs[runs["untuned"].notna()] if len(runs) else runs
+    if len(untuned) and not args.include_untuned:
+        names = ", ".join(
+            f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
+            for r in untuned.head(5).itertuples()
+        )
+        print(
+            f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
+            f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
+            f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
+            file=sys.stderr,
+        )
+        runs = runs.drop(untuned.index).reset_index(drop=True)
+    if runs.empty:
+        raise UserError(
+            f"no FINISHED job runs in experiment {args.experiment!r}"
+            + (f" for sweep {args.sweep!r}" if args.sweep else "")
+            + f" at {args.tracking_uri}"
+        )
+    return runs, parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if not 0 < args.alpha < 1 or args.resamples < 1:
             raise UserError(
                 f"--alpha {args.alpha:g} / --resamples {args.resamples}: use an alpha strictly between 0 and 1 "
                 "(e.g. 0.05) and at least 1 resample (e.g. 1000)"
             )
-        from jpegai_fd.report.build import write_report
-        from jpegai_fd.report.runs import load_runs, split_untuned
-
         check_scheme("--tracking-uri", args.tracking_uri)
         check_tracking_uri(args.tracking_uri)
-        runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
-        tuned, untuned = split_untuned(runs)
-        if len(untuned) and not args.include_untuned:
-            names = ", ".join(
-                f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
-                for r in untuned.head(5).itertuples()
-            )
-            print(
-                f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
-                f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
-                f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
-                file=sys.stderr,
-            )
-            runs = tuned
-        if runs.empty:
-            raise UserError(
-                f"no FINISHED job runs in experiment {args.experiment!r}"
-                + (f" for sweep {args.sweep!r}" if args.sweep else "")
-                + f" at {args.tracking_uri}"
-            )
+        runs, parent = _load(args)
     except UserError as exc:
         print(f"jpegai_fd.report: error: {exc}", file=sys.stderr)
         return 2
     out = args.out or Path("reports") / (args.experiment + (f"_{parent.info.run_id[:8]}" if parent else ""))
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
-    from jpegai_fd.report.paired import compare_runs
-
     comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
     files = write_report(runs, out, title, comparisons)
     if parent is not None and not args.no_log:
-        from mlflow.tracking import MlflowClient
-
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
     print(
         f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from jpegai_fd.report.cells import SAME_AS_BEST
-from jpegai_fd.report.charts import CHANCE, RATE_NOTE, classifier_chart, component_chart
-from jpegai_fd.report.headline import AT_VALID, FALLBACK_NOTE, fell_back, with_headline
+from jpegai_fd.extra_eval.report import CHANCE, to_markdown
+from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
+from jpegai_fd.report.comparisons import Comparisons, write_comparisons
 from jpegai_fd.report.extra import write_extra_report
-from jpegai_fd.report.paired import Comparisons
-from jpegai_fd.report.paired_files import write_comparisons
-from jpegai_fd.report.tables import results_cells, results_table, timing_pivot, timing_table, to_markdown
+from jpegai_fd.report.tables import (
+    AT_VALID,
+    FALLBACK_NOTE,
+    SAME_AS_BEST,
+    fell_back,
+    results_cells,
+    results_table,
+    timing_pivot,
+    timing_table,
+    with_headline,
+)
 
 AUC = "test/roc_auc"
-
-
-def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> str:
@@ -66,7 +68,7 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
         )
     (out / "results.md").write_text(md)
     if comparisons is not None:
-        write_comparisons(comparisons, runs, out, title)
+        write_comparisons(comparisons, out, title)
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
         + to_markdown(timing_pivot(timing, "fit_s"))
@@ -76,7 +78,7 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
         + to_markdown(timing, digits=2)
     )
     for latent in sorted(runs["latent"].unique()):
-        _save(component_chart(runs, latent), out / f"y_vs_yuv_{latent}.png")
-        _save(classifier_chart(runs, latent), out / f"classifiers_by_bpp_{latent}.png")
-    write_extra_report(runs, out, title)  # extra test sets, conditions, rates (issue 14), when the runs have them
+        component_chart(runs, latent).savefig(out / f"y_vs_yuv_{latent}.png", dpi=100)
+        classifier_chart(runs, latent).savefig(out / f"classifiers_by_bpp_{latent}.png", dpi=100)
+    write_extra_report(runs, out, title)  # extra test sets, conditions, rates, when the runs have them
     return sorted(out.iterdir())

@@ -1,8 +1,10 @@
-"""The sweep's view of issue 14's metrics: every run against every extra set, condition and rate.
+"""The sweep's view of the extra evaluation: every run against every extra set, condition and rate.
 
 Input: the runs table of :func:`jpegai_fd.report.runs.load_runs` (metrics as columns, and each run's
-params as ``params.<key>`` columns). Runs are labelled by the params that differ between them (the
-sweep's factors, e.g. ``dataset.generator=diffusion``). Files (only when some run has such metrics):
+params as ``params.<key>`` columns), read back into the rows of the job's own table
+(:mod:`jpegai_fd.extra_eval.report`), whose cells and rate chart it reuses. Runs are labelled by the
+params that differ between them (the sweep's factors, e.g. ``dataset.generator=diffusion``). Files
+(only when some run has such metrics):
 
 - ``extra.md`` / ``extra.csv``: one row per (run, set), accuracy at the validation-chosen cut and ROC
   AUC with their bootstrap intervals, images per class;
@@ -13,25 +15,18 @@ sweep's factors, e.g. ``dataset.generator=diffusion``). Files (only when some ru
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from jpegai_fd.report.charts import CHANCE, RATE_NOTE
+from jpegai_fd.extra_eval.report import CHANCE, cell, rate_chart, to_markdown
+from jpegai_fd.report.charts import RATE_NOTE
 
-SET = re.compile(r"^((?:eval|robust|rate)/[^/]+)/n_(?:real|fake)$")
+METRIC = re.compile(r"^(test|(?:eval|robust|rate)/[^/]+)/(.+)$")
 IGNORED = ("tracking.", "paths.", "hydra.", "model.", "eval.")  # set up or derived, not what a sweep varies
-
-
-def extra_sets(runs: pd.DataFrame) -> list[str]:
-    """``eval/<name>``, ``robust/<condition>``, ``rate/<bpp>`` found in the runs, in column order."""
-    return list(dict.fromkeys(m.group(1) for c in runs.columns if (m := SET.match(str(c)))))
+ACCURACY = ("accuracy", "accuracy_ci_low", "accuracy_ci_high")  # the fixed 0.5 rule's
+SHOWN = ("n_real", "n_fake", "accuracy_at_valid", "roc_auc")
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
@@ -43,108 +38,63 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
     return [", ".join(f"{c[7:]}={r[c]}" for c in varied) or str(r["run_id"])[:8] for r in runs.to_dict("records")]
 
 
-def _value(r: dict, prefix: str, name: str):
-    v = r.get(f"{prefix}/{name}")
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-
-def _text(r: dict, prefix: str, name: str) -> str:
-    v = _value(r, prefix, name)
-    if v is None:
-        return "–"
-    lo, hi = _value(r, prefix, f"{name}_ci_low"), _value(r, prefix, f"{name}_ci_high")
-    return f"{v:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
-
-
-def _accuracy_name(r: dict, prefix: str) -> str:
-    return "accuracy_at_valid" if _value(r, prefix, "accuracy_at_valid") is not None else "accuracy"
-
-
-def sweep_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, set): the clean test split and every extra set, condition and rate."""
+def sweep_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, scored set: ``test``, ``eval/<name>``, ``robust/<c>``, ``rate/<bpp>``): the
+    run's label and position, the set, the rate it was encoded at and its unprefixed metrics. A run
+    without a valid cut (logged before them) shows the fixed 0.5 rule's accuracy."""
     rows = []
-    for label, r in zip(run_labels(runs), runs.to_dict("records")):
-        for prefix in ["test", *extra_sets(runs)]:
-            if _value(r, prefix, "roc_auc") is None and _value(r, prefix, _accuracy_name(r, prefix)) is None:
-                continue
-            acc = _accuracy_name(r, prefix)
-            rows.append(
-                {
-                    "run": label,
-                    "set": prefix,
-                    "real": _value(r, prefix, "n_real"),
-                    "fake": _value(r, prefix, "n_fake"),
-                    "accuracy": _text(r, prefix, acc),
-                    "roc_auc": _text(r, prefix, "roc_auc"),
-                    "accuracy_value": _value(r, prefix, acc),
-                    "roc_auc_value": _value(r, prefix, "roc_auc"),
-                }
-            )
+    for i, (label, r) in enumerate(zip(run_labels(runs), runs.to_dict("records"))):
+        sets: dict[str, dict] = {"test": {}}
+        for column, value in r.items():
+            if (m := METRIC.match(str(column))) and not pd.isna(value):
+                sets.setdefault(m[1], {})[m[2]] = value
+        for name in sorted(sets, key=lambda s: (s != "test", s)):
+            m = sets[name]
+            if "accuracy_at_valid" not in m:
+                m |= {k.replace("accuracy", "accuracy_at_valid"): v for k, v in m.items() if k in ACCURACY}
+            bpp = int(name[5:]) if name.startswith("rate/") else r.get("bpp")
+            rows.append({"run": label, "position": i, "set": name, "bpp": bpp, **dict.fromkeys(SHOWN), **m})
     return pd.DataFrame(rows)
 
 
-def auc_matrix(runs: pd.DataFrame, metric: str = "roc_auc") -> pd.DataFrame:
-    """Runs x (test + extra sets), ``metric``."""
-    sets = ["test", *[s for s in extra_sets(runs) if s.startswith("eval/")]]
+def sweep_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """extra.csv: one row per (run, set) with an accuracy or an AUC, the cells of extra.md and their values."""
+    rows = rows[rows["accuracy_at_valid"].notna() | rows["roc_auc"].notna()]
+    records = rows.to_dict("records")
     return pd.DataFrame(
-        [[_value(r, s, metric) for s in sets] for r in runs.to_dict("records")], index=run_labels(runs), columns=sets
-    )
-
-
-def rates_chart(runs: pd.DataFrame):
-    """Accuracy and AUC against the test rate, one line per run (its trained rate included); None
-    without ``rate/`` metrics."""
-    rates = sorted({int(s.split("/")[1]) for s in extra_sets(runs) if s.startswith("rate/")})
-    if not rates:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), squeeze=False)
-    for label, r in zip(run_labels(runs), runs.to_dict("records")):
-        points = {
-            int(r["bpp"]): "test",
-            **{b: f"rate/{b}" for b in rates if _value(r, f"rate/{b}", "roc_auc") is not None},
+        {
+            "run": rows["run"],
+            "set": rows["set"],
+            "real": rows["n_real"],
+            "fake": rows["n_fake"],
+            "accuracy": [cell(r, "accuracy_at_valid", "–") for r in records],
+            "roc_auc": [cell(r, "roc_auc", "–") for r in records],
+            "accuracy_value": rows["accuracy_at_valid"],
+            "roc_auc_value": rows["roc_auc"],
         }
-        xs = sorted(points)
-        for ax, name in zip(axes[0], ("accuracy", "roc_auc")):
-            ys = [_value(r, points[x], _accuracy_name(r, points[x]) if name == "accuracy" else name) for x in xs]
-            ax.plot(
-                xs,
-                [math.nan if y is None else y for y in ys],
-                marker="o",
-                label=f"{label} (trained bpp={int(r['bpp'])})",
-            )
-    for ax, name in zip(axes[0], ("accuracy (at the valid cut)", "ROC AUC")):
-        ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("test rate (bpp)")
-        ax.set_title(name, fontsize=9)
-    axes[0][0].legend(fontsize=6)
-    fig.text(0.5, 0.01, RATE_NOTE, ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return fig
+    )
 
 
 def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
     """Write the files above into ``out`` (nothing when no run has extra sets, conditions or rates)."""
-    from jpegai_fd.report.tables import to_markdown
-
-    if runs.empty or not extra_sets(runs):
+    rows = sweep_rows(runs)
+    if rows.empty or rows["set"].eq("test").all():
         return []
-    table = sweep_table(runs)
+    table = sweep_table(rows)
     table.to_csv(out / "extra.csv", index=False)
-    shown = table.drop(columns=["accuracy_value", "roc_auc_value"])
     (out / "extra.md").write_text(
         f"# {title}: every test set, condition and rate\n\nAccuracy at the validation-chosen cut (the fixed "
         f"0.5 rule where a run has no such cut) and ROC AUC, [bootstrap interval]. Chance is {CHANCE}. "
-        f"{RATE_NOTE}.\n\n" + to_markdown(shown, digits=0)
+        f"{RATE_NOTE}.\n\n" + to_markdown(table.drop(columns=["accuracy_value", "roc_auc_value"]), digits=0)
     )
-    matrix = auc_matrix(runs)
+    sets = ["test", *dict.fromkeys(s for s in rows["set"] if s.startswith("eval/"))]
+    matrix = rows.pivot(index="position", columns="set", values="roc_auc")[sets].set_axis(run_labels(runs))
     (out / "extra_auc_matrix.md").write_text(
         f"# {title}: ROC AUC, runs x test sets\n\n" + to_markdown(matrix.reset_index(names="run"))
     )
     files = [out / "extra.csv", out / "extra.md", out / "extra_auc_matrix.md"]
-    chart = rates_chart(runs)
+    chart = rate_chart(rows, title)
     if chart is not None:
         chart.savefig(out / "extra_rates.png", dpi=100)
-        plt.close(chart)
         files.append(out / "extra_rates.png")
     return files

@@ -1,20 +1,70 @@
 """The thesis's tables from a table of runs: accuracy per configuration with ``y`` and ``y_hat`` side
-by side (Tables 3.1-3.2) and training time per model and preprocessing (Table 3.3)."""
+by side (Tables 3.1-3.2) and training time per model and preprocessing (Table 3.3).
+
+A results cell reads ``0.853 ± 0.013`` (value ± half its 95% interval's width; a bootstrap percentile
+interval need not be symmetric, the bounds are in the CSV files), then its marks. The headline number
+is test accuracy at the threshold chosen on the validation images (``test/accuracy_at_valid``). Runs
+logged before such thresholds have only ``test/accuracy`` (the fixed 0.5 rule): they keep a cell, so
+a table of old and new runs stays complete, marked :data:`FALLBACK_MARK` (another decision rule).
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 
-from jpegai_fd.report.cells import cell_text
-from jpegai_fd.report.headline import FALLBACK_MARK, FIXED_RULE, HEADLINE, SOURCE, with_headline
-from jpegai_fd.report.intervals import interval_columns
-
+AT_VALID = "test/accuracy_at_valid"
+FIXED_RULE = "test/accuracy"
+# Derived columns (``with_headline``): value, its interval, and which logged metric filled it.
+HEADLINE = "headline/accuracy"
+SOURCE = HEADLINE + "_metric"
+FALLBACK_MARK = "†"
+FALLBACK_NOTE = (
+    f"{FALLBACK_MARK} run logged before thresholds were chosen on validation images: `{FIXED_RULE}` "
+    "at the fixed 0.5 rule, without an interval; not the same decision rule as the other cells."
+)
+SAME_AS_BEST = "≈"  # not significantly different from the best run of its test images (bold)
 MODEL_NAMES = {"rf": "RF", "hgb": "GB"}
 PREPROCESS_ORDER = ["flatten", "single", "multi"]
 LATENTS = ["y", "y_hat"]
+
+
+def interval_columns(runs: pd.DataFrame, metric: str) -> tuple[str, str] | None:
+    """The (low, high) columns of ``metric``'s interval when the runs have them, else None."""
+    low, high = metric + "_ci_low", metric + "_ci_high"
+    return (low, high) if low in runs and high in runs else None
+
+
+def cell_text(value, low=None, high=None, marks: str = "", best: bool = False, digits: int = 3) -> str:
+    """``0.853 ± 0.013`` (``0.853`` without both bounds), ``marks`` appended after a space, the
+    number bold when ``best``; an en dash for a missing value."""
+    if pd.isna(value):
+        return "–"
+    text = f"{float(value):.{digits}f}"
+    if not pd.isna(low) and not pd.isna(high):
+        text += f" ± {(float(high) - float(low)) / 2:.{digits}f}"
+    text = f"**{text}**" if best else text
+    return f"{text} {marks}" if marks else text
+
+
+def with_headline(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` plus :data:`HEADLINE`, its ``_ci_low``/``_ci_high`` and :data:`SOURCE`, row by row:
+    ``test/accuracy_at_valid`` where the run logged it, else ``test/accuracy``."""
+
+    def column(name: str) -> pd.Series:
+        return runs[name].astype(float) if name in runs else pd.Series(np.nan, index=runs.index)
+
+    new = column(AT_VALID).notna()
+    headline = {
+        HEADLINE + s: column(AT_VALID + s).where(new, column(FIXED_RULE + s)) for s in ("", "_ci_low", "_ci_high")
+    }
+    source = np.where(new, AT_VALID, np.where(column(FIXED_RULE).notna(), FIXED_RULE, None))
+    return runs.assign(**headline, **{SOURCE: source})
+
+
+def fell_back(runs: pd.DataFrame) -> pd.Series:
+    """Boolean per run: its headline is the fixed-rule accuracy (needs :func:`with_headline`)."""
+    return runs[SOURCE] == FIXED_RULE
 
 
 def model_name(classifier: str) -> str:
@@ -51,11 +101,8 @@ def shown_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.drop_duplicates([*row_keys(runs), "latent"], keep="last").reset_index(drop=True)
 
 
-def _wide(runs: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` of the shown runs, one row per table row, one column per latent."""
-    keys = row_keys(runs)
-    wide = shown_runs(runs).set_index([*keys, "latent"])[column].unstack("latent")
-    return wide.reindex(columns=[*LATENTS, *sorted(c for c in wide.columns if c not in LATENTS)])
+def _latents(runs: pd.DataFrame) -> list[str]:
+    return [*LATENTS, *sorted(set(runs["latent"]) - set(LATENTS))]
 
 
 def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
@@ -66,57 +113,47 @@ def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = Fa
     ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
     if metric == HEADLINE:
         runs = with_headline(runs)
-    values = _wide(runs, metric)
-    latents = list(values.columns)
-    ci = interval_columns(runs, metric)
-    extra = [("_ci_low", ci[0]), ("_ci_high", ci[1])] if ci else []
-    if metric == HEADLINE:
-        extra.append(("_metric", SOURCE))
-    if run_ids:
-        extra.append(("_run_id", "run_id"))
-    parts = [values] + [_wide(runs, column).reindex(columns=latents).add_suffix(suffix) for suffix, column in extra]
-    order = latents + [f"{lat}{suffix}" for lat in latents for suffix, _ in extra]
-    return _presented(pd.concat(parts, axis=1)[order].reset_index(), ["classifier", "component", "bpp"])
+    suffixes = {metric: "", **dict(zip(interval_columns(runs, metric) or (), ("_ci_low", "_ci_high")))}
+    suffixes |= ({SOURCE: "_metric"} if metric == HEADLINE else {}) | ({"run_id": "_run_id"} if run_ids else {})
+    wide = shown_runs(runs).set_index([*row_keys(runs), "latent"])[list(suffixes)].unstack("latent")
+    wide.columns = [f"{latent}{suffixes[column]}" for column, latent in wide.columns]
+    latents = _latents(runs)
+    order = [*latents, *(f"{lat}{s}" for lat in latents for s in list(suffixes.values())[1:])]
+    return _presented(wide.reindex(columns=order).reset_index(), ["classifier", "component", "bpp"])
 
 
 def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.DataFrame:
     """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
-    :func:`jpegai_fd.report.cells.cell_text`). ``marks(run_id) -> (text, best)`` adds the paired
-    comparison's marks; headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
-    table = results_table(runs, metric, run_ids="run_id" in runs)
-    latents = list(_wide(runs if metric != HEADLINE else with_headline(runs), metric).columns)
+    :func:`cell_text`). ``marks(run_id) -> (text, best)`` adds the paired comparison's marks;
+    headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
+    table, latents = results_table(runs, metric, run_ids="run_id" in runs), _latents(runs)
     for lat in latents:
         texts = []
-        for _, row in table.iterrows():
+        for row in table.to_dict("records"):
             run_id = row.get(f"{lat}_run_id")
             mark, best = marks(run_id) if marks is not None and isinstance(run_id, str) else ("", False)
             if row.get(f"{lat}_metric") == FIXED_RULE:
                 mark = " ".join(filter(None, (FALLBACK_MARK, mark)))
             texts.append(cell_text(row[lat], row.get(f"{lat}_ci_low"), row.get(f"{lat}_ci_high"), mark, best))
         table[lat] = texts
-    helpers = [f"{lat}{suffix}" for lat in latents for suffix in ("_ci_low", "_ci_high", "_metric", "_run_id")]
-    return table.drop(columns=[c for c in helpers if c in table])
+    return table.drop(
+        columns=[f"{lat}{s}" for lat in latents for s in ("_ci_low", "_ci_high", "_metric", "_run_id")], errors="ignore"
+    )
 
 
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per (model, component, preprocess): ``fit_s`` (training the final model, what
     Table 3.3 reports), ``tune_s`` (Optuna search), ``extract_s``, ``features_s``, and ``runs``."""
-    cols = {
-        "time/fit_s": "fit_s",
-        "time/tune_s": "tune_s",
-        "time/extract_s": "extract_s",
-        "time/features_s": "features_s",
-    }
-    present = {k: v for k, v in cols.items() if k in runs}
+    present = [c for c in ("fit_s", "tune_s", "extract_s", "features_s") if f"time/{c}" in runs]
     grouped = runs.groupby(["classifier", "component", "preprocess"])
-    out = grouped[list(present)].mean().rename(columns=present)
+    out = grouped[[f"time/{c}" for c in present]].mean().set_axis(present, axis=1)
     out["runs"] = grouped.size()
     return _presented(out.reset_index(), ["classifier", "component"])
 
 
 def human_duration(seconds: float) -> str:
     """``~3 min``-style text like the thesis's Table 3.3."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+    if pd.isna(seconds):
         return ""
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -127,23 +164,9 @@ def human_duration(seconds: float) -> str:
 
 
 def timing_pivot(timing: pd.DataFrame, column: str = "fit_s") -> pd.DataFrame:
-    """Table 3.3's layout: rows (model, component), one column per preprocessing, human durations."""
-    wide = timing.pivot_table(index=["model", "component"], columns="preprocess", values=column, aggfunc="mean")
+    """Table 3.3's layout: rows (model, component), one column per preprocessing, human durations
+    (blank where no run logged ``time/<column>``)."""
+    wide = timing.assign(_s=timing.get(column)).set_index(["model", "component", "preprocess"])["_s"].unstack()
     wide = wide.reindex(columns=preprocess_order(wide.columns))
     wide.columns.name = None
     return wide.map(human_duration).reset_index()
-
-
-def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub Markdown table; floats to ``digits`` decimals, missing values as an en dash."""
-
-    def cell(v) -> str:
-        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
-            return "–"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.{digits}f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"

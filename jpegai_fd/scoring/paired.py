@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, check_settings, resample_draws
 from jpegai_fd.scoring.labels import is_fake
@@ -66,8 +67,6 @@ def paired_auc_bootstrap(
     stratify: bool = True,
 ) -> AucDifference:
     """Percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
-    from sklearn.metrics import roc_auc_score
-
     check_settings(n_resamples, level)
     fake = is_fake(y_true)
     draws = resample_draws(np.asarray(y_true), n_resamples, seed, stratify)
@@ -98,8 +97,6 @@ def compare_to_best(
     the best, and ``not_significant`` (True when neither test rejects "same as best" at ``alpha``;
     the report marks those). Rows are JSON-ready dicts.
     """
-    from sklearn.metrics import roc_auc_score
-
     y_true = np.asarray(y_true)
     aucs = {name: float(roc_auc_score(is_fake(y_true), r["p_fake"])) for name, r in runs.items()}
     best = max(aucs, key=lambda k: (aucs[k], -list(runs).index(k)))
@@ -129,22 +126,18 @@ def align_runs(tables: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np
     Returns (ids, y_true, runs) ready for :func:`compare_to_best`. Raises ValueError when two runs
     give one image different labels (then they were not run on the same dataset).
     """
-    common = None
-    for t in tables.values():
-        ids = np.asarray(t["id"]).astype(str)
-        common = set(ids) if common is None else common & set(ids)
-    ids = np.array(sorted(common or ()), dtype=str)
-    y_true, runs = None, {}
+    shared = set.intersection(*(set(np.asarray(t["id"]).astype(str)) for t in tables.values())) if tables else ()
+    ids = np.array(sorted(shared), dtype=str)
+    y_true, runs = np.array([], dtype=np.int8), {}
     for name, t in tables.items():
         position = {i: k for k, i in enumerate(np.asarray(t["id"]).astype(str))}
         take = np.array([position[i] for i in ids], dtype=np.int64)
         labels = np.asarray(t["y_true"])[take]
-        if y_true is None:
-            y_true = labels
-        elif not np.array_equal(labels, y_true):
+        if runs and not np.array_equal(labels, y_true):
             raise ValueError(f"run {name!r} labels the shared images differently: not the same test set")
+        y_true = labels
         runs[name] = {
             "p_fake": np.asarray(t["p_fake"], dtype=np.float64)[take],
             "y_pred": np.asarray(t["y_pred"])[take],
         }
-    return ids, (np.array([], dtype=np.int8) if y_true is None else y_true), runs
+    return ids, y_true, runs
