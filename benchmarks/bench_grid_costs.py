@@ -138,7 +138,7 @@ def worker(args) -> dict:
     from jpegai_fd.components import load_splits
     from jpegai_fd.components import build_encoder
     from jpegai_fd.components import features as build_features
-    from jpegai_fd.features import majority_vote
+    from jpegai_fd.scoring.vote import majority_vote
 
     preprocess, component, classifier, size = args.worker.split(":")
     matrix = ["classifier.stream_from_cache=false"] if classifier == "cnn" else []  # every cell from the matrix

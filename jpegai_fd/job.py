@@ -25,7 +25,7 @@ from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.extra_eval import evaluate_extras
 from jpegai_fd.model.build import job_detector
 from jpegai_fd.model.pyfunc import log_detector
-from jpegai_fd.scoring.choose import choose_decision
+from jpegai_fd.model.decision import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
 from jpegai_fd.tracking import (

@@ -9,7 +9,7 @@ import zarr
 from jfd_testing import compose_cfg
 from jpegai_fd.cache.store import LatentGroup
 from jpegai_fd.components import build_group, features
-from jpegai_fd.features import majority_vote
+from jpegai_fd.scoring.vote import majority_vote
 from jpegai_fd.tuning import grouped_folds
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.scoring.choose import choose_decision
+from jpegai_fd.model.decision import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.settings import ScoringSettings
 

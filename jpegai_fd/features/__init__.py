@@ -11,7 +11,6 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.features.preprocess import Flatten, MultiPatch, Patches, SinglePatch
-from jpegai_fd.features.vote import majority_vote
 
 log = logging.getLogger(__name__)
 COMPONENT_ARRAYS = {"y": ("model_y",), "yuv": ("model_y", "model_uv")}
@@ -70,5 +69,4 @@ __all__ = [
     "SinglePatch",
     "done_rows",
     "feature_set",
-    "majority_vote",
 ]
