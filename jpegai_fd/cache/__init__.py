@@ -8,7 +8,7 @@ from pathlib import Path
 from jpegai_fd.cache.extraction import ExtractionStats, fill_group
 from jpegai_fd.cache.store import LatentGroup, LatentStore
 from jpegai_fd.datasets.images import ImageReader
-from jpegai_fd.datasets.manifest import hash_memo
+from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.errors import UserError
@@ -48,7 +48,7 @@ def cached_latents(
     The group is keyed by the dataset manifest (content hashes, memoised beside the cache) and the
     image reader's settings, so an edited image or another size policy never reuses latents.
     """
-    manifest = split.manifest_hash(hash_memo(cache), reader.settings())
+    manifest = manifest_hash(split, hash_memo(cache), reader.settings())
     size = reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()

@@ -56,16 +56,6 @@ class DatasetSplit:
             self.skipped,
         )
 
-    def manifest_hash(self, hashes=None, reading: dict | None = None) -> str:
-        """Hex digest of ids, paths, labels, file sizes, content hashes and ``reading`` settings.
-
-        It changes when any image's bytes, label, id or path changes. ``hashes`` is a
-        :class:`jpegai_fd.datasets.manifest.FileHashes` memo (None: hash every file now).
-        """
-        from jpegai_fd.datasets.manifest import manifest_hash
-
-        return manifest_hash(self, hashes, reading)
-
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:
     """A class-balanced random subset of ``num`` images (all of them when ``num`` is None).
