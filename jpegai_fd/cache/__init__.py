@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass
 
 from jpegai_fd.cache.extraction import ExtractionStats, fill_group
 from jpegai_fd.cache.store import LatentGroup, LatentStore
@@ -11,26 +14,25 @@ from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
-from jpegai_fd.errors import UserError
+
+Codec = Literal["none", "lz4", "zstd"]
 
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    """How a process fills the cache (the ``extract.*`` keys): ``chunk_size`` images per Zarr chunk
-    and encoder batch, ``codecs`` per latent version for new groups, and the chunks this process owns
-    (chunk k with k % num_shards == shard)."""
+    """The ``extract`` keys: ``chunk_size`` images per Zarr chunk and encoder batch, ``codecs`` per
+    latent version for new groups, and the chunks this process owns (k % num_shards == shard)."""
 
-    chunk_size: int
-    codecs: dict = field(default_factory=dict)
-    shard: int = 0
-    num_shards: int = 1
+    chunk_size: Annotated[int, Field(ge=1, strict=True)]
+    codecs: dict[Literal["y", "y_hat"], Codec] = Field(default_factory=dict)
+    shard: Annotated[int, Field(ge=0, strict=True)] = 0
+    num_shards: Annotated[int, Field(ge=1, strict=True)] = 1
 
-    def __post_init__(self):
-        if not 0 <= self.shard < self.num_shards:  # a rule of sharding: every chunk has exactly one owner
-            raise UserError(
-                f"invalid value for 'extract.shard': {self.shard!r}; it must be an integer between 0 "
-                f"and {self.num_shards - 1} (shard < num_shards)"
-            )
+    @model_validator(mode="after")
+    def _one_owner_per_chunk(self) -> ExtractSettings:
+        if self.shard >= self.num_shards:
+            raise ValueError(f"shard must be below num_shards ({self.num_shards}): each chunk has one owner")
+        return self
 
 
 def cached_latents(

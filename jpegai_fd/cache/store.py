@@ -55,12 +55,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
     )
 
 
-def make_codec(name: str, key: str):
-    if name not in CODECS:
-        raise UserError(f"invalid value for '{key}': {name!r}; allowed values: {', '.join(CODECS)}")
-    return CODECS[name]()
-
-
 def fingerprint_hash(fingerprint: dict) -> str:
     """Stable short hash of an encoder fingerprint."""
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
@@ -253,13 +247,12 @@ class LatentStore:
         n = len(split)
         for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
-                codec = make_codec(codecs[latent], f"extract.codecs.{latent}")
                 group.create_array(
                     f"{latent}/{component}",
                     shape=(n, c, h, w),
                     chunks=(chunk_size, c, h, w),
                     dtype="float32",
-                    compressors=codec,
+                    compressors=CODECS[codecs[latent]](),
                     fill_value=0.0,
                     overwrite=True,
                 )
