@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 
+from jpegai_fd.cache.inventory import collect, list_groups
 from jpegai_fd.errors import UserError
 
 DEFAULT_CACHE = "cache/latents.zarr"  # paths.cache's default, relative to where you launch
@@ -79,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     args = parser.parse_args(argv)
-    from jpegai_fd.cache.inventory import collect, list_groups
-
     try:
         if args.command == "ls":
             print_groups(list_groups(args.cache))

@@ -15,23 +15,20 @@ from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.folder import FolderDataset
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.kaggle_csv import KaggleCSVDataset, read_split
-from jpegai_fd.datasets.manifest import FileHashes, hash_memo, manifest_csv, manifest_hash
+from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.screen import screen
-from jpegai_fd.datasets.split import DatasetSplit, Skipped, sample_balanced
+from jpegai_fd.datasets.split import DatasetSplit, sample_balanced
 from jpegai_fd.datasets.synthetic import SyntheticFaces
 
 __all__ = [
     "DatasetSplit",
-    "FileHashes",
     "FolderDataset",
     "ImageDataset",
     "ImageReader",
     "KaggleCSVDataset",
-    "Skipped",
     "SyntheticFaces",
     "check_bad_fraction",
     "hash_memo",
-    "manifest_csv",
     "manifest_hash",
     "read_split",
     "sample_balanced",

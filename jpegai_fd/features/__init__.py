@@ -61,12 +61,10 @@ def feature_set(
 
 __all__ = [
     "COMPONENT_ARRAYS",
-    "CachedLatentTensors",
     "FeatureSet",
     "Flatten",
     "MultiPatch",
     "Patches",
     "SinglePatch",
-    "done_rows",
     "feature_set",
 ]

@@ -4,7 +4,6 @@
 :mod:`.decision` (per-sample scores -> P(fake) and label), :mod:`.pyfunc` (the MLflow model).
 """
 
-from jpegai_fd.model.decision import Decision, choose_decision
-from jpegai_fd.model.detector import Detector, Predictor, check_fingerprint
+from jpegai_fd.model.decision import Decision
 
-__all__ = ["Decision", "Detector", "Predictor", "check_fingerprint", "choose_decision"]
+__all__ = ["Decision"]

@@ -23,8 +23,10 @@ from pathlib import Path
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature
+from mlflow.entities import LoggedModelOutput
+from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema
+from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 from PIL import Image
 
 from jpegai_fd.model.detector import Detector, Predictor
@@ -134,22 +136,17 @@ def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) ->
     and as an MLflow 3 logged model of the run (the UI's Models column; ``models:/<model id>``) tagged
     with ``tags`` (the run's factors)."""
     path = save_detector(detector, run.artifact_dir / "model")
-    # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
-    from mlflow.models import Model
-    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
-
     if run.run_id is None:  # no server at the start: jpegai_fd.sync uploads model/ later, under a new run id
         return
     model = Model.load(str(path))
     model.run_id, model.artifact_path = run.run_id, "model"
+    # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
     log_logged_model(run, path, tags or {})
 
 
 def log_logged_model(run, path: Path, tags: dict[str, str]) -> None:
     """The saved model folder ``path`` as a READY logged model whose source and output is ``run``."""
-    from mlflow.entities import LoggedModelOutput
-
     made: list = []
     run.guarded(
         lambda: made.append(

@@ -5,18 +5,17 @@ Each is a frozen dataclass built from plain values (Hydra ``_target_`` specs in
 stable ``key()`` (metric and cache-group name) and ``describe()`` (cache key); see :mod:`.base`.
 """
 
-from jpegai_fd.perturb.base import PERTURB_VERSION, Perturbation
+from jpegai_fd.perturb.base import Perturbation
 from jpegai_fd.perturb.blur import GaussianBlur
 from jpegai_fd.perturb.codec import CodecRecompress
 from jpegai_fd.perturb.conditions import build_conditions
 from jpegai_fd.perturb.crop import CenterCrop
 from jpegai_fd.perturb.jpeg import JPEGRecompress, jpeg_bytes
-from jpegai_fd.perturb.noise import GaussianNoise, image_rng
+from jpegai_fd.perturb.noise import GaussianNoise
 from jpegai_fd.perturb.reader import PerturbedReader
 from jpegai_fd.perturb.scale import Rescale
 
 __all__ = [
-    "PERTURB_VERSION",
     "CenterCrop",
     "CodecRecompress",
     "GaussianBlur",
@@ -26,6 +25,5 @@ __all__ = [
     "Perturbation",
     "Rescale",
     "build_conditions",
-    "image_rng",
     "jpeg_bytes",
 ]

@@ -21,11 +21,12 @@ import hashlib
 from collections import Counter
 from functools import lru_cache
 from io import BytesIO
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
+from scipy.stats import rankdata
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import FAKE, REAL
@@ -92,8 +93,6 @@ def inspect_file(path: str | Path) -> dict:
 
 def _auc(values: np.ndarray, fake: np.ndarray) -> float:
     """Direction-free AUC of ``values`` for fake vs real (ties count half)."""
-    from scipy.stats import rankdata
-
     ranks = rankdata(values)
     n_fake, n_real = int(fake.sum()), int((~fake).sum())
     auc = (ranks[fake].sum() - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)

@@ -18,7 +18,6 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import decide, is_fake
 
 DEFAULT_RESAMPLES = 1000
-METRICS = ("accuracy", "roc_auc", "average_precision")
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,6 @@ class Interval:
     value: float
     low: float
     high: float
-
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
 
 
 def check_settings(n_resamples: int, level: float) -> None:
@@ -119,13 +114,3 @@ def bootstrap_intervals(
         name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
         for name, (point, dist) in values.items()
     }
-
-
-def interval_metrics(intervals: dict[str, Interval], prefix: str) -> dict[str, float]:
-    """``{prefix}/{metric}_ci_low`` and ``_ci_high`` for each interval (the metric itself is logged
-    by :func:`jpegai_fd.scoring.metrics.split_metrics`)."""
-    out = {}
-    for name, iv in intervals.items():
-        out[f"{prefix}/{name}_ci_low"] = iv.low
-        out[f"{prefix}/{name}_ci_high"] = iv.high
-    return out
