@@ -1,14 +1,11 @@
 """The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
 
-A group holds ``<latent>/<component>`` arrays (N, C, H, W) float32, ``labels`` (N,) int8, ``ids`` (N,)
-str, ``failed`` (N,) bool with ``failure`` (N,) str (images that could not be read, and why: final for
-this manifest, never done) and ``done`` (N,) bool, all chunked along N with the same chunk size. A chunk of images is the
-unit of work: its latents are written first and its ``done`` entries last, so a crash at any moment
-leaves at worst a chunk that is recomputed, never one counted as done with missing data. Zarr's local
-store writes each chunk file atomically (temp file, then rename).
-
-A store on a read-only file system (or one this user cannot write) is opened read-only: complete
-groups are read without any lock or claim file, and a missing group is one UserError.
+A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
+bool with ``failure`` str (unreadable images and why: final for this manifest, never done) and
+``done`` bool, chunked along N alike. A chunk is the unit of work: latents first, ``done`` last, so a
+crash leaves at worst a chunk to recompute, never one counted done with missing data (Zarr's local
+store writes each chunk file atomically). A store this user cannot write is opened read-only:
+complete groups are read without locks, a missing group is one UserError.
 """
 
 from __future__ import annotations
@@ -32,11 +29,9 @@ from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
 
-# Measured on DCT latents (benchmarks/bench_cache_read.py): unquantised `y` compresses ~1.06x under any
-# codec while decoding costs 2-7x the raw read, so it is stored raw by default; quantised `y_hat` is
-# mostly zeros, and LZ4 with bit-shuffling makes it ~16x smaller at about twice the raw read time.
-# Raw is the default for both so that building a feature matrix stays a plain read; lz4 is the
-# disk saver at thesis scale.
+# Measured on DCT latents (benchmarks/bench_cache_read.py): `y` compresses ~1.06x under any codec at
+# 2-7x the raw read time; `y_hat` is mostly zeros, ~16x smaller with bit-shuffled LZ4 at ~2x the read
+# time. Raw by default, so a feature matrix is a plain read; lz4 saves disk at thesis scale.
 CODECS = {
     "none": lambda: None,
     "lz4": lambda: BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle"),
@@ -106,11 +101,8 @@ class LatentGroup:
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
-        """Store the latents of chunk ``k`` (rows in order), then mark its images done.
-
-        ``unreadable`` (bool per row) marks images that could not be read, with ``reasons``: they are
-        recorded in ``failed``/``failure`` and stay not done.
-        """
+        """Store the latents of chunk ``k`` (rows in order), then mark its images done; ``unreadable``
+        rows (with ``reasons``) go to ``failed``/``failure`` and stay not done."""
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -151,10 +143,8 @@ def creation_lock(store: Path):
 
 
 def read_only_reason(store: Path) -> str | None:
-    """Why the store (or the folder holding its lock files) cannot be written, or None.
-
-    ``os.access`` sees read-only mounts also for root; where it cannot tell (permissions on a
-    network file system), the lock file that cannot be created says so."""
+    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
+    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
     for folder in (store, store.parent):  # the store and the folder of its lock files
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK):
@@ -203,13 +193,9 @@ class LatentStore:
         codecs: dict | None = None,
         reading: dict | None = None,
     ) -> LatentGroup:
-        """The group for these inputs, created empty (nothing done) if it does not exist yet.
-
-        ``codecs`` maps latent ("y", "y_hat") to a codec name of :data:`CODECS` for new groups; an
-        existing group keeps the codecs it was written with (they never change values). ``reading``
-        (the image reader's settings) is recorded with a new group, for ``python -m jpegai_fd.cache``.
-        The group's use mark is held (shared) from here on, so gc never removes it under this process.
-        """
+        """The group for these inputs, created empty if missing. ``codecs`` (latent -> name of
+        :data:`CODECS`) and ``reading`` (the reader's settings, shown by ``python -m jpegai_fd.cache``)
+        apply to a new group. The group's use mark is held from here on: gc never removes it under us."""
         key = self.group_key(split, manifest, encoder, bpp)
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
@@ -219,8 +205,7 @@ class LatentStore:
                     self.read_only,
                     f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})",
                 )
-            # Several processes (extraction shards) may get here at once: the first creates the group
-            # under an exclusive file lock, the others wait for it and then open what it made.
+            # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
                     group = self._create(
@@ -267,8 +252,7 @@ class LatentStore:
                 fill_value=0,
                 overwrite=True,
             )
-        # Written once, here, by the one creating process: a single chunk each, so that reading them
-        # is one file, not one per image chunk (the masks below stay chunked: shards write them).
+        # One chunk each (written once, here): one file to read. The masks stay chunked: shards write them.
         group.create_array("labels", shape=(n,), chunks=(max(n, 1),), dtype="int8", overwrite=True)[:] = split.labels
         group.create_array("ids", shape=(n,), chunks=(max(n, 1),), dtype=str, overwrite=True)[:] = split.ids
         group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)

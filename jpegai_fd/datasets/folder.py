@@ -1,12 +1,10 @@
-"""Reader for a plain folder layout: ``root/<class folder>/...`` with one sub-folder per class.
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class.
 
-Files are found recursively under each class folder (hidden names skipped, symlinked folders not
-followed); an image's id is its path relative to the root (``real/0001.jpg``). A split comes from a
-split file when ``dataset.split_files.<split>`` names one (relative to the root; one path per line,
-relative to the root, ``#`` comments allowed; the class is the path's first folder), else from a
-deterministic stratified split: within each class, images are ranked by a hash of (seed, id) and
-cut by ``dataset.split_fractions``, so the same files and seed always give the same split and adding
-a file moves no other file to another split.
+Files are found recursively (hidden names skipped, symlinked folders not followed); an image's id is
+its path relative to the root (``real/0001.jpg``). A split is the split file
+``dataset.split_files.<split>`` names (one path per line relative to the root, ``#`` comments; the
+class is the first folder), else a stratified split: per class, images ranked by a hash of (seed, id)
+and cut by ``dataset.split_fractions``, so adding a file moves no other file to another split.
 """
 
 from __future__ import annotations
@@ -93,8 +91,6 @@ def stratified_split(
     """Assign every (id, label) to a split: per class, rank by hash(seed, id), cut by ``fractions``."""
     names = list(fractions)
     total = sum(float(v) for v in fractions.values())
-    if total <= 0 or any(float(v) < 0 for v in fractions.values()):
-        raise UserError(f"dataset.split_fractions {dict(fractions)} must be non-negative with a positive sum")
     out: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
     for label in (0, 1):
         members = sorted((i for i in images if i[1] == label), key=lambda item: _rank_key(seed, item[0]))
@@ -114,9 +110,10 @@ class FolderDataset(ImageDataset):
     def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
         super().__init__(**keys)
         self.seed = int(seed)
-        # label -> folder (1 = real, Kaggle's); null: the set holds only the other class (a test set)
-        self.classes = {1: classes.get("real"), 0: classes.get("fake")}
-        self.classes = {k: None if v is None else str(v) for k, v in self.classes.items()}
+        # label (1 = real) -> folder; None: a one-class set (a test set of new fakes or real photos)
+        self.classes = {
+            k: None if v is None else str(v) for k, v in ((1, classes.get("real")), (0, classes.get("fake")))
+        }
         if all(v is None for v in self.classes.values()):
             raise UserError("dataset.classes.real and dataset.classes.fake are both null; name at least one folder")
         for split, value in split_fractions.items():

@@ -22,6 +22,17 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 
+def settings(generator: str, seed: int, size: int, num_per_class: dict) -> dict:
+    """What made a generated dataset (its ``GENERATOR.json``): a root made otherwise is refused."""
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "generator": generator,
+        "seed": seed,
+        "image_size": size,
+        "num_per_class": {k: int(v) for k, v in num_per_class.items()},
+    }
+
+
 def generate(
     root: Path,
     seed: int,
@@ -41,34 +52,18 @@ def generate(
         for label, label_str in ((1, "real"), (0, "fake")):
             folder = tmp / IMAGE_SUBDIR / split / label_str
             folder.mkdir(parents=True, exist_ok=True)
-            for k in range(int(num_per_class[split])):
+            for _ in range(int(num_per_class[split])):
                 counter += 1
                 stem = f"{counter:06d}"
                 pixels, quality = make_image(label, seed, counter, size, generator)
                 Image.fromarray(pixels).save(folder / f"{stem}.jpg", quality=quality)
                 if on_image is not None:
                     on_image()
-                rows.append(
-                    {
-                        "id": stem,
-                        "original_path": f"synthetic/{label_str}/{stem}.png",
-                        "label": label,
-                        "label_str": label_str,
-                        "path": f"{split}/{label_str}/{stem}.jpg",
-                    }
-                )
+                path = f"{split}/{label_str}/{stem}.jpg"
+                rows.append((stem, f"synthetic/{label_str}/{stem}.png", label, label_str, path))
         with (tmp / f"{split}.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    meta = {
-        "generator_version": GENERATOR_VERSION,
-        "generator": generator,
-        "seed": seed,
-        "image_size": size,
-        "num_per_class": {k: int(v) for k, v in num_per_class.items()},
-    }
-    (tmp / "GENERATOR.json").write_text(json.dumps(meta, indent=2))
+            csv.writer(handle).writerows([COLUMNS, *rows])
+    (tmp / "GENERATOR.json").write_text(json.dumps(settings(generator, seed, size, num_per_class), indent=2))
     root.parent.mkdir(parents=True, exist_ok=True)
     try:
         tmp.rename(root)
@@ -101,13 +96,7 @@ class SyntheticFaces(KaggleCSVDataset):
     def prepare(self) -> None:
         """Generate the images unless ``root`` already holds them with these settings."""
         root = self.root
-        wanted = {
-            "generator_version": GENERATOR_VERSION,
-            "generator": self.generator,
-            "seed": self.seed,
-            "image_size": self.image_size,
-            "num_per_class": self.num_per_class,
-        }
+        wanted = settings(self.generator, self.seed, self.image_size, self.num_per_class)
         meta_file = root / "GENERATOR.json"
         if meta_file.is_file():
             found = json.loads(meta_file.read_text())

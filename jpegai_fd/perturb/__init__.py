@@ -1,8 +1,7 @@
-"""Perturbations applied to images before encoding: robustness test conditions of a trained model.
+"""Perturbations applied to images before encoding: the robustness conditions of a trained model.
 
-Each is a frozen dataclass built from plain values (Hydra ``_target_`` specs in
-``conf/robustness/``), called as ``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB, with a
-stable ``key()`` (metric and cache-group name) and ``describe()`` (cache key); see :mod:`.base`.
+Frozen dataclasses of plain values (``_target_`` specs in ``conf/robustness/``), called as
+``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB; see :mod:`.base`.
 """
 
 from jpegai_fd.perturb.base import Perturbation
