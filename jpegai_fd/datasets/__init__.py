@@ -1,11 +1,8 @@
-"""Datasets: which images train and test a job, read through one loader for every layout.
+"""Datasets: which images train and test a job, one loader for every layout (``conf/dataset/``).
 
-Layouts (each a ``_target_`` of ``conf/dataset/``): the Kaggle "140k Real and Fake Faces" CSVs
-(:class:`KaggleCSVDataset`, ``dataset=faces140k``), the generated demo in that layout
-(:class:`SyntheticFaces`, ``dataset=synthetic``) and a folder per class (:class:`FolderDataset`,
-``dataset=folder``). Every split is balanced-sampled, then screened (paths outside the root,
-missing or empty files are skipped with a reason); images are decoded by :class:`ImageReader`
-during extraction. A new layout subclasses :class:`ImageDataset`.
+Layouts: the Kaggle "140k Real and Fake Faces" CSVs (``faces140k``), the generated demo in that
+layout (``synthetic``) and a folder per class (``folder``); a new one subclasses :class:`ImageDataset`.
+Every split is balanced-sampled, then screened; :class:`ImageReader` decodes during extraction.
 """
 
 from __future__ import annotations

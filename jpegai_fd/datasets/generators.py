@@ -125,13 +125,9 @@ def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def generator_weights(seed: int) -> dict:
-    """The fake class's one generator "network": its fixed kernel flaws, drawn once per dataset seed.
-
-    A trained GAN has one set of weights, so its traces repeat from image to image (a fingerprint):
-    ``taps`` perturb the last stage's stride-2 transposed-convolution kernel per channel, and
-    ``phase_gains[P]`` are the 2x2 per-phase gains an earlier stride-2 stage leaves, carried up by
-    the later stages to a pattern of period ``P`` output pixels.
-    """
+    """The legacy generator's fixed weights, drawn once per dataset seed: ``taps`` perturb the last
+    stage's transposed-convolution kernel per channel; ``phase_gains[P]`` are the 2x2 per-phase gains
+    an earlier stride-2 stage leaves, a pattern of period ``P`` output pixels."""
     rng = np.random.default_rng([seed, 0x6A41])
     gains = {}
     for period in TRACE_PERIODS:

@@ -1,11 +1,10 @@
 """A fitted detector as plain Python: what produced its training latents, its estimator and its rule.
 
-:class:`Detector` is what the job saves (pickled inside the MLflow model, see :mod:`.pyfunc`): the
-encoder and preprocessing as their resolved ``_target_`` configs (plain dicts, so
-``hydra.utils.instantiate`` rebuilds the same objects), ``bpp``, component, latent, the image reader's
-settings (nominal size and size policy), the encoder fingerprint, the fitted estimator and its
-:class:`~jpegai_fd.model.decision.Decision`. :class:`Predictor` rebuilds the encoder, refuses one
-whose fingerprint differs, and scores image files or bytes without ever stopping on a bad one.
+:class:`Detector` is what the job saves (pickled inside the MLflow model, :mod:`.pyfunc`): encoder and
+preprocessing as resolved ``_target_`` dicts (``instantiate`` rebuilds them), rate, component,
+latent, reader settings, encoder fingerprint, estimator and :class:`~.decision.Decision`.
+:class:`Predictor` rebuilds the encoder, refuses one whose fingerprint differs, and scores image
+files or bytes without ever stopping on a bad one.
 """
 
 from __future__ import annotations
@@ -89,11 +88,8 @@ def _memory_array(values: np.ndarray) -> zarr.Array:
 
 
 class Predictor:
-    """A :class:`Detector` with its encoder, preprocessing and reader built.
-
-    ``encoder_overrides`` replace keys of the recorded encoder config (e.g. ``root`` where JPEG AI is
-    installed on this machine); the fingerprint check then says whether the latents would still match.
-    """
+    """A :class:`Detector` with its encoder, preprocessing and reader built. ``encoder_overrides``
+    replace recorded encoder keys (``root`` where JPEG AI is installed here); the fingerprint must match."""
 
     def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
         self.detector = detector

@@ -1,11 +1,10 @@
-"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~jpegai_fd.model.detector.Detector`.
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
 
-Input: a DataFrame with a ``path`` column (image files on the machine that predicts) and/or an
-``image`` column (the file's bytes; base64 in JSON, as ``mlflow models serve`` expects for binary
-columns); a row's ``image`` wins over its ``path``. Output: ``p_fake`` (NaN for a skipped image),
-``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why the image was skipped).
-``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (e.g. where JPEG AI
-is installed here); the recorded fingerprint must still match.
+Input: a DataFrame with ``path`` (image files where it predicts) and/or ``image`` (the file's bytes;
+base64 in JSON, as ``mlflow models serve`` expects); a row's ``image`` wins. Output: ``p_fake`` (NaN
+when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why skipped).
+``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (the fingerprint
+must still match).
 """
 
 from __future__ import annotations
@@ -37,18 +36,8 @@ SIGNATURE = ModelSignature(
 )
 OUTPUT_COLUMNS = ("p_fake", "label", "status")
 # Installed distributions whose versions the model records (the ones its pickle and code need).
-REQUIREMENTS = (
-    "jpegai_fd",
-    "mlflow",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "hydra-core",
-    "omegaconf",
-    "zarr",
-    "pillow",
-    "lightgbm",
-    "torch",
+REQUIREMENTS = tuple(
+    "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
 )
 
 
@@ -131,10 +120,9 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 
 def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
-    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded with the
-    others when the run ends, kept in the job's folder if the server is lost; ``runs:/<id>/model``),
-    and as an MLflow 3 logged model of the run (the UI's Models column; ``models:/<model id>``) tagged
-    with ``tags`` (the run's factors)."""
+    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded when the
+    run ends, kept in the job's folder if the server is lost) and as an MLflow 3 logged model of the
+    run (the UI's Models column) tagged with ``tags`` (the run's factors)."""
     path = save_detector(detector, run.artifact_dir / "model")
     if run.run_id is None:  # no server at the start: jpegai_fd.sync uploads model/ later, under a new run id
         return

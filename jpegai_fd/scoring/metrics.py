@@ -1,9 +1,7 @@
-"""Detection metrics of one split, fake as the positive class.
+"""Detection metrics of one split from dataset labels (1 real, 0 fake) and P(fake), fake positive.
 
-Inputs are dataset labels (1 = real, 0 = fake) and P(fake) per image. Metrics that need both classes
-(balanced accuracy, ROC AUC, AP, EER, TPR at low FPR) are left out of the result when a split holds
-one class only; accuracy, the per-class accuracies, the false-alarm rate, ECE and Brier are kept, so
-one-class sets (all real, all fake) can still be scored.
+A one-class split (all real, all fake) keeps accuracy, its class's accuracy, the false-alarm rate,
+ECE and Brier; the metrics that need both classes are left out.
 """
 
 from __future__ import annotations
@@ -55,13 +53,10 @@ def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
 def split_metrics(
     y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
-    """Metrics of one split at ``threshold`` (fake when P(fake) >= threshold), keys without a prefix.
-
-    Always: ``accuracy``, ``ece``, ``brier``, ``n_real``, ``n_fake``; with real images
-    ``accuracy_real`` and ``false_alarm_rate`` (= 1 - accuracy_real); with fakes ``accuracy_fake``;
-    with both classes also ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
-    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``.
-    """
+    """Metrics at ``threshold`` (fake when P(fake) >= it), unprefixed: ``accuracy``, ``ece``, ``brier``,
+    ``n_real``, ``n_fake``; with reals ``accuracy_real``, ``false_alarm_rate``; with fakes
+    ``accuracy_fake``; with both ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
+    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``."""
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
     if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:

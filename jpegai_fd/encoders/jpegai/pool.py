@@ -1,9 +1,8 @@
-"""A pool of long-lived workers that share a batch of images, with one retry per failed image.
+"""A pool of long-lived workers sharing a batch of images, one retry per failed image.
 
-Images are handed out one at a time to whichever worker is free (per-image times vary ~10x in
-search mode). A worker that dies or hangs is restarted and its image retried once; an image that
-fails twice is listed as failed and the batch goes on. Model loading happens once per worker start,
-never per image.
+Images go one at a time to whichever worker is free (per-image times vary ~10x in search mode). A
+worker that dies or hangs is restarted and its image retried once; an image that fails twice is
+listed as failed and the batch goes on. Models load once per worker start, never per image.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked, turned into the software's options.
-
-``JPEGAISettings.from_keys(**keys)`` raises :class:`UserError` naming the key for any value
-that cannot work, before anything is started. The software's rate and chroma options are decided
-here so that the worker only passes them on.
+"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked (a UserError naming the key before
+anything starts), turned into the software's options, which the worker only passes on.
 """
 
 from __future__ import annotations
