@@ -55,12 +55,4 @@ def feature_set(
     return preprocess.features(arrays, labels, rows, train)
 
 
-__all__ = [
-    "COMPONENT_ARRAYS",
-    "FeatureSet",
-    "Flatten",
-    "MultiPatch",
-    "Patches",
-    "SinglePatch",
-    "feature_set",
-]
+__all__ = ["COMPONENT_ARRAYS", "FeatureSet", "Flatten", "MultiPatch", "Patches", "SinglePatch", "feature_set"]

@@ -24,7 +24,7 @@ from sklearn import metrics as skm
 
 from jpegai_fd.scoring.bootstrap import bootstrap_intervals
 from jpegai_fd.scoring.labels import FAKE, REAL, is_fake
-from jpegai_fd.scoring.metrics import brier_score, expected_calibration_error, split_metrics
+from jpegai_fd.scoring.metrics import brier_score, decision_metrics, expected_calibration_error, split_metrics
 from jpegai_fd.scoring.settings import ScoringSettings
 from jpegai_fd.scoring.vote import fixed_rule
 
@@ -46,30 +46,18 @@ class SplitScores:
 
 
 def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
+    out = decision_metrics(y_true, fake_pred)
     fake = is_fake(y_true)
-    correct = fake_pred == fake
-    out = {"accuracy": correct.mean()}
-    if (~fake).any():
-        out["accuracy_real"] = correct[~fake].mean()
-        out["false_alarm_rate"] = 1 - out["accuracy_real"]
     if fake.any():
-        out["accuracy_fake"] = correct[fake].mean()
         out["recall"] = out["accuracy_fake"]
-    if fake.any() and (~fake).any():
-        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
     if fake_pred.any() or fake.any():
-        out["precision"] = skm.precision_score(fake, fake_pred, zero_division=0)
-        out["f1"] = skm.f1_score(fake, fake_pred, zero_division=0)
-    return {k: float(v) for k, v in out.items()}
+        out["precision"] = float(skm.precision_score(fake, fake_pred, zero_division=0))
+        out["f1"] = float(skm.f1_score(fake, fake_pred, zero_division=0))
+    return out
 
 
 def evaluate_split(
-    y_true: np.ndarray,
-    p_real: np.ndarray,
-    groups: np.ndarray,
-    n_images: int,
-    decision,
-    settings: ScoringSettings,
+    y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
     """Score one split. ``y_true``: labels of its images (1 real, 0 fake); ``p_real``/``groups``: the
     estimator's P(real) per sample and the image of each sample; ``decision``: the rule chosen on the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from jpegai_fd.scoring.labels import decide, is_fake
+from jpegai_fd.scoring.labels import is_fake
 
 ECE_BINS = 15  # equal-width bins of P(fake) over [0, 1], the usual choice for reliability diagrams
 LOW_FPRS = {"tpr_at_fpr_1pct": 0.01, "tpr_at_fpr_5pct": 0.05}
@@ -50,6 +50,22 @@ def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
     return float(tpr[fpr <= max_fpr + 1e-12].max())
 
 
+def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
+    """``accuracy`` of the decisions (True: fake); with reals ``accuracy_real`` and ``false_alarm_rate``,
+    with fakes ``accuracy_fake``, with both ``balanced_accuracy``."""
+    fake = is_fake(y_true)
+    correct = np.asarray(fake_pred) == fake
+    out = {"accuracy": correct.mean()}
+    if (~fake).any():
+        out["accuracy_real"] = correct[~fake].mean()
+        out["false_alarm_rate"] = 1 - out["accuracy_real"]
+    if fake.any():
+        out["accuracy_fake"] = correct[fake].mean()
+    if fake.any() and (~fake).any():
+        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
+    return {k: float(v) for k, v in out.items()}
+
+
 def split_metrics(
     y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
@@ -64,21 +80,16 @@ def split_metrics(
     if not ((p_fake >= 0) & (p_fake <= 1)).all():
         raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
     fake = is_fake(y_true)
-    correct = decide(p_fake, threshold) == y_true
+    decided = decision_metrics(y_true, p_fake >= threshold)
     out = {
-        "accuracy": correct.mean(),
+        "accuracy": decided.pop("accuracy"),
         "ece": expected_calibration_error(y_true, p_fake, n_bins),
         "brier": brier_score(y_true, p_fake),
         "n_real": (~fake).sum(),
         "n_fake": fake.sum(),
+        **decided,
     }
-    if (~fake).any():
-        out["accuracy_real"] = correct[~fake].mean()
-        out["false_alarm_rate"] = 1 - out["accuracy_real"]
-    if fake.any():
-        out["accuracy_fake"] = correct[fake].mean()
     if fake.any() and (~fake).any():
-        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
         out["roc_auc"] = skm.roc_auc_score(fake, p_fake)
         out["average_precision"] = skm.average_precision_score(fake, p_fake)
         out["eer"] = equal_error_rate(y_true, p_fake)
