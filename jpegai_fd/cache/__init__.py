@@ -44,12 +44,9 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache`` and extract what
-    this process owns and is missing.
-
-    The group is keyed by the dataset manifest (content hashes, memoised beside the cache) and the
-    image reader's settings, so an edited image or another size policy never reuses latents.
-    """
+    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache`` and extract what this
+    process owns and is missing. The group's key covers the manifest (content hashes, memoised beside
+    the cache) and the reader's settings: an edited image or another size policy never reuses latents."""
     manifest = manifest_hash(split, hash_memo(cache), reader.settings())
     size = reader.size
     group = LatentStore(cache).open(

@@ -78,18 +78,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         done, failed = group["done"][:], group["failed"][:]
         mark = used_path(path, key)
         last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
-        bucket = json.dumps(
-            [
-                attrs.get("dataset"),
-                key.split("/")[1],
-                attrs.get("bpp"),
-                attrs.get("split"),
-                attrs.get("image_shape"),
-                attrs.get("root"),
-                attrs.get("reading"),
-            ],
-            sort_keys=True,
-        )
+        same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
+        bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
         out.append(
             GroupInfo(
                 key,

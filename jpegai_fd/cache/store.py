@@ -230,33 +230,23 @@ class LatentStore:
     def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> LatentGroup:
         group = self.root.require_group(key)
         n = len(split)
-        for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
+
+        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
+            return group.create_array(
+                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
+            )
+
+        for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
-                group.create_array(
-                    f"{latent}/{component}",
-                    shape=(n, c, h, w),
-                    chunks=(chunk_size, c, h, w),
-                    dtype="float32",
-                    compressors=CODECS[codecs[latent]](),
-                    fill_value=0.0,
-                    overwrite=True,
-                )
+                array(f"{latent}/{component}", shape, "float32", compressors=CODECS[codecs[latent]](), fill_value=0.0)
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
-            group.create_array(
-                f"extras/{name}",
-                shape=(n, *shape),
-                chunks=(chunk_size, *shape),
-                dtype=dtype,
-                compressors=ZstdCodec(level=1),
-                fill_value=0,
-                overwrite=True,
-            )
+            array(f"extras/{name}", shape, dtype, compressors=ZstdCodec(level=1), fill_value=0)
         # One chunk each (written once, here): one file to read. The masks stay chunked: shards write them.
-        group.create_array("labels", shape=(n,), chunks=(max(n, 1),), dtype="int8", overwrite=True)[:] = split.labels
-        group.create_array("ids", shape=(n,), chunks=(max(n, 1),), dtype=str, overwrite=True)[:] = split.ids
-        group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
-        group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
+        array("labels", (), "int8", max(n, 1))[:] = split.labels
+        array("ids", (), str, max(n, 1))[:] = split.ids
+        array("failed", (), "bool", fill_value=False)
+        array("failure", (), str)
         group.attrs.update(
             {
                 "dataset": split.dataset,
@@ -270,5 +260,5 @@ class LatentStore:
             }
         )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
-        group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
+        array("done", (), "bool", fill_value=False)
         return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)
