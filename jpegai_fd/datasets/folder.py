@@ -25,6 +25,13 @@ def _layout(classes: dict[int, str | None]) -> str:
     return f"one sub-folder per class ({', '.join(named)})"
 
 
+def _split(dataset: str, name: str, root: Path, ids: list[str], labels: list[int], skipped=()) -> DatasetSplit:
+    ids_array = np.array(ids, dtype=str)
+    return DatasetSplit(
+        dataset, name, ids_array, tuple(root / i for i in ids), np.array(labels, np.int8), root, tuple(skipped)
+    )
+
+
 def list_images(root: Path, classes: dict[int, str | None]) -> list[tuple[str, int]]:
     """(id, label) of every non-hidden file under each class folder, sorted by id. A class whose
     folder is None is absent (a one-class test set: only new fakes, or only real photos)."""
@@ -70,15 +77,7 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
             continue
         ids.append(listed)
         labels.append(label)
-    return DatasetSplit(
-        dataset,
-        split,
-        np.array(ids, dtype=str),
-        tuple(root / i for i in ids),
-        np.array(labels, dtype=np.int8),
-        root,
-        tuple(skipped),
-    )
+    return _split(dataset, split, root, ids, labels, skipped)
 
 
 def _rank_key(seed: int, image_id: str) -> bytes:
@@ -144,12 +143,4 @@ class FolderDataset(ImageDataset):
                 f"({', '.join(self.split_fractions)}); add it to one of them"
             )
         chosen = stratified_split(list_images(root, self.classes), self.split_fractions, self.seed)[split]
-        ids = [i for i, _ in chosen]
-        return DatasetSplit(
-            self.name,
-            split,
-            np.array(ids, dtype=str),
-            tuple(root / i for i in ids),
-            np.array([label for _, label in chosen], dtype=np.int8),
-            root,
-        )
+        return _split(self.name, split, root, [i for i, _ in chosen], [label for _, label in chosen])

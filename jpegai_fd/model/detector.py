@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +44,9 @@ class Detector:
 
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
+        card = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "info"}
         return {
-            "encoder": self.encoder,
-            "preprocess": self.preprocess,
-            "bpp": self.bpp,
-            "component": self.component,
-            "latent": self.latent,
-            "reader": self.reader,
-            "fingerprint": self.fingerprint,
+            **card,
             "estimator": type(self.estimator).__name__,
             "decision": self.decision.describe(),
             "run": self.info,

@@ -62,13 +62,8 @@ def inspect_file(path: str | Path) -> dict:
     info = {"file_size": path.stat().st_size if path.is_file() else 0}
     try:
         with Image.open(path) as im:
-            info.update(
-                format=im.format or "unknown",
-                mode=im.mode,
-                width=im.width,
-                height=im.height,
-                exif="yes" if len(im.getexif()) or "exif" in im.info else "no",
-            )
+            exif = "yes" if len(im.getexif()) or "exif" in im.info else "no"
+            info.update(format=im.format or "unknown", mode=im.mode, width=im.width, height=im.height, exif=exif)
             info["pixels"] = im.width * im.height
             if isinstance(im, JpegImagePlugin.JpegImageFile):
                 info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")

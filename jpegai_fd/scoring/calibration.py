@@ -93,13 +93,8 @@ def reliability_figure(
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
     for name, p in curves.items():
         share, mean_p = calibration_curve(fake, p, n_bins=n_bins, strategy="uniform")
-        top.plot(
-            mean_p,
-            share,
-            marker="o",
-            markersize=3,
-            label=f"{name} (ECE {expected_calibration_error(y_true, p, n_bins):.3f})",
-        )
+        ece = expected_calibration_error(y_true, p, n_bins)
+        top.plot(mean_p, share, marker="o", markersize=3, label=f"{name} (ECE {ece:.3f})")
         bottom.hist(p, bins=n_bins, range=(0, 1), histtype="step", label=name)
     top.set_ylabel("share of fakes")
     top.set_xlim(0, 1)
