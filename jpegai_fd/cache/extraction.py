@@ -31,8 +31,7 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """What one fill did: images encoded now, images already cached, wall seconds, unreadable
-    images found now."""
+    """What one fill did: images encoded now, already cached, wall seconds, unreadable found now."""
 
     extracted: int
     cached: int
@@ -50,9 +49,7 @@ def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def encode_readable(
     encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int
 ) -> tuple[dict | None, np.ndarray]:
-    """Encode only the readable images of a chunk; latents of unreadable rows are zero.
-
-    Returns (latents for every row or None when nothing was readable, unreadable mask)."""
+    """(latents of every row, zero for unreadable ones; None when nothing was readable, unreadable mask)."""
     bad = np.array([r is not None for r in reasons], dtype=bool)
     if bad.all():
         return None, bad

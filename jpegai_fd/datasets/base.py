@@ -66,11 +66,8 @@ class ImageDataset:
         self.train_split, self.valid_split, self.test_split = train_split, valid_split, test_split
         self.num_train, self.num_valid, self.num_test = num_train, num_valid, num_test
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
-        if max_bad_fraction is not None and (
-            isinstance(max_bad_fraction, bool)
-            or not isinstance(max_bad_fraction, (int, float))
-            or not 0 <= max_bad_fraction <= 1
-        ):
+        bad = max_bad_fraction
+        if bad is not None and (isinstance(bad, bool) or not isinstance(bad, (int, float)) or not 0 <= bad <= 1):
             raise UserError(
                 f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; use a number in [0, 1] or null"
             )

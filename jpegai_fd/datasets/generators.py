@@ -1,28 +1,21 @@
 """The pixels of the demo dataset: one content model, a camera for the real class, generators for fakes.
 
-Both classes draw their content from one procedural face model (head, hair, eyes, mouth, lighting,
-texture), so content, size and file format (JPEG, random quality) never separate them; only the
-traces of how the pixels were made do:
+Both classes draw their content from one procedural face model, so content, size and format (JPEG,
+random quality) never separate them; only the traces of how the pixels were made do, at strengths
+random per image so that the classes overlap:
 
-* real: rendered at full resolution through a camera: slight lens blur, Bayer RGGB mosaic,
-  signal-dependent sensor noise, bilinear demosaicing;
-* ``legacy`` (the demo's default): one generator "network" per dataset seed (fixed weights, so its
-  traces repeat from image to image, as a GAN's fingerprint does): half-resolution synthesis, a
-  stride-2 transposed convolution with a slightly uneven kernel (checkerboard traces, period 2 px),
-  the periodic gain an earlier upsampling stage leaves (period 16 px), sharpening and correlated
-  noise injection as in StyleGAN. The 16-px trace (generator version 2) is there because at
-  0.06-0.12 bpp the quantiser keeps little but each 16x16 block's lowest frequencies, which erased
-  the version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). It is strong on
-  purpose (a faint grid shows on flat areas): the demo proves the plumbing and shows a rate effect,
-  it is no evidence about real faces;
-* ``transposed_conv``: the same upsampling, sharpening and noise with a new kernel per image and no
-  16-px trace;
-* ``bilinear_noise``: half-resolution synthesis, bilinear (resize-convolution) upsampling, which
-  leaves little energy above half the Nyquist frequency, then white per-channel noise;
+* real: full-resolution rendering, lens blur, Bayer RGGB mosaic, sensor noise, bilinear demosaicing;
+* ``legacy`` (the default): one fixed generator per dataset seed (traces repeat from image to image,
+  as a GAN's fingerprint does): half-resolution synthesis, an uneven stride-2 transposed convolution
+  (checkerboard, period 2 px), an earlier stage's periodic gain (period 16 px), sharpening, correlated
+  noise as in StyleGAN. The 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser
+  keeps little but each 16x16 block's lowest frequencies, which erased the version-1 traces from
+  ``y_hat`` (the README's main command scored 0.52-0.68). It is strong on purpose (a faint grid on
+  flat areas): the demo proves the plumbing and shows a rate effect, no evidence about real faces;
+* ``transposed_conv``: the same upsampling, sharpening and noise, a new kernel per image, no 16-px trace;
+* ``bilinear_noise``: bilinear 2x upsampling (little energy above half Nyquist), white noise per channel;
 * ``diffusion``: a few DDPM-style ancestral denoising steps from the content under strong noise:
-  over-smoothed fine texture and low-amplitude, blob-like residual noise shared across channels.
-
-Trace strengths are random per image so that the classes overlap: learnable, not trivial.
+  over-smoothed texture and blob-like residual noise shared across channels.
 """
 
 from __future__ import annotations

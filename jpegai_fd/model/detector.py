@@ -53,19 +53,13 @@ class Detector:
         }
 
 
-def fingerprint_difference(trained: dict, current: dict) -> str:
-    """``key: model value vs this value`` for every key that differs ('' when equal)."""
-    keys = sorted(set(trained) | set(current))
-    return "; ".join(
+def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
+    """UserError naming every differing key when the encoder here would not produce the model's latents."""
+    diff = "; ".join(
         f"{k}: model {trained.get(k, '<absent>')!r} vs here {current.get(k, '<absent>')!r}"
-        for k in keys
+        for k in sorted(set(trained) | set(current))
         if trained.get(k) != current.get(k)
     )
-
-
-def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
-    """UserError naming both when the encoder here would not produce the model's latents."""
-    diff = fingerprint_difference(trained, current)
     if diff:
         raise UserError(
             f"encoder {encoder_name} differs from the one this model was trained with ({diff}); "

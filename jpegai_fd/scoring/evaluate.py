@@ -1,18 +1,15 @@
-"""Every score of one evaluated split (test, an extra test set, a perturbed or cross-rate condition),
-as unprefixed names: the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/`` ...
+"""Every score of one evaluated split (test, an extra set, a perturbed or cross-rate condition), as
+unprefixed names (the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/``):
 
-- at the fixed rule (the majority vote at 0.5): ``accuracy``, ``balanced_accuracy``, ``precision``,
+- the fixed rule (majority vote at 0.5): ``accuracy``, ``balanced_accuracy``, ``precision``,
   ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``, ``false_alarm_rate``;
-- at the validation-chosen cut: the same accuracy names with ``_at_valid``;
-- threshold-free, on the image score the cut applies to (mean P(fake), or the share of patches
-  voting fake): ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``,
-  ``ece``, ``brier``, and after calibration ``ece_calibrated``, ``brier_calibrated``;
-- bootstrap intervals: ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``,
-  ``average_precision_ci_*``;
+- the validation-chosen cut: the same accuracy names with ``_at_valid``;
+- on the image score the cut applies to: ``roc_auc``, ``average_precision``, ``eer``,
+  ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``, ``ece``, ``brier`` (``*_calibrated`` after calibration);
+- bootstrap intervals ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``, ``average_precision_ci_*``;
 - ``n_real``, ``n_fake``.
 
-A one-class split (only new fakes, or only real photos) keeps its per-class accuracy and false-alarm
-rate; metrics that need both classes are left out.
+A one-class split keeps its per-class accuracy and false-alarm rate; two-class metrics are left out.
 """
 
 from __future__ import annotations

@@ -103,12 +103,11 @@ class JPEGAIEncoder:
             "chroma": s.chroma,
             "weights": self.weights.identity(),
             # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
-            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads} threads",
+            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads",
             "valid_for_science": not self.weights.missing,
             "extras": s.keep_extras,
         }
 
-    # -- LatentEncoder ---------------------------------------------------------------------------------
     def fingerprint(self) -> dict:
         self.prepare()
         return dict(self._fingerprint)
@@ -168,7 +167,6 @@ class JPEGAIEncoder:
         self.stats["failed"] += len(batch.failed)
         return out
 
-    # -- helpers ---------------------------------------------------------------------------------------
     def _check_meta(self, meta: dict) -> None:
         """The chroma format the software actually coded must be the one asked for."""
         want = 2 if self.settings.chroma == "420" else 1

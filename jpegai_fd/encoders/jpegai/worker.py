@@ -70,14 +70,13 @@ class WorkerProcess:
         self.info: dict = {}
         self.starts = 0
 
-    # -- life cycle ------------------------------------------------------------------------------------
     def _environment(self) -> dict:
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = "" if self.device == "cpu" else self.device
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into the user's checkout
         if self.device == "cpu":
-            env["OMP_NUM_THREADS"] = str(self.settings.threads)
+            env["OMP_NUM_THREADS"] = str(self.settings.threads_per_worker)
         return env
 
     def start(self) -> dict:
@@ -144,7 +143,6 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    # -- messages --------------------------------------------------------------------------------------
     def _receive(self, timeout: float) -> tuple[dict, dict]:
         proc = self.proc
         ready, _, _ = select.select([proc.stdout], [], [], timeout)
