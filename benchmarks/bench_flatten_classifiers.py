@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from bench_common import RESULTS as RESULTS_DIR
 from bench_common import THESIS_HGB, compose_cfg, hgb_binning_s, measure_fit, run_worker
 
@@ -83,11 +82,8 @@ def estimator(name: str, cfg, hgb_max_iter: int):
 
 def worker(args) -> dict:
     """One classifier: matrix from the cache, fit (timed, peak memory), predict the test split."""
-    from jfd_testing import cached_latents
-    from jfd_testing import load_splits
-    from jfd_testing import build_encoder
-    from jpegai_fd.evaluation import detection_metrics
-    from jfd_testing import build_features
+    from jfd_testing import build_encoder, build_features, cached_latents, load_splits
+    from jpegai_fd.scoring.metrics import split_metrics
 
     # cnn streams its batches from the cache (its default); cnn_matrix trains on the flatten matrix.
     chosen = (
@@ -107,8 +103,8 @@ def worker(args) -> dict:
     start = time.perf_counter()
     p_real = model.predict_proba(test_fs.X)[:, list(model.classes_).index(1)]
     out["predict_s"] = time.perf_counter() - start
-    metrics = detection_metrics(test_group.labels, (p_real > 0.5).astype(np.int8), p_real)
-    out.update(test_accuracy=metrics["test/accuracy"], test_roc_auc=metrics["test/roc_auc"])
+    metrics = split_metrics(test_group.labels, 1 - p_real)
+    out.update(test_accuracy=metrics["accuracy"], test_roc_auc=metrics["roc_auc"])
     if args.worker == "hgb":
         out["rounds"], out["binning_s"] = int(model.n_iter_), hgb_binning_s(printed)
     elif args.worker == "lgbm":

@@ -134,11 +134,8 @@ def estimator(classifier: str, cfg, args):
 
 def worker(args) -> dict:
     """One cell at one size: fit (timed, peak memory), predict the test images, score them."""
-    from jfd_testing import cached_latents
-    from jfd_testing import load_splits
-    from jfd_testing import build_encoder
-    from jfd_testing import build_features
-    from jpegai_fd.features import majority_vote
+    from jfd_testing import build_encoder, build_features, cached_latents, load_splits
+    from jpegai_fd.scoring.vote import majority_vote
 
     preprocess, component, classifier, size = args.worker.split(":")
     matrix = ["classifier.stream_from_cache=false"] if classifier == "cnn" else []  # every cell from the matrix

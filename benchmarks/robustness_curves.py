@@ -2,7 +2,7 @@
 
 Stand-in for the default job (``dataset=synthetic encoder=dct bpp=12 latent=y_hat component=yuv
 preprocess=flatten classifier=rf``) without tuning: demo images made by
-``jpegai_fd.datasets.synthetic.make_image`` and JPEG-saved at their own quality (as the demo's files),
+``jpegai_fd.datasets.generators.make_image`` and JPEG-saved at their own quality (as the demo's files),
 flattened ``y_hat`` latents of both components, a 200-tree random forest with the conf's fixed
 parameters. The detector is trained on clean images; each condition perturbs the test images
 (decoded pixels, then re-encoded at the same bpp). Metrics from ``jpegai_fd.scoring.split_metrics``
@@ -22,7 +22,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from sklearn.ensemble import RandomForestClassifier
 
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.components import build_conditions
 from jpegai_fd.perturb import JPEGRecompress

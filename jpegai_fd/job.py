@@ -27,7 +27,7 @@ from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras
 from jpegai_fd.features import FeatureSet, feature_set
 from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
-from jpegai_fd.scoring.choose import choose_decision
+from jpegai_fd.model.decision import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs

@@ -18,6 +18,7 @@ from jpegai_fd.cache.store import LatentStore
 from jpegai_fd.cache.extraction import fill_group
 from jfd_testing import cached_latents, load_splits
 from jpegai_fd.datasets.images import ImageReader
+from jpegai_fd.datasets.manifest import manifest_hash
 from jpegai_fd.encoders import DCTEncoder
 
 ARRAYS = ("y/model_y", "y/model_uv", "y_hat/model_y", "y_hat/model_uv", "labels", "ids", "done")
@@ -46,14 +47,14 @@ def test_second_fill_extracts_nothing(cfg):
 def test_other_settings_never_reuse_latents(cfg, tmp_path):
     train, _ = load_splits(cfg)
     store = LatentStore(cfg.paths.cache)
-    manifest = train.manifest_hash()
+    manifest = manifest_hash(train)
     keys = {
         store.group_key(train, manifest, DCTEncoder(), 12),
         store.group_key(train, manifest, DCTEncoder(), 6),
         store.group_key(train, manifest, DCTEncoder(rate_search_iters=8), 12),
         store.group_key(
             train.subset(np.arange(len(train) - 1)),
-            train.subset(np.arange(len(train) - 1)).manifest_hash(),
+            manifest_hash(train.subset(np.arange(len(train) - 1))),
             DCTEncoder(),
             12,
         ),
@@ -62,14 +63,14 @@ def test_other_settings_never_reuse_latents(cfg, tmp_path):
     # Changing one image's bytes changes the manifest, hence the group.
     path = Path(train.paths[0])
     path.write_bytes(path.read_bytes() + b"\0")
-    assert train.manifest_hash() != manifest
+    assert manifest_hash(train) != manifest
 
 
 def test_chunk_written_but_not_marked_done_is_recomputed(cfg):
     train, _ = load_splits(cfg)
     encoder = DCTEncoder()
     size = cfg.dataset.image_size
-    group = LatentStore(cfg.paths.cache).open(train, train.manifest_hash(), encoder, cfg.bpp, (size, size), 8)
+    group = LatentStore(cfg.paths.cache).open(train, manifest_hash(train), encoder, cfg.bpp, (size, size), 8)
     fill_group(group, train, encoder, cfg.bpp, size)
     reference = group.array("y_hat", "model_y")[:].copy()
     # Simulate a crash between the latent writes and the done mark of chunk 1, with garbage latents.

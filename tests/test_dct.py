@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.encoders.color import rgb_to_yuv709
 from jpegai_fd.encoders.dct import DCTEncoder, block_dct, dct_matrix
 from jpegai_fd.encoders.rate import estimated_bits

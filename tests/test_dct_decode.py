@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.encoders.color import rgb_to_yuv709
 from jpegai_fd.encoders.dct import DCTEncoder, block_dct
 from jpegai_fd.encoders.dct_decode import decode_dct, inverse_block_dct, upsample_chroma, yuv709_to_rgb

@@ -19,7 +19,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 WORKER = """
 import sys
 import numpy as np
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.encoders.dct import DCTEncoder
 
 images = np.stack([make_image(i % 2, 5, i, 256)[0] for i in range(16)])

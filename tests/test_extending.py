@@ -11,7 +11,7 @@ from jfd_testing import REPO, run_cli
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 
 EXTENDING = REPO / "tests" / "extending"
 

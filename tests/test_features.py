@@ -9,7 +9,7 @@ import zarr
 from jfd_testing import compose_cfg
 from jpegai_fd.cache.store import LatentGroup
 from jfd_testing import build_group, build_features as features
-from jpegai_fd.features import majority_vote
+from jpegai_fd.scoring.vote import majority_vote
 from jpegai_fd.tuning.cv import grouped_folds
 
 
@@ -106,7 +106,7 @@ def test_grouped_folds_never_split_an_image():
 
 @pytest.mark.parametrize("codec", ["none", "lz4", "zstd"])
 def test_flatten_reads_every_codec_identically(tmp_path, codec):
-    from jpegai_fd.cache.store import make_codec
+    from jpegai_fd.cache.store import CODECS
     from jpegai_fd.features.matrix import flatten_matrix
     from jpegai_fd.features.raw_read import _raw_chunk_dir
 
@@ -116,7 +116,7 @@ def test_flatten_reads_every_codec_identically(tmp_path, codec):
     for name, c in (("a", 5), ("b", 3)):
         values = rng.normal(size=(11, c, 2, 3)).astype(np.float32)
         arr = g.create_array(
-            name, shape=values.shape, chunks=(4, c, 2, 3), dtype="float32", compressors=make_codec(codec, "test")
+            name, shape=values.shape, chunks=(4, c, 2, 3), dtype="float32", compressors=CODECS[codec]()
         )
         arr[:] = values
         arrays.append(arr)
@@ -128,14 +128,12 @@ def test_flatten_reads_every_codec_identically(tmp_path, codec):
 
 @pytest.mark.parametrize("codec", ["none", "zstd"])
 def test_flatten_with_row_gaps_reads_only_those_rows(tmp_path, codec):
-    from jpegai_fd.cache.store import make_codec
+    from jpegai_fd.cache.store import CODECS
     from jpegai_fd.features.matrix import flatten_matrix
 
     values = np.random.default_rng(2).normal(size=(13, 2, 2, 2)).astype(np.float32)
     g = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
-    arr = g.create_array(
-        "a", shape=values.shape, chunks=(4, 2, 2, 2), dtype="float32", compressors=make_codec(codec, "t")
-    )
+    arr = g.create_array("a", shape=values.shape, chunks=(4, 2, 2, 2), dtype="float32", compressors=CODECS[codec]())
     arr[:] = values
     rows = np.array([0, 1, 3, 4, 5, 6, 7, 8, 12])  # runs crossing chunk borders, a gap, the partial last chunk
     fs = flatten_matrix([arr], np.arange(13, dtype=np.int8), rows)

@@ -333,7 +333,7 @@ def test_the_demo_is_learnable_from_y_hat_at_toy_size():
     from PIL import Image
     from sklearn.ensemble import RandomForestClassifier
 
-    from jpegai_fd.datasets.synthetic import make_image
+    from jpegai_fd.datasets.generators import make_image
     from jpegai_fd.encoders.dct import DCTEncoder
 
     def split(n, first):

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from jpegai_fd.datasets import synthetic
+from jpegai_fd.datasets import generators
 from jpegai_fd.datasets.generators import GENERATORS, get_generator, make_image
 from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.errors import UserError
@@ -39,8 +39,8 @@ def test_images_are_deterministic_and_share_content_across_generators():
     # Real images are the demo's camera model, whatever the generator choice.
     assert np.array_equal(make_image(1, 1, 5, SIZE, "diffusion")[0], make_image(1, 1, 5, SIZE, "transposed_conv")[0])
     scene_rng = np.random.default_rng([1, 1, 5])
-    content = synthetic.render_face(synthetic.draw_scene(scene_rng, SIZE), SIZE)
-    camera = np.round(synthetic.camera_pipeline(content, scene_rng) * 255).astype(np.uint8)
+    content = generators.render_face(generators.draw_scene(scene_rng, SIZE), SIZE)
+    camera = np.round(generators.camera_pipeline(content, scene_rng) * 255).astype(np.uint8)
     assert np.array_equal(camera, make_image(1, 1, 5, SIZE, "diffusion")[0])
 
 

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 
 
 def only_run(tmp_path):

@@ -36,7 +36,7 @@ def test_defaults_reproduce_the_thesis(monkeypatch):
     assert s.cfg_files == ["cfg/tools_on.json", "cfg/profiles/high.json"]
     assert s.python == sys.executable and str(s.models_dir) == "/x/models"
     assert not s.allow_missing_weights and not s.keep_extras
-    assert s.threads == 1 and s.num_workers == os.cpu_count()
+    assert s.threads_per_worker == 1 and s.num_workers == os.cpu_count()
     assert s.fast_path is True and s.worker_settings(12)["fast_path"] is True
 
 

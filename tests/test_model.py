@@ -28,12 +28,11 @@ from PIL import Image
 from conftest import free_port
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd import components
-from jpegai_fd.features.vote import majority_vote
 from jpegai_fd.model import Decision
 from jpegai_fd.model.pyfunc import save_detector
 from jpegai_fd.scoring.calibration import Calibrator
 from jpegai_fd.scoring.threshold import choose_threshold
-from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share
+from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share, majority_vote
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from jfd_testing import REPO
 from scipy import ndimage
 
-from jpegai_fd.datasets.synthetic import make_image
+from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.errors import UserError
 from jpegai_fd.components import build_conditions
 from jpegai_fd.perturb import (

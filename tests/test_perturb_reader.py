@@ -9,7 +9,7 @@ from jfd_testing import compose_cfg, tiny_overrides
 from jpegai_fd.cache.store import LatentStore
 from jpegai_fd.cache.extraction import fill_group
 from jfd_testing import load_splits
-from jpegai_fd.datasets import ImageReader, hash_memo
+from jpegai_fd.datasets import ImageReader, hash_memo, manifest_hash
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError
 from jpegai_fd.perturb import CenterCrop, GaussianBlur, GaussianNoise, PerturbedReader
@@ -23,7 +23,7 @@ def cfg(tmp_path):
 def extract(cfg, split, reader, store_path=None):
     """Open the group this reader's settings key and fill it; (group key, group, stats)."""
     size, encoder = int(cfg.dataset.image_size), DCTEncoder()
-    manifest = split.manifest_hash(hash_memo(cfg.paths.cache), reader.settings())
+    manifest = manifest_hash(split, hash_memo(cfg.paths.cache), reader.settings())
     store = LatentStore(store_path or cfg.paths.cache)
     group = store.open(split, manifest, encoder, cfg.bpp, (size, size), cfg.extract.chunk_size)
     stats = fill_group(group, split, encoder, cfg.bpp, size, reader=reader)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from jpegai_fd.errors import UserError
-from jpegai_fd.scoring.choose import choose_decision
+from jpegai_fd.model.decision import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.settings import ScoringSettings
 
@@ -50,7 +50,9 @@ def test_a_one_class_set_keeps_its_per_class_accuracy_only():
 
 
 def test_settings_refuse_bad_values_naming_the_key():
-    with pytest.raises(UserError, match="'scoring.calibration'"):
+    with pytest.raises(ValidationError, match="calibration"):
         ScoringSettings(calibration="platt")
-    with pytest.raises(UserError, match="'scoring.bootstrap_resamples'"):
+    with pytest.raises(ValidationError, match="bootstrap_resamples"):
         ScoringSettings(bootstrap_resamples=-3)
+    with pytest.raises(ValidationError, match="target_fpr"):
+        ScoringSettings(target_fpr=0.6)

@@ -14,10 +14,9 @@ from jfd_testing import build_features as job_features
 from jpegai_fd.datasets import screen
 from jpegai_fd.encoders import DCTEncoder
 from jpegai_fd.errors import UserError
-from jpegai_fd.features import majority_vote
 from jpegai_fd.scoring import decide
 from jpegai_fd.scoring.threshold import choose_threshold
-from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share
+from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share, majority_vote
 
 # 4 reals (label 1), 2 fakes (label 0); scores = P(fake).
 Y = np.array([1, 1, 1, 1, 0, 0])

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 
+from jpegai_fd.cache.inventory import collect, list_groups
 from jpegai_fd.errors import UserError
 
 DEFAULT_CACHE = "cache/latents.zarr"  # paths.cache's default, relative to where you launch
@@ -23,7 +24,6 @@ def human_bytes(n: float) -> str:
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-    return f"{n:.1f} TB"
 
 
 def when(seconds: float) -> str:
@@ -79,8 +79,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     args = parser.parse_args(argv)
-    from jpegai_fd.cache.inventory import collect, list_groups
-
     try:
         if args.command == "ls":
             print_groups(list_groups(args.cache))

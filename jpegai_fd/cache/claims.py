@@ -1,11 +1,9 @@
 """Chunk claims: processes filling the same cache group never encode the same chunk twice.
 
-Jobs of one sweep that share a bpp (say ``preprocess=flatten,single,multi`` under a parallel
-launcher) open the same group at the same time. Each chunk is claimed with a POSIX record lock on
-byte ``k`` of one lock file per group before it is encoded, and released once it is written; a
-busy chunk is skipped and revisited later, by which time it is usually written by its claimer. The
-operating system drops the locks of a process that dies, so a killed claimer's chunk is simply
-claimed again. Locks are per process: one process fills one group from one thread.
+Jobs of a sweep that share a bpp open the same group at once. Each chunk is claimed with a POSIX
+record lock on byte ``k`` of the group's lock file before it is encoded and released once written; a
+busy chunk is revisited later (by then usually written). The OS drops a dead process's locks, so its
+chunk is simply claimed again. Locks are per process: one process fills a group from one thread.
 """
 
 from __future__ import annotations

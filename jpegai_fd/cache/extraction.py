@@ -22,7 +22,7 @@ from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.store import LatentGroup, LatentStore, read_only_error
 from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
-from jpegai_fd.datasets.manifest import hash_memo
+from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.progress import progress
@@ -34,8 +34,7 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """What one fill did: images encoded now, images already cached, wall seconds, unreadable
-    images found now."""
+    """What one fill did: images encoded now, already cached, wall seconds, unreadable found now."""
 
     extracted: int
     cached: int
@@ -53,9 +52,7 @@ def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def encode_readable(
     encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int
 ) -> tuple[dict | None, np.ndarray]:
-    """Encode only the readable images of a chunk; latents of unreadable rows are zero.
-
-    Returns (latents for every row or None when nothing was readable, unreadable mask)."""
+    """(latents of every row, zero for unreadable ones; None when nothing was readable, unreadable mask)."""
     bad = np.array([r is not None for r in reasons], dtype=bool)
     if bad.all():
         return None, bad
@@ -100,7 +97,6 @@ def fill_group(
     durable as soon as it is written, so an interrupted fill resumes where it stopped.
     """
     start = time.perf_counter()
-    reader = reader or ImageReader(image_size)
     failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
     check_bad_fraction(split, unreadable, max_bad_fraction)
@@ -126,48 +122,8 @@ def fill_group(
         encoder.name,
     )
     bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
-    claims = ChunkClaims(group.claims_file)
-    chunks = ChunkQueue(todo, claims, group.chunk_settled)
-    found = encoded = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
-        pending: deque = deque()
-
-        def submit_next() -> None:
-            k = chunks.take()
-            if k is not None:
-                pending.append((k, pool.submit(reader.read_batch, split.paths[group.chunk_rows(k)])))
-
-        for _ in range(1 + max(0, prefetch)):
-            submit_next()
-        try:
-            while pending or not chunks.exhausted:
-                if not pending:  # every remaining chunk is being encoded by another job: wait for it
-                    time.sleep(CLAIM_POLL_S)
-                    submit_next()
-                    continue
-                k, future = pending.popleft()
-                images, chunk_reasons = future.result()
-                submit_next()  # the next chunk decodes while this one encodes
-                rows = group.chunk_rows(k)
-                latents, bad = encode_readable(encoder, images, chunk_reasons, bpp)
-                group.write_chunk(
-                    k,
-                    latents if latents is not None else _zero_latents(group, len(bad)),
-                    unreadable=bad,
-                    reasons=chunk_reasons,
-                )
-                claims.release(k)
-                for i in np.flatnonzero(bad):
-                    log.warning("unreadable image '%s' skipped: %s", split.paths[rows.start + i], chunk_reasons[i])
-                    unreadable.append((str(split.paths[rows.start + i]), chunk_reasons[i]))
-                found += int(bad.sum())
-                encoded += rows.stop - rows.start
-                check_bad_fraction(split, unreadable, max_bad_fraction)
-                bar.update(rows.stop - rows.start)
-        finally:
-            for _, future in pending:
-                future.cancel()
-            claims.close()
+    filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
+    encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar, prefetch)
     bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
@@ -178,6 +134,69 @@ def fill_group(
             by_others,
         )
     return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)
+
+
+@dataclass
+class _Filler:
+    """One fill's chunk loop: decode ahead in a thread, encode, write, release the claim."""
+
+    group: LatentGroup
+    split: DatasetSplit
+    encoder: LatentEncoder
+    bpp: int
+    reader: ImageReader
+    max_bad_fraction: float | None
+    unreadable: list  # (path, reason) of every unreadable image of the split so far
+
+    def __post_init__(self):
+        self.claims = ChunkClaims(self.group.claims_file)
+
+    def run(self, chunks: ChunkQueue, bar, prefetch: int) -> tuple[int, int]:
+        """(images encoded, unreadable ones among them) once no chunk of ``chunks`` is left."""
+        found = encoded = 0
+        pending: deque = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+
+            def submit_next() -> None:
+                k = chunks.take()
+                if k is not None:
+                    rows = self.group.chunk_rows(k)
+                    pending.append((k, pool.submit(self.reader.read_batch, self.split.paths[rows])))
+
+            for _ in range(1 + max(0, prefetch)):
+                submit_next()
+            try:
+                while pending or not chunks.exhausted:
+                    if not pending:  # every remaining chunk is being encoded by another job: wait for it
+                        time.sleep(CLAIM_POLL_S)
+                        submit_next()
+                        continue
+                    k, future = pending.popleft()
+                    images, reasons = future.result()
+                    submit_next()  # the next chunk decodes while this one encodes
+                    found += self._store(k, images, reasons)
+                    rows = self.group.chunk_rows(k)
+                    encoded += rows.stop - rows.start
+                    check_bad_fraction(self.split, self.unreadable, self.max_bad_fraction)
+                    bar.update(rows.stop - rows.start)
+            finally:
+                for _, future in pending:
+                    future.cancel()
+                self.claims.close()
+        return encoded, found
+
+    def _store(self, k: int, images: np.ndarray, reasons: list) -> int:
+        """Encode the readable images of chunk ``k``, write it, release its claim; the unreadable count."""
+        latents, bad = encode_readable(self.encoder, images, reasons, self.bpp)
+        self.group.write_chunk(
+            k, latents if latents is not None else _zero_latents(self.group, len(bad)), unreadable=bad, reasons=reasons
+        )
+        self.claims.release(k)
+        first = self.group.chunk_rows(k).start
+        for i in np.flatnonzero(bad):
+            log.warning("unreadable image '%s' skipped: %s", self.split.paths[first + i], reasons[i])
+            self.unreadable.append((str(self.split.paths[first + i]), reasons[i]))
+        return int(bad.sum())
 
 
 def cached_latents(
@@ -195,7 +214,7 @@ def cached_latents(
     The group is keyed by the dataset manifest (content hashes, memoised beside the cache) and the
     image reader's settings, so an edited image or another size policy never reuses latents.
     """
-    manifest = split.manifest_hash(hash_memo(cache), reader.settings())
+    manifest = manifest_hash(split, hash_memo(cache), reader.settings())
     size = reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()

@@ -1,11 +1,10 @@
 """What a latent store holds, which of its groups are stale, and removing those safely.
 
-A group is **superseded** when another group of the same dataset, encoder fingerprint, bpp, split,
-image shape, dataset root and reader settings holds the *same image ids* (the same selection) and
-was used more recently: it is what an image edit (or relabel) leaves behind, since the manifest
-hash (part of the key) changed while the selection did not. A group is **unused for DAYS** when no
-job opened it for that long (see :mod:`jpegai_fd.cache.usage`). :func:`collect` removes superseded
-groups, and with ``older_than_days`` also unused ones, never a group that a process has open.
+A group is **superseded** when a more recently used group of the same dataset, encoder fingerprint,
+bpp, split, image shape, root and reader settings holds the same image ids: what an image edit or
+relabel leaves behind (the manifest hash in the key changed, the selection did not). A group is
+**unused for DAYS** when no job opened it that long (:mod:`.usage`). :func:`collect` removes those,
+never a group a process has open.
 """
 
 from __future__ import annotations
@@ -79,18 +78,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         done, failed = group["done"][:], group["failed"][:]
         mark = used_path(path, key)
         last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
-        bucket = json.dumps(
-            [
-                attrs.get("dataset"),
-                key.split("/")[1],
-                attrs.get("bpp"),
-                attrs.get("split"),
-                attrs.get("image_shape"),
-                attrs.get("root"),
-                attrs.get("reading"),
-            ],
-            sort_keys=True,
-        )
+        same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
+        bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
         out.append(
             GroupInfo(
                 key,
@@ -134,12 +123,10 @@ class Removal:
 
 
 def collect(path: str | Path, older_than_days: float | None = None, dry_run: bool = False) -> list[Removal]:
-    """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the groups
-    unused for that many days; ``dry_run`` only says which. Groups a process has open are kept.
-
-    Each removal holds the group's use mark exclusively (so no job opens it meanwhile) and the
-    store's creation lock (so no job creates a group beside it while empty parents are pruned); the
-    ``done`` array goes first, so a reader never sees a half-removed group as complete."""
+    """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the unused
+    ones; ``dry_run`` only says which. A removal holds the group's use mark exclusively (no job opens
+    it meanwhile) and the store's creation lock (no group is created while empty parents are pruned);
+    ``done`` goes first, so a reader never sees a half-removed group as complete."""
     path = Path(path)
     groups = list_groups(path)
     reason_ro = read_only_reason(path)

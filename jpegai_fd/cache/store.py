@@ -1,14 +1,11 @@
 """The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
 
-A group holds ``<latent>/<component>`` arrays (N, C, H, W) float32, ``labels`` (N,) int8, ``ids`` (N,)
-str, ``failed`` (N,) bool with ``failure`` (N,) str (images that could not be read, and why: final for
-this manifest, never done) and ``done`` (N,) bool, all chunked along N with the same chunk size. A chunk of images is the
-unit of work: its latents are written first and its ``done`` entries last, so a crash at any moment
-leaves at worst a chunk that is recomputed, never one counted as done with missing data. Zarr's local
-store writes each chunk file atomically (temp file, then rename).
-
-A store on a read-only file system (or one this user cannot write) is opened read-only: complete
-groups are read without any lock or claim file, and a missing group is one UserError.
+A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
+bool with ``failure`` str (unreadable images and why: final for this manifest, never done) and
+``done`` bool, chunked along N alike. A chunk is the unit of work: latents first, ``done`` last, so a
+crash leaves at worst a chunk to recompute, never one counted done with missing data (Zarr's local
+store writes each chunk file atomically). A store this user cannot write is opened read-only:
+complete groups are read without locks, a missing group is one UserError.
 """
 
 from __future__ import annotations
@@ -32,11 +29,9 @@ from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
 
-# Measured on DCT latents (benchmarks/bench_cache_read.py): unquantised `y` compresses ~1.06x under any
-# codec while decoding costs 2-7x the raw read, so it is stored raw by default; quantised `y_hat` is
-# mostly zeros, and LZ4 with bit-shuffling makes it ~16x smaller at about twice the raw read time.
-# Raw is the default for both so that building a feature matrix stays a plain read; lz4 is the
-# disk saver at thesis scale.
+# Measured on DCT latents (benchmarks/bench_cache_read.py): `y` compresses ~1.06x under any codec at
+# 2-7x the raw read time; `y_hat` is mostly zeros, ~16x smaller with bit-shuffled LZ4 at ~2x the read
+# time. Raw by default, so a feature matrix is a plain read; lz4 saves disk at thesis scale.
 CODECS = {
     "none": lambda: None,
     "lz4": lambda: BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle"),
@@ -53,12 +48,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
         f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
         f"or set paths.cache to a writable folder"
     )
-
-
-def make_codec(name: str, key: str):
-    if name not in CODECS:
-        raise UserError(f"invalid value for '{key}': {name!r}; allowed values: {', '.join(CODECS)}")
-    return CODECS[name]()
 
 
 def fingerprint_hash(fingerprint: dict) -> str:
@@ -112,11 +101,8 @@ class LatentGroup:
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
-        """Store the latents of chunk ``k`` (rows in order), then mark its images done.
-
-        ``unreadable`` (bool per row) marks images that could not be read, with ``reasons``: they are
-        recorded in ``failed``/``failure`` and stay not done.
-        """
+        """Store the latents of chunk ``k`` (rows in order), then mark its images done; ``unreadable``
+        rows (with ``reasons``) go to ``failed``/``failure`` and stay not done."""
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -157,10 +143,8 @@ def creation_lock(store: Path):
 
 
 def read_only_reason(store: Path) -> str | None:
-    """Why the store (or the folder holding its lock files) cannot be written, or None.
-
-    ``os.access`` sees read-only mounts also for root; where it cannot tell (permissions on a
-    network file system), the lock file that cannot be created says so."""
+    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
+    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
     for folder in (store, store.parent):  # the store and the folder of its lock files
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK):
@@ -209,13 +193,9 @@ class LatentStore:
         codecs: dict | None = None,
         reading: dict | None = None,
     ) -> LatentGroup:
-        """The group for these inputs, created empty (nothing done) if it does not exist yet.
-
-        ``codecs`` maps latent ("y", "y_hat") to a codec name of :data:`CODECS` for new groups; an
-        existing group keeps the codecs it was written with (they never change values). ``reading``
-        (the image reader's settings) is recorded with a new group, for ``python -m jpegai_fd.cache``.
-        The group's use mark is held (shared) from here on, so gc never removes it under this process.
-        """
+        """The group for these inputs, created empty if missing. ``codecs`` (latent -> name of
+        :data:`CODECS`) and ``reading`` (the reader's settings, shown by ``python -m jpegai_fd.cache``)
+        apply to a new group. The group's use mark is held from here on: gc never removes it under us."""
         key = self.group_key(split, manifest, encoder, bpp)
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
@@ -225,8 +205,7 @@ class LatentStore:
                     self.read_only,
                     f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})",
                 )
-            # Several processes (extraction shards) may get here at once: the first creates the group
-            # under an exclusive file lock, the others wait for it and then open what it made.
+            # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
                     group = self._create(
@@ -251,35 +230,23 @@ class LatentStore:
     def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> LatentGroup:
         group = self.root.require_group(key)
         n = len(split)
-        for component, (c, h, w) in encoder.latent_shapes(*image_shape).items():
+
+        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
+            return group.create_array(
+                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
+            )
+
+        for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
-                codec = make_codec(codecs[latent], f"extract.codecs.{latent}")
-                group.create_array(
-                    f"{latent}/{component}",
-                    shape=(n, c, h, w),
-                    chunks=(chunk_size, c, h, w),
-                    dtype="float32",
-                    compressors=codec,
-                    fill_value=0.0,
-                    overwrite=True,
-                )
+                array(f"{latent}/{component}", shape, "float32", compressors=CODECS[codecs[latent]](), fill_value=0.0)
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
-            group.create_array(
-                f"extras/{name}",
-                shape=(n, *shape),
-                chunks=(chunk_size, *shape),
-                dtype=dtype,
-                compressors=ZstdCodec(level=1),
-                fill_value=0,
-                overwrite=True,
-            )
-        # Written once, here, by the one creating process: a single chunk each, so that reading them
-        # is one file, not one per image chunk (the masks below stay chunked: shards write them).
-        group.create_array("labels", shape=(n,), chunks=(max(n, 1),), dtype="int8", overwrite=True)[:] = split.labels
-        group.create_array("ids", shape=(n,), chunks=(max(n, 1),), dtype=str, overwrite=True)[:] = split.ids
-        group.create_array("failed", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
-        group.create_array("failure", shape=(n,), chunks=(chunk_size,), dtype=str, overwrite=True)
+            array(f"extras/{name}", shape, dtype, compressors=ZstdCodec(level=1), fill_value=0)
+        # One chunk each (written once, here): one file to read. The masks stay chunked: shards write them.
+        array("labels", (), "int8", max(n, 1))[:] = split.labels
+        array("ids", (), str, max(n, 1))[:] = split.ids
+        array("failed", (), "bool", fill_value=False)
+        array("failure", (), str)
         group.attrs.update(
             {
                 "dataset": split.dataset,
@@ -293,5 +260,5 @@ class LatentStore:
             }
         )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
-        group.create_array("done", shape=(n,), chunks=(chunk_size,), dtype="bool", fill_value=False, overwrite=True)
+        array("done", (), "bool", fill_value=False)
         return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)

@@ -1,15 +1,11 @@
 """Group use marks: which processes have a cache group open, and when a group was last opened.
 
-Each group has a small file ``<store>.used/<group hash>`` beside the store (outside the Zarr tree),
-holding the group's key. A process that opens a group holds a shared ``flock`` on that file for as
-long as it keeps the group (the operating system drops it when the process dies), and sets the file's
-modification time to now: that time is the group's "last used". ``python -m jpegai_fd.cache gc`` takes
-the exclusive lock without waiting before it removes a group, so a group that a job is filling or
-reading is never removed; a job that opens a group while gc removes it waits, then finds it gone and
-extracts it again.
-
-On a read-only cache nothing is created or touched: an existing mark is only locked (shared), so
-that gc running where the cache is writable still sees the reader on the same machine.
+Each group has a file ``<store>.used/<group hash>`` (outside the Zarr tree) holding its key. A process
+that opens the group holds a shared ``flock`` on it while it keeps the group (the OS drops it when the
+process dies) and stamps its mtime: the group's "last used". ``python -m jpegai_fd.cache gc`` takes
+the exclusive lock without waiting before removing a group, so a group in use is never removed; a
+job opening a group that gc is removing waits, finds it gone and extracts it again. On a read-only
+cache an existing mark is only locked (shared), so gc elsewhere still sees the reader.
 """
 
 from __future__ import annotations

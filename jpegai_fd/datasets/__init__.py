@@ -1,11 +1,8 @@
-"""Datasets: which images train and test a job, read through one loader for every layout.
+"""Datasets: which images train and test a job, one loader for every layout (``conf/dataset/``).
 
-Layouts (each a ``_target_`` of ``conf/dataset/``): the Kaggle "140k Real and Fake Faces" CSVs
-(:class:`KaggleCSVDataset`, ``dataset=faces140k``), the generated demo in that layout
-(:class:`SyntheticFaces`, ``dataset=synthetic``) and a folder per class (:class:`FolderDataset`,
-``dataset=folder``). Every split is balanced-sampled, then screened (paths outside the root,
-missing or empty files are skipped with a reason); images are decoded by :class:`ImageReader`
-during extraction. A new layout subclasses :class:`ImageDataset`.
+Layouts: the Kaggle "140k Real and Fake Faces" CSVs (``faces140k``), the generated demo in that
+layout (``synthetic``) and a folder per class (``folder``); a new one subclasses :class:`ImageDataset`.
+Every split is balanced-sampled, then screened; :class:`ImageReader` decodes during extraction.
 """
 
 from __future__ import annotations
@@ -15,23 +12,20 @@ from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.folder import FolderDataset
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.kaggle_csv import KaggleCSVDataset, read_split
-from jpegai_fd.datasets.manifest import FileHashes, hash_memo, manifest_csv, manifest_hash
+from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.screen import screen
-from jpegai_fd.datasets.split import DatasetSplit, Skipped, sample_balanced
+from jpegai_fd.datasets.split import DatasetSplit, sample_balanced
 from jpegai_fd.datasets.synthetic import SyntheticFaces
 
 __all__ = [
     "DatasetSplit",
-    "FileHashes",
     "FolderDataset",
     "ImageDataset",
     "ImageReader",
     "KaggleCSVDataset",
-    "Skipped",
     "SyntheticFaces",
     "check_bad_fraction",
     "hash_memo",
-    "manifest_csv",
     "manifest_hash",
     "read_split",
     "sample_balanced",

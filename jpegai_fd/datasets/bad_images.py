@@ -1,8 +1,5 @@
-"""How many bad images a job tolerates: ``dataset.max_bad_fraction`` of a split's listing.
-
-Bad images are those skipped by path screening plus those the decoder could not read. Counting is
-monotonic, so extraction can stop as soon as the limit is passed instead of after the last image.
-"""
+"""How many bad images (screened out or unreadable) a job tolerates: ``dataset.max_bad_fraction`` of a
+split's listing. The count only grows, so extraction stops as soon as the limit is passed."""
 
 from __future__ import annotations
 

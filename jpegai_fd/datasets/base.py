@@ -1,8 +1,8 @@
-"""What every dataset option shares: balanced sampling, path screening, the image reader, the bad-image limit.
+"""What every dataset layout shares: balanced sampling, path screening, the image reader, the bad-image limit.
 
-A layout (``conf/dataset/<name>.yaml``, built by ``instantiate``) subclasses :class:`ImageDataset`
-and implements :meth:`ImageDataset.listing`; the constructor takes the YAML keys and stays cheap
-(nothing is read), so the command line can build it for every job of a sweep before any work.
+A layout (``conf/dataset/<name>.yaml``) subclasses :class:`ImageDataset` and implements
+:meth:`~ImageDataset.listing`; its constructor takes the YAML keys and reads nothing, so every job of
+a sweep can be built before any work.
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ def _check_int(key: str, value, low: int, nullable: bool = False) -> None:
 
 class ImageDataset:
     """Images of one dataset. ``name`` labels it in cache keys, manifests and run tags; ``root`` is its
-    folder; ``image_size`` the nominal side; ``train_split``/``valid_split``/``test_split`` name the
-    splits a job uses (valid: the images that choose the decision threshold and calibrate the scores,
-    never trained on); ``num_train``/``num_valid``/``num_test`` a balanced subsample per split (None:
-    all); ``size_policy`` and
-    ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
+    folder; ``image_size`` the nominal side; ``*_split`` the splits a job uses (valid: chooses the
+    threshold and calibrates, never trained on); ``num_*`` a balanced subsample per split (None: all);
+    ``size_policy``, ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
 
     def __init__(
         self,
@@ -68,11 +66,8 @@ class ImageDataset:
         self.train_split, self.valid_split, self.test_split = train_split, valid_split, test_split
         self.num_train, self.num_valid, self.num_test = num_train, num_valid, num_test
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
-        if max_bad_fraction is not None and (
-            isinstance(max_bad_fraction, bool)
-            or not isinstance(max_bad_fraction, (int, float))
-            or not 0 <= max_bad_fraction <= 1
-        ):
+        bad = max_bad_fraction
+        if bad is not None and (isinstance(bad, bool) or not isinstance(bad, (int, float)) or not 0 <= bad <= 1):
             raise UserError(
                 f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; use a number in [0, 1] or null"
             )
@@ -86,8 +81,7 @@ class ImageDataset:
         """Work needed before the listing can be read (the synthetic demo generates its images)."""
 
     def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
-        """The (train, test) splits, balanced-subsampled with ``seed`` (train) and ``seed + 1`` (test),
-        then screened. Raises UserError when screening alone skips more than ``max_bad_fraction``."""
+        """The (train, test) splits, balanced-subsampled with ``seed`` and ``seed + 1``, then screened."""
         self.prepare()
         return (
             self._load(self.train_split, self.num_train, seed, "dataset.num_train"),

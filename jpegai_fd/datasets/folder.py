@@ -1,12 +1,10 @@
-"""Reader for a plain folder layout: ``root/<class folder>/...`` with one sub-folder per class.
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class.
 
-Files are found recursively under each class folder (hidden names skipped, symlinked folders not
-followed); an image's id is its path relative to the root (``real/0001.jpg``). A split comes from a
-split file when ``dataset.split_files.<split>`` names one (relative to the root; one path per line,
-relative to the root, ``#`` comments allowed; the class is the path's first folder), else from a
-deterministic stratified split: within each class, images are ranked by a hash of (seed, id) and
-cut by ``dataset.split_fractions``, so the same files and seed always give the same split and adding
-a file moves no other file to another split.
+Files are found recursively (hidden names skipped, symlinked folders not followed); an image's id is
+its path relative to the root (``real/0001.jpg``). A split is the split file
+``dataset.split_files.<split>`` names (one path per line relative to the root, ``#`` comments; the
+class is the first folder), else a stratified split: per class, images ranked by a hash of (seed, id)
+and cut by ``dataset.split_fractions``, so adding a file moves no other file to another split.
 """
 
 from __future__ import annotations
@@ -25,6 +23,13 @@ from jpegai_fd.errors import UserError
 def _layout(classes: dict[int, str | None]) -> str:
     named = [f"{classes[k]}/ for {word}" for k, word in ((1, "real"), (0, "fake")) if classes.get(k) is not None]
     return f"one sub-folder per class ({', '.join(named)})"
+
+
+def _split(dataset: str, name: str, root: Path, ids: list[str], labels: list[int], skipped=()) -> DatasetSplit:
+    ids_array = np.array(ids, dtype=str)
+    return DatasetSplit(
+        dataset, name, ids_array, tuple(root / i for i in ids), np.array(labels, np.int8), root, tuple(skipped)
+    )
 
 
 def list_images(root: Path, classes: dict[int, str | None]) -> list[tuple[str, int]]:
@@ -72,15 +77,7 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
             continue
         ids.append(listed)
         labels.append(label)
-    return DatasetSplit(
-        dataset,
-        split,
-        np.array(ids, dtype=str),
-        tuple(root / i for i in ids),
-        np.array(labels, dtype=np.int8),
-        root,
-        tuple(skipped),
-    )
+    return _split(dataset, split, root, ids, labels, skipped)
 
 
 def _rank_key(seed: int, image_id: str) -> bytes:
@@ -93,8 +90,6 @@ def stratified_split(
     """Assign every (id, label) to a split: per class, rank by hash(seed, id), cut by ``fractions``."""
     names = list(fractions)
     total = sum(float(v) for v in fractions.values())
-    if total <= 0 or any(float(v) < 0 for v in fractions.values()):
-        raise UserError(f"dataset.split_fractions {dict(fractions)} must be non-negative with a positive sum")
     out: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
     for label in (0, 1):
         members = sorted((i for i in images if i[1] == label), key=lambda item: _rank_key(seed, item[0]))
@@ -114,9 +109,10 @@ class FolderDataset(ImageDataset):
     def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
         super().__init__(**keys)
         self.seed = int(seed)
-        # label -> folder (1 = real, Kaggle's); null: the set holds only the other class (a test set)
-        self.classes = {1: classes.get("real"), 0: classes.get("fake")}
-        self.classes = {k: None if v is None else str(v) for k, v in self.classes.items()}
+        # label (1 = real) -> folder; None: a one-class set (a test set of new fakes or real photos)
+        self.classes = {
+            k: None if v is None else str(v) for k, v in ((1, classes.get("real")), (0, classes.get("fake")))
+        }
         if all(v is None for v in self.classes.values()):
             raise UserError("dataset.classes.real and dataset.classes.fake are both null; name at least one folder")
         for split, value in split_fractions.items():
@@ -147,12 +143,4 @@ class FolderDataset(ImageDataset):
                 f"({', '.join(self.split_fractions)}); add it to one of them"
             )
         chosen = stratified_split(list_images(root, self.classes), self.split_fractions, self.seed)[split]
-        ids = [i for i, _ in chosen]
-        return DatasetSplit(
-            self.name,
-            split,
-            np.array(ids, dtype=str),
-            tuple(root / i for i in ids),
-            np.array([label for _, label in chosen], dtype=np.int8),
-            root,
-        )
+        return _split(self.name, split, root, [i for i, _ in chosen], [label for _, label in chosen])

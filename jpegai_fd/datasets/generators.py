@@ -1,25 +1,21 @@
-"""Demo generator models with different upsampling and texture traces, for cross-generator tests.
+"""The pixels of the demo dataset: one content model, a camera for the real class, generators for fakes.
 
-Every generator takes a clean "content" image (float RGB in [0, 1], H x W x 3, H and W even), the
-output of :func:`jpegai_fd.datasets.synthetic.render_face` on a scene of
-:func:`~jpegai_fd.datasets.synthetic.draw_scene`, and a numpy Generator, and returns the fake (same
-shape, float in [0, 1]). The content model is synthetic's, so content never separates generators
-or classes; only the traces of how pixels were made do:
+Both classes draw their content from one procedural face model, so content, size and format (JPEG,
+random quality) never separate them; only the traces of how the pixels were made do, at strengths
+random per image so that the classes overlap:
 
-* ``transposed_conv``: synthesis at half resolution, then a stride-2 transposed convolution with a
-  slightly uneven learned kernel per channel (periodic "checkerboard" traces at the 2-pixel period),
-  learned sharpening and spatially correlated noise injection (as in StyleGAN);
-* ``bilinear_noise``: synthesis at half resolution, fixed bilinear (resize-convolution) upsampling,
-  which leaves a smooth spectrum with little energy above half the Nyquist frequency, then white
-  per-pixel noise (independent per channel) at a few grey levels;
-* ``diffusion``: a diffusion-like sampler at full resolution: start from the content under strong
-  noise and run a few denoising steps, each a smoothing "denoiser" pulled towards the content plus
-  fresh, smaller noise (DDPM-style ancestral steps); what is left is over-smoothed fine texture and
-  low-amplitude, spatially correlated (blob-like) residual noise shared across channels.
-
-Trace strengths are random per image, so that classes overlap. ``make_image`` mirrors
-:func:`synthetic.make_image` with a ``generator`` choice; for label 1 (real) it is synthetic's
-camera model on the same content.
+* real: full-resolution rendering, lens blur, Bayer RGGB mosaic, sensor noise, bilinear demosaicing;
+* ``legacy`` (the default): one fixed generator per dataset seed (traces repeat from image to image,
+  as a GAN's fingerprint does): half-resolution synthesis, an uneven stride-2 transposed convolution
+  (checkerboard, period 2 px), an earlier stage's periodic gain (period 16 px), sharpening, correlated
+  noise as in StyleGAN. The 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser
+  keeps little but each 16x16 block's lowest frequencies, which erased the version-1 traces from
+  ``y_hat`` (the README's main command scored 0.52-0.68). It is strong on purpose (a faint grid on
+  flat areas): the demo proves the plumbing and shows a rate effect, no evidence about real faces;
+* ``transposed_conv``: the same upsampling, sharpening and noise, a new kernel per image, no 16-px trace;
+* ``bilinear_noise``: bilinear 2x upsampling (little energy above half Nyquist), white noise per channel;
+* ``diffusion``: a few DDPM-style ancestral denoising steps from the content under strong noise:
+  over-smoothed texture and blob-like residual noise shared across channels.
 """
 
 from __future__ import annotations
@@ -29,10 +25,149 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from jpegai_fd.datasets.synthetic import camera_pipeline, draw_scene, render_face
 from jpegai_fd.errors import UserError
 
+GENERATOR_VERSION = 2  # 2: one fixed generator per seed, traces of its earlier upsampling stages
+TRACE_PERIODS = (16,)  # output pixels: the stage at 1/8 of the output size (16 = the latent grid's stride)
+MAX_STAGE_GAIN = 0.12  # peak relative gain of that pattern (per image: 0.5 to 1 times this)
+LEGACY = "legacy"
+SKIN = np.array([[0.96, 0.80, 0.69], [0.88, 0.67, 0.52], [0.76, 0.55, 0.40], [0.55, 0.38, 0.26], [0.40, 0.27, 0.18]])
 Generator = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    """Low-frequency noise in [-1, 1] of shape (size, size): random cells, cubic upsampling."""
+    coarse = rng.uniform(-1, 1, (cells, cells))
+    return ndimage.zoom(coarse, size / cells, order=3, mode="nearest")[:size, :size]
+
+
+def _ellipse(x, y, cx, cy, rx, ry, soft):
+    """Soft mask of an ellipse: 1 inside, 0 outside, a ramp ``soft`` wide (in radius units)."""
+    r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
+    return np.clip((1 + soft - r) / (2 * soft), 0, 1)
+
+
+def render_face(params: dict, size: int) -> np.ndarray:
+    """Render the scene ``params`` (from :func:`draw_scene`) at ``size`` x ``size``: float RGB in [0, 1]."""
+    coords = (np.arange(size) + 0.5) / size
+    x, y = np.meshgrid(coords, coords)
+    soft = 1.5 / (size * 0.3)
+    img = params["bg"][None, None, :] * (1 + 0.25 * (params["bg_grad"] * (x - 0.5)))[..., None]
+    img = img + 0.08 * np.asarray(params["bg_tex"])[..., None]
+    layers = [
+        (params["hair"], params["hair_color"]),
+        (params["head"], params["skin"]),
+        (params["eye_l"], params["iris"]),
+        (params["eye_r"], params["iris"]),
+        (params["mouth"], params["lip"]),
+    ]
+    for (cx, cy, rx, ry), color in layers:
+        mask = _ellipse(x, y, cx, cy, rx, ry, soft)[..., None]
+        img = img * (1 - mask) + mask * np.asarray(color)[None, None, :]
+    light = 1 + params["light"] * ((x - 0.5) * params["light_dir"][0] + (y - 0.5) * params["light_dir"][1])
+    return np.clip(img * light[..., None], 0, 1)
+
+
+def draw_scene(rng: np.random.Generator, size: int) -> dict:
+    """Random content parameters of one face; both classes use this same distribution."""
+    cx, cy = 0.5 + rng.normal(0, 0.03), 0.53 + rng.normal(0, 0.03)
+    rx, ry = rng.uniform(0.25, 0.32), rng.uniform(0.33, 0.40)
+    eye_dx, eye_y = rng.uniform(0.09, 0.13), cy - ry * rng.uniform(0.15, 0.3)
+    skin = SKIN[rng.integers(len(SKIN))] * rng.uniform(0.9, 1.1, 3)
+    texture_cells = int(rng.integers(4, 12))
+    return {
+        "bg": rng.uniform(0.1, 0.9, 3),
+        "bg_grad": rng.normal(0, 1),
+        "bg_tex": _smooth_noise(rng, size, texture_cells),
+        "hair": (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0)),
+        "hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3),
+        "head": (cx, cy, rx, ry),
+        "skin": np.clip(skin, 0, 1),
+        "eye_l": (cx - eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
+        "eye_r": (cx + eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
+        "iris": rng.uniform(0.05, 0.45, 3),
+        "mouth": (
+            cx + rng.normal(0, 0.01),
+            cy + ry * rng.uniform(0.45, 0.6),
+            rng.uniform(0.06, 0.1),
+            rng.uniform(0.015, 0.03),
+        ),
+        "lip": np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1),
+        "light": rng.uniform(0, 0.5),
+        "light_dir": rng.normal(0, 1, 2),
+    }
+
+
+def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A camera's traces on a full-resolution scene: blur, RGGB mosaic, sensor noise, demosaicing."""
+    blurred = ndimage.gaussian_filter(scene, sigma=(rng.uniform(0.3, 0.9),) * 2 + (0,))
+    h, w, _ = scene.shape
+    mask = np.zeros((h, w, 3))
+    mask[0::2, 0::2, 0] = 1
+    mask[0::2, 1::2, 1] = mask[1::2, 0::2, 1] = 1
+    mask[1::2, 1::2, 2] = 1
+    raw = (blurred * mask).sum(axis=2)
+    read, shot = rng.uniform(0.5, 3.0) / 255, rng.uniform(0.0, 0.02)
+    raw = raw + rng.normal(0, 1, raw.shape) * np.sqrt(read**2 + shot**2 * np.clip(raw, 0, 1))
+    kernel_g = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]]) / 4
+    kernel_rb = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 4
+    out = np.empty_like(scene)
+    for c, kernel in enumerate((kernel_rb, kernel_g, kernel_rb)):
+        out[..., c] = ndimage.convolve(raw * mask[..., c], kernel, mode="mirror")
+    return np.clip(out, 0, 1)
+
+
+def generator_weights(seed: int) -> dict:
+    """The legacy generator's fixed weights, drawn once per dataset seed: ``taps`` perturb the last
+    stage's transposed-convolution kernel per channel; ``phase_gains[P]`` are the 2x2 per-phase gains
+    an earlier stride-2 stage leaves, a pattern of period ``P`` output pixels."""
+    rng = np.random.default_rng([seed, 0x6A41])
+    gains = {}
+    for period in TRACE_PERIODS:
+        g = rng.normal(0, 1, (2, 2))
+        g -= g.mean()
+        gains[period] = g / np.abs(g).max()
+    return {"taps": rng.normal(0, 0.12, (3, 4)), "phase_gains": gains}
+
+
+def _transposed_upsample(img: np.ndarray, taps: np.ndarray, unevenness: float) -> np.ndarray:
+    """Stride-2 transposed convolution with a bilinear kernel perturbed per channel by ``taps``."""
+    h, w, c = img.shape
+    up = np.zeros((2 * h, 2 * w, c))
+    up[::2, ::2] = img * 4
+    base = np.array([0.25, 0.75, 0.75, 0.25])
+    out = np.empty_like(up)
+    for ch in range(c):
+        t = base + unevenness * taps[ch]
+        kernel = np.outer(t, t) / 4
+        out[..., ch] = ndimage.convolve(up[..., ch], kernel, mode="mirror")
+    return out
+
+
+def stage_traces(size: int, phase_gains: dict) -> np.ndarray:
+    """(size, size) periodic gain pattern of the earlier upsampling stages, in [-1, 1]: each stage's
+    2x2 phase gains repeat every ``period`` output pixels, slightly smoothed by the stages after it,
+    aligned with the output grid as a generator's upsampling is."""
+    total = np.zeros((size, size))
+    for period, g in phase_gains.items():
+        reps = size // period + 1
+        cells = np.kron(np.tile(g, (reps, reps)), np.ones((period // 2, period // 2)))
+        total += ndimage.uniform_filter(cells, max(period // 8, 1), mode="wrap")[:size, :size]
+    return total / max(np.abs(total).max(), 1e-12)
+
+
+def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weights: dict) -> np.ndarray:
+    """A generator's traces: half-resolution synthesis, an uneven 2x transposed-convolution
+    upsampling, the periodic gains of the earlier upsampling stages, learned sharpening and noise
+    injection. ``weights``: :func:`generator_weights`; the strengths are random per image."""
+    img = render_face(params | {"bg_tex": ndimage.zoom(params["bg_tex"], 0.5, order=1)}, size // 2)
+    img = _transposed_upsample(img, weights["taps"], unevenness=rng.uniform(0.05, 0.6))
+    img = img * (1 + MAX_STAGE_GAIN * rng.uniform(0.5, 1.0) * stage_traces(size, weights["phase_gains"]))[..., None]
+    blurred = ndimage.gaussian_filter(img, sigma=(1.0, 1.0, 0))
+    img = img + rng.uniform(0.0, 0.8) * (img - blurred)
+    noise = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 0.7)
+    img = img + rng.uniform(0.0, 3.0) / 255 * noise[..., None] / noise.std()
+    return np.clip(img, 0, 1)
 
 
 def _half(content: np.ndarray) -> np.ndarray:
@@ -107,14 +242,20 @@ def get_generator(name: str) -> Generator:
     return GENERATORS[name]
 
 
-def make_image(label: int, seed: int, index: int, size: int, generator: str) -> tuple[np.ndarray, int]:
+def make_image(label: int, seed: int, index: int, size: int, generator: str = LEGACY) -> tuple[np.ndarray, int]:
     """Pixels (uint8 RGB) and JPEG quality of image ``index`` of class ``label`` (1 real, 0 fake made
-    by ``generator``); deterministic in (seed, label, index, size, generator). ``size`` must be even."""
-    make = get_generator(generator)
-    if size % 2:
-        raise UserError(f"invalid value for 'dataset.image_size': {size}; the demo generators need an even size")
+    by ``generator``); deterministic in (seed, label, index, size, generator)."""
+    if generator != LEGACY:
+        make = get_generator(generator)
+        if size % 2:
+            raise UserError(f"invalid value for 'dataset.image_size': {size}; the demo generators need an even size")
     rng = np.random.default_rng([seed, label, index])
-    content = render_face(draw_scene(rng, size), size)
-    pixels = camera_pipeline(content, rng) if label == 1 else make(content, rng)
+    params = draw_scene(rng, size)
+    if label == 1:
+        pixels = camera_pipeline(render_face(params, size), rng)
+    elif generator == LEGACY:
+        pixels = generator_pipeline(params, size, rng, generator_weights(seed))
+    else:
+        pixels = make(render_face(params, size), rng)
     quality = int(rng.integers(75, 96))
     return np.round(pixels * 255).astype(np.uint8), quality

@@ -1,22 +1,16 @@
-"""Decode image files into the 8-bit RGB arrays that encoders take, the same way for every dataset.
+"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (README "Datasets").
 
-Conversion to (H, W, 3) uint8 RGB (documented in README "Datasets"):
+* EXIF orientation first, so the pixels are upright as a viewer shows them.
+* ``L`` and ``1`` are replicated into R = G = B; 16-bit samples keep their high byte (as Pillow does
+  for colour PNGs; its own ``I;16``/``I`` conversion would clip to 255); ``F`` is rounded and clipped.
+* Palette images are expanded; alpha is dropped, not composited (the stored colours are what a
+  detector should see); ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` by Pillow's conversion; ICC profiles
+  are not applied.
 
-* EXIF orientation is applied first, so the pixels are upright as a viewer shows them.
-* ``L`` (grayscale) and ``1`` (bilevel) are replicated into R = G = B.
-* 16-bit samples keep their high byte (value >> 8): Pillow already does this for 16-bit colour PNGs,
-  and grayscale ``I;16`` / ``I`` get the same rule (Pillow's own conversion would clip them to 255).
-  ``F`` (float) is rounded and clipped to 0..255.
-* Palette (``P``) images are expanded to their colours; alpha (``RGBA``, ``LA``, ``PA``, palette
-  transparency) is dropped, not composited: the stored colour values are what a detector should see.
-* ``CMYK`` uses Pillow's ICC-free conversion; ``YCbCr``, ``LAB``, ``HSV`` Pillow's conversion. Embedded
-  ICC profiles are not applied (stored values are kept).
-
-Size (``dataset.size_policy``, nominal size ``dataset.image_size``): ``keep`` (default) never alters
-pixels and skips images of another size as bad, which is exactly the thesis's 256x256 behaviour on
-the 140k faces; ``center_crop`` takes the central square of larger images; ``resize`` scales the
-shorter side to the nominal size (bicubic) then centre-crops; ``reject`` stops the job at the first
-image of another size. An image that cannot be decoded raises :class:`BadImage` with the reason.
+``dataset.size_policy`` against ``dataset.image_size``: ``keep`` never alters pixels and skips other
+sizes as bad (the thesis's 256x256 behaviour on the 140k faces); ``center_crop`` takes the central
+square of larger images; ``resize`` scales the shorter side (bicubic) then centre-crops; ``reject``
+stops the job at the first other size.
 """
 
 from __future__ import annotations

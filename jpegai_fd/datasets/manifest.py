@@ -117,15 +117,5 @@ def manifest_csv(split: DatasetSplit, group=None, hashes: FileHashes | None = No
             status = "done"
         writer.writerow({**row, "status": status, "reason": reason})
     for s in split.skipped:
-        writer.writerow(
-            {
-                "id": s.id,
-                "path": s.path,
-                "label": s.label,
-                "size": "",
-                "hash": "",
-                "status": "skipped",
-                "reason": s.reason,
-            }
-        )
+        writer.writerow({"id": s.id, "path": s.path, "label": s.label, "status": "skipped", "reason": s.reason})
     return buffer.getvalue()

@@ -24,13 +24,9 @@ class Skipped:
 
 @dataclass(frozen=True)
 class DatasetSplit:
-    """Images of one split, in a fixed order.
-
-    ``ids`` are unique strings, ``paths`` absolute image paths, ``labels`` int8 (1 = real, 0 = fake).
-    ``root`` is the dataset root (paths are recorded relative to it in the manifest); ``skipped``
-    lists images of the listing that were dropped before extraction (path outside the root, missing
-    or empty file), see :mod:`jpegai_fd.datasets.screen`.
-    """
+    """Images of one split, in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` int8
+    (1 = real, 0 = fake), the dataset ``root`` and the ``skipped`` images of the listing
+    (:mod:`.screen`)."""
 
     dataset: str
     name: str
@@ -56,23 +52,10 @@ class DatasetSplit:
             self.skipped,
         )
 
-    def manifest_hash(self, hashes=None, reading: dict | None = None) -> str:
-        """Hex digest of ids, paths, labels, file sizes, content hashes and ``reading`` settings.
-
-        It changes when any image's bytes, label, id or path changes. ``hashes`` is a
-        :class:`jpegai_fd.datasets.manifest.FileHashes` memo (None: hash every file now).
-        """
-        from jpegai_fd.datasets.manifest import manifest_hash
-
-        return manifest_hash(self, hashes, reading)
-
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:
-    """A class-balanced random subset of ``num`` images (all of them when ``num`` is None).
-
-    Class 0 gets ``num // 2`` images and class 1 the rest; the subset keeps the split's order so that
-    the same (num, seed) always selects the same images in the same order.
-    """
+    """A class-balanced random subset of ``num`` images (None: all): ``num // 2`` fakes, the rest real,
+    in the split's order, so the same (num, seed) always gives the same images in the same order."""
     if num is None:
         return split
     rng = np.random.default_rng(seed)

@@ -5,7 +5,6 @@ Each ``conf/encoder/<name>.yaml`` names its class with ``_target_``; the job bui
 implementing :class:`LatentEncoder` plus one YAML file.
 """
 
-from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.encoders.dct import DCTEncoder
 
-__all__ = ["COMPONENTS", "LATENTS", "LatentEncoder", "Latents", "DCTEncoder"]
+__all__ = ["DCTEncoder"]

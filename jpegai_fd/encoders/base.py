@@ -15,14 +15,10 @@ Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W
 class LatentEncoder(Protocol):
     """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate.
 
-    Built from ``conf/encoder/<name>.yaml`` by ``instantiate``: the constructor takes the YAML keys
-    (``name`` included) and must be cheap (value checks only), because the command line builds every
-    job's encoder before any work to check the rules below. Optional methods the job calls when present:
-
-    * ``check_rate(bpp)``: raise :class:`~jpegai_fd.errors.UserError` when ``bpp`` cannot be coded
-      (a compatibility rule, checked for every job of a sweep before any work);
-    * ``prepare()``: the expensive checks (installation, weights), once, before extraction;
-    * ``extra_shapes(height, width)``: extra per-image arrays to cache (see the JPEG AI encoder).
+    Built from ``conf/encoder/<name>.yaml``; the constructor takes its keys and only checks values,
+    since every job of a sweep is built before any work. Optional: ``check_rate(bpp)`` (a UserError
+    when ``bpp`` cannot be coded, checked before any work), ``prepare()`` (installation and weights,
+    once), ``extra_shapes(height, width)`` (extra per-image arrays to cache).
     """
 
     name: str

@@ -3,10 +3,9 @@
 * ``model_y``: 16x16 block DCT-II (orthonormal) of BT.709 luma: 256 channels (channel = 16*u + v for
   vertical frequency u, horizontal v) on a ceil(H/16) x ceil(W/16) grid.
 * ``model_uv``: 4:2:0 chroma (2x2 mean), 8x8 block DCT of U then V: 128 channels on the same grid.
-* ``y``: the coefficients; ``y_hat``: uniformly quantised and dequantised with per-channel steps
-  ``step * weight``, where ``weight`` grows with spatial frequency (coarser for high frequencies and
-  for chroma, as JPEG's tables do) and ``step`` is searched per image so that the estimated coded size
-  meets ``bpp / 100`` bits per pixel (see :mod:`jpegai_fd.encoders.rate`).
+* ``y``: the coefficients; ``y_hat``: quantised and dequantised with steps ``step * weight``, the
+  weight growing with frequency (and for chroma, as JPEG's tables do), ``step`` searched per image
+  so the estimated size meets ``bpp / 100`` bits per pixel (:mod:`.rate`).
 
 Images are edge-padded to a multiple of 16, as JPEG AI pads internally.
 """
@@ -36,11 +35,9 @@ def dct_matrix(n: int) -> np.ndarray:
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
     """(N, H, W) float32 planes with H, W multiples of ``block`` -> (N, block*block, H/block, W/block).
 
-    Computed as two separable passes of plain elementwise multiply-adds, summed in a fixed order
-    (index 0 first), never through BLAS: a matrix product's reduction order depends on the BLAS
-    build, its kernels and its thread count, which made the cache's bytes depend on the launcher
-    (joblib workers run one thread). IEEE float32 multiply and add are exact-rounded, so these
-    bytes are the same on every machine and with any number of threads.
+    Two separable passes of elementwise multiply-adds in a fixed order, never BLAS: a matrix product's
+    reduction order depends on the BLAS build and thread count, which made the cache's bytes depend on
+    the launcher. Exactly rounded float32 operations give the same bytes everywhere.
     """
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
@@ -69,11 +66,8 @@ def _fixed_order_sum(x: np.ndarray, d: np.ndarray, axis: int) -> np.ndarray:
 
 
 def frequency_weights(block: int) -> np.ndarray:
-    """(block*block,) step multipliers 1 + (u + v) / 2 for frequency indices u, v.
-
-    Index u means u/32 cycles per full-resolution pixel for both 16x16 luma blocks and 8x8 blocks of
-    half-resolution chroma, so one ramp serves both.
-    """
+    """(block*block,) step multipliers 1 + (u + v) / 2 for frequency indices u, v (u/32 cycles per
+    full-resolution pixel in 16x16 luma and 8x8 half-resolution chroma blocks alike)."""
     u, v = np.meshgrid(np.arange(block), np.arange(block), indexing="ij")
     return (1 + 0.5 * (u + v)).ravel().astype(np.float64)
 
@@ -101,10 +95,7 @@ class DCTEncoder:
         self.name = name
         self.rate_search_iters = rate_search_iters
         self._weights = np.concatenate(
-            [
-                frequency_weights(LUMA_BLOCK),
-                CHROMA_WEIGHT * np.tile(frequency_weights(CHROMA_BLOCK), 2),
-            ]
+            [frequency_weights(LUMA_BLOCK), CHROMA_WEIGHT * np.tile(frequency_weights(CHROMA_BLOCK), 2)]
         )
 
     def fingerprint(self) -> dict:

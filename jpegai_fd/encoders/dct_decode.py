@@ -1,15 +1,10 @@
 """The decoder of the DCT encoder: RGB pixels back from its latents (the inverse of :mod:`.dct`).
 
-* ``model_y`` (256 channels, channel = 16*u + v): inverse orthonormal 16x16 block DCT -> luma.
-* ``model_uv`` (U's 64 channels, then V's): inverse 8x8 block DCT -> half-resolution chroma, then
-  upsampled 2x by the "triangle" filter (each output sample 3/4 of its nearest and 1/4 of the next
-  chroma sample, edges clamped), the centred interpolation JPEG decoders use for 4:2:0, because the
-  encoder's 2x2 mean puts each chroma sample between four luma samples.
-* YUV -> RGB by inverting :func:`jpegai_fd.encoders.color.rgb_to_yuv709` exactly, then the encoder's
-  edge padding is cropped away and values are rounded to 8 bits.
-
-Given ``y`` the round trip loses only the chroma subsampling and the final rounding; given ``y_hat``
-it also loses what the quantiser dropped, so quality falls with the rate.
+Inverse 16x16 block DCT to luma; inverse 8x8 block DCT to half-resolution chroma, upsampled by the
+"triangle" filter (3/4 nearest + 1/4 next sample, edges clamped: the centred 4:2:0 interpolation of
+JPEG decoders, since the encoder's 2x2 mean sits between four luma samples); the exact inverse of
+:func:`~.color.rgb_to_yuv709`; padding cropped, rounded to 8 bits. From ``y`` the round trip loses
+only the chroma subsampling and the rounding; from ``y_hat`` also what the quantiser dropped.
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
 
-The rate of a quantised latent is estimated as the empirical entropy of its symbols, one adaptive model
-per channel (what an ideal context-free entropy coder would spend). A bisection over a log-spaced grid of steps finds, for
-every image of a batch at once, the finest step whose estimated rate does not exceed the target.
-
-The candidate steps form a fixed grid of exactly representable numbers (a small floating-point format:
-``2**iters`` points, ``iters - 5`` mantissa bits in each of 32 octaves, 2**-24 (6e-8) up to 2**8), and the bisection
-runs on the integer grid index. So no ``exp`` is evaluated and a step's bits never depend on the
-machine's math library or SIMD path; the only transcendental left, ``log2`` in the rate estimate,
-enters only through the comparison with the target.
+The rate is the empirical entropy of the quantised symbols, one model per channel (what an ideal
+context-free coder spends). A bisection finds, for every image of a batch at once, the finest step
+whose rate does not exceed the target. The steps form a grid of exactly representable numbers
+(``2**iters`` points: ``iters - 5`` mantissa bits in each of 32 octaves, 2**-24 up to 2**8) and the
+bisection runs on the integer index, so no step depends on the machine's math library; ``log2`` in
+the rate enters only through the comparison with the target.
 """
 
 from __future__ import annotations
@@ -17,12 +14,6 @@ import numpy as np
 
 OCTAVE_BITS = 5  # 32 octaves of steps, [2**-24, 2**8): far finer and coarser than any rate needs
 TOP_EXPONENT = 7  # the octave [2**7, 2**8) is the last
-
-
-def _sorted_rows(coefs: np.ndarray) -> np.ndarray:
-    # Rounding is monotone, so rows sorted once stay sorted after quantisation at any step: the
-    # symbol histogram becomes run lengths, and each bisection step costs no sort.
-    return np.sort(coefs, axis=-1)
 
 
 def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
@@ -59,7 +50,8 @@ def search_steps(coefs: np.ndarray, target_bits: float, iters: int) -> np.ndarra
     none does). ``iters`` >= 1 bisection steps. Returns (B,) float64."""
     if iters < 1:
         raise ValueError(f"rate search needs at least one iteration, got {iters}")
-    sorted_coefs = _sorted_rows(np.asarray(coefs, dtype=np.float64))
+    # Rounding is monotone: rows sorted once stay sorted at any step, so symbol counts are run lengths.
+    sorted_coefs = np.sort(np.asarray(coefs, dtype=np.float64), axis=-1)
     batch = coefs.shape[0]
     # Invariant: index lo is over budget (-1 stands for "finer than the grid"), index hi is not
     # (assumed for the coarsest step). Each iteration halves hi - lo exactly, from 2**iters to 1.

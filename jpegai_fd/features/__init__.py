@@ -11,7 +11,6 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.features.preprocess import Flatten, MultiPatch, Patches, SinglePatch
-from jpegai_fd.features.vote import majority_vote
 
 log = logging.getLogger(__name__)
 COMPONENT_ARRAYS = {"y": ("model_y",), "yuv": ("model_y", "model_uv")}
@@ -42,15 +41,11 @@ def feature_set(
     rows: np.ndarray | None = None,
     stream: bool = False,
 ) -> FeatureSet:
-    """Samples of a cached split: ``preprocess`` (a method of :mod:`jpegai_fd.features.preprocess`)
-    applied to the ``component`` arrays (y | yuv) of the ``latent`` version (y | y_hat).
-
-    ``train`` picks the multi-patch training positions; at test every position is a sample. With
-    ``stream`` (whole-latent methods only), ``X`` is a :class:`CachedLatentTensors` read on demand
-    instead of the flatten matrix. ``rows`` (sorted cache rows) picks the images; by default every
-    image marked done (unreadable or not yet extracted ones are left out), and the result's ``rows``
-    then names the cache rows used (None when every image is done).
-    """
+    """Samples of a cached split: ``preprocess`` (:mod:`.preprocess`) applied to the ``component``
+    arrays (y | yuv) of the ``latent`` version (y | y_hat). ``train`` picks the multi-patch training
+    positions (at test every position is a sample). With ``stream`` (whole-latent methods), ``X`` is a
+    :class:`CachedLatentTensors` read on demand. ``rows`` (sorted cache rows) picks the images; by
+    default every done image (the result's ``rows`` then names them; None: all)."""
     arrays = [group.array(latent, name) for name in COMPONENT_ARRAYS[component]]
     labels = group.labels
     rows = done_rows(group) if rows is None else rows
@@ -60,15 +55,4 @@ def feature_set(
     return preprocess.features(arrays, labels, rows, train)
 
 
-__all__ = [
-    "COMPONENT_ARRAYS",
-    "CachedLatentTensors",
-    "FeatureSet",
-    "Flatten",
-    "MultiPatch",
-    "Patches",
-    "SinglePatch",
-    "done_rows",
-    "feature_set",
-    "majority_vote",
-]
+__all__ = ["COMPONENT_ARRAYS", "FeatureSet", "Flatten", "MultiPatch", "Patches", "SinglePatch", "feature_set"]

@@ -1,9 +1,9 @@
 """Cached latents as (C, H, W) tensors read from the Zarr store on demand, never all at once.
 
-The flatten matrix of a split must fit in memory (11.8 GB for 30,000 DCT images). A network reads
-its input one batch at a time, so it can instead take a :class:`CachedLatentTensors`: batches are
-gathered from the cache chunks that hold them, the last few decoded chunks are kept, and
-:meth:`CachedLatentTensors.epoch_order` shuffles chunk by chunk so that an epoch reads each chunk once.
+The flatten matrix must fit in memory (11.8 GB for 30,000 DCT images); a network reads one batch at a
+time, so it can take a :class:`CachedLatentTensors` instead: batches are gathered from their cache
+chunks, the last few decoded chunks are kept, and :meth:`~CachedLatentTensors.epoch_order` shuffles
+chunk by chunk so that an epoch reads each chunk once.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from jpegai_fd.features.raw_read import read_rows_into
 
 
 class CachedLatentTensors:
-    """The images at cache ``rows`` of ``arrays`` (model_y, then model_uv when present; each
-    (N, C_i, H, W) float32), in that order.
-
-    ``shape`` is that of the flatten matrix these images stand for, (n, C*H*W); ``read(idx)`` returns
-    images ``idx`` (positions into ``rows``) as (len(idx), C, H, W) float32. ``keep_chunks`` decoded
-    cache chunks are kept (least recently used dropped), which bounds the memory in use.
-    """
+    """The images at cache ``rows`` of ``arrays`` (model_y, then model_uv; (N, C_i, H, W) float32).
+    ``shape`` is that of the flatten matrix they stand for; ``read(idx)`` returns images ``idx``
+    (positions into ``rows``) as (len(idx), C, H, W) float32. At most ``keep_chunks`` decoded chunks
+    are kept (least recently used dropped)."""
 
     def __init__(self, arrays: Sequence[zarr.Array], rows: np.ndarray, keep_chunks: int = 8):
         self.arrays = list(arrays)

@@ -17,11 +17,9 @@ from jpegai_fd.features.raw_read import read_rows_into
 
 @dataclass
 class FeatureSet:
-    """Samples of a split. ``X`` (n_samples, d) float32 (or, with ``classifier.stream_from_cache``, a
-    :class:`~jpegai_fd.features.latent_source.CachedLatentTensors` standing for that flatten matrix),
-    ``y`` (n_samples,) int8 labels,
-    ``groups`` (n_samples,) index of the image each sample comes from, ``n_images``; ``rows``: the
-    cache rows of those images (None: all rows, in order)."""
+    """Samples of a split: ``X`` (n_samples, d) float32 (or a ``CachedLatentTensors`` standing for the
+    flatten matrix), ``y`` int8 labels, ``groups`` each sample's image, ``n_images``, and ``rows`` the
+    cache rows of those images (None: all, in order)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -83,13 +81,9 @@ def fill_matrix(
 
 
 def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
-    """Every value of every array: one sample of sum(C*H*W) features per image.
-
-    Each array is read straight into its block of columns of the preallocated matrix (no intermediate
-    copy): the peak memory is the matrix plus the chunks in flight. ``rows`` (sorted cache rows,
-    None: all) keeps only those images: each run of consecutive rows is one read into its rows of the
-    matrix, so a few gaps cost a few more reads, never a copy of the matrix.
-    """
+    """Every value of every array: one sample of sum(C*H*W) features per image, each array read
+    straight into its columns of the matrix (peak memory: the matrix plus the chunks in flight).
+    ``rows`` (sorted cache rows, None: all): each run of consecutive rows is one read."""
     selected = np.arange(arrays[0].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     n = len(selected)
     dims = [int(np.prod(a.shape[1:])) for a in arrays]

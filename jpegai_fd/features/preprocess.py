@@ -1,10 +1,8 @@
 """The preprocessing methods (``conf/preprocess/``): how cached latents become samples.
 
-Each method is built by ``instantiate`` from its YAML keys and implements
-``features(arrays, labels, rows, train) -> FeatureSet``. ``whole_latents`` declares whether the
-samples keep each image's whole (C, H, W) latents (flatten) or only some positions; classifiers that
-read whole latents (cnn) and the importance maps ask it instead of testing a method's name. An
-optional ``check_grid(grid, where)`` is a rule against the latent grid, checked before any work.
+Each implements ``features(arrays, labels, rows, train) -> FeatureSet``. ``whole_latents`` says
+whether samples keep each image's whole (C, H, W) latents (what cnn and the importance maps ask
+instead of a method's name); an optional ``check_grid(grid, where)`` is a rule checked before any work.
 """
 
 from __future__ import annotations

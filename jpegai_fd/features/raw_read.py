@@ -1,10 +1,9 @@
 """Fast path for reading uncompressed cached latents straight into a feature matrix.
 
-Zarr v3 stores a chunk of an array whose only codec is ``bytes`` (little-endian) as the C-order bytes
-of the full chunk, in a file named by the chunk key (``c/<k>/0/0/0`` with the default "/" encoding).
-For such arrays in a local store, each image's (C, H, W) slab is read with ``readinto`` directly into
-its row of the matrix: one copy out of the page cache and no intermediate chunk buffer, about twice as
-fast as decoding through Zarr (benchmarks/bench_cache_read.py). Any other array goes through Zarr.
+Zarr v3 stores a chunk whose only codec is little-endian ``bytes`` as the chunk's C-order bytes in
+the file ``c/<k>/0/0/0``. For such arrays on local disk each image's slab is read with ``readinto``
+into its row of the matrix: one copy out of the page cache, about twice as fast as decoding through
+Zarr (benchmarks/bench_cache_read.py). Any other array goes through Zarr.
 """
 
 from __future__ import annotations
@@ -60,11 +59,8 @@ def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
 
 
 def _read_raw(array: zarr.Array, folder: Path, out: np.ndarray, first: int) -> bool:
-    """Read rows from the chunk files; False (nothing trusted) if a chunk was never written.
-
-    Chunks are read by a few threads at once: ``readinto`` releases the GIL, so the copies out of the
-    page cache run on every core (about 2x faster on 2 cores than one thread).
-    """
+    """Read rows from the chunk files; False (nothing trusted) if a chunk was never written. A few
+    threads read at once: ``readinto`` releases the GIL (about 2x faster on 2 cores than one thread)."""
     step = array.chunks[0]
     tail = "/".join("0" for _ in array.shape[1:])
     row_bytes = out.shape[1] * 4

@@ -1,14 +1,8 @@
 """How per-sample scores of the fitted estimator become an image's P(fake) and label.
 
-The job and the saved model use the same :class:`Decision`, so a model predicts its images exactly as
-its run scored its test images. Without a threshold it is the fixed rule (reported as ``test/accuracy``;
-:func:`jpegai_fd.features.vote.majority_vote`: a sample votes real above 0.5, the majority decides;
-one sample per image: P(fake) > 0.5 is fake). A job saves the cuts its valid images chose
-(:func:`jpegai_fd.scoring.choose.choose_decision`), objects of
-:mod:`jpegai_fd.scoring.threshold` (:class:`Threshold`: one sample per image) or
-:mod:`jpegai_fd.scoring.vote` (:class:`VoteThreshold`: the multi-patch vote), and a fitted
-:class:`~jpegai_fd.scoring.calibration.Calibrator` maps the thresholded score to a calibrated P(fake);
-all are pickled with the model.
+The job and the saved model apply the same :class:`Decision` (pickled with the model), so a model
+predicts its images exactly as its run scored its test images. :func:`choose_decision` picks its cuts
+and calibrator on the validation images only.
 """
 
 from __future__ import annotations
@@ -17,43 +11,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jpegai_fd.features.vote import majority_vote
+from jpegai_fd.scoring.calibration import Calibrator
+from jpegai_fd.scoring.settings import ScoringSettings
+from jpegai_fd.scoring.threshold import Threshold, choose_threshold
+from jpegai_fd.scoring.vote import VoteThreshold, choose_vote_threshold, fake_vote_share, fixed_rule
 
 
 @dataclass
 class Decision:
-    """``threshold``: None (the fixed 0.5 rule), a ``Threshold`` or a ``VoteThreshold``;
-    ``calibrator``: None or a fitted ``Calibrator`` (labels are decided on the raw score)."""
+    """``threshold``: None (the fixed rule of :func:`~jpegai_fd.scoring.vote.fixed_rule`), a
+    :class:`Threshold` (one sample per image) or a :class:`VoteThreshold` (multi-patch vote);
+    ``calibrator``: None or a fitted :class:`Calibrator` (labels are decided on the raw score)."""
 
-    threshold: object | None = None
-    calibrator: object | None = None
+    threshold: Threshold | VoteThreshold | None = None
+    calibrator: Calibrator | None = None
 
     @property
     def cut(self) -> float:
         """The cut on :meth:`score` (images at or above it are fake); 0.5 for the fixed rule."""
         if self.threshold is None:
             return 0.5
-        return float(self.threshold.share.value if hasattr(self.threshold, "patch_cut") else self.threshold.value)
+        return float(self.threshold.share.value if isinstance(self.threshold, VoteThreshold) else self.threshold.value)
 
     def score(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> np.ndarray:
         """The raw image score the rule thresholds (float64, higher = more fake): mean P(fake) of the
         image's samples, or for a vote threshold the share of its patches voting fake."""
-        p_real = np.asarray(p_real, dtype=np.float64)
-        if self.threshold is not None and hasattr(self.threshold, "patch_cut"):
-            from jpegai_fd.scoring.vote import fake_vote_share
-
-            return fake_vote_share(1.0 - p_real, groups, n_images, self.threshold.patch_cut)
-        counts = np.bincount(groups, minlength=n_images)
-        return 1.0 - np.bincount(groups, weights=p_real, minlength=n_images) / np.maximum(counts, 1)
+        if isinstance(self.threshold, VoteThreshold):
+            p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
+            return fake_vote_share(p_fake, groups, n_images, self.threshold.patch_cut)
+        return fixed_rule(p_real, groups, n_images)[0]
 
     def apply(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-        """(P(fake) per image float64, fake per image bool) from ``p_real`` (the estimator's P(label 1 =
-        real) per sample) and ``groups`` (the image index of each sample)."""
-        p_real = np.asarray(p_real, dtype=np.float64)
-        score = self.score(p_real, groups, n_images)
+        """(P(fake) float64, fake bool) per image from the estimator's P(real) per sample and each
+        sample's image index."""
         if self.threshold is None:
-            fake = majority_vote(p_real, groups, n_images)[0] == 0
+            score, fake = fixed_rule(p_real, groups, n_images)
         else:
+            score = self.score(p_real, groups, n_images)
             fake = score >= self.cut
         p_fake = self.calibrator.transform(score) if self.calibrator is not None else score
         return np.asarray(p_fake, dtype=np.float64), np.asarray(fake, dtype=bool)
@@ -65,3 +59,21 @@ class Decision:
         else:
             rule = {**self.threshold.as_dict(), "chosen_on": "valid"}
         return {**rule, "calibration": getattr(self.calibrator, "method", None)}
+
+
+def choose_decision(
+    y_valid: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, settings: ScoringSettings
+) -> Decision:
+    """The rule chosen on the validation images (labels 1 real, 0 fake) from the estimator's P(real)
+    per sample and each sample's image. Several samples per image: the vote's patch and share cuts;
+    one: a cut on P(fake). The calibrator (unless ``none``) is fitted on the scores the cut applies to."""
+    if len(groups) > n_images:
+        p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
+        threshold, score = choose_vote_threshold(
+            y_valid, p_fake, groups, n_images, settings.threshold_rule, settings.target_fpr
+        )
+    else:
+        score = fixed_rule(p_real, groups, n_images)[0]
+        threshold = choose_threshold(y_valid, score, settings.threshold_rule, settings.target_fpr)
+    calibrator = None if settings.calibration == "none" else Calibrator(settings.calibration).fit(y_valid, score)
+    return Decision(threshold, calibrator)

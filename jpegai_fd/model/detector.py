@@ -1,18 +1,17 @@
 """A fitted detector as plain Python: what produced its training latents, its estimator and its rule.
 
-:class:`Detector` is what the job saves (pickled inside the MLflow model, see :mod:`.pyfunc`): the
-encoder and preprocessing as their resolved ``_target_`` configs (plain dicts, so
-``hydra.utils.instantiate`` rebuilds the same objects), ``bpp``, component, latent, the image reader's
-settings (nominal size and size policy), the encoder fingerprint, the fitted estimator and its
-:class:`~jpegai_fd.model.decision.Decision`. :class:`Predictor` rebuilds the encoder, refuses one
-whose fingerprint differs, and scores image files or bytes without ever stopping on a bad one.
+:class:`Detector` is what the job saves (pickled inside the MLflow model, :mod:`.pyfunc`): encoder and
+preprocessing as resolved ``_target_`` dicts (``instantiate`` rebuilds them), rate, component,
+latent, reader settings, encoder fingerprint, estimator and :class:`~.decision.Decision`.
+:class:`Predictor` rebuilds the encoder, refuses one whose fingerprint differs, and scores image
+files or bytes without ever stopping on a bad one.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -45,33 +44,22 @@ class Detector:
 
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
+        card = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "info"}
         return {
-            "encoder": self.encoder,
-            "preprocess": self.preprocess,
-            "bpp": self.bpp,
-            "component": self.component,
-            "latent": self.latent,
-            "reader": self.reader,
-            "fingerprint": self.fingerprint,
+            **card,
             "estimator": type(self.estimator).__name__,
             "decision": self.decision.describe(),
             "run": self.info,
         }
 
 
-def fingerprint_difference(trained: dict, current: dict) -> str:
-    """``key: model value vs this value`` for every key that differs ('' when equal)."""
-    keys = sorted(set(trained) | set(current))
-    return "; ".join(
+def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
+    """UserError naming every differing key when the encoder here would not produce the model's latents."""
+    diff = "; ".join(
         f"{k}: model {trained.get(k, '<absent>')!r} vs here {current.get(k, '<absent>')!r}"
-        for k in keys
+        for k in sorted(set(trained) | set(current))
         if trained.get(k) != current.get(k)
     )
-
-
-def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
-    """UserError naming both when the encoder here would not produce the model's latents."""
-    diff = fingerprint_difference(trained, current)
     if diff:
         raise UserError(
             f"encoder {encoder_name} differs from the one this model was trained with ({diff}); "
@@ -89,11 +77,8 @@ def _memory_array(values: np.ndarray) -> zarr.Array:
 
 
 class Predictor:
-    """A :class:`Detector` with its encoder, preprocessing and reader built.
-
-    ``encoder_overrides`` replace keys of the recorded encoder config (e.g. ``root`` where JPEG AI is
-    installed on this machine); the fingerprint check then says whether the latents would still match.
-    """
+    """A :class:`Detector` with its encoder, preprocessing and reader built. ``encoder_overrides``
+    replace recorded encoder keys (``root`` where JPEG AI is installed here); the fingerprint must match."""
 
     def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
         self.detector = detector

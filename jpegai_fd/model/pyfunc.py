@@ -1,11 +1,10 @@
-"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~jpegai_fd.model.detector.Detector`.
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
 
-Input: a DataFrame with a ``path`` column (image files on the machine that predicts) and/or an
-``image`` column (the file's bytes; base64 in JSON, as ``mlflow models serve`` expects for binary
-columns); a row's ``image`` wins over its ``path``. Output: ``p_fake`` (NaN for a skipped image),
-``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why the image was skipped).
-``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (e.g. where JPEG AI
-is installed here); the recorded fingerprint must still match.
+Input: a DataFrame with ``path`` (image files where it predicts) and/or ``image`` (the file's bytes;
+base64 in JSON, as ``mlflow models serve`` expects); a row's ``image`` wins. Output: ``p_fake`` (NaN
+when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why skipped).
+``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (the fingerprint
+must still match).
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ from pathlib import Path
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature
+from mlflow.entities import LoggedModelOutput
+from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema
+from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 from PIL import Image
 
 from jpegai_fd.model.detector import Detector, Predictor
@@ -35,18 +36,8 @@ SIGNATURE = ModelSignature(
 )
 OUTPUT_COLUMNS = ("p_fake", "label", "status")
 # Installed distributions whose versions the model records (the ones its pickle and code need).
-REQUIREMENTS = (
-    "jpegai_fd",
-    "mlflow",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "hydra-core",
-    "omegaconf",
-    "zarr",
-    "pillow",
-    "lightgbm",
-    "torch",
+REQUIREMENTS = tuple(
+    "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
 )
 
 
@@ -129,27 +120,21 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 
 def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
-    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded with the
-    others when the run ends, kept in the job's folder if the server is lost; ``runs:/<id>/model``),
-    and as an MLflow 3 logged model of the run (the UI's Models column; ``models:/<model id>``) tagged
-    with ``tags`` (the run's factors)."""
+    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded when the
+    run ends, kept in the job's folder if the server is lost) and as an MLflow 3 logged model of the
+    run (the UI's Models column) tagged with ``tags`` (the run's factors)."""
     path = save_detector(detector, run.artifact_dir / "model")
-    # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
-    from mlflow.models import Model
-    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
-
     if run.run_id is None:  # no server at the start: jpegai_fd.cli.sync uploads model/ later, under a new run id
         return
     model = Model.load(str(path))
     model.run_id, model.artifact_path = run.run_id, "model"
+    # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
     log_logged_model(run, path, tags or {})
 
 
 def log_logged_model(run, path: Path, tags: dict[str, str]) -> None:
     """The saved model folder ``path`` as a READY logged model whose source and output is ``run``."""
-    from mlflow.entities import LoggedModelOutput
-
     made: list = []
     run.guarded(
         lambda: made.append(

@@ -1,21 +1,19 @@
-"""Perturbations applied to images before encoding: robustness test conditions of a trained model.
+"""Perturbations applied to images before encoding: the robustness conditions of a trained model.
 
-Each is a frozen dataclass built from plain values (Hydra ``_target_`` specs in
-``conf/robustness/``), called as ``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB, with a
-stable ``key()`` (metric and cache-group name) and ``describe()`` (cache key); see :mod:`.base`.
+Frozen dataclasses of plain values (``_target_`` specs in ``conf/robustness/``), called as
+``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB; see :mod:`.base`.
 """
 
-from jpegai_fd.perturb.base import PERTURB_VERSION, Perturbation
+from jpegai_fd.perturb.base import Perturbation
 from jpegai_fd.perturb.blur import GaussianBlur
 from jpegai_fd.perturb.codec import CodecRecompress
 from jpegai_fd.perturb.crop import CenterCrop
 from jpegai_fd.perturb.jpeg import JPEGRecompress, jpeg_bytes
-from jpegai_fd.perturb.noise import GaussianNoise, image_rng
+from jpegai_fd.perturb.noise import GaussianNoise
 from jpegai_fd.perturb.reader import PerturbedReader
 from jpegai_fd.perturb.scale import Rescale
 
 __all__ = [
-    "PERTURB_VERSION",
     "CenterCrop",
     "CodecRecompress",
     "GaussianBlur",
@@ -24,6 +22,5 @@ __all__ = [
     "PerturbedReader",
     "Perturbation",
     "Rescale",
-    "image_rng",
     "jpeg_bytes",
 ]

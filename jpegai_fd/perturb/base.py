@@ -1,14 +1,10 @@
 """What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
 
-A perturbation maps one (H, W, 3) uint8 RGB image to a uint8 RGB image (the same size unless its
-``output_shape`` says otherwise). ``image_id`` is the dataset's id of the image: perturbations that
-draw random numbers seed them from (their seed, the id), so a rerun, another batch size or another
-shard gives the same bytes.
-
-``key()`` is the short, stable condition name used in metric names (``robust/<key>/<metric>``) and
-in cache-group names; ``describe()`` is every setting that changes the output bytes (name,
-parameters, a version of this module's numerics, the library versions where they matter): hash it
-into the cache key.
+A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless
+``output_shape`` says otherwise). Random draws are seeded from (its seed, the image's dataset id),
+so a rerun, another batch size or another shard gives the same bytes. ``key()`` is the condition's
+short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every setting that
+changes the output bytes, hashed into the cache key.
 """
 
 from __future__ import annotations

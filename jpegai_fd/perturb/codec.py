@@ -1,14 +1,10 @@
-"""Recompression by the encoder's own codec at a rate: decode the image's quantised latent back to
-pixels, which is what an analyst receives when an image was already coded once by that codec.
+"""Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one
+pass through that codec.
 
-``encoder=dct``: :class:`DCTEncoder` codes at ``bpp`` (rate x 100, as the job's ``bpp``) and
-:func:`decode_dct` turns its ``y_hat`` back into pixels. ``encoder=jpegai``: not supported yet. The
-adapter would need the reconstruction that ``CodingEngine.compress`` already returns beside the
-decisions (its first value, an ``Image`` in RGB 4:4:4 with data range 0..255 that must be
-range-converted and rounded to uint8): the worker would send it back as one more array of an
-``encode`` reply (or a separate ``reconstruct`` op, so that latent extraction does not pay for the
-transfer), and this class would call it at the condition's rate; it is one extra ``compress`` per
-image (0.3-1.9 s on 2 CPU cores in table mode, ~14 s with the per-image rate search).
+``encoder=dct``: :class:`DCTEncoder` codes at ``bpp`` (rate x 100) and :func:`decode_dct` turns its
+``y_hat`` back into pixels. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter
+lacks (the extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s
+with the per-image rate search).
 """
 
 from __future__ import annotations

@@ -11,12 +11,8 @@ from jpegai_fd.perturb.resample import FILTERS, resize
 
 @dataclass(frozen=True)
 class CenterCrop(Perturbation):
-    """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored).
-
-    ``resize_back=True`` (default) resizes the crop back to H x W with ``method`` (an upscale by
-    1/fraction: the detector sees the nominal size, as a dataset's ``size_policy=resize`` would give
-    it); ``False`` keeps the smaller crop (``output_shape`` says its size: a cache group of that
-    shape is needed)."""
+    """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored), resized back to
+    H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
 
     fraction: float = 0.9
     resize_back: bool = True

@@ -1,10 +1,7 @@
-"""An image reader that perturbs what it decodes: the way a perturbation condition reaches the cache.
+"""An image reader that perturbs what it decodes: how a perturbation condition reaches the cache.
 
-``PerturbedReader(reader, perturbation, ids_by_path)`` reads like ``reader`` (same size policy and
-rules), then applies ``perturbation`` to every readable image, seeded by the image's dataset id. Its
-``settings()`` are the reader's plus the perturbation's ``describe()``: the latent cache hashes
-reader settings into the manifest digest of a group's key, so each condition's latents land in
-their own group, and a rerun of the same condition finds them cached.
+Its ``settings()`` are the reader's plus the perturbation's ``describe()``; the cache hashes reader
+settings into a group's key, so each condition's latents get their own group and a rerun finds them.
 """
 
 from __future__ import annotations

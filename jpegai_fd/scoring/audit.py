@@ -1,18 +1,12 @@
 """Shortcut audit of a dataset's files: can one property of the file alone tell real from fake?
 
-Per image (header only, no pixel decoding): file format, JPEG quality estimate and quantisation
-tables, chroma subsampling, resolution, file size, EXIF presence. Per split, each property's power to
-separate the classes is measured as a direction-free ROC AUC (max(AUC, 1 - AUC)):
-
-* numeric properties (file size, width, height, pixel count, JPEG quality): the value itself is the score;
-* low-cardinality properties (format, subsampling, EXIF, colour mode): the in-split share of fakes
-  among images with that value is the score (the best any one-feature rule can do on them).
-
-A property is flagged when that AUC exceeds ``max_auc`` (0.75), or when one value of a
-low-cardinality property is held by at least ``min_exclusive_share`` (5%) of one class and by no
-image of the other (e.g. only the fakes are PNG). Peer detectors have learnt JPEG-vs-PNG instead of
-real-vs-fake; a flagged property is such a shortcut. Input: (path, label) pairs per split (labels 1
-real, 0 fake), independent of the dataset classes.
+Per image, from the header only: format, JPEG quality estimate and quantisation tables, chroma
+subsampling, resolution, file size, EXIF. Per split, each property's power to separate the classes is
+a direction-free ROC AUC (max(AUC, 1 - AUC)) of the value itself (numeric properties) or of the share
+of fakes among images with that value (categorical ones: the best any one-feature rule can do).
+A property is flagged above ``max_auc`` (0.75), or when one of its values is held by at least
+``min_exclusive_share`` (5%) of one class and by no image of the other (only the fakes are PNG):
+peer detectors have learnt JPEG-vs-PNG instead of real-vs-fake.
 """
 
 from __future__ import annotations
@@ -21,11 +15,12 @@ import hashlib
 from collections import Counter
 from functools import lru_cache
 from io import BytesIO
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
+from scipy.stats import rankdata
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import FAKE, REAL
@@ -67,13 +62,8 @@ def inspect_file(path: str | Path) -> dict:
     info = {"file_size": path.stat().st_size if path.is_file() else 0}
     try:
         with Image.open(path) as im:
-            info.update(
-                format=im.format or "unknown",
-                mode=im.mode,
-                width=im.width,
-                height=im.height,
-                exif="yes" if len(im.getexif()) or "exif" in im.info else "no",
-            )
+            exif = "yes" if len(im.getexif()) or "exif" in im.info else "no"
+            info.update(format=im.format or "unknown", mode=im.mode, width=im.width, height=im.height, exif=exif)
             info["pixels"] = im.width * im.height
             if isinstance(im, JpegImagePlugin.JpegImageFile):
                 info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
@@ -92,8 +82,6 @@ def inspect_file(path: str | Path) -> dict:
 
 def _auc(values: np.ndarray, fake: np.ndarray) -> float:
     """Direction-free AUC of ``values`` for fake vs real (ties count half)."""
-    from scipy.stats import rankdata
-
     ranks = rankdata(values)
     n_fake, n_real = int(fake.sum()), int((~fake).sum())
     auc = (ranks[fake].sum() - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
@@ -145,12 +133,9 @@ def audit_dataset(
     max_auc: float = MAX_AUC,
     min_exclusive_share: float = MIN_EXCLUSIVE_SHARE,
 ) -> dict:
-    """The JSON-ready audit (``dataset/audit.json``) of ``splits``: name -> (path, label) pairs.
-
-    Keys: ``splits`` (per split: image counts, per-class summaries, per-property separability),
-    ``flags`` (one entry per split and property that separates the classes), ``warning`` (one line,
-    or None when nothing is flagged) and the rule's settings.
-    """
+    """The JSON-ready audit (``dataset/audit.json``) of ``splits`` (name -> (path, label 1 real 0 fake)):
+    ``splits`` (per split: counts, per-class summaries, separability), ``flags`` (per split and property
+    that separates the classes), ``warning`` (one line or None) and the rule's settings."""
     report = {"max_auc": max_auc, "min_exclusive_share": min_exclusive_share, "splits": {}, "flags": []}
     for split, items in splits.items():
         items = [(Path(p), int(label)) for p, label in items]

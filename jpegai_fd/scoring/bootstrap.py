@@ -1,11 +1,9 @@
-"""Seeded 95% bootstrap confidence intervals for accuracy, ROC AUC and AP, vectorised.
+"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised.
 
-Images are resampled with replacement, **within each class** by default: test splits are
-class-balanced by design (``sample_balanced``), so each resample keeps the split's real/fake counts
-and every resample has both classes. The interval is the percentile interval of the resampled
-metric. A resample is a row of drawn image indices; AUC and AP of all rows are computed at once from
-counts per (resample, distinct score, class), one ``bincount``: the same values scikit-learn gives
-on each materialised resample (ties included; see ``tests/test_scoring_bootstrap.py``).
+Images are resampled with replacement **within each class** by default: test splits are balanced by
+design, so every resample keeps the split's real/fake counts. AUC and AP of all resamples come from
+one ``bincount`` of (resample, distinct score, class) cells: scikit-learn's values on each
+materialised resample, ties included (``tests/test_scoring_bootstrap.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import decide, is_fake
 
 DEFAULT_RESAMPLES = 1000
-METRICS = ("accuracy", "roc_auc", "average_precision")
 
 
 @dataclass(frozen=True)
@@ -26,10 +23,6 @@ class Interval:
     value: float
     low: float
     high: float
-
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
 
 
 def check_settings(n_resamples: int, level: float) -> None:
@@ -97,12 +90,8 @@ def bootstrap_intervals(
     level: float = 0.95,
     stratify: bool = True,
 ) -> dict[str, Interval]:
-    """Point value and percentile interval of accuracy (at ``threshold``), ROC AUC and AP.
-
-    ``y_true``: dataset labels (1 real, 0 fake); ``p_fake``: P(fake) per image. The same ``seed``
-    gives the same intervals on any machine (numpy's PCG64 stream, no threads involved). AUC and AP
-    are left out when the split has one class only.
-    """
+    """Point value and interval of accuracy (at ``threshold``), ROC AUC and AP (both classes only)
+    from labels (1 real, 0 fake) and P(fake). A ``seed`` gives the same intervals on any machine."""
     check_settings(n_resamples, level)
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
@@ -119,13 +108,3 @@ def bootstrap_intervals(
         name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))
         for name, (point, dist) in values.items()
     }
-
-
-def interval_metrics(intervals: dict[str, Interval], prefix: str) -> dict[str, float]:
-    """``{prefix}/{metric}_ci_low`` and ``_ci_high`` for each interval (the metric itself is logged
-    by :func:`jpegai_fd.scoring.metrics.split_metrics`)."""
-    out = {}
-    for name, iv in intervals.items():
-        out[f"{prefix}/{name}_ci_low"] = iv.low
-        out[f"{prefix}/{name}_ci_high"] = iv.high
-    return out

@@ -1,11 +1,9 @@
-"""Calibration of P(fake) on the validation images, with scikit-learn's calibration tools.
+"""Calibration of P(fake) on the validation images with ``CalibratedClassifierCV``.
 
-The detector is frozen: its validation scores go through ``CalibratedClassifierCV`` around a
-``FrozenEstimator`` that only passes a score column through (so the same code calibrates an image's
-own P(fake) and the multi-patch vote's image score). ``sigmoid`` is Platt scaling (a logistic fit on
-the logit of the score, with Platt's smoothed targets, as scikit-learn does it); ``isotonic`` is a
-monotone step fit (more flexible, needs more validation images; ties and flat steps are possible).
-Both are monotone, so ROC AUC and the ranking are unchanged (isotonic may merge ranks into ties).
+The detector is frozen: a ``FrozenEstimator`` passes one score column through, so the same code
+calibrates an image's P(fake) and the vote's share. ``sigmoid`` is Platt scaling on the score's
+logit; ``isotonic`` a monotone step fit (needs more images). Both keep the ranking, hence ROC AUC
+(isotonic may merge ranks into ties).
 """
 
 from __future__ import annotations
@@ -28,8 +26,7 @@ _EPS = 1e-6  # P(fake) is clipped to [eps, 1 - eps] before the logit: 0 and 1 st
 
 
 class ScoreColumn(ClassifierMixin, BaseEstimator):
-    """A 'classifier' whose input is one column of P(fake) and whose output is that column:
-    the frozen detector as scikit-learn's calibration sees it. Class 1 = fake."""
+    """The frozen detector as scikit-learn's calibration sees it: one column of P(fake) in and out (class 1 = fake)."""
 
     def fit(self, X=None, y=None):
         self.classes_ = np.array([0, 1])
@@ -63,8 +60,7 @@ class Calibrator:
                 f"and {int(fake.sum())} fake"
             )
         frozen = FrozenEstimator(ScoreColumn().fit())
-        # A frozen model scores every image the same in any fold; one "fold" holding all images fits the
-        # calibrator on all of them and avoids the default 5-fold split's 5-images-per-class minimum.
+        # One "fold" of all images: a frozen model needs no folds, and 5 folds would need 5 images per class.
         every = np.arange(len(fake))
         self.model_ = CalibratedClassifierCV(frozen, method=self.method, cv=[(every, every)])
         self.model_.fit(np.asarray(p_fake, dtype=np.float64)[:, None], fake.astype(np.int64))
@@ -77,8 +73,7 @@ class Calibrator:
 def calibration_change(
     y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
-    """ECE and Brier before and after calibration on the same images (use held-out test images: on
-    the validation images the calibrator was fitted on, the 'after' figures are optimistic)."""
+    """ECE and Brier before and after calibration on the same (held-out) images."""
     return {
         "ece_before": expected_calibration_error(y_true, p_raw, n_bins),
         "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
@@ -90,22 +85,16 @@ def calibration_change(
 def reliability_figure(
     y_true: np.ndarray, curves: dict[str, np.ndarray], title: str = "", n_bins: int = ECE_BINS
 ) -> Figure:
-    """Reliability diagram: share of fakes against mean P(fake) per equal-width bin, one line per
-    entry of ``curves`` (name -> P(fake) of the same images, e.g. raw and calibrated), the diagonal
-    (perfect calibration), and below it the histogram of the scores. Returns an Agg Figure."""
+    """Reliability diagram: share of fakes against mean P(fake) per bin, one line per entry of
+    ``curves`` (name -> P(fake) of the same images), the diagonal, and the scores' histogram below."""
     fake = is_fake(y_true)
     fig = Figure(figsize=(4.8, 5.2), dpi=100)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
     for name, p in curves.items():
         share, mean_p = calibration_curve(fake, p, n_bins=n_bins, strategy="uniform")
-        top.plot(
-            mean_p,
-            share,
-            marker="o",
-            markersize=3,
-            label=f"{name} (ECE {expected_calibration_error(y_true, p, n_bins):.3f})",
-        )
+        ece = expected_calibration_error(y_true, p, n_bins)
+        top.plot(mean_p, share, marker="o", markersize=3, label=f"{name} (ECE {ece:.3f})")
         bottom.hist(p, bins=n_bins, range=(0, 1), histtype="step", label=name)
     top.set_ylabel("share of fakes")
     top.set_xlim(0, 1)

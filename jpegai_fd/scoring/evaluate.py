@@ -1,19 +1,15 @@
-"""Every score of one evaluated split (test, an extra test set, a perturbed or cross-rate condition),
-as unprefixed names: the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/`` ...
+"""Every score of one evaluated split (test, an extra set, a perturbed or cross-rate condition), as
+unprefixed names (the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/``):
 
-- at the fixed rule (the majority vote at 0.5, what every earlier run reported): ``accuracy``,
-  ``balanced_accuracy``, ``precision``, ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``,
-  ``false_alarm_rate``;
-- at the validation-chosen cut: the same accuracy names with ``_at_valid``;
-- threshold-free, on the image score the decision thresholds (mean P(fake), or the share of patches
-  voting fake): ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``,
-  ``ece``, ``brier``, and after calibration ``ece_calibrated``, ``brier_calibrated``;
-- bootstrap intervals: ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``,
-  ``average_precision_ci_*``;
+- the fixed rule (majority vote at 0.5): ``accuracy``, ``balanced_accuracy``, ``precision``,
+  ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``, ``false_alarm_rate``;
+- the validation-chosen cut: the same accuracy names with ``_at_valid``;
+- on the image score the cut applies to: ``roc_auc``, ``average_precision``, ``eer``,
+  ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``, ``ece``, ``brier`` (``*_calibrated`` after calibration);
+- bootstrap intervals ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``, ``average_precision_ci_*``;
 - ``n_real``, ``n_fake``.
 
-Metrics that need both classes are left out for a one-class split (a set of new fakes only, or of
-real photos only): its per-class accuracy and false-alarm rate remain.
+A one-class split keeps its per-class accuracy and false-alarm rate; two-class metrics are left out.
 """
 
 from __future__ import annotations
@@ -21,9 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn import metrics as skm
 
-from jpegai_fd.model.decision import Decision
+from jpegai_fd.scoring.bootstrap import bootstrap_intervals
+from jpegai_fd.scoring.labels import FAKE, REAL, is_fake
+from jpegai_fd.scoring.metrics import brier_score, decision_metrics, expected_calibration_error, split_metrics
 from jpegai_fd.scoring.settings import ScoringSettings
+from jpegai_fd.scoring.vote import fixed_rule
 
 AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "false_alarm_rate")
 
@@ -43,43 +43,25 @@ class SplitScores:
 
 
 def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
-    from sklearn import metrics as skm
-
-    from jpegai_fd.scoring.labels import is_fake
-
+    out = decision_metrics(y_true, fake_pred)
     fake = is_fake(y_true)
-    correct = fake_pred == fake
-    out = {"accuracy": correct.mean()}
-    if (~fake).any():
-        out["accuracy_real"] = correct[~fake].mean()
-        out["false_alarm_rate"] = 1 - out["accuracy_real"]
     if fake.any():
-        out["accuracy_fake"] = correct[fake].mean()
         out["recall"] = out["accuracy_fake"]
-    if fake.any() and (~fake).any():
-        out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
     if fake_pred.any() or fake.any():
-        out["precision"] = skm.precision_score(fake, fake_pred, zero_division=0)
-        out["f1"] = skm.f1_score(fake, fake_pred, zero_division=0)
-    return {k: float(v) for k, v in out.items()}
+        out["precision"] = float(skm.precision_score(fake, fake_pred, zero_division=0))
+        out["f1"] = float(skm.f1_score(fake, fake_pred, zero_division=0))
+    return out
 
 
 def evaluate_split(
-    y_true: np.ndarray,
-    p_real: np.ndarray,
-    groups: np.ndarray,
-    n_images: int,
-    decision: Decision,
-    settings: ScoringSettings,
+    y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
     """Score one split. ``y_true``: labels of its images (1 real, 0 fake); ``p_real``/``groups``: the
     estimator's P(real) per sample and the image of each sample; ``decision``: the rule chosen on the
-    validation images (:func:`jpegai_fd.scoring.choose.choose_decision`)."""
-    from jpegai_fd.scoring.bootstrap import bootstrap_intervals
-    from jpegai_fd.scoring.metrics import brier_score, expected_calibration_error, split_metrics
-
+    validation images (a :class:`jpegai_fd.model.decision.Decision`: its ``score``, ``apply``, ``cut``
+    and ``calibrator``)."""
     y_true = np.asarray(y_true)
-    fixed_p_fake, fixed_fake = Decision().apply(p_real, groups, n_images)
+    fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
     out = _fixed_rule(y_true, fixed_fake)
     score = decision.score(p_real, groups, n_images)
     p_fake, fake = decision.apply(p_real, groups, n_images)
@@ -97,3 +79,9 @@ def evaluate_split(
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high
     return SplitScores(out, score, p_fake, fake, fixed_p_fake, fixed_fake)
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Confusion matrix as a JSON-ready dict: rows are true classes, columns predicted, order fake, real."""
+    cm = skm.confusion_matrix(y_true, y_pred, labels=[FAKE, REAL])
+    return {"labels": ["fake", "real"], "rows": "true", "columns": "predicted", "matrix": cm.tolist()}

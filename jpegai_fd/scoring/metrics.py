@@ -1,9 +1,7 @@
-"""Detection metrics of one split, fake as the positive class.
+"""Detection metrics of one split from dataset labels (1 real, 0 fake) and P(fake), fake positive.
 
-Inputs are dataset labels (1 = real, 0 = fake) and P(fake) per image. Metrics that need both classes
-(balanced accuracy, ROC AUC, AP, EER, TPR at low FPR) are left out of the result when a split holds
-one class only; accuracy, the per-class accuracies, the false-alarm rate, ECE and Brier are kept, so
-one-class sets (all real, all fake) can still be scored.
+A one-class split (all real, all fake) keeps accuracy, its class's accuracy, the false-alarm rate,
+ECE and Brier; the metrics that need both classes are left out.
 """
 
 from __future__ import annotations
@@ -11,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from jpegai_fd.scoring.labels import decide, is_fake
+from jpegai_fd.scoring.labels import is_fake
 
 ECE_BINS = 15  # equal-width bins of P(fake) over [0, 1], the usual choice for reliability diagrams
 LOW_FPRS = {"tpr_at_fpr_1pct": 0.01, "tpr_at_fpr_5pct": 0.05}
@@ -52,31 +50,12 @@ def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
     return float(tpr[fpr <= max_fpr + 1e-12].max())
 
 
-def split_metrics(
-    y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
-) -> dict[str, float]:
-    """Metrics of one split at ``threshold`` (fake when P(fake) >= threshold), keys without a prefix.
-
-    Always: ``accuracy``, ``ece``, ``brier``, ``n_real``, ``n_fake``; with real images
-    ``accuracy_real`` and ``false_alarm_rate`` (= 1 - accuracy_real); with fakes ``accuracy_fake``;
-    with both classes also ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
-    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``.
-    """
-    y_true = np.asarray(y_true)
-    p_fake = np.asarray(p_fake, dtype=np.float64)
-    if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:
-        raise ValueError(f"need two equal, non-empty 1-d arrays; got {y_true.shape} and {p_fake.shape}")
-    if not ((p_fake >= 0) & (p_fake <= 1)).all():
-        raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
+def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
+    """``accuracy`` of the decisions (True: fake); with reals ``accuracy_real`` and ``false_alarm_rate``,
+    with fakes ``accuracy_fake``, with both ``balanced_accuracy``."""
     fake = is_fake(y_true)
-    correct = decide(p_fake, threshold) == y_true
-    out = {
-        "accuracy": correct.mean(),
-        "ece": expected_calibration_error(y_true, p_fake, n_bins),
-        "brier": brier_score(y_true, p_fake),
-        "n_real": (~fake).sum(),
-        "n_fake": fake.sum(),
-    }
+    correct = np.asarray(fake_pred) == fake
+    out = {"accuracy": correct.mean()}
     if (~fake).any():
         out["accuracy_real"] = correct[~fake].mean()
         out["false_alarm_rate"] = 1 - out["accuracy_real"]
@@ -84,6 +63,33 @@ def split_metrics(
         out["accuracy_fake"] = correct[fake].mean()
     if fake.any() and (~fake).any():
         out["balanced_accuracy"] = (out["accuracy_real"] + out["accuracy_fake"]) / 2
+    return {k: float(v) for k, v in out.items()}
+
+
+def split_metrics(
+    y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
+) -> dict[str, float]:
+    """Metrics at ``threshold`` (fake when P(fake) >= it), unprefixed: ``accuracy``, ``ece``, ``brier``,
+    ``n_real``, ``n_fake``; with reals ``accuracy_real``, ``false_alarm_rate``; with fakes
+    ``accuracy_fake``; with both ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
+    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``."""
+    y_true = np.asarray(y_true)
+    p_fake = np.asarray(p_fake, dtype=np.float64)
+    if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"need two equal, non-empty 1-d arrays; got {y_true.shape} and {p_fake.shape}")
+    if not ((p_fake >= 0) & (p_fake <= 1)).all():
+        raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
+    fake = is_fake(y_true)
+    decided = decision_metrics(y_true, p_fake >= threshold)
+    out = {
+        "accuracy": decided.pop("accuracy"),
+        "ece": expected_calibration_error(y_true, p_fake, n_bins),
+        "brier": brier_score(y_true, p_fake),
+        "n_real": (~fake).sum(),
+        "n_fake": fake.sum(),
+        **decided,
+    }
+    if fake.any() and (~fake).any():
         out["roc_auc"] = skm.roc_auc_score(fake, p_fake)
         out["average_precision"] = skm.average_precision_score(fake, p_fake)
         out["eer"] = equal_error_rate(y_true, p_fake)

@@ -1,12 +1,10 @@
-"""The per-image test score artifact (``scores/test_scores.csv``): what any two runs need to be
-compared later (:func:`jpegai_fd.scoring.paired.align_runs`).
+"""The per-image test score artifact (``scores/test_scores.csv``): what two runs need to be compared
+later (:func:`jpegai_fd.scoring.paired.align_runs`).
 
-One row per scored test image: ``id`` (the dataset id), ``label`` (1 real, 0 fake), ``p_fake``
-(the model's P(fake), calibrated when the run calibrates: what ``predict`` returns for the image;
-6 decimals), ``pred`` (the decision at the run's validation-chosen cut, 1 real, 0 fake) and
-``score`` (the raw image score that cut applies to: mean P(fake), or the share of patches voting
-fake for the multi-patch vote). About 35 bytes per image: 3,000 images ~ 100 kB. Files of earlier
-runs have no ``score`` column; they are read all the same.
+One row per test image: ``id``, ``label`` (1 real, 0 fake), ``p_fake`` (calibrated when the run
+calibrates: what ``predict`` returns; 6 decimals), ``pred`` (the decision at the valid-chosen cut)
+and ``score`` (the raw score that cut applies to). About 35 bytes per image. Files of earlier runs
+have no ``score`` column and are read all the same.
 """
 
 from __future__ import annotations

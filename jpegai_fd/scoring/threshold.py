@@ -1,15 +1,11 @@
-"""The decision threshold on P(fake) (or on any score where higher = more fake), chosen on validation.
+"""The decision threshold on P(fake) (or any score where higher = more fake), chosen on validation.
 
-Rules:
+* ``balanced_accuracy``: the cut maximising (accuracy on reals + on fakes) / 2; needs both classes.
+* ``target_fpr``: the lowest cut calling at most ``target_fpr`` of the validation reals fake (the most
+  fakes caught at that budget; resolution 1 / number of reals); needs real images only.
 
-* ``balanced_accuracy`` (default): the cut that maximises (accuracy on reals + accuracy on fakes) / 2
-  on the validation images; needs both classes.
-* ``target_fpr``: the lowest cut whose false-alarm rate on the validation reals is <= ``target_fpr``
-  (e.g. 0.01: at most 1% of real images called fake), i.e. the most fakes caught at that false-alarm
-  budget; needs real images only. Its resolution is 1 / (number of validation reals).
-
-The chosen cut lies halfway between the two neighbouring validation scores it separates, so a test
-score equal to a validation score falls on the same side as that validation image did.
+The cut lies halfway between the two validation scores it separates, so a test score equal to a
+validation score falls on that image's side.
 """
 
 from __future__ import annotations
@@ -25,8 +21,8 @@ from jpegai_fd.scoring.settings import RULES
 
 @dataclass(frozen=True)
 class Threshold:
-    """A chosen cut: images with score >= ``value`` are called fake. ``valid_*`` are what it achieved
-    on the validation images it was chosen on (optimistic for test: report test metrics separately)."""
+    """A chosen cut: images with score >= ``value`` are fake. ``valid_*``: what it achieved on the
+    validation images it was chosen on (optimistic for test)."""
 
     value: float
     rule: str
@@ -58,11 +54,7 @@ def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def choose_threshold(
     y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy", target_fpr: float = 0.01
 ) -> Threshold:
-    """The cut on ``scores`` (higher = more fake) chosen on validation labels ``y_true`` (1 real, 0 fake).
-
-    Raises UserError for an unknown rule, a target FPR outside [0, 1), or a validation set without
-    the classes the rule needs.
-    """
+    """The cut on ``scores`` (higher = more fake) chosen on validation labels ``y_true`` (1 real, 0 fake)."""
     y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
     if rule not in RULES:
         raise UserError(f"invalid threshold rule {rule!r}; allowed values: {', '.join(RULES)}")

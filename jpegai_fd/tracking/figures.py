@@ -14,7 +14,7 @@ CHANNELS_PER_ROW = 16  # channel importances drawn as a grid: 160 luma channels 
 
 
 def confusion_figure(confusion: dict, title: str):
-    """Two heat maps of a :func:`jpegai_fd.evaluation.confusion` dict: counts, and shares per true class."""
+    """Two heat maps of a :func:`jpegai_fd.scoring.evaluate.confusion` dict: counts, and shares per true class."""
     cm = np.asarray(confusion["matrix"], dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     labels = confusion["labels"]

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, roc_curve
 
-from jpegai_fd.evaluation import FAKE, confusion
+from jpegai_fd.scoring.evaluate import confusion
+from jpegai_fd.scoring.labels import FAKE
 from jpegai_fd.tracking.figures import confusion_figure, curves_figure, importance_figure, roc_figure
 from jpegai_fd.tracking.importance import split_importances, tree_importances
 from jpegai_fd.features import COMPONENT_ARRAYS

@@ -1,13 +1,11 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-``JPEGAIEncoder.from_keys(**encoder keys)`` checks the values; ``prepare()`` checks the installation and
-the weights (one-line errors) and keeps the fingerprint of everything that changes latents; the
-workers start on the first ``encode``.
-Outputs are exactly what the DCT encoder returns (``y``/``y_hat`` of ``model_y`` 160 channels and
-``model_uv`` 96 channels at ceil(H/16) x ceil(W/16), float32), plus, with ``encoder.keep_extras``, an
-``extras`` entry: per branch ``residual_quant`` (int16), ``scale_log`` (int32), ``z_hat`` (int8, at
-ceil(H/64) x ceil(W/64)) and the chosen base model ``tool_id`` (int8) per image. Images that fail twice
-are reported in a ``failed`` (N,) bool entry and their latents are zeros.
+``from_keys`` checks the values; ``prepare()`` checks the installation and weights and keeps the
+fingerprint; workers start on the first ``encode``. Outputs are shaped like the DCT encoder's
+(``model_y`` 160 and ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)), plus with
+``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log``
+int32, ``z_hat`` int8 at ceil(H/64) x ceil(W/64), and ``tool_id`` int8 per image). Images that fail
+twice are flagged in ``failed`` (N,) bool with zero latents.
 """
 
 from __future__ import annotations
@@ -105,12 +103,11 @@ class JPEGAIEncoder:
             "chroma": s.chroma,
             "weights": self.weights.identity(),
             # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
-            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads} threads",
+            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads",
             "valid_for_science": not self.weights.missing,
             "extras": s.keep_extras,
         }
 
-    # -- LatentEncoder ---------------------------------------------------------------------------------
     def fingerprint(self) -> dict:
         self.prepare()
         return dict(self._fingerprint)
@@ -170,7 +167,6 @@ class JPEGAIEncoder:
         self.stats["failed"] += len(batch.failed)
         return out
 
-    # -- helpers ---------------------------------------------------------------------------------------
     def _check_meta(self, meta: dict) -> None:
         """The chroma format the software actually coded must be the one asked for."""
         want = 2 if self.settings.chroma == "420" else 1

@@ -1,9 +1,8 @@
-"""A pool of long-lived workers that share a batch of images, with one retry per failed image.
+"""A pool of long-lived workers sharing a batch of images, one retry per failed image.
 
-Images are handed out one at a time to whichever worker is free (per-image times vary ~10x in
-search mode). A worker that dies or hangs is restarted and its image retried once; an image that
-fails twice is listed as failed and the batch goes on. Model loading happens once per worker start,
-never per image.
+Images go one at a time to whichever worker is free (per-image times vary ~10x in search mode). A
+worker that dies or hangs is restarted and its image retried once; an image that fails twice is
+listed as failed and the batch goes on. Models load once per worker start, never per image.
 """
 
 from __future__ import annotations
@@ -62,54 +61,68 @@ class WorkerPool:
 
     def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> BatchResult:
         """Encode ``images`` (N, H, W, 3) uint8 across the workers (started with :meth:`start`)."""
-        n = len(images)
-        result = BatchResult([None] * n, [None] * n)
-        todo: queue.Queue = queue.Queue()
-        for i in range(n):
-            todo.put(i)
-        attempts = [0] * n
-        lock = threading.Lock()
-        fatal: list[BaseException] = []
-
-        def run(worker: WorkerProcess) -> None:
-            while not fatal:
-                try:
-                    i = todo.get_nowait()
-                except queue.Empty:
-                    return
-                attempts[i] += 1
-                try:
-                    meta, arrays = worker.encode(i, images[i], bpp, keys[i])
-                except (WorkerCrash, ImageFailed) as exc:
-                    crashed = isinstance(exc, WorkerCrash)
-                    log.warning(
-                        "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
-                        worker.slot,
-                        keys[i],
-                        attempts[i],
-                        "crashed the worker" if crashed else "failed",
-                        exc,
-                        worker.log,
-                    )
-                    with lock:
-                        if attempts[i] < ATTEMPTS:
-                            todo.put(i)
-                        else:
-                            result.failed[i] = str(exc)
-                    if crashed:
-                        try:
-                            worker.start()
-                        except BaseException as start_exc:  # noqa: BLE001  (a worker that cannot restart ends the batch)
-                            fatal.append(start_exc)
-                            return
-                    continue
-                result.arrays[i], result.meta[i] = arrays, meta
-
+        batch = _Batch(images, bpp, keys)
         with ThreadPoolExecutor(len(self.workers)) as ex:
-            list(ex.map(run, self.workers))
-        if fatal:
-            raise fatal[0]
-        leftover = [i for i in range(n) if result.arrays[i] is None and i not in result.failed]
-        for i in leftover:  # only possible when every worker died for good
-            result.failed[i] = "not processed"
+            list(ex.map(batch.drain, self.workers))
+        if batch.fatal:
+            raise batch.fatal[0]
+        result = batch.result
+        for i in range(len(images)):  # left over only when every worker died for good
+            if result.arrays[i] is None and i not in result.failed:
+                result.failed[i] = "not processed"
         return result
+
+
+class _Batch:
+    """The shared state of one batch: a queue of image indices that every worker thread drains."""
+
+    def __init__(self, images: np.ndarray, bpp: int, keys: list[str]):
+        self.images, self.bpp, self.keys = images, bpp, keys
+        self.result = BatchResult([None] * len(images), [None] * len(images))
+        self.todo: queue.Queue = queue.Queue()
+        for i in range(len(images)):
+            self.todo.put(i)
+        self.attempts = [0] * len(images)
+        self.lock = threading.Lock()
+        self.fatal: list[BaseException] = []
+
+    def drain(self, worker: WorkerProcess) -> None:
+        """Encode images with ``worker`` until none is left or a worker cannot restart."""
+        while not self.fatal:
+            try:
+                i = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            self.attempts[i] += 1
+            try:
+                meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i])
+            except (WorkerCrash, ImageFailed) as exc:
+                if not self._failed(worker, i, exc):
+                    return
+                continue
+            self.result.arrays[i], self.result.meta[i] = arrays, meta
+
+    def _failed(self, worker: WorkerProcess, i: int, exc: WorkerCrash | ImageFailed) -> bool:
+        """Requeue image ``i`` once, restart a crashed worker; False when it cannot restart."""
+        crashed = isinstance(exc, WorkerCrash)
+        log.warning(
+            "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
+            worker.slot,
+            self.keys[i],
+            self.attempts[i],
+            "crashed the worker" if crashed else "failed",
+            exc,
+            worker.log,
+        )
+        with self.lock:
+            if self.attempts[i] < ATTEMPTS:
+                self.todo.put(i)
+            else:
+                self.result.failed[i] = str(exc)
+        if crashed:
+            try:
+                worker.start()
+            except BaseException as start_exc:  # noqa: BLE001  (a worker that cannot restart ends the batch)
+                self.fatal.append(start_exc)
+                return False
+        return True

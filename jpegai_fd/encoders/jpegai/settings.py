@@ -1,8 +1,5 @@
-"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked, turned into the software's options.
-
-``JPEGAISettings.from_keys(**keys)`` raises :class:`UserError` naming the key for any value
-that cannot work, before anything is started. The software's rate and chroma options are decided
-here so that the worker only passes them on.
+"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked (a UserError naming the key before
+anything starts), turned into the software's options, which the worker only passes on.
 """
 
 from __future__ import annotations
@@ -21,15 +18,6 @@ TABLE_RATES = (12, 25, 50, 75, 100)  # the software's default target_bpps (cfg/p
 CHROMA = ("444", "420")
 
 
-def check_table_rate(rate_mode: str | None, bpp: int) -> None:
-    """Raise UserError if ``bpp`` cannot be coded in ``rate_mode`` (table mode knows only TABLE_RATES)."""
-    if rate_mode == "table" and bpp not in TABLE_RATES:
-        raise UserError(
-            f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
-            f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search"
-        )
-
-
 def _choice(key: str, value, allowed) -> str:
     text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
     if text not in allowed:
@@ -37,9 +25,7 @@ def _choice(key: str, value, allowed) -> str:
     return text
 
 
-def _positive_int(key: str, value, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
+def _positive_int(key: str, value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be an integer >= 1")
     return value
@@ -84,7 +70,7 @@ class JPEGAISettings:
     chroma: str
     devices: tuple[str, ...]
     num_workers: int
-    threads_per_worker: int
+    threads_per_worker: int  # torch threads: latents depend on it (at ~1e-7), never on num_workers
     allow_missing_weights: bool
     keep_extras: bool
     fast_path: bool
@@ -158,14 +144,13 @@ class JPEGAISettings:
     def on_gpu(self) -> bool:
         return self.devices != ("cpu",)
 
-    @property
-    def threads(self) -> int:
-        """Torch threads per worker. Latents depend (at ~1e-7) on it, never on the number of workers."""
-        return self.threads_per_worker
-
     def check_rate(self, bpp: int) -> None:
-        """Raise UserError if ``bpp`` cannot be coded in this rate mode."""
-        check_table_rate(self.rate_mode, bpp)
+        """Raise UserError if ``bpp`` cannot be coded in this rate mode (table mode knows only TABLE_RATES)."""
+        if self.rate_mode == "table" and bpp not in TABLE_RATES:
+            raise UserError(
+                f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
+                f"{', '.join(map(str, TABLE_RATES))}); use one of them or encoder.rate_mode=search"
+            )
 
     def worker_settings(self, bpp: int) -> dict:
         """The ``init`` request a worker gets (JSON)."""
@@ -176,7 +161,7 @@ class JPEGAISettings:
             "table_rates": list(TABLE_RATES),
             "chroma": self.chroma,
             "overrides": list(self.overrides),
-            "threads": None if self.on_gpu else self.threads,
+            "threads": None if self.on_gpu else self.threads_per_worker,
             "keep_extras": self.keep_extras,
             "fast_path": self.fast_path,
             "bpp": int(bpp),

@@ -1,11 +1,10 @@
 """One long-lived worker subprocess, seen from the adapter.
 
-``WorkerProcess.start()`` creates the worker's own working folder (a copy of the software's ``cfg/``,
-which its rate search rewrites), starts ``worker_side/jpegai_worker.py`` with ``encoder.python``,
-the GPU selection in ``CUDA_VISIBLE_DEVICES`` (the software reads it once, at init) and its output
-going to a log file, and waits for the ``ready`` reply. ``encode()`` sends one image and returns its
-latents; a dead or hung worker raises :class:`WorkerCrash`, an exception inside the software
-:class:`ImageFailed`.
+``start()`` copies the software's ``cfg/`` (its rate search rewrites it) into the worker's own
+folder, starts ``worker_side/jpegai_worker.py`` with ``encoder.python``, the GPUs in
+``CUDA_VISIBLE_DEVICES`` (read once, at init) and a log file, and waits for ``ready``. ``encode()``
+sends one image and returns its latents; a dead or hung worker raises :class:`WorkerCrash`, an
+exception inside the software :class:`ImageFailed`.
 """
 
 from __future__ import annotations
@@ -35,35 +34,26 @@ class ImageFailed(Exception):
     """The software raised an exception on one image (the worker itself is fine)."""
 
 
+# The one-line fix for each kind of start-up ``error`` reply of the worker.
+STARTUP_ERRORS = {
+    "missing_dependency": "the interpreter '{py}' (encoder.python) lacks the module '{module}' that the JPEG AI "
+    "software needs; install it there (see the software's requirements.txt)",
+    "extensions": "the C++ extensions of '{root}' do not load in '{py}' ({detail}); rebuild them with make in "
+    "src/codec/entropy_coding/cpp_exts/{{mans,direct}}",
+    "not_checkout": "'{root}' (encoder.root) is not an importable JPEG AI checkout ({detail}); set encoder.root "
+    "to the folder that contains src/ and cfg/",
+    "unsupported_version": "the JPEG AI software in '{root}' has an unsupported API ({detail}); use the IS version",
+    "fast_path_unsupported": "the JPEG AI software in '{root}' lacks what encoder.fast_path wraps ({detail}); "
+    "set encoder.fast_path=false",
+}
+
+
 def startup_error(reply: dict, settings: JPEGAISettings, log: Path) -> UserError:
     """The one-line user error for a worker's start-up ``error`` reply."""
     kind = reply.get("kind")
-    py = settings.python
-    if kind == "missing_dependency":
-        return UserError(
-            f"the interpreter '{py}' (encoder.python) lacks the module '{reply.get('module')}' that "
-            f"the JPEG AI software needs; install it there (see the software's requirements.txt)"
-        )
-    if kind == "extensions":
-        return UserError(
-            f"the C++ extensions of '{settings.root}' do not load in '{py}' ({reply.get('detail')}); "
-            f"rebuild them with make in src/codec/entropy_coding/cpp_exts/{{mans,direct}}"
-        )
-    if kind == "not_checkout":
-        return UserError(
-            f"'{settings.root}' (encoder.root) is not an importable JPEG AI checkout "
-            f"({reply.get('detail')}); set encoder.root to the folder that contains src/ and cfg/"
-        )
-    if kind == "unsupported_version":
-        return UserError(
-            f"the JPEG AI software in '{settings.root}' has an unsupported API "
-            f"({reply.get('detail')}); use the IS version"
-        )
-    if kind == "fast_path_unsupported":
-        return UserError(
-            f"the JPEG AI software in '{settings.root}' lacks what encoder.fast_path wraps "
-            f"({reply.get('detail')}); set encoder.fast_path=false"
-        )
+    if kind in STARTUP_ERRORS:
+        fields = {"py": settings.python, "root": settings.root, "module": reply.get("module")}
+        return UserError(STARTUP_ERRORS[kind].format(detail=reply.get("detail"), **fields))
     detail = (reply.get("detail") or "").strip().splitlines()
     return UserError(f"the JPEG AI worker failed to start ({detail[-1] if detail else kind}); see '{log}'")
 
@@ -80,14 +70,13 @@ class WorkerProcess:
         self.info: dict = {}
         self.starts = 0
 
-    # -- life cycle ------------------------------------------------------------------------------------
     def _environment(self) -> dict:
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = "" if self.device == "cpu" else self.device
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into the user's checkout
         if self.device == "cpu":
-            env["OMP_NUM_THREADS"] = str(self.settings.threads)
+            env["OMP_NUM_THREADS"] = str(self.settings.threads_per_worker)
         return env
 
     def start(self) -> dict:
@@ -102,16 +91,7 @@ class WorkerProcess:
             log.write(f"\n==== start {self.starts} of worker {self.slot} in {self.workdir} ====\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [
-                    s.python,
-                    str(WORKER_SCRIPT),
-                    "--root",
-                    str(s.root),
-                    "--workdir",
-                    str(self.workdir),
-                    "--log",
-                    str(self.log),
-                ],
+                [s.python, WORKER_SCRIPT, "--root", s.root, "--workdir", self.workdir, "--log", self.log],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -163,7 +143,6 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    # -- messages --------------------------------------------------------------------------------------
     def _receive(self, timeout: float) -> tuple[dict, dict]:
         proc = self.proc
         ready, _, _ = select.select([proc.stdout], [], [], timeout)
