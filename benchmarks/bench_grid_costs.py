@@ -265,7 +265,7 @@ def print_projection(results: dict) -> None:
         print(f"  {classifier}: {per['jobs']} jobs, {per['total_s'] / 3600:.1f} h")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10000, help="demo images to generate (train split, both classes)")
     parser.add_argument("--workdir", default=None, help="folder for the generated dataset and cache (default: temp)")
@@ -289,7 +289,11 @@ def main() -> None:
     parser.add_argument("--results", default=str(RESULTS), help="results file (written after every worker)")
     parser.add_argument("--project", default=None, help="only print the projection of a results file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if args.project:
         print_projection(json.loads(Path(args.project).read_text()))
         return
