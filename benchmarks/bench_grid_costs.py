@@ -326,20 +326,19 @@ def main() -> None:
     results["setup"].update(prepare(args))
     print(json.dumps(results["setup"]), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for classifier, kinds in CELLS.items():
-        for preprocess in kinds:
-            sizes = args.flatten_sizes if preprocess == "flatten" else args.patch_sizes
-            for component in COMPONENTS:
-                cell = f"{preprocess}:{component}:{classifier}"
-                if args.only and cell not in args.only:
-                    continue
-                for size in sizes:
-                    done = results["cells"].setdefault(cell, {})
-                    if str(size) in done:
-                        continue
-                    done[str(size)] = run_cell(args, f"{cell}:{size}")
-                    print(cell, size, json.dumps(done[str(size)]), flush=True)
-                    out.write_text(json.dumps(results, indent=2))
+    cells = [
+        (f"{preprocess}:{component}:{classifier}", args.flatten_sizes if preprocess == "flatten" else args.patch_sizes)
+        for classifier, kinds in CELLS.items()
+        for preprocess in kinds
+        for component in COMPONENTS
+    ]
+    for cell, sizes in [(c, s) for c, s in cells if not args.only or c in args.only]:
+        done = results["cells"].setdefault(cell, {})
+        for size in sizes:
+            if str(size) not in done:  # measured in an earlier run with the same settings: kept
+                done[str(size)] = run_cell(args, f"{cell}:{size}")
+                print(cell, size, json.dumps(done[str(size)]), flush=True)
+                out.write_text(json.dumps(results, indent=2))
     print_projection(results)
     out.write_text(json.dumps(results, indent=2))
     print(f"written {out}")
