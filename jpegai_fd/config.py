@@ -97,12 +97,10 @@ def _plain_type(kind):
     return _schema(kind) if dataclasses.is_dataclass(kind) else kind
 
 
-def _schema(cls: type, extra: tuple = ()) -> type:
+def _schema(cls: type, extra: tuple = (), skip: tuple = ()) -> type:
     """A structured-config dataclass with ``cls``'s fields and types, every value MISSING (the YAML has them)."""
     hints = typing.get_type_hints(cls, include_extras=True)
-    fields = [(n, _plain_type(hints[n]), field(default=MISSING)) for n in cls.__dataclass_fields__ if n != "seed"]
-    if cls is Grid:
-        fields += [(name, Dict[str, Any], field(default=MISSING)) for name in GROUPS]  # noqa: UP006
+    fields = [(n, _plain_type(hints[n]), field(default=MISSING)) for n in cls.__dataclass_fields__ if n not in skip]
     return dataclasses.make_dataclass(f"{cls.__name__}Schema", [*fields, *extra])
 
 
@@ -111,14 +109,17 @@ GROUPS = ("dataset", "encoder", "preprocess", "classifier")  # typed by the cons
 
 def job_schema() -> type:
     """``python -m jpegai_fd`` / ``jpegai_fd.extract``: the grid keys, the sections and the four groups."""
-    sections = [(name, _schema(cls), field(default=MISSING)) for name, cls in SECTIONS.items()]
-    optional = [
+    sections = [
+        (name, _schema(cls, skip=("seed",) if name == "scoring" else ()), field(default=MISSING))  # the job's seed
+        for name, cls in SECTIONS.items()
+    ]
+    others = [
+        *[(name, Dict[str, Any], field(default=MISSING)) for name in GROUPS],  # noqa: UP006
         ("robustness", Any, field(default=None)),  # +robustness=standard: perturbation conditions
         ("eval", Any, field(default=None)),  # '+dataset@eval.<name>=<layout>': extra test sets
         ("eval_bpp", List[int], field(default=MISSING)),  # noqa: UP006  (other rates the test split is scored at)
     ]
-    grid = _schema(Grid, (*sections, *optional))
-    return dataclasses.make_dataclass("JobConfig", [("seed", int, field(default=MISSING))], bases=(grid,))
+    return _schema(Grid, (*sections, *others))
 
 
 def _latent_grid(image_side) -> ListConfig:
