@@ -103,10 +103,10 @@ def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
     new = []
     for run in ("first", "second"):
         line = re.search(
-            r"extract: train (\d+) new, valid (\d+) new, test (\d+) new", (tmp_path / run / "cli.log").read_text()
+            r"extract: train (\d+) new, valid (\d+) new, test (\d+) new", (tmp_path / run / "extract.log").read_text()
         )
         new.append(int(line.group(1)))
     assert sum(new) == 600 and min(new) > 0, new  # every image encoded exactly once, by one of the two
     assert train_done(cache).all()
-    logs = "".join((tmp_path / run / "cli.log").read_text() for run in ("first", "second"))
+    logs = "".join((tmp_path / run / "extract.log").read_text() for run in ("first", "second"))
     assert "extracted meanwhile by another job" in logs
