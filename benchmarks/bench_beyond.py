@@ -1,5 +1,6 @@
-"""Issue 14's measurements through the real main command: the demo's 3x3 cross-generator table and
-the robustness curves (every standard condition, two other rates) of the default detector.
+"""Beyond the training distribution, measured through the real main command: the demo's 3x3
+cross-generator table and the robustness curves (every standard condition, two other rates) of the
+default detector.
 
     python benchmarks/bench_beyond.py                  # default demo size (256 px, 150/25/50 per class)
     python benchmarks/bench_beyond.py --tiny           # toy size (debug=tiny), a quick check of the script

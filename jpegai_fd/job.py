@@ -113,7 +113,7 @@ def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings
         result = tune(classifier, train, s.tuning, s.grid.seed, s.study_name)
     if result.untuned:  # a result of the fixed parameters: the report skips it unless asked
         log.warning(
-            "no hyperparameter search (%s): training with classifier.estimator's fixed parameters", result.untuned
+            "no hyperparameter search (%s): training with the fixed parameters of classifier.estimator", result.untuned
         )
         run.set_tags({UNTUNED_TAG: result.untuned})
     with timed(timings, "time/fit_s"):

@@ -93,6 +93,42 @@ def test_a_given_sweep_folder_that_holds_a_sweep_is_refused(tmp_path):
     assert len(runs(client, "jpegai_fd", "sweep")) == 1 and len(runs(client, "jpegai_fd", "job")) == 1
 
 
+@pytest.mark.slow
+def test_two_sweeps_started_at_the_same_moment_in_one_given_folder_never_share_it(tmp_path):
+    # The claim is atomic (a file created with O_EXCL), not a check then an act: of two sweeps racing for
+    # one hydra.sweep.dir exactly one runs there; the other is refused in one line before any work.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jpegai_fd",
+                "-m",
+                "preprocess=single",
+                f"bpp={bpp}",
+                *tiny_overrides(tmp_path / f"own{bpp}"),
+                f"hydra.sweep.dir={tmp_path}/sweep",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for bpp in (6, 12)
+    ]
+    done = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in done)
+    assert codes == [0, 2], [err[-2000:] for _, err in done]
+    refused = next(err for code, err in done if code == 2)
+    assert [line for line in refused.splitlines() if line.startswith("jpegai_fd: error:")] == [
+        next(line for line in refused.splitlines() if "already holds a sweep" in line)
+    ]
+    assert len(list((tmp_path / "sweep").glob("*/results.json"))) == 1
+
+
 def test_single_runs_get_their_own_folder(tmp_path):
     # Two single runs started in the same second used to write one outputs/runs/<time>/results.json.
     procs = [
