@@ -1,5 +1,7 @@
-"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked (a UserError naming the key before
-anything starts), turned into the software's options, which the worker only passes on.
+"""The ``encoder=jpegai`` settings: ``encoder.*`` keys checked (a UserError naming the key) before any work.
+
+Checked by hand, not by pydantic: Hydra builds the encoder, so no caller turns a ValidationError into
+the one-line message.
 """
 
 from __future__ import annotations
@@ -47,17 +49,9 @@ def _devices(value) -> tuple[str, ...]:
     return tuple(str(i) for i in items)
 
 
-def _num_workers(value, devices: tuple[str, ...]) -> int:
-    """null: one worker per core on CPU, one per listed GPU."""
-    if value is None:
-        return (os.cpu_count() or 1) if devices == ("cpu",) else len(devices)
-    return _positive_int("num_workers", value)
-
-
 @dataclass(frozen=True)
 class JPEGAISettings:
-    """Everything the adapter needs to know; paths are absolute. Built by :meth:`from_keys` from the
-    keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written)."""
+    """Everything the adapter needs; paths absolute. :meth:`from_keys` takes ``conf/encoder/jpegai.yaml``'s keys."""
 
     root: Path | None  # None: not configured (refused before any work by JPEGAIEncoder.prepare)
     models_dir: Path | None
@@ -103,7 +97,6 @@ class JPEGAISettings:
         log_dir: str,
         work_dir: str | None,
     ) -> "JPEGAISettings":
-        """Check the ``encoder.*`` values (UserError naming the key) and resolve paths and workers."""
         # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
         root_path = Path(root).expanduser().resolve() if root else None
         for key, value in (("extra_cfg", extra_cfg), ("overrides", overrides)):
@@ -113,6 +106,8 @@ class JPEGAISettings:
             if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
                 raise UserError(f"invalid value for 'encoder.{key}': {t!r}; use a positive number of seconds")
         devices = _devices(device)
+        if num_workers is None:  # one worker per core on CPU, one per listed GPU
+            num_workers = (os.cpu_count() or 1) if devices == ("cpu",) else len(devices)
         return cls(
             root=root_path,
             models_dir=Path(models_dir).expanduser().resolve() if models_dir else root_path and root_path / "models",
@@ -124,7 +119,7 @@ class JPEGAISettings:
             rate_mode=_choice("rate_mode", rate_mode, RATE_MODES),
             chroma=_choice("chroma", chroma, CHROMA),
             devices=devices,
-            num_workers=_num_workers(num_workers, devices),
+            num_workers=_positive_int("num_workers", num_workers),
             threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
             allow_missing_weights=bool(allow_missing_weights),
             keep_extras=bool(keep_extras),
@@ -137,7 +132,7 @@ class JPEGAISettings:
 
     @property
     def cfg_files(self) -> list[str]:
-        """The ``--cfg`` chain, relative to the root (the worker points them at its own cfg copy)."""
+        """The ``--cfg`` chain, relative to the root (the worker points it at its own cfg copy)."""
         return [f"cfg/tools_{self.tools}.json", f"cfg/profiles/{self.profile}.json", *self.extra_cfg]
 
     @property
@@ -145,7 +140,6 @@ class JPEGAISettings:
         return self.devices != ("cpu",)
 
     def check_rate(self, bpp: int) -> None:
-        """Raise UserError if ``bpp`` cannot be coded in this rate mode (table mode knows only TABLE_RATES)."""
         if self.rate_mode == "table" and bpp not in TABLE_RATES:
             raise UserError(
                 f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
@@ -153,7 +147,7 @@ class JPEGAISettings:
             )
 
     def worker_settings(self, bpp: int) -> dict:
-        """The ``init`` request a worker gets (JSON)."""
+        """The settings of a worker's ``init`` request (JSON)."""
         return {
             "cfg": self.cfg_files,
             "models_dir": str(self.models_dir),
