@@ -49,21 +49,26 @@ def _devices(value) -> tuple[str, ...]:
     return tuple(str(i) for i in items)
 
 
+def _path(value) -> Path | None:
+    return Path(value).expanduser().resolve() if value else None
+
+
 @dataclass(frozen=True)
 class JPEGAISettings:
-    """Everything the adapter needs; paths absolute. :meth:`from_keys` takes ``conf/encoder/jpegai.yaml``'s keys."""
+    """The keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written), checked and
+    normalised on construction: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
 
-    root: Path | None  # None: not configured (refused before any work by JPEGAIEncoder.prepare)
-    models_dir: Path | None
-    python: str
+    root: Path | None  # None: not configured (refused before any work by the installation check)
+    models_dir: Path | None  # null = <root>/models
+    python: str | None  # null = this interpreter
     profile: str
     tools: str
     extra_cfg: tuple[str, ...]
     overrides: tuple[str, ...]
     rate_mode: str
     chroma: str
-    devices: tuple[str, ...]
-    num_workers: int
+    device: tuple[str, ...]
+    num_workers: int | None  # null = one per core on CPU, one per listed GPU
     threads_per_worker: int  # torch threads: latents depend on it (at ~1e-7), never on num_workers
     allow_missing_weights: bool
     keep_extras: bool
@@ -73,62 +78,39 @@ class JPEGAISettings:
     log_dir: Path
     work_dir: Path | None
 
-    @classmethod
-    def from_keys(
-        cls,
-        *,
-        root: str | None,
-        models_dir: str | None,
-        python: str | None,
-        profile: str,
-        tools: str | bool,
-        extra_cfg: list,
-        overrides: list,
-        rate_mode: str,
-        chroma: str,
-        device,
-        num_workers: int | None,
-        threads_per_worker: int,
-        allow_missing_weights: bool,
-        keep_extras: bool,
-        fast_path: bool,
-        image_timeout_s: float,
-        start_timeout_s: float,
-        log_dir: str,
-        work_dir: str | None,
-    ) -> "JPEGAISettings":
-        # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
-        root_path = Path(root).expanduser().resolve() if root else None
-        for key, value in (("extra_cfg", extra_cfg), ("overrides", overrides)):
-            if not isinstance(value, (list, tuple)):
-                raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be a list")
-        for key, t in (("image_timeout_s", image_timeout_s), ("start_timeout_s", start_timeout_s)):
+    def __post_init__(self):
+        def put(key, value):
+            object.__setattr__(self, key, value)
+
+        for key in ("extra_cfg", "overrides"):
+            if not isinstance(getattr(self, key), (list, tuple)):
+                raise UserError(f"invalid value for 'encoder.{key}': {getattr(self, key)!r}; it must be a list")
+            put(key, tuple(str(c) for c in getattr(self, key)))
+        for key in ("image_timeout_s", "start_timeout_s"):
+            t = getattr(self, key)
             if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
                 raise UserError(f"invalid value for 'encoder.{key}': {t!r}; use a positive number of seconds")
-        devices = _devices(device)
-        if num_workers is None:  # one worker per core on CPU, one per listed GPU
-            num_workers = (os.cpu_count() or 1) if devices == ("cpu",) else len(devices)
-        return cls(
-            root=root_path,
-            models_dir=Path(models_dir).expanduser().resolve() if models_dir else root_path and root_path / "models",
-            python=str(python or sys.executable),
-            profile=_choice("profile", profile, PROFILES),
-            tools=_choice("tools", tools, TOOLS),
-            extra_cfg=tuple(str(c) for c in extra_cfg),
-            overrides=tuple(str(o) for o in overrides),
-            rate_mode=_choice("rate_mode", rate_mode, RATE_MODES),
-            chroma=_choice("chroma", chroma, CHROMA),
-            devices=devices,
-            num_workers=_positive_int("num_workers", num_workers),
-            threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
-            allow_missing_weights=bool(allow_missing_weights),
-            keep_extras=bool(keep_extras),
-            fast_path=_flag("fast_path", fast_path),
-            image_timeout_s=float(image_timeout_s),
-            start_timeout_s=float(start_timeout_s),
-            log_dir=Path(log_dir).expanduser().resolve(),
-            work_dir=Path(work_dir).expanduser().resolve() if work_dir else None,
-        )
+            put(key, float(t))
+        put("device", _devices(self.device))
+        if self.num_workers is None:
+            put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))
+        root = _path(self.root)
+        put("root", root)
+        put("models_dir", _path(self.models_dir) or (root and root / "models"))
+        put("python", str(self.python or sys.executable))
+        for key, allowed in (("profile", PROFILES), ("tools", TOOLS), ("rate_mode", RATE_MODES), ("chroma", CHROMA)):
+            put(key, _choice(key, getattr(self, key), allowed))
+        for key in ("num_workers", "threads_per_worker"):
+            _positive_int(key, getattr(self, key))
+        _flag("fast_path", self.fast_path)
+        put("allow_missing_weights", bool(self.allow_missing_weights))
+        put("keep_extras", bool(self.keep_extras))
+        put("log_dir", _path(self.log_dir))
+        put("work_dir", _path(self.work_dir))
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return self.device
 
     @property
     def cfg_files(self) -> list[str]:
