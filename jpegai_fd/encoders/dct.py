@@ -85,17 +85,11 @@ class DCTEncoder:
         )
 
     def fingerprint(self) -> dict:
-        return {
-            "encoder": self.name,
-            "version": self.version,
-            "color": "bt709",
-            "chroma": "420",
-            "luma_block": LUMA_BLOCK,
-            "chroma_block": CHROMA_BLOCK,
-            "chroma_weight": CHROMA_WEIGHT,
-            "rate_model": "per-channel-entropy",
-            "rate_search_iters": self.rate_search_iters,
-        }
+        layout = dict(color="bt709", chroma="420", luma_block=LUMA_BLOCK, chroma_block=CHROMA_BLOCK)
+        rate = dict(
+            chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy", rate_search_iters=self.rate_search_iters
+        )
+        return dict(encoder=self.name, version=self.version, **layout, **rate)
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // LUMA_BLOCK), -(-width // LUMA_BLOCK)

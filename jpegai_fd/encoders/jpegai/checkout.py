@@ -1,12 +1,8 @@
-"""Checks on a reference-software installation and its weights before any worker starts.
-
-Each check fails with a one-line fix: the root looks like the software (``src/codec``, ``cfg/info.json``),
-its version is supported, the interpreter runs, the two C++ extensions are built for it, and every
-weight file the profile loads is present (the software's loader silently keeps random weights for a
-missing one). Which files are loaded was measured by logging every ``Downloader.get_file_path`` call of
-the IS version (the worker logs them at every start and the adapter compares): every profile loads the
-integerised common modules, all decoders and the post-filters; only the analysis nets differ (BOP for
-``simple`` and ``base``, HOP for ``high``).
+"""Checks on a reference-software installation and its weights before any worker starts, each failing
+with a one-line fix. Weight files are checked first because the software's loader silently keeps random
+weights for a missing one; which files a profile loads was measured by logging every
+``Downloader.get_file_path`` call of the IS version (the worker logs them at every start, the adapter
+compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for ``high``).
 """
 
 from __future__ import annotations

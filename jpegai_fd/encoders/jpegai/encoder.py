@@ -9,6 +9,7 @@ are flagged in ``failed`` (N,) bool with zero latents.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import weakref
 
@@ -58,23 +59,19 @@ class JPEGAIEncoder:
         self.settings.check_rate(bpp)
 
     def _make_fingerprint(self) -> dict:
-        s = self.settings
+        s, c = self.settings, self.checkout
         return {
+            **{k: getattr(s, k) for k in ("profile", "tools", "cfg_files", "rate_mode", "chroma")},
             "encoder": self.name,
             "adapter_version": ADAPTER_VERSION,
-            "software_version": self.checkout.version,
-            "codec_name": self.checkout.codec_name,
-            "profile": s.profile,
-            "tools": s.tools,
-            "cfg_files": s.cfg_files,
-            "cfg_sha256": self.checkout.cfg_sha256,
+            "software_version": c.version,
+            "codec_name": c.codec_name,
+            "cfg_sha256": c.cfg_sha256,
             "overrides": list(s.overrides),
-            "rate_mode": s.rate_mode,
-            "chroma": s.chroma,
-            "weights": self.checkout.weights,
+            "weights": c.weights,
             # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
             "compute": "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads",
-            "valid_for_science": not self.checkout.weights["missing"],
+            "valid_for_science": not c.weights["missing"],
             "extras": s.keep_extras,
         }
 
@@ -90,12 +87,11 @@ class JPEGAIEncoder:
         """Per-image shape and dtype of each ``extras`` entry ({} unless encoder.keep_extras)."""
         if not self.settings.keep_extras:
             return {}
-        h, w = -(-height // 16), -(-width // 16)
-        zh, zw = -(-height // 64), -(-width // 64)
+        grids = {"z_hat": (-(-height // 64), -(-width // 64))}  # the hyper latent: 1/64 of the image
         out: dict[str, tuple[tuple[int, ...], str]] = {"tool_id": ((), "int8")}
-        for c in COMPONENTS:
-            for name, dtype in EXTRA_DTYPES.items():
-                out[f"{c}/{name}"] = ((CHANNELS[c], zh, zw) if name == "z_hat" else (CHANNELS[c], h, w), dtype)
+        for c, name in itertools.product(COMPONENTS, EXTRA_DTYPES):
+            grid = grids.get(name, (-(-height // 16), -(-width // 16)))
+            out[f"{c}/{name}"] = ((CHANNELS[c], *grid), EXTRA_DTYPES[name])
         return out
 
     def encode(self, images: np.ndarray, bpp: int) -> Latents:
@@ -111,9 +107,11 @@ class JPEGAIEncoder:
         for i, (arrays, meta) in enumerate(zip(batch.arrays, batch.meta)):
             if arrays is not None:
                 self._check_meta(meta)
-                for key, array in self._checked(arrays, shapes):
+                for key in [f"{lat}/{c}" for lat in LATENTS for c in COMPONENTS]:
                     lat, c = key.split("/")
-                    out[lat][c][i] = array
+                    if arrays[key].shape != shapes[c]:
+                        raise RuntimeError(f"JPEG AI returned {key} of shape {arrays[key].shape}, expected {shapes[c]}")
+                    out[lat][c][i] = arrays[key]
                 for k in extras:
                     extras[k][i] = meta["tool_id"] if k == "tool_id" else arrays[f"extras/{k}"]
         if extras:
@@ -126,24 +124,11 @@ class JPEGAIEncoder:
         self.stats["failed"] += len(batch.failed)
         return out
 
-    @staticmethod
-    def _checked(arrays: dict, shapes: dict):
-        """(``latent/component``, array) of one image's reply, each of the expected shape."""
-        for lat in LATENTS:
-            for c in COMPONENTS:
-                a = arrays[f"{lat}/{c}"]
-                if a.shape != shapes[c]:
-                    raise RuntimeError(f"JPEG AI returned {lat}/{c} of shape {a.shape}, expected {shapes[c]}")
-                yield f"{lat}/{c}", a
-
     def _check_meta(self, meta: dict) -> None:
         """The chroma format the software actually coded must be the one asked for."""
-        want = 2 if self.settings.chroma == "420" else 1
-        got = (meta.get("c_ver"), meta.get("c_hor"))
-        if None not in got and got != (want, want):
-            raise RuntimeError(
-                f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={self.settings.chroma}"
-            )
+        got, chroma = (meta.get("c_ver"), meta.get("c_hor")), self.settings.chroma
+        if None not in got and got != ((2, 2) if chroma == "420" else (1, 1)):
+            raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={chroma}")
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:

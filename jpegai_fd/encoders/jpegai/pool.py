@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import select
 import shutil
 import subprocess
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -95,15 +94,9 @@ class WorkerProcess:
         with open(self.log, "ab") as log:
             log.write(f"\n==== start {self.starts} of worker {self.slot} in {self.workdir} ====\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(
-                [s.python, WORKER_SCRIPT, "--root", s.root, "--workdir", self.workdir, "--log", self.log],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                cwd=self.workdir,
-                bufsize=0,
-                env=self._environment(),
-            )
+            cmd = [s.python, WORKER_SCRIPT, "--root", s.root, "--workdir", self.workdir, "--log", self.log]
+            pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": log}
+            self.proc = subprocess.Popen(cmd, cwd=self.workdir, bufsize=0, env=self._environment(), **pipes)
         self.starts += 1
         started = time.perf_counter()
         try:
@@ -174,15 +167,6 @@ class WorkerProcess:
         return reply, arrays
 
 
-@dataclass
-class BatchResult:
-    """Per-image outputs of one batch: ``arrays[i]`` and ``meta[i]`` (None where image i failed)."""
-
-    arrays: list
-    meta: list
-    failed: dict = field(default_factory=dict)  # index -> last error
-
-
 class WorkerPool:
     """``settings.num_workers`` workers, devices assigned round-robin; :meth:`start` before :meth:`encode`."""
 
@@ -208,36 +192,34 @@ class WorkerPool:
 
     def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> BatchResult:
         """Encode ``images`` (N, H, W, 3) uint8 across the workers (started with :meth:`start`)."""
-        batch = _Batch(images, bpp, keys)
+        batch = BatchResult(images, bpp, keys)
         with ThreadPoolExecutor(len(self.workers)) as ex:
             list(ex.map(batch.drain, self.workers))
         if batch.fatal:
             raise batch.fatal[0]
-        result = batch.result
         for i in range(len(images)):  # left over only when every worker died for good
-            if result.arrays[i] is None and i not in result.failed:
-                result.failed[i] = "not processed"
-        return result
+            if batch.arrays[i] is None and i not in batch.failed:
+                batch.failed[i] = "not processed"
+        return batch
 
 
-class _Batch:
-    """The shared state of one batch: a queue of image indices that every worker thread drains."""
+class BatchResult:
+    """One batch: ``arrays[i]`` and ``meta[i]`` (None where image i failed), ``failed`` (index -> last
+    error), and the queue of image indices that every worker thread drains."""
 
     def __init__(self, images: np.ndarray, bpp: int, keys: list[str]):
-        self.images, self.bpp, self.keys = images, bpp, keys
-        self.result = BatchResult([None] * len(images), [None] * len(images))
-        self.todo: queue.Queue = queue.Queue()
-        for i in range(len(images)):
-            self.todo.put(i)
-        self.attempts = [0] * len(images)
-        self.fatal: list[BaseException] = []
+        self.images, self.bpp, self.keys, n = images, bpp, keys, len(images)
+        self.arrays: list = [None] * n
+        self.meta: list = [None] * n
+        self.failed: dict[int, str] = {}
+        self.todo, self.attempts, self.fatal = deque(range(n)), [0] * n, []
 
     def drain(self, worker: WorkerProcess) -> None:
         """Encode images with ``worker`` until none is left or a worker cannot restart."""
         while not self.fatal:
             try:
-                i = self.todo.get_nowait()
-            except queue.Empty:
+                i = self.todo.popleft()  # deque: atomic, shared by the worker threads
+            except IndexError:
                 return
             self.attempts[i] += 1  # an index is held by one thread at a time: no lock needed
             try:
@@ -246,7 +228,7 @@ class _Batch:
                 if not self._failed(worker, i, exc):
                     return
                 continue
-            self.result.arrays[i], self.result.meta[i] = arrays, meta
+            self.arrays[i], self.meta[i] = arrays, meta
 
     def _failed(self, worker: WorkerProcess, i: int, exc: WorkerCrash | ImageFailed) -> bool:
         """Requeue image ``i`` once, restart a crashed worker; False when it cannot restart."""
@@ -257,9 +239,9 @@ class _Batch:
             *(worker.slot, self.keys[i], self.attempts[i], what, exc, worker.log),
         )
         if self.attempts[i] < ATTEMPTS:
-            self.todo.put(i)
+            self.todo.append(i)
         else:
-            self.result.failed[i] = str(exc)
+            self.failed[i] = str(exc)
         if crashed:
             try:
                 worker.start()

@@ -20,23 +20,21 @@ TABLE_RATES = (12, 25, 50, 75, 100)  # the software's default target_bpps (cfg/p
 CHROMA = ("444", "420")
 
 
+def _invalid(key: str, value, words: str) -> UserError:
+    return UserError(f"invalid value for 'encoder.{key}': {value!r}; {words}")
+
+
 def _choice(key: str, value, allowed) -> str:
     text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
     if text not in allowed:
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; allowed values: {', '.join(allowed)}")
+        raise _invalid(key, value, f"allowed values: {', '.join(allowed)}")
     return text
 
 
-def _positive_int(key: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be an integer >= 1")
-    return value
-
-
-def _flag(key: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; use true or false")
-    return value
+def _seconds(key: str, t) -> float:
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
+        raise _invalid(key, t, "use a positive number of seconds")
+    return float(t)
 
 
 def _devices(value) -> tuple[str, ...]:
@@ -45,7 +43,7 @@ def _devices(value) -> tuple[str, ...]:
     if items == ["cpu"]:
         return ("cpu",)
     if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items):
-        raise UserError(f"invalid value for 'encoder.device': {value!r}; use cpu, a GPU index (0) or a list ([0,1])")
+        raise _invalid("device", value, "use cpu, a GPU index (0) or a list ([0,1])")
     return tuple(str(i) for i in items)
 
 
@@ -84,13 +82,10 @@ class JPEGAISettings:
 
         for key in ("extra_cfg", "overrides"):
             if not isinstance(getattr(self, key), (list, tuple)):
-                raise UserError(f"invalid value for 'encoder.{key}': {getattr(self, key)!r}; it must be a list")
+                raise _invalid(key, getattr(self, key), "it must be a list")
             put(key, tuple(str(c) for c in getattr(self, key)))
         for key in ("image_timeout_s", "start_timeout_s"):
-            t = getattr(self, key)
-            if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-                raise UserError(f"invalid value for 'encoder.{key}': {t!r}; use a positive number of seconds")
-            put(key, float(t))
+            put(key, _seconds(key, getattr(self, key)))
         put("device", _devices(self.device))
         if self.num_workers is None:
             put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))
@@ -101,8 +96,10 @@ class JPEGAISettings:
         for key, allowed in (("profile", PROFILES), ("tools", TOOLS), ("rate_mode", RATE_MODES), ("chroma", CHROMA)):
             put(key, _choice(key, getattr(self, key), allowed))
         for key in ("num_workers", "threads_per_worker"):
-            _positive_int(key, getattr(self, key))
-        _flag("fast_path", self.fast_path)
+            if not isinstance(n := getattr(self, key), int) or isinstance(n, bool) or n < 1:
+                raise _invalid(key, n, "it must be an integer >= 1")
+        if not isinstance(self.fast_path, bool):
+            raise _invalid("fast_path", self.fast_path, "use true or false")
         put("allow_missing_weights", bool(self.allow_missing_weights))
         put("keep_extras", bool(self.keep_extras))
         put("log_dir", _path(self.log_dir))

@@ -15,14 +15,8 @@ import torch
 def _same(a, b):
     """Exact equality of call arguments (tensors: dtype, shape, device and every value)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and a.dtype == b.dtype
-            and a.shape == b.shape
-            and a.device == b.device
-            and torch.equal(a, b)
-        )
+        both = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+        return both and (a.dtype, a.shape, a.device) == (b.dtype, b.shape, b.device) and torch.equal(a, b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -45,9 +39,8 @@ class ForwardMemo:
     """Per-image memo of pure nets: ``wrap(module, kind)`` replaces ``module.forward``; ``clear()``."""
 
     def __init__(self):
-        self.entries = {}
-        self.runs = {}  # kind -> forward passes actually computed since the last clear
-        self.hits = {}  # kind -> forward passes answered from the memo
+        self.entries = {}  # id(module) -> [(args, kwargs, output)]
+        self.runs, self.hits = {}, {}  # kind -> forward passes computed / answered from the memo since clear()
 
     def wrap(self, module, kind):
         original = module.forward
@@ -89,26 +82,17 @@ def _first_image(images, *args, **kwargs):
     return images
 
 
-def base_models(ce):
-    """The base-model objects (one per trained model) of the core model: ``ce.model.get_tool().tools``."""
-    core = ce.model.get_tool()
-    tools = getattr(core, "tools", None)
-    if not tools:
-        raise AttributeError("the core model %r has no sub-models ('tools')" % type(core).__name__)
-    return list(tools)
-
-
 def install(ce):
     """Wrap the engine ``ce`` in place for latent extraction; returns the memo (clear it per image)."""
+    core = ce.model.get_tool()
+    if not getattr(core, "tools", None):  # the base models, one per trained model
+        raise AttributeError("the core model %r has no sub-models ('tools')" % type(core).__name__)
     memo = ForwardMemo()
-    for tool in base_models(ce):
+    for tool in list(core.tools):
         for branch in (tool.model_y, tool.model_uv):
             memo.wrap(branch.encoder, "analysis")
-            common = branch.common_modules
-            memo.wrap(common.hyper_encoder, "hyper_encoder")
-            memo.wrap(common.hyper_decoder, "hyper_decoder")
-            memo.wrap(common.hyper_scale_decoder, "hyper_scale_decoder")
+            for kind in ("hyper_encoder", "hyper_decoder", "hyper_scale_decoder"):
+                memo.wrap(getattr(branch.common_modules, kind), kind)
             _no_synthesis(branch)
-    ce.post_filters.compress = _first_image
-    ce.post_filters.decompress = _first_image
+    ce.post_filters.compress = ce.post_filters.decompress = _first_image
     return memo

@@ -96,16 +96,9 @@ class Service:
         self.new_coder, self.get_downloader, self.Image = new_coder, get_downloader, Image
         start = time.perf_counter()
         device = self._build(int(settings["bpp"]))
-        return {
-            "version": info.get("version"),
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "numpy": numpy.__version__,
-            "requested": self.requested,
-            "device": device,
-            "build_seconds": time.perf_counter() - start,
-            "threads": torch.get_num_threads(),
-        }
+        ready = dict(version=info.get("version"), python=sys.version.split()[0], torch=torch.__version__)
+        ready.update(numpy=numpy.__version__, requested=self.requested, device=device)
+        return dict(ready, build_seconds=time.perf_counter() - start, threads=torch.get_num_threads())
 
     def _rate_args(self, bpp):
         if self.settings["rate_mode"] == "search":
