@@ -13,7 +13,7 @@ from jfd_testing import compose_cfg
 
 from jfd_testing import build_encoder, build_group
 from jpegai_fd.encoders.jpegai import JPEGAIEncoder
-from jpegai_fd.encoders.jpegai.weights import required_files
+from jpegai_fd.encoders.jpegai.checkout import required_files
 from jpegai_fd.errors import UserError
 from jpegai_fd.config import factor_tags
 

@@ -15,10 +15,9 @@ Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W
 class LatentEncoder(Protocol):
     """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate.
 
-    Built from ``conf/encoder/<name>.yaml``; the constructor takes its keys and only checks values,
-    since every job of a sweep is built before any work. Optional: ``check_rate(bpp)`` (a UserError
-    when ``bpp`` cannot be coded, checked before any work), ``prepare()`` (installation and weights,
-    once), ``extra_shapes(height, width)`` (extra per-image arrays to cache).
+    The constructor takes ``conf/encoder/<name>.yaml``'s keys and only checks values (a sweep builds
+    every job first). Optional: ``check_rate(bpp)`` (UserError before any work), ``prepare()``
+    (installation and weights, once), ``extra_shapes(height, width)`` (extra per-image arrays to cache).
     """
 
     name: str
@@ -30,5 +29,4 @@ class LatentEncoder(Protocol):
         """(C, h, w) of each component for an image of height x width."""
 
     def encode(self, images: np.ndarray, bpp: int) -> Latents:
-        """Encode (N, H, W, 3) uint8 RGB images at ``bpp`` (rate x 100) into
-        ``{"y": {"model_y": a, "model_uv": b}, "y_hat": {...}}``, arrays (N, C, h, w) float32."""
+        """(N, H, W, 3) uint8 RGB at ``bpp`` (rate x 100) -> ``{"y": {"model_y": a, "model_uv": b}, "y_hat": ...}``."""

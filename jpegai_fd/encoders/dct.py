@@ -1,12 +1,9 @@
 """The offline default encoder: block-DCT latents laid out like JPEG AI's.
 
-* ``model_y``: 16x16 block DCT-II (orthonormal) of BT.709 luma: 256 channels (channel = 16*u + v for
-  vertical frequency u, horizontal v) on a ceil(H/16) x ceil(W/16) grid.
-* ``model_uv``: 4:2:0 chroma (2x2 mean), 8x8 block DCT of U then V: 128 channels on the same grid.
-* ``y``: the coefficients; ``y_hat``: quantised and dequantised with steps ``step * weight``, the
-  weight growing with frequency (and for chroma, as JPEG's tables do), ``step`` searched per image
-  so the estimated size meets ``bpp / 100`` bits per pixel (:mod:`.rate`).
-
+``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma, 256 channels (16*u + v for vertical
+frequency u, horizontal v) on a ceil(H/16) x ceil(W/16) grid; ``model_uv``: 8x8 block DCT of 4:2:0 (2x2
+mean) U then V, 128 channels on the same grid. ``y_hat`` quantises with ``step * weight`` (weight grows
+with frequency, and for chroma), ``step`` searched per image to meet ``bpp / 100`` bits per pixel.
 Images are edge-padded to a multiple of 16, as JPEG AI pads internally.
 """
 
@@ -25,19 +22,17 @@ CHROMA_WEIGHT = 1.5  # chroma detail matters less to the eye; JPEG's chroma tabl
 
 def dct_matrix(n: int) -> np.ndarray:
     """Orthonormal DCT-II matrix D (n x n): coefficients = D @ x."""
-    k = np.arange(n)[:, None]
-    i = np.arange(n)[None, :]
+    k, i = np.arange(n)[:, None], np.arange(n)[None, :]
     d = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * i + 1) * k / (2 * n))
     d[0] /= np.sqrt(2.0)
     return d
 
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
-    """(N, H, W) float32 planes with H, W multiples of ``block`` -> (N, block*block, H/block, W/block).
+    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block).
 
-    Two separable passes of elementwise multiply-adds in a fixed order, never BLAS: a matrix product's
-    reduction order depends on the BLAS build and thread count, which made the cache's bytes depend on
-    the launcher. Exactly rounded float32 operations give the same bytes everywhere.
+    Multiply-adds in a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS
+    build and thread count, which made the cache's bytes depend on the launcher.
     """
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
@@ -48,33 +43,26 @@ def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
 
 
 def _fixed_order_sum(x: np.ndarray, d: np.ndarray, axis: int) -> np.ndarray:
-    """``out[..., k, ...] = sum_m d[k, m] * x[..., m, ...]`` along ``axis``, accumulated for m = 0, 1, ...
-    in that order (same shape as ``x``; ``d`` is square)."""
+    """``out[..., k, ...] = sum_m d[k, m] * x[..., m, ...]`` along ``axis``, summed for m = 0, 1, ... in order."""
     shape = [1] * x.ndim
     shape[axis] = d.shape[0]
-    out = np.empty_like(x)
-    term = np.empty_like(x)
+    out, term = np.empty_like(x), np.empty_like(x)
     for m in range(d.shape[1]):
-        column = d[:, m].reshape(shape)
         source = x[(slice(None),) * axis + (slice(m, m + 1),)]  # (..., 1, ...) broadcast against the column
-        if m == 0:
-            np.multiply(source, column, out=out)
-        else:
-            np.multiply(source, column, out=term)
+        np.multiply(source, d[:, m].reshape(shape), out=term if m else out)
+        if m:
             np.add(out, term, out=out)
     return out
 
 
 def frequency_weights(block: int) -> np.ndarray:
-    """(block*block,) step multipliers 1 + (u + v) / 2 for frequency indices u, v (u/32 cycles per
-    full-resolution pixel in 16x16 luma and 8x8 half-resolution chroma blocks alike)."""
+    """(block*block,) step multipliers 1 + (u + v) / 2 for frequency indices u, v."""
     u, v = np.meshgrid(np.arange(block), np.arange(block), indexing="ij")
     return (1 + 0.5 * (u + v)).ravel().astype(np.float64)
 
 
 def _mean_2x2(planes: np.ndarray) -> np.ndarray:
-    """(N, H, W, K) -> (N, H/2, W/2, K) means of 2x2 blocks, summed in a fixed order (a reduction
-    such as ``mean(axis=...)`` may pair its terms differently with the SIMD path it takes)."""
+    """(N, H, W, K) -> (N, H/2, W/2, K) 2x2 means summed in a fixed order (``mean`` pairs terms by SIMD path)."""
     total = planes[:, 0::2, 0::2] + planes[:, 0::2, 1::2]
     total += planes[:, 1::2, 0::2]
     total += planes[:, 1::2, 1::2]
@@ -82,8 +70,6 @@ def _mean_2x2(planes: np.ndarray) -> np.ndarray:
 
 
 class DCTEncoder:
-    """Block-DCT latents with a rate-searched quantiser; implements ``LatentEncoder``."""
-
     # Bump when the latents of this class change: part of the fingerprint, hence the cache key.
     version = 2  # 2: BLAS-free fixed-order DCT and an exactly representable rate-search grid (bytes no longer depend on threads)
 
@@ -99,17 +85,11 @@ class DCTEncoder:
         )
 
     def fingerprint(self) -> dict:
-        return {
-            "encoder": self.name,
-            "version": self.version,
-            "color": "bt709",
-            "chroma": "420",
-            "luma_block": LUMA_BLOCK,
-            "chroma_block": CHROMA_BLOCK,
-            "chroma_weight": CHROMA_WEIGHT,
-            "rate_model": "per-channel-entropy",
-            "rate_search_iters": self.rate_search_iters,
-        }
+        layout = dict(color="bt709", chroma="420", luma_block=LUMA_BLOCK, chroma_block=CHROMA_BLOCK)
+        rate = dict(
+            chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy", rate_search_iters=self.rate_search_iters
+        )
+        return dict(encoder=self.name, version=self.version, **layout, **rate)
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // LUMA_BLOCK), -(-width // LUMA_BLOCK)
@@ -117,16 +97,14 @@ class DCTEncoder:
 
     def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """Unquantised latents ``{"model_y": (N,256,h,w), "model_uv": (N,128,h,w)}`` float32."""
-        n, height, width, _ = images.shape
-        ph, pw = -height % LUMA_BLOCK, -width % LUMA_BLOCK
-        if ph or pw:
-            images = np.pad(images, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
-        yuv = rgb_to_yuv709(images)
+        _, height, width, _ = images.shape
+        yuv = rgb_to_yuv709(
+            np.pad(images, ((0, 0), (0, -height % LUMA_BLOCK), (0, -width % LUMA_BLOCK), (0, 0)), "edge")
+        )
         luma = block_dct(yuv[..., 0], LUMA_BLOCK)
         chroma = _mean_2x2(yuv[..., 1:])
-        u = block_dct(np.ascontiguousarray(chroma[..., 0]), CHROMA_BLOCK)
-        v = block_dct(np.ascontiguousarray(chroma[..., 1]), CHROMA_BLOCK)
-        return {"model_y": luma, "model_uv": np.concatenate([u, v], axis=1)}
+        uv = [block_dct(np.ascontiguousarray(chroma[..., k]), CHROMA_BLOCK) for k in (0, 1)]
+        return {"model_y": luma, "model_uv": np.concatenate(uv, axis=1)}
 
     def encode(self, images: np.ndarray, bpp: int) -> Latents:
         y = self.transform(images)

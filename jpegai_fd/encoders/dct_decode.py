@@ -1,10 +1,7 @@
 """The decoder of the DCT encoder: RGB pixels back from its latents (the inverse of :mod:`.dct`).
 
-Inverse 16x16 block DCT to luma; inverse 8x8 block DCT to half-resolution chroma, upsampled by the
-"triangle" filter (3/4 nearest + 1/4 next sample, edges clamped: the centred 4:2:0 interpolation of
-JPEG decoders, since the encoder's 2x2 mean sits between four luma samples); the exact inverse of
-:func:`~.color.rgb_to_yuv709`; padding cropped, rounded to 8 bits. From ``y`` the round trip loses
-only the chroma subsampling and the rounding; from ``y_hat`` also what the quantiser dropped.
+Chroma is upsampled by the "triangle" filter (3/4 nearest + 1/4 next sample, edges clamped), the centred
+4:2:0 interpolation of JPEG decoders: the encoder's 2x2 mean sits between four luma samples.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ def inverse_block_dct(coefs: np.ndarray, block: int) -> np.ndarray:
 
 
 def _triangle_up(planes: np.ndarray, axis: int) -> np.ndarray:
-    """Double ``axis`` of ``planes``: out[2i] = 3/4 x[i] + 1/4 x[i-1], out[2i+1] = 3/4 x[i] + 1/4 x[i+1]."""
+    """Double ``axis``: out[2i] = 3/4 x[i] + 1/4 x[i-1], out[2i+1] = 3/4 x[i] + 1/4 x[i+1]."""
     x = np.moveaxis(planes, axis, -1)
     prev = np.concatenate([x[..., :1], x[..., :-1]], axis=-1)
     nxt = np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
@@ -53,13 +50,9 @@ def yuv709_to_rgb(yuv: np.ndarray) -> np.ndarray:
 
 
 def decode_dct(latents: dict[str, np.ndarray], height: int, width: int) -> np.ndarray:
-    """``{"model_y": (N,256,h,w), "model_uv": (N,128,h,w)}`` (``y`` or ``y_hat`` of the DCT encoder)
-    -> (N, height, width, 3) uint8 RGB. ``height``/``width`` are the image's size before padding."""
+    """``y`` or ``y_hat`` of the DCT encoder -> (N, height, width, 3) uint8 RGB (the size before padding)."""
     luma = inverse_block_dct(latents["model_y"], LUMA_BLOCK)
-    uv = latents["model_uv"]
-    half = CHROMA_BLOCK * CHROMA_BLOCK
-    u = upsample_chroma(inverse_block_dct(uv[:, :half], CHROMA_BLOCK))
-    v = upsample_chroma(inverse_block_dct(uv[:, half:], CHROMA_BLOCK))
+    u, v = (upsample_chroma(inverse_block_dct(c, CHROMA_BLOCK)) for c in np.split(latents["model_uv"], 2, axis=1))
     if luma.shape[1] < height or luma.shape[2] < width:
         raise ValueError(f"latents cover {luma.shape[1]}x{luma.shape[2]} pixels, less than {height}x{width}")
     rgb = yuv709_to_rgb(np.stack([luma, u, v], axis=-1))[:, :height, :width]

@@ -1,11 +1,9 @@
 """Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
 
-The rate is the empirical entropy of the quantised symbols, one model per channel (what an ideal
-context-free coder spends). A bisection finds, for every image of a batch at once, the finest step
-whose rate does not exceed the target. The steps form a grid of exactly representable numbers
-(``2**iters`` points: ``iters - 5`` mantissa bits in each of 32 octaves, 2**-24 up to 2**8) and the
-bisection runs on the integer index, so no step depends on the machine's math library; ``log2`` in
-the rate enters only through the comparison with the target.
+Rate: empirical entropy of the quantised symbols, one model per channel (an ideal context-free coder).
+A bisection on the integer index of a grid of exactly representable steps (``iters - 5`` mantissa bits
+in each of 32 octaves) finds per image the finest step within the target, so no step depends on the
+machine's math library.
 """
 
 from __future__ import annotations
@@ -17,11 +15,7 @@ TOP_EXPONENT = 7  # the octave [2**7, 2**8) is the last
 
 
 def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
-    """Entropy-coded size in bits of each image's latent quantised with its ``step``.
-
-    ``sorted_coefs``: (B, C, P) coefficients already divided by their channel weight and sorted along
-    P (the positions of a channel). ``step``: (B,). Returns (B,) bits.
-    """
+    """(B,) bits of each image's (B, C, P) weighted coefficients, sorted along P, quantised with its (B,) ``step``."""
     b, c, p = sorted_coefs.shape
     q = np.rint(sorted_coefs / step[:, None, None])
     new_run = np.ones(q.shape, dtype=bool)
@@ -33,9 +27,8 @@ def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
-    """The step of each grid ``index`` (int64 in [0, 2**iters)), increasing with the index:
-    ``(1 + f / 2**m) * 2**e`` for mantissa ``f`` (the low ``m = iters - 5`` bits) and octave ``e``
-    (the high bits), computed exactly (with fewer than 5 iterations: whole octaves up to 2**7)."""
+    """Exact step ``(1 + f / 2**m) * 2**e`` of each grid ``index`` in [0, 2**iters): mantissa ``f`` the low
+    ``m = iters - 5`` bits, octave ``e`` the high ones (below 5 iterations: whole octaves up to 2**7)."""
     octave_bits = min(OCTAVE_BITS, iters)
     mantissa_bits = iters - octave_bits
     index = np.asarray(index, dtype=np.int64)
@@ -45,18 +38,15 @@ def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
 
 
 def search_steps(coefs: np.ndarray, target_bits: float, iters: int) -> np.ndarray:
-    """For (B, C, P) weighted coefficients, the per-image step whose estimated size is closest to
-    ``target_bits`` from below (the finest step of the grid the budget allows; the coarsest when
-    none does). ``iters`` >= 1 bisection steps. Returns (B,) float64."""
+    """(B,) finest grid steps whose estimated size of the (B, C, P) weighted coefficients is within
+    ``target_bits`` (the coarsest when none is)."""
     if iters < 1:
         raise ValueError(f"rate search needs at least one iteration, got {iters}")
     # Rounding is monotone: rows sorted once stay sorted at any step, so symbol counts are run lengths.
     sorted_coefs = np.sort(np.asarray(coefs, dtype=np.float64), axis=-1)
-    batch = coefs.shape[0]
-    # Invariant: index lo is over budget (-1 stands for "finer than the grid"), index hi is not
-    # (assumed for the coarsest step). Each iteration halves hi - lo exactly, from 2**iters to 1.
-    lo = np.full(batch, -1, dtype=np.int64)
-    hi = np.full(batch, (1 << iters) - 1, dtype=np.int64)
+    # Invariant: index lo is over budget (-1: finer than the grid), hi is not (assumed for the coarsest).
+    lo = np.full(coefs.shape[0], -1, dtype=np.int64)
+    hi = np.full(coefs.shape[0], (1 << iters) - 1, dtype=np.int64)
     for _ in range(iters):
         mid = (lo + hi) // 2
         over = estimated_bits(sorted_coefs, grid_steps(mid, iters)) > target_bits

@@ -11,7 +11,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from jpegai_fd.encoders.jpegai.weights import required_files
+from jpegai_fd.encoders.jpegai.checkout import required_files
 
 HERE = Path(__file__).resolve().parent
 EXT_FILES = ("src/codec/entropy_coding/lib_wrappers/mans/ans", "src/codec/entropy_coding/lib_wrappers/direct/ec_direct")

@@ -1,18 +1,16 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-``from_keys`` checks the values; ``prepare()`` checks the installation and weights and keeps the
-fingerprint; workers start on the first ``encode``. Outputs are shaped like the DCT encoder's
-(``model_y`` 160 and ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)), plus with
-``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log``
-int32, ``z_hat`` int8 at ceil(H/64) x ceil(W/64), and ``tool_id`` int8 per image). Images that fail
-twice are flagged in ``failed`` (N,) bool with zero latents.
+Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)),
+plus with ``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log``
+int32, ``z_hat`` int8 at ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). Images that fail twice
+are flagged in ``failed`` (N,) bool with zero latents.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-import sys
 import weakref
 
 import numpy as np
@@ -21,7 +19,6 @@ from jpegai_fd.encoders.base import COMPONENTS, LATENTS, Latents
 from jpegai_fd.encoders.jpegai.checkout import inspect_checkout
 from jpegai_fd.encoders.jpegai.pool import WorkerPool
 from jpegai_fd.encoders.jpegai.settings import JPEGAISettings
-from jpegai_fd.encoders.jpegai.weights import WeightSet
 from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -37,74 +34,44 @@ def image_key(image: np.ndarray) -> str:
 
 
 class JPEGAIEncoder:
-    """Implements ``LatentEncoder`` on top of the reference software (see the module docstring)."""
+    """``LatentEncoder`` over the software: ``prepare()`` checks it once, workers start on the first encode."""
 
     def __init__(self, settings: JPEGAISettings, name: str = "jpegai"):
         self.name = name
         self.settings = settings
-        self.checkout = self.weights = self._fingerprint = None  # set by prepare()
-        self._pool: WorkerPool | None = None
+        self.checkout = self._fingerprint = self._pool = None  # set by prepare(), encode()
         self.stats = {"start_seconds": None, "images": 0, "failed": 0}
         # Stops the workers when the encoder is garbage-collected or at interpreter exit.
         self._finalizer = weakref.finalize(self, _close_pool, self.__dict__)
 
     @classmethod
     def from_keys(cls, name: str = "jpegai", **keys) -> "JPEGAIEncoder":
-        """The ``_target_`` of ``conf/encoder/jpegai.yaml``: its keys, checked (cheap: nothing is run or read)."""
-        return cls(JPEGAISettings.from_keys(**keys), name)
+        """The ``_target_`` of ``conf/encoder/jpegai.yaml``: its keys, checked (nothing is run or read)."""
+        return cls(JPEGAISettings(**keys), name)
 
     def prepare(self) -> None:
         """Check the installation and the weights once (one-line UserErrors), before any work."""
-        if self._fingerprint is not None:
-            return
-        settings = self.settings
-        if settings.root is None:
-            raise UserError(
-                "'encoder.root' is not set; point it at your JPEG AI reference-software checkout "
-                "(encoder.root=/path/to/jpeg-ai-reference-software or export JPEGAI_ROOT)"
-            )
-        self.checkout = inspect_checkout(settings)
-        self.weights = WeightSet.for_profile(settings.models_dir, settings.profile)
-        missing = self.weights.missing
-        if missing and not settings.allow_missing_weights:
-            shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-            raise UserError(
-                f"{len(missing)} JPEG AI weight files needed by profile '{settings.profile}' are missing "
-                f"from '{settings.models_dir}': {shown}; install the weights (see the software's README) "
-                f"or set encoder.models_dir"
-            )
-        if missing:
-            banner = (
-                f"WARNING: encoder.allow_missing_weights=true and {len(missing)} weight files are missing from "
-                f"'{settings.models_dir}': those nets keep RANDOM weights. Latents are NOT valid for science; "
-                f"use this for plumbing tests only."
-            )
-            log.warning(banner)
-            print(banner, file=sys.stderr)
-        self._fingerprint = self._make_fingerprint()
+        if self._fingerprint is None:
+            self.checkout = inspect_checkout(self.settings)
+            self._fingerprint = self._make_fingerprint()
 
     def check_rate(self, bpp: int) -> None:
-        """Raise UserError if ``bpp`` cannot be coded in the configured rate mode (a rule of this encoder)."""
         self.settings.check_rate(bpp)
 
     def _make_fingerprint(self) -> dict:
-        s = self.settings
+        s, c = self.settings, self.checkout
         return {
+            **{k: getattr(s, k) for k in ("profile", "tools", "cfg_files", "rate_mode", "chroma")},
             "encoder": self.name,
             "adapter_version": ADAPTER_VERSION,
-            "software_version": self.checkout.version,
-            "codec_name": self.checkout.codec_name,
-            "profile": s.profile,
-            "tools": s.tools,
-            "cfg_files": s.cfg_files,
-            "cfg_sha256": self.checkout.cfg_sha256,
+            "software_version": c.version,
+            "codec_name": c.codec_name,
+            "cfg_sha256": c.cfg_sha256,
             "overrides": list(s.overrides),
-            "rate_mode": s.rate_mode,
-            "chroma": s.chroma,
-            "weights": self.weights.identity(),
+            "weights": c.weights,
             # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
             "compute": "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads",
-            "valid_for_science": not self.weights.missing,
+            "valid_for_science": not c.weights["missing"],
             "extras": s.keep_extras,
         }
 
@@ -120,12 +87,11 @@ class JPEGAIEncoder:
         """Per-image shape and dtype of each ``extras`` entry ({} unless encoder.keep_extras)."""
         if not self.settings.keep_extras:
             return {}
-        h, w = -(-height // 16), -(-width // 16)
-        zh, zw = -(-height // 64), -(-width // 64)
+        grids = {"z_hat": (-(-height // 64), -(-width // 64))}  # the hyper latent: 1/64 of the image
         out: dict[str, tuple[tuple[int, ...], str]] = {"tool_id": ((), "int8")}
-        for c in COMPONENTS:
-            for name, dtype in EXTRA_DTYPES.items():
-                out[f"{c}/{name}"] = ((CHANNELS[c], zh, zw) if name == "z_hat" else (CHANNELS[c], h, w), dtype)
+        for c, name in itertools.product(COMPONENTS, EXTRA_DTYPES):
+            grid = grids.get(name, (-(-height // 16), -(-width // 16)))
+            out[f"{c}/{name}"] = ((CHANNELS[c], *grid), EXTRA_DTYPES[name])
         return out
 
     def encode(self, images: np.ndarray, bpp: int) -> Latents:
@@ -133,48 +99,36 @@ class JPEGAIEncoder:
         self.prepare()
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
-        pool = self._ensure_pool(bpp)
         n, height, width, _ = images.shape
-        batch = pool.encode(images, bpp, [image_key(im) for im in images])
+        batch = self._ensure_pool(bpp).encode(images, bpp, [image_key(im) for im in images])
         shapes = self.latent_shapes(height, width)
         out: Latents = {lat: {c: np.zeros((n, *shapes[c]), np.float32) for c in COMPONENTS} for lat in LATENTS}
         extras = {k: np.zeros((n, *shape), dtype) for k, (shape, dtype) in self.extra_shapes(height, width).items()}
         for i, (arrays, meta) in enumerate(zip(batch.arrays, batch.meta)):
-            if arrays is None:
-                continue
-            self._check_meta(meta)
-            for lat in LATENTS:
-                for c in COMPONENTS:
-                    a = arrays[f"{lat}/{c}"]
-                    if a.shape != shapes[c]:
-                        raise RuntimeError(f"JPEG AI returned {lat}/{c} of shape {a.shape}, expected {shapes[c]}")
-                    out[lat][c][i] = a
-            for k in extras:
-                extras[k][i] = meta["tool_id"] if k == "tool_id" else arrays[f"extras/{k}"]
+            if arrays is not None:
+                self._check_meta(meta)
+                for key in [f"{lat}/{c}" for lat in LATENTS for c in COMPONENTS]:
+                    lat, c = key.split("/")
+                    if arrays[key].shape != shapes[c]:
+                        raise RuntimeError(f"JPEG AI returned {key} of shape {arrays[key].shape}, expected {shapes[c]}")
+                    out[lat][c][i] = arrays[key]
+                for k in extras:
+                    extras[k][i] = meta["tool_id"] if k == "tool_id" else arrays[f"extras/{k}"]
         if extras:
             out["extras"] = extras
         if batch.failed:
-            failed = np.zeros(n, dtype=bool)
-            failed[list(batch.failed)] = True
-            out["failed"] = failed
-            log.error(
-                "JPEG AI: %d of %d images failed twice and are left out: %s",
-                len(batch.failed),
-                n,
-                "; ".join(f"#{i}: {err}" for i, err in sorted(batch.failed.items())),
-            )
+            out["failed"] = np.isin(np.arange(n), list(batch.failed))
+            errors = "; ".join(f"#{i}: {err}" for i, err in sorted(batch.failed.items()))
+            log.error("JPEG AI: %d of %d images failed twice and are left out: %s", len(batch.failed), n, errors)
         self.stats["images"] += n - len(batch.failed)
         self.stats["failed"] += len(batch.failed)
         return out
 
     def _check_meta(self, meta: dict) -> None:
         """The chroma format the software actually coded must be the one asked for."""
-        want = 2 if self.settings.chroma == "420" else 1
-        got = (meta.get("c_ver"), meta.get("c_hor"))
-        if None not in got and got != (want, want):
-            raise RuntimeError(
-                f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={self.settings.chroma}"
-            )
+        got, chroma = (meta.get("c_ver"), meta.get("c_hor")), self.settings.chroma
+        if None not in got and got != ((2, 2) if chroma == "420" else (1, 1)):
+            raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={chroma}")
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:
@@ -187,16 +141,11 @@ class JPEGAIEncoder:
                 raise
             self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
             self.stats["start_seconds"] = pool.start_seconds
+            about = [infos[0].get(k) for k in ("version", "python", "torch", "device")]
             log.info(
                 "JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
                 "fast path %s, logs in %s)",
-                len(infos),
-                pool.start_seconds,
-                infos[0].get("version"),
-                infos[0].get("python"),
-                infos[0].get("torch"),
-                infos[0].get("device"),
-                "on" if self.settings.fast_path else "off",
+                *(len(infos), pool.start_seconds, *about, "on" if self.settings.fast_path else "off"),
                 self.settings.log_dir,
             )
         return self._pool
@@ -204,15 +153,13 @@ class JPEGAIEncoder:
     def _verify_requested(self, requested: list) -> None:
         """The worker logged every weight file the software asked for: refuse if one is missing."""
         missing = sorted(f"{m}/{f}" for m, f, found in requested if not found)
-        unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.weights.files))
+        unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.checkout.weight_files))
         if unexpected:
             log.warning(
                 "JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
-                self.settings.profile,
-                ", ".join(unexpected),
+                *(self.settings.profile, ", ".join(unexpected)),
             )
         if missing and not self.settings.allow_missing_weights:
-            self.close()
             raise UserError(
                 f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "
                 f"{', '.join(missing[:6])}; install them or set encoder.models_dir"
@@ -224,7 +171,7 @@ class JPEGAIEncoder:
 
 
 def _close_pool(state: dict) -> None:
-    pool = state.get("_pool")
+    pool = state.pop("_pool", None)
+    state["_pool"] = None
     if pool is not None:
         pool.close()
-        state["_pool"] = None

@@ -1,5 +1,7 @@
-"""The ``encoder=jpegai`` settings: the ``encoder.*`` keys, checked (a UserError naming the key before
-anything starts), turned into the software's options, which the worker only passes on.
+"""The ``encoder=jpegai`` settings: ``encoder.*`` keys checked (a UserError naming the key) before any work.
+
+Checked by hand, not by pydantic: Hydra builds the encoder, so no caller turns a ValidationError into
+the one-line message.
 """
 
 from __future__ import annotations
@@ -18,23 +20,21 @@ TABLE_RATES = (12, 25, 50, 75, 100)  # the software's default target_bpps (cfg/p
 CHROMA = ("444", "420")
 
 
+def _invalid(key: str, value, words: str) -> UserError:
+    return UserError(f"invalid value for 'encoder.{key}': {value!r}; {words}")
+
+
 def _choice(key: str, value, allowed) -> str:
     text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
     if text not in allowed:
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; allowed values: {', '.join(allowed)}")
+        raise _invalid(key, value, f"allowed values: {', '.join(allowed)}")
     return text
 
 
-def _positive_int(key: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be an integer >= 1")
-    return value
-
-
-def _flag(key: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise UserError(f"invalid value for 'encoder.{key}': {value!r}; use true or false")
-    return value
+def _seconds(key: str, t) -> float:
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
+        raise _invalid(key, t, "use a positive number of seconds")
+    return float(t)
 
 
 def _devices(value) -> tuple[str, ...]:
@@ -43,33 +43,30 @@ def _devices(value) -> tuple[str, ...]:
     if items == ["cpu"]:
         return ("cpu",)
     if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items):
-        raise UserError(f"invalid value for 'encoder.device': {value!r}; use cpu, a GPU index (0) or a list ([0,1])")
+        raise _invalid("device", value, "use cpu, a GPU index (0) or a list ([0,1])")
     return tuple(str(i) for i in items)
 
 
-def _num_workers(value, devices: tuple[str, ...]) -> int:
-    """null: one worker per core on CPU, one per listed GPU."""
-    if value is None:
-        return (os.cpu_count() or 1) if devices == ("cpu",) else len(devices)
-    return _positive_int("num_workers", value)
+def _path(value) -> Path | None:
+    return Path(value).expanduser().resolve() if value else None
 
 
 @dataclass(frozen=True)
 class JPEGAISettings:
-    """Everything the adapter needs to know; paths are absolute. Built by :meth:`from_keys` from the
-    keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written)."""
+    """The keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written), checked and
+    normalised on construction: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
 
-    root: Path | None  # None: not configured (refused before any work by JPEGAIEncoder.prepare)
-    models_dir: Path | None
-    python: str
+    root: Path | None  # None: not configured (refused before any work by the installation check)
+    models_dir: Path | None  # null = <root>/models
+    python: str | None  # null = this interpreter
     profile: str
     tools: str
     extra_cfg: tuple[str, ...]
     overrides: tuple[str, ...]
     rate_mode: str
     chroma: str
-    devices: tuple[str, ...]
-    num_workers: int
+    device: tuple[str, ...]
+    num_workers: int | None  # null = one per core on CPU, one per listed GPU
     threads_per_worker: int  # torch threads: latents depend on it (at ~1e-7), never on num_workers
     allow_missing_weights: bool
     keep_extras: bool
@@ -79,65 +76,42 @@ class JPEGAISettings:
     log_dir: Path
     work_dir: Path | None
 
-    @classmethod
-    def from_keys(
-        cls,
-        *,
-        root: str | None,
-        models_dir: str | None,
-        python: str | None,
-        profile: str,
-        tools: str | bool,
-        extra_cfg: list,
-        overrides: list,
-        rate_mode: str,
-        chroma: str,
-        device,
-        num_workers: int | None,
-        threads_per_worker: int,
-        allow_missing_weights: bool,
-        keep_extras: bool,
-        fast_path: bool,
-        image_timeout_s: float,
-        start_timeout_s: float,
-        log_dir: str,
-        work_dir: str | None,
-    ) -> "JPEGAISettings":
-        """Check the ``encoder.*`` values (UserError naming the key) and resolve paths and workers."""
-        # An unset root is refused by JPEGAIEncoder.prepare(): the values can be checked without it.
-        root_path = Path(root).expanduser().resolve() if root else None
-        for key, value in (("extra_cfg", extra_cfg), ("overrides", overrides)):
-            if not isinstance(value, (list, tuple)):
-                raise UserError(f"invalid value for 'encoder.{key}': {value!r}; it must be a list")
-        for key, t in (("image_timeout_s", image_timeout_s), ("start_timeout_s", start_timeout_s)):
-            if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-                raise UserError(f"invalid value for 'encoder.{key}': {t!r}; use a positive number of seconds")
-        devices = _devices(device)
-        return cls(
-            root=root_path,
-            models_dir=Path(models_dir).expanduser().resolve() if models_dir else root_path and root_path / "models",
-            python=str(python or sys.executable),
-            profile=_choice("profile", profile, PROFILES),
-            tools=_choice("tools", tools, TOOLS),
-            extra_cfg=tuple(str(c) for c in extra_cfg),
-            overrides=tuple(str(o) for o in overrides),
-            rate_mode=_choice("rate_mode", rate_mode, RATE_MODES),
-            chroma=_choice("chroma", chroma, CHROMA),
-            devices=devices,
-            num_workers=_num_workers(num_workers, devices),
-            threads_per_worker=_positive_int("threads_per_worker", threads_per_worker),
-            allow_missing_weights=bool(allow_missing_weights),
-            keep_extras=bool(keep_extras),
-            fast_path=_flag("fast_path", fast_path),
-            image_timeout_s=float(image_timeout_s),
-            start_timeout_s=float(start_timeout_s),
-            log_dir=Path(log_dir).expanduser().resolve(),
-            work_dir=Path(work_dir).expanduser().resolve() if work_dir else None,
-        )
+    def __post_init__(self):
+        def put(key, value):
+            object.__setattr__(self, key, value)
+
+        for key in ("extra_cfg", "overrides"):
+            if not isinstance(getattr(self, key), (list, tuple)):
+                raise _invalid(key, getattr(self, key), "it must be a list")
+            put(key, tuple(str(c) for c in getattr(self, key)))
+        for key in ("image_timeout_s", "start_timeout_s"):
+            put(key, _seconds(key, getattr(self, key)))
+        put("device", _devices(self.device))
+        if self.num_workers is None:
+            put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))
+        root = _path(self.root)
+        put("root", root)
+        put("models_dir", _path(self.models_dir) or (root and root / "models"))
+        put("python", str(self.python or sys.executable))
+        for key, allowed in (("profile", PROFILES), ("tools", TOOLS), ("rate_mode", RATE_MODES), ("chroma", CHROMA)):
+            put(key, _choice(key, getattr(self, key), allowed))
+        for key in ("num_workers", "threads_per_worker"):
+            if not isinstance(n := getattr(self, key), int) or isinstance(n, bool) or n < 1:
+                raise _invalid(key, n, "it must be an integer >= 1")
+        if not isinstance(self.fast_path, bool):
+            raise _invalid("fast_path", self.fast_path, "use true or false")
+        put("allow_missing_weights", bool(self.allow_missing_weights))
+        put("keep_extras", bool(self.keep_extras))
+        put("log_dir", _path(self.log_dir))
+        put("work_dir", _path(self.work_dir))
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return self.device
 
     @property
     def cfg_files(self) -> list[str]:
-        """The ``--cfg`` chain, relative to the root (the worker points them at its own cfg copy)."""
+        """The ``--cfg`` chain, relative to the root (the worker points it at its own cfg copy)."""
         return [f"cfg/tools_{self.tools}.json", f"cfg/profiles/{self.profile}.json", *self.extra_cfg]
 
     @property
@@ -145,7 +119,6 @@ class JPEGAISettings:
         return self.devices != ("cpu",)
 
     def check_rate(self, bpp: int) -> None:
-        """Raise UserError if ``bpp`` cannot be coded in this rate mode (table mode knows only TABLE_RATES)."""
         if self.rate_mode == "table" and bpp not in TABLE_RATES:
             raise UserError(
                 f"bpp={bpp} is not available with encoder.rate_mode=table (rates: "
@@ -153,7 +126,7 @@ class JPEGAISettings:
             )
 
     def worker_settings(self, bpp: int) -> dict:
-        """The ``init`` request a worker gets (JSON)."""
+        """The settings of a worker's ``init`` request (JSON)."""
         return {
             "cfg": self.cfg_files,
             "models_dir": str(self.models_dir),

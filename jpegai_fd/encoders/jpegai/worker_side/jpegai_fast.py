@@ -1,43 +1,22 @@
 """The latents-only fast path: wrappers put around the reference software's objects at run time.
 
-Runs inside the software's interpreter (standard library and torch only; no code of the software is
-copied, only its objects are wrapped). What the rate search (the software's bitrate matcher) does per
-image, and what this changes:
-
-* It codes the image with each of the 4 base models at rate offset 0, then bisects the offset of the
-  closest model, then the engine codes the image once more with the chosen model and offset. Every
-  fresh candidate runs the base model's analysis transform, although its output depends only on the
-  image and the model (6 runs for 4 distinct results), and every candidate runs the hyper-decoder and
-  hyper-scale-decoder on a ``z_hat`` that does not change with the offset. ``ForwardMemo`` keeps, for
-  one image, the output of those pure nets per exact input: an identical input (compared with
-  ``torch.equal``) returns a copy of the stored output, any other input runs the net.
-* A candidate within the rate tolerance is decoded to an image for a distortion figure. The search
-  only tests that figure against infinity (``inf`` marks a candidate out of tolerance, decided by its
-  bits), never against another candidate's, so the synthesis nets are replaced by zeros: the decoder
-  side still runs (hyper-decoding, context decoding, LSBS), because it writes ``y_hat`` and the state
-  later candidates read, only the picture is not made. The post-filters, which only change the
-  reconstruction, are skipped.
-
-The chosen model, rate offset and every tensor read from the decisions are therefore those of the
-reference path; the benchmark and the tests compare both bit for bit.
+Runs inside the software's interpreter (standard library and torch only; none of its code is copied).
+Per image the rate search codes with each of the 4 base models, bisects the rate offset of the closest
+and codes once more: 6 analysis runs for 4 distinct results, and hyper-decoders rerun on an unchanged
+``z_hat``. ``ForwardMemo`` returns a copy of a pure net's stored output for an input equal under
+``torch.equal``. The search tests a candidate's distortion only against infinity (decided by its bits),
+so synthesis nets return zeros (the decoder side still runs: it writes ``y_hat`` and later state) and
+post-filters are skipped. Model, offset and latents stay those of the reference path, bit for bit.
 """
 
 import torch
-
-SYNTHESIS_NOTE = "fast path: synthesis skipped"
 
 
 def _same(a, b):
     """Exact equality of call arguments (tensors: dtype, shape, device and every value)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and a.dtype == b.dtype
-            and a.shape == b.shape
-            and a.device == b.device
-            and torch.equal(a, b)
-        )
+        both = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+        return both and (a.dtype, a.shape, a.device) == (b.dtype, b.shape, b.device) and torch.equal(a, b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -60,9 +39,8 @@ class ForwardMemo:
     """Per-image memo of pure nets: ``wrap(module, kind)`` replaces ``module.forward``; ``clear()``."""
 
     def __init__(self):
-        self.entries = {}
-        self.runs = {}  # kind -> forward passes actually computed since the last clear
-        self.hits = {}  # kind -> forward passes answered from the memo
+        self.entries = {}  # id(module) -> [(args, kwargs, output)]
+        self.runs, self.hits = {}, {}  # kind -> forward passes computed / answered from the memo since clear()
 
     def wrap(self, module, kind):
         original = module.forward
@@ -84,9 +62,7 @@ class ForwardMemo:
 
     def clear(self):
         self.entries.clear()
-        for counts in (self.runs, self.hits):
-            for kind in counts:
-                counts[kind] = 0
+        self.runs, self.hits = dict.fromkeys(self.runs, 0), dict.fromkeys(self.hits, 0)
 
     def stats(self):
         return {"runs": dict(self.runs), "hits": dict(self.hits)}
@@ -106,26 +82,17 @@ def _first_image(images, *args, **kwargs):
     return images
 
 
-def base_models(ce):
-    """The base-model objects (one per trained model) of the core model: ``ce.model.get_tool().tools``."""
-    core = ce.model.get_tool()
-    tools = getattr(core, "tools", None)
-    if not tools:
-        raise AttributeError("the core model %r has no sub-models ('tools')" % type(core).__name__)
-    return list(tools)
-
-
 def install(ce):
     """Wrap the engine ``ce`` in place for latent extraction; returns the memo (clear it per image)."""
+    core = ce.model.get_tool()
+    if not getattr(core, "tools", None):  # the base models, one per trained model
+        raise AttributeError("the core model %r has no sub-models ('tools')" % type(core).__name__)
     memo = ForwardMemo()
-    for tool in base_models(ce):
+    for tool in list(core.tools):
         for branch in (tool.model_y, tool.model_uv):
             memo.wrap(branch.encoder, "analysis")
-            common = branch.common_modules
-            memo.wrap(common.hyper_encoder, "hyper_encoder")
-            memo.wrap(common.hyper_decoder, "hyper_decoder")
-            memo.wrap(common.hyper_scale_decoder, "hyper_scale_decoder")
+            for kind in ("hyper_encoder", "hyper_decoder", "hyper_scale_decoder"):
+                memo.wrap(getattr(branch.common_modules, kind), kind)
             _no_synthesis(branch)
-    ce.post_filters.compress = _first_image
-    ce.post_filters.decompress = _first_image
+    ce.post_filters.compress = ce.post_filters.decompress = _first_image
     return memo

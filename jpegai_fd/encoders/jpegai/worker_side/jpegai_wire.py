@@ -1,12 +1,9 @@
 """Message framing between the adapter and its workers: a JSON header, then raw array bytes.
 
-This file runs on both sides: in the framework and inside the reference software's interpreter
-(possibly Python 3.7 with an old numpy), so it needs only the standard library, and numpy only for
-messages that carry arrays. Arrays travel as dtype string, shape and C-order bytes, never as pickles:
-a numpy 2 pickle cannot be read by numpy 1 and vice versa.
-
-Frame: 8-byte big-endian length of the header, the UTF-8 JSON header (a dict; its "arrays" entry
-lists [name, dtype, shape] in order), then the bytes of each array in that order.
+Runs on both sides, also in the software's interpreter (maybe Python 3.7, an old numpy): standard
+library, and numpy only for arrays, which travel as dtype, shape and C-order bytes, never pickles (numpy
+1 and 2 cannot read each other's). Frame: 8-byte big-endian header length, the UTF-8 JSON header (its
+"arrays" entry lists [name, dtype, shape] in order), then the bytes of each array in that order.
 """
 
 import json
@@ -51,8 +48,6 @@ def read_message(stream):
 
         for name, dtype, shape in specs:
             dt = np.dtype(dtype)
-            count = 1
-            for s in shape:
-                count *= s
-            arrays[name] = np.frombuffer(_read_exact(stream, count * dt.itemsize), dtype=dt).reshape(shape)
+            size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+            arrays[name] = np.frombuffer(_read_exact(stream, size), dtype=dt).reshape(shape)
     return header, arrays

@@ -1,21 +1,11 @@
 """JPEG AI worker: runs inside the reference software's interpreter and serves encode requests.
 
-Started by :mod:`jpegai_fd.encoders.jpegai.worker` as ``<python> jpegai_worker.py --root R --workdir W
---log L``. It speaks ``jpegai_wire`` frames on private copies of its original stdin/stdout; file
-descriptors 1 and 2 go to the log file, because the software prints ~20 lines per image (some from
-C++), and fd 0 to /dev/null. Its working directory is ``W``, which holds the worker's own copy of
-``cfg/``: the software resolves cfg, models and betas paths against the working directory and its rate
-search deletes and rewrites a betas file there.
-
-Requests and replies: ``init`` (settings) -> ``ready`` | ``error``; ``encode`` (image, bpp, key) ->
-``result`` | ``failed``; ``stop`` -> ``bye``.
-
-With ``fast_path`` in the settings, ``jpegai_fast.install`` wraps the coder's objects once it is built
-(see that module). Before every image the rate search's tolerances are reset to their configured
-values, so an image's latents never depend on the images coded before it.
-
-Only the standard library, numpy, torch and the reference software are imported here (this file must
-also run on the software's own Python 3.7 environment): never import jpegai_fd.
+Started by :mod:`jpegai_fd.encoders.jpegai.pool` as ``<python> jpegai_worker.py --root R --workdir W
+--log L``; speaks ``jpegai_wire`` frames on private copies of stdin/stdout (fds 1 and 2 go to the log:
+the software prints ~20 lines per image, some from C++). ``W`` holds the worker's own ``cfg/`` copy:
+the software resolves paths against the working directory and its rate search rewrites a betas file.
+Requests: ``init`` -> ``ready`` | ``error``; ``encode`` -> ``result`` | ``failed``; ``stop`` -> ``bye``.
+Standard library, numpy and torch only (it may run on the software's Python 3.7): never jpegai_fd.
 """
 
 import argparse
@@ -31,9 +21,8 @@ from jpegai_wire import read_message, write_message
 CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRAS = ("residual_quant", "scale_log", "z_hat")
 PLACEHOLDERS = ["input.png", "output.bin"]  # required positionals; unused since we call compress ourselves
-# Per-image state of the rate search that the software keeps on its objects: its bisection narrows
-# these tolerances in place (and at 0.12 bpp lowers tolerance_max by 0.03 per image), so without a
-# reset an image's latents would depend on the images the same worker coded before it.
+# The rate search narrows these tolerances in place (and at 0.12 bpp lowers tolerance_max by 0.03 per
+# image): reset before every image, or its latents would depend on the images coded before it.
 RATE_SEARCH_STATE = ("tolerance_min", "tolerance_max")
 CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"], "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
 
@@ -48,16 +37,14 @@ class SetupError(Exception):
 
 def redirect_output(log_path):
     """Keep the protocol on private copies of fds 0 and 1; send fds 1 and 2 to the log, 0 to /dev/null."""
-    proto_in = os.fdopen(os.dup(0), "rb")
-    proto_out = os.fdopen(os.dup(1), "wb")
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    proto_in, proto_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     sys.stdout.flush()
     sys.stderr.flush()
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    os.close(log_fd)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null_fd = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null_fd, 0)
+    for fd, target in ((log_fd, 1), (log_fd, 2), (null_fd, 0)):
+        os.dup2(fd, target)
+    os.close(log_fd)
     os.close(null_fd)
     sys.stdout.reconfigure(line_buffering=True)
     return proto_in, proto_out
@@ -65,8 +52,7 @@ def redirect_output(log_path):
 
 def classify_import_error(exc):
     """Which fix an ImportError during the software's import calls for."""
-    name = getattr(exc, "name", None) or ""
-    text = str(exc)
+    name, text = getattr(exc, "name", None) or "", str(exc)
     if "ans" == name.split(".")[-1] or "ec_direct" in name or "lib_wrappers" in text:
         return SetupError("extensions", detail=text)
     if name == "src" or name.startswith("src."):
@@ -79,16 +65,11 @@ class Service:
 
     def __init__(self, root, workdir):
         self.root, self.workdir = root, workdir
-        self.settings = None
-        self.coder = None
-        self.coder_bpp = None
-        self.bpp_idx = None
-        self.requested = []
-        self.count = 0
+        self.settings = self.coder = self.coder_bpp = self.bpp_idx = None
+        self.requested, self.count = [], 0
         self.memo = None  # the fast path's per-image memo (None: reference path)
         self.rate_search_state = {}
 
-    # -- start-up ------------------------------------------------------------------------------------
     def init(self, settings):
         import numpy
         import torch
@@ -108,29 +89,16 @@ class Service:
         except ImportError as exc:
             raise classify_import_error(exc)
 
-        class AdapterEncoder(CodecEncoder):
-            def __init__(self, base_parser, parser_decorator):
-                super(AdapterEncoder, self).__init__("reco", base_parser, parser_decorator)
+        def new_coder():
+            base_parser = def_encoder_base_parser("Reconstruction")
+            return CodecEncoder("reco", base_parser, def_encoder_parser_decorator(base_parser))
 
-        self.api = dict(
-            get_downloader=get_downloader,
-            Image=Image,
-            Encoder=AdapterEncoder,
-            base_parser=def_encoder_base_parser,
-            decorator=def_encoder_parser_decorator,
-        )
+        self.new_coder, self.get_downloader, self.Image = new_coder, get_downloader, Image
         start = time.perf_counter()
         device = self._build(int(settings["bpp"]))
-        return {
-            "version": info.get("version"),
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "numpy": numpy.__version__,
-            "requested": self.requested,
-            "device": device,
-            "build_seconds": time.perf_counter() - start,
-            "threads": torch.get_num_threads(),
-        }
+        ready = dict(version=info.get("version"), python=sys.version.split()[0], torch=torch.__version__)
+        ready.update(numpy=numpy.__version__, requested=self.requested, device=device)
+        return dict(ready, build_seconds=time.perf_counter() - start, threads=torch.get_num_threads())
 
     def _rate_args(self, bpp):
         if self.settings["rate_mode"] == "search":
@@ -142,31 +110,19 @@ class Service:
         import torch
 
         s = self.settings
-        api = self.api
-        args = (
-            PLACEHOLDERS
-            + ["--cfg"]
-            + [os.path.join(self.workdir, c) for c in s["cfg"]]
-            + ["--models_dir_name", s["models_dir"]]
-            + self._rate_args(bpp)
-            + CHROMA_ARGS[s["chroma"]]
-            + list(s.get("overrides") or [])
-        )
-        # Nets are built with random init before loading: a fixed seed makes runs with missing
-        # (opt-in) weights identical across workers.
+        args = PLACEHOLDERS + ["--cfg"] + [os.path.join(self.workdir, c) for c in s["cfg"]]
+        args += ["--models_dir_name", s["models_dir"]] + self._rate_args(bpp) + CHROMA_ARGS[s["chroma"]]
+        args += list(s.get("overrides") or [])
+        # Nets get random init before loading: a fixed seed makes runs with missing (opt-in) weights agree.
         torch.manual_seed(int(s.get("seed", 0)))
-        base_parser = api["base_parser"]("Reconstruction")
-        coder = api["Encoder"](base_parser, api["decorator"](base_parser))
+        coder = self.new_coder()
         result = coder.init_common_codec(build_model=True, cmd_args=args)
         if not isinstance(result, tuple) or len(result) != 3:
-            raise SetupError(
-                "unsupported_version",
-                detail="init_common_codec returned %s, expected a 3-tuple" % type(result).__name__,
-            )
+            detail = "init_common_codec returned %s, expected a 3-tuple" % type(result).__name__
+            raise SetupError("unsupported_version", detail=detail)
         kwargs = result[0] if isinstance(result[0], dict) else vars(result[0])
-        downloader = api["get_downloader"](s["models_dir"], critical_for_file_absence=False)
-        requested = []
-        lookup = downloader.get_file_path
+        downloader = self.get_downloader(s["models_dir"], critical_for_file_absence=False)
+        requested, lookup = [], downloader.get_file_path
 
         def recording_lookup(model_name, file_name):
             path = lookup(model_name, file_name)
@@ -178,13 +134,10 @@ class Service:
         coder.set_target_bpp_idx(kwargs["bpp_idx"])
         targets = getattr(coder.ce, "target_bpps", None)
         if targets is not None and int(list(targets)[kwargs["bpp_idx"]]) != bpp:
-            raise SetupError(
-                "rate_mismatch", detail="target_bpps=%s bpp_idx=%s, wanted %d" % (list(targets), kwargs["bpp_idx"], bpp)
-            )
+            detail = "target_bpps=%s bpp_idx=%s, wanted %d" % (list(targets), kwargs["bpp_idx"], bpp)
+            raise SetupError("rate_mismatch", detail=detail)
         matcher = getattr(getattr(coder.ce, "model", None), "bitrate_matcher", None)
-        self.rate_search_state = {
-            name: getattr(matcher, name) for name in RATE_SEARCH_STATE if matcher is not None and hasattr(matcher, name)
-        }
+        self.rate_search_state = {n: getattr(matcher, n) for n in RATE_SEARCH_STATE if hasattr(matcher, n)}
         self.memo = None
         if s.get("fast_path"):
             import jpegai_fast  # imports torch: only after the start-up checks
@@ -196,7 +149,6 @@ class Service:
         self.coder, self.coder_bpp, self.bpp_idx, self.requested = coder, bpp, kwargs["bpp_idx"], requested
         return kwargs.get("device") or "gpu"
 
-    # -- work ------------------------------------------------------------------------------------------
     def _select_rate(self, bpp):
         if self.settings["rate_mode"] == "search":
             if bpp != self.coder_bpp:  # the search target is fixed at init: rebuild for a new rate
@@ -207,15 +159,14 @@ class Service:
             self.coder.set_target_bpp_idx(idx)
             self.bpp_idx, self.coder_bpp = idx, bpp
 
-    def encode(self, image, bpp, key):
-        """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis)."""
+    def _compress(self, image, bpp, key):
+        """The software's decisions for one (H, W, 3) uint8 image and the seconds they took."""
         import numpy as np
         import torch
 
         self._select_rate(bpp)
-        height, width = image.shape[:2]
         tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float() / 255.0
-        raw = self.api["Image"].create_from_tensor(tensor, [0.0, 1.0], 8, "rgb")
+        raw = self.Image.create_from_tensor(tensor, [0.0, 1.0], 8, "rgb")
         # The rate search keys its betas line by this name and fails on None; unique per image.
         raw.input_file = "%s_%d.png" % (key, self.count)
         self.count += 1
@@ -226,77 +177,79 @@ class Service:
             self.memo.clear()
         start = time.perf_counter()
         _, decisions = self.coder.ce.compress(raw)
-        seconds = time.perf_counter() - start
-        core = decisions["CCS_SGMM"]
-        grid = (-(-height // 16), -(-width // 16))
+        return decisions["CCS_SGMM"], time.perf_counter() - start
+
+    def encode(self, image, bpp, key):
+        """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis)."""
+        import numpy as np
+
+        core, seconds = self._compress(image, bpp, key)
+        grid = (-(-image.shape[0] // 16), -(-image.shape[1] // 16))
         out = {}
         for component, channels in CHANNELS.items():
             branch = core[component]
             for name in ("y", "y_hat"):
                 array = branch[name].detach().cpu().numpy()
                 if array.shape != (1, channels) + grid:
-                    raise RuntimeError(
-                        "%s.%s has shape %s, expected %s" % (component, name, array.shape, (1, channels) + grid)
-                    )
+                    want = (1, channels) + grid
+                    raise RuntimeError("%s.%s has shape %s, expected %s" % (component, name, array.shape, want))
                 out["%s/%s" % (name, component)] = array[0].astype(np.float32, copy=False)
             if self.settings.get("keep_extras"):
                 for name in EXTRAS:
                     out["extras/%s/%s" % (component, name)] = branch[name].detach().cpu().numpy()[0]
         ce = self.coder.ce
-        meta = {
-            "tool_id": int(core["tool_id"]),
-            "seconds": seconds,
-            "c_ver": getattr(ce, "c_ver", None),
-            "c_hor": getattr(ce, "c_hor", None),
-        }
+        meta = {"tool_id": int(core["tool_id"]), "seconds": seconds}
+        meta.update(c_ver=getattr(ce, "c_ver", None), c_hor=getattr(ce, "c_hor", None))
         if self.memo is not None:
             meta["memo"] = self.memo.stats()
             self.memo.clear()  # the stored tensors are one image's; free them now
         return meta, out
 
 
+def answer(service, header, arrays, out):
+    """Reply to one request; returns the exit status when the worker must end, else None."""
+    op = header.get("op")
+    if op == "stop":
+        write_message(out, {"op": "bye"})
+        return 0
+    if op == "init":
+        try:
+            write_message(out, dict(op="ready", **service.init(header["settings"])))
+            return None
+        except SetupError as exc:
+            write_message(out, dict(op="error", **exc.payload))
+        except Exception:  # noqa: BLE001  (whatever breaks the software's start goes back to the parent)
+            write_message(out, {"op": "error", "kind": "init_failed", "detail": traceback.format_exc()[-3000:]})
+        return 4
+    if op == "encode":
+        try:
+            meta, latents = service.encode(arrays["image"], int(header["bpp"]), header["key"])
+        except Exception:  # noqa: BLE001  (one bad image must not end the worker: reported, then the next)
+            traceback.print_exc()
+            write_message(out, {"op": "failed", "index": header["index"], "detail": traceback.format_exc()[-3000:]})
+        else:
+            write_message(out, dict(op="result", index=header["index"], **meta), latents)
+        return None
+    write_message(out, {"op": "error", "kind": "protocol", "detail": "unknown op %r" % op})
+    return 5
+
+
 def serve(proto_in, proto_out, service):
     """Answer requests until ``stop`` or until the adapter closes the pipe; returns the exit status."""
-
-    def send(header, arrays=None):
-        write_message(proto_out, header, arrays)
-
-    while True:
+    status = None
+    while status is None:
         try:
             header, arrays = read_message(proto_in)
         except EOFError:
             return 0
-        op = header.get("op")
-        if op == "stop":
-            send({"op": "bye"})
-            return 0
-        if op == "init":
-            try:
-                send(dict(op="ready", **service.init(header["settings"])))
-            except SetupError as exc:
-                send(dict(op="error", **exc.payload))
-                return 4
-            except Exception:  # noqa: BLE001  (whatever breaks the software's start goes back to the parent)
-                send({"op": "error", "kind": "init_failed", "detail": traceback.format_exc()[-3000:]})
-                return 4
-        elif op == "encode":
-            try:
-                meta, out = service.encode(arrays["image"], int(header["bpp"]), header["key"])
-            except Exception:  # noqa: BLE001  (one bad image must not end the worker: reported, then the next)
-                traceback.print_exc()
-                send({"op": "failed", "index": header["index"], "detail": traceback.format_exc()[-3000:]})
-            else:
-                send(dict(op="result", index=header["index"], **meta), out)
-        else:
-            send({"op": "error", "kind": "protocol", "detail": "unknown op %r" % op})
-            return 5
+        status = answer(service, header, arrays, proto_out)
+    return status
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", required=True)
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--log", required=True)
+    for flag in ("--root", "--workdir", "--log"):
+        parser.add_argument(flag, required=True)
     args = parser.parse_args(argv)
     proto_in, proto_out = redirect_output(args.log)
     print("jpegai worker pid %d python %s" % (os.getpid(), sys.version.split()[0]))
@@ -304,15 +257,8 @@ def main(argv=None):
         import numpy  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        write_message(
-            proto_out,
-            {
-                "op": "error",
-                "kind": "missing_dependency",
-                "module": (getattr(exc, "name", None) or str(exc)).split(".")[0],
-                "detail": str(exc),
-            },
-        )
+        module = (getattr(exc, "name", None) or str(exc)).split(".")[0]
+        write_message(proto_out, {"op": "error", "kind": "missing_dependency", "module": module, "detail": str(exc)})
         return 3
     return serve(proto_in, proto_out, Service(os.path.abspath(args.root), os.path.abspath(args.workdir)))
 
