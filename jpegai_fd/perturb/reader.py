@@ -27,16 +27,15 @@ class PerturbedReader:
 
     def __post_init__(self):
         size = self.reader.size
-        if self.perturbation.output_shape(size, size) != (size, size):
+        if (shape := self.perturbation.output_shape(size, size)) != (size, size):
             raise UserError(
                 f"perturbation '{self.perturbation.key()}' changes the image size to "
-                f"{self.perturbation.output_shape(size, size)}; cache groups hold {size}x{size} "
+                f"{shape}; cache groups hold {size}x{size} "
                 f"images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
             )
 
     @classmethod
     def for_split(cls, reader: ImageReader, perturbation: Perturbation, split) -> "PerturbedReader":
-        """The perturbed reader of a :class:`DatasetSplit` (ids from the split)."""
         return cls(reader, perturbation, {str(p): str(i) for p, i in zip(split.paths, split.ids)})
 
     @property
