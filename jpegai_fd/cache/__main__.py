@@ -26,31 +26,21 @@ def human_bytes(n: float) -> str:
         n /= 1000
 
 
-def when(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
-
-
 def print_groups(groups) -> None:
     header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
     rows = [
-        (
-            g.dataset,
-            g.encoder,
-            str(g.bpp),
-            g.split,
-            f"{g.done}/{g.images}",
-            human_bytes(g.size_bytes),
-            when(g.last_used),
+        (g.dataset, g.encoder, str(g.bpp), g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes))
+        + (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)),
             ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
-            g.key,
         )
+        + (g.key,)
         for g in groups
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    total = sum(g.size_bytes for g in groups)
-    print(f"{len(groups)} groups, {human_bytes(total)}")
+    print(f"{len(groups)} groups, {human_bytes(sum(g.size_bytes for g in groups))}")
 
 
 def days(text: str) -> float:
@@ -70,13 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("--cache", default=DEFAULT_CACHE, help=f"the store (paths.cache; default {DEFAULT_CACHE})")
         if name == "gc":
-            sub.add_argument(
-                "--older-than",
-                type=days,
-                default=None,
-                metavar="DAYS",
-                help="also remove groups that no job opened for DAYS days",
-            )
+            help = "also remove groups that no job opened for DAYS days"
+            sub.add_argument("--older-than", type=days, default=None, metavar="DAYS", help=help)
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     args = parser.parse_args(argv)
     try:

@@ -1,9 +1,8 @@
 """Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks.
 
-Decoding runs in a background thread at most ``prefetch`` chunks ahead of the encoder (bounded
-memory: prefetch + 1 decoded chunks at a time), so reading files overlaps encoding. Images that
-cannot be read are recorded in the group's ``failed`` mask with their reason and never become done;
-their rows are not encoded.
+Decoding runs in a thread at most ``prefetch`` chunks ahead of the encoder (memory: prefetch + 1 decoded
+chunks), so reading overlaps encoding. Unreadable images go to the group's ``failed`` mask with their
+reason, are not encoded and never become done.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """What one fill did: images encoded now, already cached, wall seconds, unreadable found now."""
+    """Images encoded now, already cached, wall seconds, unreadable found now."""
 
     extracted: int
     cached: int
@@ -43,7 +42,6 @@ class ExtractionStats:
 
 
 def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Rows of ``values`` placed at the True positions of ``keep``; zeros elsewhere."""
     full = np.zeros((len(keep), *values.shape[1:]), dtype=values.dtype)
     full[keep] = values
     return full
@@ -71,11 +69,8 @@ def encode_readable(
 
 def _zero_latents(group: LatentGroup, n: int) -> dict:
     """All-zero latents of ``n`` rows shaped like the group's arrays (chunks whose images all failed)."""
-    out: dict = {}
-    for path in ("y", "y_hat", "extras"):
-        if path in group.group:
-            out[path] = {name: np.zeros((n, *a.shape[1:]), dtype=a.dtype) for name, a in group.group[path].arrays()}
-    return out
+    arrays = {path: group.group[path].arrays() for path in ("y", "y_hat", "extras") if path in group.group}
+    return {path: {name: np.zeros((n, *a.shape[1:]), a.dtype) for name, a in found} for path, found in arrays.items()}
 
 
 def fill_group(
@@ -90,12 +85,9 @@ def fill_group(
     max_bad_fraction: float | None = None,
     prefetch: int = PREFETCH_CHUNKS,
 ) -> ExtractionStats:
-    """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard).
-
-    ``reader`` decodes files (default: keep policy at ``image_size``). Raises UserError as soon as
-    the split's bad images (screened out plus unreadable) exceed ``max_bad_fraction``. Each chunk is
-    durable as soon as it is written, so an interrupted fill resumes where it stopped.
-    """
+    """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard);
+    each is durable once written, so an interrupted fill resumes. ``reader`` decodes files (default: keep
+    policy at ``image_size``). UserError once the split's bad images exceed ``max_bad_fraction``."""
     start = time.perf_counter()
     failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
@@ -113,26 +105,16 @@ def fill_group(
             f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
             f"at bpp={bpp} (group {group.group.path})",
         )
-    log.info(
-        "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
-        split.name,
-        bpp,
-        n_todo,
-        cached,
-        encoder.name,
-    )
+    msg = "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s"
+    log.info(msg, split.name, bpp, n_todo, cached, encoder.name)
     bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
     filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
     encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar, prefetch)
     bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
-        log.info(
-            "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",
-            split.name,
-            bpp,
-            by_others,
-        )
+        msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
+        log.info(msg, split.name, bpp, by_others)
     return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)
 
 
@@ -188,9 +170,8 @@ class _Filler:
     def _store(self, k: int, images: np.ndarray, reasons: list) -> int:
         """Encode the readable images of chunk ``k``, write it, release its claim; the unreadable count."""
         latents, bad = encode_readable(self.encoder, images, reasons, self.bpp)
-        self.group.write_chunk(
-            k, latents if latents is not None else _zero_latents(self.group, len(bad)), unreadable=bad, reasons=reasons
-        )
+        latents = latents if latents is not None else _zero_latents(self.group, len(bad))
+        self.group.write_chunk(k, latents, unreadable=bad, reasons=reasons)
         self.claims.release(k)
         first = self.group.chunk_rows(k).start
         for i in np.flatnonzero(bad):
@@ -208,17 +189,12 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache`` and extract what
-    this process owns and is missing.
-
-    The group is keyed by the dataset manifest (content hashes, memoised beside the cache) and the
-    image reader's settings, so an edited image or another size policy never reuses latents.
-    """
-    manifest = manifest_hash(split, hash_memo(cache), reader.settings())
-    size = reader.size
+    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache``, extract what this
+    process owns and is missing. The key holds the manifest (content hashes) and the reader's settings,
+    so an edited image or another size policy never reuses latents."""
+    manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()
     )
-    return group, fill_group(
-        group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction
-    )
+    stats = fill_group(group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction)
+    return group, stats

@@ -45,16 +45,15 @@ class GroupInfo:
 
 
 def disk_usage(folder: Path) -> int:
-    """Bytes allocated on disk by the files under ``folder``."""
+    """Bytes allocated on disk by the files under ``folder`` (512-byte blocks)."""
     return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
 
 def open_store(path: str | Path) -> zarr.Group:
     """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
     path = Path(path)
-    meta = path / "zarr.json"
     try:
-        is_group = json.loads(meta.read_text()).get("node_type") == "group"
+        is_group = json.loads((path / "zarr.json").read_text()).get("node_type") == "group"
     except (OSError, ValueError):
         is_group = False
     if not is_group:
@@ -80,22 +79,9 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
         same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
         bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
-        out.append(
-            GroupInfo(
-                key,
-                str(attrs.get("dataset")),
-                key.split("/")[1],
-                int(attrs.get("bpp", -1)),
-                str(attrs.get("split")),
-                int(done.size),
-                int(done.sum()),
-                int(failed.sum()),
-                disk_usage(folder),
-                last,
-                in_use(mark),
-                bucket=bucket,
-            )
-        )
+        names = (str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)), str(attrs.get("split")))
+        counts = (int(done.size), int(done.sum()), int(failed.sum()), disk_usage(folder))
+        out.append(GroupInfo(key, *names, *counts, last, in_use(mark), bucket=bucket))
     _mark_superseded(root, out)
     return out
 
@@ -124,9 +110,9 @@ class Removal:
 
 def collect(path: str | Path, older_than_days: float | None = None, dry_run: bool = False) -> list[Removal]:
     """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the unused
-    ones; ``dry_run`` only says which. A removal holds the group's use mark exclusively (no job opens
-    it meanwhile) and the store's creation lock (no group is created while empty parents are pruned);
-    ``done`` goes first, so a reader never sees a half-removed group as complete."""
+    ones (``dry_run``: only say which). A removal holds the group's use mark exclusively (no job opens it
+    meanwhile) and the creation lock (no group is created while empty parents are pruned); ``done`` goes
+    first, so a reader never sees a half-removed group as complete."""
     path = Path(path)
     groups = list_groups(path)
     reason_ro = read_only_reason(path)
@@ -141,13 +127,10 @@ def collect(path: str | Path, older_than_days: float | None = None, dry_run: boo
             reason = f"unused for {(time.time() - g.last_used) / 86400:.1f} days"
         else:
             continue
-        if dry_run:
-            out.append(Removal(g, reason, done=False, kept_in_use=g.in_use))
-            continue
         mark = used_path(path, g.key)
-        fd = try_exclusive(mark)
+        fd = None if dry_run else try_exclusive(mark)
         if fd is None:
-            out.append(Removal(g, reason, done=False, kept_in_use=True))
+            out.append(Removal(g, reason, done=False, kept_in_use=g.in_use or not dry_run))
             continue
         try:
             with creation_lock(path):

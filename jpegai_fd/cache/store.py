@@ -1,11 +1,10 @@
 """The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
 
 A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
-bool with ``failure`` str (unreadable images and why: final for this manifest, never done) and
-``done`` bool, chunked along N alike. A chunk is the unit of work: latents first, ``done`` last, so a
-crash leaves at worst a chunk to recompute, never one counted done with missing data (Zarr's local
-store writes each chunk file atomically). A store this user cannot write is opened read-only:
-complete groups are read without locks, a missing group is one UserError.
+bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
+along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
+recompute (Zarr's local store writes each chunk file atomically). A store this user cannot write is
+opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
 
 
 def fingerprint_hash(fingerprint: dict) -> str:
-    """Stable short hash of an encoder fingerprint."""
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -79,13 +77,9 @@ class LatentGroup:
     def done_mask(self) -> np.ndarray:
         return self.group["done"][:]
 
-    def failed_mask(self) -> np.ndarray:
-        """Images that could not be read (never done)."""
-        return self.group["failed"][:]
-
     def failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(failed mask, reason per image, done mask)."""
-        return self.failed_mask(), self.group["failure"][:], self.done_mask()
+        """(failed mask: images that could not be read, reason per image, done mask)."""
+        return self.group["failed"][:], self.group["failure"][:], self.done_mask()
 
     def chunk_settled(self, k: int) -> bool:
         """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
@@ -93,16 +87,15 @@ class LatentGroup:
         return bool((self.group["done"][rows] | self.group["failed"][rows]).all())
 
     def missing_chunks(self, settled: np.ndarray | None = None) -> list[int]:
-        """Chunks with at least one image neither done nor failed, in order (``settled``: done | failed
-        when the caller has just read them)."""
-        settled = self.done_mask() | self.failed_mask() if settled is None else settled
+        """Chunks with an image neither done nor failed, in order (``settled``: done | failed, if just read)."""
+        settled = self.done_mask() | self.group["failed"][:] if settled is None else settled
         return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
 
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
-        """Store the latents of chunk ``k`` (rows in order), then mark its images done; ``unreadable``
-        rows (with ``reasons``) go to ``failed``/``failure`` and stay not done."""
+        """Store the latents of chunk ``k``, then mark its images done; ``unreadable`` rows (with
+        ``reasons``) go to ``failed``/``failure`` and stay not done."""
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -130,8 +123,7 @@ class LatentGroup:
 
 @contextmanager
 def creation_lock(store: Path):
-    """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies): creating a group,
-    and removing one (``python -m jpegai_fd.cache gc``), happen under it."""
+    """Exclusive lock on ``<store>.lock`` (the OS drops it if the holder dies): group creation and gc."""
     lock_path = store.with_name(store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
@@ -160,7 +152,7 @@ def read_only_reason(store: Path) -> str | None:
 
 
 class LatentStore:
-    """A Zarr store of latent groups at ``path`` (created on first use)."""
+    """The Zarr store of latent groups at ``path`` (created on first use)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -193,9 +185,8 @@ class LatentStore:
         codecs: dict | None = None,
         reading: dict | None = None,
     ) -> LatentGroup:
-        """The group for these inputs, created empty if missing. ``codecs`` (latent -> name of
-        :data:`CODECS`) and ``reading`` (the reader's settings, shown by ``python -m jpegai_fd.cache``)
-        apply to a new group. The group's use mark is held from here on: gc never removes it under us."""
+        """The group for these inputs, created empty if missing with ``codecs`` (latent -> :data:`CODECS`
+        name) and ``reading`` (the reader's settings). Its use mark is held from here on: gc spares it."""
         key = self.group_key(split, manifest, encoder, bpp)
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
@@ -208,26 +199,16 @@ class LatentStore:
             # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
-                    group = self._create(
-                        key,
-                        split,
-                        manifest,
-                        encoder,
-                        bpp,
-                        image_shape,
-                        chunk_size,
-                        {**DEFAULT_CODECS, **(codecs or {})},
-                        reading,
-                    )
-                    group.use = use
-                    return group
+                    codecs = {**DEFAULT_CODECS, **(codecs or {})}
+                    self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading)
+                    return LatentGroup(self.root[key], chunk_size, claims_path(self.path, key), None, self.path, use)
         group = self.root[key]
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
         return LatentGroup(group, chunk, claims_path(self.path, key), self.read_only, self.path, use)
 
-    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> LatentGroup:
+    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> None:
         group = self.root.require_group(key)
         n = len(split)
 
@@ -247,18 +228,10 @@ class LatentStore:
         array("ids", (), str, max(n, 1))[:] = split.ids
         array("failed", (), "bool", fill_value=False)
         array("failure", (), str)
+        root = str(split.root) if split.root is not None else None
         group.attrs.update(
-            {
-                "dataset": split.dataset,
-                "split": split.name,
-                "manifest": manifest,
-                "bpp": bpp,
-                "encoder": encoder.fingerprint(),
-                "image_shape": list(image_shape),
-                "root": str(split.root) if split.root is not None else None,
-                "reading": reading,
-            }
+            dict(dataset=split.dataset, split=split.name, manifest=manifest, bpp=bpp, encoder=encoder.fingerprint())
+            | dict(image_shape=list(image_shape), root=root, reading=reading)
         )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         array("done", (), "bool", fill_value=False)
-        return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)
