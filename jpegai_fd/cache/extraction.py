@@ -19,10 +19,9 @@ import numpy as np
 from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue
 from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.store import LatentGroup, LatentStore, read_only_error
-from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
-from jpegai_fd.datasets.split import DatasetSplit
+from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.progress import progress
 
