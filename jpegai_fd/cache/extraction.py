@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue
+from jpegai_fd.cache.locks import ChunkClaims, ChunkQueue
 from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.store import LatentGroup, LatentStore, read_only_error
 from jpegai_fd.datasets.images import ImageReader

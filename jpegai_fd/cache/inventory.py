@@ -3,7 +3,7 @@
 A group is **superseded** when a more recently used group of the same dataset, encoder fingerprint,
 bpp, split, image shape, root and reader settings holds the same image ids: what an image edit or
 relabel leaves behind (the manifest hash in the key changed, the selection did not). A group is
-**unused for DAYS** when no job opened it that long (:mod:`.usage`). :func:`collect` removes those,
+**unused for DAYS** when no job opened it that long (:mod:`.locks`). :func:`collect` removes those,
 never a group a process has open.
 """
 
@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from jpegai_fd.cache.claims import claims_path
-from jpegai_fd.cache.store import creation_lock, read_only_reason
-from jpegai_fd.cache.usage import in_use, try_exclusive, used_path
+from jpegai_fd.cache.locks import claims_path, creation_lock, in_use, read_only_reason, try_exclusive, used_path
 from jpegai_fd.errors import UserError
 
 

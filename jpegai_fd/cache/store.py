@@ -9,12 +9,8 @@ opened read-only: complete groups are read without locks, a missing group is one
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
-import os
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +18,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
-from jpegai_fd.cache.claims import claims_path
-from jpegai_fd.cache.usage import GroupUse
+from jpegai_fd.cache.locks import GroupUse, claims_path, creation_lock, read_only_reason
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
@@ -37,7 +32,6 @@ CODECS = {
     "zstd": lambda: ZstdCodec(level=1),
 }
 DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
-READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
@@ -62,7 +56,7 @@ class LatentGroup:
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
     read_only: str | None = None  # why the store cannot be written (None: writable)
     store_path: Path | None = None
-    use: GroupUse | None = None  # held while this group is open (see cache.usage)
+    use: GroupUse | None = None  # held while this group is open (see cache.locks)
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
@@ -119,36 +113,6 @@ class LatentGroup:
     @property
     def ids(self) -> np.ndarray:
         return self.group["ids"][:]
-
-
-@contextmanager
-def creation_lock(store: Path):
-    """Exclusive lock on ``<store>.lock`` (the OS drops it if the holder dies): group creation and gc."""
-    lock_path = store.with_name(store.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def read_only_reason(store: Path) -> str | None:
-    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
-    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
-    for folder in (store, store.parent):  # the store and the folder of its lock files
-        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if existing is not None and not os.access(existing, os.W_OK):
-            return os.strerror(errno.EROFS if os.statvfs(existing).f_flag & os.ST_RDONLY else errno.EACCES)
-    try:
-        with creation_lock(store):
-            pass
-    except OSError as err:
-        if err.errno not in READ_ONLY_ERRNOS:
-            raise
-        return err.strerror
-    return None
 
 
 class LatentStore:
