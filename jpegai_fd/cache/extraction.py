@@ -40,36 +40,24 @@ class ExtractionStats:
     unreadable: int = 0
 
 
-def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    full = np.zeros((len(keep), *values.shape[1:]), dtype=values.dtype)
-    full[keep] = values
-    return full
-
-
-def encode_readable(
-    encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int
-) -> tuple[dict | None, np.ndarray]:
-    """(latents of every row, zero for unreadable ones; None when nothing was readable, unreadable mask)."""
-    bad = np.array([r is not None for r in reasons], dtype=bool)
-    if bad.all():
-        return None, bad
-    if not bad.any():
-        return encoder.encode(images, bpp), bad
-    keep = ~bad
-    coded = encoder.encode(images[keep], bpp)
-    out: dict = {}
-    for key, value in coded.items():
-        if isinstance(value, dict):
-            out[key] = {name: _scatter(np.asarray(v), keep) for name, v in value.items()}
-        else:  # per-image vector such as the encoder's own "failed"
-            out[key] = _scatter(np.asarray(value), keep)
-    return out, bad
-
-
-def _zero_latents(group: LatentGroup, n: int) -> dict:
-    """All-zero latents of ``n`` rows shaped like the group's arrays (chunks whose images all failed)."""
+def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> dict:
+    """Latents of every row of a chunk, zero (the group's dtypes) for the unreadable ones (reason not None)."""
+    keep = np.array([r is None for r in reasons], dtype=bool)
+    if keep.all():
+        return encoder.encode(images, bpp)
     arrays = {path: group.group[path].arrays() for path in ("y", "y_hat", "extras") if path in group.group}
-    return {path: {name: np.zeros((n, *a.shape[1:]), a.dtype) for name, a in found} for path, found in arrays.items()}
+    out = {
+        path: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found}
+        for path, found in arrays.items()
+    }
+    for key, value in (encoder.encode(images[keep], bpp) if keep.any() else {}).items():
+        if isinstance(value, dict):
+            for name, v in value.items():
+                out[key][name][keep] = v
+        else:  # per-image vector such as the encoder's own "failed"
+            out[key] = np.zeros((len(keep), *np.shape(value)[1:]), np.asarray(value).dtype)
+            out[key][keep] = value
+    return out
 
 
 def fill_group(
@@ -168,8 +156,8 @@ class _Filler:
 
     def _store(self, k: int, images: np.ndarray, reasons: list) -> int:
         """Encode the readable images of chunk ``k``, write it, release its claim; the unreadable count."""
-        latents, bad = encode_readable(self.encoder, images, reasons, self.bpp)
-        latents = latents if latents is not None else _zero_latents(self.group, len(bad))
+        bad = np.array([r is not None for r in reasons], dtype=bool)
+        latents = encode_readable(self.group, self.encoder, images, reasons, self.bpp)
         self.group.write_chunk(k, latents, unreadable=bad, reasons=reasons)
         self.claims.release(k)
         first = self.group.chunk_rows(k).start
