@@ -72,16 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"jpegai_fd.cache: error: {exc}", file=sys.stderr)
         return 2
-    freed = 0
     for r in removals:
         verb = "kept (in use)" if r.kept_in_use and not args.dry_run else ("removed" if r.done else "would remove")
         busy = ", in use now" if r.kept_in_use and args.dry_run else ""
         print(f"{verb}: {r.group.key} ({human_bytes(r.group.size_bytes)}, {r.reason}{busy})")
-        freed += r.group.size_bytes if r.done or (args.dry_run and not r.kept_in_use) else 0
-    print(
-        f"{'would free' if args.dry_run else 'freed'} {human_bytes(freed)} "
-        f"({sum(r.done or (args.dry_run and not r.kept_in_use) for r in removals)} groups)"
-    )
+    freed = [r.group.size_bytes for r in removals if r.done or (args.dry_run and not r.kept_in_use)]
+    print(f"{'would free' if args.dry_run else 'freed'} {human_bytes(sum(freed))} ({len(freed)} groups)")
     return 0
 
 

@@ -86,12 +86,8 @@ def fill_group(
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
         return ExtractionStats(0, cached, time.perf_counter() - start)
     if group.read_only is not None:
-        raise read_only_error(
-            group.store_path,
-            group.read_only,
-            f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
-            f"at bpp={bpp} (group {group.group.path})",
-        )
+        what = f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} at bpp={bpp}"
+        raise read_only_error(group.store_path, group.read_only, f"{what} (group {group.group.path})")
     msg = "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s"
     log.info(msg, split.name, bpp, n_todo, cached, encoder.name)
     bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)

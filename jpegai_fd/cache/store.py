@@ -155,17 +155,13 @@ class LatentStore:
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
             if self.read_only is not None:
-                raise read_only_error(
-                    self.path,
-                    self.read_only,
-                    f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})",
-                )
+                what = f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})"
+                raise read_only_error(self.path, self.read_only, what)
             # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
                     codecs = {**DEFAULT_CODECS, **(codecs or {})}
                     self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading)
-                    return LatentGroup(self.root[key], chunk_size, claims_path(self.path, key), None, self.path, use)
         group = self.root[key]
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
