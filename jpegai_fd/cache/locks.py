@@ -120,14 +120,10 @@ class ChunkQueue:
     def take(self) -> int | None:
         """The next chunk, claimed; None when every remaining one is held by another process now (call
         again later) or none is left (:attr:`exhausted`)."""
-        while self.fresh:
-            k = self.fresh.popleft()
-            if self._claim(k):
-                return k
-        for _ in range(len(self.busy)):
-            k = self.busy.popleft()
-            if self._claim(k):
-                return k
+        for queue in (self.fresh, self.busy):  # busy: once each, counting those fresh ones just found busy
+            for _ in range(len(queue)):
+                if self._claim(k := queue.popleft()):
+                    return k
         return None
 
     def _claim(self, k: int) -> bool:

@@ -63,11 +63,8 @@ class ImageReader:
         except Image.DecompressionBombError as exc:
             raise BadImage(f"too large ({exc})") from exc
         except Exception as exc:
-            kind = (
-                "unrecognised format (not an image, or a corrupt header)"
-                if isinstance(exc, Image.UnidentifiedImageError)
-                else "corrupt or truncated"
-            )
+            unknown = isinstance(exc, Image.UnidentifiedImageError)
+            kind = "unrecognised format (not an image, or a corrupt header)" if unknown else "corrupt or truncated"
             raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return self.fit(pixels, path)
 
@@ -93,11 +90,10 @@ class ImageReader:
     def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
         """(N, size, size, 3) pixels of ``paths`` (zero rows for unreadable ones), a reason per image or None."""
         batch = np.zeros((len(paths), self.size, self.size, 3), dtype=np.uint8)
-        reasons: list[str | None] = []
+        reasons: list[str | None] = [None] * len(paths)
         for i, path in enumerate(paths):
             try:
                 batch[i] = self.read(path)
-                reasons.append(None)
             except BadImage as exc:
-                reasons.append(str(exc))
+                reasons[i] = str(exc)
         return batch, reasons

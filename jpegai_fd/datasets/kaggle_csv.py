@@ -36,7 +36,7 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         if missing:
             raise UserError(f"'{csv_path}' lacks column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
         rows = list(reader)
-    ids, paths, labels, seen = [], [], [], {}
+    seen: dict[str, int] = {}  # id -> line, in file order
     for line, row in enumerate(rows, start=2):
         if row["label"] not in ("0", "1"):
             raise UserError(f"'{csv_path}' line {line}: label {row['label']!r} must be 1 (real) or 0 (fake)")
@@ -45,10 +45,8 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
                 f"'{csv_path}': duplicate id {row['id']!r} on lines {seen[row['id']]} and {line}; ids must be unique"
             )
         seen[row["id"]] = line
-        ids.append(row["id"])
-        paths.append(root / IMAGE_SUBDIR / row["path"])
-        labels.append(int(row["label"]))
-    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8), root)
+    paths, labels = tuple(root / IMAGE_SUBDIR / r["path"] for r in rows), [int(r["label"]) for r in rows]
+    return DatasetSplit(dataset, split, np.array(list(seen), dtype=str), paths, np.array(labels, dtype=np.int8), root)
 
 
 class KaggleCSVDataset(ImageDataset):

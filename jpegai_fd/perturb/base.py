@@ -4,6 +4,8 @@ A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size un
 says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
 batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
 cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
+:class:`PerturbedReader` brings a condition to the cache: its ``settings()`` (hashed into the group key)
+are the reader's plus the perturbation's ``describe()``, so each condition gets its own group.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.errors import UserError
 
 PERTURB_VERSION = 1  # bump when any perturbation's numerics change: it is part of every describe()
@@ -70,3 +76,43 @@ def in_range(value, key: str, name: str, low: float, high: float, integer: bool 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class PerturbedReader:
+    """``reader`` followed by ``perturbation``; ``ids_by_path`` maps str(path) -> image id."""
+
+    reader: ImageReader
+    perturbation: Perturbation
+    ids_by_path: Mapping[str, str] = field(repr=False)
+
+    def __post_init__(self):
+        size = self.reader.size
+        if (shape := self.perturbation.output_shape(size, size)) != (size, size):
+            raise UserError(
+                f"perturbation '{self.perturbation.key()}' changes the image size to "
+                f"{shape}; cache groups hold {size}x{size} "
+                f"images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
+            )
+
+    @classmethod
+    def for_split(cls, reader: ImageReader, perturbation: Perturbation, split) -> "PerturbedReader":
+        return cls(reader, perturbation, {str(p): str(i) for p, i in zip(split.paths, split.ids)})
+
+    @property
+    def size(self) -> int:
+        return self.reader.size
+
+    def settings(self) -> dict:
+        return {**self.reader.settings(), "perturbation": self.perturbation.describe()}
+
+    def read(self, path: Path) -> np.ndarray:
+        return self.perturbation(self.reader.read(path), self.ids_by_path[str(path)])
+
+    def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
+        """As :meth:`ImageReader.read_batch`; readable rows are perturbed (unreadable ones stay zero)."""
+        images, reasons = self.reader.read_batch(paths)
+        ok = [i for i, reason in enumerate(reasons) if reason is None]
+        if ok:
+            images[ok] = self.perturbation.apply_batch(images[ok], [self.ids_by_path[str(paths[i])] for i in ok])
+        return images, reasons
