@@ -85,11 +85,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
 
 
 def _mark_superseded(root: zarr.Group, groups: list[GroupInfo]) -> None:
-    by_bucket: dict[str, list[GroupInfo]] = {}
-    for g in groups:
-        by_bucket.setdefault(g.bucket, []).append(g)
-    for members in by_bucket.values():
-        if len(members) < 2:
+    for bucket in {g.bucket for g in groups}:
+        if len(members := [g for g in groups if g.bucket == bucket]) < 2:
             continue
         ids = {g.key: root[g.key]["ids"][:] for g in members}
         newest_first = sorted(members, key=lambda g: g.last_used, reverse=True)

@@ -43,10 +43,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
     )
 
 
-def fingerprint_hash(fingerprint: dict) -> str:
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
-
-
 @dataclass
 class LatentGroup:
     """Cached latents of one split at one rate; see the module docstring for the layout."""
@@ -60,10 +56,6 @@ class LatentGroup:
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
-
-    @property
-    def num_chunks(self) -> int:
-        return -(-len(self) // self.chunk_size)
 
     def chunk_rows(self, k: int) -> slice:
         return slice(k * self.chunk_size, min((k + 1) * self.chunk_size, len(self)))
@@ -83,7 +75,7 @@ class LatentGroup:
     def missing_chunks(self, settled: np.ndarray | None = None) -> list[int]:
         """Chunks with an image neither done nor failed, in order (``settled``: done | failed, if just read)."""
         settled = self.done_mask() | self.group["failed"][:] if settled is None else settled
-        return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
+        return [k for k in range(-(-len(self) // self.chunk_size)) if not settled[self.chunk_rows(k)].all()]
 
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
@@ -136,7 +128,8 @@ class LatentStore:
 
     @staticmethod
     def group_key(split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int) -> str:
-        return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint_hash(encoder.fingerprint())}/bpp{bpp}/{split.name}"
+        fingerprint = hashlib.sha256(json.dumps(encoder.fingerprint(), sort_keys=True).encode()).hexdigest()[:16]
+        return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint}/bpp{bpp}/{split.name}"
 
     def open(
         self,
