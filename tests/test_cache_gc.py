@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from jfd_testing import run_cli, tiny_overrides
-from jpegai_fd.cache.usage import used_path
+from jpegai_fd.cache.locks import used_path
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from jpegai_fd.cache.usage import GroupUse
+from jpegai_fd.cache.locks import GroupUse
 use = GroupUse.acquire(Path(sys.argv[1]), sys.argv[2], writable=True)  # what LatentStore.open takes
 print("holding", flush=True)
 time.sleep(600)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import zarr
 
-from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue, claims_path
+from jpegai_fd.cache.locks import ChunkClaims, ChunkQueue, claims_path
 from jpegai_fd.datasets.synthetic import generate
 
 HOLDER = """

@@ -22,7 +22,7 @@ from jpegai_fd.perturb import (
     Rescale,
     jpeg_bytes,
 )
-from jpegai_fd.perturb.resample import resize
+from jpegai_fd.perturb.pixels import resize
 
 
 @pytest.fixture(scope="module")

@@ -26,31 +26,21 @@ def human_bytes(n: float) -> str:
         n /= 1000
 
 
-def when(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
-
-
 def print_groups(groups) -> None:
     header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
     rows = [
-        (
-            g.dataset,
-            g.encoder,
-            str(g.bpp),
-            g.split,
-            f"{g.done}/{g.images}",
-            human_bytes(g.size_bytes),
-            when(g.last_used),
+        (g.dataset, g.encoder, str(g.bpp), g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes))
+        + (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)),
             ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
-            g.key,
         )
+        + (g.key,)
         for g in groups
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    total = sum(g.size_bytes for g in groups)
-    print(f"{len(groups)} groups, {human_bytes(total)}")
+    print(f"{len(groups)} groups, {human_bytes(sum(g.size_bytes for g in groups))}")
 
 
 def days(text: str) -> float:
@@ -70,13 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("--cache", default=DEFAULT_CACHE, help=f"the store (paths.cache; default {DEFAULT_CACHE})")
         if name == "gc":
-            sub.add_argument(
-                "--older-than",
-                type=days,
-                default=None,
-                metavar="DAYS",
-                help="also remove groups that no job opened for DAYS days",
-            )
+            help = "also remove groups that no job opened for DAYS days"
+            sub.add_argument("--older-than", type=days, default=None, metavar="DAYS", help=help)
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     args = parser.parse_args(argv)
     try:
@@ -87,16 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"jpegai_fd.cache: error: {exc}", file=sys.stderr)
         return 2
-    freed = 0
     for r in removals:
         verb = "kept (in use)" if r.kept_in_use and not args.dry_run else ("removed" if r.done else "would remove")
         busy = ", in use now" if r.kept_in_use and args.dry_run else ""
         print(f"{verb}: {r.group.key} ({human_bytes(r.group.size_bytes)}, {r.reason}{busy})")
-        freed += r.group.size_bytes if r.done or (args.dry_run and not r.kept_in_use) else 0
-    print(
-        f"{'would free' if args.dry_run else 'freed'} {human_bytes(freed)} "
-        f"({sum(r.done or (args.dry_run and not r.kept_in_use) for r in removals)} groups)"
-    )
+    freed = [r.group.size_bytes for r in removals if r.done or (args.dry_run and not r.kept_in_use)]
+    print(f"{'would free' if args.dry_run else 'freed'} {human_bytes(sum(freed))} ({len(freed)} groups)")
     return 0
 
 

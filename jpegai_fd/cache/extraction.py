@@ -1,9 +1,8 @@
 """Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks.
 
-Decoding runs in a background thread at most ``prefetch`` chunks ahead of the encoder (bounded
-memory: prefetch + 1 decoded chunks at a time), so reading files overlaps encoding. Images that
-cannot be read are recorded in the group's ``failed`` mask with their reason and never become done;
-their rows are not encoded.
+Decoding runs in a thread at most ``prefetch`` chunks ahead of the encoder (memory: prefetch + 1 decoded
+chunks), so reading overlaps encoding. Unreadable images go to the group's ``failed`` mask with their
+reason, are not encoded and never become done.
 """
 
 from __future__ import annotations
@@ -17,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from jpegai_fd.cache.claims import ChunkClaims, ChunkQueue
+from jpegai_fd.cache.locks import ChunkClaims, ChunkQueue
 from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.store import LatentGroup, LatentStore, read_only_error
-from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
-from jpegai_fd.datasets.split import DatasetSplit
+from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.progress import progress
 
@@ -34,7 +32,7 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """What one fill did: images encoded now, already cached, wall seconds, unreadable found now."""
+    """Images encoded now, already cached, wall seconds, unreadable found now."""
 
     extracted: int
     cached: int
@@ -42,39 +40,23 @@ class ExtractionStats:
     unreadable: int = 0
 
 
-def _scatter(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Rows of ``values`` placed at the True positions of ``keep``; zeros elsewhere."""
-    full = np.zeros((len(keep), *values.shape[1:]), dtype=values.dtype)
-    full[keep] = values
-    return full
-
-
-def encode_readable(
-    encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int
-) -> tuple[dict | None, np.ndarray]:
-    """(latents of every row, zero for unreadable ones; None when nothing was readable, unreadable mask)."""
-    bad = np.array([r is not None for r in reasons], dtype=bool)
-    if bad.all():
-        return None, bad
-    if not bad.any():
-        return encoder.encode(images, bpp), bad
-    keep = ~bad
-    coded = encoder.encode(images[keep], bpp)
-    out: dict = {}
-    for key, value in coded.items():
+def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> dict:
+    """Latents of every row of a chunk, zero (the group's dtypes) for the unreadable ones (reason not None)."""
+    keep = np.array([r is None for r in reasons], dtype=bool)
+    if keep.all():
+        return encoder.encode(images, bpp)
+    arrays = {path: group.group[path].arrays() for path in ("y", "y_hat", "extras") if path in group.group}
+    out = {
+        path: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found}
+        for path, found in arrays.items()
+    }
+    for key, value in (encoder.encode(images[keep], bpp) if keep.any() else {}).items():
         if isinstance(value, dict):
-            out[key] = {name: _scatter(np.asarray(v), keep) for name, v in value.items()}
+            for name, v in value.items():
+                out[key][name][keep] = v
         else:  # per-image vector such as the encoder's own "failed"
-            out[key] = _scatter(np.asarray(value), keep)
-    return out, bad
-
-
-def _zero_latents(group: LatentGroup, n: int) -> dict:
-    """All-zero latents of ``n`` rows shaped like the group's arrays (chunks whose images all failed)."""
-    out: dict = {}
-    for path in ("y", "y_hat", "extras"):
-        if path in group.group:
-            out[path] = {name: np.zeros((n, *a.shape[1:]), dtype=a.dtype) for name, a in group.group[path].arrays()}
+            out[key] = np.zeros((len(keep), *np.shape(value)[1:]), np.asarray(value).dtype)
+            out[key][keep] = value
     return out
 
 
@@ -90,12 +72,9 @@ def fill_group(
     max_bad_fraction: float | None = None,
     prefetch: int = PREFETCH_CHUNKS,
 ) -> ExtractionStats:
-    """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard).
-
-    ``reader`` decodes files (default: keep policy at ``image_size``). Raises UserError as soon as
-    the split's bad images (screened out plus unreadable) exceed ``max_bad_fraction``. Each chunk is
-    durable as soon as it is written, so an interrupted fill resumes where it stopped.
-    """
+    """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard);
+    each is durable once written, so an interrupted fill resumes. ``reader`` decodes files (default: keep
+    policy at ``image_size``). UserError once the split's bad images exceed ``max_bad_fraction``."""
     start = time.perf_counter()
     failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
@@ -107,32 +86,18 @@ def fill_group(
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
         return ExtractionStats(0, cached, time.perf_counter() - start)
     if group.read_only is not None:
-        raise read_only_error(
-            group.store_path,
-            group.read_only,
-            f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} "
-            f"at bpp={bpp} (group {group.group.path})",
-        )
-    log.info(
-        "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s",
-        split.name,
-        bpp,
-        n_todo,
-        cached,
-        encoder.name,
-    )
+        what = f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} at bpp={bpp}"
+        raise read_only_error(group.store_path, group.read_only, f"{what} (group {group.group.path})")
+    msg = "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s"
+    log.info(msg, split.name, bpp, n_todo, cached, encoder.name)
     bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
     filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
     encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar, prefetch)
     bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
-        log.info(
-            "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache",
-            split.name,
-            bpp,
-            by_others,
-        )
+        msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
+        log.info(msg, split.name, bpp, by_others)
     return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)
 
 
@@ -187,10 +152,9 @@ class _Filler:
 
     def _store(self, k: int, images: np.ndarray, reasons: list) -> int:
         """Encode the readable images of chunk ``k``, write it, release its claim; the unreadable count."""
-        latents, bad = encode_readable(self.encoder, images, reasons, self.bpp)
-        self.group.write_chunk(
-            k, latents if latents is not None else _zero_latents(self.group, len(bad)), unreadable=bad, reasons=reasons
-        )
+        bad = np.array([r is not None for r in reasons], dtype=bool)
+        latents = encode_readable(self.group, self.encoder, images, reasons, self.bpp)
+        self.group.write_chunk(k, latents, unreadable=bad, reasons=reasons)
         self.claims.release(k)
         first = self.group.chunk_rows(k).start
         for i in np.flatnonzero(bad):
@@ -208,17 +172,12 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache`` and extract what
-    this process owns and is missing.
-
-    The group is keyed by the dataset manifest (content hashes, memoised beside the cache) and the
-    image reader's settings, so an edited image or another size policy never reuses latents.
-    """
-    manifest = manifest_hash(split, hash_memo(cache), reader.settings())
-    size = reader.size
+    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache``, extract what this
+    process owns and is missing. The key holds the manifest (content hashes) and the reader's settings,
+    so an edited image or another size policy never reuses latents."""
+    manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()
     )
-    return group, fill_group(
-        group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction
-    )
+    stats = fill_group(group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction)
+    return group, stats

@@ -3,7 +3,7 @@
 A group is **superseded** when a more recently used group of the same dataset, encoder fingerprint,
 bpp, split, image shape, root and reader settings holds the same image ids: what an image edit or
 relabel leaves behind (the manifest hash in the key changed, the selection did not). A group is
-**unused for DAYS** when no job opened it that long (:mod:`.usage`). :func:`collect` removes those,
+**unused for DAYS** when no job opened it that long (:mod:`.locks`). :func:`collect` removes those,
 never a group a process has open.
 """
 
@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from jpegai_fd.cache.claims import claims_path
-from jpegai_fd.cache.store import creation_lock, read_only_reason
-from jpegai_fd.cache.usage import in_use, try_exclusive, used_path
+from jpegai_fd.cache.locks import claims_path, creation_lock, in_use, read_only_reason, try_exclusive, used_path
 from jpegai_fd.errors import UserError
 
 
@@ -45,16 +43,15 @@ class GroupInfo:
 
 
 def disk_usage(folder: Path) -> int:
-    """Bytes allocated on disk by the files under ``folder``."""
+    """Bytes allocated on disk by the files under ``folder`` (512-byte blocks)."""
     return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
 
 def open_store(path: str | Path) -> zarr.Group:
     """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
     path = Path(path)
-    meta = path / "zarr.json"
     try:
-        is_group = json.loads(meta.read_text()).get("node_type") == "group"
+        is_group = json.loads((path / "zarr.json").read_text()).get("node_type") == "group"
     except (OSError, ValueError):
         is_group = False
     if not is_group:
@@ -80,32 +77,16 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         last = mark.stat().st_mtime if mark.exists() else meta.stat().st_mtime
         same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
         bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
-        out.append(
-            GroupInfo(
-                key,
-                str(attrs.get("dataset")),
-                key.split("/")[1],
-                int(attrs.get("bpp", -1)),
-                str(attrs.get("split")),
-                int(done.size),
-                int(done.sum()),
-                int(failed.sum()),
-                disk_usage(folder),
-                last,
-                in_use(mark),
-                bucket=bucket,
-            )
-        )
+        names = (str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)), str(attrs.get("split")))
+        counts = (int(done.size), int(done.sum()), int(failed.sum()), disk_usage(folder))
+        out.append(GroupInfo(key, *names, *counts, last, in_use(mark), bucket=bucket))
     _mark_superseded(root, out)
     return out
 
 
 def _mark_superseded(root: zarr.Group, groups: list[GroupInfo]) -> None:
-    by_bucket: dict[str, list[GroupInfo]] = {}
-    for g in groups:
-        by_bucket.setdefault(g.bucket, []).append(g)
-    for members in by_bucket.values():
-        if len(members) < 2:
+    for bucket in {g.bucket for g in groups}:
+        if len(members := [g for g in groups if g.bucket == bucket]) < 2:
             continue
         ids = {g.key: root[g.key]["ids"][:] for g in members}
         newest_first = sorted(members, key=lambda g: g.last_used, reverse=True)
@@ -124,9 +105,9 @@ class Removal:
 
 def collect(path: str | Path, older_than_days: float | None = None, dry_run: bool = False) -> list[Removal]:
     """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the unused
-    ones; ``dry_run`` only says which. A removal holds the group's use mark exclusively (no job opens
-    it meanwhile) and the store's creation lock (no group is created while empty parents are pruned);
-    ``done`` goes first, so a reader never sees a half-removed group as complete."""
+    ones (``dry_run``: only say which). A removal holds the group's use mark exclusively (no job opens it
+    meanwhile) and the creation lock (no group is created while empty parents are pruned); ``done`` goes
+    first, so a reader never sees a half-removed group as complete."""
     path = Path(path)
     groups = list_groups(path)
     reason_ro = read_only_reason(path)
@@ -141,13 +122,10 @@ def collect(path: str | Path, older_than_days: float | None = None, dry_run: boo
             reason = f"unused for {(time.time() - g.last_used) / 86400:.1f} days"
         else:
             continue
-        if dry_run:
-            out.append(Removal(g, reason, done=False, kept_in_use=g.in_use))
-            continue
         mark = used_path(path, g.key)
-        fd = try_exclusive(mark)
+        fd = None if dry_run else try_exclusive(mark)
         if fd is None:
-            out.append(Removal(g, reason, done=False, kept_in_use=True))
+            out.append(Removal(g, reason, done=False, kept_in_use=g.in_use or not dry_run))
             continue
         try:
             with creation_lock(path):

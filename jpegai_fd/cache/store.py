@@ -1,21 +1,16 @@
 """The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
 
 A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
-bool with ``failure`` str (unreadable images and why: final for this manifest, never done) and
-``done`` bool, chunked along N alike. A chunk is the unit of work: latents first, ``done`` last, so a
-crash leaves at worst a chunk to recompute, never one counted done with missing data (Zarr's local
-store writes each chunk file atomically). A store this user cannot write is opened read-only:
-complete groups are read without locks, a missing group is one UserError.
+bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
+along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
+recompute (Zarr's local store writes each chunk file atomically). A store this user cannot write is
+opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
-import os
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +18,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
-from jpegai_fd.cache.claims import claims_path
-from jpegai_fd.cache.usage import GroupUse
+from jpegai_fd.cache.locks import GroupUse, claims_path, creation_lock, read_only_reason
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
@@ -38,7 +32,6 @@ CODECS = {
     "zstd": lambda: ZstdCodec(level=1),
 }
 DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
-READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
@@ -50,11 +43,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
     )
 
 
-def fingerprint_hash(fingerprint: dict) -> str:
-    """Stable short hash of an encoder fingerprint."""
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
-
-
 @dataclass
 class LatentGroup:
     """Cached latents of one split at one rate; see the module docstring for the layout."""
@@ -64,14 +52,10 @@ class LatentGroup:
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
     read_only: str | None = None  # why the store cannot be written (None: writable)
     store_path: Path | None = None
-    use: GroupUse | None = None  # held while this group is open (see cache.usage)
+    use: GroupUse | None = None  # held while this group is open (see cache.locks)
 
     def __len__(self) -> int:
         return self.group["labels"].shape[0]
-
-    @property
-    def num_chunks(self) -> int:
-        return -(-len(self) // self.chunk_size)
 
     def chunk_rows(self, k: int) -> slice:
         return slice(k * self.chunk_size, min((k + 1) * self.chunk_size, len(self)))
@@ -79,13 +63,9 @@ class LatentGroup:
     def done_mask(self) -> np.ndarray:
         return self.group["done"][:]
 
-    def failed_mask(self) -> np.ndarray:
-        """Images that could not be read (never done)."""
-        return self.group["failed"][:]
-
     def failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(failed mask, reason per image, done mask)."""
-        return self.failed_mask(), self.group["failure"][:], self.done_mask()
+        """(failed mask: images that could not be read, reason per image, done mask)."""
+        return self.group["failed"][:], self.group["failure"][:], self.done_mask()
 
     def chunk_settled(self, k: int) -> bool:
         """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
@@ -93,16 +73,15 @@ class LatentGroup:
         return bool((self.group["done"][rows] | self.group["failed"][rows]).all())
 
     def missing_chunks(self, settled: np.ndarray | None = None) -> list[int]:
-        """Chunks with at least one image neither done nor failed, in order (``settled``: done | failed
-        when the caller has just read them)."""
-        settled = self.done_mask() | self.failed_mask() if settled is None else settled
-        return [k for k in range(self.num_chunks) if not settled[self.chunk_rows(k)].all()]
+        """Chunks with an image neither done nor failed, in order (``settled``: done | failed, if just read)."""
+        settled = self.done_mask() | self.group["failed"][:] if settled is None else settled
+        return [k for k in range(-(-len(self) // self.chunk_size)) if not settled[self.chunk_rows(k)].all()]
 
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
-        """Store the latents of chunk ``k`` (rows in order), then mark its images done; ``unreadable``
-        rows (with ``reasons``) go to ``failed``/``failure`` and stay not done."""
+        """Store the latents of chunk ``k``, then mark its images done; ``unreadable`` rows (with
+        ``reasons``) go to ``failed``/``failure`` and stay not done."""
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -128,39 +107,8 @@ class LatentGroup:
         return self.group["ids"][:]
 
 
-@contextmanager
-def creation_lock(store: Path):
-    """Exclusive lock on ``<store>.lock`` (released by the OS if the holder dies): creating a group,
-    and removing one (``python -m jpegai_fd.cache gc``), happen under it."""
-    lock_path = store.with_name(store.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def read_only_reason(store: Path) -> str | None:
-    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
-    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
-    for folder in (store, store.parent):  # the store and the folder of its lock files
-        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if existing is not None and not os.access(existing, os.W_OK):
-            return os.strerror(errno.EROFS if os.statvfs(existing).f_flag & os.ST_RDONLY else errno.EACCES)
-    try:
-        with creation_lock(store):
-            pass
-    except OSError as err:
-        if err.errno not in READ_ONLY_ERRNOS:
-            raise
-        return err.strerror
-    return None
-
-
 class LatentStore:
-    """A Zarr store of latent groups at ``path`` (created on first use)."""
+    """The Zarr store of latent groups at ``path`` (created on first use)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -180,7 +128,8 @@ class LatentStore:
 
     @staticmethod
     def group_key(split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int) -> str:
-        return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint_hash(encoder.fingerprint())}/bpp{bpp}/{split.name}"
+        fingerprint = hashlib.sha256(json.dumps(encoder.fingerprint(), sort_keys=True).encode()).hexdigest()[:16]
+        return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint}/bpp{bpp}/{split.name}"
 
     def open(
         self,
@@ -193,41 +142,26 @@ class LatentStore:
         codecs: dict | None = None,
         reading: dict | None = None,
     ) -> LatentGroup:
-        """The group for these inputs, created empty if missing. ``codecs`` (latent -> name of
-        :data:`CODECS`) and ``reading`` (the reader's settings, shown by ``python -m jpegai_fd.cache``)
-        apply to a new group. The group's use mark is held from here on: gc never removes it under us."""
+        """The group for these inputs, created empty if missing with ``codecs`` (latent -> :data:`CODECS`
+        name) and ``reading`` (the reader's settings). Its use mark is held from here on: gc spares it."""
         key = self.group_key(split, manifest, encoder, bpp)
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
             if self.read_only is not None:
-                raise read_only_error(
-                    self.path,
-                    self.read_only,
-                    f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})",
-                )
+                what = f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})"
+                raise read_only_error(self.path, self.read_only, what)
             # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
-                    group = self._create(
-                        key,
-                        split,
-                        manifest,
-                        encoder,
-                        bpp,
-                        image_shape,
-                        chunk_size,
-                        {**DEFAULT_CODECS, **(codecs or {})},
-                        reading,
-                    )
-                    group.use = use
-                    return group
+                    codecs = {**DEFAULT_CODECS, **(codecs or {})}
+                    self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading)
         group = self.root[key]
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
         return LatentGroup(group, chunk, claims_path(self.path, key), self.read_only, self.path, use)
 
-    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> LatentGroup:
+    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> None:
         group = self.root.require_group(key)
         n = len(split)
 
@@ -247,18 +181,10 @@ class LatentStore:
         array("ids", (), str, max(n, 1))[:] = split.ids
         array("failed", (), "bool", fill_value=False)
         array("failure", (), str)
+        root = str(split.root) if split.root is not None else None
         group.attrs.update(
-            {
-                "dataset": split.dataset,
-                "split": split.name,
-                "manifest": manifest,
-                "bpp": bpp,
-                "encoder": encoder.fingerprint(),
-                "image_shape": list(image_shape),
-                "root": str(split.root) if split.root is not None else None,
-                "reading": reading,
-            }
+            dict(dataset=split.dataset, split=split.name, manifest=manifest, bpp=bpp, encoder=encoder.fingerprint())
+            | dict(image_shape=list(image_shape), root=root, reading=reading)
         )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         array("done", (), "bool", fill_value=False)
-        return LatentGroup(group, chunk_size, claims_path(self.path, key), None, self.path)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from jpegai_fd.datasets.bad_images import check_bad_fraction
 from jpegai_fd.datasets.images import ImageReader
-from jpegai_fd.datasets.screen import screen
-from jpegai_fd.datasets.split import DatasetSplit, sample_balanced
+from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction, sample_balanced, screen
 from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -49,9 +47,8 @@ class ImageDataset:
         num_valid: int | None = None,
     ):
         _check_int("image_size", image_size, 1)
-        _check_int("num_train", num_train, 2, nullable=True)
-        _check_int("num_valid", num_valid, 2, nullable=True)
-        _check_int("num_test", num_test, 2, nullable=True)
+        for key, num in (("num_train", num_train), ("num_valid", num_valid), ("num_test", num_test)):
+            _check_int(key, num, 2, nullable=True)
         if not isinstance(valid_split, str) or not valid_split:
             raise UserError(
                 f"'dataset.valid_split' is missing or empty ({valid_split!r}); set it to the split that chooses "
@@ -68,9 +65,7 @@ class ImageDataset:
         self.reader = ImageReader(self.image_size, size_policy)  # a bad size_policy fails here, before any work
         bad = max_bad_fraction
         if bad is not None and (isinstance(bad, bool) or not isinstance(bad, (int, float)) or not 0 <= bad <= 1):
-            raise UserError(
-                f"invalid value for 'dataset.max_bad_fraction': {max_bad_fraction!r}; use a number in [0, 1] or null"
-            )
+            raise UserError(f"invalid value for 'dataset.max_bad_fraction': {bad!r}; use a number in [0, 1] or null")
         self.max_bad_fraction = max_bad_fraction
 
     def listing(self, split: str) -> DatasetSplit:
@@ -83,10 +78,8 @@ class ImageDataset:
     def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
         """The (train, test) splits, balanced-subsampled with ``seed`` and ``seed + 1``, then screened."""
         self.prepare()
-        return (
-            self._load(self.train_split, self.num_train, seed, "dataset.num_train"),
-            self._load(self.test_split, self.num_test, seed + 1, "dataset.num_test"),
-        )
+        train = self._load(self.train_split, self.num_train, seed, "dataset.num_train")
+        return train, self._load(self.test_split, self.num_test, seed + 1, "dataset.num_test")
 
     def load_valid_split(self, seed: int) -> DatasetSplit:
         """The validation split, sampled with ``seed + 2`` and screened like the others."""

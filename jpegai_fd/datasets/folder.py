@@ -26,20 +26,14 @@ def _layout(classes: dict[int, str | None]) -> str:
 
 
 def _split(dataset: str, name: str, root: Path, ids: list[str], labels: list[int], skipped=()) -> DatasetSplit:
-    ids_array = np.array(ids, dtype=str)
-    return DatasetSplit(
-        dataset, name, ids_array, tuple(root / i for i in ids), np.array(labels, np.int8), root, tuple(skipped)
-    )
+    paths = tuple(root / i for i in ids)
+    return DatasetSplit(dataset, name, np.array(ids, dtype=str), paths, np.array(labels, np.int8), root, tuple(skipped))
 
 
 def list_images(root: Path, classes: dict[int, str | None]) -> list[tuple[str, int]]:
-    """(id, label) of every non-hidden file under each class folder, sorted by id. A class whose
-    folder is None is absent (a one-class test set: only new fakes, or only real photos)."""
+    """(id, label) of every non-hidden file under each class folder, sorted by id (a None folder: absent)."""
     found = []
-    for label, folder in classes.items():
-        if folder is None:
-            continue
-        top = root / folder
+    for label, top in ((label, root / folder) for label, folder in classes.items() if folder is not None):
         if not top.is_dir():
             raise UserError(
                 f"missing class folder '{top}'; dataset.root must hold {_layout(classes)} "
@@ -102,9 +96,8 @@ def stratified_split(
 
 
 class FolderDataset(ImageDataset):
-    """``dataset=folder``: one sub-folder per class under ``root``. ``classes``: {real: folder, fake:
-    folder}; ``split_files``: {split: file} (optional); ``split_fractions``: {split: share} for the
-    generated split, ranked with ``seed``. Other keys: :class:`ImageDataset`."""
+    """``classes``: {real: folder, fake: folder}; ``split_files``: {split: file} (optional);
+    ``split_fractions``: {split: share} for the generated split, ranked with ``seed``."""
 
     def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
         super().__init__(**keys)

@@ -1,21 +1,12 @@
-"""The pixels of the demo dataset: one content model, a camera for the real class, generators for fakes.
+"""The pixels of the demo dataset: one procedural face model for both classes (so content, size and
+JPEG format never separate them), a camera for the real class, generators for fakes; only the traces of
+how the pixels were made differ, at strengths random per image so that the classes overlap.
 
-Both classes draw their content from one procedural face model, so content, size and format (JPEG,
-random quality) never separate them; only the traces of how the pixels were made do, at strengths
-random per image so that the classes overlap:
-
-* real: full-resolution rendering, lens blur, Bayer RGGB mosaic, sensor noise, bilinear demosaicing;
-* ``legacy`` (the default): one fixed generator per dataset seed (traces repeat from image to image,
-  as a GAN's fingerprint does): half-resolution synthesis, an uneven stride-2 transposed convolution
-  (checkerboard, period 2 px), an earlier stage's periodic gain (period 16 px), sharpening, correlated
-  noise as in StyleGAN. The 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser
-  keeps little but each 16x16 block's lowest frequencies, which erased the version-1 traces from
-  ``y_hat`` (the README's main command scored 0.52-0.68). It is strong on purpose (a faint grid on
-  flat areas): the demo proves the plumbing and shows a rate effect, no evidence about real faces;
-* ``transposed_conv``: the same upsampling, sharpening and noise, a new kernel per image, no 16-px trace;
-* ``bilinear_noise``: bilinear 2x upsampling (little energy above half Nyquist), white noise per channel;
-* ``diffusion``: a few DDPM-style ancestral denoising steps from the content under strong noise:
-  over-smoothed texture and blob-like residual noise shared across channels.
+``legacy`` (the default) is one fixed generator per dataset seed (traces repeat across images, as a GAN's
+fingerprint does). Its 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser keeps little
+but each 16x16 block's lowest frequencies, which erased the version-1 traces from ``y_hat`` (the README's
+main command scored 0.52-0.68). It is strong on purpose: the demo proves the plumbing and shows a rate
+effect, no evidence about real faces. ``diffusion``: a few DDPM-style ancestral denoising steps.
 """
 
 from __future__ import annotations
@@ -33,12 +24,12 @@ MAX_STAGE_GAIN = 0.12  # peak relative gain of that pattern (per image: 0.5 to 1
 LEGACY = "legacy"
 SKIN = np.array([[0.96, 0.80, 0.69], [0.88, 0.67, 0.52], [0.76, 0.55, 0.40], [0.55, 0.38, 0.26], [0.40, 0.27, 0.18]])
 Generator = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+BILINEAR_TAPS = np.array([0.25, 0.75, 0.75, 0.25])
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """Low-frequency noise in [-1, 1] of shape (size, size): random cells, cubic upsampling."""
-    coarse = rng.uniform(-1, 1, (cells, cells))
-    return ndimage.zoom(coarse, size / cells, order=3, mode="nearest")[:size, :size]
+    return ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")[:size, :size]
 
 
 def _ellipse(x, y, cx, cy, rx, ry, soft):
@@ -54,14 +45,8 @@ def render_face(params: dict, size: int) -> np.ndarray:
     soft = 1.5 / (size * 0.3)
     img = params["bg"][None, None, :] * (1 + 0.25 * (params["bg_grad"] * (x - 0.5)))[..., None]
     img = img + 0.08 * np.asarray(params["bg_tex"])[..., None]
-    layers = [
-        (params["hair"], params["hair_color"]),
-        (params["head"], params["skin"]),
-        (params["eye_l"], params["iris"]),
-        (params["eye_r"], params["iris"]),
-        (params["mouth"], params["lip"]),
-    ]
-    for (cx, cy, rx, ry), color in layers:
+    layers = (("hair", "hair_color"), ("head", "skin"), ("eye_l", "iris"), ("eye_r", "iris"), ("mouth", "lip"))
+    for (cx, cy, rx, ry), color in ((params[shape], params[color]) for shape, color in layers):
         mask = _ellipse(x, y, cx, cy, rx, ry, soft)[..., None]
         img = img * (1 - mask) + mask * np.asarray(color)[None, None, :]
     light = 1 + params["light"] * ((x - 0.5) * params["light_dir"][0] + (y - 0.5) * params["light_dir"][1])
@@ -130,17 +115,14 @@ def generator_weights(seed: int) -> dict:
     return {"taps": rng.normal(0, 0.12, (3, 4)), "phase_gains": gains}
 
 
-def _transposed_upsample(img: np.ndarray, taps: np.ndarray, unevenness: float) -> np.ndarray:
-    """Stride-2 transposed convolution with a bilinear kernel perturbed per channel by ``taps``."""
+def _transposed_upsample(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Stride-2 transposed convolution, separable kernel ``taps[channel]`` (4 taps)."""
     h, w, c = img.shape
     up = np.zeros((2 * h, 2 * w, c))
-    up[::2, ::2] = img * 4
-    base = np.array([0.25, 0.75, 0.75, 0.25])
+    up[::2, ::2] = img * 4  # zero insertion; a 4-tap kernel summing to 2 per axis keeps the brightness
     out = np.empty_like(up)
     for ch in range(c):
-        t = base + unevenness * taps[ch]
-        kernel = np.outer(t, t) / 4
-        out[..., ch] = ndimage.convolve(up[..., ch], kernel, mode="mirror")
+        out[..., ch] = ndimage.convolve(up[..., ch], np.outer(taps[ch], taps[ch]) / 4, mode="mirror")
     return out
 
 
@@ -161,7 +143,7 @@ def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weight
     upsampling, the periodic gains of the earlier upsampling stages, learned sharpening and noise
     injection. ``weights``: :func:`generator_weights`; the strengths are random per image."""
     img = render_face(params | {"bg_tex": ndimage.zoom(params["bg_tex"], 0.5, order=1)}, size // 2)
-    img = _transposed_upsample(img, weights["taps"], unevenness=rng.uniform(0.05, 0.6))
+    img = _transposed_upsample(img, BILINEAR_TAPS + rng.uniform(0.05, 0.6) * weights["taps"])
     img = img * (1 + MAX_STAGE_GAIN * rng.uniform(0.5, 1.0) * stage_traces(size, weights["phase_gains"]))[..., None]
     blurred = ndimage.gaussian_filter(img, sigma=(1.0, 1.0, 0))
     img = img + rng.uniform(0.0, 0.8) * (img - blurred)
@@ -178,18 +160,11 @@ def _half(content: np.ndarray) -> np.ndarray:
 
 def transposed_conv(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Half-resolution synthesis, uneven stride-2 transposed convolution, sharpening, correlated noise."""
-    low = _half(content)
-    h, w, c = low.shape
-    up = np.zeros((2 * h, 2 * w, c))
-    up[::2, ::2] = low * 4  # zero insertion; the 4-tap kernel below sums to 4 in 2-D (2 per axis)
     unevenness = rng.uniform(0.1, 0.6)
-    out = np.empty_like(up)
-    for ch in range(c):
-        taps = np.array([0.25, 0.75, 0.75, 0.25]) + unevenness * rng.normal(0, 0.12, 4)
-        # Unequal phase sums (taps 0+2 vs 1+3) make the checkerboard; the total is kept at 2 so the
-        # kernel does not also change brightness, which would be a colour cue, not an upsampling trace.
-        taps *= 2 / taps.sum()
-        out[..., ch] = ndimage.convolve(up[..., ch], np.outer(taps, taps) / 4, mode="mirror")
+    taps = BILINEAR_TAPS + unevenness * rng.normal(0, 0.12, (3, 4))
+    # Unequal phase sums (taps 0+2 vs 1+3) make the checkerboard; the total is kept at 2 so the
+    # kernel does not also change brightness, which would be a colour cue, not an upsampling trace.
+    out = _transposed_upsample(_half(content), taps * (2 / taps.sum(axis=1, keepdims=True)))
     out = out + rng.uniform(0.2, 0.8) * (out - ndimage.gaussian_filter(out, sigma=(1.0, 1.0, 0)))
     noise = ndimage.gaussian_filter(rng.normal(0, 1, out.shape[:2]), 0.7)
     out = out + rng.uniform(0.5, 3.0) / 255 * (noise / noise.std())[..., None]

@@ -1,16 +1,9 @@
-"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (README "Datasets").
+"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (rules: README "Datasets").
 
-* EXIF orientation first, so the pixels are upright as a viewer shows them.
-* ``L`` and ``1`` are replicated into R = G = B; 16-bit samples keep their high byte (as Pillow does
-  for colour PNGs; its own ``I;16``/``I`` conversion would clip to 255); ``F`` is rounded and clipped.
-* Palette images are expanded; alpha is dropped, not composited (the stored colours are what a
-  detector should see); ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` by Pillow's conversion; ICC profiles
-  are not applied.
-
-``dataset.size_policy`` against ``dataset.image_size``: ``keep`` never alters pixels and skips other
-sizes as bad (the thesis's 256x256 behaviour on the 140k faces); ``center_crop`` takes the central
-square of larger images; ``resize`` scales the shorter side (bicubic) then centre-crops; ``reject``
-stops the job at the first other size.
+EXIF orientation first; 16-bit samples keep their high byte (Pillow's own ``I;16``/``I`` conversion
+would clip to 255), ``F`` is rounded and clipped; alpha is dropped, not composited (the stored colours
+are what a detector should see); ICC profiles are not applied. ``size_policy=keep`` never alters pixels
+and skips other sizes as bad (the thesis's 256x256 behaviour on the 140k faces).
 """
 
 from __future__ import annotations
@@ -34,27 +27,18 @@ class BadImage(Exception):
 def to_rgb8(image: Image.Image) -> np.ndarray:
     """Pixels of a decoded Pillow image as (H, W, 3) uint8 RGB, by the rules of the module docstring."""
     mode = image.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        values = np.asarray(image).astype(np.int64)
-        gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if mode == "F":
-        gray = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64 if mode == "F" else np.int64)
+        gray = np.clip(np.rint(values), 0, 255) if mode == "F" else np.clip(values, 0, 65535) >> 8
+        return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def _center_crop(pixels: np.ndarray, size: int) -> np.ndarray:
-    h, w = pixels.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return pixels[top : top + size, left : left + size]
-
-
 @dataclass(frozen=True)
 class ImageReader:
-    """Reads one image file to (size, size, 3) uint8 RGB under ``size_policy``; see the module docstring."""
+    """Reads one image file to (size, size, 3) uint8 RGB under ``size_policy`` (``dataset.size_policy``)."""
 
     size: int
     size_policy: str = "keep"
@@ -79,16 +63,12 @@ class ImageReader:
         except Image.DecompressionBombError as exc:
             raise BadImage(f"too large ({exc})") from exc
         except Exception as exc:
-            kind = (
-                "unrecognised format (not an image, or a corrupt header)"
-                if isinstance(exc, Image.UnidentifiedImageError)
-                else "corrupt or truncated"
-            )
+            unknown = isinstance(exc, Image.UnidentifiedImageError)
+            kind = "unrecognised format (not an image, or a corrupt header)" if unknown else "corrupt or truncated"
             raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return self.fit(pixels, path)
 
     def fit(self, pixels: np.ndarray, path: Path) -> np.ndarray:
-        """Apply the size policy to decoded pixels."""
         h, w = pixels.shape[:2]
         n = self.size
         if (h, w) == (n, n):
@@ -104,17 +84,16 @@ class ImageReader:
             scale = n / min(h, w)
             new = (max(n, round(w * scale)), max(n, round(h * scale)))
             pixels = np.asarray(Image.fromarray(pixels).resize(new, Image.Resampling.BICUBIC))
-        return np.ascontiguousarray(_center_crop(pixels, n))
+        top, left = (pixels.shape[0] - n) // 2, (pixels.shape[1] - n) // 2
+        return np.ascontiguousarray(pixels[top : top + n, left : left + n])
 
     def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
-        """Decode ``paths`` into one (N, size, size, 3) array plus a reason per image (None when it
-        was read; the rows of unreadable images are zero)."""
+        """(N, size, size, 3) pixels of ``paths`` (zero rows for unreadable ones), a reason per image or None."""
         batch = np.zeros((len(paths), self.size, self.size, 3), dtype=np.uint8)
-        reasons: list[str | None] = []
+        reasons: list[str | None] = [None] * len(paths)
         for i, path in enumerate(paths):
             try:
                 batch[i] = self.read(path)
-                reasons.append(None)
             except BadImage as exc:
-                reasons.append(str(exc))
+                reasons[i] = str(exc)
         return batch, reasons

@@ -22,11 +22,8 @@ LAYOUT = "train.csv, valid.csv, test.csv and real_vs_fake/real-vs-fake/{train,va
 
 
 def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSplit:
-    """Read ``root/<split>.csv`` into a DatasetSplit (rows in file order, paths not yet checked: see
-    :func:`jpegai_fd.datasets.screen.screen`).
-
-    Raises UserError for a missing root or CSV, missing columns, bad labels or duplicate ids.
-    """
+    """``root/<split>.csv`` as a DatasetSplit (rows in file order, paths not yet screened); UserError for
+    a missing root or CSV, missing columns, bad labels or duplicate ids."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"dataset.root '{root}' does not exist; it must hold {LAYOUT} (set dataset.root=...)")
@@ -39,8 +36,7 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         if missing:
             raise UserError(f"'{csv_path}' lacks column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
         rows = list(reader)
-    ids, paths, labels, seen = [], [], [], {}
-    image_dir = root / IMAGE_SUBDIR
+    seen: dict[str, int] = {}  # id -> line, in file order
     for line, row in enumerate(rows, start=2):
         if row["label"] not in ("0", "1"):
             raise UserError(f"'{csv_path}' line {line}: label {row['label']!r} must be 1 (real) or 0 (fake)")
@@ -49,14 +45,12 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
                 f"'{csv_path}': duplicate id {row['id']!r} on lines {seen[row['id']]} and {line}; ids must be unique"
             )
         seen[row["id"]] = line
-        ids.append(row["id"])
-        paths.append(image_dir / row["path"])
-        labels.append(int(row["label"]))
-    return DatasetSplit(dataset, split, np.array(ids, dtype=str), tuple(paths), np.array(labels, dtype=np.int8), root)
+    paths, labels = tuple(root / IMAGE_SUBDIR / r["path"] for r in rows), [int(r["label"]) for r in rows]
+    return DatasetSplit(dataset, split, np.array(list(seen), dtype=str), paths, np.array(labels, dtype=np.int8), root)
 
 
 class KaggleCSVDataset(ImageDataset):
-    """``dataset=faces140k``: the CSV layout above (see :class:`ImageDataset` for the keys)."""
+    """``dataset=faces140k``: the CSV layout above."""
 
     def listing(self, split: str) -> DatasetSplit:
         return read_split(self.root, split, self.name)

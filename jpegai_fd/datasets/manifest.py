@@ -24,7 +24,6 @@ HASH_BYTES = 16
 
 
 def file_digest(path: Path) -> str:
-    """Hex BLAKE2b-128 of the file's bytes."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=HASH_BYTES)).hexdigest()
 
@@ -56,8 +55,8 @@ class FileHashes:
                 log.warning("file-hash memo %s unreadable (%s); hashing every file", self.path, exc)
         out, fresh = [], []
         for path, st in zip(paths, stats):
-            memo = known.get(str(path))
-            if memo is not None and memo[0] == st.st_size and memo[1] == st.st_mtime_ns:
+            memo = known.get(str(path), ())
+            if memo[:2] == (st.st_size, st.st_mtime_ns):
                 digest = memo[2]
             else:
                 digest = file_digest(path)
@@ -87,10 +86,8 @@ def manifest_rows(split: DatasetSplit, hashes: FileHashes | None = None) -> list
     pairs = (hashes or FileHashes()).sizes_and_digests(split.paths)
     rows = []
     for image_id, path, label, (size, digest) in zip(split.ids, split.paths, split.labels, pairs):
-        shown = os.path.relpath(path, root) if root else str(path)
-        rows.append(
-            {"id": str(image_id), "path": Path(shown).as_posix(), "label": int(label), "size": size, "hash": digest}
-        )
+        shown = Path(os.path.relpath(path, root) if root else path).as_posix()
+        rows.append({"id": str(image_id), "path": shown, "label": int(label), "size": size, "hash": digest})
     return rows
 
 
@@ -105,17 +102,14 @@ def manifest_hash(split: DatasetSplit, hashes: FileHashes | None = None, reading
 def manifest_csv(split: DatasetSplit, group=None, hashes: FileHashes | None = None) -> str:
     """The manifest of ``split`` as CSV with a ``status`` column (done, pending, skipped, unreadable)
     and a ``reason``; unreadable rows come from the cache group's ``failed`` mask."""
-    failed, reasons, done = group.failures() if group is not None else (None, None, None)
+    n = len(split)
+    failed, reasons, done = group.failures() if group is not None else ([False] * n, None, [False] * n)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["id", "path", "label", "size", "hash", "status", "reason"])
     writer.writeheader()
     for i, row in enumerate(manifest_rows(split, hashes)):
-        status, reason = "pending", ""
-        if failed is not None and failed[i]:
-            status, reason = "unreadable", reasons[i]
-        elif done is not None and done[i]:
-            status = "done"
-        writer.writerow({**row, "status": status, "reason": reason})
+        status = "unreadable" if failed[i] else "done" if done[i] else "pending"
+        writer.writerow({**row, "status": status, "reason": reasons[i] if failed[i] else ""})
     for s in split.skipped:
         writer.writerow({"id": s.id, "path": s.path, "label": s.label, "status": "skipped", "reason": s.reason})
     return buffer.getvalue()

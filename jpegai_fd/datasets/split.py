@@ -1,7 +1,16 @@
-"""The in-memory description of one dataset split: which images, where, with which label."""
+"""One dataset split in memory (which images, where, with which label) and the images it drops.
+
+Screening runs after balanced sampling (one ``stat`` per sampled image): a path is skipped (never read,
+never cached) when it leaves the dataset root (absolute, ``../``, or a symlink pointing outside) or the
+file is missing, not regular or empty; the rest is left to the decoder (``images.py``). A job tolerates
+``dataset.max_bad_fraction`` of a listing as bad (skipped or unreadable); the count only grows, so
+extraction stops as soon as the limit is passed.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +34,7 @@ class Skipped:
 @dataclass(frozen=True)
 class DatasetSplit:
     """Images of one split, in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` int8
-    (1 = real, 0 = fake), the dataset ``root`` and the ``skipped`` images of the listing
-    (:mod:`.screen`)."""
+    (1 = real, 0 = fake), the dataset ``root`` and the ``skipped`` images of the listing."""
 
     dataset: str
     name: str
@@ -39,17 +47,12 @@ class DatasetSplit:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, index: np.ndarray) -> "DatasetSplit":
-        """The images at positions ``index`` (kept in the given order); ``skipped`` is kept."""
+    def subset(self, index: np.ndarray) -> DatasetSplit:
+        """The images at positions ``index`` (in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
+        paths = tuple(self.paths[i] for i in index)
         return DatasetSplit(
-            self.dataset,
-            self.name,
-            self.ids[index],
-            tuple(self.paths[i] for i in index),
-            self.labels[index],
-            self.root,
-            self.skipped,
+            self.dataset, self.name, self.ids[index], paths, self.labels[index], self.root, self.skipped
         )
 
 
@@ -69,3 +72,61 @@ def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -
             )
         chosen.append(rng.choice(pool, size=want, replace=False))
     return split.subset(np.sort(np.concatenate(chosen)))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def check_path(root: Path, root_real: Path, path: Path) -> tuple[Path | None, str | None]:
+    """(real path to read, None) when ``path`` is a safe, non-empty file under ``root``, else (None, reason)."""
+    lexical = os.path.normpath(path)
+    if not _inside(lexical, os.path.normpath(root)):
+        return None, "path leaves the dataset root (absolute or '..')"
+    real = os.path.realpath(lexical)  # resolves every symlink along the way
+    if not _inside(real, str(root_real)):
+        return None, f"symlink points outside the dataset root (to '{real}')"
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
+        return None, "missing file"
+    except OSError as exc:
+        return None, f"cannot stat: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "not a regular file"
+    return (None, "empty file") if info.st_size == 0 else (Path(real), None)
+
+
+def screen(split: DatasetSplit) -> DatasetSplit:
+    """``split`` without the images whose path fails :func:`check_path`; those go to ``skipped``."""
+    root = Path(os.path.abspath(split.root))
+    root_real = Path(os.path.realpath(root))
+    keep, paths, skipped = [], [], list(split.skipped)
+    for i, (image_id, path, label) in enumerate(zip(split.ids, split.paths, split.labels)):
+        real, reason = check_path(root, root_real, Path(os.path.abspath(path)))
+        if reason is None:
+            keep.append(i)
+            paths.append(real)
+        else:
+            lexical = os.path.normpath(path)
+            shown = os.path.relpath(lexical, root) if _inside(lexical, os.path.normpath(root)) else str(path)
+            skipped.append(Skipped(str(image_id), shown, int(label), reason))
+    index = np.array(keep, dtype=np.int64)
+    ids, labels = split.ids[index], split.labels[index]
+    return DatasetSplit(split.dataset, split.name, ids, tuple(paths), labels, root_real, tuple(skipped))
+
+
+def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], max_fraction: float | None) -> None:
+    """UserError when skipped + ``unreadable`` ((path, reason) pairs) exceed ``max_fraction`` of the
+    listing (None: no limit)."""
+    if max_fraction is None:
+        return
+    bad = [(s.path, s.reason) for s in split.skipped] + list(unreadable)
+    total = len(split) + len(split.skipped)
+    if total and len(bad) > max_fraction * total:
+        path, reason = bad[0]
+        raise UserError(
+            f"{len(bad)} of {total} images of split '{split.name}' are bad (more than "
+            f"dataset.max_bad_fraction={max_fraction}), e.g. '{path}': {reason}; fix the dataset "
+            f"or raise dataset.max_bad_fraction (the log lists every bad image)"
+        )

@@ -24,13 +24,10 @@ SPLITS = ("train", "valid", "test")
 
 def settings(generator: str, seed: int, size: int, num_per_class: dict) -> dict:
     """What made a generated dataset (its ``GENERATOR.json``): a root made otherwise is refused."""
-    return {
-        "generator_version": GENERATOR_VERSION,
-        "generator": generator,
-        "seed": seed,
-        "image_size": size,
-        "num_per_class": {k: int(v) for k, v in num_per_class.items()},
-    }
+    per_class = {k: int(v) for k, v in num_per_class.items()}
+    return dict(
+        generator_version=GENERATOR_VERSION, generator=generator, seed=seed, image_size=size, num_per_class=per_class
+    )
 
 
 def generate(
@@ -38,11 +35,11 @@ def generate(
     seed: int,
     size: int,
     num_per_class: dict,
-    on_image: Callable[[], None] | None = None,
+    on_image: Callable[[], None] = lambda: None,
     generator: str = LEGACY,
 ) -> None:
     """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename);
-    ``on_image`` is called after each image written (progress)."""
+    ``on_image`` is called after each image written."""
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -57,8 +54,7 @@ def generate(
                 stem = f"{counter:06d}"
                 pixels, quality = make_image(label, seed, counter, size, generator)
                 Image.fromarray(pixels).save(folder / f"{stem}.jpg", quality=quality)
-                if on_image is not None:
-                    on_image()
+                on_image()
                 path = f"{split}/{label_str}/{stem}.jpg"
                 rows.append((stem, f"synthetic/{label_str}/{stem}.png", label, label_str, path))
         with (tmp / f"{split}.csv").open("w", newline="") as handle:
@@ -72,8 +68,8 @@ def generate(
 
 
 class SyntheticFaces(KaggleCSVDataset):
-    """``dataset=synthetic``: generated on first use into ``root`` (``num_per_class`` images per class
-    and split, from ``seed``), then read like the Kaggle layout. Other keys: :class:`ImageDataset`."""
+    """Generated on first use into ``root`` (``num_per_class`` images per class and split, from ``seed``),
+    then read like the Kaggle layout."""
 
     def __init__(self, *, seed: int, num_per_class: dict, generator: str = LEGACY, **keys):
         super().__init__(**keys)
@@ -96,11 +92,9 @@ class SyntheticFaces(KaggleCSVDataset):
     def prepare(self) -> None:
         """Generate the images unless ``root`` already holds them with these settings."""
         root = self.root
-        wanted = settings(self.generator, self.seed, self.image_size, self.num_per_class)
-        meta_file = root / "GENERATOR.json"
-        if meta_file.is_file():
-            found = json.loads(meta_file.read_text())
-            if found != wanted:
+        if (root / "GENERATOR.json").is_file():
+            found = json.loads((root / "GENERATOR.json").read_text())
+            if found != settings(self.generator, self.seed, self.image_size, self.num_per_class):
                 raise UserError(
                     f"dataset.root '{root}' holds a demo dataset made with other settings ({found}); "
                     f"point dataset.root at an empty folder or delete it"
@@ -114,6 +108,4 @@ class SyntheticFaces(KaggleCSVDataset):
         total = 2 * sum(self.num_per_class.values())
         log.info("generating the demo dataset (%d images) in %s", total, root)
         with progress("generate demo data", total, "img", log) as bar:
-            generate(
-                root, self.seed, self.image_size, self.num_per_class, on_image=bar.update, generator=self.generator
-            )
+            generate(root, self.seed, self.image_size, self.num_per_class, bar.update, self.generator)

@@ -4,23 +4,9 @@ Frozen dataclasses of plain values (``_target_`` specs in ``conf/robustness/``),
 ``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB; see :mod:`.base`.
 """
 
-from jpegai_fd.perturb.base import Perturbation
-from jpegai_fd.perturb.blur import GaussianBlur
+from jpegai_fd.perturb.base import PerturbedReader, Perturbation
 from jpegai_fd.perturb.codec import CodecRecompress
-from jpegai_fd.perturb.crop import CenterCrop
-from jpegai_fd.perturb.jpeg import JPEGRecompress, jpeg_bytes
-from jpegai_fd.perturb.noise import GaussianNoise
-from jpegai_fd.perturb.reader import PerturbedReader
-from jpegai_fd.perturb.scale import Rescale
+from jpegai_fd.perturb.pixels import CenterCrop, GaussianBlur, GaussianNoise, JPEGRecompress, Rescale, jpeg_bytes
 
-__all__ = [
-    "CenterCrop",
-    "CodecRecompress",
-    "GaussianBlur",
-    "GaussianNoise",
-    "JPEGRecompress",
-    "PerturbedReader",
-    "Perturbation",
-    "Rescale",
-    "jpeg_bytes",
-]
+__all__ = ["CenterCrop", "CodecRecompress", "GaussianBlur", "GaussianNoise", "JPEGRecompress", "PerturbedReader"]
+__all__ += ["Perturbation", "Rescale", "jpeg_bytes"]

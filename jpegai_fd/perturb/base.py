@@ -1,10 +1,11 @@
 """What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
 
-A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless
-``output_shape`` says otherwise). Random draws are seeded from (its seed, the image's dataset id),
-so a rerun, another batch size or another shard gives the same bytes. ``key()`` is the condition's
-short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every setting that
-changes the output bytes, hashed into the cache key.
+A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape``
+says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
+batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
+cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
+:class:`PerturbedReader` brings a condition to the cache: its ``settings()`` (hashed into the group key)
+are the reader's plus the perturbation's ``describe()``, so each condition gets its own group.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.errors import UserError
 
 PERTURB_VERSION = 1  # bump when any perturbation's numerics change: it is part of every describe()
-
-
-def _number(value: float) -> str:
-    """A parameter as it appears in a key: 0.5 -> '0.5', 2.0 -> '2', 75 -> '75'."""
-    return f"{float(value):g}"
-
-
-def check_uint8_rgb(image: np.ndarray) -> None:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"perturbations take (H, W, 3) uint8 RGB images, got {image.dtype} {image.shape}")
 
 
 class Perturbation:
@@ -37,26 +31,20 @@ class Perturbation:
     name = "identity"
 
     def key(self) -> str:
-        """Condition name: ``<name>_<param><value>...``, e.g. ``jpeg_q75``."""
-        return self.name + "".join(f"_{tag}{_number(v)}" for tag, v in self.key_params())
+        """``<name>_<tag><value>...`` with values as 0.5 -> '0.5', 2.0 -> '2', e.g. ``jpeg_q75``."""
+        return self.name + "".join(f"_{tag}{float(v):g}" for tag, v in self.key_params())
 
     def key_params(self) -> list[tuple[str, float]]:
-        """(short tag, value) pairs that name the condition in ``key()``."""
         return []
 
     def describe(self) -> dict:
-        """Name, every dataclass field and the numerics version: everything that changes the bytes."""
-        fields = (
-            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
-        )
+        fields = dataclasses.asdict(self) if dataclasses.is_dataclass(self) else {}
         return {"perturbation": self.name, **fields, "perturb_version": PERTURB_VERSION}
 
     def digest(self) -> str:
-        """Short stable hash of ``describe()`` (for a cache key)."""
         return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
 
     def output_shape(self, height: int, width: int) -> tuple[int, int]:
-        """(height, width) of the output for an input of height x width."""
         return height, width
 
     def apply(self, image: np.ndarray, image_id: str) -> np.ndarray:
@@ -67,9 +55,10 @@ class Perturbation:
         object.__setattr__(self, field, value)  # the dataclasses are frozen
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
-        check_uint8_rgb(image)
-        out = self.apply(np.asarray(image), str(image_id))
-        return np.ascontiguousarray(out, dtype=np.uint8)
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"perturbations take (H, W, 3) uint8 RGB images, got {image.dtype} {image.shape}")
+        return np.ascontiguousarray(self.apply(image, str(image_id)), dtype=np.uint8)
 
     def apply_batch(self, images: np.ndarray, image_ids) -> np.ndarray:
         """(N, H, W, 3) uint8 and N ids -> (N, H', W', 3) uint8; one image at a time unless overridden."""
@@ -86,5 +75,44 @@ def in_range(value, key: str, name: str, low: float, high: float, integer: bool 
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
-    """Float pixels on the 0..255 scale -> rounded, clipped uint8."""
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class PerturbedReader:
+    """``reader`` followed by ``perturbation``; ``ids_by_path`` maps str(path) -> image id."""
+
+    reader: ImageReader
+    perturbation: Perturbation
+    ids_by_path: Mapping[str, str] = field(repr=False)
+
+    def __post_init__(self):
+        size = self.reader.size
+        if (shape := self.perturbation.output_shape(size, size)) != (size, size):
+            raise UserError(
+                f"perturbation '{self.perturbation.key()}' changes the image size to "
+                f"{shape}; cache groups hold {size}x{size} "
+                f"images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
+            )
+
+    @classmethod
+    def for_split(cls, reader: ImageReader, perturbation: Perturbation, split) -> "PerturbedReader":
+        return cls(reader, perturbation, {str(p): str(i) for p, i in zip(split.paths, split.ids)})
+
+    @property
+    def size(self) -> int:
+        return self.reader.size
+
+    def settings(self) -> dict:
+        return {**self.reader.settings(), "perturbation": self.perturbation.describe()}
+
+    def read(self, path: Path) -> np.ndarray:
+        return self.perturbation(self.reader.read(path), self.ids_by_path[str(path)])
+
+    def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
+        """As :meth:`ImageReader.read_batch`; readable rows are perturbed (unreadable ones stay zero)."""
+        images, reasons = self.reader.read_batch(paths)
+        ok = [i for i, reason in enumerate(reasons) if reason is None]
+        if ok:
+            images[ok] = self.perturbation.apply_batch(images[ok], [self.ids_by_path[str(paths[i])] for i in ok])
+        return images, reasons

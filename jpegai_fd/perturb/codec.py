@@ -1,10 +1,7 @@
 """Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one
-pass through that codec.
-
-``encoder=dct``: :class:`DCTEncoder` codes at ``bpp`` (rate x 100) and :func:`decode_dct` turns its
-``y_hat`` back into pixels. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter
-lacks (the extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s
-with the per-image rate search).
+pass through that codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter lacks
+(the extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the
+per-image rate search).
 """
 
 from __future__ import annotations
@@ -65,5 +62,4 @@ class CodecRecompress(Perturbation):
         images = np.asarray(images)
         if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != 3:
             raise ValueError(f"perturbations take (N, H, W, 3) uint8 RGB batches, got {images.dtype} {images.shape}")
-        n, height, width, _ = images.shape
-        return decode_dct(self._codec().encode(images, self.bpp)["y_hat"], height, width)
+        return decode_dct(self._codec().encode(images, self.bpp)["y_hat"], *images.shape[1:3])

@@ -1,0 +1,225 @@
+"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a
+dead process's locks.
+
+* ``<store>.lock``: group creation and removal (gc) happen under its exclusive ``flock``.
+* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a
+  bpp) never encode a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once
+  written; a busy chunk is revisited later. Per process: one process fills a group from one thread.
+* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared
+  ``flock`` and stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group
+  in use is never removed; a job opening a group gc is removing waits, finds it gone and extracts it
+  again. On a read-only cache a mark is only locked (shared), so gc elsewhere still sees the reader.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from jpegai_fd.errors import UserError
+
+log = logging.getLogger(__name__)
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextmanager
+def creation_lock(store: Path):
+    """Exclusive lock on ``<store>.lock`` (the OS drops it if the holder dies): group creation and gc."""
+    lock_path = store.with_name(store.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_only_reason(store: Path) -> str | None:
+    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
+    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
+    for folder in (store, store.parent):  # the store and the folder of its lock files
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK):
+            return os.strerror(errno.EROFS if os.statvfs(existing).f_flag & os.ST_RDONLY else errno.EACCES)
+    try:
+        with creation_lock(store):
+            pass
+    except OSError as err:
+        if err.errno not in READ_ONLY_ERRNOS:
+            raise
+        return err.strerror
+    return None
+
+
+class ChunkClaims:
+    """Advisory per-chunk locks in the file ``path``. Where the file system refuses locks (some network
+    mounts) every claim succeeds: concurrent jobs may then encode a chunk twice (time, not correctness)."""
+
+    def __init__(self, path: Path | None):
+        self.fd, self.enabled = None, path is not None  # no path (a group made outside a store): no locks
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                if err.errno not in READ_ONLY_ERRNOS:
+                    raise
+                raise UserError(
+                    f"cannot create the chunk claims file '{path}' ({err.strerror}) to extract "
+                    f"latents; make its folder writable or set paths.cache to a writable folder"
+                ) from None
+
+    def try_claim(self, k: int) -> bool:
+        if not self.enabled:
+            return True
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, k)
+            return True
+        except OSError as err:
+            if err.errno in (errno.EACCES, errno.EAGAIN):
+                return False
+            log.warning("cache: chunk locks unavailable here (%s); concurrent jobs may encode the same chunks", err)
+            self.enabled = False
+            return True
+
+    def release(self, k: int) -> None:
+        if self.enabled:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, k)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # also drops every lock this process holds on the file
+
+
+def claims_path(store: Path, key: str) -> Path:
+    """The lock file of group ``key``, beside the store (outside the Zarr tree)."""
+    return store.with_name(store.name + ".claims") / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
+
+
+class ChunkQueue:
+    """The chunks of ``todo`` this process encodes, in order, each claimed before it is handed out;
+    those ``settled(k)`` (written by anyone since) are dropped into :attr:`skipped`."""
+
+    def __init__(self, todo: list[int], claims: ChunkClaims, settled: Callable[[int], bool]):
+        self.fresh, self.busy = deque(todo), deque()
+        self.claims, self.settled = claims, settled
+        self.skipped: list[int] = []
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.fresh and not self.busy
+
+    def take(self) -> int | None:
+        """The next chunk, claimed; None when every remaining one is held by another process now (call
+        again later) or none is left (:attr:`exhausted`)."""
+        for queue in (self.fresh, self.busy):  # busy: once each, counting those fresh ones just found busy
+            for _ in range(len(queue)):
+                if self._claim(k := queue.popleft()):
+                    return k
+        return None
+
+    def _claim(self, k: int) -> bool:
+        if not self.claims.try_claim(k):
+            self.busy.append(k)
+            return False
+        if self.settled(k):  # its claimer finished it while this process looked elsewhere
+            self.claims.release(k)
+            self.skipped.append(k)
+            return False
+        return True
+
+
+def used_path(store: Path, key: str) -> Path:
+    return store.with_name(store.name + ".used") / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (gc unlinks a removed group's mark)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+class GroupUse:
+    """A held use mark (shared lock); released by :meth:`close`, garbage collection or process exit."""
+
+    def __init__(self, fd: int | None):
+        self.fd = fd
+
+    @classmethod
+    def acquire(cls, store: Path, key: str, writable: bool) -> "GroupUse":
+        """Take the shared lock on the mark of ``key`` (waiting while gc removes the group) and, when
+        ``writable``, create the mark if needed and stamp it as used now."""
+        path = used_path(store, key)
+        while True:
+            if writable:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            else:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:  # no mark on a read-only cache: nothing to lock, nothing can remove it here
+                    return cls(None)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except OSError:  # a file system without flock: no protection against gc, but reading works
+                return cls._stamped(fd, key, writable)
+            if _same_file(fd, path):
+                return cls._stamped(fd, key, writable)
+            os.close(fd)  # gc removed the group and its mark while we waited: take the new mark
+
+    @classmethod
+    def _stamped(cls, fd: int, key: str, writable: bool) -> "GroupUse":
+        if writable:
+            if os.fstat(fd).st_size == 0:
+                os.write(fd, key.encode())
+            os.utime(fd)
+        return cls(fd)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self):
+        self.close()
+
+
+def try_exclusive(path: Path) -> int | None:
+    """An fd holding the exclusive lock on the mark at ``path`` (created if missing; close it to release),
+    or None when a process has the group open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def in_use(path: Path) -> bool:
+    """Whether a process holds the mark at ``path`` now (read-only check; a missing mark: no)."""
+    try:
+        fd = os.open(path, os.O_RDWR)  # NFS emulates flock with record locks: an exclusive one needs write access
+    except OSError:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)

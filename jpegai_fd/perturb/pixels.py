@@ -1,0 +1,170 @@
+"""The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop (what happens to an image
+on its way to the analyst)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, features
+from scipy import ndimage
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.perturb.base import Perturbation, in_range, to_uint8
+
+FILTERS = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "lanczos": Image.Resampling.LANCZOS,
+    "nearest": Image.Resampling.NEAREST,
+}
+
+
+def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarray:
+    """``image`` (uint8 RGB) resized with Pillow's ``method`` filter (anti-aliased when shrinking)."""
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), FILTERS[method]))
+
+
+def _check_method(name: str, method: str) -> None:
+    if method not in FILTERS:
+        raise UserError(f"invalid value for '{name}.method': {method!r}; allowed values: {', '.join(FILTERS)}")
+
+
+def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
+    """The JPEG file Pillow writes for ``image`` (uint8 RGB) at ``quality`` (1-95). ``subsampling``: 0 =
+    4:4:4, 1 = 4:2:2, 2 = 4:2:0 (Pillow's default, explicit so a change of default never changes bytes)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality), subsampling=subsampling, optimize=False)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class JPEGRecompress(Perturbation):
+    """Encode as JPEG at ``quality`` (1-95, Pillow/libjpeg scale), decode back to RGB."""
+
+    quality: int = 75
+    subsampling: int = 2
+    name = "jpeg"
+
+    def __post_init__(self):
+        self._normalise("quality", in_range(self.quality, "quality", "jpeg", 1, 95, integer=True))
+        self._normalise("subsampling", in_range(self.subsampling, "subsampling", "jpeg", 0, 2, integer=True))
+
+    def key_params(self):
+        return [("q", self.quality)] + ([("s", self.subsampling)] if self.subsampling != 2 else [])
+
+    def describe(self) -> dict:
+        # The output bytes are libjpeg's: another libjpeg(-turbo) build may round differently.
+        return {**super().describe(), "libjpeg": features.version("libjpeg_turbo") or features.version("jpg")}
+
+    def apply(self, image, image_id):
+        with Image.open(io.BytesIO(jpeg_bytes(image, self.quality, self.subsampling))) as decoded:
+            return np.asarray(decoded.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class Rescale(Perturbation):
+    """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back to H x W, both
+    with ``method``."""
+
+    factor: float = 0.5
+    method: str = "bicubic"
+    name = "scale"
+
+    def __post_init__(self):
+        self._normalise("factor", in_range(self.factor, "factor", "scale", 0.05, 8.0))
+        _check_method("scale", self.method)
+
+    def key_params(self):
+        return [("f", self.factor)]
+
+    def apply(self, image, image_id):
+        h, w = image.shape[:2]
+        small = resize(image, max(1, round(self.factor * h)), max(1, round(self.factor * w)), self.method)
+        return resize(small, h, w, self.method)
+
+
+@dataclass(frozen=True)
+class GaussianBlur(Perturbation):
+    """Gaussian filter of ``sigma`` pixels per channel (edges mirrored, cut at 4 sigma), rounded to 8 bits."""
+
+    sigma: float = 1.0
+    name = "blur"
+
+    def __post_init__(self):
+        self._normalise("sigma", in_range(self.sigma, "sigma", "blur", 0.01, 64.0))
+
+    def key_params(self):
+        return [("s", self.sigma)]
+
+    def apply(self, image, image_id):
+        # float64 throughout: the filter's result must not depend on a float32 accumulation order.
+        blurred = ndimage.gaussian_filter(
+            image.astype(np.float64), sigma=(self.sigma, self.sigma, 0), mode="mirror", truncate=4.0
+        )
+        return to_uint8(blurred)
+
+
+def image_rng(seed: int, image_id: str) -> np.random.Generator:
+    """A generator that depends only on (seed, image id): not on batch, order, shard or machine."""
+    digest = hashlib.blake2b(f"{int(seed)}\0{image_id}".encode(), digest_size=16).digest()
+    return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32).tolist())
+
+
+@dataclass(frozen=True)
+class GaussianNoise(Perturbation):
+    """Add i.i.d. N(0, sigma^2) noise (sigma on the 0-255 scale) to every sample, round, clip."""
+
+    sigma: float = 5.0
+    seed: int = 0
+    name = "noise"
+
+    def __post_init__(self):
+        self._normalise("sigma", in_range(self.sigma, "sigma", "noise", 0.01, 255.0))
+        self._normalise("seed", in_range(self.seed, "seed", "noise", 0, 2**63 - 1, integer=True))
+
+    def key_params(self):
+        return [("s", self.sigma)]  # the seed is in describe(): it keys the cache, not the metric name
+
+    def apply(self, image, image_id):
+        noise = image_rng(self.seed, image_id).standard_normal(image.shape)
+        return to_uint8(image.astype(np.float64) + self.sigma * noise)
+
+
+@dataclass(frozen=True)
+class CenterCrop(Perturbation):
+    """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored), resized back to
+    H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
+
+    fraction: float = 0.9
+    resize_back: bool = True
+    method: str = "bicubic"
+    name = "crop"
+
+    def __post_init__(self):
+        self._normalise("fraction", in_range(self.fraction, "fraction", "crop", 0.05, 1.0))
+        if not isinstance(self.resize_back, bool):
+            raise UserError(f"invalid value for 'crop.resize_back': {self.resize_back!r}; use true or false")
+        _check_method("crop", self.method)
+
+    def key_params(self):
+        return [("f", self.fraction)]
+
+    def key(self) -> str:
+        return super().key() + ("" if self.resize_back else "_keep")
+
+    def output_shape(self, height, width):
+        if self.resize_back:
+            return height, width
+        return max(1, round(self.fraction * height)), max(1, round(self.fraction * width))
+
+    def apply(self, image, image_id):
+        h, w = image.shape[:2]
+        ch, cw = max(1, round(self.fraction * h)), max(1, round(self.fraction * w))
+        top, left = (h - ch) // 2, (w - cw) // 2
+        crop = image[top : top + ch, left : left + cw]
+        return resize(crop, h, w, self.method) if self.resize_back else crop
