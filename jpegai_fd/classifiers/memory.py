@@ -15,11 +15,7 @@ from jpegai_fd.classifiers.spec import Classifier
 # Memory a fit adds on top of the float32 feature matrix, per byte of matrix (the slope between two
 # sizes in benchmarks/bench_grid_costs.py, flatten YUV; a lower bound, so the warning is no false alarm).
 # Keyed by estimator class name: scikit-learn's classes live in private modules.
-EXTRA_PER_MATRIX_BYTE = {
-    "HistGradientBoostingClassifier": 12.0,
-    "RandomForestClassifier": 0.4,
-    "LGBMClassifier": 0.4,
-}
+EXTRA_PER_MATRIX_BYTE = {"HistGradientBoostingClassifier": 12.0, "RandomForestClassifier": 0.4, "LGBMClassifier": 0.4}
 
 
 def available_bytes() -> int:

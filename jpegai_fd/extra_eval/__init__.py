@@ -49,12 +49,4 @@ def extract_extras(plan: ExtraPlan, test, dataset, latents: Latents, bpp: int, s
     return done
 
 
-__all__ = [
-    "ExtraPlan",
-    "ExtraResult",
-    "Latents",
-    "Scorer",
-    "evaluate_extras",
-    "extract_extras",
-    "load_test_split",
-]
+__all__ = ["ExtraPlan", "ExtraResult", "Latents", "Scorer", "evaluate_extras", "extract_extras", "load_test_split"]
