@@ -10,8 +10,8 @@ from jpegai_fd.errors import UserError
 
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``k`` (fit_index, score_index) pairs, stratified by label, grouped by image: all samples
-    of one image (its patches) fall in the same fold."""
+    """``k`` (fit_index, score_index) pairs, stratified by label; an image's patches share a fold."""
+
     per_class = np.bincount(image_labels(y, groups), minlength=2)
     if per_class.min() < k:
         raise UserError(
