@@ -14,9 +14,8 @@ def image_labels(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
 def holdout_split(
     y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(fit_rows, held_out_rows) positions into ``y``: about ``fraction`` of the images are held out,
-    stratified by label; all rows of one image (``groups``, default one row per image) stay on one
-    side, so patches of an image never watch themselves."""
+    """(fit_rows, held_out_rows) positions into ``y``: about ``fraction`` of the images held out,
+    stratified by label; an image's rows (``groups``, default one per image) stay on one side."""
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     images, inverse = np.unique(groups, return_inverse=True)
     image_label = image_labels(y, inverse)
