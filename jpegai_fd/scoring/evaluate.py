@@ -30,9 +30,8 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 
 @dataclass(frozen=True)
 class SplitScores:
-    """One split scored: ``metrics`` (names above), and per image the raw ``score`` (what the cut
-    applies to), the calibrated ``p_fake``, ``fake`` (the decision at the chosen cut), and the fixed
-    rule's ``fixed_p_fake`` (mean P(fake)) and ``fixed_fake``."""
+    """``metrics`` (names above); per image the raw ``score`` the cut applies to, the calibrated
+    ``p_fake``, the decision ``fake``, and the fixed rule's ``fixed_p_fake`` and ``fixed_fake``."""
 
     metrics: dict[str, float]
     score: np.ndarray
@@ -56,10 +55,8 @@ def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
 def evaluate_split(
     y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
-    """Score one split. ``y_true``: labels of its images (1 real, 0 fake); ``p_real``/``groups``: the
-    estimator's P(real) per sample and the image of each sample; ``decision``: the rule chosen on the
-    validation images (a :class:`jpegai_fd.model.decision.Decision`: its ``score``, ``apply``, ``cut``
-    and ``calibrator``)."""
+    """Score one split from the estimator's P(real) per sample and each sample's image; ``decision``: the
+    valid-chosen rule (``score``, ``apply``, ``cut``, ``calibrator`` of a ``model.decision.Decision``)."""
     y_true = np.asarray(y_true)
     fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
     out = _fixed_rule(y_true, fixed_fake)
@@ -82,6 +79,6 @@ def evaluate_split(
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """Confusion matrix as a JSON-ready dict: rows are true classes, columns predicted, order fake, real."""
+    """JSON-ready confusion matrix: rows true, columns predicted, order fake, real."""
     cm = skm.confusion_matrix(y_true, y_pred, labels=[FAKE, REAL])
     return {"labels": ["fake", "real"], "rows": "true", "columns": "predicted", "matrix": cm.tolist()}
