@@ -122,20 +122,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         n_jobs: int = 2,
         random_state: int = 0,
     ):
-        self.grid = grid
-        self.width = width
-        self.depth = depth
-        self.head_channels = head_channels
-        self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
     def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
         h, w = (int(v) for v in self.grid)

@@ -91,21 +91,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         n_jobs: int = 2,
         random_state: int = 0,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.max_depth = max_depth
-        self.min_child_samples = min_child_samples
-        self.colsample_bytree = colsample_bytree
-        self.subsample = subsample
-        self.reg_lambda = reg_lambda
-        self.max_bin = max_bin
-        self.bin_construct_sample_cnt = bin_construct_sample_cnt
-        self.early_stopping_rounds = early_stopping_rounds
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
     def dataset_params(self) -> dict:
         """Parameters fixed when the matrix is binned; fits that share a binned dataset share these."""
