@@ -24,15 +24,15 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
+from sklearn.model_selection import StratifiedGroupKFold
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.classifiers import Classifier
+from jpegai_fd.classifiers.holdout import image_labels
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import progress
-from jpegai_fd.tuning.cv import grouped_folds
 from jpegai_fd.tuning.settings import TuningSettings
-from jpegai_fd.tuning.start_point import enqueue_fixed_start
 
 log = logging.getLogger(__name__)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
@@ -140,6 +140,45 @@ def suggest_params(trial: optuna.Trial, space: dict) -> dict:
             cast, suggest = (int, trial.suggest_int) if spec["type"] == "int" else (float, trial.suggest_float)
             params[name] = suggest(name, cast(spec["low"]), cast(spec["high"]), log=bool(spec.get("log", False)))
     return params
+
+
+def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (fit_index, score_index) pairs, stratified by label; an image's patches share a fold."""
+
+    per_class = np.bincount(image_labels(y, groups), minlength=2)
+    if per_class.min() < k:
+        raise UserError(
+            f"tuning.cv_folds={k} needs at least {k} training images of each class, "
+            f"found {per_class.min()}; lower tuning.cv_folds or use more images"
+        )
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
+
+
+# The first trial of a fresh search is the fixed parameters, so the best CV score is never below theirs
+# (README demo: 5 random trials scored 0.57 where the fixed parameters scored 0.72).
+def _in_space(value, spec):
+    """``value`` as the space would propose it, or None; a fixed ``None`` (no limit) becomes the top."""
+    if spec["type"] == "categorical":
+        return value if value in list(spec["choices"]) else None
+    cast = int if spec["type"] == "int" else float
+    if value is None:
+        return cast(spec["high"])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or cast(value) != value:
+        return None
+    return cast(value) if cast(spec["low"]) <= value <= cast(spec["high"]) else None
+
+
+def fixed_start(classifier) -> dict:
+    """Search-space parameters at the fixed estimator's values; those the space cannot express are left out."""
+    fixed = classifier.make().get_params()
+    start = {name: _in_space(fixed[name], spec) for name, spec in classifier.search_space.items() if name in fixed}
+    return {name: value for name, value in start.items() if value is not None}
+
+
+def enqueue_fixed_start(study, classifier) -> None:
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
 
 
 def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
