@@ -71,14 +71,12 @@ class TorchDevice(StrOptions):
 
 def resolve_device(device: str) -> torch.device:
     """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if torch.cuda.is_available():
-            return torch.device(device)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
         log.warning("cnn: device '%s' configured but no CUDA device is present; training on cpu", device)
         return torch.device("cpu")
-    raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    return torch.device(device)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):

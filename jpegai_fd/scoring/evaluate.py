@@ -1,15 +1,9 @@
-"""Every score of one evaluated split (test, an extra set, a perturbed or cross-rate condition), as
-unprefixed names (the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/``):
-
-- the fixed rule (majority vote at 0.5): ``accuracy``, ``balanced_accuracy``, ``precision``,
-  ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``, ``false_alarm_rate``;
-- the validation-chosen cut: the same accuracy names with ``_at_valid``;
-- on the image score the cut applies to: ``roc_auc``, ``average_precision``, ``eer``,
-  ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``, ``ece``, ``brier`` (``*_calibrated`` after calibration);
-- bootstrap intervals ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``, ``average_precision_ci_*``;
-- ``n_real``, ``n_fake``.
-
-A one-class split keeps its per-class accuracy and false-alarm rate; two-class metrics are left out.
+"""Every score of one split, unprefixed (the caller adds ``test/``, ``eval/<name>/``, ...): the fixed
+rule's ``accuracy``, ``balanced_accuracy``, ``precision``, ``recall``, ``f1``, ``accuracy_real``,
+``accuracy_fake``, ``false_alarm_rate``; the same accuracies ``_at_valid`` (the chosen cut); on the score
+the cut applies to ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pct``/``5pct``, ``ece``,
+``brier`` (``*_calibrated``); bootstrap ``*_ci_low``/``_ci_high``; ``n_real``, ``n_fake``. A one-class
+split leaves out the two-class metrics.
 """
 
 from __future__ import annotations
