@@ -1,4 +1,5 @@
-"""Tuning backends: how one CV fold of one trial is fitted and scored. Built once per study as
+"""How an estimator is fitted on rows: the early-stopping holdout by image, and the tuning backends
+(how one CV fold of one trial is fitted and scored). A backend is built once per study as
 ``backend(classifier=, features=, scoring=)``, called ``backend(params, fit_idx, val_idx) -> score``
 (higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
 """
@@ -9,6 +10,7 @@ import inspect
 
 import numpy as np
 from sklearn.metrics import get_scorer
+from sklearn.model_selection import train_test_split
 
 from jpegai_fd.features.matrix import FeatureSet
 
@@ -19,6 +21,25 @@ def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
     if groups is not None and "groups" in inspect.signature(model.fit).parameters:
         return model.fit(X, y, groups=groups)
     return model.fit(X, y)
+
+
+def image_labels(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The label of each image (0..max(groups)) from the labels of its samples (int, rounded mean)."""
+    return np.rint(np.bincount(groups, weights=y) / np.bincount(groups)).astype(int)
+
+
+def holdout_split(
+    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit_rows, held_out_rows) positions into ``y``: about ``fraction`` of the images held out,
+    stratified by label; an image's rows (``groups``, default one per image) stay on one side."""
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    images, inverse = np.unique(groups, return_inverse=True)
+    image_label = image_labels(y, inverse)
+    stratify = image_label if np.bincount(image_label).min() >= 2 else None
+    _, held_out = train_test_split(np.arange(len(images)), test_size=fraction, random_state=seed, stratify=stratify)
+    is_held_out = np.isin(inverse, held_out)
+    return np.flatnonzero(~is_held_out), np.flatnonzero(is_held_out)
 
 
 class EstimatorFolds:

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.holdout import holdout_split
+from jpegai_fd.classifiers.backend import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 

@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.classifiers import Classifier
-from jpegai_fd.classifiers.holdout import image_labels
+from jpegai_fd.classifiers.backend import image_labels
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import progress
