@@ -76,13 +76,6 @@ def choose_threshold(
         k = int(best[len(best) // 2])  # the middle of a tied plateau: the widest margin either way
     else:
         k = int(np.flatnonzero(fpr <= target_fpr + 1e-12)[-1])  # lowest cut within the false-alarm budget
-    bal_k = float((tpr[k] + 1 - fpr[k]) / 2) if n_fake else None
-    return Threshold(
-        float(cuts[k]),
-        rule,
-        target_fpr if rule == "target_fpr" else None,
-        bal_k,
-        float(fpr[k]),
-        float(tpr[k]) if n_fake else None,
-        len(scores),
-    )
+    bal_k, tpr_k = (float((tpr[k] + 1 - fpr[k]) / 2), float(tpr[k])) if n_fake else (None, None)
+    chosen_fpr = target_fpr if rule == "target_fpr" else None
+    return Threshold(float(cuts[k]), rule, chosen_fpr, bal_k, float(fpr[k]), tpr_k, len(scores))
