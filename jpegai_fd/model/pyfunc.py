@@ -114,7 +114,7 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
     """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun) and as an MLflow 3
-    logged model of the run (the UI's Models column) tagged with ``tags`` (the run's factors)."""
+    logged model of the run (the UI's Models column, READY) tagged with ``tags`` (the run's factors)."""
     path = save_detector(detector, run.artifact_dir / "model")
     if run.run_id is None:  # no server at the start: jpegai_fd.cli.sync uploads model/ later, under a new run id
         return
@@ -122,23 +122,10 @@ def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) ->
     model.run_id, model.artifact_path = run.run_id, "model"
     # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
-    log_logged_model(run, path, tags or {})
-
-
-def log_logged_model(run, path: Path, tags: dict[str, str]) -> None:
     made: list = []
-    run.guarded(
-        lambda: made.append(
-            run.client.create_logged_model(
-                # Not "model": MLflow 3 would then resolve runs:/<id>/model to it instead of the run's folder.
-                run.run.info.experiment_id,
-                name="detector",
-                source_run_id=run.run_id,
-                tags=tags,
-                model_type="detector",
-            )
-        )
-    )
+    # Not "model": MLflow 3 would then resolve runs:/<id>/model to it instead of the run's folder.
+    what = {"name": "detector", "source_run_id": run.run_id, "tags": tags or {}, "model_type": "detector"}
+    run.guarded(lambda: made.append(run.client.create_logged_model(run.run.info.experiment_id, **what)))
     if not made:
         return
     model_id = made[0].model_id
