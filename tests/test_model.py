@@ -26,8 +26,7 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from conftest import free_port
-from jfd_testing import compose_cfg, run_cli, tiny_overrides
-from jpegai_fd import components
+from jfd_testing import compose_cfg, load_splits, run_cli, tiny_overrides
 from jpegai_fd.model import Decision
 from jpegai_fd.model.pyfunc import save_detector
 from jpegai_fd.scoring.calibration import Calibrator
@@ -53,7 +52,7 @@ def sweep(tmp_path_factory):
 def split_images(tmp: Path) -> tuple[list[str], list[str]]:
     """(ids, paths) of the tiny sweep's test split, as the job listed them."""
     cfg = compose_cfg(tiny_overrides(tmp))
-    _, test = components.load_splits(cfg)
+    _, test = load_splits(cfg)
     return [str(i) for i in test.ids], [str(p) for p in test.paths]
 
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
 JOURNAL = "journal://"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+QUIET = {"action": "ignore", "category": optuna.exceptions.ExperimentalWarning}
 CATCH = (ValueError, ArithmeticError)  # a trial that raises one of these fails; the search goes on
 
 
@@ -65,8 +66,7 @@ def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | None:
         return None
     if url.startswith(JOURNAL):
         return JournalStorage(JournalFileBackend(url[len(JOURNAL) :]))
-    with warnings.catch_warnings():  # heartbeat_interval is flagged experimental since Optuna 2.9
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with warnings.catch_warnings(**QUIET):  # heartbeat_interval is flagged experimental since Optuna 2.9
         return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s)
 
 
@@ -76,8 +76,7 @@ def counted(study: optuna.Study) -> int:
 
 def sampler(seed: int) -> optuna.samplers.TPESampler:
     # constant_liar: parallel workers see each other's running trials and sample away from them.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with warnings.catch_warnings(**QUIET):
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
@@ -118,8 +117,7 @@ def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float =
     deadline = None if timeout is None else time.monotonic() + timeout
     last_log = time.monotonic()
     while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        with warnings.catch_warnings(**QUIET):
             optuna.storages.fail_stale_trials(study)  # no-op for storages without heartbeat
         running = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
         if not running or (deadline is not None and time.monotonic() >= deadline):
