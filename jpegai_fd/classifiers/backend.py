@@ -16,8 +16,7 @@ from jpegai_fd.features.matrix import FeatureSet
 
 
 def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
-    """``model.fit(X, y)``, with ``groups`` (each row's image) where ``fit`` takes it: early stopping
-    then never puts patches of one image on both sides."""
+    """``model.fit(X, y)``, with ``groups`` (each row's image) where ``fit`` takes it: a holdout by image."""
     if groups is not None and "groups" in inspect.signature(model.fit).parameters:
         return model.fit(X, y, groups=groups)
     return model.fit(X, y)

@@ -20,8 +20,7 @@ def available_bytes() -> int:
 
 
 def memory_warning(classifier: Classifier, X, available: int | None = None) -> str | None:
-    """One line when fitting ``classifier`` on the matrix ``X`` needs more than ``available`` bytes
-    (default: MemAvailable); None when it fits or there is no measured figure."""
+    """One line when fitting ``classifier`` on ``X`` needs more than ``available`` bytes (default: MemAvailable)."""
     per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator_class.__name__)
     if per_byte is None or not isinstance(X, np.ndarray):
         return None

@@ -15,8 +15,7 @@ log = logging.getLogger(__name__)
 def evaluate_extras(
     plan: ExtraPlan, test, dataset, scorer: Scorer, latents: Latents, bpp: int, seed: int
 ) -> ExtraResult:
-    """Score ``scorer``'s model on everything in ``plan`` (``test``: the job's test split of ``dataset``),
-    extracting the latents they miss."""
+    """Score ``scorer``'s model on everything in ``plan``, extracting the latents they miss."""
     result = evaluate_plan(plan, test, dataset, bpp, seed, latents, scorer)
     counts = (len(plan.sets), len(plan.conditions), len(plan.rates), result.extracted, result.cached)
     log.info(

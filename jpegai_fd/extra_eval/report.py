@@ -101,8 +101,7 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
 
 
 def rate_chart(rows: pd.DataFrame, title: str = ""):
-    """Accuracy and AUC against the test rate, a line per run (``rows`` with ``run`` and ``position``:
-    several, the sweep report's); None without other rates."""
+    """Accuracy and AUC against the test rate, a line per run (``position``); None without other rates."""
     rates = rows[rows["set"].eq("test") | rows["set"].str.startswith("rate/")].sort_values("bpp")
     if rates["set"].eq("test").all():
         return None

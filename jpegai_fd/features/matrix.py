@@ -58,8 +58,7 @@ def patch_matrix(
     positions: Sequence[tuple[int, int]],
     rows: np.ndarray | None = None,
 ) -> FeatureSet:
-    """All channels at each of ``positions`` (row, col): len(positions) samples per image, image-major,
-    filled chunk by chunk (only the images at sorted cache ``rows``; None: all)."""
+    """All channels at each of ``positions`` (row, col): a sample per position, image-major, chunk by chunk."""
     pos_rows, cols = (np.array([p[i] for p in positions]) for i in (0, 1))
     total, k = arrays[0].shape[0], len(positions)
     keep = np.ones(total, dtype=bool) if rows is None else np.isin(np.arange(total), rows)

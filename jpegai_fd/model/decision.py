@@ -57,8 +57,7 @@ class Decision:
 def choose_decision(
     y_valid: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, settings: ScoringSettings
 ) -> Decision:
-    """The rule chosen on the validation images: the vote's cuts (several samples per image) or a cut
-    on P(fake), and a calibrator (unless ``none``) fitted on the scores the cut applies to."""
+    """The rule chosen on the validation images: cut(s) and a calibrator fitted on the score cut."""
     if len(groups) > n_images:
         p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
         threshold, score = choose_vote_threshold(

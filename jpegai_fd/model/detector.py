@@ -73,8 +73,7 @@ def _memory_array(values: np.ndarray) -> zarr.Array:
 
 
 class Predictor:
-    """A :class:`Detector` with its encoder, preprocessing and reader built; ``encoder_overrides``
-    replace recorded encoder keys (``root`` where JPEG AI is installed here)."""
+    """A :class:`Detector` built; ``encoder_overrides`` replace recorded encoder keys (e.g. ``root``)."""
 
     def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
         self.detector = detector

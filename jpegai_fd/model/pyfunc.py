@@ -113,8 +113,7 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 
 def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
-    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun) and as an MLflow 3
-    logged model of the run (the UI's Models column, READY) tagged with ``tags`` (the run's factors)."""
+    """Save ``detector`` as the run's ``model/`` artifacts and as an MLflow 3 logged model tagged ``tags``."""
     path = save_detector(detector, run.artifact_dir / "model")
     if run.run_id is None:  # no server at the start: jpegai_fd.cli.sync uploads model/ later, under a new run id
         return

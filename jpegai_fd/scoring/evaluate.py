@@ -49,8 +49,7 @@ def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
 def evaluate_split(
     y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
-    """Score one split from the estimator's P(real) per sample and each sample's image; ``decision``: the
-    valid-chosen rule (``score``, ``apply``, ``cut``, ``calibrator`` of a ``model.decision.Decision``)."""
+    """Score one split from P(real) per sample, each sample's image and the valid-chosen ``decision``."""
     y_true = np.asarray(y_true)
     fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
     out = _fixed_rule(y_true, fixed_fake)

@@ -16,8 +16,7 @@ from jpegai_fd.scoring.threshold import Threshold, choose_threshold
 
 
 def majority_vote(scores: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    """(label int8, mean score) per image from P(label 1) per sample: a sample votes 1 above 0.5; a tie
-    goes to 1 when the mean score is above 0.5."""
+    """(label, mean score) per image: a sample votes 1 above 0.5; a tie goes to 1 when the mean is above 0.5."""
     counts = np.bincount(groups, minlength=n_images)
     ones = np.bincount(groups, weights=(scores > 0.5).astype(np.float64), minlength=n_images)
     mean = np.bincount(groups, weights=scores, minlength=n_images) / np.maximum(counts, 1)
