@@ -90,9 +90,7 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
             if metric in clean and not math.isnan(clean[metric]):
                 ax.axhline(clean[metric], color=color, lw=0.8, alpha=0.6)
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-        ax.set_title(kind)
-        ax.set_xlabel(STRENGTH.get(kind, "strength"))
-        ax.set_ylim(0, 1.05)
+        ax.set(title=kind, xlabel=STRENGTH.get(kind, "strength"), ylim=(0, 1.05))
     axes[0][0].set_ylabel("score (solid line: clean test)")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(title or "robustness: scores against perturbation strength", fontsize=9)
@@ -114,8 +112,7 @@ def rate_chart(rows: pd.DataFrame, title: str = ""):
             _line(ax, run, "bpp", metric, label=label)
     for ax, (_, name) in zip(axes, CHART_METRICS):
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-        ax.set_xlabel("test rate, bpp = bits per pixel x 100")
-        ax.set_ylim(0, 1.05)
+        ax.set(xlabel="test rate, bpp = bits per pixel x 100", ylim=(0, 1.05))
         ax.set_title(name, fontsize=9)
     axes[0].legend(fontsize=6, loc="lower right")
     fig.suptitle(title or "scores against the test rate", fontsize=9)
