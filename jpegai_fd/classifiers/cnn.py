@@ -227,8 +227,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     @torch.no_grad()
     def _logits(self, net: nn.Module, V, rows: np.ndarray, device: torch.device) -> torch.Tensor:
         net.eval()
-        step = EVAL_BATCH
-        out = [net(self._batch(V, rows[i : i + step], device)).cpu() for i in range(0, len(rows), step)]
+        out = [net(self._batch(V, rows[i : i + EVAL_BATCH], device)).cpu() for i in range(0, len(rows), EVAL_BATCH)]
         return torch.cat(out) if out else torch.empty(0)
 
     def predict_proba(self, X) -> np.ndarray:

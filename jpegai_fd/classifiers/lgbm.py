@@ -106,7 +106,6 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def train_params(self) -> dict:
-        subsample = float(self.subsample)
         return {
             **self.dataset_params(),
             "objective": "binary",
@@ -117,8 +116,8 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
             "min_data_in_leaf": int(self.min_child_samples),
             "feature_fraction": float(self.colsample_bytree),
             "lambda_l2": float(self.reg_lambda),
-            "bagging_fraction": subsample,
-            "bagging_freq": 1 if subsample < 1 else 0,
+            "bagging_fraction": float(self.subsample),
+            "bagging_freq": int(self.subsample < 1),
             "seed": int(self.random_state),
             "deterministic": True,
             # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
