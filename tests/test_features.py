@@ -10,7 +10,7 @@ from jfd_testing import compose_cfg
 from jpegai_fd.cache.store import LatentGroup
 from jfd_testing import build_group, build_features as features
 from jpegai_fd.scoring.vote import majority_vote
-from jpegai_fd.tuning.cv import grouped_folds
+from jpegai_fd.tuning.study import grouped_folds
 
 
 @pytest.fixture()

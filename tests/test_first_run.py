@@ -24,7 +24,7 @@ from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.sweep_summary import sweep_summary
 from jpegai_fd.tuning import TuningSettings
 from jpegai_fd.tuning.study import tune
-from jpegai_fd.tuning.start_point import fixed_start
+from jpegai_fd.tuning.study import fixed_start
 
 
 # --- a real multirun, twice (same overrides), on a sqlite file ---------------------------------------

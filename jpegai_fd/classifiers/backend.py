@@ -1,12 +1,7 @@
-"""Tuning backends: how one CV fold of one Optuna trial is fitted and scored.
-
-The default refits ``classifier.make(params)`` on ``X[fit_idx]`` and scores it on ``X[val_idx]``. A
-classifier may name its own backend in ``classifier.tuning_backend`` (a Hydra ``_target_`` with
-``_partial_: true``) to share work across trials and folds, e.g. LightGBM bins the feature matrix once
-and trains every fold on row subsets of that one binned dataset.
-
-A backend is built once per study as ``backend(classifier=..., features=..., scoring=...)`` and then
-called ``backend(params, fit_idx, val_idx) -> score`` (higher is better).
+"""How an estimator is fitted on rows: the early-stopping holdout by image, and the tuning backends
+(how one CV fold of one trial is fitted and scored). A backend is built once per study as
+``backend(classifier=, features=, scoring=)``, called ``backend(params, fit_idx, val_idx) -> score``
+(higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
 """
 
 from __future__ import annotations
@@ -15,22 +10,39 @@ import inspect
 
 import numpy as np
 from sklearn.metrics import get_scorer
+from sklearn.model_selection import train_test_split
 
 from jpegai_fd.features.matrix import FeatureSet
 
 
 def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):
-    """``model.fit(X, y)``, passing ``groups`` (the image of each row) to estimators whose ``fit``
-    takes it, so that their early-stopping split never puts patches of one image on both sides.
-    Returns the fitted model."""
+    """``model.fit(X, y)``, with ``groups`` (each row's image) where ``fit`` takes it: a holdout by image."""
     if groups is not None and "groups" in inspect.signature(model.fit).parameters:
         return model.fit(X, y, groups=groups)
     return model.fit(X, y)
 
 
+def image_labels(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The label of each image (0..max(groups)) from the labels of its samples (int, rounded mean)."""
+    return np.rint(np.bincount(groups, weights=y) / np.bincount(groups)).astype(int)
+
+
+def holdout_split(
+    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit_rows, held_out_rows) positions into ``y``: about ``fraction`` of the images held out,
+    stratified by label; an image's rows (``groups``, default one per image) stay on one side."""
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    images, inverse = np.unique(groups, return_inverse=True)
+    image_label = image_labels(y, inverse)
+    stratify = image_label if np.bincount(image_label).min() >= 2 else None
+    _, held_out = train_test_split(np.arange(len(images)), test_size=fraction, random_state=seed, stratify=stratify)
+    is_held_out = np.isin(inverse, held_out)
+    return np.flatnonzero(~is_held_out), np.flatnonzero(is_held_out)
+
+
 class EstimatorFolds:
-    """Default backend: a fresh estimator per fold, fitted on copied row subsets. ``classifier``: a
-    :class:`~jpegai_fd.classifiers.spec.Classifier`."""
+    """Default backend: a fresh estimator per fold, fitted on copied row subsets."""
 
     def __init__(self, classifier, features: FeatureSet, scoring: str):
         self.classifier, self.features, self.scorer = classifier, features, get_scorer(scoring)

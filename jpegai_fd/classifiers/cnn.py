@@ -1,14 +1,10 @@
-"""A small convolutional network on the latent tensors (C, H, W) themselves, with a head that keeps
-spatial position (the faces are aligned: where a trace sits matters).
+"""A small convolutional network on the latent tensors (C, H, W), with a head that keeps spatial
+position (the faces are aligned: where a trace sits matters).
 
-Input, either:
-- the job's flatten matrix (n, C*H*W) float32, which for ``component=yuv`` is ``model_y`` then
-  ``model_uv`` per image on one H x W grid, so ``X.reshape(n, C, H, W)`` is a view, not a copy; or
-- with ``classifier.stream_from_cache=true`` (the default), a :class:`~jpegai_fd.features.latent_source.CachedLatentTensors`:
-  the same tensors read from the Zarr cache batch by batch, so the matrix is never built (memory: a
-  few cache chunks, whatever the number of images; each epoch reads the cache once).
-Either way only a batch is copied at a time, standardised per channel with statistics of the
-training rows, and fed to the network.
+Input: the flatten matrix (n, C*H*W), viewed (not copied) as (n, C, H, W), or with
+``classifier.stream_from_cache`` a :class:`~jpegai_fd.features.latent_source.CachedLatentTensors` read
+batch by batch (memory: a few cache chunks whatever the number of images). One batch is copied at a
+time, standardised per channel with the training rows' statistics.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import nn
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.holdout import holdout_split
+from jpegai_fd.classifiers.backend import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress
@@ -61,8 +57,7 @@ class LatentNet(nn.Module):
 
 
 class TorchDevice(StrOptions):
-    """Parameter constraint (scikit-learn style) of ``device``: cpu, cuda or cuda:N (a StrOptions
-    whose N is any GPU index)."""
+    """The ``device`` constraint: cpu, cuda or cuda:N (StrOptions cannot say "any N")."""
 
     def __init__(self):
         super().__init__({"cpu", "cuda", "cuda:N"})
@@ -76,28 +71,21 @@ class TorchDevice(StrOptions):
 
 def resolve_device(device: str) -> torch.device:
     """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if torch.cuda.is_available():
-            return torch.device(device)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
         log.warning("cnn: device '%s' configured but no CUDA device is present; training on cpu", device)
         return torch.device("cpu")
-    raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    return torch.device(device)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classifier over latent tensors with scikit-learn's fit / predict_proba interface.
+    """Binary classifier over latent tensors (``grid`` = (H, W)), scikit-learn style. AdamW for at most
+    ``epochs``, stopping after ``patience`` epochs without a lower loss on the held-out
+    ``validation_fraction`` of the images; the best epoch's weights are kept. After fit: ``curves_``,
+    ``best_epoch_``, ``classes_``. Same ``random_state``, data and ``n_jobs``: same predictions (CPU)."""
 
-    ``fit(X, y)``: X (n, C*H*W) float32 with ``grid`` = (H, W); ``validation_fraction`` of the images
-    is held out, training runs at most ``epochs`` epochs (AdamW, ``lr``, ``weight_decay``) and stops
-    after ``patience`` epochs without a lower validation loss; the best epoch's weights are kept.
-    After fit: ``curves_`` (train/val loss and accuracy per epoch), ``best_epoch_``, ``classes_``.
-    Same ``random_state``, data and ``n_jobs`` give the same predictions (CPU).
-    """
-
-    needs_whole_latents = True  # a compatibility rule: only preprocessing with whole latents (flatten) feeds it
-    # In scikit-learn's style: read by the config check (jpegai_fd.classifiers.constraints).
+    needs_whole_latents = True  # only preprocessing with whole latents (flatten) feeds it
     _parameter_constraints: dict = {
         "grid": ["array-like"],
         "width": [Interval(Integral, 1, None, closed="left")],
@@ -132,24 +120,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         n_jobs: int = 2,
         random_state: int = 0,
     ):
-        self.grid = grid
-        self.width = width
-        self.depth = depth
-        self.head_channels = head_channels
-        self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
     def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
-        """The input as tensors: a (n, C, H, W) view of a flat matrix, or cached latents as they are;
-        a clear error when the layout cannot be one."""
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):
@@ -166,18 +139,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return MatrixTensors(X.reshape(X.shape[0], X.shape[1] // (h * w), h, w))
 
     def _channel_stats(self, V, rows: np.ndarray) -> None:
-        """Per-channel mean and std of the training rows, accumulated batch by batch in float64."""
         c, h, w = V.tensor_shape
-        total = np.zeros(c)
-        squares = np.zeros(c)
-        rows = np.sort(rows)
+        total, squares, rows = np.zeros(c), np.zeros(c), np.sort(rows)
         for i in range(0, len(rows), 32):  # small blocks: a float64 copy of 32 images is ~25 MB
             block = V.read(rows[i : i + 32]).astype(np.float64)
             total += block.sum(axis=(0, 2, 3))
             squares += np.square(block).sum(axis=(0, 2, 3))
-        count = len(rows) * h * w
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - mean**2, 0)) + 1e-6
+        mean = total / (len(rows) * h * w)
+        std = np.sqrt(np.maximum(squares / (len(rows) * h * w) - mean**2, 0)) + 1e-6
         self.mean_ = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
         self.std_ = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
 
@@ -188,7 +157,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def fit(
         self, X, y: np.ndarray, groups: np.ndarray | None = None, rows: np.ndarray | None = None
     ) -> "CNNClassifier":
-        """Train on ``rows`` of ``X`` (default all), without copying ``X``."""
+        """Train on ``rows`` of ``X`` (default all) without copying ``X``."""
         V = self._tensors(X)
         rows = np.arange(len(y)) if rows is None else np.asarray(rows)
         self.classes_ = np.unique(y[rows])
@@ -213,14 +182,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, V, y01, train_rows, val_rows, device) -> None:
         if device.type == "cuda":
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        net = LatentNet(
-            V.tensor_shape[0],
-            tuple(self.grid),
-            int(self.width),
-            int(self.depth),
-            int(self.head_channels),
-            float(self.dropout),
-        ).to(device)
+        shape = (int(self.width), int(self.depth), int(self.head_channels), float(self.dropout))
+        net = LatentNet(V.tensor_shape[0], tuple(self.grid), *shape).to(device)
         optimiser = torch.optim.AdamW(net.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
         loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
         order_rng = np.random.default_rng(self.random_state)
@@ -263,10 +226,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     @torch.no_grad()
     def _logits(self, net: nn.Module, V, rows: np.ndarray, device: torch.device) -> torch.Tensor:
-        """Logits of ``rows`` in the order given, computed batch by batch in eval mode."""
         net.eval()
-        step = EVAL_BATCH
-        out = [net(self._batch(V, rows[i : i + step], device)).cpu() for i in range(0, len(rows), step)]
+        out = [net(self._batch(V, rows[i : i + EVAL_BATCH], device)).cpu() for i in range(0, len(rows), EVAL_BATCH)]
         return torch.cat(out) if out else torch.empty(0)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -295,8 +256,7 @@ class MatrixTensors:
 
 
 class CNNFolds(EstimatorFolds):
-    """Tuning backend: each fold trains on row indices of the job's matrix or cached tensors (no
-    copied training set) and is scored on its validation rows."""
+    """Tuning backend: each fold trains on row indices of the matrix or cached tensors, not a copy."""
 
     def __call__(self, params: dict, fit_idx, val_idx) -> float:
         X, y = self.features.X, self.features.y

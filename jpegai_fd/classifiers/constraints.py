@@ -1,10 +1,6 @@
-"""Check a classifier option's estimator parameters and search space against the estimator's own
-constraints, when the option is built (before any work).
-
-scikit-learn estimators declare what each ``__init__`` parameter accepts in ``_parameter_constraints``
-and check it when ``fit`` starts, which in a job is after data loading and extraction. The same
-declarations are read here (the project's own estimators, lgbm and cnn, declare theirs the same way),
-so nothing is copied and a new scikit-learn version brings its own rules.
+"""Check a classifier option's parameters and search space against the estimator's own
+``_parameter_constraints`` when the option is built: scikit-learn checks them only when ``fit`` starts,
+in a job after loading and extraction. Nothing is copied: a new scikit-learn brings its own rules.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ SEARCH_TYPES = ("int", "float", "categorical")
 
 
 def estimator_class(target: str, key: str = "classifier.estimator._target_") -> type:
-    """The class a ``_target_`` names; UserError (one line) when it cannot be imported."""
     module, _, name = str(target).rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
@@ -44,7 +39,6 @@ def _check_known(cls: type, name: str, key: str) -> None:
 
 
 def _check_value(cls: type, name: str, value, key: str) -> None:
-    """UserError naming ``key`` when ``value`` is not allowed for parameter ``name`` of ``cls``."""
     constraints = getattr(cls, "_parameter_constraints", {})
     if name not in constraints:
         return
@@ -54,10 +48,6 @@ def _check_value(cls: type, name: str, value, key: str) -> None:
         said = re.search(r" must be (.*)\. Got .* instead\.$", str(exc), flags=re.S)
         problem = f"{cls.__name__} needs {said.group(1)}" if said else str(exc).splitlines()[0]
         raise UserError(f"invalid value for '{key}': {value!r}; {problem}") from None
-
-
-def _is_number(value, kind: str) -> bool:
-    return isinstance(value, int if kind == "int" else (int, float)) and not isinstance(value, bool)
 
 
 def _check_entry(cls: type, name: str, spec, key: str) -> None:
@@ -75,7 +65,7 @@ def _check_entry(cls: type, name: str, spec, key: str) -> None:
         return
     low, high = spec.get("low"), spec.get("high")
     for bound, value in (("low", low), ("high", high)):
-        if not _is_number(value, kind):
+        if isinstance(value, bool) or not isinstance(value, int if kind == "int" else (int, float)):
             raise UserError(
                 f"invalid value for '{key}.{bound}': {value!r}; a {kind} search needs "
                 f"{'an integer' if kind == 'int' else 'a number'} bound"
@@ -89,8 +79,7 @@ def _check_entry(cls: type, name: str, spec, key: str) -> None:
 
 
 def check_classifier(cls: type, fixed: dict, search_space: dict) -> None:
-    """``fixed`` (``classifier.estimator.*``) and each ``search_space`` entry (``classifier.search_space.*``)
-    against the parameters of estimator class ``cls``; UserError (one line) on the first bad one."""
+    """``classifier.estimator.*`` and ``classifier.search_space.*`` against estimator class ``cls``."""
     for name, value in fixed.items():
         _check_known(cls, name, f"classifier.estimator.{name}")
         _check_value(cls, name, value, f"classifier.estimator.{name}")

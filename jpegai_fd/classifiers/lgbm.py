@@ -1,12 +1,7 @@
-"""LightGBM gradient boosting for wide float32 feature matrices (flatten: ~10^5 features).
-
-Why it is fast where scikit-learn's HistGradientBoosting is slow on these matrices:
-* no float64 copy: a C-contiguous float32 matrix goes to LightGBM as a pointer, not converted;
-* the matrix is binned once (``max_bin`` 63 by default instead of 255) into one byte per value, and
-  every fit of a tuning study trains on row subsets of that one binned dataset (:class:`LGBMFolds`);
-* each tree sees a random ``colsample_bytree`` share of the features, which cuts the histogram work
-  per tree by that share and, on these redundant latents, also regularises;
-* early stopping on a held-out share of the training images picks the number of rounds.
+"""LightGBM for wide float32 feature matrices (flatten: ~10^5 features). Fast where scikit-learn's
+HistGradientBoosting is slow: no float64 copy; the matrix is binned once (``max_bin`` 63) to one byte
+per value and every fit of a study trains on row subsets of it (:class:`LGBMFolds`); each tree sees a
+``colsample_bytree`` share of the features; early stopping on held-out images picks the rounds.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.holdout import holdout_split
+from jpegai_fd.classifiers.backend import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 
@@ -31,7 +26,7 @@ DEVICES = ("cpu", "gpu", "cuda")
 
 @lru_cache(maxsize=None)
 def device_available(device: str) -> bool:
-    """Whether this LightGBM build can train on ``device`` here: one tiny round is tried."""
+    """Whether this LightGBM build can train on ``device`` here (one tiny round is tried)."""
     if device == "cpu":
         return True
     rng = np.random.default_rng(0)
@@ -45,7 +40,6 @@ def device_available(device: str) -> bool:
 
 
 def resolve_device(device: str) -> str:
-    """``device`` when configured and present, else ``cpu`` with one warning."""
     if device not in DEVICES:
         raise UserError(
             f"invalid value for 'classifier.estimator.device': {device!r}; allowed values: {', '.join(DEVICES)}"
@@ -57,17 +51,10 @@ def resolve_device(device: str) -> str:
 
 
 class LGBMClassifier(ClassifierMixin, BaseEstimator):
-    """Binary gradient-boosted trees (LightGBM) with scikit-learn's fit / predict_proba interface.
+    """Binary LightGBM trees, scikit-learn style. With ``early_stopping_rounds`` > 0, stops on the
+    log-loss of the held-out ``validation_fraction`` of the images. After fit: ``booster_``,
+    ``best_iteration_``, ``curves_`` (train/val log-loss per round), ``classes_``."""
 
-    ``fit(X, y)``: X (n, d) float32 (float64 is used as is; other types are converted to float32), y
-    two labels. With ``early_stopping_rounds`` > 0, ``validation_fraction`` of the images is held out
-    and training stops after that many rounds without a better validation log-loss; at most
-    ``n_estimators`` rounds. After fit: ``booster_``, ``best_iteration_``, ``curves_``
-    (``{"train_logloss": [...], "val_logloss": [...]}`` per round) and ``classes_``.
-    """
-
-    # In scikit-learn's style, so that the config check (jpegai_fd.classifiers.constraints) and
-    # _validate_params() know what LightGBM accepts for each parameter.
     _parameter_constraints: dict = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -104,23 +91,8 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         n_jobs: int = 2,
         random_state: int = 0,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.max_depth = max_depth
-        self.min_child_samples = min_child_samples
-        self.colsample_bytree = colsample_bytree
-        self.subsample = subsample
-        self.reg_lambda = reg_lambda
-        self.max_bin = max_bin
-        self.bin_construct_sample_cnt = bin_construct_sample_cnt
-        self.early_stopping_rounds = early_stopping_rounds
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
-    # --- parameters -------------------------------------------------------------------------------
     def dataset_params(self) -> dict:
         """Parameters fixed when the matrix is binned; fits that share a binned dataset share these."""
         return {
@@ -134,7 +106,6 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def train_params(self) -> dict:
-        subsample = float(self.subsample)
         return {
             **self.dataset_params(),
             "objective": "binary",
@@ -145,8 +116,8 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
             "min_data_in_leaf": int(self.min_child_samples),
             "feature_fraction": float(self.colsample_bytree),
             "lambda_l2": float(self.reg_lambda),
-            "bagging_fraction": subsample,
-            "bagging_freq": 1 if subsample < 1 else 0,
+            "bagging_fraction": float(self.subsample),
+            "bagging_freq": int(self.subsample < 1),
             "seed": int(self.random_state),
             "deterministic": True,
             # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
@@ -154,7 +125,6 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
             "device_type": resolve_device(self.device),
         }
 
-    # --- fitting ----------------------------------------------------------------------------------
     def bin(self, X: np.ndarray, y01: np.ndarray) -> lgb.Dataset:
         """The binned dataset of all rows of ``X`` (one byte per value), labels ``y01`` in {0, 1}."""
         if X.dtype not in (np.float32, np.float64):
@@ -174,20 +144,17 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
     def fit_binned(
         self, binned: lgb.Dataset, rows: np.ndarray, groups: np.ndarray | None, classes: np.ndarray
     ) -> "LGBMClassifier":
-        """Train on ``rows`` of an already binned dataset (see :meth:`bin`), whose labels index
-        ``classes``; ``groups`` (per row of ``binned``) keeps an image's rows on one side of the
-        early-stopping split."""
+        """Train on ``rows`` of a :meth:`bin` dataset whose labels index ``classes``; ``groups`` (per row
+        of ``binned``) keeps an image's rows on one side of the early-stopping split."""
         self.classes_ = classes
         params = self.train_params()
         self.device_ = params["device_type"]  # where it trained (a configured GPU may be absent)
         rows = np.asarray(rows)
-        label = binned.get_label()
         curves: dict = {}
         callbacks = [lgb.record_evaluation(curves)]
-        if self.early_stopping_rounds and self.early_stopping_rounds > 0:
-            fit_pos, val_pos = holdout_split(
-                label[rows], None if groups is None else groups[rows], self.validation_fraction, self.random_state
-            )
+        if self.early_stopping_rounds > 0:
+            holdout = (None if groups is None else groups[rows], self.validation_fraction, self.random_state)
+            fit_pos, val_pos = holdout_split(binned.get_label()[rows], *holdout)
             train_set = binned.subset(rows[fit_pos].tolist())
             valid_sets = [train_set, binned.subset(rows[val_pos].tolist())]
             callbacks.append(lgb.early_stopping(int(self.early_stopping_rounds), verbose=False))
@@ -222,8 +189,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
 
 
 class LGBMFolds(EstimatorFolds):
-    """Tuning backend (see :mod:`jpegai_fd.classifiers.backend`): bins the training matrix once per
-    distinct binning setting (``max_bin``), then trains every trial's folds on row subsets of it."""
+    """Tuning backend: bins the matrix once per binning setting, then fits every fold on row subsets."""
 
     def __init__(self, classifier, features: FeatureSet, scoring: str):
         super().__init__(classifier, features, scoring)

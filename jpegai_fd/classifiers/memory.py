@@ -1,9 +1,6 @@
-"""A warning before a fit that will not fit in memory, from the peaks measured in ``benchmarks/``.
-
-scikit-learn's HistGradientBoosting on flatten latents is the wall of the thesis grid: it copies the
-matrix to float64 and keeps per-node histograms of every feature. Hours of tuning that end in the
-kernel's out-of-memory kill are worse than a line at the start that says so.
-"""
+"""A warning before a fit that will not fit in memory, from the peaks measured in ``benchmarks/``:
+HistGradientBoosting on flatten latents copies the matrix to float64 and keeps per-node histograms of
+every feature; hours of tuning ending in an out-of-memory kill are worse than a line at the start."""
 
 from __future__ import annotations
 
@@ -15,22 +12,15 @@ from jpegai_fd.classifiers.spec import Classifier
 # Memory a fit adds on top of the float32 feature matrix, per byte of matrix (the slope between two
 # sizes in benchmarks/bench_grid_costs.py, flatten YUV; a lower bound, so the warning is no false alarm).
 # Keyed by estimator class name: scikit-learn's classes live in private modules.
-EXTRA_PER_MATRIX_BYTE = {
-    "HistGradientBoostingClassifier": 12.0,
-    "RandomForestClassifier": 0.4,
-    "LGBMClassifier": 0.4,
-}
+EXTRA_PER_MATRIX_BYTE = {"HistGradientBoostingClassifier": 12.0, "RandomForestClassifier": 0.4, "LGBMClassifier": 0.4}
 
 
 def available_bytes() -> int:
-    """Memory available to a new process without swapping (Linux: MemAvailable)."""
-    return psutil.virtual_memory().available
+    return psutil.virtual_memory().available  # without swapping (Linux: MemAvailable)
 
 
 def memory_warning(classifier: Classifier, X, available: int | None = None) -> str | None:
-    """One line saying that fitting ``classifier`` on the matrix ``X`` needs more memory than is
-    available (``available`` bytes, default: this machine's MemAvailable); None when it fits, or
-    when there is no measured figure for the classifier (or ``X`` is not an in-memory matrix)."""
+    """One line when fitting ``classifier`` on ``X`` needs more than ``available`` bytes (default: MemAvailable)."""
     per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator_class.__name__)
     if per_byte is None or not isinstance(X, np.ndarray):
         return None

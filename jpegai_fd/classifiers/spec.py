@@ -1,9 +1,4 @@
-"""A classifier option (``conf/classifier/<name>.yaml``): its estimator, search space and fold backend.
-
-The YAML's ``_target_`` is :class:`Classifier`; its ``estimator`` and ``tuning_backend`` carry their own
-``_target_`` with ``_partial_: true``, so ``instantiate`` hands over callables with the fixed
-parameters bound, and a trial's parameters are applied by calling them.
-"""
+"""A classifier option (``conf/classifier/<name>.yaml``): its estimator, search space and fold backend."""
 
 from __future__ import annotations
 
@@ -17,15 +12,11 @@ from jpegai_fd.errors import UserError
 
 
 class Classifier:
-    """``name``: the option's label (run tags); ``estimator(**params)`` -> a fresh unfitted estimator,
-    ``params`` overriding its fixed values; ``search_space``: {param: {type: int|float, low, high, log}
-    or {type: categorical, choices}}; ``tuning_backend(classifier=, features=, scoring=)`` -> how a
-    fold is fitted and scored (default :class:`~jpegai_fd.classifiers.backend.EstimatorFolds`);
-    ``stream_from_cache``: hand the estimator the cached latents, read batch by batch, instead of
-    the flatten matrix (cnn).
-
-    Building one checks the fixed parameters and both bounds (or every choice) of each search-space
-    entry against the estimator's own ``_parameter_constraints`` (UserError, one line)."""
+    """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator;
+    ``search_space``: {param: {type: int|float, low, high, log} or {type: categorical, choices}};
+    ``tuning_backend``: see :mod:`.backend`; ``stream_from_cache``: give the estimator cached latents
+    read batch by batch instead of the flatten matrix (cnn). Checked against the estimator's
+    ``_parameter_constraints`` when built."""
 
     def __init__(
         self,
@@ -46,7 +37,6 @@ class Classifier:
         check_classifier(self.estimator_class, fixed, self.search_space)
 
     def make(self, params: dict | None = None):
-        """A fresh, unfitted estimator with ``params`` overriding its fixed values."""
         return self.estimator(**(params or {}))
 
     @property
@@ -55,10 +45,7 @@ class Classifier:
 
     @property
     def needs_whole_latents(self) -> bool:
-        """Declared by the estimator class (``needs_whole_latents = True``: it reads (C, H, W) latents)."""
         return bool(getattr(self.estimator_class, "needs_whole_latents", False))
 
     def fold_scorer(self, features, scoring: str):
-        """The tuning backend built for one study: called ``backend(params, fit_idx, val_idx) -> score``."""
-        backend = self.tuning_backend or EstimatorFolds
-        return backend(classifier=self, features=features, scoring=scoring)
+        return (self.tuning_backend or EstimatorFolds)(classifier=self, features=features, scoring=scoring)

@@ -1,9 +1,5 @@
 """Beyond the training distribution: extra test sets, perturbation conditions and other rates.
-
-The job calls :func:`evaluate_extras` once, after the final model and its decision rule exist;
-:func:`extract_extras` fills the same cache groups without training (``python -m jpegai_fd.extract``).
-See :mod:`.plan` (what and its checks), :mod:`.run` (how), :mod:`.report` (the run's table and charts).
-"""
+:mod:`.plan` (what, checked), :mod:`.run` (how), :mod:`.report` (the run's table and charts)."""
 
 from __future__ import annotations
 
@@ -19,24 +15,19 @@ log = logging.getLogger(__name__)
 def evaluate_extras(
     plan: ExtraPlan, test, dataset, scorer: Scorer, latents: Latents, bpp: int, seed: int
 ) -> ExtraResult:
-    """Score ``scorer``'s model on every extra set, condition and rate of ``plan`` (``test``: the job's
-    test split of ``dataset``), extracting the latents they miss."""
+    """Score ``scorer``'s model on everything in ``plan``, extracting the latents they miss."""
     result = evaluate_plan(plan, test, dataset, bpp, seed, latents, scorer)
+    counts = (len(plan.sets), len(plan.conditions), len(plan.rates), result.extracted, result.cached)
     log.info(
         "extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)",
-        len(plan.sets),
-        len(plan.conditions),
-        len(plan.rates),
-        result.extracted,
-        result.cached,
+        *counts,
         result.seconds,
     )
     return result
 
 
 def extract_extras(plan: ExtraPlan, test, dataset, latents: Latents, bpp: int, seed: int) -> dict[str, int]:
-    """Fill the groups of every extra set, condition and rate of ``plan`` (``python -m
-    jpegai_fd.extract``); images extracted per entry."""
+    """Fill the groups of everything in ``plan`` without training; images extracted per entry."""
     done = {}
     for name, ds in plan.sets.items():
         split = load_test_split(name, ds, seed + 1)
@@ -49,12 +40,4 @@ def extract_extras(plan: ExtraPlan, test, dataset, latents: Latents, bpp: int, s
     return done
 
 
-__all__ = [
-    "ExtraPlan",
-    "ExtraResult",
-    "Latents",
-    "Scorer",
-    "evaluate_extras",
-    "extract_extras",
-    "load_test_split",
-]
+__all__ = ["ExtraPlan", "ExtraResult", "Latents", "Scorer", "evaluate_extras", "extract_extras", "load_test_split"]

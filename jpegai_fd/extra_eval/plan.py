@@ -1,13 +1,6 @@
-"""What a job evaluates beyond its own test split, read from the config and checked before any work.
-
-- ``eval.<name>``: extra test sets, each a dataset option composed at its own package
-  (``'+dataset@eval.sd21=folder' eval.sd21.root=/data/sd21``); the set's ``test_split`` is scored.
-- ``robustness.conditions.<name>``: perturbations applied to the test images before encoding
-  (``+robustness=standard``, :mod:`jpegai_fd.perturb`).
-- ``eval_bpp``: other rates at which the test split is encoded and scored.
-
-:func:`jpegai_fd.components.build_extras` turns these keys into an :class:`ExtraPlan` of plain objects
-(datasets, perturbations, rates) with the checks below; cheap, so it runs for every job of a sweep.
+"""What a job evaluates beyond its own test split, checked before any work: ``eval.<name>`` extra test
+sets (``'+dataset@eval.sd21=folder'``), ``robustness.conditions.<name>`` perturbations of the test
+images, ``eval_bpp`` other rates. Cheap, so it runs for every job of a sweep.
 """
 
 from __future__ import annotations
@@ -30,8 +23,7 @@ BPP_RANGE = (1, 200)
 
 @dataclass(frozen=True)
 class ExtraPlan:
-    """``sets``: name -> dataset; ``conditions``: name -> perturbation; ``rates``: bpp values other
-    than the job's own, in the order given."""
+    """``sets``: name -> dataset; ``conditions``: name -> perturbation; ``rates``: other bpp values."""
 
     sets: dict[str, ImageDataset] = field(default_factory=dict)
     conditions: dict[str, Perturbation] = field(default_factory=dict)
@@ -43,7 +35,6 @@ class ExtraPlan:
 
 
 def check_set_name(name: str, node) -> None:
-    """The name and node of ``eval.<name>`` can make a dataset (before it is built)."""
     if not NAME.match(str(name)):
         raise UserError(f"invalid extra test set name 'eval.{name}'; use letters, digits, '_', '.' or '-'")
     if not hasattr(node, "keys") or "_target_" not in node:
@@ -54,7 +45,6 @@ def check_set_name(name: str, node) -> None:
 
 
 def check_set(name: str, dataset, image_size: int) -> ImageDataset:
-    """The built extra test set ``eval.<name>``, if it can be scored by a model of ``image_size`` images."""
     if not isinstance(dataset, ImageDataset):
         raise UserError(f"'eval.{name}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
     if dataset.image_size != image_size:
@@ -92,9 +82,7 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
 
 
 def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit:
-    """The test split of an extra set (``dataset.test_split``), sampled and screened like a job's
-    test split. A one-class set (only fakes, or only real images) is allowed: ``num_test`` then takes
-    that many images of the class it has."""
+    """The extra set's ``test_split``, sampled and screened like a job's; a one-class set is allowed."""
     dataset.prepare()
     key = f"eval.{name}.num_test"
     listing = dataset.listing(dataset.test_split)

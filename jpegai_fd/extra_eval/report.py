@@ -1,11 +1,5 @@
-"""The per-run table of every scored set and condition, and the charts against strength and rate.
-
-Table rows: the clean test split, each ``eval/<name>``, each ``robust/<condition>``, each
-``rate/<bpp>``. Columns: images per class, accuracy / balanced accuracy / false-alarm rate / fake
-accuracy at the validation-chosen cut, ROC AUC and average precision; where the scoring computed a
-bootstrap interval the cell reads ``value [low, high]``. A one-class row shows what exists (``-``
-for the rest).
-"""
+"""The per-run table of every scored set and condition (cells ``value [low, high]`` where a bootstrap
+interval exists, ``-`` where a one-class row has none), and the charts against strength and rate."""
 
 from __future__ import annotations
 
@@ -45,9 +39,8 @@ def entry_rows(entries) -> pd.DataFrame:
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3, missing: str = "–") -> str:
-    """``df`` as a GitHub Markdown table with unpadded cells (``DataFrame.to_markdown``), floats to
-    ``digits`` decimals, missing values as ``missing``: the Markdown writer of every table of the job
-    and the report (tabulate's own number parsing is off, or it would reformat text cells like ``0.500``)."""
+    """``df`` as a GitHub Markdown table, floats to ``digits`` decimals, missing values as ``missing``
+    (tabulate's number parsing is off, or it would reformat text cells like ``0.500``)."""
     text = df.astype(object).map(lambda v: missing if pd.isna(v) else f"{v:.{digits}f}" if isinstance(v, float) else v)
     return text.to_markdown(index=False, tablefmt="github", stralign=None, numalign=None, disable_numparse=True) + "\n"
 
@@ -61,7 +54,6 @@ def cell(metrics, name: str, missing: str = "-") -> str:
 
 
 def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
-    """The table as Markdown (intervals: bootstrap, ``scoring.ci_level``)."""
     records = rows.to_dict("records")
     table = pd.DataFrame(
         {
@@ -76,7 +68,6 @@ def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
 
 
 def _line(ax, frame: pd.DataFrame, x: str, metric: str, **kw) -> None:
-    """``metric`` against ``x``, its bootstrap interval as error bars where logged."""
     y = frame[metric] if metric in frame else pd.Series(math.nan, index=frame.index)
     low, high = frame.get(f"{metric}_ci_low"), frame.get(f"{metric}_ci_high")
     yerr = None if low is None or high is None else [(y - low).clip(lower=0), (high - y).clip(lower=0)]
@@ -84,8 +75,7 @@ def _line(ax, frame: pd.DataFrame, x: str, metric: str, **kw) -> None:
 
 
 def robustness_chart(rows: pd.DataFrame, title: str = ""):
-    """Accuracy and AUC against perturbation strength, one panel per perturbation kind; the clean
-    test value as a horizontal line, chance dashed. None without conditions."""
+    """Accuracy and AUC against strength, a panel per perturbation kind (solid: clean test); None without."""
     robust = rows[rows["group"] == "robust"]
     if robust.empty:
         return None
@@ -100,9 +90,7 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
             if metric in clean and not math.isnan(clean[metric]):
                 ax.axhline(clean[metric], color=color, lw=0.8, alpha=0.6)
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-        ax.set_title(kind)
-        ax.set_xlabel(STRENGTH.get(kind, "strength"))
-        ax.set_ylim(0, 1.05)
+        ax.set(title=kind, xlabel=STRENGTH.get(kind, "strength"), ylim=(0, 1.05))
     axes[0][0].set_ylabel("score (solid line: clean test)")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(title or "robustness: scores against perturbation strength", fontsize=9)
@@ -111,9 +99,7 @@ def robustness_chart(rows: pd.DataFrame, title: str = ""):
 
 
 def rate_chart(rows: pd.DataFrame, title: str = ""):
-    """Accuracy (at the valid cut) and AUC against the test rate, one line per run: the clean test
-    point is its trained rate. ``rows``: one run's (:func:`entry_rows`), or several runs' with their
-    ``run`` label and ``position`` (the sweep report's). None without other rates."""
+    """Accuracy and AUC against the test rate, a line per run (``position``); None without other rates."""
     rates = rows[rows["set"].eq("test") | rows["set"].str.startswith("rate/")].sort_values("bpp")
     if rates["set"].eq("test").all():
         return None
@@ -126,8 +112,7 @@ def rate_chart(rows: pd.DataFrame, title: str = ""):
             _line(ax, run, "bpp", metric, label=label)
     for ax, (_, name) in zip(axes, CHART_METRICS):
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.8)
-        ax.set_xlabel("test rate, bpp = bits per pixel x 100")
-        ax.set_ylim(0, 1.05)
+        ax.set(xlabel="test rate, bpp = bits per pixel x 100", ylim=(0, 1.05))
         ax.set_title(name, fontsize=9)
     axes[0].legend(fontsize=6, loc="lower right")
     fig.suptitle(title or "scores against the test rate", fontsize=9)

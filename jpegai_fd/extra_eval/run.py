@@ -1,15 +1,6 @@
-"""Score the trained model on every extra test set, perturbation condition and rate of a plan.
-
-Each is one cached latent group, scored with the job's model, preprocessing and decision rule (the
-threshold and calibrator chosen on the validation images) by
-:func:`jpegai_fd.scoring.evaluate.evaluate_split`, and its metrics are prefixed ``eval/<name>/``,
-``robust/<condition>/`` or ``rate/<bpp>/``:
-
-- an extra set: its own test split, read with its own reader, in a group keyed by its manifest;
-- a condition: the job's test split read through a :class:`~jpegai_fd.perturb.PerturbedReader`,
-  whose settings (the perturbation's ``describe()``) key the group, so each condition has its own
-  group and a rerun finds it cached;
-- a rate: the job's test split encoded at that rate (the group a job trained at that rate uses).
+"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are
+prefixed ``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through
+a :class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``.
 """
 
 from __future__ import annotations
@@ -36,8 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scorer:
-    """How the job's fitted model scores a cached group: the job's preprocessing, component and
-    latent version, the fitted estimator, its decision rule and the scoring settings."""
+    """How the job's fitted model and decision rule score a cached group."""
 
     preprocess: object
     component: str
@@ -57,8 +47,7 @@ class Scorer:
 
 @dataclass(frozen=True)
 class Latents:
-    """Where the groups live and how this process fills them (the job's cache, encoder and
-    ``extract.*`` settings)."""
+    """Where the groups live and how this process fills them."""
 
     cache: str
     encoder: object
@@ -70,9 +59,8 @@ class Latents:
 
 @dataclass
 class Entry:
-    """One scored set: ``prefix`` of its metrics (``test``, ``eval/sd21``, ``robust/jpeg_q75``,
-    ``rate/6``), what it is (``group``: test, eval, robust, rate; for a condition its ``kind`` and
-    ``strength``; the ``bpp`` it was encoded at) and its unprefixed metrics."""
+    """One scored set: ``prefix`` (``test``, ``eval/sd21``, ``robust/jpeg_q75``, ``rate/6``), ``group``
+    (test, eval, robust, rate), a condition's ``kind`` and ``strength``, and its unprefixed metrics."""
 
     prefix: str
     group: str
@@ -94,15 +82,11 @@ class ExtraResult:
 
     def metrics(self) -> dict[str, float]:
         """Every entry's metrics, prefixed (the clean test entry is the job's own and left out)."""
-        out = {}
-        for e in self.entries:
-            if e.group != "test":
-                out.update({f"{e.prefix}/{k}": v for k, v in e.metrics.items()})
-        return out
+        return {f"{e.prefix}/{k}": v for e in self.entries if e.group != "test" for k, v in e.metrics.items()}
 
 
 def strength_of(condition) -> float | None:
-    """The condition's strength (its first key parameter: JPEG quality, scale factor, sigma ...)."""
+    """The condition's first key parameter: JPEG quality, scale factor, sigma ..."""
     params = condition.key_params()
     return float(params[0][1]) if params else None
 
@@ -130,14 +114,9 @@ def evaluate_plan(
         entry = Entry(prefix, group_name, rate, scores.metrics, split=split, latents=group, **extra)
         entry.scored = (ids, y_true, scores)
         m = scores.metrics
-        log.info(
-            "%s: %d real, %d fake | acc %.3f auc %s",
-            prefix,
-            int(m.get("n_real", 0)),
-            int(m.get("n_fake", 0)),
-            m.get("accuracy_at_valid", m.get("accuracy", float("nan"))),
-            f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)",
-        )
+        auc = f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)"
+        acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))
+        log.info("%s: %d real, %d fake | acc %.3f auc %s", prefix, m.get("n_real", 0), m.get("n_fake", 0), acc, auc)
         entries.append(entry)
         return entry
 
@@ -148,16 +127,8 @@ def evaluate_plan(
         score(f"eval/{name}", "eval", split, bpp, dataset.reader, dataset.max_bad_fraction)
     for name, condition in plan.conditions.items():
         perturbed = PerturbedReader.for_split(reader, condition, test)
-        score(
-            f"robust/{name}",
-            "robust",
-            test,
-            bpp,
-            perturbed,
-            max_bad,
-            kind=condition.name,
-            strength=strength_of(condition),
-        )
+        what = {"kind": condition.name, "strength": strength_of(condition)}
+        score(f"robust/{name}", "robust", test, bpp, perturbed, max_bad, **what)
     for rate in plan.rates:
         score(f"rate/{rate}", "rate", test, rate, reader, max_bad)
     return ExtraResult(entries, counts[0], counts[1], time.perf_counter() - start)

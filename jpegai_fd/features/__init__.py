@@ -41,11 +41,9 @@ def feature_set(
     rows: np.ndarray | None = None,
     stream: bool = False,
 ) -> FeatureSet:
-    """Samples of a cached split: ``preprocess`` (:mod:`.preprocess`) applied to the ``component``
-    arrays (y | yuv) of the ``latent`` version (y | y_hat). ``train`` picks the multi-patch training
-    positions (at test every position is a sample). With ``stream`` (whole-latent methods), ``X`` is a
-    :class:`CachedLatentTensors` read on demand. ``rows`` (sorted cache rows) picks the images; by
-    default every done image (the result's ``rows`` then names them; None: all)."""
+    """Samples of a cached split: ``preprocess`` applied to the ``component`` arrays of the ``latent``
+    version; ``train``: the multi-patch training positions; ``stream`` (whole-latent methods): ``X`` is a
+    :class:`CachedLatentTensors`; ``rows`` (sorted cache rows) picks the images, default every done one."""
     arrays = [group.array(latent, name) for name in COMPONENT_ARRAYS[component]]
     labels = group.labels
     rows = done_rows(group) if rows is None else rows

@@ -1,9 +1,5 @@
-"""Cached latents as (C, H, W) tensors read from the Zarr store on demand, never all at once.
-
-The flatten matrix must fit in memory (11.8 GB for 30,000 DCT images); a network reads one batch at a
-time, so it can take a :class:`CachedLatentTensors` instead: batches are gathered from their cache
-chunks, the last few decoded chunks are kept, and :meth:`~CachedLatentTensors.epoch_order` shuffles
-chunk by chunk so that an epoch reads each chunk once.
+"""Cached latents as (C, H, W) tensors read on demand: the flatten matrix must fit in memory (11.8 GB for
+30,000 DCT images), a network reads one batch at a time from the last few decoded cache chunks.
 """
 
 from __future__ import annotations
@@ -18,10 +14,8 @@ from jpegai_fd.features.raw_read import read_rows_into
 
 
 class CachedLatentTensors:
-    """The images at cache ``rows`` of ``arrays`` (model_y, then model_uv; (N, C_i, H, W) float32).
-    ``shape`` is that of the flatten matrix they stand for; ``read(idx)`` returns images ``idx``
-    (positions into ``rows``) as (len(idx), C, H, W) float32. At most ``keep_chunks`` decoded chunks
-    are kept (least recently used dropped)."""
+    """The images at cache ``rows`` of ``arrays`` (model_y, then model_uv); ``shape``: of the flatten
+    matrix they stand for. At most ``keep_chunks`` decoded chunks are kept (least recently used dropped)."""
 
     def __init__(self, arrays: Sequence[zarr.Array], rows: np.ndarray, keep_chunks: int = 8):
         self.arrays = list(arrays)
@@ -37,17 +31,12 @@ class CachedLatentTensors:
         return len(self.rows)
 
     def subset(self, idx) -> "CachedLatentTensors":
-        """The images at positions ``idx``, still unread."""
         return CachedLatentTensors(self.arrays, self.rows[np.asarray(idx)], self.keep_chunks)
 
     __getitem__ = subset  # X[rows] as with the matrix it stands for (a lazy subset, nothing read)
 
-    def chunk_ids(self, idx) -> np.ndarray:
-        """The cache chunk of each image at positions ``idx``."""
-        return self.rows[np.asarray(idx)] // self.chunk_size
-
     def read(self, idx) -> np.ndarray:
-        """Images ``idx`` as (len(idx), C, H, W) float32, in the order given."""
+        """Images at positions ``idx`` as (len(idx), C, H, W) float32, in the order given."""
         rows = self.rows[np.asarray(idx, dtype=np.int64)]
         out = np.empty((len(rows), *self.tensor_shape), dtype=np.float32)
         chunk_of = rows // self.chunk_size
@@ -75,11 +64,10 @@ class CachedLatentTensors:
         return self._chunks[k]
 
     def epoch_order(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """``positions`` shuffled for one epoch so that reading them in order touches each cache chunk
-        once: chunks in random order, then the images of each window of ``keep_chunks`` chunks in
-        random order (a shuffle buffer of that many chunks)."""
+        """``positions`` shuffled so that reading them in order touches each cache chunk once: chunks in
+        random order, then the images of each window of ``keep_chunks`` chunks shuffled."""
         positions = np.asarray(positions)
-        chunk_of = self.chunk_ids(positions)
+        chunk_of = self.rows[positions] // self.chunk_size
         chunks = rng.permutation(np.unique(chunk_of))
         out = []
         for i in range(0, len(chunks), self.keep_chunks):

@@ -1,8 +1,6 @@
-"""The preprocessing methods (``conf/preprocess/``): how cached latents become samples.
-
-Each implements ``features(arrays, labels, rows, train) -> FeatureSet``. ``whole_latents`` says
-whether samples keep each image's whole (C, H, W) latents (what cnn and the importance maps ask
-instead of a method's name); an optional ``check_grid(grid, where)`` is a rule checked before any work.
+"""The preprocessing methods (``conf/preprocess/``): ``features(arrays, labels, rows, train) -> FeatureSet``;
+``whole_latents``: samples keep each image's whole (C, H, W) latents; an optional ``check_grid(grid,
+where)`` is checked before any work.
 """
 
 from __future__ import annotations
@@ -59,7 +57,6 @@ class SinglePatch(Patches):
         self.name, self.row, self.col = name, row, col
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
-        """A rule of this method: the position lies on the (H, W) latent grid (``where`` says whose)."""
         where = where or f"the {grid[0]}x{grid[1]} latent grid"
         for key, value, size in (("row", self.row, grid[0]), ("col", self.col, grid[1])):
             if value is not None and not 0 <= value < size:
@@ -84,7 +81,6 @@ class MultiPatch(Patches):
         self.name, self.num_patches, self.seed = name, num_patches, int(seed)
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
-        """A rule of this method: no more patches than positions on the (H, W) latent grid."""
         h, w = grid
         if self.num_patches > h * w:
             raise UserError(

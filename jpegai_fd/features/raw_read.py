@@ -1,9 +1,6 @@
-"""Fast path for reading uncompressed cached latents straight into a feature matrix.
-
-Zarr v3 stores a chunk whose only codec is little-endian ``bytes`` as the chunk's C-order bytes in
-the file ``c/<k>/0/0/0``. For such arrays on local disk each image's slab is read with ``readinto``
-into its row of the matrix: one copy out of the page cache, about twice as fast as decoding through
-Zarr (benchmarks/bench_cache_read.py). Any other array goes through Zarr.
+"""Fast path for uncompressed cached latents: Zarr v3 stores a chunk whose only codec is little-endian
+``bytes`` as its C-order bytes in ``c/<k>/0/0/0``; ``readinto`` each image's row of the matrix straight
+from it is about twice as fast as decoding through Zarr (benchmarks/bench_cache_read.py).
 """
 
 from __future__ import annotations
@@ -45,8 +42,7 @@ def _raw_chunk_dir(array: zarr.Array) -> Path | None:
 
 
 def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
-    """Fill ``out`` (n, prod(C, H, W)) float32, rows possibly strided, with ``array[first:first + n]``
-    flattened."""
+    """Fill ``out`` (n, prod(C, H, W)) float32, rows possibly strided, with ``array[first:first + n]``."""
     n = out.shape[0]
     folder = _raw_chunk_dir(array)
     if folder is not None and _read_raw(array, folder, out, first):

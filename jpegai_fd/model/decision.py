@@ -1,9 +1,5 @@
-"""How per-sample scores of the fitted estimator become an image's P(fake) and label.
-
-The job and the saved model apply the same :class:`Decision` (pickled with the model), so a model
-predicts its images exactly as its run scored its test images. :func:`choose_decision` picks its cuts
-and calibrator on the validation images only.
-"""
+"""How per-sample scores become an image's P(fake) and label: the job and the saved model apply the
+same pickled :class:`Decision`, so a model predicts exactly as its run scored its test images."""
 
 from __future__ import annotations
 
@@ -19,9 +15,8 @@ from jpegai_fd.scoring.vote import VoteThreshold, choose_vote_threshold, fake_vo
 
 @dataclass
 class Decision:
-    """``threshold``: None (the fixed rule of :func:`~jpegai_fd.scoring.vote.fixed_rule`), a
-    :class:`Threshold` (one sample per image) or a :class:`VoteThreshold` (multi-patch vote);
-    ``calibrator``: None or a fitted :class:`Calibrator` (labels are decided on the raw score)."""
+    """``threshold``: None (the fixed rule), a :class:`Threshold` (one sample per image) or a
+    :class:`VoteThreshold`; ``calibrator``: None or fitted (labels are decided on the raw score)."""
 
     threshold: Threshold | VoteThreshold | None = None
     calibrator: Calibrator | None = None
@@ -34,16 +29,14 @@ class Decision:
         return float(self.threshold.share.value if isinstance(self.threshold, VoteThreshold) else self.threshold.value)
 
     def score(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> np.ndarray:
-        """The raw image score the rule thresholds (float64, higher = more fake): mean P(fake) of the
-        image's samples, or for a vote threshold the share of its patches voting fake."""
+        """The raw image score the rule thresholds: mean P(fake), or the share of patches voting fake."""
         if isinstance(self.threshold, VoteThreshold):
             p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
             return fake_vote_share(p_fake, groups, n_images, self.threshold.patch_cut)
         return fixed_rule(p_real, groups, n_images)[0]
 
     def apply(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-        """(P(fake) float64, fake bool) per image from the estimator's P(real) per sample and each
-        sample's image index."""
+        """(P(fake), fake) per image from the estimator's P(real) per sample and each sample's image."""
         if self.threshold is None:
             score, fake = fixed_rule(p_real, groups, n_images)
         else:
@@ -64,9 +57,7 @@ class Decision:
 def choose_decision(
     y_valid: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, settings: ScoringSettings
 ) -> Decision:
-    """The rule chosen on the validation images (labels 1 real, 0 fake) from the estimator's P(real)
-    per sample and each sample's image. Several samples per image: the vote's patch and share cuts;
-    one: a cut on P(fake). The calibrator (unless ``none``) is fitted on the scores the cut applies to."""
+    """The rule chosen on the validation images: cut(s) and a calibrator fitted on the score cut."""
     if len(groups) > n_images:
         p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
         threshold, score = choose_vote_threshold(

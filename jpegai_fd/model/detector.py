@@ -1,10 +1,6 @@
-"""A fitted detector as plain Python: what produced its training latents, its estimator and its rule.
-
-:class:`Detector` is what the job saves (pickled inside the MLflow model, :mod:`.pyfunc`): encoder and
-preprocessing as resolved ``_target_`` dicts (``instantiate`` rebuilds them), rate, component,
-latent, reader settings, encoder fingerprint, estimator and :class:`~.decision.Decision`.
-:class:`Predictor` rebuilds the encoder, refuses one whose fingerprint differs, and scores image
-files or bytes without ever stopping on a bad one.
+"""A fitted detector as plain Python: :class:`Detector` is what the job pickles into the MLflow model;
+:class:`Predictor` rebuilds its encoder (refusing a different fingerprint) and scores image files or
+bytes without ever stopping on a bad one.
 """
 
 from __future__ import annotations
@@ -68,7 +64,7 @@ def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
 
 
 def _memory_array(values: np.ndarray) -> zarr.Array:
-    """An in-memory Zarr array holding ``values``: the features code reads latents as Zarr arrays."""
+    """In memory: the features code reads latents as Zarr arrays."""
     array = zarr.create_array(
         store=MemoryStore(), shape=values.shape, chunks=values.shape, dtype=values.dtype, compressors=None, fill_value=0
     )
@@ -77,8 +73,7 @@ def _memory_array(values: np.ndarray) -> zarr.Array:
 
 
 class Predictor:
-    """A :class:`Detector` with its encoder, preprocessing and reader built. ``encoder_overrides``
-    replace recorded encoder keys (``root`` where JPEG AI is installed here); the fingerprint must match."""
+    """A :class:`Detector` built; ``encoder_overrides`` replace recorded encoder keys (e.g. ``root``)."""
 
     def __init__(self, detector: Detector, encoder_overrides: dict | None = None):
         self.detector = detector
@@ -98,8 +93,7 @@ class Predictor:
         # At predict a size the policy cannot fit skips that image; it never stops the batch (reject = keep).
         policy = detector.reader["size_policy"]
         self.reader = ImageReader(int(detector.reader["image_size"]), "keep" if policy == "reject" else policy)
-        classes = list(detector.estimator.classes_)
-        self._real_col = classes.index(1)
+        self._real_col = list(detector.estimator.classes_).index(1)
 
     def read(self, source) -> tuple[np.ndarray | None, str]:
         """(pixels, 'ok') or (None, why skipped) for a path (str/Path) or the file's bytes."""
@@ -123,7 +117,7 @@ class Predictor:
             return None, f"wrong size: {reason}" if reason.startswith("size ") else f"unreadable: {reason}"
 
     def score_pixels(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(P(fake), fake) per image of (N, H, W, 3) uint8 RGB at the reader's size."""
+
         d = self.detector
         latents = self.encoder.encode(images, d.bpp)[d.latent]
         arrays = [_memory_array(np.asarray(latents[name], dtype=np.float32)) for name in COMPONENT_ARRAYS[d.component]]

@@ -1,10 +1,8 @@
 """The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
 
-Input: a DataFrame with ``path`` (image files where it predicts) and/or ``image`` (the file's bytes;
-base64 in JSON, as ``mlflow models serve`` expects); a row's ``image`` wins. Output: ``p_fake`` (NaN
-when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why skipped).
-``model_config={"encoder": {key: value}}`` at load replaces recorded encoder keys (the fingerprint
-must still match).
+Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
+``p_fake`` (NaN when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why
+skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys.
 """
 
 from __future__ import annotations
@@ -42,7 +40,6 @@ REQUIREMENTS = tuple(
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
-    """The model's output for a DataFrame (or records) of ``path`` and/or ``image`` rows."""
     frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
     images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
     paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
@@ -69,13 +66,9 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):
-    """``mlflow.pyfunc`` face-forgery detector; see the module docstring for input and output."""
-
     def load_context(self, context) -> None:
-        with open(context.artifacts["detector"], "rb") as handle:
-            detector = pickle.load(handle)
-        overrides = dict((context.model_config or {}).get("encoder") or {})
-        self.predictor = Predictor(detector, overrides)
+        detector = pickle.loads(Path(context.artifacts["detector"]).read_bytes())
+        self.predictor = Predictor(detector, dict((context.model_config or {}).get("encoder") or {}))
 
     # A DataFrame hint: MLflow then takes the input schema from SIGNATURE (and stops asking for hints).
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
@@ -94,7 +87,7 @@ def requirements(names=REQUIREMENTS) -> list[str]:
 
 
 def input_example(image_size: int) -> pd.DataFrame:
-    """One mid-grey PNG of the model's size, as the ``image`` column carries it."""
+    """One mid-grey PNG of the model's size in the ``image`` column."""
     buffer = io.BytesIO()
     Image.fromarray(np.full((image_size, image_size, 3), 128, dtype=np.uint8)).save(buffer, format="PNG")
     return pd.DataFrame({"image": [buffer.getvalue()]})
@@ -120,9 +113,7 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
 
 
 def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) -> None:
-    """Save ``detector`` as ``model/`` among the artifacts of ``run`` (a TrackedRun: uploaded when the
-    run ends, kept in the job's folder if the server is lost) and as an MLflow 3 logged model of the
-    run (the UI's Models column) tagged with ``tags`` (the run's factors)."""
+    """Save ``detector`` as the run's ``model/`` artifacts and as an MLflow 3 logged model tagged ``tags``."""
     path = save_detector(detector, run.artifact_dir / "model")
     if run.run_id is None:  # no server at the start: jpegai_fd.cli.sync uploads model/ later, under a new run id
         return
@@ -130,24 +121,10 @@ def log_detector(run, detector: Detector, tags: dict[str, str] | None = None) ->
     model.run_id, model.artifact_path = run.run_id, "model"
     # The run's model history tag, as mlflow's log_model writes it: older UIs list the run's model from it.
     run.set_tags({MLFLOW_LOGGED_MODELS: json.dumps([model.get_tags_dict()])})
-    log_logged_model(run, path, tags or {})
-
-
-def log_logged_model(run, path: Path, tags: dict[str, str]) -> None:
-    """The saved model folder ``path`` as a READY logged model whose source and output is ``run``."""
     made: list = []
-    run.guarded(
-        lambda: made.append(
-            run.client.create_logged_model(
-                # Not "model": MLflow 3 would then resolve runs:/<id>/model to it instead of the run's folder.
-                run.run.info.experiment_id,
-                name="detector",
-                source_run_id=run.run_id,
-                tags=tags,
-                model_type="detector",
-            )
-        )
-    )
+    # Not "model": MLflow 3 would then resolve runs:/<id>/model to it instead of the run's folder.
+    what = {"name": "detector", "source_run_id": run.run_id, "tags": tags or {}, "model_type": "detector"}
+    run.guarded(lambda: made.append(run.client.create_logged_model(run.run.info.experiment_id, **what)))
     if not made:
         return
     model_id = made[0].model_id

@@ -1,12 +1,8 @@
-"""Shortcut audit of a dataset's files: can one property of the file alone tell real from fake?
-
-Per image, from the header only: format, JPEG quality estimate and quantisation tables, chroma
-subsampling, resolution, file size, EXIF. Per split, each property's power to separate the classes is
-a direction-free ROC AUC (max(AUC, 1 - AUC)) of the value itself (numeric properties) or of the share
-of fakes among images with that value (categorical ones: the best any one-feature rule can do).
-A property is flagged above ``max_auc`` (0.75), or when one of its values is held by at least
-``min_exclusive_share`` (5%) of one class and by no image of the other (only the fakes are PNG):
-peer detectors have learnt JPEG-vs-PNG instead of real-vs-fake.
+"""Shortcut audit: can one header property of the files (format, JPEG quality and tables, subsampling,
+size, EXIF) alone tell real from fake? Per split, a property's direction-free AUC of its value
+(numeric) or of the share of fakes per value (categorical); flagged above ``max_auc`` (0.75), or when
+a value is held by >= 5% of one class and none of the other (only the fakes are PNG): peer detectors
+have learnt JPEG-vs-PNG instead of real-vs-fake.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
-from scipy.stats import rankdata
+from sklearn.metrics import roc_auc_score
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import FAKE, REAL
@@ -35,8 +31,7 @@ CLASS_NAMES = {REAL: "real", FAKE: "fake"}
 
 @lru_cache(maxsize=1)
 def _reference_luma_tables() -> np.ndarray:
-    """(100, 64) luminance quantisation tables of Pillow's (libjpeg's) encoder at quality 1..100,
-    read back from tiny encodes rather than copied from the standard."""
+    """(100, 64) luminance tables of Pillow's encoder at quality 1..100, read back from tiny encodes."""
     tables = []
     for quality in range(1, 101):
         buffer = BytesIO()
@@ -48,8 +43,7 @@ def _reference_luma_tables() -> np.ndarray:
 
 
 def estimate_jpeg_quality(quantization: dict) -> tuple[int, bool]:
-    """The libjpeg quality (1..100) whose luminance table is closest to ``quantization[0]`` (mean
-    absolute difference), and whether it matches exactly (False: another encoder's tables)."""
+    """The libjpeg quality whose luminance table is closest to ``quantization[0]``, and whether exactly."""
     luma = np.asarray(quantization[0], dtype=np.float64)
     error = np.abs(_reference_luma_tables() - luma).mean(axis=1)
     best = int(np.argmin(error))
@@ -81,15 +75,11 @@ def inspect_file(path: str | Path) -> dict:
 
 
 def _auc(values: np.ndarray, fake: np.ndarray) -> float:
-    """Direction-free AUC of ``values`` for fake vs real (ties count half)."""
-    ranks = rankdata(values)
-    n_fake, n_real = int(fake.sum()), int((~fake).sum())
-    auc = (ranks[fake].sum() - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
+    auc = roc_auc_score(fake, values)
     return float(max(auc, 1 - auc))
 
 
 def _summary(records: list[dict]) -> dict:
-    """Per-class summary: counts per categorical value, min/median/max per numeric property."""
     out = {}
     for key in CATEGORICAL + ("quant_tables",):
         counts = Counter(str(r.get(key, "none")) for r in records)
@@ -105,7 +95,7 @@ def _summary(records: list[dict]) -> dict:
 
 
 def separability(records: list[dict], labels: np.ndarray, min_exclusive_share: float = MIN_EXCLUSIVE_SHARE) -> dict:
-    """Per property: AUC of that property alone, and the values only one class holds (with shares)."""
+    """Per property: its AUC alone, and the values only one class holds (with shares)."""
     fake = np.asarray(labels) == FAKE
     out = {}
     if fake.all() or not fake.any():
@@ -133,9 +123,8 @@ def audit_dataset(
     max_auc: float = MAX_AUC,
     min_exclusive_share: float = MIN_EXCLUSIVE_SHARE,
 ) -> dict:
-    """The JSON-ready audit (``dataset/audit.json``) of ``splits`` (name -> (path, label 1 real 0 fake)):
-    ``splits`` (per split: counts, per-class summaries, separability), ``flags`` (per split and property
-    that separates the classes), ``warning`` (one line or None) and the rule's settings."""
+    """``dataset/audit.json`` of ``splits`` (name -> (path, label)): per split counts, per-class
+    summaries and separability, ``flags``, ``warning`` (one line or None) and the settings."""
     report = {"max_auc": max_auc, "min_exclusive_share": min_exclusive_share, "splits": {}, "flags": []}
     for split, items in splits.items():
         items = [(Path(p), int(label)) for p, label in items]
@@ -162,7 +151,6 @@ def audit_dataset(
 
 
 def warning_line(flags: list[dict]) -> str | None:
-    """One line naming every flagged property (strongest split each), or None."""
     if not flags:
         return None
     strongest: dict[str, dict] = {}
@@ -183,6 +171,5 @@ def warning_line(flags: list[dict]) -> str | None:
 
 
 def audit_tags(report: dict) -> dict[str, str]:
-    """Run tags: ``audit.shortcut`` = the flagged properties (comma-separated) or "none"."""
     flagged = sorted({f["property"] for f in report["flags"]})
     return {"audit.shortcut": ",".join(flagged) if flagged else "none"}

@@ -1,9 +1,6 @@
-"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised.
-
-Images are resampled with replacement **within each class** by default: test splits are balanced by
-design, so every resample keeps the split's real/fake counts. AUC and AP of all resamples come from
-one ``bincount`` of (resample, distinct score, class) cells: scikit-learn's values on each
-materialised resample, ties included (``tests/test_scoring_bootstrap.py``).
+"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised: resampled within
+each class by default (test splits are balanced by design); AUC and AP of all resamples from one
+``bincount`` of (resample, distinct score, class) cells, equal to scikit-learn's ties included.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ class Interval:
 
 
 def check_settings(n_resamples: int, level: float) -> None:
-    """One clear error for settings no interval can be computed with."""
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
         raise UserError(f"invalid number of bootstrap resamples {n_resamples!r}; use a positive integer, e.g. 1000")
     if not 0 < level < 1:
@@ -34,8 +30,7 @@ def check_settings(n_resamples: int, level: float) -> None:
 
 
 def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
-    """(n_resamples, n_images) int64: the images drawn (with replacement) by each resample; with
-    ``stratify``, the fakes' columns draw fakes and the reals' columns reals."""
+    """(n_resamples, n_images) int64: the images each resample draws; ``stratify``: within each class."""
     rng = np.random.default_rng(seed)
     y_true = np.asarray(y_true)
     pools = (
@@ -46,8 +41,7 @@ def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bo
 
 
 def _class_counts_by_score(draws: np.ndarray, fake: np.ndarray, scores: np.ndarray):
-    """Per resample and distinct score (descending): drawn fakes and drawn reals at that score, from
-    one bincount over (resample, score rank, class) cells."""
+    """Per resample and distinct score (descending): drawn fakes and drawn reals at that score."""
     distinct, where = np.unique(scores, return_inverse=True)
     n_distinct = len(distinct)
     # Cell of each image within a row: fakes' block then reals' block, each by descending score.
@@ -59,10 +53,8 @@ def _class_counts_by_score(draws: np.ndarray, fake: np.ndarray, scores: np.ndarr
 
 
 def auc_ap_of_draws(draws: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROC AUC and AP (fake positive) of each resample (a row of ``draws``); NaN where a class is absent.
-
-    AUC = P(fake score > real score) + 1/2 P(tie) over drawn pairs; AP = sum over distinct cuts
-    (descending) of precision x (recall step), as ``sklearn.metrics.average_precision_score``."""
+    """ROC AUC and AP (fake positive) of each row of ``draws``; NaN where a class is absent. AUC =
+    P(fake > real) + P(tie) / 2 over drawn pairs; AP = sum over cuts of precision x recall step."""
     fake = is_fake(y_true)
     pos, neg = _class_counts_by_score(np.asarray(draws), fake, np.asarray(p_fake, dtype=np.float64))
     n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
@@ -90,8 +82,7 @@ def bootstrap_intervals(
     level: float = 0.95,
     stratify: bool = True,
 ) -> dict[str, Interval]:
-    """Point value and interval of accuracy (at ``threshold``), ROC AUC and AP (both classes only)
-    from labels (1 real, 0 fake) and P(fake). A ``seed`` gives the same intervals on any machine."""
+    """Point value and interval of accuracy (at ``threshold``), ROC AUC and AP (both classes only)."""
     check_settings(n_resamples, level)
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)

@@ -1,9 +1,5 @@
-"""Calibration of P(fake) on the validation images with ``CalibratedClassifierCV``.
-
-The detector is frozen: a ``FrozenEstimator`` passes one score column through, so the same code
-calibrates an image's P(fake) and the vote's share. ``sigmoid`` is Platt scaling on the score's
-logit; ``isotonic`` a monotone step fit (needs more images). Both keep the ranking, hence ROC AUC
-(isotonic may merge ranks into ties).
+"""Calibration of P(fake) (or the vote's share) on the validation images: ``CalibratedClassifierCV`` of a
+frozen score column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside).
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ _EPS = 1e-6  # P(fake) is clipped to [eps, 1 - eps] before the logit: 0 and 1 st
 
 
 class ScoreColumn(ClassifierMixin, BaseEstimator):
-    """The frozen detector as scikit-learn's calibration sees it: one column of P(fake) in and out (class 1 = fake)."""
+    """The frozen detector as scikit-learn's calibration sees it: P(fake) in and out (class 1 = fake)."""
 
     def fit(self, X=None, y=None):
         self.classes_ = np.array([0, 1])
@@ -40,7 +36,7 @@ class ScoreColumn(ClassifierMixin, BaseEstimator):
         p = np.asarray(X, dtype=np.float64)[:, 0]
         return np.column_stack([1 - p, p])
 
-    def predict(self, X):
+    def predict(self, X):  # unused, but scikit-learn's parameter check asks for it
         return (np.asarray(X)[:, 0] >= 0.5).astype(np.int64)
 
 
@@ -73,7 +69,6 @@ class Calibrator:
 def calibration_change(
     y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
-    """ECE and Brier before and after calibration on the same (held-out) images."""
     return {
         "ece_before": expected_calibration_error(y_true, p_raw, n_bins),
         "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
@@ -85,8 +80,7 @@ def calibration_change(
 def reliability_figure(
     y_true: np.ndarray, curves: dict[str, np.ndarray], title: str = "", n_bins: int = ECE_BINS
 ) -> Figure:
-    """Reliability diagram: share of fakes against mean P(fake) per bin, one line per entry of
-    ``curves`` (name -> P(fake) of the same images), the diagonal, and the scores' histogram below."""
+    """Reliability diagram (one line per ``curves`` entry: name -> P(fake)) over the scores' histogram."""
     fake = is_fake(y_true)
     fig = Figure(figsize=(4.8, 5.2), dpi=100)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
@@ -96,12 +90,9 @@ def reliability_figure(
         ece = expected_calibration_error(y_true, p, n_bins)
         top.plot(mean_p, share, marker="o", markersize=3, label=f"{name} (ECE {ece:.3f})")
         bottom.hist(p, bins=n_bins, range=(0, 1), histtype="step", label=name)
-    top.set_ylabel("share of fakes")
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
+    top.set(ylabel="share of fakes", xlim=(0, 1), ylim=(0, 1))
     top.legend(fontsize=8, loc="upper left")
     top.set_title(title or "reliability (fake = positive)", fontsize=9)
-    bottom.set_xlabel("predicted P(fake)")
-    bottom.set_ylabel("images")
+    bottom.set(xlabel="predicted P(fake)", ylabel="images")
     fig.tight_layout()
     return fig

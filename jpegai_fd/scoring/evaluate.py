@@ -1,15 +1,9 @@
-"""Every score of one evaluated split (test, an extra set, a perturbed or cross-rate condition), as
-unprefixed names (the caller adds ``test/``, ``eval/<name>/``, ``robust/<condition>/``):
-
-- the fixed rule (majority vote at 0.5): ``accuracy``, ``balanced_accuracy``, ``precision``,
-  ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``, ``false_alarm_rate``;
-- the validation-chosen cut: the same accuracy names with ``_at_valid``;
-- on the image score the cut applies to: ``roc_auc``, ``average_precision``, ``eer``,
-  ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``, ``ece``, ``brier`` (``*_calibrated`` after calibration);
-- bootstrap intervals ``accuracy_at_valid_ci_low``/``_ci_high``, ``roc_auc_ci_*``, ``average_precision_ci_*``;
-- ``n_real``, ``n_fake``.
-
-A one-class split keeps its per-class accuracy and false-alarm rate; two-class metrics are left out.
+"""Every score of one split, unprefixed (the caller adds ``test/``, ``eval/<name>/``, ...): the fixed
+rule's ``accuracy``, ``balanced_accuracy``, ``precision``, ``recall``, ``f1``, ``accuracy_real``,
+``accuracy_fake``, ``false_alarm_rate``; the same accuracies ``_at_valid`` (the chosen cut); on the score
+the cut applies to ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pct``/``5pct``, ``ece``,
+``brier`` (``*_calibrated``); bootstrap ``*_ci_low``/``_ci_high``; ``n_real``, ``n_fake``. A one-class
+split leaves out the two-class metrics.
 """
 
 from __future__ import annotations
@@ -30,9 +24,8 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 
 @dataclass(frozen=True)
 class SplitScores:
-    """One split scored: ``metrics`` (names above), and per image the raw ``score`` (what the cut
-    applies to), the calibrated ``p_fake``, ``fake`` (the decision at the chosen cut), and the fixed
-    rule's ``fixed_p_fake`` (mean P(fake)) and ``fixed_fake``."""
+    """``metrics`` (names above); per image the raw ``score`` the cut applies to, the calibrated
+    ``p_fake``, the decision ``fake``, and the fixed rule's ``fixed_p_fake`` and ``fixed_fake``."""
 
     metrics: dict[str, float]
     score: np.ndarray
@@ -56,10 +49,7 @@ def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
 def evaluate_split(
     y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
-    """Score one split. ``y_true``: labels of its images (1 real, 0 fake); ``p_real``/``groups``: the
-    estimator's P(real) per sample and the image of each sample; ``decision``: the rule chosen on the
-    validation images (a :class:`jpegai_fd.model.decision.Decision`: its ``score``, ``apply``, ``cut``
-    and ``calibrator``)."""
+    """Score one split from P(real) per sample, each sample's image and the valid-chosen ``decision``."""
     y_true = np.asarray(y_true)
     fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
     out = _fixed_rule(y_true, fixed_fake)
@@ -82,6 +72,6 @@ def evaluate_split(
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """Confusion matrix as a JSON-ready dict: rows are true classes, columns predicted, order fake, real."""
+    """JSON-ready confusion matrix: rows true, columns predicted, order fake, real."""
     cm = skm.confusion_matrix(y_true, y_pred, labels=[FAKE, REAL])
     return {"labels": ["fake", "real"], "rows": "true", "columns": "predicted", "matrix": cm.tolist()}

@@ -1,6 +1,4 @@
-"""The label convention of the scoring layer: datasets label 1 = real, 0 = fake (the Kaggle CSVs); the
-positive class is **fake** (a false alarm is a real image called fake) and every score is P(fake).
-"""
+"""Datasets label 1 = real, 0 = fake (the Kaggle CSVs); the positive class is fake, every score P(fake)."""
 
 from __future__ import annotations
 

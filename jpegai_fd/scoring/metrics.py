@@ -1,8 +1,5 @@
-"""Detection metrics of one split from dataset labels (1 real, 0 fake) and P(fake), fake positive.
-
-A one-class split (all real, all fake) keeps accuracy, its class's accuracy, the false-alarm rate,
-ECE and Brier; the metrics that need both classes are left out.
-"""
+"""Detection metrics of one split from labels (1 real, 0 fake) and P(fake), fake positive; a one-class
+split leaves out the metrics that need both classes."""
 
 from __future__ import annotations
 
@@ -16,8 +13,7 @@ LOW_FPRS = {"tpr_at_fpr_1pct": 0.01, "tpr_at_fpr_5pct": 0.05}
 
 
 def expected_calibration_error(y_true: np.ndarray, p_fake: np.ndarray, n_bins: int = ECE_BINS) -> float:
-    """ECE of P(fake): over ``n_bins`` equal-width bins of [0, 1] (the last bin includes 1), the
-    image-weighted mean of |mean P(fake) - share of fakes| in each bin. 0 = perfectly calibrated."""
+    """Image-weighted mean over equal-width bins of |mean P(fake) - share of fakes| (0: calibrated)."""
     p = np.asarray(p_fake, dtype=np.float64)
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
@@ -26,13 +22,11 @@ def expected_calibration_error(y_true: np.ndarray, p_fake: np.ndarray, n_bins: i
 
 
 def brier_score(y_true: np.ndarray, p_fake: np.ndarray) -> float:
-    """Mean squared error of P(fake) against 1 for fakes and 0 for reals (0 best, 0.25 = always 0.5)."""
     return float(np.mean((np.asarray(p_fake, dtype=np.float64) - is_fake(y_true)) ** 2))
 
 
 def equal_error_rate(y_true: np.ndarray, p_fake: np.ndarray) -> float:
-    """The error rate where false alarms (reals called fake) equal misses (fakes called real), read
-    off the ROC curve with linear interpolation between its two points around the crossing."""
+    """The error rate where false alarms equal misses, interpolated between the two ROC points around it."""
     fpr, tpr, _ = skm.roc_curve(is_fake(y_true), p_fake, drop_intermediate=False)
     fnr = 1 - tpr
     gap = fnr - fpr  # decreases from 1 to -1 along the curve
@@ -44,15 +38,13 @@ def equal_error_rate(y_true: np.ndarray, p_fake: np.ndarray) -> float:
 
 
 def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
-    """Share of fakes caught at the best threshold whose false-alarm rate on reals is <= ``max_fpr``
-    (a step of the empirical ROC curve, not interpolated: a threshold that really exists)."""
+    """Share of fakes caught at the best real threshold (a ROC step) with false-alarm rate <= ``max_fpr``."""
     fpr, tpr, _ = skm.roc_curve(is_fake(y_true), p_fake, drop_intermediate=False)
     return float(tpr[fpr <= max_fpr + 1e-12].max())
 
 
 def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
-    """``accuracy`` of the decisions (True: fake); with reals ``accuracy_real`` and ``false_alarm_rate``,
-    with fakes ``accuracy_fake``, with both ``balanced_accuracy``."""
+    """``accuracy`` of the decisions (True: fake), and the per-class ones the split's classes allow."""
     fake = is_fake(y_true)
     correct = np.asarray(fake_pred) == fake
     out = {"accuracy": correct.mean()}
@@ -69,10 +61,7 @@ def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, flo
 def split_metrics(
     y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
 ) -> dict[str, float]:
-    """Metrics at ``threshold`` (fake when P(fake) >= it), unprefixed: ``accuracy``, ``ece``, ``brier``,
-    ``n_real``, ``n_fake``; with reals ``accuracy_real``, ``false_alarm_rate``; with fakes
-    ``accuracy_fake``; with both ``balanced_accuracy``, ``roc_auc``, ``average_precision``, ``eer``,
-    ``tpr_at_fpr_1pct``, ``tpr_at_fpr_5pct``."""
+    """Unprefixed metrics at ``threshold`` (fake when P(fake) >= it); see :mod:`.evaluate` for the names."""
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
     if y_true.shape != p_fake.shape or y_true.ndim != 1 or len(y_true) == 0:

@@ -1,13 +1,6 @@
-"""Paired comparisons of runs evaluated on the same test images.
-
-* McNemar's test on the two runs' decisions: only the discordant images count (b: A right and B
-  wrong, c: A wrong and B right). With b + c < ``EXACT_BELOW`` (25) the p-value is the exact
-  two-sided binomial one, 2 P(X <= min(b, c)) for X ~ Bin(b + c, 1/2), capped at 1; otherwise the
-  chi-square statistic with continuity correction (|b - c| - 1)^2 / (b + c), 1 degree of freedom.
-* A paired bootstrap on the ROC AUC difference: the same resampled images for both runs.
-* :func:`compare_to_best`: each run of a table against the table's best one.
-
-p-values are per comparison, not corrected for the number of runs in a table.
+"""Paired comparisons of runs on the same test images: McNemar's test on the decisions (exact binomial
+below 25 discordant images, else chi-square with continuity correction) and a paired bootstrap of the
+ROC AUC difference. p-values are per comparison, not corrected for the number of runs in a table.
 """
 
 from __future__ import annotations
@@ -34,7 +27,7 @@ class McNemar:
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
-    """McNemar's test from two boolean arrays: was each image classified correctly by run A / B."""
+    """McNemar's test from whether each image was classified correctly by run A and by run B."""
     a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape:
         raise ValueError(f"runs must be scored on the same images: {a.shape} vs {b.shape}")
@@ -89,14 +82,9 @@ def compare_to_best(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> list[dict]:
-    """Each run against the best of the table (highest ROC AUC; ties: first listed).
-
-    ``runs``: name -> {"p_fake": P(fake) per image, "y_pred": decisions (1 real, 0 fake)}, all on the
-    same images in the same order as ``y_true`` (align them with :func:`align_runs`). Returns one row
-    per run, best first: name, auc, accuracy, is_best, McNemar and AUC-difference results against
-    the best, and ``not_significant`` (True when neither test rejects "same as best" at ``alpha``;
-    the report marks those). Rows are JSON-ready dicts.
-    """
+    """Each run (name -> {"p_fake", "y_pred"} on the images of ``y_true``, see :func:`align_runs`) against
+    the best (highest ROC AUC; ties: first listed): JSON-ready rows, best first, with both tests and
+    ``not_significant`` (neither rejects "same as best" at ``alpha``)."""
     y_true = np.asarray(y_true)
     aucs = {name: float(roc_auc_score(is_fake(y_true), r["p_fake"])) for name, r in runs.items()}
     best = max(aucs, key=lambda k: (aucs[k], -list(runs).index(k)))
@@ -120,12 +108,8 @@ def compare_to_best(
 
 
 def align_runs(tables: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, dict[str, dict]]:
-    """Restrict runs to the images they all scored, in one order.
-
-    ``tables``: name -> {"id", "y_true", "p_fake", "y_pred"} arrays (a per-image score artifact).
-    Returns (ids, y_true, runs) ready for :func:`compare_to_best`. Raises ValueError when two runs
-    give one image different labels (then they were not run on the same dataset).
-    """
+    """(ids, y_true, runs) of the images every table (name -> :func:`read_scores_csv` arrays) scored, in
+    one order; ValueError when two runs label one image differently (not the same dataset)."""
     shared = set.intersection(*(set(np.asarray(t["id"]).astype(str)) for t in tables.values())) if tables else ()
     ids = np.array(sorted(shared), dtype=str)
     y_true, runs = np.array([], dtype=np.int8), {}

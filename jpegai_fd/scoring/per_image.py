@@ -1,10 +1,6 @@
-"""The per-image test score artifact (``scores/test_scores.csv``): what two runs need to be compared
-later (:func:`jpegai_fd.scoring.paired.align_runs`).
-
-One row per test image: ``id``, ``label`` (1 real, 0 fake), ``p_fake`` (calibrated when the run
-calibrates: what ``predict`` returns; 6 decimals), ``pred`` (the decision at the valid-chosen cut)
-and ``score`` (the raw score that cut applies to). About 35 bytes per image. Files of earlier runs
-have no ``score`` column and are read all the same.
+"""``scores/test_scores.csv``, what two runs need to be compared later: per test image ``id``, ``label``
+(1 real, 0 fake), ``p_fake`` (calibrated, as ``predict`` returns; 6 decimals), ``pred`` (at the valid
+cut) and ``score`` (the raw score the cut applies to; absent in files of earlier runs).
 """
 
 from __future__ import annotations
@@ -20,8 +16,7 @@ COLUMNS = ("id", "label", "p_fake", "pred", "score")
 def scores_csv(
     ids: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray, y_pred: np.ndarray, score: np.ndarray | None = None
 ) -> str:
-    """CSV text of the artifact; all arrays of one length, in the same image order (``score``
-    defaults to ``p_fake``: a run without calibration thresholds P(fake) itself)."""
+    """CSV text of the artifact (``score`` defaults to ``p_fake``: a run without calibration)."""
     score = p_fake if score is None else score
     if not len(ids) == len(y_true) == len(p_fake) == len(y_pred) == len(score):
         raise ValueError("ids, labels, scores and decisions must have one entry per image")
@@ -34,7 +29,7 @@ def scores_csv(
 
 
 def read_scores_csv(text: str) -> dict[str, np.ndarray]:
-    """The artifact as arrays: ``id`` (str), ``y_true`` and ``y_pred`` (int8), ``p_fake`` (float64)."""
+    """The artifact as arrays: ``id``, ``y_true``, ``p_fake``, ``y_pred``, ``score``."""
     rows = list(csv.DictReader(io.StringIO(text)))
     if rows and tuple(rows[0]) not in (COLUMNS, COLUMNS[:4]):
         raise ValueError(f"not a per-image score file: columns {tuple(rows[0])}, expected {COLUMNS}")

@@ -1,11 +1,6 @@
-"""The decision threshold on P(fake) (or any score where higher = more fake), chosen on validation.
-
-* ``balanced_accuracy``: the cut maximising (accuracy on reals + on fakes) / 2; needs both classes.
-* ``target_fpr``: the lowest cut calling at most ``target_fpr`` of the validation reals fake (the most
-  fakes caught at that budget; resolution 1 / number of reals); needs real images only.
-
-The cut lies halfway between the two validation scores it separates, so a test score equal to a
-validation score falls on that image's side.
+"""The decision threshold on a score (higher = more fake) chosen on validation: ``balanced_accuracy``
+(needs both classes) or ``target_fpr`` (the lowest cut calling at most that share of reals fake). The
+cut lies halfway between the two validation scores it separates: an equal test score falls on its side.
 """
 
 from __future__ import annotations
@@ -21,8 +16,7 @@ from jpegai_fd.scoring.settings import RULES
 
 @dataclass(frozen=True)
 class Threshold:
-    """A chosen cut: images with score >= ``value`` are fake. ``valid_*``: what it achieved on the
-    validation images it was chosen on (optimistic for test)."""
+    """Images with score >= ``value`` are fake; ``valid_*``: what it achieved where chosen (optimistic)."""
 
     value: float
     rule: str
@@ -37,14 +31,12 @@ class Threshold:
 
 
 def _cut_between(high: float, low: float) -> float:
-    """A cut with ``high`` on the fake side and ``low`` on the real side (high > low)."""
     mid = (high + low) / 2
     return float(mid if low < mid <= high else high)  # float rounding: keep ``high`` on the fake side
 
 
 def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct scores descending and the candidate cuts: above the maximum (nothing fake), then
-    between each distinct score and the next lower one, then at the minimum (everything fake)."""
+    """Distinct scores descending and the cuts: above the maximum, between neighbours, at the minimum."""
     distinct = np.unique(scores)[::-1]
     above = np.nextafter(distinct[0], np.inf)
     between = [_cut_between(h, lo) for h, lo in zip(distinct[:-1], distinct[1:])]
@@ -54,7 +46,6 @@ def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def choose_threshold(
     y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy", target_fpr: float = 0.01
 ) -> Threshold:
-    """The cut on ``scores`` (higher = more fake) chosen on validation labels ``y_true`` (1 real, 0 fake)."""
     y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
     if rule not in RULES:
         raise UserError(f"invalid threshold rule {rule!r}; allowed values: {', '.join(RULES)}")
@@ -85,13 +76,6 @@ def choose_threshold(
         k = int(best[len(best) // 2])  # the middle of a tied plateau: the widest margin either way
     else:
         k = int(np.flatnonzero(fpr <= target_fpr + 1e-12)[-1])  # lowest cut within the false-alarm budget
-    bal_k = float((tpr[k] + 1 - fpr[k]) / 2) if n_fake else None
-    return Threshold(
-        float(cuts[k]),
-        rule,
-        target_fpr if rule == "target_fpr" else None,
-        bal_k,
-        float(fpr[k]),
-        float(tpr[k]) if n_fake else None,
-        len(scores),
-    )
+    bal_k, tpr_k = (float((tpr[k] + 1 - fpr[k]) / 2), float(tpr[k])) if n_fake else (None, None)
+    chosen_fpr = target_fpr if rule == "target_fpr" else None
+    return Threshold(float(cuts[k]), rule, chosen_fpr, bal_k, float(fpr[k]), tpr_k, len(scores))

@@ -1,12 +1,7 @@
-"""Image decisions from per-sample scores: the fixed majority vote and the vote with valid-chosen cuts.
-
-The multi-patch method classifies every latent position of a test image. The **fixed rule** (what
-``test/accuracy`` reports) is a majority vote at 0.5. A classifier trained on a few positions and
-applied to all of them can shift every patch's score (measured: all test images in one class, AUC
-0.63); then no cut on the vote share helps, so :func:`choose_vote_threshold` chooses both cuts on the
-validation images: the **patch cut** (a patch votes fake when P(fake) >= it) by balanced accuracy on
-the patches labelled with their image's class, then the **share cut** on the images' shares of fake
-votes by the threshold rule (:mod:`jpegai_fd.scoring.threshold`).
+"""Image decisions from per-sample scores: the fixed majority vote at 0.5 (``test/accuracy``) and the
+vote with valid-chosen cuts. A classifier trained on a few positions and applied to all can shift every
+patch's score (measured: all test images in one class, AUC 0.63), so :func:`choose_vote_threshold`
+chooses the patch cut (balanced accuracy on the patches) and then the cut on the share of fake votes.
 """
 
 from __future__ import annotations
@@ -21,9 +16,7 @@ from jpegai_fd.scoring.threshold import Threshold, choose_threshold
 
 
 def majority_vote(scores: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    """(label int8, mean score) per image (0..n_images-1) from ``scores`` (P(label 1) per sample) and
-    ``groups`` (each sample's image). A sample votes 1 above 0.5 (as argmax does); the majority
-    decides, and a tie goes to 1 when the mean score is above 0.5."""
+    """(label, mean score) per image: a sample votes 1 above 0.5; a tie goes to 1 when the mean is above 0.5."""
     counts = np.bincount(groups, minlength=n_images)
     ones = np.bincount(groups, weights=(scores > 0.5).astype(np.float64), minlength=n_images)
     mean = np.bincount(groups, weights=scores, minlength=n_images) / np.maximum(counts, 1)
@@ -32,15 +25,14 @@ def majority_vote(scores: np.ndarray, groups: np.ndarray, n_images: int) -> tupl
 
 
 def fixed_rule(p_real: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean P(fake) float64, fake bool) per image under the fixed rule, from P(real) per sample."""
+    """(mean P(fake), fake) per image under the fixed rule, from P(real) per sample."""
     labels, mean_real = majority_vote(np.asarray(p_real, dtype=np.float64), groups, n_images)
     return 1.0 - mean_real, labels == FAKE
 
 
 @dataclass(frozen=True)
 class VoteThreshold:
-    """Patches with P(fake) >= ``patch_cut`` vote fake; images whose share of fake votes is >=
-    ``share.value`` are called fake."""
+    """Patches with P(fake) >= ``patch_cut`` vote fake; images with a share >= ``share.value`` are fake."""
 
     patch_cut: float
     share: Threshold
@@ -50,7 +42,7 @@ class VoteThreshold:
 
 
 def fake_vote_share(p_fake: np.ndarray, groups: np.ndarray, n_images: int, patch_cut: float = 0.5) -> np.ndarray:
-    """Per image, the share of its samples (``groups``: each sample's image) with P(fake) >= ``patch_cut``."""
+    """Per image, the share of its samples with P(fake) >= ``patch_cut``."""
     counts = np.bincount(groups, minlength=n_images)
     votes = np.bincount(groups, weights=(np.asarray(p_fake) >= patch_cut).astype(np.float64), minlength=n_images)
     return votes / np.maximum(counts, 1)
@@ -65,9 +57,7 @@ def choose_vote_threshold(
     target_fpr: float = 0.01,
     patch_cut: float | None = None,
 ) -> tuple[VoteThreshold, np.ndarray]:
-    """Both cuts and the validation images' shares at the patch cut, from the labels of the
-    validation images (1 real, 0 fake) and P(fake) and image index per patch. ``patch_cut`` None:
-    chosen on the patches; a number: kept."""
+    """Both cuts and the validation images' shares at the patch cut; ``patch_cut`` None: chosen here."""
     y_true = np.asarray(y_true)
     if patch_cut is None:
         if not (is_fake(y_true).any() and (~is_fake(y_true)).any()):

@@ -1,7 +1,5 @@
-"""Hyperparameter tuning with Optuna run inside the job (:func:`jpegai_fd.tuning.study.tune`).
-
-Only the settings are imported here, so that checking a config does not load Optuna or scikit-learn.
-"""
+"""Hyperparameter tuning with Optuna (:mod:`.study`); only the settings are imported here, so that
+checking a config does not load Optuna or scikit-learn."""
 
 from jpegai_fd.tuning.settings import PrunerSettings, TuningSettings
 
