@@ -3,8 +3,7 @@
 Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
 http server, PostgreSQL) and writes the results table, the timing table, the bar charts and the
 paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
-``report/`` of the sweep's parent run.
-"""
+``report/`` of the sweep's parent run."""
 
 from __future__ import annotations
 
@@ -31,10 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
     )
     parser.add_argument("--experiment", default="jpegai_fd")
-    parser.add_argument("--sweep", default=None, help="latest, a parent run id or a sweep name (default: all runs)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])"
-    )
+    parser.add_argument("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
+    parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
     parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
     parser.add_argument(
         "--include-untuned",
@@ -51,8 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
-    """The runs to report and the sweep's parent run; runs without a search result are left out
-    (named on stderr) unless ``--include-untuned``. Raises UserError when none is left."""
+    """The runs to report (untuned ones named on stderr and left out unless ``--include-untuned``), the parent."""
     runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
     untuned = runs[runs["untuned"].notna()] if len(runs) else runs
     if len(untuned) and not args.include_untuned:
@@ -68,11 +64,8 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
         )
         runs = runs.drop(untuned.index).reset_index(drop=True)
     if runs.empty:
-        raise UserError(
-            f"no FINISHED job runs in experiment {args.experiment!r}"
-            + (f" for sweep {args.sweep!r}" if args.sweep else "")
-            + f" at {args.tracking_uri}"
-        )
+        sweep = f" for sweep {args.sweep!r}" if args.sweep else ""
+        raise UserError(f"no FINISHED job runs in experiment {args.experiment!r}{sweep} at {args.tracking_uri}")
     return runs, parent
 
 
@@ -94,12 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
     comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
     files = write_report(runs, out, title, comparisons)
-    if parent is not None and not args.no_log:
+    log_to = parent is not None and not args.no_log
+    if log_to:
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
-    print(
-        f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"
-        + (f"; logged to run {parent.info.run_id}" if parent is not None and not args.no_log else "")
-    )
+    logged = f"; logged to run {parent.info.run_id}" if log_to else ""
+    print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}{logged}")
     return 0
 
 
