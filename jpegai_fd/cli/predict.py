@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -29,8 +30,7 @@ COLUMNS = ("path", "p_fake", "label", "status")
 
 
 def list_images(paths: list[str]) -> list[Path]:
-    """The files named, and every file under the folders named (recursively, sorted); UserError for a
-    PATH that does not exist. Non-image files are listed too: they get a skip reason, never silence."""
+    """The files named and every file under the folders named (sorted); non-images too (they get a skip reason)."""
     out: list[Path] = []
     for name in paths:
         path = Path(name)
@@ -44,7 +44,6 @@ def list_images(paths: list[str]) -> list[Path]:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings -> {key: YAML-parsed value}."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -72,7 +71,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
     """Score ``files`` in batches, writing each batch's rows to ``out`` as it is done; returns status counts."""
     import pandas as pd
 
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     with progress("predict", len(files), "img", log) as bar, open(out, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
@@ -81,8 +80,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
             result = model.predict(pd.DataFrame({"path": batch}))
             for path, p, label, status in zip(batch, result["p_fake"], result["label"], result["status"]):
                 writer.writerow((path, "" if math.isnan(p) else f"{p:.6f}", label, status))
-                key = label if status == "ok" else status.split(":")[0]
-                counts[key] = counts.get(key, 0) + 1
+                counts[label if status == "ok" else status.split(":")[0]] += 1
             handle.flush()
             bar.update(len(batch))
     return counts
@@ -94,13 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
     parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
     parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
-    parser.add_argument(
-        "--encoder",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)",
-    )
+    encoder_help = "replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)"
+    parser.add_argument("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
     parser.add_argument(
         "--tracking-uri",
         default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
@@ -134,13 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jpegai_fd.cli.predict: error: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - loaded
-    skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}
+    skipped = {k: v for k, v in sorted(counts.items()) if k not in ("fake", "real")}
+    why = f" ({', '.join(f'{v} {k}' for k, v in skipped.items())})" if skipped else ""
     print(
         f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
-        f"loaded in {loaded - start:.1f}s): "
-        f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
-        + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
-        + f" -> {args.out}"
+        f"loaded in {loaded - start:.1f}s): {counts['fake']} fake, {counts['real']} real, "
+        f"{sum(skipped.values())} skipped{why} -> {args.out}"
     )
     return 0
 

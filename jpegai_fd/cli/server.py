@@ -1,13 +1,9 @@
 """`python -m jpegai_fd.cli.server`: a local MLflow tracking server on 127.0.0.1.
 
 Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
-The backend store is a sqlite file by default, or PostgreSQL with
-``--backend-store-uri postgresql+psycopg2://user@host:port/db``; artifacts go to a local folder that the server
-proxies, so jobs only need ``tracking.uri=http://127.0.0.1:PORT`` (or ``MLFLOW_TRACKING_URI``).
-
-:class:`MlflowServer` is the same server as an object (start, wait until healthy, stop), used by the
-tests and the tracking benchmark.
-"""
+Backend: a sqlite file, or PostgreSQL (``--backend-store-uri postgresql+psycopg2://user@host:port/db``);
+artifacts are proxied from a local folder, so jobs only need ``tracking.uri=http://127.0.0.1:PORT``.
+:class:`MlflowServer` is the same server as an object (tests, the tracking benchmark)."""
 
 from __future__ import annotations
 
@@ -109,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB",
     )
     parser.add_argument(
-        "--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)"
+        "--artifacts-destination", default="mlartifacts", help="artifacts folder (default ./mlartifacts)"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
@@ -126,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(Ctrl-C stops it)\n{open_hint(server.uri)}",
         flush=True,
     )
-
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)  # a plain `kill` stops the server like Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain `kill` stops the server like Ctrl-C
     try:
         server.process.wait()
     except KeyboardInterrupt:
