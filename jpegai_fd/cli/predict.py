@@ -24,6 +24,7 @@ import yaml
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.progress import progress
+from jpegai_fd.tracking.connection import add_tracking_uri, check_tracking_uri
 
 log = logging.getLogger("jpegai_fd.cli.predict")
 COLUMNS = ("path", "p_fake", "label", "status")
@@ -94,11 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
     encoder_help = "replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)"
     parser.add_argument("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, "
-        "else sqlite:///mlflow.db as the job's default)",
+    add_tracking_uri(
+        parser, "where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, else the jobs' sqlite)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
@@ -113,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
 
         mlflow.set_tracking_uri(args.tracking_uri)
         if args.model.startswith(("runs:/", "models:/")):
-            from jpegai_fd.tracking.connection import check_tracking_uri
-
             check_tracking_uri(args.tracking_uri)  # a server that does not answer: one line, before any work
         start = time.perf_counter()
         model = load_model(args.model, parse_overrides(args.encoder))

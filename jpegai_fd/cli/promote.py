@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.report.runs import load_runs
-from jpegai_fd.tracking.connection import check_tracking_uri
+from jpegai_fd.tracking.connection import add_tracking_uri, check_tracking_uri
 from jpegai_fd.tracking.sweep import REUSED_FROM
 
 FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
@@ -74,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default="test/roc_auc", help="higher is better (default: test/roc_auc)")
     parser.add_argument("--name", default="jpegai_fd-detector", help="registered model name")
     parser.add_argument("--alias", default="champion", help="alias set on the new version")
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
-    )
+    add_tracking_uri(parser)
     parser.add_argument("--experiment", default="jpegai_fd")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

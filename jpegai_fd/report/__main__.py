@@ -8,7 +8,6 @@ paired comparisons of runs on the same test images; with ``--sweep`` it also log
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -19,16 +18,12 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.report.build import write_report
 from jpegai_fd.report.comparisons import compare_runs
 from jpegai_fd.report.runs import load_runs
-from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
+from jpegai_fd.tracking.connection import add_tracking_uri, check_scheme, check_tracking_uri
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
-    )
+    add_tracking_uri(parser)
     parser.add_argument("--experiment", default="jpegai_fd")
     parser.add_argument("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")

@@ -145,20 +145,12 @@ def _runs(n: int) -> str:
 def _compared_rows(group: pd.DataFrame, config: list[str]) -> pd.DataFrame:
     p = {c: group[c].map("{:.3g}".format, na_action="ignore") for c in ("mcnemar_p", "auc_difference_p")}
     diff = group[["auc_difference", "auc_difference_low", "auc_difference_high"]].itertuples(index=False)
-    return pd.DataFrame(
-        {
-            "vs best": group["status"].map({BEST: "best", SAME: SAME_AS_BEST, DIFFERENT: "differs"}),
-            **{k: group[k] for k in config},
-            "run": group["run_id"].str[:8],
-            "AUC": group["roc_auc"],
-            "accuracy": group["accuracy"],
-            "b": group["mcnemar_b"],
-            "c": group["mcnemar_c"],
-            "McNemar": group["mcnemar_method"],
-            "p": p["mcnemar_p"],
-            "AUC diff [95% CI]": [None if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in diff],
-            "p (AUC)": p["auc_difference_p"],
-        }
+    stats = {"roc_auc": "AUC", "accuracy": "accuracy", "mcnemar_b": "b", "mcnemar_c": "c", "mcnemar_method": "McNemar"}
+    vs_best = group["status"].map({BEST: "best", SAME: SAME_AS_BEST, DIFFERENT: "differs"}).rename("vs best")
+    rows = [vs_best, group[config], group["run_id"].str[:8].rename("run"), group[list(stats)].rename(columns=stats)]
+    ci = [None if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in diff]
+    return pd.concat(rows, axis=1).assign(
+        p=p["mcnemar_p"], **{"AUC diff [95% CI]": ci, "p (AUC)": p["auc_difference_p"]}
     )
 
 

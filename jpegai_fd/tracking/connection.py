@@ -33,6 +33,13 @@ def check_scheme(key: str, uri: str) -> None:
         raise UserError(f"invalid value for '{key}': {uri!r}; {exc}") from None
 
 
+def add_tracking_uri(parser, help: str = "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db") -> None:
+    """The commands' ``--tracking-uri`` option: ``$MLFLOW_TRACKING_URI``, else the jobs' default sqlite file."""
+    parser.add_argument(
+        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"), help=help
+    )
+
+
 def is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 

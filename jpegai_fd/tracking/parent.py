@@ -17,6 +17,7 @@ from jpegai_fd.tracking.settings import TrackingSettings
 from jpegai_fd.tracking.sweep import (
     ROLE,
     SWEEP_KEY,
+    end_parent,
     end_running_children,
     latest_run,
     read_outcomes,
@@ -28,7 +29,6 @@ from jpegai_fd.tracking.sweep import (
 )
 
 log = logging.getLogger(__name__)
-OUTCOMES = ("finished", "skipped", "failed", "killed")
 
 
 @dataclass
@@ -70,17 +70,11 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
     return ParentRun(Path(sweep_dir), tracking, run_id, experiment_id, client=client)
 
 
-def _end(parent: ParentRun, counts: Counter, status: str) -> None:
-    for outcome in OUTCOMES:
-        parent.client.set_tag(parent.run_id, f"jobs.{outcome}", str(counts[outcome]))
-    parent.client.set_terminated(parent.run_id, status)
-
-
 def close_parent(parent: ParentRun, counts: Counter) -> bool:
     """End the parent run with its jobs' outcome counts; False when the server could not be told
     (``jpegai_fd.cli.sync`` closes it later)."""
     try:
-        _end(parent, counts, sweep_status(counts))
+        end_parent(parent.client, parent.run_id, counts, sweep_status(counts))
     except Exception as exc:  # noqa: BLE001  (any tracking failure: the results stay on disk)
         log.warning("could not close the sweep's parent run %s: %s", parent.run_id, str(exc).splitlines()[0])
         return False
@@ -97,7 +91,9 @@ def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
     try:
         end_running_children(parent.client, parent.experiment_id, parent.run_id, "KILLED", interrupts.reason(exc))
         parent.client.set_tag(parent.run_id, "error", interrupts.reason(exc))
-        _end(parent, Counter(o["status"] for o in read_outcomes(parent.sweep_dir)), "KILLED")
+        end_parent(
+            parent.client, parent.run_id, Counter(o["status"] for o in read_outcomes(parent.sweep_dir)), "KILLED"
+        )
     except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.cli.sync ends the runs later)
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     return None

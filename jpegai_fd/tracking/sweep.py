@@ -47,6 +47,13 @@ def end_running_children(client, experiment_id: str, parent_id: str, status: str
     return [r.info.run_id for r in running]
 
 
+def end_parent(client, run_id: str, counts, status: str) -> None:
+    """Tag a parent run with its jobs' outcome counts (``jobs.<outcome>``) and end it with ``status``."""
+    for outcome in ("finished", "skipped", "failed", "killed"):
+        client.set_tag(run_id, f"jobs.{outcome}", str(counts[outcome]))
+    client.set_terminated(run_id, status)
+
+
 def sweep_status(counts) -> str:
     return "FAILED" if counts.get("failed") else "KILLED" if counts.get("killed") else "FINISHED"
 

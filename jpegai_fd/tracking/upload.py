@@ -17,7 +17,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.mlflow_run import JOURNAL, ensure_experiment
-from jpegai_fd.tracking.sweep import STATE_DIR, end_running_children, read_outcomes, sweep_status
+from jpegai_fd.tracking.sweep import STATE_DIR, end_parent, end_running_children, read_outcomes, sweep_status
 
 SYNC_KEY = "jpegai_fd.sync_key"
 NO_RESULT = "KILLED: the job ended without recording a result (ended by jpegai_fd.cli.sync)"
@@ -91,10 +91,7 @@ def close_parent(client: MlflowClient, sweep_dir: Path) -> str | None:
     orphans = end_running_children(client, ids["experiment_id"], ids["run_id"], "KILLED", NO_RESULT)
     counts = Counter(o["status"] for o in read_outcomes(sweep_dir))
     counts["killed"] += len(orphans)
-    for status in ("finished", "skipped", "failed", "killed"):
-        client.set_tag(ids["run_id"], f"jobs.{status}", str(counts[status]))
-    status = sweep_status(counts)
-    client.set_terminated(ids["run_id"], status)
+    end_parent(client, ids["run_id"], counts, status := sweep_status(counts))
     return f"parent run {ids['run_id']} ended {status}" + (
         f" ({len(orphans)} run(s) left RUNNING ended KILLED)" if orphans else ""
     )
