@@ -11,17 +11,8 @@ from jpegai_fd.extra_eval.report import CHANCE, to_markdown
 from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
 from jpegai_fd.report.comparisons import Comparisons, write_comparisons
 from jpegai_fd.report.extra import write_extra_report
-from jpegai_fd.report.tables import (
-    AT_VALID,
-    FALLBACK_NOTE,
-    SAME_AS_BEST,
-    fell_back,
-    results_cells,
-    results_table,
-    timing_pivot,
-    timing_table,
-    with_headline,
-)
+from jpegai_fd.report.tables import AT_VALID, FALLBACK_NOTE, SAME_AS_BEST, fell_back, results_cells, results_table
+from jpegai_fd.report.tables import timing_pivot, timing_table, with_headline
 
 AUC = "test/roc_auc"
 

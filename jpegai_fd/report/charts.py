@@ -9,15 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jpegai_fd.extra_eval.report import CHANCE
-from jpegai_fd.report.tables import (
-    FIXED_RULE,
-    HEADLINE,
-    fell_back,
-    interval_columns,
-    model_name,
-    preprocess_order,
-    with_headline,
-)
+from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, fell_back, interval_columns, model_name, preprocess_order
+from jpegai_fd.report.tables import with_headline
 
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
 COMPONENTS = ("y", "yuv")

@@ -47,19 +47,11 @@ def sweep_rows(runs: pd.DataFrame) -> pd.DataFrame:
 
 def sweep_table(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows["accuracy_at_valid"].notna() | rows["roc_auc"].notna()]
+    table = rows[["run", "set", "n_real", "n_fake"]].rename(columns={"n_real": "real", "n_fake": "fake"})
     records = rows.to_dict("records")
-    return pd.DataFrame(
-        {
-            "run": rows["run"],
-            "set": rows["set"],
-            "real": rows["n_real"],
-            "fake": rows["n_fake"],
-            "accuracy": [cell(r, "accuracy_at_valid", "–") for r in records],
-            "roc_auc": [cell(r, "roc_auc", "–") for r in records],
-            "accuracy_value": rows["accuracy_at_valid"],
-            "roc_auc_value": rows["roc_auc"],
-        }
-    )
+    table["accuracy"] = [cell(r, "accuracy_at_valid", "–") for r in records]
+    table["roc_auc"] = [cell(r, "roc_auc", "–") for r in records]
+    return table.assign(accuracy_value=rows["accuracy_at_valid"], roc_auc_value=rows["roc_auc"])
 
 
 def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:

@@ -14,19 +14,8 @@ from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
 from jpegai_fd.tracking.settings import TrackingSettings
-from jpegai_fd.tracking.sweep import (
-    ROLE,
-    SWEEP_KEY,
-    end_parent,
-    end_running_children,
-    latest_run,
-    read_outcomes,
-    sweep_key,
-    sweep_name,
-    sweep_overrides,
-    sweep_status,
-    write_parent,
-)
+from jpegai_fd.tracking.sweep import ROLE, SWEEP_KEY, end_parent, end_running_children, latest_run, read_outcomes
+from jpegai_fd.tracking.sweep import sweep_key, sweep_name, sweep_overrides, sweep_status, write_parent
 
 log = logging.getLogger(__name__)
 
