@@ -57,19 +57,11 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
         return pd.DataFrame(), parent
     tags = found.filter(regex=r"^tags\.").rename(columns=lambda c: c[5:])
     tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG])
-    df = pd.concat(
-        [
-            found[["run_id", "start_time"]],
-            tags[list(FACTORS)].assign(
-                config_hash=tags[CONFIG_HASH].fillna(found["run_id"]),
-                test_manifest=tags[TEST_MANIFEST],
-                bpp=pd.to_numeric(tags["bpp"]),
-            ),
-            found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:]),
-            found.filter(regex=r"^params\."),  # labels runs by what varied
-        ],
-        axis=1,
-    )
+    factors = tags[list(FACTORS)].assign(config_hash=tags[CONFIG_HASH].fillna(found["run_id"]))
+    factors = factors.assign(test_manifest=tags[TEST_MANIFEST], bpp=pd.to_numeric(tags["bpp"]))
+    metrics = found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:])
+    # params label the runs by what varied
+    df = pd.concat([found[["run_id", "start_time"]], factors, metrics, found.filter(regex=r"^params\.")], axis=1)
     # Tagged (fixed parameters), or a nan score (a run from before such searches ended FAILED).
     scores = df[SCORE] if SCORE in df else pd.Series(0.0, index=df.index)
     nan = [pd.isna(t) and pd.isna(s) and _nan_score(r) for r, s, t in zip(df["run_id"], scores, tags[UNTUNED_TAG])]

@@ -13,21 +13,20 @@ import time
 import uuid
 from pathlib import Path
 
-from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retries before mlflow loads)
-from jpegai_fd.tracking import interrupts
+# connection first: it sets short HTTP retries before mlflow loads
 from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, until, wait_for_server
-
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
+from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
 from jpegai_fd.tracking.ui import mark_training_experiment
-from mlflow.tracking.context.registry import resolve_tags
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -39,12 +38,10 @@ def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> 
     return tracking.run_name or job_run_name(record.factors, place.overrides)
 
 
-@retry(  # create_experiment fails when another process created it between our two calls: look again
-    retry=retry_if_exception_type(MlflowException),
-    stop=stop_after_attempt(5),
-    wait=wait_incrementing(0.2, 0.2),
-    reraise=True,
-)
+RACED = retry_if_exception_type(MlflowException)  # another process created the experiment between our calls
+
+
+@retry(retry=RACED, stop=stop_after_attempt(5), wait=wait_incrementing(0.2, 0.2), reraise=True)
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """Id of experiment ``name``, created if missing; safe when several processes race to create it."""
     exp = client.get_experiment_by_name(name)
