@@ -1,12 +1,9 @@
 """``python -m jpegai_fd.cli.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
 
-Scores image files with a trained detector: URI is ``runs:/<run_id>/model``, ``models:/<name>@<alias>``
-or a model folder; PATH are image files or folders (searched recursively, files in sorted order). Writes
-``path,p_fake,label,status`` per file (label fake | real; status ``ok`` or why it was skipped), never
-stops on a bad image, logs progress and prints one summary line. ``--encoder KEY=VALUE`` replaces a
-recorded encoder key (e.g. ``root=`` where JPEG AI is installed here); a fingerprint that no longer
-matches the model's is refused.
-"""
+Scores image files (PATH: files or folders, recursive, sorted) with a trained detector (URI:
+``runs:/<run_id>/model``, ``models:/<name>@<alias>`` or a model folder). Writes ``path,p_fake,label,status``
+per file (status ``ok`` or why it was skipped: a bad image never stops it) and prints one summary line.
+``--encoder KEY=VALUE`` replaces a recorded encoder key; a fingerprint that no longer matches is refused."""
 
 from __future__ import annotations
 
@@ -89,14 +86,15 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.predict", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
-    parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
-    parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
+    add = parser.add_argument
+    add("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
+    add("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
+    add("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
+    add("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
     encoder_help = "replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)"
-    parser.add_argument("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
+    add("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
     add_tracking_uri(
-        parser, "where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, else the jobs' sqlite)"
+        parser, "store of runs:/ and models:/ URIs (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")

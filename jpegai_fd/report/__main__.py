@@ -24,21 +24,15 @@ from jpegai_fd.tracking.connection import add_tracking_uri, check_scheme, check_
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
     add_tracking_uri(parser)
-    parser.add_argument("--experiment", default="jpegai_fd")
-    parser.add_argument("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
-    parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
-    parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
-    parser.add_argument(
-        "--include-untuned",
-        action="store_true",
-        help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)",
-    )
-    parser.add_argument(
-        "--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)"
-    )
-    parser.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
-    )
+    add = parser.add_argument
+    add("--experiment", default="jpegai_fd")
+    add("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
+    add("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
+    add("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
+    untuned = "also count runs without a search result (tuning.n_trials=0, tag warning.untuned)"
+    add("--include-untuned", action="store_true", help=untuned)
+    add("--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)")
+    add("--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)")
     return parser
 
 
