@@ -99,16 +99,12 @@ class MlflowServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--backend-store-uri",
-        default="sqlite:///mlflow.db",
-        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB",
-    )
-    parser.add_argument(
-        "--artifacts-destination", default="mlartifacts", help="artifacts folder (default ./mlartifacts)"
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    add = parser.add_argument
+    backend_help = "sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB"
+    add("--backend-store-uri", default="sqlite:///mlflow.db", help=backend_help)
+    add("--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)")
+    add("--host", default="127.0.0.1")
+    add("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     server = MlflowServer(args.backend_store_uri, args.artifacts_destination, args.host, args.port)
     try:
