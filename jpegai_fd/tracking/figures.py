@@ -23,10 +23,9 @@ def confusion_figure(confusion: dict, title: str):
         ax.set(xticks=range(len(labels)), xticklabels=labels, yticks=range(len(labels)), yticklabels=labels)
         ax.set(xlabel="predicted", ylabel="true")
         ax.set_title(name, fontsize=9)
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                text = f"{int(values[i, j])}" if values is cm else f"{values[i, j]:.1%}"
-                ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
+        for (i, j), v in np.ndenumerate(values):
+            text = f"{int(v)}" if values is cm else f"{v:.1%}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -86,11 +86,8 @@ class TrackedRun:
         self.journal |= dict(metrics=[], status="RUNNING", lost=None)
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
-            log.warning(
-                "%s; the job runs without it and keeps its results in %s (python -m jpegai_fd.cli.sync uploads them)",
-                self.lost,
-                self.local_dir,
-            )
+            kept = f"keeps its results in {self.local_dir} (python -m jpegai_fd.cli.sync uploads them)"
+            log.warning("%s; the job runs without it and %s", self.lost, kept)
         else:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)

@@ -80,10 +80,8 @@ def log_extras(run, plan, result, cache: str) -> dict[str, float]:
     rows = report.entry_rows(result.entries)
     run.log_text(rows.to_csv(index=False), "extra/table.csv")
     run.log_text(report.table_markdown(rows, f"{run.name}: every test set, condition and rate"), "extra/table.md")
-    for name, chart in (
-        ("robustness", report.robustness_chart(rows, run.name)),
-        ("rates", report.rate_chart(rows, run.name)),
-    ):
+    charts = {"robustness": report.robustness_chart(rows, run.name), "rates": report.rate_chart(rows, run.name)}
+    for name, chart in charts.items():
         if chart is not None:
             run.log_figure(chart, f"figures/{name}.png")
     return metrics
