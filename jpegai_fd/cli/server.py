@@ -30,7 +30,7 @@ def _stderr_fd():
         return None
 
 
-@dataclass
+@dataclass(eq=False)  # one server process: compared and hashed by identity
 class MlflowServer:
     """An ``mlflow server`` child process. ``start()`` returns once ``GET /health`` answers."""
 

@@ -45,8 +45,7 @@ def _bars(ax, cell: pd.DataFrame, x: str, hue: str, metric: str, xs: list, hues:
         ax.bar_label(bars, ["" if np.isnan(t) else f"{t:.3f}" for t in v], padding=2, fontsize=7)  # above the error bar
     ax.axhline(CHANCE, color="0.35", linestyle="--", linewidth=1, label=f"chance ({CHANCE})")
     ax.set_xticks(range(len(xs)), [LABELS[x](v) for v in xs])
-    ax.set_ylim(0, 1.22)  # room above 1.0 for the values and the legend
-    ax.set_yticks(np.arange(0, 1.01, 0.2))
+    ax.set(ylim=(0, 1.22), yticks=np.arange(0, 1.01, 0.2))  # room above 1.0 for the values and the legend
     ax.grid(axis="y", alpha=0.3)
 
 

@@ -129,14 +129,12 @@ def record_outcome(place: JobPlace, status: str, **details) -> None:
 
 
 def read_outcomes(sweep_dir: str | Path) -> list[dict]:
-    d = state_dir(sweep_dir) / "jobs"
-    found = [json.loads(p.read_text()) for p in d.glob("*.json")] if d.exists() else []
+    found = [json.loads(p.read_text()) for p in (state_dir(sweep_dir) / "jobs").glob("*.json")]
     return sorted(found, key=lambda o: int(o["job"]))  # 10 after 9
 
 
 def clear_outcomes(sweep_dir: str | Path) -> None:
-    d = state_dir(sweep_dir) / "jobs"
-    for p in d.glob("*.json") if d.exists() else ():
+    for p in (state_dir(sweep_dir) / "jobs").glob("*.json"):
         p.unlink()
 
 
