@@ -38,10 +38,8 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
     client = MlflowClient(tracking.uri)
     experiment_id = ensure_experiment(client, tracking.experiment)  # once, before parallel workers race
     key = sweep_key(overrides)
-    previous = None
-    if tracking.resume:
-        query = f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'"
-        previous = latest_run(client, experiment_id, query)
+    query = f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'"
+    previous = latest_run(client, experiment_id, query) if tracking.resume else None
     if previous is not None:
         run_id = previous.info.run_id
         client.update_run(run_id, status="RUNNING")

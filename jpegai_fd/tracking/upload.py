@@ -31,8 +31,7 @@ def job_folders(path: Path) -> tuple[Path | None, list[Path]]:
             "folder (outputs/runs/..., or one numbered folder of a sweep)"
         )
     if (path / ".hydra").is_dir():
-        parent = path.parent
-        return (parent if (parent / STATE_DIR / "parent_run.json").exists() else None), [path]
+        return (path.parent if (path.parent / STATE_DIR / "parent_run.json").exists() else None), [path]
     jobs = sorted(
         (p for p in path.iterdir() if (p / ".hydra").is_dir()),
         key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name),
