@@ -70,9 +70,8 @@ class MlflowServer:
         )
         if self.log_file:
             out.close()  # the server holds its own copy of the descriptor
-        polls = Retrying(
-            stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(operator.not_), reraise=True
-        )
+        # A server that exited raises at once (not retried); RetryError: not answering within ``timeout``.
+        polls = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(operator.not_))
         try:
             polls(self._healthy)
         except RetryError:
