@@ -1,12 +1,9 @@
 """``python -m jpegai_fd.cli.promote (--sweep latest|RUN_ID|NAME | --run RUN_ID) [--metric test/roc_auc]
 [--name NAME] [--alias champion] [--tracking-uri URI] [--experiment NAME]``
 
-Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry and points the alias
-at the new version: with ``--sweep``, the FINISHED job of that sweep with the highest ``--metric``
-(ties: the earliest); with ``--run``, that run. The version carries the run's grid factors and its
-metrics as tags (``metric.<name>``), plus ``run_id`` and the metric it was chosen by. Works against
-any tracking URI with a registry (the sqlite default, the tracking server, PostgreSQL).
-"""
+Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry, the alias on the new
+version: ``--run``, or the FINISHED job of ``--sweep`` with the highest ``--metric`` (ties: the earliest).
+The version's tags: the run's factors, ``metric.<name>``, ``run_id`` and the metric it was chosen by."""
 
 from __future__ import annotations
 
