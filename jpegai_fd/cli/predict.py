@@ -1,12 +1,9 @@
 """``python -m jpegai_fd.cli.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
 
-Scores image files with a trained detector: URI is ``runs:/<run_id>/model``, ``models:/<name>@<alias>``
-or a model folder; PATH are image files or folders (searched recursively, files in sorted order). Writes
-``path,p_fake,label,status`` per file (label fake | real; status ``ok`` or why it was skipped), never
-stops on a bad image, logs progress and prints one summary line. ``--encoder KEY=VALUE`` replaces a
-recorded encoder key (e.g. ``root=`` where JPEG AI is installed here); a fingerprint that no longer
-matches the model's is refused.
-"""
+Scores image files (PATH: files or folders, recursive, sorted) with a trained detector (URI:
+``runs:/<run_id>/model``, ``models:/<name>@<alias>`` or a model folder). Writes ``path,p_fake,label,status``
+per file (status ``ok`` or why it was skipped: a bad image never stops it) and prints one summary line.
+``--encoder KEY=VALUE`` replaces a recorded encoder key; a fingerprint that no longer matches is refused."""
 
 from __future__ import annotations
 
@@ -17,20 +14,21 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.progress import progress
+from jpegai_fd.tracking.connection import add_tracking_uri, check_tracking_uri
 
 log = logging.getLogger("jpegai_fd.cli.predict")
 COLUMNS = ("path", "p_fake", "label", "status")
 
 
 def list_images(paths: list[str]) -> list[Path]:
-    """The files named, and every file under the folders named (recursively, sorted); UserError for a
-    PATH that does not exist. Non-image files are listed too: they get a skip reason, never silence."""
+    """The files named and every file under the folders named (sorted); non-images too (they get a skip reason)."""
     out: list[Path] = []
     for name in paths:
         path = Path(name)
@@ -44,7 +42,6 @@ def list_images(paths: list[str]) -> list[Path]:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings -> {key: YAML-parsed value}."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -72,7 +69,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
     """Score ``files`` in batches, writing each batch's rows to ``out`` as it is done; returns status counts."""
     import pandas as pd
 
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     with progress("predict", len(files), "img", log) as bar, open(out, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
@@ -81,8 +78,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
             result = model.predict(pd.DataFrame({"path": batch}))
             for path, p, label, status in zip(batch, result["p_fake"], result["label"], result["status"]):
                 writer.writerow((path, "" if math.isnan(p) else f"{p:.6f}", label, status))
-                key = label if status == "ok" else status.split(":")[0]
-                counts[key] = counts.get(key, 0) + 1
+                counts[label if status == "ok" else status.split(":")[0]] += 1
             handle.flush()
             bar.update(len(batch))
     return counts
@@ -90,22 +86,15 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.predict", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
-    parser.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
-    parser.add_argument("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
-    parser.add_argument(
-        "--encoder",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="where runs:/ and models:/ URIs are looked up (default: $MLFLOW_TRACKING_URI, "
-        "else sqlite:///mlflow.db as the job's default)",
+    add = parser.add_argument
+    add("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
+    add("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
+    add("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
+    add("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
+    encoder_help = "replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)"
+    add("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
+    add_tracking_uri(
+        parser, "store of runs:/ and models:/ URIs (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
@@ -120,8 +109,6 @@ def main(argv: list[str] | None = None) -> int:
 
         mlflow.set_tracking_uri(args.tracking_uri)
         if args.model.startswith(("runs:/", "models:/")):
-            from jpegai_fd.tracking.connection import check_tracking_uri
-
             check_tracking_uri(args.tracking_uri)  # a server that does not answer: one line, before any work
         start = time.perf_counter()
         model = load_model(args.model, parse_overrides(args.encoder))
@@ -134,13 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jpegai_fd.cli.predict: error: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - loaded
-    skipped = {k: v for k, v in counts.items() if k not in ("fake", "real")}
+    skipped = {k: v for k, v in sorted(counts.items()) if k not in ("fake", "real")}
+    why = f" ({', '.join(f'{v} {k}' for k, v in skipped.items())})" if skipped else ""
     print(
         f"predicted {len(files)} images in {seconds:.1f}s ({len(files) / max(seconds, 1e-9):.1f} img/s, model "
-        f"loaded in {loaded - start:.1f}s): "
-        f"{counts.get('fake', 0)} fake, {counts.get('real', 0)} real, {sum(skipped.values())} skipped"
-        + (f" ({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})" if skipped else "")
-        + f" -> {args.out}"
+        f"loaded in {loaded - start:.1f}s): {counts['fake']} fake, {counts['real']} real, "
+        f"{sum(skipped.values())} skipped{why} -> {args.out}"
     )
     return 0
 

@@ -1,12 +1,9 @@
 """``python -m jpegai_fd.cli.promote (--sweep latest|RUN_ID|NAME | --run RUN_ID) [--metric test/roc_auc]
 [--name NAME] [--alias champion] [--tracking-uri URI] [--experiment NAME]``
 
-Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry and points the alias
-at the new version: with ``--sweep``, the FINISHED job of that sweep with the highest ``--metric``
-(ties: the earliest); with ``--run``, that run. The version carries the run's grid factors and its
-metrics as tags (``metric.<name>``), plus ``run_id`` and the metric it was chosen by. Works against
-any tracking URI with a registry (the sqlite default, the tracking server, PostgreSQL).
-"""
+Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry, the alias on the new
+version: ``--run``, or the FINISHED job of ``--sweep`` with the highest ``--metric`` (ties: the earliest).
+The version's tags: the run's factors, ``metric.<name>``, ``run_id`` and the metric it was chosen by."""
 
 from __future__ import annotations
 
@@ -15,20 +12,20 @@ import math
 import os
 import sys
 
-from jpegai_fd.errors import UserError
-from jpegai_fd.report.runs import load_runs
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from jpegai_fd.errors import UserError
+from jpegai_fd.report.runs import load_runs
+from jpegai_fd.tracking.connection import add_tracking_uri, check_tracking_uri
 from jpegai_fd.tracking.sweep import REUSED_FROM
-from jpegai_fd.tracking.connection import check_tracking_uri
 
 FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
 
 
 def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str, float]:
     """(run id, value) of the sweep's FINISHED job with the highest ``metric``."""
-
     runs, parent = load_runs(uri, experiment, sweep)
     if runs.empty:
         raise UserError(f"sweep {sweep!r} has no FINISHED job runs in experiment {experiment!r} at {uri}")
@@ -42,18 +39,13 @@ def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str
 
 
 def version_tags(run, chosen_by: str | None) -> dict[str, str]:
-    """The run's factors and metrics as model-version tags."""
     tags = {f: run.data.tags[f] for f in FACTORS if f in run.data.tags}
     tags.update({f"metric.{k}": f"{v:.6g}" for k, v in sorted(run.data.metrics.items()) if math.isfinite(v)})
-    tags["run_id"] = run.info.run_id
-    if chosen_by:
-        tags["chosen_by"] = chosen_by
-    return tags
+    return {**tags, "run_id": run.info.run_id, **({"chosen_by": chosen_by} if chosen_by else {})}
 
 
 def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None = None):
     """Register ``runs:/<run_id>/model`` as a new version of ``name`` with ``alias``; returns the version."""
-
     client = MlflowClient(uri)
     try:
         run = client.get_run(run_id)
@@ -79,18 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default="test/roc_auc", help="higher is better (default: test/roc_auc)")
     parser.add_argument("--name", default="jpegai_fd-detector", help="registered model name")
     parser.add_argument("--alias", default="champion", help="alias set on the new version")
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
-    )
+    add_tracking_uri(parser)
     parser.add_argument("--experiment", default="jpegai_fd")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         check_tracking_uri(args.tracking_uri)
-        chosen = None
-        run_id = args.run
+        run_id, chosen = args.run, None
         if args.sweep:
             run_id, value = best_run_id(args.tracking_uri, args.experiment, args.sweep, args.metric)
             chosen = f"{args.metric}={value:.6g} (best of sweep {args.sweep})"
@@ -98,11 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"jpegai_fd.cli.promote: error: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"registered run {run_id} as {args.name} version {version.version} with alias @{args.alias}"
-        + (f" ({chosen})" if chosen else "")
-        + f": models:/{args.name}@{args.alias}"
-    )
+    why, uri = f" ({chosen})" if chosen else "", f"models:/{args.name}@{args.alias}"
+    print(f"registered run {run_id} as {args.name} version {version.version} with alias @{args.alias}{why}: {uri}")
     return 0
 
 

@@ -1,24 +1,23 @@
 """`python -m jpegai_fd.cli.server`: a local MLflow tracking server on 127.0.0.1.
 
 Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
-The backend store is a sqlite file by default, or PostgreSQL with
-``--backend-store-uri postgresql+psycopg2://user@host:port/db``; artifacts go to a local folder that the server
-proxies, so jobs only need ``tracking.uri=http://127.0.0.1:PORT`` (or ``MLFLOW_TRACKING_URI``).
-
-:class:`MlflowServer` is the same server as an object (start, wait until healthy, stop), used by the
-tests and the tracking benchmark.
-"""
+Backend: a sqlite file, or PostgreSQL (``--backend-store-uri postgresql+psycopg2://user@host:port/db``);
+artifacts are proxied from a local folder, so jobs only need ``tracking.uri=http://127.0.0.1:PORT``.
+:class:`MlflowServer` is the same server as an object (tests, the tracking benchmark)."""
 
 from __future__ import annotations
 
 import argparse
+import operator
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from jpegai_fd.tracking.connection import server_healthy
 from jpegai_fd.tracking.ui import open_hint
@@ -31,22 +30,19 @@ def _stderr_fd():
         return None
 
 
+@dataclass(eq=False)  # one server process: compared and hashed by identity
 class MlflowServer:
     """An ``mlflow server`` child process. ``start()`` returns once ``GET /health`` answers."""
 
-    def __init__(
-        self,
-        backend_store_uri: str = "sqlite:///mlflow.db",
-        artifacts_destination: str = "mlartifacts",
-        host: str = "127.0.0.1",
-        port: int = 5000,
-        log_file: Path | None = None,
-    ):
-        self.backend_store_uri = backend_store_uri
-        self.artifacts_destination = str(Path(artifacts_destination).resolve())
-        self.host, self.port = host, port
-        self.log_file = log_file
-        self.process: subprocess.Popen | None = None
+    backend_store_uri: str = "sqlite:///mlflow.db"
+    artifacts_destination: str = "mlartifacts"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    log_file: Path | None = None
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    def __post_init__(self):
+        self.artifacts_destination = str(Path(self.artifacts_destination).resolve())
 
     @property
     def uri(self) -> str:
@@ -54,20 +50,15 @@ class MlflowServer:
 
     def command(self) -> list[str]:
         mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow") or "mlflow"
-        return [
-            mlflow,
-            "server",
-            "--backend-store-uri",
-            self.backend_store_uri,
-            "--artifacts-destination",
-            self.artifacts_destination,
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-        ]
+        where = ["--host", self.host, "--port", str(self.port), "--workers", "1"]
+        stores = ["--backend-store-uri", self.backend_store_uri, "--artifacts-destination", self.artifacts_destination]
+        return [mlflow, "server", *stores, *where]
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            see = f"; see {self.log_file}" if self.log_file else ""
+            raise RuntimeError(f"mlflow server exited with code {self.process.returncode}{see}")
+        return server_healthy(self.uri, timeout=1.0)
 
     def start(self, timeout: float = 90.0) -> "MlflowServer":
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
@@ -79,18 +70,14 @@ class MlflowServer:
         )
         if self.log_file:
             out.close()  # the server holds its own copy of the descriptor
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"mlflow server exited with code {self.process.returncode}"
-                    + (f"; see {self.log_file}" if self.log_file else "")
-                )
-            if server_healthy(self.uri, timeout=1.0):
-                return self
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"mlflow server did not answer on {self.uri} within {timeout:.0f}s")
+        # A server that exited raises at once (not retried); RetryError: not answering within ``timeout``.
+        polls = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(operator.not_))
+        try:
+            polls(self._healthy)
+        except RetryError:
+            self.stop()
+            raise RuntimeError(f"mlflow server did not answer on {self.uri} within {timeout:.0f}s") from None
+        return self
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -111,16 +98,12 @@ class MlflowServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--backend-store-uri",
-        default="sqlite:///mlflow.db",
-        help="sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB",
-    )
-    parser.add_argument(
-        "--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)"
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    add = parser.add_argument
+    backend_help = "sqlite:///FILE (default sqlite:///mlflow.db) or postgresql+psycopg2://USER@HOST:PORT/DB"
+    add("--backend-store-uri", default="sqlite:///mlflow.db", help=backend_help)
+    add("--artifacts-destination", default="mlartifacts", help="folder for artifacts (default ./mlartifacts)")
+    add("--host", default="127.0.0.1")
+    add("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     server = MlflowServer(args.backend_store_uri, args.artifacts_destination, args.host, args.port)
     try:
@@ -131,16 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"MLflow tracking server at {server.uri} (backend {args.backend_store_uri}, artifacts "
         f"{server.artifacts_destination}). Log to it with: export MLFLOW_TRACKING_URI={server.uri}  "
-        f"(Ctrl-C stops it)",
+        f"(Ctrl-C stops it)\n{open_hint(server.uri)}",
         flush=True,
     )
-
-    print(open_hint(server.uri), flush=True)
-
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)  # a plain `kill` stops the server like Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain `kill` stops the server like Ctrl-C
     try:
         server.process.wait()
     except KeyboardInterrupt:

@@ -1,9 +1,7 @@
 """`python -m jpegai_fd.cli.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
 while the tracking server was down, and end runs left RUNNING (see :mod:`jpegai_fd.tracking.upload`).
 
-OUTPUT_DIR is a sweep folder (all its jobs) or a job folder. The URI is the one each job logged to,
-unless ``--tracking-uri`` names another (the same store behind a new address).
-"""
+OUTPUT_DIR: a sweep or job folder. ``--tracking-uri``: instead of the URI each job logged to."""
 
 from __future__ import annotations
 
@@ -12,23 +10,23 @@ import logging
 import sys
 from pathlib import Path
 
-from jpegai_fd.errors import UserError
+from functools import cache
+
 from mlflow.tracking import MlflowClient
+
+from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.upload import close_parent, job_folders, job_tracking, sync_job
 
 
 def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
     """Sync every job of ``folders``; returns one line per job and per sweep parent."""
-
     found = [job_folders(f) for f in folders]  # every folder checked before anything is uploaded
-    clients: dict[str, MlflowClient] = {}
 
+    @cache
     def client_for(uri: str) -> MlflowClient:
-        if uri not in clients:
-            check_tracking_uri(uri)
-            clients[uri] = MlflowClient(uri)
-        return clients[uri]
+        check_tracking_uri(uri)
+        return MlflowClient(uri)
 
     lines = []
     for sweep_dir, jobs in found:
@@ -47,13 +45,7 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.sync", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "folders",
-        nargs="+",
-        type=Path,
-        metavar="OUTPUT_DIR",
-        help="sweep output folder (outputs/multiruns/...) or job output folder",
-    )
+    parser.add_argument("folders", nargs="+", type=Path, metavar="OUTPUT_DIR", help="sweep or job output folder")
     parser.add_argument("--tracking-uri", help="log to this URI instead of the one each job used")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

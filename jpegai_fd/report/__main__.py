@@ -3,13 +3,11 @@
 Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
 http server, PostgreSQL) and writes the results table, the timing table, the bar charts and the
 paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
-``report/`` of the sweep's parent run.
-"""
+``report/`` of the sweep's parent run."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -20,39 +18,26 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.report.build import write_report
 from jpegai_fd.report.comparisons import compare_runs
 from jpegai_fd.report.runs import load_runs
-from jpegai_fd.tracking.connection import check_scheme, check_tracking_uri
+from jpegai_fd.tracking.connection import add_tracking_uri, check_scheme, check_tracking_uri
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
-    parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-        help="default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db",
-    )
-    parser.add_argument("--experiment", default="jpegai_fd")
-    parser.add_argument("--sweep", default=None, help="latest, a parent run id or a sweep name (default: all runs)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: reports/<experiment>[_<sweep run id>])"
-    )
-    parser.add_argument("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
-    parser.add_argument(
-        "--include-untuned",
-        action="store_true",
-        help="also count runs without a search result (tuning.n_trials=0, tag warning.untuned)",
-    )
-    parser.add_argument(
-        "--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)"
-    )
-    parser.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)"
-    )
+    add_tracking_uri(parser)
+    add = parser.add_argument
+    add("--experiment", default="jpegai_fd")
+    add("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
+    add("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
+    add("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
+    untuned = "also count runs without a search result (tuning.n_trials=0, tag warning.untuned)"
+    add("--include-untuned", action="store_true", help=untuned)
+    add("--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)")
+    add("--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)")
     return parser
 
 
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
-    """The runs to report and the sweep's parent run; runs without a search result are left out
-    (named on stderr) unless ``--include-untuned``. Raises UserError when none is left."""
+    """The runs to report (untuned ones named on stderr and left out unless ``--include-untuned``), the parent."""
     runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
     untuned = runs[runs["untuned"].notna()] if len(runs) else runs
     if len(untuned) and not args.include_untuned:
@@ -68,11 +53,8 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
         )
         runs = runs.drop(untuned.index).reset_index(drop=True)
     if runs.empty:
-        raise UserError(
-            f"no FINISHED job runs in experiment {args.experiment!r}"
-            + (f" for sweep {args.sweep!r}" if args.sweep else "")
-            + f" at {args.tracking_uri}"
-        )
+        sweep = f" for sweep {args.sweep!r}" if args.sweep else ""
+        raise UserError(f"no FINISHED job runs in experiment {args.experiment!r}{sweep} at {args.tracking_uri}")
     return runs, parent
 
 
@@ -94,12 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
     comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
     files = write_report(runs, out, title, comparisons)
-    if parent is not None and not args.no_log:
+    log_to = parent is not None and not args.no_log
+    if log_to:
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
-    print(
-        f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}"
-        + (f"; logged to run {parent.info.run_id}" if parent is not None and not args.no_log else "")
-    )
+    logged = f"; logged to run {parent.info.run_id}" if log_to else ""
+    print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}{logged}")
     return 0
 
 

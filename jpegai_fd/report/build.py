@@ -11,23 +11,13 @@ from jpegai_fd.extra_eval.report import CHANCE, to_markdown
 from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
 from jpegai_fd.report.comparisons import Comparisons, write_comparisons
 from jpegai_fd.report.extra import write_extra_report
-from jpegai_fd.report.tables import (
-    AT_VALID,
-    FALLBACK_NOTE,
-    SAME_AS_BEST,
-    fell_back,
-    results_cells,
-    results_table,
-    timing_pivot,
-    timing_table,
-    with_headline,
-)
+from jpegai_fd.report.tables import AT_VALID, FALLBACK_NOTE, SAME_AS_BEST, fell_back, results_cells, results_table
+from jpegai_fd.report.tables import timing_pivot, timing_table, with_headline
 
 AUC = "test/roc_auc"
 
 
 def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> str:
-    """The lines under a results table: what a cell is, the fallback mark, the paired marks."""
     lines = [f"Cells: `{metric}` ± half the width of its 95% bootstrap interval (bounds in the CSV file)."]
     if metric == AT_VALID and fell_back(with_headline(runs)).any():
         lines.append(FALLBACK_NOTE)
@@ -42,10 +32,8 @@ def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> 
 
 
 def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Comparisons | None = None) -> list[Path]:
-    """Write into ``out``: results.md/.csv (headline accuracy with intervals, y and y_hat side by
-    side; with ROC AUC too where the runs log it: auc.csv), timing.md/.csv, y_vs_yuv_<latent>.png and
-    classifiers_by_bpp_<latent>.png per latent, and with ``comparisons`` comparisons.md/.csv and the
-    marks they give. Returns the files in ``out``."""
+    """results.md/.csv (and auc.csv), timing.md/.csv, the charts per latent, comparisons.md/.csv and the
+    extra files into ``out``; returns the files in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     marks = comparisons.marks if comparisons is not None else None
     results, timing = results_table(runs), timing_table(runs)

@@ -1,13 +1,6 @@
-"""Bar charts like the thesis's: Y vs YUV per preprocessing (Figure 3.1), RF vs GB per bpp
-(Figures 3.5, 3.6). Input: the runs table of :func:`jpegai_fd.report.runs.load_runs`.
-
-Conventions shared by every chart and table of the report: the rate is written as the config key
-(``bpp=6`` = 0.06 bit per pixel, :data:`RATE_NOTE`); a dashed line marks chance (0.5, both classes
-are balanced); a factor that did not vary in the runs is named in a note instead of leaving the
-reader to wonder where the other bars are. Bars show the headline accuracy
-(:mod:`jpegai_fd.report.tables`: at the validation-chosen threshold, the fixed 0.5 rule for older
-runs, named in a note); error bars: the 95% interval where the runs log one.
-"""
+"""Bar charts like the thesis's: Y vs YUV per preprocessing (Figure 3.1), RF vs GB per bpp (Figures 3.5,
+3.6), of the headline accuracy with its 95% interval. The rate is the config key (:data:`RATE_NOTE`), a
+dashed line marks chance, and a note names a factor that did not vary."""
 
 from __future__ import annotations
 
@@ -16,22 +9,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jpegai_fd.extra_eval.report import CHANCE
-from jpegai_fd.report.tables import (
-    FIXED_RULE,
-    HEADLINE,
-    fell_back,
-    interval_columns,
-    model_name,
-    preprocess_order,
-    with_headline,
-)
+from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, fell_back, interval_columns, model_name, preprocess_order
+from jpegai_fd.report.tables import with_headline
 
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
 COMPONENTS = ("y", "yuv")
 
 
 def rate_label(bpp) -> str:
-    """The one way the report writes a rate."""
     return f"bpp={int(bpp)}"
 
 
@@ -39,8 +24,7 @@ LABELS = {"classifier": model_name, "bpp": rate_label, "component": str.upper, "
 
 
 def _bars(ax, cell: pd.DataFrame, x: str, hue: str, metric: str, xs: list, hues: list) -> None:
-    """Grouped bars of ``metric`` (one group per ``x`` value, one bar per ``hue`` value), the value
-    on top of each bar, error bars where the runs carry an interval, and the chance line."""
+    """Grouped bars of ``metric`` per ``x`` and ``hue``, values on top, error bars, the chance line."""
 
     def wide(column: str) -> np.ndarray:
         table = cell.pivot_table(index=x, columns=hue, values=column, aggfunc="mean")
@@ -61,20 +45,17 @@ def _bars(ax, cell: pd.DataFrame, x: str, hue: str, metric: str, xs: list, hues:
         ax.bar_label(bars, ["" if np.isnan(t) else f"{t:.3f}" for t in v], padding=2, fontsize=7)  # above the error bar
     ax.axhline(CHANCE, color="0.35", linestyle="--", linewidth=1, label=f"chance ({CHANCE})")
     ax.set_xticks(range(len(xs)), [LABELS[x](v) for v in xs])
-    ax.set_ylim(0, 1.22)  # room above 1.0 for the values and the legend
-    ax.set_yticks(np.arange(0, 1.01, 0.2))
+    ax.set(ylim=(0, 1.22), yticks=np.arange(0, 1.01, 0.2))  # room above 1.0 for the values and the legend
     ax.grid(axis="y", alpha=0.3)
 
 
 def not_varied(factor: str, present: list, expected) -> list[str]:
-    """A note when ``factor`` took fewer values in the runs than the chart compares."""
     if len(present) >= len(expected) or not present:
         return []
     return [f"{factor} did not vary in these runs: only {', '.join(LABELS[factor](p) for p in present)}"]
 
 
 def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str], x: str, hue: str, expected, per: str):
-    """One panel per value pair of the two ``panels`` factors, bars of ``metric`` per ``x`` and ``hue``."""
     sub = runs[runs["latent"] == latent]
     notes = [RATE_NOTE]
     if metric == HEADLINE:

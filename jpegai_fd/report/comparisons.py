@@ -1,16 +1,9 @@
-"""Paired comparison of a results table's runs, and its files comparisons.md / comparisons.csv: is a
-configuration's difference from the best one more than the noise of a finite test set?
+"""comparisons.md / .csv: is a run's difference from the best one more than the noise of a finite test set?
 
-Two runs can only be paired on the same images, so runs are grouped by the tag
-``dataset.test_manifest`` (the test split's manifest hash: same hash, same images and labels). Each
-run's per-image scores come from its ``scores/test_scores.csv`` artifact; within a group every run
-is compared with the group's best (highest test ROC AUC) by
-:func:`jpegai_fd.scoring.paired.compare_to_best`: McNemar's test on the decisions at each run's
-validation threshold and a paired bootstrap of the AUC difference. A run without the artifact or
-the tag (logged before either existed) is "not comparable": it keeps its cell, unmarked. The files
-give one line per shown run with the statistics a reader needs to judge a mark, and the reason for
-every run that could not be compared.
-"""
+Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their
+``scores/test_scores.csv``; each is compared with its group's best (highest test ROC AUC) by
+:func:`jpegai_fd.scoring.paired.compare_to_best`. A run without the artifact or the tag is "not
+comparable": it keeps its cell, unmarked, and the files say why."""
 
 from __future__ import annotations
 
@@ -37,13 +30,8 @@ ALONE, NOT_COMPARABLE = "only run on its test images", "not comparable"
 STATUS_ORDER = {BEST: 0, SAME: 1, DIFFERENT: 2, ALONE: 3, NOT_COMPARABLE: 4}
 # compare_to_best's nested results, flattened, -> the CSV's columns (b: the best right and this run
 # wrong, c: the reverse; the AUC difference is the best's minus this run's).
-FLAT = {
-    "mcnemar_a_only": "mcnemar_b",
-    "mcnemar_b_only": "mcnemar_c",
-    "mcnemar_p_value": "mcnemar_p",
-    "auc_difference_difference": "auc_difference",
-    "auc_difference_p_value": "auc_difference_p",
-}
+FLAT = {"mcnemar_a_only": "mcnemar_b", "mcnemar_b_only": "mcnemar_c", "mcnemar_p_value": "mcnemar_p"}
+FLAT |= {"auc_difference_difference": "auc_difference", "auc_difference_p_value": "auc_difference_p"}
 STAT_COLUMNS = (
     "images roc_auc accuracy mcnemar_b mcnemar_c mcnemar_method mcnemar_statistic mcnemar_p auc_difference "
     "auc_difference_low auc_difference_high auc_difference_p reason"
@@ -52,23 +40,20 @@ STAT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Comparisons:
-    """One row per shown run (``rows``, comparisons.csv: test set, status, the run's configuration
-    and id, :data:`STAT_COLUMNS`), and the settings they were computed with."""
+    """``rows``: comparisons.csv (one row per shown run), and the settings they were computed with."""
 
     rows: pd.DataFrame
     alpha: float
     n_resamples: int
     seed: int
 
-    def marks(self, run_id: str) -> tuple[str, bool]:
-        """(mark after the cell, bold?) for a run's results cells."""
+    def marks(self, run_id: str) -> tuple[str, bool]:  # (mark after the cell, bold?)
         status = dict(zip(self.rows["run_id"], self.rows["status"])).get(run_id)
         return (SAME_AS_BEST if status == SAME else ""), status == BEST
 
 
 def load_scores(client: MlflowClient, run_id: str) -> tuple[dict | None, str | None]:
-    """(the run's per-image scores, None), or (None, why not). Listed rather than downloaded and
-    caught, so a missing artifact (an older run) is a reason while a server error still raises."""
+    """(per-image scores, None) or (None, why not). Listed, not caught: a server error still raises."""
     if SCORES_ARTIFACT not in {f.path for f in client.list_artifacts(run_id, Path(SCORES_ARTIFACT).parent.as_posix())}:
         return None, NO_SCORES
     with tempfile.TemporaryDirectory(prefix="jpegai_fd_scores_") as tmp:
@@ -80,7 +65,6 @@ def load_scores(client: MlflowClient, run_id: str) -> tuple[dict | None, str | N
 
 
 def _compare_group(tables: dict[str, dict], alpha: float, n_resamples: int, seed: int) -> dict[str, dict]:
-    """run id -> result columns for the runs of one test set."""
     if len(tables) == 1:
         return {run_id: {"status": ALONE, "images": len(t["id"])} for run_id, t in tables.items()}
     try:
@@ -99,8 +83,7 @@ def _compare_group(tables: dict[str, dict], alpha: float, n_resamples: int, seed
 def compare_runs(
     uri: str, runs: pd.DataFrame, alpha: float = ALPHA, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> Comparisons:
-    """Compare the runs the results tables show (:func:`jpegai_fd.report.tables.shown_runs`), per
-    test set, with the best of that set; ``runs`` needs ``run_id`` and ``test_manifest``."""
+    """Compare the runs the results tables show, per test set, with the best of that set."""
     client = MlflowClient(uri)
     shown = shown_runs(runs)
     manifests = shown["test_manifest"] if "test_manifest" in shown else pd.Series(None, index=shown.index)
@@ -122,7 +105,6 @@ def compare_runs(
 
 
 def method_note(c: Comparisons) -> str:
-    """What a mark means, how it was tested, and that p-values are not corrected."""
     return (
         "Runs scored on the same test images (same `dataset.test_manifest` tag) are compared pairwise, image "
         "by image, with the best of them (highest test ROC AUC; **bold** in the results tables). "
@@ -138,7 +120,6 @@ def method_note(c: Comparisons) -> str:
 
 
 def _table(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of comparisons.csv: test set, status, the run's configuration and id, statistics."""
     shown = shown_runs(runs)
     keys = [*row_keys(runs), "latent"]
     config = shown[["run_id", *keys]].assign(
@@ -162,28 +143,18 @@ def _runs(n: int) -> str:
 
 
 def _compared_rows(group: pd.DataFrame, config: list[str]) -> pd.DataFrame:
-    """One test set's table in comparisons.md (blank where a statistic does not apply)."""
     p = {c: group[c].map("{:.3g}".format, na_action="ignore") for c in ("mcnemar_p", "auc_difference_p")}
     diff = group[["auc_difference", "auc_difference_low", "auc_difference_high"]].itertuples(index=False)
-    return pd.DataFrame(
-        {
-            "vs best": group["status"].map({BEST: "best", SAME: SAME_AS_BEST, DIFFERENT: "differs"}),
-            **{k: group[k] for k in config},
-            "run": group["run_id"].str[:8],
-            "AUC": group["roc_auc"],
-            "accuracy": group["accuracy"],
-            "b": group["mcnemar_b"],
-            "c": group["mcnemar_c"],
-            "McNemar": group["mcnemar_method"],
-            "p": p["mcnemar_p"],
-            "AUC diff [95% CI]": [None if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in diff],
-            "p (AUC)": p["auc_difference_p"],
-        }
+    stats = {"roc_auc": "AUC", "accuracy": "accuracy", "mcnemar_b": "b", "mcnemar_c": "c", "mcnemar_method": "McNemar"}
+    vs_best = group["status"].map({BEST: "best", SAME: SAME_AS_BEST, DIFFERENT: "differs"}).rename("vs best")
+    rows = [vs_best, group[config], group["run_id"].str[:8].rename("run"), group[list(stats)].rename(columns=stats)]
+    ci = [None if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in diff]
+    return pd.concat(rows, axis=1).assign(
+        p=p["mcnemar_p"], **{"AUC diff [95% CI]": ci, "p (AUC)": p["auc_difference_p"]}
     )
 
 
 def comparisons_markdown(c: Comparisons, title: str) -> str:
-    """comparisons.md: the method, one table per test set, then the runs that were not compared."""
     table = c.rows  # comparisons.csv
     config = list(table.columns[table.columns.get_loc("not_significant") + 1 : table.columns.get_loc("run_id")])
     parts = [f"# {title}: paired comparisons with the best run\n\n{method_note(c)}\n"]
@@ -206,8 +177,6 @@ def comparisons_markdown(c: Comparisons, title: str) -> str:
 
 
 def write_comparisons(c: Comparisons, out: Path, title: str) -> list[Path]:
-    """Write comparisons.md and comparisons.csv into ``out``; returns their paths."""
-    md, csv = out / "comparisons.md", out / "comparisons.csv"
-    c.rows.to_csv(csv, index=False)
-    md.write_text(comparisons_markdown(c, title))
-    return [md, csv]
+    c.rows.to_csv(out / "comparisons.csv", index=False)
+    (out / "comparisons.md").write_text(comparisons_markdown(c, title))
+    return [out / "comparisons.md", out / "comparisons.csv"]

@@ -1,17 +1,7 @@
-"""The sweep's view of the extra evaluation: every run against every extra set, condition and rate.
-
-Input: the runs table of :func:`jpegai_fd.report.runs.load_runs` (metrics as columns, and each run's
-params as ``params.<key>`` columns), read back into the rows of the job's own table
-(:mod:`jpegai_fd.extra_eval.report`), whose cells and rate chart it reuses. Runs are labelled by the
-params that differ between them (the sweep's factors, e.g. ``dataset.generator=diffusion``). Files
-(only when some run has such metrics):
-
-- ``extra.md`` / ``extra.csv``: one row per (run, set), accuracy at the validation-chosen cut and ROC
-  AUC with their bootstrap intervals, images per class;
-- ``extra_auc_matrix.md``: runs x sets, ROC AUC (train-set x test-set: the cross-generator table
-  when the sweep varies ``dataset.generator`` and evaluates each generator's set);
-- ``extra_rates.png``: accuracy and AUC against the test rate, one line per run.
-"""
+"""The sweep's view of the extra evaluation, with the cells and rate chart of :mod:`jpegai_fd.extra_eval.report`;
+runs are labelled by the params that differ between them. Files (when some run has extra metrics):
+``extra.md`` / ``extra.csv`` (per run and set: accuracy at the valid cut, ROC AUC, images per class),
+``extra_auc_matrix.md`` (runs x sets, ROC AUC: the cross-generator table) and ``extra_rates.png``."""
 
 from __future__ import annotations
 
@@ -30,7 +20,6 @@ SHOWN = ("n_real", "n_fake", "accuracy_at_valid", "roc_auc")
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
-    """Per run, the params that differ between the runs (``k=v, ...``); the run id when none do."""
     params = [
         c for c in runs.columns if c.startswith("params.") and not c[7:].startswith(IGNORED) and not c.endswith(".root")
     ]
@@ -39,9 +28,8 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
 
 
 def sweep_rows(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, scored set: ``test``, ``eval/<name>``, ``robust/<c>``, ``rate/<bpp>``): the
-    run's label and position, the set, the rate it was encoded at and its unprefixed metrics. A run
-    without a valid cut (logged before them) shows the fixed 0.5 rule's accuracy."""
+    """One row per (run, set: ``test``, ``eval/<name>``, ``robust/<c>``, ``rate/<bpp>``): label, position,
+    set, rate and unprefixed metrics (the 0.5 rule's accuracy where a run has no valid cut)."""
     rows = []
     for i, (label, r) in enumerate(zip(run_labels(runs), runs.to_dict("records"))):
         sets: dict[str, dict] = {"test": {}}
@@ -58,25 +46,15 @@ def sweep_rows(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """extra.csv: one row per (run, set) with an accuracy or an AUC, the cells of extra.md and their values."""
     rows = rows[rows["accuracy_at_valid"].notna() | rows["roc_auc"].notna()]
+    table = rows[["run", "set", "n_real", "n_fake"]].rename(columns={"n_real": "real", "n_fake": "fake"})
     records = rows.to_dict("records")
-    return pd.DataFrame(
-        {
-            "run": rows["run"],
-            "set": rows["set"],
-            "real": rows["n_real"],
-            "fake": rows["n_fake"],
-            "accuracy": [cell(r, "accuracy_at_valid", "–") for r in records],
-            "roc_auc": [cell(r, "roc_auc", "–") for r in records],
-            "accuracy_value": rows["accuracy_at_valid"],
-            "roc_auc_value": rows["roc_auc"],
-        }
-    )
+    table["accuracy"] = [cell(r, "accuracy_at_valid", "–") for r in records]
+    table["roc_auc"] = [cell(r, "roc_auc", "–") for r in records]
+    return table.assign(accuracy_value=rows["accuracy_at_valid"], roc_auc_value=rows["roc_auc"])
 
 
 def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
-    """Write the files above into ``out`` (nothing when no run has extra sets, conditions or rates)."""
     rows = sweep_rows(runs)
     if rows.empty or rows["set"].eq("test").all():
         return []

@@ -24,7 +24,6 @@ def _search(experiment_id: str, filter_string: str) -> pd.DataFrame:
 
 
 def find_sweep(experiment_id: str, sweep: str):
-    """The parent run of ``sweep``: ``latest``, a run id, or a sweep (parent run) name."""
     sweeps = _search(experiment_id, f"tags.`{ROLE}` = 'sweep'")
     if sweep != "latest" and not sweeps.empty:
         sweeps = sweeps[(sweeps["run_id"] == sweep) | (sweeps[f"tags.{MLFLOW_RUN_NAME}"] == sweep)]
@@ -37,16 +36,14 @@ def find_sweep(experiment_id: str, sweep: str):
 
 
 def _nan_score(run_id: str) -> bool:
-    """Whether the run logged ``cv/best_score`` as nan: in the search's table a missing metric is nan too."""
+    # In the search's table a missing metric is nan too: ask for the logged values.
     return any(math.isnan(m.value) for m in mlflow.MlflowClient().get_metric_history(run_id, SCORE))
 
 
 def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.DataFrame, object | None]:
-    """FINISHED job runs as rows (run_id, start_time, config_hash, test_manifest, factors, metrics by
-    their names, params as ``params.<key>``), one per distinct config (the latest), and the sweep's
-    parent run (None without ``sweep``). ``untuned``: why a run has no search result (tag
-    ``warning.untuned``, or a nan ``cv/best_score`` from before such searches ended FAILED), else
-    None. Sets the process's tracking URI, which ``mlflow.search_runs`` reads."""
+    """The latest FINISHED job run per config (run_id, start_time, config_hash, test_manifest, factors,
+    metrics, ``params.<key>``, ``untuned``: why it has no search result) and the sweep's parent run.
+    Sets the process's tracking URI, which ``mlflow.search_runs`` reads."""
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
@@ -60,19 +57,11 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
         return pd.DataFrame(), parent
     tags = found.filter(regex=r"^tags\.").rename(columns=lambda c: c[5:])
     tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG])
-    df = pd.concat(
-        [
-            found[["run_id", "start_time"]],
-            tags[list(FACTORS)].assign(
-                config_hash=tags[CONFIG_HASH].fillna(found["run_id"]),
-                test_manifest=tags[TEST_MANIFEST],
-                bpp=pd.to_numeric(tags["bpp"]),
-            ),
-            found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:]),
-            found.filter(regex=r"^params\."),  # labels runs by what varied
-        ],
-        axis=1,
-    )
+    factors = tags[list(FACTORS)].assign(config_hash=tags[CONFIG_HASH].fillna(found["run_id"]))
+    factors = factors.assign(test_manifest=tags[TEST_MANIFEST], bpp=pd.to_numeric(tags["bpp"]))
+    metrics = found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:])
+    # params label the runs by what varied
+    df = pd.concat([found[["run_id", "start_time"]], factors, metrics, found.filter(regex=r"^params\.")], axis=1)
     # Tagged (fixed parameters), or a nan score (a run from before such searches ended FAILED).
     scores = df[SCORE] if SCORE in df else pd.Series(0.0, index=df.index)
     nan = [pd.isna(t) and pd.isna(s) and _nan_score(r) for r, s, t in zip(df["run_id"], scores, tags[UNTUNED_TAG])]

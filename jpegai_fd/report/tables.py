@@ -1,12 +1,9 @@
-"""The thesis's tables from a table of runs: accuracy per configuration with ``y`` and ``y_hat`` side
-by side (Tables 3.1-3.2) and training time per model and preprocessing (Table 3.3).
+"""The thesis's tables from a table of runs: accuracy with ``y`` and ``y_hat`` side by side (Tables
+3.1-3.2) and training time per model and preprocessing (Table 3.3).
 
-A results cell reads ``0.853 ± 0.013`` (value ± half its 95% interval's width; a bootstrap percentile
-interval need not be symmetric, the bounds are in the CSV files), then its marks. The headline number
-is test accuracy at the threshold chosen on the validation images (``test/accuracy_at_valid``). Runs
-logged before such thresholds have only ``test/accuracy`` (the fixed 0.5 rule): they keep a cell, so
-a table of old and new runs stays complete, marked :data:`FALLBACK_MARK` (another decision rule).
-"""
+A cell reads ``0.853 ± 0.013`` (± half the 95% interval's width; the bounds are in the CSV files), then
+its marks. The headline is ``test/accuracy_at_valid``; older runs fall back to ``test/accuracy`` (the
+fixed 0.5 rule), marked :data:`FALLBACK_MARK`."""
 
 from __future__ import annotations
 
@@ -30,14 +27,12 @@ LATENTS = ["y", "y_hat"]
 
 
 def interval_columns(runs: pd.DataFrame, metric: str) -> tuple[str, str] | None:
-    """The (low, high) columns of ``metric``'s interval when the runs have them, else None."""
     low, high = metric + "_ci_low", metric + "_ci_high"
     return (low, high) if low in runs and high in runs else None
 
 
 def cell_text(value, low=None, high=None, marks: str = "", best: bool = False, digits: int = 3) -> str:
-    """``0.853 ± 0.013`` (``0.853`` without both bounds), ``marks`` appended after a space, the
-    number bold when ``best``; an en dash for a missing value."""
+    """``0.853 ± 0.013`` (``0.853`` without both bounds), then ``marks``, bold when ``best``; – when missing."""
     if pd.isna(value):
         return "–"
     text = f"{float(value):.{digits}f}"
@@ -48,8 +43,7 @@ def cell_text(value, low=None, high=None, marks: str = "", best: bool = False, d
 
 
 def with_headline(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` plus :data:`HEADLINE`, its ``_ci_low``/``_ci_high`` and :data:`SOURCE`, row by row:
-    ``test/accuracy_at_valid`` where the run logged it, else ``test/accuracy``."""
+    """``runs`` plus :data:`HEADLINE` (with ``_ci_low``/``_ci_high``) and :data:`SOURCE`: at-valid, else fixed."""
 
     def column(name: str) -> pd.Series:
         return runs[name].astype(float) if name in runs else pd.Series(np.nan, index=runs.index)
@@ -63,7 +57,6 @@ def with_headline(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def fell_back(runs: pd.DataFrame) -> pd.Series:
-    """Boolean per run: its headline is the fixed-rule accuracy (needs :func:`with_headline`)."""
     return runs[SOURCE] == FIXED_RULE
 
 
@@ -72,14 +65,12 @@ def model_name(classifier: str) -> str:
 
 
 def preprocess_order(values) -> list[str]:
-    """The preprocessing methods among ``values``, thesis order first (flatten, single, multi), others after."""
     present = set(values)
     return [p for p in PREPROCESS_ORDER if p in present] + sorted(present - set(PREPROCESS_ORDER))
 
 
 def _presented(df: pd.DataFrame, sort_keys: list[str]) -> pd.DataFrame:
-    """Rows sorted by ``sort_keys`` then preprocessing (thesis order), with the thesis's model names
-    and upper-case components, ``classifier`` renamed ``model``."""
+    """Rows sorted by ``sort_keys`` and preprocessing, with the thesis's names (``classifier`` -> ``model``)."""
     rank = {p: i for i, p in enumerate(preprocess_order(df["preprocess"]))}
     out = df.assign(_pre=df["preprocess"].map(rank)).sort_values([*sort_keys, "_pre"]).drop(columns="_pre")
     out["classifier"] = out["classifier"].map(model_name)
@@ -89,15 +80,12 @@ def _presented(df: pd.DataFrame, sort_keys: list[str]) -> pd.DataFrame:
 
 
 def row_keys(runs: pd.DataFrame) -> list[str]:
-    """Columns that identify a table row: the thesis's four, plus encoder/dataset when they vary."""
     extra = [f for f in ("encoder", "dataset") if runs[f].nunique() > 1]
     return ["classifier", "bpp", "component", "preprocess", *extra]
 
 
 def shown_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs the results tables show: the latest per (row, latent) cell (``runs`` is in start
-    order). Deduplicated once here so every column of a cell, and its paired comparison, come from
-    the same run."""
+    """The latest run per (row, latent) cell: every column of a cell, and its comparison, from one run."""
     return runs.drop_duplicates([*row_keys(runs), "latent"], keep="last").reset_index(drop=True)
 
 
@@ -106,11 +94,9 @@ def _latents(runs: pd.DataFrame) -> list[str]:
 
 
 def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = False) -> pd.DataFrame:
-    """One row per (model, bpp, component, preprocess[, encoder, dataset]); columns ``y`` and ``y_hat``
-    hold ``metric`` of the two latent versions (NaN where that run is missing), then each latent's
-    interval (``y_ci_low``, ``y_ci_high``, ...) where the runs log one and, for the headline, which
-    logged metric filled the cell (``y_metric``: ``test/accuracy_at_valid``, or the fixed-rule
-    ``test/accuracy`` of older runs). ``run_ids``: also ``y_run_id``, ... (which run fills a cell)."""
+    """One row per (model, bpp, component, preprocess[, encoder, dataset]); ``metric`` per latent (``y``,
+    ``y_hat``), then ``y_ci_low``/``y_ci_high``..., for the headline ``y_metric`` (the metric that filled
+    it) and with ``run_ids`` ``y_run_id``..."""
     if metric == HEADLINE:
         runs = with_headline(runs)
     suffixes = {metric: "", **dict(zip(interval_columns(runs, metric) or (), ("_ci_low", "_ci_high")))}
@@ -123,9 +109,8 @@ def results_table(runs: pd.DataFrame, metric: str = HEADLINE, run_ids: bool = Fa
 
 
 def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.DataFrame:
-    """:func:`results_table`'s rows with one text cell per latent for Markdown (``0.853 ± 0.013``,
-    :func:`cell_text`). ``marks(run_id) -> (text, best)`` adds the paired comparison's marks;
-    headline cells filled by the fixed rule get :data:`FALLBACK_MARK`."""
+    """:func:`results_table` with one text cell per latent (:func:`cell_text`); ``marks(run_id) -> (text,
+    best)`` adds the comparison's marks, fixed-rule cells get :data:`FALLBACK_MARK`."""
     table, latents = results_table(runs, metric, run_ids="run_id" in runs), _latents(runs)
     for lat in latents:
         texts = []
@@ -142,8 +127,7 @@ def results_cells(runs: pd.DataFrame, metric: str = HEADLINE, marks=None) -> pd.
 
 
 def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean seconds per (model, component, preprocess): ``fit_s`` (training the final model, what
-    Table 3.3 reports), ``tune_s`` (Optuna search), ``extract_s``, ``features_s``, and ``runs``."""
+    """Mean ``fit_s``, ``tune_s``, ``extract_s``, ``features_s`` and ``runs`` per (model, component, preprocess)."""
     present = [c for c in ("fit_s", "tune_s", "extract_s", "features_s") if f"time/{c}" in runs]
     grouped = runs.groupby(["classifier", "component", "preprocess"])
     out = grouped[[f"time/{c}" for c in present]].mean().set_axis(present, axis=1)
@@ -152,7 +136,6 @@ def timing_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def human_duration(seconds: float) -> str:
-    """``~3 min``-style text like the thesis's Table 3.3."""
     if pd.isna(seconds):
         return ""
     if seconds < 60:
@@ -164,8 +147,7 @@ def human_duration(seconds: float) -> str:
 
 
 def timing_pivot(timing: pd.DataFrame, column: str = "fit_s") -> pd.DataFrame:
-    """Table 3.3's layout: rows (model, component), one column per preprocessing, human durations
-    (blank where no run logged ``time/<column>``)."""
+    """Table 3.3's layout: (model, component) x preprocessing, human durations (blank: not logged)."""
     wide = timing.assign(_s=timing.get(column)).set_index(["model", "component", "preprocess"])["_s"].unstack()
     wide = wide.reindex(columns=preprocess_order(wide.columns))
     wide.columns.name = None

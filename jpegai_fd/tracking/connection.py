@@ -1,9 +1,8 @@
 """Talking to a tracking URI: fail fast when a server is down, and keep retries short.
 
-MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all). A job whose
-server died mid-way should save its results locally and end, not hang, so the defaults here are
-short; a user's own ``MLFLOW_HTTP_REQUEST_*`` environment variables still win.
-"""
+MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all); a job whose
+server died should save its results and end, so the defaults here are short (a user's own
+``MLFLOW_HTTP_REQUEST_*`` variables win)."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import requests
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential, wait_fixed
 
 from jpegai_fd.errors import UserError
+from jpegai_fd.tracking.settings import TRACKING_SCHEMES, scheme_rule
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
@@ -25,30 +25,26 @@ BACKOFF = wait_exponential(max=30)  # 1, 2, 4 ... 30 s between tries of a server
 START_HINT = "start one with `python -m jpegai_fd.cli.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
 
 
-# MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
-TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
+def check_scheme(key: str, uri: str) -> None:
+    """UserError naming ``key`` unless ``uri`` is a tracking URI (:func:`scheme_rule`)."""
+    try:
+        scheme_rule(uri, TRACKING_SCHEMES, "http://127.0.0.1:5000 or sqlite:///mlflow.db")
+    except ValueError as exc:
+        raise UserError(f"invalid value for '{key}': {uri!r}; {exc}") from None
 
 
-def check_scheme(
-    key: str,
-    uri,
-    schemes: tuple[str, ...] = TRACKING_SCHEMES,
-    hint: str = " (e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db)",
-) -> None:
-    """UserError naming ``key`` unless ``uri`` starts with one of ``schemes`` (``+driver`` allowed) and ``://``."""
-    scheme, sep, _ = str(uri).partition("://")
-    if not isinstance(uri, str) or not sep or scheme.partition("+")[0] not in schemes:
-        raise UserError(
-            f"invalid value for '{key}': {uri!r}; allowed schemes: {', '.join(s + '://' for s in schemes)}{hint}"
-        )
+def add_tracking_uri(parser, help: str = "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db") -> None:
+    """The commands' ``--tracking-uri`` option: ``$MLFLOW_TRACKING_URI``, else the jobs' default sqlite file."""
+    parser.add_argument(
+        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"), help=help
+    )
 
 
 def is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
-def server_healthy(uri: str, timeout: float = 3.0) -> bool:
-    """True when ``GET {uri}/health`` answers 200."""
+def server_healthy(uri: str, timeout: float = 3.0) -> bool:  # GET {uri}/health answers 200
     try:
         return requests.get(uri.rstrip("/") + "/health", timeout=timeout).status_code == 200
     except requests.RequestException:
@@ -56,11 +52,8 @@ def server_healthy(uri: str, timeout: float = 3.0) -> bool:
 
 
 def check_tracking_uri(uri: str, attempts: int = 2) -> None:
-    """Raise UserError (one line: the URI and how to start a server) when an HTTP tracking URI does not
-    answer. Other URIs (sqlite, postgresql) are opened by MLflow itself and need no server."""
-    if not is_http(uri):
-        return
-    if _poll(uri, stop_after_attempt(attempts), wait_fixed(1.0)):
+    """UserError (the URI and how to start a server) when an HTTP tracking URI does not answer."""
+    if not is_http(uri) or _poll(uri, stop_after_attempt(attempts), wait_fixed(1.0)):
         return
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(
@@ -81,6 +74,5 @@ def until(deadline: float):
 
 
 def _poll(uri: str, stop, wait) -> bool:
-    """Whether ``uri`` answers, asked again (tenacity ``stop`` and ``wait``) while it does not."""
     polls = Retrying(stop=stop, wait=wait, retry=retry_if_result(operator.not_), retry_error_callback=lambda _: False)
     return polls(server_healthy, uri)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import matplotlib
 
 matplotlib.use("Agg")  # jobs run headless, often several at once
@@ -22,15 +20,12 @@ def confusion_figure(confusion: dict, title: str):
     for ax, values, name in ((axes[0], cm, "counts"), (axes[1], share, "normalised (per true class)")):
         scale = values / max(values.max(), 1e-12)
         ax.imshow(scale, cmap="Blues", vmin=0, vmax=1)
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        ax.set(xticks=range(len(labels)), xticklabels=labels, yticks=range(len(labels)), yticklabels=labels)
+        ax.set(xlabel="predicted", ylabel="true")
         ax.set_title(name, fontsize=9)
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                text = f"{int(values[i, j])}" if values is cm else f"{values[i, j]:.1%}"
-                ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
+        for (i, j), v in np.ndenumerate(values):
+            text = f"{int(v)}" if values is cm else f"{v:.1%}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
@@ -41,21 +36,12 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false positive rate (real called fake)")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fake detected)")
     ax.set_title(title, fontsize=8)
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
-
-
-def _channel_grid(values: np.ndarray) -> np.ndarray:
-    rows = math.ceil(values.size / CHANNELS_PER_ROW)
-    grid = np.full(rows * CHANNELS_PER_ROW, np.nan)
-    grid[: values.size] = values
-    return grid.reshape(rows, CHANNELS_PER_ROW)
 
 
 def importance_figure(parts: dict, title: str):
@@ -66,18 +52,16 @@ def importance_figure(parts: dict, title: str):
     fig, axes = plt.subplots(len(parts), ncols, figsize=(4.2 * ncols, 3.2 * len(parts)), dpi=100, squeeze=False)
     for row, (name, part) in enumerate(parts.items()):
         ax = axes[row, 0]
-        image = ax.imshow(_channel_grid(part["channels"]), cmap="viridis")
+        channels = part["channels"]
+        grid = np.pad(channels, (0, -channels.size % CHANNELS_PER_ROW), constant_values=np.nan)
+        fig.colorbar(ax.imshow(grid.reshape(-1, CHANNELS_PER_ROW), cmap="viridis"), ax=ax, fraction=0.046)
+        ax.set(xlabel="channel mod 16", ylabel="channel // 16")
         ax.set_title(f"{name}: channel importance (row*{CHANNELS_PER_ROW}+col)", fontsize=8)
-        ax.set_xlabel("channel mod 16")
-        ax.set_ylabel("channel // 16")
-        fig.colorbar(image, ax=ax, fraction=0.046)
         if with_positions:
             ax = axes[row, 1]
-            image = ax.imshow(part["positions"], cmap="magma")
+            fig.colorbar(ax.imshow(part["positions"], cmap="magma"), ax=ax, fraction=0.046)
+            ax.set(xlabel="latent column", ylabel="latent row")
             ax.set_title(f"{name}: spatial importance", fontsize=8)
-            ax.set_xlabel("latent column")
-            ax.set_ylabel("latent row")
-            fig.colorbar(image, ax=ax, fraction=0.046)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
@@ -93,8 +77,7 @@ def curves_figure(curves: dict[str, list[float]], title: str):
             acc_ax.plot(values, "--", label=name)
         else:
             ax.plot(values, label=name)
-    ax.set_xlabel("epoch / round")
-    ax.set_ylabel("loss")
+    ax.set(xlabel="epoch / round", ylabel="loss")
     handles = ax.get_legend_handles_labels()
     if acc_ax is not None:
         acc_ax.set_ylabel("accuracy")

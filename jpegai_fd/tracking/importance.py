@@ -1,9 +1,5 @@
-"""Which latent channels and spatial positions a tree model relies on.
-
-Feature order follows :mod:`jpegai_fd.features`: the arrays of the component (``model_y``, then
-``model_uv`` for yuv) side by side; flatten puts each array's (C, H, W) values in C order, the patch
-methods one value per channel.
-"""
+"""Which latent channels and spatial positions a tree model relies on. Feature order follows
+:mod:`jpegai_fd.features`: the component's arrays side by side, flatten in (C, H, W) C order, patches per channel."""
 
 from __future__ import annotations
 
@@ -12,10 +8,7 @@ import numpy as np
 
 def tree_importances(model) -> np.ndarray | None:
     """Normalised importance per feature of a fitted tree ensemble, or None for other models.
-
-    Uses ``feature_importances_`` (random forest, LightGBM, ...). HistGradientBoosting has none, so
-    its split gains are summed per feature from the fitted trees.
-    """
+    HistGradientBoosting has no ``feature_importances_``: its split gains are summed per feature."""
     if hasattr(model, "feature_importances_"):
         imp = np.asarray(model.feature_importances_, dtype=float)
     elif hasattr(model, "_predictors") and hasattr(model, "n_features_in_"):
@@ -31,11 +24,8 @@ def tree_importances(model) -> np.ndarray | None:
 
 
 def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], whole_latents: bool) -> dict:
-    """Per latent array: ``channels`` (C,) and, when the features hold ``whole_latents`` (flatten),
-    ``positions`` (H, W) importance sums.
-
-    ``shapes`` maps each array name, in feature order, to its (C, H, W) latent shape.
-    """
+    """Per latent array (``shapes``: name -> (C, H, W), in feature order): ``channels`` (C,) and, with
+    ``whole_latents`` (flatten), ``positions`` (H, W) importance sums."""
     out, offset = {}, 0
     for name, (c, h, w) in shapes.items():
         if whole_latents:

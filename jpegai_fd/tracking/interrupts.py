@@ -1,43 +1,37 @@
-"""Ctrl-C and SIGTERM end a job the same way: as a KeyboardInterrupt, once.
-
-SLURM, ``kill`` and loky (when it tears its workers down) send SIGTERM, a terminal sends SIGINT to the
-whole process group. Both become one KeyboardInterrupt naming the signal, so that the job's run ends
-KILLED; further signals are ignored meanwhile, so that a second Ctrl-C cannot cut that clean-up short
-(it is bounded: see :func:`stop_descendants`).
-"""
+"""Ctrl-C and SIGTERM (SLURM, ``kill``, loky tearing its workers down) end a job the same way: one
+KeyboardInterrupt naming the signal, so that its run ends KILLED; further signals are ignored meanwhile,
+so that a second Ctrl-C cannot cut that bounded clean-up short."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+
 import psutil
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 PREFIX = "interrupted by "
 _previous_hook = sys.unraisablehook
 
 
-def _interrupt(signum, frame) -> None:
-    for s in SIGNALS:
+def _interrupt(signum, frame, ignore=SIGNALS) -> None:
+    for s in ignore:
         signal.signal(s, signal.SIG_IGN)
     raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
 
 
 def _once_more(signum, frame) -> None:
-    signal.signal(signum, signal.SIG_IGN)
-    raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
+    _interrupt(signum, frame, (signum,))
 
 
 def _redeliver(unraisable) -> None:
-    """A signal that lands while Python runs a finaliser (a weakref callback, ``__del__``) raises our
-    KeyboardInterrupt where Python can only print it ("Exception ignored in ...") and drop it: send the
-    signal again, so that it is raised once more, outside, and ends the job as it should."""
+    """Our KeyboardInterrupt raised in a finaliser (weakref callback, ``__del__``) is only printed and
+    dropped by Python: send the signal again, so that it is raised once more, outside."""
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt) and str(exc).startswith(PREFIX):
         signum = signal.Signals[str(exc)[len(PREFIX) :]]
@@ -65,18 +59,13 @@ def restore(previous: dict | None) -> None:
         signal.signal(s, handler)
 
 
-def reason(exc: BaseException) -> str:
-    """The ``error`` tag of a run ended by ``exc`` (a KeyboardInterrupt)."""
+def reason(exc: BaseException) -> str:  # the ``error`` tag of a run ended by a KeyboardInterrupt
     return f"{type(exc).__name__}: {exc or 'interrupted'}"
 
 
 def stop_descendants(grace_s: float = 15.0) -> int:
-    """End every process this one started (loky workers, submitit's local jobs): SIGTERM, which each
-    job turns into KILLED for its own run, then SIGKILL after ``grace_s``. Returns how many there were.
-
-    Only once they are gone can no job create or end a run behind the back of the launching
-    process's final sweep over the parent's runs.
-    """
+    """SIGTERM every process this one started (each job ends its run KILLED), SIGKILL after ``grace_s``;
+    returns how many. Once they are gone no job can touch a run behind the launcher's final sweep."""
 
     def is_job(p) -> bool:  # loky's resource tracker ignores signals on purpose and ends after us
         try:
@@ -86,16 +75,12 @@ def stop_descendants(grace_s: float = 15.0) -> int:
 
     procs = [p for p in psutil.Process().children(recursive=True) if is_job(p)]
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=grace_s)
     for p in alive:
         log.debug("process %s did not end within %.0fs of SIGTERM; killing it", p.pid, grace_s)
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=5)
     return len(procs)

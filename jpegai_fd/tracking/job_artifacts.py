@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, roc_curve
 
+from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
+from jpegai_fd.features import COMPONENT_ARRAYS
 from jpegai_fd.scoring.evaluate import confusion
 from jpegai_fd.scoring.labels import FAKE
 from jpegai_fd.tracking.figures import confusion_figure, curves_figure, importance_figure, roc_figure
 from jpegai_fd.tracking.importance import split_importances, tree_importances
-from jpegai_fd.features import COMPONENT_ARRAYS
-from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 
 
 def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_trials(run, trials: pd.DataFrame) -> None:
-    """``optuna_trials.csv`` plus the ``trial/value`` series (step = trial number) for the UI's charts."""
+    """``optuna_trials.csv``, the ``trial/value`` series (step = trial number) and ``trials/<state>`` counts."""
     table = trials_table(trials)
     run.log_text(table.to_csv(index=False), "optuna_trials.csv")
     done = table.dropna(subset=["value"])
@@ -62,9 +62,7 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
 
 
 def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_latents: bool, title: str) -> None:
-    """For tree models: importance per latent channel and (with ``whole_latents``: flatten) per spatial
-    position, as JSON and heat maps. ``shapes``: each latent array of the component, in feature order
-    -> (C, H, W)."""
+    """For tree models: importance per latent channel (and per position for flatten), JSON and heat maps."""
     importances = tree_importances(model)
     if importances is None:
         return
@@ -77,23 +75,18 @@ def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_l
 
 def latent_shapes(group, component: str, latent: str) -> dict[str, tuple[int, int, int]]:
     """(C, H, W) of each latent array that ``component`` (y | yuv) feeds to the features, in feature order."""
-
     return {name: tuple(group.array(latent, name).shape[1:]) for name in COMPONENT_ARRAYS[component]}
 
 
 def log_dataset_manifest(run, splits_and_groups, cache: str) -> None:
-    """Log ``dataset/<split>_manifest.csv`` (every image with status and reason) with ``run``; file
-    hashes come from the memo beside the latent cache at ``cache``."""
-
+    """``dataset/<split>_manifest.csv`` (every image with status and reason); hashes from the memo at ``cache``."""
     memo = hash_memo(cache)
     for split, group in splits_and_groups:
         run.log_text(manifest_csv(split, group, memo), f"dataset/{split.name}_manifest.csv")
 
 
 def log_training_curves(run, model, prefix: str) -> None:
-    """Log each curve of ``model.curves_`` as the metric ``prefix/name`` (step = epoch or round) and
-    ``figures/<prefix>_curves.png`` through ``run`` (a :class:`TrackedRun`);
-    estimators without curves log nothing."""
+    """Each curve of ``model.curves_`` as metric ``prefix/name`` (step = epoch or round), and its figure."""
     curves = getattr(model, "curves_", None)
     if not curves:
         return

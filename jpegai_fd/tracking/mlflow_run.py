@@ -1,12 +1,7 @@
-"""One MLflow run per job: tags for the grid factors, the flattened config as params, metrics,
-timings, figures and artifacts.
-
-Calls are few and batched: the run is created with its tags, params go in one ``log_batch``, metrics
-in another, and artifacts are written to a local folder during the job (the job's Hydra output
-folder) and uploaded together when the run ends. If the server stops answering mid-job, the job retries
-for ``tracking.retry_s`` and then goes on; its artifacts stay in that folder and the job writes its
-results and a journal of the run (``tracking.json``) next to them, for ``python -m jpegai_fd.cli.sync``.
-"""
+"""One MLflow run per job, with few batched calls: tags at creation, params and metrics in ``log_batch``,
+artifacts written to the job's folder and uploaded when the run ends. A server that stops answering is
+retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
+``python -m jpegai_fd.cli.sync``."""
 
 from __future__ import annotations
 
@@ -18,21 +13,20 @@ import time
 import uuid
 from pathlib import Path
 
-from jpegai_fd.tracking import connection  # noqa: F401  (sets short HTTP retries before mlflow loads)
-from jpegai_fd.tracking import interrupts
+# connection first: it sets short HTTP retries before mlflow loads
 from jpegai_fd.tracking.connection import check_tracking_uri, is_http, server_healthy, until, wait_for_server
-
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
+from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
 from jpegai_fd.tracking.ui import mark_training_experiment
-from mlflow.tracking.context.registry import resolve_tags
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -44,12 +38,10 @@ def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> 
     return tracking.run_name or job_run_name(record.factors, place.overrides)
 
 
-@retry(  # create_experiment fails when another process created it between our two calls: look again
-    retry=retry_if_exception_type(MlflowException),
-    stop=stop_after_attempt(5),
-    wait=wait_incrementing(0.2, 0.2),
-    reraise=True,
-)
+RACED = retry_if_exception_type(MlflowException)  # another process created the experiment between our calls
+
+
+@retry(retry=RACED, stop=stop_after_attempt(5), wait=wait_incrementing(0.2, 0.2), reraise=True)
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """Id of experiment ``name``, created if missing; safe when several processes race to create it."""
     exp = client.get_experiment_by_name(name)
@@ -62,40 +54,24 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     return experiment_id
 
 
-def default_tags(tags: dict[str, str]) -> dict[str, str]:
-    """``tags`` plus MLflow's own context tags (source, user, git commit) as the fluent API sets them."""
-
-    return resolve_tags(tags)
+default_tags = resolve_tags  # tags plus MLflow's context tags (source, user, git commit), as the fluent API sets
 
 
 class TrackedRun:
-    """Context manager around one MLflow run of a job.
+    """Context manager around one job's MLflow run (a child of the sweep's parent in a tracked multirun).
 
-    ``local_dir`` (default: a temporary folder) receives every artifact under ``artifacts/`` before
-    upload. Inside a tracked multirun the run is a child of the sweep's parent run. On an exception
-    the run ends FAILED with the error as the ``error`` tag (KILLED on a KeyboardInterrupt, i.e. Ctrl-C
-    or SIGTERM), and the exception propagates.
-
-    A tracking server that stops answering is retried with back-off for ``tracking.retry_s`` seconds
-    (also at the start: a job of a sweep then runs without a run); after that the job goes on
-    locally and :attr:`lost` holds the reason. Everything the run was sent is also journalled to
-    ``<local_dir>/tracking.json`` (ids, tags, params, metrics, final status), from which
-    ``python -m jpegai_fd.cli.sync`` uploads what the server missed.
-    """
+    Artifacts go to ``<output_dir or a temporary folder>/artifacts/`` until the upload. An exception ends
+    the run FAILED with tag ``error`` (KILLED on Ctrl-C or SIGTERM) and propagates. A server lost for
+    ``tracking.retry_s`` leaves :attr:`lost` set; everything sent is journalled to ``tracking.json``."""
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
-        self.tracking, self.record, self.place = tracking, record, place
-        local_dir = place.output_dir
-        self._temporary = local_dir is None  # outside Hydra: removed once the upload succeeded
-        self.local_dir = Path(local_dir) if local_dir else Path(tempfile.mkdtemp(prefix="jpegai_fd_run_"))
+        self.tracking, self.record, self.place, self.retry_s = tracking, record, place, tracking.retry_s
+        self._temporary = place.output_dir is None  # outside Hydra: removed once the upload succeeded
+        self.local_dir = Path(place.output_dir or tempfile.mkdtemp(prefix="jpegai_fd_run_"))
         self.artifact_dir = self.local_dir / "artifacts"
         self.client: MlflowClient | None = None
-        self.run = None
-        self.parent_id: str | None = None
-        self.lost: str | None = None
+        self.run, self.parent_id, self.lost, self.journal = None, None, None, {}
         self.name = run_name(tracking, record, place)
-        self.retry_s = tracking.retry_s
-        self.journal: dict = {}
 
     def __enter__(self) -> "TrackedRun":
         uri = self.tracking.uri
@@ -105,26 +81,13 @@ class TrackedRun:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
         params = self.record.params
         # key: the sync's idempotency key for a run the server never saw
-        self.journal = {
-            "key": uuid.uuid4().hex,
-            "uri": uri,
-            "experiment": self.tracking.experiment,
-            "parent_run_id": self.parent_id,
-            "run_id": None,
-            "run_name": self.name,
-            "tags": default_tags(tags),
-            "params": params,
-            "metrics": [],
-            "status": "RUNNING",
-            "lost": None,
-        }
+        self.journal = dict(key=uuid.uuid4().hex, uri=uri, experiment=self.tracking.experiment, run_id=None)
+        self.journal |= dict(parent_run_id=self.parent_id, run_name=self.name, tags=default_tags(tags), params=params)
+        self.journal |= dict(metrics=[], status="RUNNING", lost=None)
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
-            log.warning(
-                "%s; the job runs without it and keeps its results in %s (python -m jpegai_fd.cli.sync uploads them)",
-                self.lost,
-                self.local_dir,
-            )
+            kept = f"keeps its results in {self.local_dir} (python -m jpegai_fd.cli.sync uploads them)"
+            log.warning("%s; the job runs without it and %s", self.lost, kept)
         else:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
@@ -169,11 +132,9 @@ class TrackedRun:
         tmp.replace(self.local_dir / JOURNAL)
 
     def guarded(self, call, *args, **kwargs) -> None:
-        """Run a tracking call. While an HTTP server does not answer, retry it with back-off for up to
-        ``retry_s``; after that the server counts as lost (warn once, skip the rest, keep the journal).
-        A call that a live server refuses is retried a few times (parallel jobs race, e.g. two creating
-        the same dataset row), then only that call is skipped: the run is tagged ``warning.tracking``
-        and still ends with its true status, never left RUNNING."""
+        """Run a tracking call; a server that does not answer is retried with back-off for ``retry_s``, then
+        lost (warn once, skip the rest). A call a live server refuses (parallel jobs race) is retried a few
+        times, then skipped alone with tag ``warning.tracking``: the run still ends with its true status."""
         if self.lost is not None or call is None:
             return
         uri, deadline = self.tracking.uri, time.monotonic() + self.retry_s
@@ -208,7 +169,6 @@ class TrackedRun:
             self._write_journal()
 
     def _refused(self, what: str, reason: str) -> None:
-        """A call the server refused for good: say so in the log, the journal and on the run itself."""
         log.warning("MLflow refused %s for run %s (%s); the job goes on", what, self.run_id, reason)
         self.journal.setdefault("refused", []).append(f"{what}: {reason}")
         note = f"{what} refused: {reason}"[:5000]
@@ -236,8 +196,7 @@ class TrackedRun:
         now = int(time.time() * 1000)
         self._log_metrics([Metric(k, float(v), now, step) for k, v in metrics.items()])
 
-    def log_series(self, key: str, values, steps) -> None:
-        """One metric over steps (e.g. the CV score of each Optuna trial), in one request."""
+    def log_series(self, key: str, values, steps) -> None:  # one metric over steps, in one request
         now = int(time.time() * 1000)
         self._log_metrics([Metric(key, float(v), now, int(s)) for v, s in zip(values, steps)])
 
@@ -248,7 +207,6 @@ class TrackedRun:
         )
 
     def log_params(self, params: dict) -> None:
-        """More params (values as text), e.g. the parameters the final model was built with."""
         text = {k: str(v)[:PARAM_VALUE_LIMIT] for k, v in params.items()}
         self.journal["params"].update(text)  # a run kept offline gets them at sync too
         self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])

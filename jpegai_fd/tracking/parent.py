@@ -1,10 +1,5 @@
-"""The parent MLflow run of a multirun: opened before the first job, closed after the last.
-
-It lives in the launching process. Jobs attach to it through the sweep folder
-(``<sweep dir>/.jpegai_fd/parent_run.json``, :func:`jpegai_fd.tracking.sweep.parent_run_id`), whatever
-the launcher. With ``tracking.resume=true`` the latest parent run of the same sweep (same overrides) is
-reopened instead. On Ctrl-C or SIGTERM, :func:`abort` ends the sweep's runs KILLED.
-"""
+"""The parent MLflow run of a multirun, held by the launching process: opened before the first job
+(reopened with ``tracking.resume=true``), closed after the last, ended KILLED by :func:`abort`."""
 
 from __future__ import annotations
 
@@ -19,21 +14,10 @@ from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.connection import check_tracking_uri
 from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
 from jpegai_fd.tracking.settings import TrackingSettings
-from jpegai_fd.tracking.sweep import (
-    ROLE,
-    SWEEP_KEY,
-    end_running_children,
-    latest_run,
-    read_outcomes,
-    sweep_key,
-    sweep_name,
-    sweep_overrides,
-    sweep_status,
-    write_parent,
-)
+from jpegai_fd.tracking.sweep import ROLE, SWEEP_KEY, end_parent, end_running_children, latest_run, read_outcomes
+from jpegai_fd.tracking.sweep import sweep_key, sweep_name, sweep_overrides, sweep_status, write_parent
 
 log = logging.getLogger(__name__)
-OUTCOMES = ("finished", "skipped", "failed", "killed")
 
 
 @dataclass
@@ -54,10 +38,8 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
     client = MlflowClient(tracking.uri)
     experiment_id = ensure_experiment(client, tracking.experiment)  # once, before parallel workers race
     key = sweep_key(overrides)
-    previous = None
-    if tracking.resume:
-        query = f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'"
-        previous = latest_run(client, experiment_id, query)
+    query = f"tags.`{ROLE}` = 'sweep' and tags.`{SWEEP_KEY}` = '{key}'"
+    previous = latest_run(client, experiment_id, query) if tracking.resume else None
     if previous is not None:
         run_id = previous.info.run_id
         client.update_run(run_id, status="RUNNING")
@@ -77,11 +59,9 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
 
 def close_parent(parent: ParentRun, counts: Counter) -> bool:
     """End the parent run with its jobs' outcome counts; False when the server could not be told
-    (the jobs' results are on disk; ``jpegai_fd.cli.sync`` closes it later)."""
+    (``jpegai_fd.cli.sync`` closes it later)."""
     try:
-        for status in OUTCOMES:
-            parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
-        parent.client.set_terminated(parent.run_id, sweep_status(counts))
+        end_parent(parent.client, parent.run_id, counts, sweep_status(counts))
     except Exception as exc:  # noqa: BLE001  (any tracking failure: the results stay on disk)
         log.warning("could not close the sweep's parent run %s: %s", parent.run_id, str(exc).splitlines()[0])
         return False
@@ -90,18 +70,17 @@ def close_parent(parent: ParentRun, counts: Counter) -> bool:
 
 
 def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
-    """After Ctrl-C or SIGTERM in the launching process: stop the job processes it started, then end the
-    parent's runs still RUNNING and the parent itself KILLED. Returns why the server could not be told, or None."""
+    """After Ctrl-C or SIGTERM: stop the job processes, then end the parent's runs still RUNNING and the
+    parent KILLED. Returns why the server could not be told, or None."""
     interrupts.stop_descendants()
     if parent is None or parent.run_id is None or parent.closed:
         return None
     try:
         end_running_children(parent.client, parent.experiment_id, parent.run_id, "KILLED", interrupts.reason(exc))
-        counts = Counter(o["status"] for o in read_outcomes(parent.sweep_dir))
-        for status in OUTCOMES:
-            parent.client.set_tag(parent.run_id, f"jobs.{status}", str(counts[status]))
         parent.client.set_tag(parent.run_id, "error", interrupts.reason(exc))
-        parent.client.set_terminated(parent.run_id, "KILLED")
+        end_parent(
+            parent.client, parent.run_id, Counter(o["status"] for o in read_outcomes(parent.sweep_dir)), "KILLED"
+        )
     except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.cli.sync ends the runs later)
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     return None

@@ -1,9 +1,5 @@
-"""``tracking.resume=true``: skip a job whose identical config already finished in the experiment.
-
-"Identical" means the same :func:`jpegai_fd.tracking.sweep.config_hash` (the resolved config without
-``tracking``). When the finished run belongs to another sweep, a copy of its metrics is logged as a
-child of the current sweep (tag ``jpegai_fd.reused_from``), so the sweep's report stays complete.
-"""
+"""``tracking.resume=true``: skip a job whose config (same config hash) already FINISHED in the experiment.
+A finished run of another sweep is copied (metrics, params) as a child of this one, tag ``jpegai_fd.reused_from``."""
 
 from __future__ import annotations
 
@@ -23,7 +19,6 @@ log = logging.getLogger(__name__)
 
 
 def finished_run(tracking: TrackingSettings, record: JobRecord):
-    """The latest FINISHED job run with this config in ``tracking.experiment``, or None."""
     check_tracking_uri(tracking.uri)
     client = MlflowClient(tracking.uri)
     exp = client.get_experiment_by_name(tracking.experiment)
@@ -39,13 +34,8 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
     if parent is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
         return done.info.run_id
     client = MlflowClient(tracking.uri)
-    tags = {
-        **record.factors,
-        ROLE: "job",
-        CONFIG_HASH: record.config_hash,
-        REUSED_FROM: done.info.run_id,
-        MLFLOW_PARENT_RUN_ID: parent,
-    }
+    tags = {**record.factors, ROLE: "job", CONFIG_HASH: record.config_hash, REUSED_FROM: done.info.run_id}
+    tags[MLFLOW_PARENT_RUN_ID] = parent
     name = run_name(tracking, record, place)
     copy = client.create_run(done.info.experiment_id, run_name=name, tags=default_tags(tags))
     client.log_batch(
@@ -58,21 +48,16 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
 
 
 def resume_finished(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> dict[str, float] | None:
-    """With an identical finished run in the experiment: write ``results.json`` (status skipped) to
-    the job's folder, record the outcome for the sweep and return the run's ``test/*`` metrics; else None."""
+    """With an identical finished run: ``results.json`` (status skipped), the outcome for the sweep, and
+    the run's ``test/*`` metrics; else None."""
     done = finished_run(tracking, record)
     if done is None:
         return None
     run_id = reuse(tracking, record, place, done)
     metrics = {k: v for k, v in done.data.metrics.items() if k.startswith("test/")}
     log.info("resume: this config already finished in run %s; skipping the job", done.info.run_id)
-    summary = {
-        "status": "skipped",
-        "run_id": run_id,
-        "reused_from": done.info.run_id,
-        "factors": record.factors,
-        "metrics": metrics,
-    }
+    summary = {"status": "skipped", "run_id": run_id, "reused_from": done.info.run_id}
+    summary |= {"factors": record.factors, "metrics": metrics}
     if place.output_dir is not None:
         (place.output_dir / "results.json").write_text(json.dumps(summary, indent=2, default=float))
     record_outcome(place, "skipped", run_id=run_id, reused_from=done.info.run_id)

@@ -26,9 +26,8 @@ def threshold_metrics(decision) -> dict[str, float]:
 
 
 def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
-    """``threshold.json``, ``calibration.json`` (ECE/Brier before and after on the test images) and
-    ``figures/reliability.png`` through ``run``; ``test`` is the test split's ``SplitScores``."""
-
+    """``threshold.json``, ``calibration.json`` (ECE/Brier before and after, test images) and
+    ``figures/reliability.png``; ``test``: the test split's ``SplitScores``."""
     run.log_dict(decision.threshold.as_dict(), "threshold.json")
     curves = {"raw": test.score}
     if decision.calibrator is not None:
@@ -39,18 +38,14 @@ def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
 
 
 def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> None:
-    """``scores/<split>_scores.csv``: per image the model's P(fake) (as ``predict`` gives it), the
-    decision, and the raw score the cut applies to."""
-
+    """``scores/<split>_scores.csv``: per image P(fake) (as ``predict`` gives it), decision and raw score."""
     text = scores_csv(ids, y_true, scores.p_fake, (~scores.fake).astype(int), scores.score)
     run.log_text(text, f"scores/{split}_scores.csv")
 
 
 def log_audit(run, splits, max_auc: float) -> dict:
-    """Audit the files of ``splits`` (DatasetSplits) before training: ``dataset/audit.json``, tag
-    ``audit.shortcut``, and when a property alone separates the classes one warning line and the tag
-    ``warning.audit``. Returns the report."""
-
+    """Audit the files of ``splits`` before training: ``dataset/audit.json``, tag ``audit.shortcut``, and a
+    warning line and tag ``warning.audit`` when a file property alone separates the classes."""
     report = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in splits}, max_auc)
     run.log_dict(report, "dataset/audit.json")
     tags = audit_tags(report)
@@ -62,16 +57,11 @@ def log_audit(run, splits, max_auc: float) -> dict:
 
 
 def log_extras(run, plan, result, cache: str) -> dict[str, float]:
-    """The extra evaluation's metrics, per-image scores, manifests, conditions, table and charts
-    through ``run``; the metrics ({} when the plan had nothing beyond the test split)."""
+    """The extra evaluation's metrics, per-image scores, manifests, conditions, table and charts; the metrics."""
     if plan.empty:
         return {}
-    metrics = {
-        **result.metrics(),
-        "extract/extra_images_extracted": result.extracted,
-        "extract/extra_images_cached": result.cached,
-        "time/extra_s": result.seconds,
-    }
+    metrics = {**result.metrics(), "extract/extra_images_extracted": result.extracted}
+    metrics |= {"extract/extra_images_cached": result.cached, "time/extra_s": result.seconds}
     run.log_metrics(metrics)
     memo = hash_memo(cache)
     for e in result.entries:
@@ -90,10 +80,8 @@ def log_extras(run, plan, result, cache: str) -> dict[str, float]:
     rows = report.entry_rows(result.entries)
     run.log_text(rows.to_csv(index=False), "extra/table.csv")
     run.log_text(report.table_markdown(rows, f"{run.name}: every test set, condition and rate"), "extra/table.md")
-    for name, chart in (
-        ("robustness", report.robustness_chart(rows, run.name)),
-        ("rates", report.rate_chart(rows, run.name)),
-    ):
+    charts = {"robustness": report.robustness_chart(rows, run.name), "rates": report.rate_chart(rows, run.name)}
+    for name, chart in charts.items():
         if chart is not None:
             run.log_figure(chart, f"figures/{name}.png")
     return metrics

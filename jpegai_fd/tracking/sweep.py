@@ -1,11 +1,6 @@
-"""What ties the jobs of one multirun together: the sweep's identity, its parent run, job outcomes.
-
-The parent run is created in the launching process (:mod:`jpegai_fd.tracking.sweep_callback`) and its
-id written to ``<sweep dir>/.jpegai_fd/parent_run.json``; every job, whatever the launcher (in
-process, joblib workers, SLURM), reads it from the sweep folder that Hydra gives it. Each job also
-writes ``<sweep dir>/.jpegai_fd/jobs/<num>.json`` (finished, skipped, failed or killed) so that the launching
-process can close the parent run and set the exit code.
-"""
+"""What ties a multirun's jobs together, through files in ``<sweep dir>/.jpegai_fd/`` (any launcher):
+the parent run's id (``parent_run.json``, written by the launching process) and each job's outcome
+(``jobs/<num>.json``: finished, skipped, failed or killed), from which the launcher closes the parent."""
 
 from __future__ import annotations
 
@@ -21,7 +16,6 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.names import unique_sweep_suffix
 from jpegai_fd.tracking.settings import JobPlace
 
-# Tags of our own, next to the grid factors.
 ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
 CONFIG_HASH = "jpegai_fd.config_hash"
 SWEEP_KEY = "jpegai_fd.sweep_key"  # identity of a sweep's overrides: a rerun of the same sweep has the same key
@@ -33,7 +27,6 @@ STATE_DIR = ".jpegai_fd"
 
 
 def latest_run(client, experiment_id: str, filter_string: str):
-    """The most recently started run of the experiment matching ``filter_string``, or None."""
     runs = client.search_runs(
         [experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"], max_results=1
     )
@@ -41,7 +34,6 @@ def latest_run(client, experiment_id: str, filter_string: str):
 
 
 def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
-    """End the parent's child runs still RUNNING with ``status`` and tag ``error``; their ids."""
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # mlflow waits: the command line imports this module
 
     running = client.search_runs(
@@ -55,13 +47,18 @@ def end_running_children(client, experiment_id: str, parent_id: str, status: str
     return [r.info.run_id for r in running]
 
 
+def end_parent(client, run_id: str, counts, status: str) -> None:
+    """Tag a parent run with its jobs' outcome counts (``jobs.<outcome>``) and end it with ``status``."""
+    for outcome in ("finished", "skipped", "failed", "killed"):
+        client.set_tag(run_id, f"jobs.{outcome}", str(counts[outcome]))
+    client.set_terminated(run_id, status)
+
+
 def sweep_status(counts) -> str:
-    """Final status of a parent run from its jobs' outcome counts."""
     return "FAILED" if counts.get("failed") else "KILLED" if counts.get("killed") else "FINISHED"
 
 
 def sweep_overrides(task_overrides) -> list[str]:
-    """The overrides that define the sweep's jobs, in the user's order."""
     return [o for o in task_overrides if o.lstrip("+~").partition("=")[0] not in TRACKING_ONLY]
 
 
@@ -89,10 +86,8 @@ def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None
 
 
 def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
-    """Make ``sweep_dir`` this sweep's, atomically (a claim file created with O_EXCL): two sweeps never
-    share a folder, even started at the same moment; only ``tracking.resume=true`` on the same sweep
-    (same overrides) may continue in a folder that holds one. A folder that Hydra already used for a
-    sweep (``multirun.yaml``) counts as claimed."""
+    """Make ``sweep_dir`` this sweep's with an O_EXCL claim file: two sweeps never share a folder; only
+    ``tracking.resume=true`` of the same overrides may continue in one. Hydra's ``multirun.yaml`` counts as a claim."""
     d = state_dir(sweep_dir)
     d.mkdir(parents=True, exist_ok=True)
     key = sweep_key(task_overrides)
@@ -118,7 +113,6 @@ def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
 
 
 def parent_run_id(place: JobPlace) -> str | None:
-    """The sweep's parent run id, when this job belongs to a tracked multirun."""
     if place.sweep_dir is None:
         return None
     path = state_dir(place.sweep_dir) / "parent_run.json"
@@ -135,30 +129,27 @@ def record_outcome(place: JobPlace, status: str, **details) -> None:
 
 
 def read_outcomes(sweep_dir: str | Path) -> list[dict]:
-    """The outcomes the jobs recorded, by job number (10 after 9)."""
-    d = state_dir(sweep_dir) / "jobs"
-    found = [json.loads(p.read_text()) for p in d.glob("*.json")] if d.exists() else []
-    return sorted(found, key=lambda o: int(o["job"]))
+    found = [json.loads(p.read_text()) for p in (state_dir(sweep_dir) / "jobs").glob("*.json")]
+    return sorted(found, key=lambda o: int(o["job"]))  # 10 after 9
 
 
 def clear_outcomes(sweep_dir: str | Path) -> None:
-    d = state_dir(sweep_dir) / "jobs"
-    for p in d.glob("*.json") if d.exists() else ():
+    for p in (state_dir(sweep_dir) / "jobs").glob("*.json"):
         p.unlink()
 
 
+def _record_end(place: JobPlace, status: str, error: str) -> None:
+    """``results.json`` (status and error) in the job's folder, and its outcome for the sweep."""
+    if place.output_dir is not None:
+        (place.output_dir / "results.json").write_text(json.dumps({"status": status, "error": error}, indent=2))
+    record_outcome(place, status, error=error[:2000], overrides=place.override_dirname)
+
+
 def record_failure(place: JobPlace, exc: BaseException) -> None:
-    """A failed job: ``results.json`` with the error in its output folder, and its outcome for the sweep."""
-    error = f"{type(exc).__name__}: {exc}"
     if place.output_dir is not None:
-        (place.output_dir / "results.json").write_text(json.dumps({"status": "failed", "error": error}, indent=2))
         (place.output_dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
-    record_outcome(place, "failed", error=error[:2000], overrides=place.override_dirname)
+    _record_end(place, "failed", f"{type(exc).__name__}: {exc}")
 
 
-def record_interrupt(place: JobPlace, exc: BaseException) -> None:
-    """A job stopped by Ctrl-C or SIGTERM: ``results.json`` (status killed) and its outcome."""
-    error = f"{type(exc).__name__}: {exc or 'interrupted'}"
-    if place.output_dir is not None:
-        (place.output_dir / "results.json").write_text(json.dumps({"status": "killed", "error": error}, indent=2))
-    record_outcome(place, "killed", error=error, overrides=place.override_dirname)
+def record_interrupt(place: JobPlace, exc: BaseException) -> None:  # Ctrl-C or SIGTERM
+    _record_end(place, "killed", f"{type(exc).__name__}: {exc or 'interrupted'}")

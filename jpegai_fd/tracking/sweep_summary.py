@@ -1,21 +1,19 @@
-"""The table a multirun ends with: one line per job (factors, accuracy, AUC, times, status), then
-where the report and the UI are. Read from the jobs' ``results.json`` in the sweep folder, so it
-works for every launcher and does not need the tracking server.
-"""
+"""The table a multirun ends with (one line per job, then where the report and the UI are), read from
+the jobs' ``results.json``: it works for every launcher and without the tracking server."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from jpegai_fd.tracking.ui import where_to_look
 import logging
-import sys
+from collections import Counter
+from pathlib import Path
+
+from jpegai_fd.tracking.ui import where_to_look
 
 FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
 
 
 def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
-    """(job folder name, parsed results.json) of every job of the sweep, in job-number order."""
     found = []
     for path in Path(sweep_dir).glob("*/results.json"):
         try:
@@ -30,9 +28,8 @@ def _cell(value, digits: int = 3) -> str:
 
 
 def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: job, the factors that vary between the jobs (all of them if only one job),
-    acc (fixed 0.5 rule), acc@valid (at the cut chosen on valid), auc, total seconds and its tuning
-    share, status."""
+    """Header and rows: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc,
+    total and tuning seconds, status."""
     factors = [r.get("factors", {}) for _, r in results]
     varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
         f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
@@ -41,19 +38,9 @@ def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[
     rows = []
     for (job, r), fs in zip(results, factors):
         metrics, timings = r.get("metrics", {}), r.get("timings", {})
-        total = sum(timings.values()) if timings else None
-        rows.append(
-            [
-                job,
-                *[str(fs.get(f, "?")) for f in varying],
-                _cell(metrics.get("test/accuracy")),
-                _cell(metrics.get("test/accuracy_at_valid")),
-                _cell(metrics.get("test/roc_auc")),
-                _cell(total, 1),
-                _cell(timings.get("time/tune_s"), 1),
-                str(r.get("status", "?")),
-            ]
-        )
+        scores = [_cell(metrics.get(f"test/{m}")) for m in ("accuracy", "accuracy_at_valid", "roc_auc")]
+        seconds = [_cell(sum(timings.values()) if timings else None, 1), _cell(timings.get("time/tune_s"), 1)]
+        rows.append([job, *[str(fs.get(f, "?")) for f in varying], *scores, *seconds, str(r.get("status", "?"))])
     return header, rows
 
 
@@ -77,17 +64,13 @@ def sweep_summary(
     experiment_id: str | None = None,
     experiment: str = "jpegai_fd",
 ) -> str:
-    """The text printed at the end of a multirun (see the module docstring)."""
     results = job_results(sweep_dir)
-    header, rows = summary_rows(results)
-    counts = {}
-    for _, r in results:
-        counts[r.get("status", "?")] = counts.get(r.get("status", "?"), 0) + 1
+    counts = Counter(r.get("status", "?") for _, r in results)
     parts = [
         f"sweep finished: {len(results)} jobs ("
         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         + f"), folder {sweep_dir}",
-        format_table(header, rows),
+        format_table(*summary_rows(results)),
     ]
     if parent_run_id:
         uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
@@ -99,14 +82,12 @@ def sweep_summary(
 
 
 def print_sweep_summary(config, parent_run_id: str | None, experiment_id: str | None) -> None:
-    """Print the summary for the multirun of Hydra ``config`` (nothing when no job left results);
-    never raises: the jobs are done, a summary problem must not change the exit code."""
-
+    """Print the summary of Hydra ``config``'s multirun, if any job left results; never raises (the jobs are done)."""
     try:
         sweep_dir = config.hydra.sweep.dir
         if not job_results(sweep_dir):
             return
         text = sweep_summary(sweep_dir, parent_run_id, config.tracking.uri, experiment_id, config.tracking.experiment)
-        print("\n" + text, file=sys.stdout, flush=True)
+        print("\n" + text, flush=True)
     except Exception as exc:  # noqa: BLE001
         logging.getLogger(__name__).warning("could not print the sweep summary: %s", exc)

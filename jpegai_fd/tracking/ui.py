@@ -1,12 +1,10 @@
 """Where a user looks at the runs: the experiment's page in the MLflow UI, in its training-runs view.
 
 MLflow 3.x opens an experiment in its GenAI (traces) view unless the URL asks for the classic one
-(``workflowType=machine_learning``; the UI's ``mlflow.workflowType`` setting remembers the last choice).
-The experiment also carries the ``mlflow.experimentKind`` tag that MLflow's UI uses to tell model
-training from GenAI work where it reads the tag.
-"""
+(``workflowType=machine_learning``); new experiments also get the ``mlflow.experimentKind`` tag."""
 
 from __future__ import annotations
+
 import json
 import urllib.parse
 import urllib.request
@@ -18,7 +16,6 @@ DEFAULT_UI = "http://127.0.0.1:5000"
 
 
 def experiment_url(base: str, experiment_id: str) -> str:
-    """The runs table of ``experiment_id`` on the UI at ``base`` (http://host:port), classic view."""
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}?workflowType=machine_learning"
 
 
@@ -31,14 +28,11 @@ def where_to_look(tracking_uri: str, experiment_id: str) -> str:
 
 
 def mark_training_experiment(client, experiment_id: str) -> None:
-    """Tag a new experiment as model training (not GenAI)."""
     client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
 
 def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
-    """What the server prints for the user to open: experiment ``experiment``'s runs if it exists yet
-    (asked over the REST API, without importing mlflow), else the experiments list."""
-
+    """What the server prints to open: the experiment's runs if it exists (REST, no mlflow import), else the list."""
     query = urllib.parse.urlencode({"experiment_name": experiment})
     try:
         with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get-by-name?{query}", timeout=5) as response:
