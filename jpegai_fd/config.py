@@ -238,17 +238,12 @@ def settings(cfg: DictConfig) -> Settings:
 
 # ---- one-line errors
 def _field(cls: type, name: str):
-    fields = getattr(cls, "model_fields", None) or getattr(cls, "__pydantic_fields__", {})
-    return fields.get(name)
+    return getattr(cls, "__pydantic_fields__", {}).get(name)
 
 
 def _bounds(info) -> dict:
-    out = {}
-    for m in info.metadata if info is not None else ():
-        for attr in ("ge", "gt", "le", "lt"):
-            if getattr(m, attr, None) is not None:
-                out[attr] = getattr(m, attr)
-    return out
+    limits = ("ge", "gt", "le", "lt")
+    return {a: getattr(m, a) for m in info.metadata for a in limits if getattr(m, a, None) is not None}
 
 
 def allowed(cls: type, name: str) -> str:
