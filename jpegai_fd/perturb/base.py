@@ -50,9 +50,20 @@ class Perturbation:
     def apply(self, image: np.ndarray, image_id: str) -> np.ndarray:
         raise NotImplementedError
 
-    def _normalise(self, field: str, value) -> None:
-        """Store a checked value in its canonical type (5 and 5.0 must give one cache key)."""
-        object.__setattr__(self, field, value)  # the dataclasses are frozen
+    def __post_init__(self):
+        """Check each field declared by :func:`ranged`, :func:`choice` or :func:`flag` and store it in its
+        canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
+        ``<name>.<key>`` the way the config's keys read."""
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if "range" in meta:
+                value = in_range(value, f.name, self.name, *meta["range"], integer=f.type in ("int", int))
+            elif "choices" in meta and value not in meta["choices"]:
+                allowed = ", ".join(meta["choices"])
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; allowed values: {allowed}")
+            elif "flag" in meta and not isinstance(value, bool):
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; use true or false")
+            object.__setattr__(self, f.name, value)  # the dataclasses are frozen
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
         image = np.asarray(image)
@@ -72,6 +83,19 @@ def in_range(value, key: str, name: str, low: float, high: float, integer: bool 
         kind = "an integer" if integer else "a number"
         raise UserError(f"invalid value for '{name}.{key}': {value!r}; use {kind} in [{low:g}, {high:g}]")
     return int(value) if integer else float(value)
+
+
+def ranged(default, low: float, high: float):
+    """A field checked to lie in [low, high] (an integer field: an int)."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
+def choice(default, choices):
+    return field(default=default, metadata={"choices": tuple(choices)})
+
+
+def flag(default: bool):
+    return field(default=default, metadata={"flag": True})
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

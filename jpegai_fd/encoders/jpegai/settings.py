@@ -31,12 +31,6 @@ def _choice(key: str, value, allowed) -> str:
     return text
 
 
-def _seconds(key: str, t) -> float:
-    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-        raise _invalid(key, t, "use a positive number of seconds")
-    return float(t)
-
-
 def _devices(value) -> tuple[str, ...]:
     """``cpu``, one GPU index or a list of them -> ("cpu",) or ("0", "1", ...)."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -85,7 +79,9 @@ class JPEGAISettings:
                 raise _invalid(key, getattr(self, key), "it must be a list")
             put(key, tuple(str(c) for c in getattr(self, key)))
         for key in ("image_timeout_s", "start_timeout_s"):
-            put(key, _seconds(key, getattr(self, key)))
+            if not isinstance(t := getattr(self, key), (int, float)) or isinstance(t, bool) or t <= 0:
+                raise _invalid(key, t, "use a positive number of seconds")
+            put(key, float(t))
         put("device", _devices(self.device))
         if self.num_workers is None:
             put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))
@@ -106,17 +102,13 @@ class JPEGAISettings:
         put("work_dir", _path(self.work_dir))
 
     @property
-    def devices(self) -> tuple[str, ...]:
-        return self.device
-
-    @property
     def cfg_files(self) -> list[str]:
         """The ``--cfg`` chain, relative to the root (the worker points it at its own cfg copy)."""
         return [f"cfg/tools_{self.tools}.json", f"cfg/profiles/{self.profile}.json", *self.extra_cfg]
 
     @property
     def on_gpu(self) -> bool:
-        return self.devices != ("cpu",)
+        return self.device != ("cpu",)
 
     def check_rate(self, bpp: int) -> None:
         if self.rate_mode == "table" and bpp not in TABLE_RATES:
