@@ -4,8 +4,6 @@ A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size un
 says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
 batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
 cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
-:class:`PerturbedReader` brings a condition to the cache: its ``settings()`` (hashed into the group key)
-are the reader's plus the perturbation's ``describe()``, so each condition gets its own group.
 """
 
 from __future__ import annotations
@@ -51,8 +49,8 @@ class Perturbation:
         raise NotImplementedError
 
     def __post_init__(self):
-        """Check each field declared by :func:`ranged`, :func:`choice` or :func:`flag` and store it in its
-        canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
+        """Check each field against its ``metadata`` (``range`` from :func:`ranged`, ``choices``, ``flag``: a
+        bool) and store it in its canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
         ``<name>.<key>`` the way the config's keys read."""
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -90,21 +88,14 @@ def ranged(default, low: float, high: float):
     return field(default=default, metadata={"range": (low, high)})
 
 
-def choice(default, choices):
-    return field(default=default, metadata={"choices": tuple(choices)})
-
-
-def flag(default: bool):
-    return field(default=default, metadata={"flag": True})
-
-
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)
 class PerturbedReader:
-    """``reader`` followed by ``perturbation``; ``ids_by_path`` maps str(path) -> image id."""
+    """``reader`` followed by ``perturbation``, for the cache: its ``settings()`` (the group key) add the
+    perturbation's ``describe()``, so each condition gets its own group; ``ids_by_path``: str(path) -> id."""
 
     reader: ImageReader
     perturbation: Perturbation

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.encoders.dct_decode import decode_dct
 from jpegai_fd.errors import UserError
@@ -57,7 +55,4 @@ class CodecRecompress(Perturbation):
 
     def apply_batch(self, images, image_ids):
         # One batched encode: the rate search runs per image, so batching never changes the result.
-        images = np.asarray(images)
-        if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != 3:
-            raise ValueError(f"perturbations take (N, H, W, 3) uint8 RGB batches, got {images.dtype} {images.shape}")
         return decode_dct(self._codec().encode(images, self.bpp)["y_hat"], *images.shape[1:3])

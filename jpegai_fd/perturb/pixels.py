@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, features
 from scipy import ndimage
 
-from jpegai_fd.perturb.base import Perturbation, choice, flag, ranged, to_uint8
+from jpegai_fd.perturb.base import Perturbation, ranged, to_uint8
 
 FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -62,7 +62,7 @@ class Rescale(Perturbation):
     with ``method``."""
 
     factor: float = ranged(0.5, 0.05, 8.0)
-    method: str = choice("bicubic", FILTERS)
+    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
     name = "scale"
 
     def key_params(self):
@@ -120,8 +120,8 @@ class CenterCrop(Perturbation):
     H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
 
     fraction: float = ranged(0.9, 0.05, 1.0)
-    resize_back: bool = flag(True)
-    method: str = choice("bicubic", FILTERS)
+    resize_back: bool = field(default=True, metadata={"flag": True})
+    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
     name = "crop"
 
     def key_params(self):

@@ -28,11 +28,6 @@ CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRA_DTYPES = {"residual_quant": "int16", "scale_log": "int32", "z_hat": "int8"}
 
 
-def image_key(image: np.ndarray) -> str:
-    """A short content hash: names the image inside the software (its rate search keys files by name)."""
-    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:12]
-
-
 class JPEGAIEncoder:
     """``LatentEncoder`` over the software: ``prepare()`` checks it once, workers start on the first encode."""
 
@@ -98,7 +93,9 @@ class JPEGAIEncoder:
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
         n, height, width, _ = images.shape
-        batch = self._ensure_pool(bpp).encode(images, bpp, [image_key(im) for im in images])
+        # A short content hash names each image inside the software (its rate search keys files by name).
+        keys = [hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest()[:12] for im in images]
+        batch = self._ensure_pool(bpp).encode(images, bpp, keys)
         shapes = self.latent_shapes(height, width)
         out: Latents = {lat: {c: np.zeros((n, *shapes[c]), np.float32) for c in COMPONENTS} for lat in LATENTS}
         extras = {k: np.zeros((n, *shape), dtype) for k, (shape, dtype) in self.extra_shapes(height, width).items()}

@@ -31,6 +31,12 @@ def _choice(key: str, value, allowed) -> str:
     return text
 
 
+def _seconds(key: str, t) -> float:
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
+        raise _invalid(key, t, "use a positive number of seconds")
+    return float(t)
+
+
 def _devices(value) -> tuple[str, ...]:
     """``cpu``, one GPU index or a list of them -> ("cpu",) or ("0", "1", ...)."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -79,9 +85,7 @@ class JPEGAISettings:
                 raise _invalid(key, getattr(self, key), "it must be a list")
             put(key, tuple(str(c) for c in getattr(self, key)))
         for key in ("image_timeout_s", "start_timeout_s"):
-            if not isinstance(t := getattr(self, key), (int, float)) or isinstance(t, bool) or t <= 0:
-                raise _invalid(key, t, "use a positive number of seconds")
-            put(key, float(t))
+            put(key, _seconds(key, getattr(self, key)))
         put("device", _devices(self.device))
         if self.num_workers is None:
             put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))

@@ -201,7 +201,7 @@ class Service:
         meta = {"tool_id": int(core["tool_id"]), "seconds": seconds}
         meta.update(c_ver=getattr(ce, "c_ver", None), c_hor=getattr(ce, "c_hor", None))
         if self.memo is not None:
-            meta["memo"] = self.memo.stats()
+            meta["memo"] = {"runs": dict(self.memo.runs), "hits": dict(self.memo.hits)}
             self.memo.clear()  # the stored tensors are one image's; free them now
         return meta, out
 
