@@ -32,7 +32,7 @@ def test_defaults_reproduce_the_thesis(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     enc = build_group(compose_cfg(["encoder=jpegai", "encoder.root=/x"]), "encoder")
     s = enc.settings
-    assert (s.profile, s.tools, s.rate_mode, s.chroma, s.devices) == ("high", "on", "search", "444", ("cpu",))
+    assert (s.profile, s.tools, s.rate_mode, s.chroma, s.device) == ("high", "on", "search", "444", ("cpu",))
     assert s.cfg_files == ["cfg/tools_on.json", "cfg/profiles/high.json"]
     assert s.python == sys.executable and str(s.models_dir) == "/x/models"
     assert not s.allow_missing_weights and not s.keep_extras

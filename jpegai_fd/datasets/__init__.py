@@ -1,9 +1,5 @@
-"""Datasets: which images train and test a job, one loader for every layout (``conf/dataset/``).
-
-Layouts: the Kaggle "140k Real and Fake Faces" CSVs (``faces140k``), the generated demo in that
-layout (``synthetic``) and a folder per class (``folder``); a new one subclasses :class:`ImageDataset`.
-Every split is balanced-sampled, then screened; :class:`ImageReader` decodes during extraction.
-"""
+"""Datasets (``conf/dataset/``): Kaggle CSVs (``faces140k``), the generated demo (``synthetic``), a folder
+per class (``folder``); a new layout subclasses :class:`ImageDataset`."""
 
 from __future__ import annotations
 

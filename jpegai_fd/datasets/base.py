@@ -1,9 +1,5 @@
-"""What every dataset layout shares: balanced sampling, path screening, the image reader, the bad-image limit.
-
-A layout (``conf/dataset/<name>.yaml``) subclasses :class:`ImageDataset` and implements
-:meth:`~ImageDataset.listing`; its constructor takes the YAML keys and reads nothing, so every job of
-a sweep can be built before any work.
-"""
+"""What every dataset layout shares. A layout implements :meth:`~ImageDataset.listing`; its constructor
+takes the YAML keys and reads nothing, so every job of a sweep can be built before any work."""
 
 from __future__ import annotations
 
@@ -69,7 +65,7 @@ class ImageDataset:
         self.max_bad_fraction = max_bad_fraction
 
     def listing(self, split: str) -> DatasetSplit:
-        """Split ``split`` as listed (paths not yet screened); UserError when the layout is wrong."""
+        """The split as listed (paths not yet screened); UserError when the layout is wrong."""
         raise NotImplementedError
 
     def prepare(self) -> None:

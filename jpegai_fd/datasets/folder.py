@@ -74,10 +74,6 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
     return _split(dataset, split, root, ids, labels, skipped)
 
 
-def _rank_key(seed: int, image_id: str) -> bytes:
-    return hashlib.blake2b(f"{seed}\0{image_id}".encode(), digest_size=8).digest()
-
-
 def stratified_split(
     images: list[tuple[str, int]], fractions: dict[str, float], seed: int
 ) -> dict[str, list[tuple[str, int]]]:
@@ -86,7 +82,8 @@ def stratified_split(
     total = sum(float(v) for v in fractions.values())
     out: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
     for label in (0, 1):
-        members = sorted((i for i in images if i[1] == label), key=lambda item: _rank_key(seed, item[0]))
+        members = [i for i in images if i[1] == label]
+        members.sort(key=lambda item: hashlib.blake2b(f"{seed}\0{item[0]}".encode(), digest_size=8).digest())
         bounds = np.rint(np.cumsum([float(fractions[n]) / total for n in names]) * len(members)).astype(int)
         start = 0
         for name, stop in zip(names, bounds):

@@ -19,23 +19,12 @@ from scipy import ndimage
 from jpegai_fd.errors import UserError
 
 GENERATOR_VERSION = 2  # 2: one fixed generator per seed, traces of its earlier upsampling stages
-TRACE_PERIODS = (16,)  # output pixels: the stage at 1/8 of the output size (16 = the latent grid's stride)
+TRACE_PERIOD = 16  # output pixels: the stage at 1/8 of the output size (16 = the latent grid's stride)
 MAX_STAGE_GAIN = 0.12  # peak relative gain of that pattern (per image: 0.5 to 1 times this)
 LEGACY = "legacy"
 SKIN = np.array([[0.96, 0.80, 0.69], [0.88, 0.67, 0.52], [0.76, 0.55, 0.40], [0.55, 0.38, 0.26], [0.40, 0.27, 0.18]])
 Generator = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 BILINEAR_TAPS = np.array([0.25, 0.75, 0.75, 0.25])
-
-
-def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
-    """Low-frequency noise in [-1, 1] of shape (size, size): random cells, cubic upsampling."""
-    return ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")[:size, :size]
-
-
-def _ellipse(x, y, cx, cy, rx, ry, soft):
-    """Soft mask of an ellipse: 1 inside, 0 outside, a ramp ``soft`` wide (in radius units)."""
-    r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
-    return np.clip((1 + soft - r) / (2 * soft), 0, 1)
 
 
 def render_face(params: dict, size: int) -> np.ndarray:
@@ -47,7 +36,8 @@ def render_face(params: dict, size: int) -> np.ndarray:
     img = img + 0.08 * np.asarray(params["bg_tex"])[..., None]
     layers = (("hair", "hair_color"), ("head", "skin"), ("eye_l", "iris"), ("eye_r", "iris"), ("mouth", "lip"))
     for (cx, cy, rx, ry), color in ((params[shape], params[color]) for shape, color in layers):
-        mask = _ellipse(x, y, cx, cy, rx, ry, soft)[..., None]
+        r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)  # soft ellipse: a ramp ``soft`` wide
+        mask = np.clip((1 + soft - r) / (2 * soft), 0, 1)[..., None]
         img = img * (1 - mask) + mask * np.asarray(color)[None, None, :]
     light = 1 + params["light"] * ((x - 0.5) * params["light_dir"][0] + (y - 0.5) * params["light_dir"][1])
     return np.clip(img * light[..., None], 0, 1)
@@ -59,11 +49,11 @@ def draw_scene(rng: np.random.Generator, size: int) -> dict:
     rx, ry = rng.uniform(0.25, 0.32), rng.uniform(0.33, 0.40)
     eye_dx, eye_y = rng.uniform(0.09, 0.13), cy - ry * rng.uniform(0.15, 0.3)
     skin = SKIN[rng.integers(len(SKIN))] * rng.uniform(0.9, 1.1, 3)
-    texture_cells = int(rng.integers(4, 12))
+    cells = int(rng.integers(4, 12))  # low-frequency background texture: random cells, cubic upsampling
     return {
         "bg": rng.uniform(0.1, 0.9, 3),
         "bg_grad": rng.normal(0, 1),
-        "bg_tex": _smooth_noise(rng, size, texture_cells),
+        "bg_tex": ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")[:size, :size],
         "hair": (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0)),
         "hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3),
         "head": (cx, cy, rx, ry),
@@ -104,15 +94,12 @@ def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def generator_weights(seed: int) -> dict:
     """The legacy generator's fixed weights, drawn once per dataset seed: ``taps`` perturb the last
-    stage's transposed-convolution kernel per channel; ``phase_gains[P]`` are the 2x2 per-phase gains
-    an earlier stride-2 stage leaves, a pattern of period ``P`` output pixels."""
+    stage's transposed-convolution kernel per channel; ``phase_gains`` are the 2x2 per-phase gains
+    an earlier stride-2 stage leaves, a pattern of period ``TRACE_PERIOD`` output pixels."""
     rng = np.random.default_rng([seed, 0x6A41])
-    gains = {}
-    for period in TRACE_PERIODS:
-        g = rng.normal(0, 1, (2, 2))
-        g -= g.mean()
-        gains[period] = g / np.abs(g).max()
-    return {"taps": rng.normal(0, 0.12, (3, 4)), "phase_gains": gains}
+    g = rng.normal(0, 1, (2, 2))
+    g -= g.mean()
+    return {"phase_gains": g / np.abs(g).max(), "taps": rng.normal(0, 0.12, (3, 4))}
 
 
 def _transposed_upsample(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -126,16 +113,14 @@ def _transposed_upsample(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return out
 
 
-def stage_traces(size: int, phase_gains: dict) -> np.ndarray:
-    """(size, size) periodic gain pattern of the earlier upsampling stages, in [-1, 1]: each stage's
-    2x2 phase gains repeat every ``period`` output pixels, slightly smoothed by the stages after it,
+def stage_traces(size: int, phase_gains: np.ndarray) -> np.ndarray:
+    """(size, size) periodic gain pattern of the earlier upsampling stage, in [-1, 1]: its 2x2 phase
+    gains repeat every ``TRACE_PERIOD`` output pixels, slightly smoothed by the stages after it,
     aligned with the output grid as a generator's upsampling is."""
-    total = np.zeros((size, size))
-    for period, g in phase_gains.items():
-        reps = size // period + 1
-        cells = np.kron(np.tile(g, (reps, reps)), np.ones((period // 2, period // 2)))
-        total += ndimage.uniform_filter(cells, max(period // 8, 1), mode="wrap")[:size, :size]
-    return total / max(np.abs(total).max(), 1e-12)
+    reps = size // TRACE_PERIOD + 1
+    cells = np.kron(np.tile(phase_gains, (reps, reps)), np.ones((TRACE_PERIOD // 2, TRACE_PERIOD // 2)))
+    trace = ndimage.uniform_filter(cells, TRACE_PERIOD // 8, mode="wrap")[:size, :size]
+    return trace / max(np.abs(trace).max(), 1e-12)
 
 
 def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weights: dict) -> np.ndarray:
@@ -171,20 +156,16 @@ def transposed_conv(content: np.ndarray, rng: np.random.Generator) -> np.ndarray
     return np.clip(out, 0, 1)
 
 
-def _bilinear_up(low: np.ndarray) -> np.ndarray:
-    """2x bilinear upsampling with half-pixel centres (as resize-convolution layers do)."""
+def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Half-resolution synthesis, bilinear 2x upsampling (half-pixel centres, as resize-convolution layers
+    do), white per-channel noise."""
+    low = _half(content)
     h, w = low.shape[:2]
     ys = np.clip((np.arange(2 * h) + 0.5) / 2 - 0.5, 0, h - 1)
     xs = np.clip((np.arange(2 * w) + 0.5) / 2 - 0.5, 0, w - 1)
     grid = np.meshgrid(ys, xs, indexing="ij")
-    return np.stack(
-        [ndimage.map_coordinates(low[..., ch], grid, order=1, mode="nearest") for ch in range(low.shape[2])], axis=-1
-    )
-
-
-def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Half-resolution synthesis, bilinear 2x upsampling, white per-channel noise."""
-    out = _bilinear_up(_half(content))
+    up = [ndimage.map_coordinates(low[..., ch], grid, order=1, mode="nearest") for ch in range(low.shape[2])]
+    out = np.stack(up, axis=-1)
     out = out + rng.uniform(1.0, 4.0) / 255 * rng.normal(0, 1, out.shape)
     return np.clip(out, 0, 1)
 

@@ -45,8 +45,7 @@ class FileHashes:
     def sizes_and_digests(self, paths) -> list[tuple[int, str]]:
         """(size in bytes, hex digest) of each path, in order; unchanged files come from the memo."""
         stats = [os.stat(p) for p in paths]
-        known: dict[str, tuple[int, int, str]] = {}
-        con = None
+        known, con = {}, None
         if self.path is not None:
             try:
                 con = self._connect()
@@ -55,10 +54,8 @@ class FileHashes:
                 log.warning("file-hash memo %s unreadable (%s); hashing every file", self.path, exc)
         out, fresh = [], []
         for path, st in zip(paths, stats):
-            memo = known.get(str(path), ())
-            if memo[:2] == (st.st_size, st.st_mtime_ns):
-                digest = memo[2]
-            else:
+            size, mtime_ns, digest = known.get(str(path), (None, None, None))
+            if (size, mtime_ns) != (st.st_size, st.st_mtime_ns):
                 digest = file_digest(path)
                 fresh.append((str(path), st.st_size, st.st_mtime_ns, digest))
             out.append((st.st_size, digest))

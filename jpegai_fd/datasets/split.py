@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,7 @@ class DatasetSplit:
     def subset(self, index: np.ndarray) -> DatasetSplit:
         """The images at positions ``index`` (in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
-        paths = tuple(self.paths[i] for i in index)
-        return DatasetSplit(
-            self.dataset, self.name, self.ids[index], paths, self.labels[index], self.root, self.skipped
-        )
+        return replace(self, ids=self.ids[index], paths=tuple(self.paths[i] for i in index), labels=self.labels[index])
 
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:

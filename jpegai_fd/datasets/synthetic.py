@@ -90,7 +90,6 @@ class SyntheticFaces(KaggleCSVDataset):
         self.num_per_class = dict(num_per_class)
 
     def prepare(self) -> None:
-        """Generate the images unless ``root`` already holds them with these settings."""
         root = self.root
         if (root / "GENERATOR.json").is_file():
             found = json.loads((root / "GENERATOR.json").read_text())

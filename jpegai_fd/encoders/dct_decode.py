@@ -14,9 +14,7 @@ from jpegai_fd.encoders.dct import CHROMA_BLOCK, LUMA_BLOCK, dct_matrix
 
 def inverse_block_dct(coefs: np.ndarray, block: int) -> np.ndarray:
     """(N, block*block, h, w) coefficients -> (N, h*block, w*block) planes (inverse of ``block_dct``)."""
-    n, c, h, w = coefs.shape
-    if c != block * block:
-        raise ValueError(f"expected {block * block} channels for {block}x{block} blocks, got {c}")
+    n, _, h, w = coefs.shape
     d = dct_matrix(block)
     grid = coefs.astype(np.float64).reshape(n, block, block, h, w)  # (n, u, v, i, j)
     # The DCT matrix is orthonormal, so its inverse is its transpose: x = D^T C D per block.

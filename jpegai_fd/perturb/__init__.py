@@ -1,8 +1,4 @@
-"""Perturbations applied to images before encoding: the robustness conditions of a trained model.
-
-Frozen dataclasses of plain values (``_target_`` specs in ``conf/robustness/``), called as
-``perturbation(image, image_id)`` on (H, W, 3) uint8 RGB; see :mod:`.base`.
-"""
+"""Perturbations applied to images before encoding (``conf/robustness/``): see :mod:`.base`."""
 
 from jpegai_fd.perturb.base import PerturbedReader, Perturbation
 from jpegai_fd.perturb.codec import CodecRecompress

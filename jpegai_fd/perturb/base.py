@@ -4,8 +4,6 @@ A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size un
 says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
 batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
 cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
-:class:`PerturbedReader` brings a condition to the cache: its ``settings()`` (hashed into the group key)
-are the reader's plus the perturbation's ``describe()``, so each condition gets its own group.
 """
 
 from __future__ import annotations
@@ -50,9 +48,20 @@ class Perturbation:
     def apply(self, image: np.ndarray, image_id: str) -> np.ndarray:
         raise NotImplementedError
 
-    def _normalise(self, field: str, value) -> None:
-        """Store a checked value in its canonical type (5 and 5.0 must give one cache key)."""
-        object.__setattr__(self, field, value)  # the dataclasses are frozen
+    def __post_init__(self):
+        """Check each field against its ``metadata`` (``range`` from :func:`ranged`, ``choices``, ``flag``: a
+        bool) and store it in its canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
+        ``<name>.<key>`` the way the config's keys read."""
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if "range" in meta:
+                value = in_range(value, f.name, self.name, *meta["range"], integer=f.type in ("int", int))
+            elif "choices" in meta and value not in meta["choices"]:
+                allowed = ", ".join(meta["choices"])
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; allowed values: {allowed}")
+            elif "flag" in meta and not isinstance(value, bool):
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; use true or false")
+            object.__setattr__(self, f.name, value)  # the dataclasses are frozen
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
         image = np.asarray(image)
@@ -74,13 +83,19 @@ def in_range(value, key: str, name: str, low: float, high: float, integer: bool 
     return int(value) if integer else float(value)
 
 
+def ranged(default, low: float, high: float):
+    """A field checked to lie in [low, high] (an integer field: an int)."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)
 class PerturbedReader:
-    """``reader`` followed by ``perturbation``; ``ids_by_path`` maps str(path) -> image id."""
+    """``reader`` followed by ``perturbation``, for the cache: its ``settings()`` (the group key) add the
+    perturbation's ``describe()``, so each condition gets its own group; ``ids_by_path``: str(path) -> id."""
 
     reader: ImageReader
     perturbation: Perturbation

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.encoders.dct_decode import decode_dct
 from jpegai_fd.errors import UserError
-from jpegai_fd.perturb.base import Perturbation, in_range
+from jpegai_fd.perturb.base import Perturbation, ranged
 
 JPEGAI_NEEDS = (
     "the adapter to return the software's reconstruction: CodingEngine.compress returns (rec, "
@@ -26,15 +24,13 @@ JPEGAI_NEEDS = (
 class CodecRecompress(Perturbation):
     """Code at ``bpp`` with ``encoder``'s codec and decode: the image as that codec delivers it."""
 
-    bpp: int = 25
+    bpp: int = ranged(25, 1, 2400)
     encoder: str = "dct"
-    rate_search_iters: int = 24
+    rate_search_iters: int = ranged(24, 1, 64)
     name = "codec"
 
     def __post_init__(self):
-        self._normalise("bpp", in_range(self.bpp, "bpp", "codec", 1, 2400, integer=True))
-        iters = in_range(self.rate_search_iters, "rate_search_iters", "codec", 1, 64, integer=True)
-        self._normalise("rate_search_iters", iters)
+        super().__post_init__()
         if self.encoder == "jpegai":
             raise UserError(
                 f"perturbation codec (recompression at bpp={self.bpp}) is not supported for "
@@ -59,7 +55,4 @@ class CodecRecompress(Perturbation):
 
     def apply_batch(self, images, image_ids):
         # One batched encode: the rate search runs per image, so batching never changes the result.
-        images = np.asarray(images)
-        if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != 3:
-            raise ValueError(f"perturbations take (N, H, W, 3) uint8 RGB batches, got {images.dtype} {images.shape}")
         return decode_dct(self._codec().encode(images, self.bpp)["y_hat"], *images.shape[1:3])

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, features
 from scipy import ndimage
 
-from jpegai_fd.errors import UserError
-from jpegai_fd.perturb.base import Perturbation, in_range, to_uint8
+from jpegai_fd.perturb.base import Perturbation, ranged, to_uint8
 
 FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -29,11 +28,6 @@ def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarra
     return np.asarray(Image.fromarray(image).resize((width, height), FILTERS[method]))
 
 
-def _check_method(name: str, method: str) -> None:
-    if method not in FILTERS:
-        raise UserError(f"invalid value for '{name}.method': {method!r}; allowed values: {', '.join(FILTERS)}")
-
-
 def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
     """The JPEG file Pillow writes for ``image`` (uint8 RGB) at ``quality`` (1-95). ``subsampling``: 0 =
     4:4:4, 1 = 4:2:2, 2 = 4:2:0 (Pillow's default, explicit so a change of default never changes bytes)."""
@@ -46,13 +40,9 @@ def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
 class JPEGRecompress(Perturbation):
     """Encode as JPEG at ``quality`` (1-95, Pillow/libjpeg scale), decode back to RGB."""
 
-    quality: int = 75
-    subsampling: int = 2
+    quality: int = ranged(75, 1, 95)
+    subsampling: int = ranged(2, 0, 2)
     name = "jpeg"
-
-    def __post_init__(self):
-        self._normalise("quality", in_range(self.quality, "quality", "jpeg", 1, 95, integer=True))
-        self._normalise("subsampling", in_range(self.subsampling, "subsampling", "jpeg", 0, 2, integer=True))
 
     def key_params(self):
         return [("q", self.quality)] + ([("s", self.subsampling)] if self.subsampling != 2 else [])
@@ -71,13 +61,9 @@ class Rescale(Perturbation):
     """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back to H x W, both
     with ``method``."""
 
-    factor: float = 0.5
-    method: str = "bicubic"
+    factor: float = ranged(0.5, 0.05, 8.0)
+    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
     name = "scale"
-
-    def __post_init__(self):
-        self._normalise("factor", in_range(self.factor, "factor", "scale", 0.05, 8.0))
-        _check_method("scale", self.method)
 
     def key_params(self):
         return [("f", self.factor)]
@@ -92,11 +78,8 @@ class Rescale(Perturbation):
 class GaussianBlur(Perturbation):
     """Gaussian filter of ``sigma`` pixels per channel (edges mirrored, cut at 4 sigma), rounded to 8 bits."""
 
-    sigma: float = 1.0
+    sigma: float = ranged(1.0, 0.01, 64.0)
     name = "blur"
-
-    def __post_init__(self):
-        self._normalise("sigma", in_range(self.sigma, "sigma", "blur", 0.01, 64.0))
 
     def key_params(self):
         return [("s", self.sigma)]
@@ -119,13 +102,9 @@ def image_rng(seed: int, image_id: str) -> np.random.Generator:
 class GaussianNoise(Perturbation):
     """Add i.i.d. N(0, sigma^2) noise (sigma on the 0-255 scale) to every sample, round, clip."""
 
-    sigma: float = 5.0
-    seed: int = 0
+    sigma: float = ranged(5.0, 0.01, 255.0)
+    seed: int = ranged(0, 0, 2**63 - 1)
     name = "noise"
-
-    def __post_init__(self):
-        self._normalise("sigma", in_range(self.sigma, "sigma", "noise", 0.01, 255.0))
-        self._normalise("seed", in_range(self.seed, "seed", "noise", 0, 2**63 - 1, integer=True))
 
     def key_params(self):
         return [("s", self.sigma)]  # the seed is in describe(): it keys the cache, not the metric name
@@ -140,16 +119,10 @@ class CenterCrop(Perturbation):
     """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored), resized back to
     H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
 
-    fraction: float = 0.9
-    resize_back: bool = True
-    method: str = "bicubic"
+    fraction: float = ranged(0.9, 0.05, 1.0)
+    resize_back: bool = field(default=True, metadata={"flag": True})
+    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
     name = "crop"
-
-    def __post_init__(self):
-        self._normalise("fraction", in_range(self.fraction, "fraction", "crop", 0.05, 1.0))
-        if not isinstance(self.resize_back, bool):
-            raise UserError(f"invalid value for 'crop.resize_back': {self.resize_back!r}; use true or false")
-        _check_method("crop", self.method)
 
     def key_params(self):
         return [("f", self.fraction)]

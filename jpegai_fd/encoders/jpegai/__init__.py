@@ -1,5 +1,3 @@
-"""The JPEG AI reference-software adapter: settings, installation and weight checks, worker pool."""
-
 from jpegai_fd.encoders.jpegai.encoder import JPEGAIEncoder
 from jpegai_fd.encoders.jpegai.settings import TABLE_RATES, JPEGAISettings
 

@@ -91,8 +91,7 @@ def _probe_interpreter(python: str) -> tuple[str, str]:
             f"the interpreter '{python}' (encoder.python) failed: {out.stderr.strip()[-200:]}; "
             f"set encoder.python to a working Python"
         )
-    version, suffix = out.stdout.split()[:2]
-    return version, suffix
+    return tuple(out.stdout.split()[:2])
 
 
 def cfg_tree_sha256(root: Path) -> str:

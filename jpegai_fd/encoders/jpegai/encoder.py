@@ -28,11 +28,6 @@ CHANNELS = {"model_y": 160, "model_uv": 96}
 EXTRA_DTYPES = {"residual_quant": "int16", "scale_log": "int32", "z_hat": "int8"}
 
 
-def image_key(image: np.ndarray) -> str:
-    """A short content hash: names the image inside the software (its rate search keys files by name)."""
-    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:12]
-
-
 class JPEGAIEncoder:
     """``LatentEncoder`` over the software: ``prepare()`` checks it once, workers start on the first encode."""
 
@@ -51,16 +46,11 @@ class JPEGAIEncoder:
 
     def prepare(self) -> None:
         """Check the installation and the weights once (one-line UserErrors), before any work."""
-        if self._fingerprint is None:
-            self.checkout = inspect_checkout(self.settings)
-            self._fingerprint = self._make_fingerprint()
-
-    def check_rate(self, bpp: int) -> None:
-        self.settings.check_rate(bpp)
-
-    def _make_fingerprint(self) -> dict:
-        s, c = self.settings, self.checkout
-        return {
+        if self._fingerprint is not None:
+            return
+        s = self.settings
+        self.checkout = c = inspect_checkout(s)
+        self._fingerprint = {
             **{k: getattr(s, k) for k in ("profile", "tools", "cfg_files", "rate_mode", "chroma")},
             "encoder": self.name,
             "adapter_version": ADAPTER_VERSION,
@@ -74,6 +64,9 @@ class JPEGAIEncoder:
             "valid_for_science": not c.weights["missing"],
             "extras": s.keep_extras,
         }
+
+    def check_rate(self, bpp: int) -> None:
+        self.settings.check_rate(bpp)
 
     def fingerprint(self) -> dict:
         self.prepare()
@@ -100,13 +93,18 @@ class JPEGAIEncoder:
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
         n, height, width, _ = images.shape
-        batch = self._ensure_pool(bpp).encode(images, bpp, [image_key(im) for im in images])
+        # A short content hash names each image inside the software (its rate search keys files by name).
+        keys = [hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest()[:12] for im in images]
+        batch = self._ensure_pool(bpp).encode(images, bpp, keys)
         shapes = self.latent_shapes(height, width)
         out: Latents = {lat: {c: np.zeros((n, *shapes[c]), np.float32) for c in COMPONENTS} for lat in LATENTS}
         extras = {k: np.zeros((n, *shape), dtype) for k, (shape, dtype) in self.extra_shapes(height, width).items()}
         for i, (arrays, meta) in enumerate(zip(batch.arrays, batch.meta)):
             if arrays is not None:
-                self._check_meta(meta)
+                # The chroma format the software actually coded must be the one asked for.
+                got, chroma = (meta.get("c_ver"), meta.get("c_hor")), self.settings.chroma
+                if None not in got and got != ((2, 2) if chroma == "420" else (1, 1)):
+                    raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={chroma}")
                 for key in [f"{lat}/{c}" for lat in LATENTS for c in COMPONENTS]:
                     lat, c = key.split("/")
                     if arrays[key].shape != shapes[c]:
@@ -123,12 +121,6 @@ class JPEGAIEncoder:
         self.stats["images"] += n - len(batch.failed)
         self.stats["failed"] += len(batch.failed)
         return out
-
-    def _check_meta(self, meta: dict) -> None:
-        """The chroma format the software actually coded must be the one asked for."""
-        got, chroma = (meta.get("c_ver"), meta.get("c_hor")), self.settings.chroma
-        if None not in got and got != ((2, 2) if chroma == "420" else (1, 1)):
-            raise RuntimeError(f"JPEG AI coded chroma with c_ver/c_hor={got}, but encoder.chroma={chroma}")
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:

@@ -171,7 +171,7 @@ class WorkerPool:
     """``settings.num_workers`` workers, devices assigned round-robin; :meth:`start` before :meth:`encode`."""
 
     def __init__(self, settings: JPEGAISettings, bpp: int):
-        devices = settings.devices
+        devices = settings.device
         self.workers = [WorkerProcess(i, settings, devices[i % len(devices)], bpp) for i in range(settings.num_workers)]
         self.start_seconds = 0.0
 
@@ -224,28 +224,22 @@ class BatchResult:
             self.attempts[i] += 1  # an index is held by one thread at a time: no lock needed
             try:
                 meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i])
-            except (WorkerCrash, ImageFailed) as exc:
-                if not self._failed(worker, i, exc):
-                    return
+            except (WorkerCrash, ImageFailed) as exc:  # requeue once, restart a crashed worker
+                crashed = isinstance(exc, WorkerCrash)
+                what = "crashed the worker" if crashed else "failed"
+                log.warning(
+                    "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
+                    *(worker.slot, self.keys[i], self.attempts[i], what, exc, worker.log),
+                )
+                if self.attempts[i] < ATTEMPTS:
+                    self.todo.append(i)
+                else:
+                    self.failed[i] = str(exc)
+                if crashed:
+                    try:
+                        worker.start()
+                    except BaseException as start_exc:  # noqa: BLE001  (a worker that cannot restart ends the batch)
+                        self.fatal.append(start_exc)
+                        return
                 continue
             self.arrays[i], self.meta[i] = arrays, meta
-
-    def _failed(self, worker: WorkerProcess, i: int, exc: WorkerCrash | ImageFailed) -> bool:
-        """Requeue image ``i`` once, restart a crashed worker; False when it cannot restart."""
-        crashed = isinstance(exc, WorkerCrash)
-        what = "crashed the worker" if crashed else "failed"
-        log.warning(
-            "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
-            *(worker.slot, self.keys[i], self.attempts[i], what, exc, worker.log),
-        )
-        if self.attempts[i] < ATTEMPTS:
-            self.todo.append(i)
-        else:
-            self.failed[i] = str(exc)
-        if crashed:
-            try:
-                worker.start()
-            except BaseException as start_exc:  # noqa: BLE001  (a worker that cannot restart ends the batch)
-                self.fatal.append(start_exc)
-                return False
-        return True

@@ -106,17 +106,13 @@ class JPEGAISettings:
         put("work_dir", _path(self.work_dir))
 
     @property
-    def devices(self) -> tuple[str, ...]:
-        return self.device
-
-    @property
     def cfg_files(self) -> list[str]:
         """The ``--cfg`` chain, relative to the root (the worker points it at its own cfg copy)."""
         return [f"cfg/tools_{self.tools}.json", f"cfg/profiles/{self.profile}.json", *self.extra_cfg]
 
     @property
     def on_gpu(self) -> bool:
-        return self.devices != ("cpu",)
+        return self.device != ("cpu",)
 
     def check_rate(self, bpp: int) -> None:
         if self.rate_mode == "table" and bpp not in TABLE_RATES:

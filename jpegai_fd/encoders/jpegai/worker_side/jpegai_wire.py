@@ -14,15 +14,13 @@ _LEN = struct.Struct(">Q")
 
 def write_message(stream, header, arrays=None):
     """Write one frame: ``header`` (JSON-serialisable dict) and ``arrays`` (name -> numpy array)."""
-    specs, blobs = [], []
-    for name, array in (arrays or {}).items():
-        specs.append([name, array.dtype.str, list(array.shape)])
-        blobs.append(array.tobytes(order="C"))
+    arrays = arrays or {}
+    specs = [[name, array.dtype.str, list(array.shape)] for name, array in arrays.items()]
     data = json.dumps(dict(header, arrays=specs)).encode("utf-8")
     stream.write(_LEN.pack(len(data)))
     stream.write(data)
-    for blob in blobs:
-        stream.write(blob)
+    for array in arrays.values():
+        stream.write(array.tobytes(order="C"))
     stream.flush()
 
 

@@ -100,18 +100,18 @@ class Service:
         ready.update(numpy=numpy.__version__, requested=self.requested, device=device)
         return dict(ready, build_seconds=time.perf_counter() - start, threads=torch.get_num_threads())
 
-    def _rate_args(self, bpp):
-        if self.settings["rate_mode"] == "search":
-            return ["--set_target_bpp", str(bpp)]
-        return ["--bpp_idx", str(self.settings["table_rates"].index(bpp))]
-
     def _build(self, bpp):
         """Configure a fresh coder for ``bpp`` and load its weights; returns the device it chose."""
         import torch
 
         s = self.settings
         args = PLACEHOLDERS + ["--cfg"] + [os.path.join(self.workdir, c) for c in s["cfg"]]
-        args += ["--models_dir_name", s["models_dir"]] + self._rate_args(bpp) + CHROMA_ARGS[s["chroma"]]
+        args += ["--models_dir_name", s["models_dir"]]
+        if s["rate_mode"] == "search":
+            args += ["--set_target_bpp", str(bpp)]
+        else:
+            args += ["--bpp_idx", str(s["table_rates"].index(bpp))]
+        args += CHROMA_ARGS[s["chroma"]]
         args += list(s.get("overrides") or [])
         # Nets get random init before loading: a fixed seed makes runs with missing (opt-in) weights agree.
         torch.manual_seed(int(s.get("seed", 0)))
@@ -201,7 +201,7 @@ class Service:
         meta = {"tool_id": int(core["tool_id"]), "seconds": seconds}
         meta.update(c_ver=getattr(ce, "c_ver", None), c_hor=getattr(ce, "c_hor", None))
         if self.memo is not None:
-            meta["memo"] = self.memo.stats()
+            meta["memo"] = {"runs": dict(self.memo.runs), "hits": dict(self.memo.hits)}
             self.memo.clear()  # the stored tensors are one image's; free them now
         return meta, out
 
