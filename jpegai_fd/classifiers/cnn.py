@@ -1,10 +1,7 @@
-"""A small convolutional network on the latent tensors (C, H, W), with a head that keeps spatial
-position (the faces are aligned: where a trace sits matters).
-
-Input: the flatten matrix (n, C*H*W), viewed (not copied) as (n, C, H, W), or with
-``classifier.stream_from_cache`` a :class:`~jpegai_fd.features.latent_source.CachedLatentTensors` read
-batch by batch (memory: a few cache chunks whatever the number of images). One batch is copied at a
-time, standardised per channel with the training rows' statistics.
+"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned:
+where a trace sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with
+``classifier.stream_from_cache`` :class:`CachedLatentTensors` (memory: a few cache chunks whatever the
+number of images); one batch at a time is copied and standardised per channel with the training statistics.
 """
 
 from __future__ import annotations
@@ -20,8 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import nn
 
-from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.backend import holdout_split
+from jpegai_fd.classifiers.backend import EstimatorFolds, holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress

@@ -1,5 +1,4 @@
 """The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
-
 Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
 ``p_fake`` (NaN when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why
 skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys.
@@ -40,12 +39,9 @@ REQUIREMENTS = tuple(
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
-    frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-    images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
-    paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
-    sources, rows = [], []
-    out: list = [None] * len(frame)
-    for i, (image, path) in enumerate(zip(images, paths)):
+    frame, sources, rows = pd.DataFrame(model_input), [], []
+    out, absent = [None] * len(frame), [None] * len(frame)
+    for i, (image, path) in enumerate(zip(frame.get("image", absent), frame.get("path", absent))):
         if isinstance(image, (bytes, bytearray)):
             sources.append(image)
         elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema

@@ -1,5 +1,4 @@
 """Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
-
 ``tuning.n_trials`` is the study's total: with ``tuning.storage`` a rerun runs only the missing trials
 and any number of processes share one study. ``MaxTrialsCallback`` checks after a trial, so W workers
 end with between ``n_trials`` and ``n_trials + W - 1`` trials. Storage: an RDB URL (heartbeats: a dead
@@ -142,7 +141,6 @@ def suggest_params(trial: optuna.Trial, space: dict) -> dict:
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` (fit_index, score_index) pairs, stratified by label; an image's patches share a fold."""
-
     per_class = np.bincount(image_labels(y, groups), minlength=2)
     if per_class.min() < k:
         raise UserError(
@@ -172,11 +170,6 @@ def fixed_start(classifier) -> dict:
     fixed = classifier.make().get_params()
     start = {name: _in_space(fixed[name], spec) for name, spec in classifier.search_space.items() if name in fixed}
     return {name: value for name, value in start.items() if value is not None}
-
-
-def enqueue_fixed_start(study, classifier) -> None:
-    if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
 
 
 def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
@@ -229,7 +222,8 @@ def tune(
         ),
         load_if_exists=True,
     )
-    enqueue_fixed_start(study, classifier)  # trial 0 = the fixed parameters: tuning never ends below them in CV
+    if not study.get_trials(deepcopy=False):  # trial 0 = the fixed parameters: tuning never ends below them in CV
+        study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
     already = counted(study)
     if already:
         log.info("optuna study '%s': %d trials already done or running", study_name, already)
