@@ -136,8 +136,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
             raise ValueError(f"LGBMClassifier needs two classes, got {self.classes_}")
-        y01 = np.searchsorted(self.classes_, y)
-        return self.fit_binned(self.bin(X, y01), np.arange(len(y)), groups, self.classes_)
+        return self.fit_binned(self.bin(X, np.searchsorted(self.classes_, y)), np.arange(len(y)), groups, self.classes_)
 
     def fit_binned(
         self, binned: lgb.Dataset, rows: np.ndarray, groups: np.ndarray | None, classes: np.ndarray

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scorer:
-    """How the job's fitted model and decision rule score a cached group."""
-
     preprocess: object
     component: str
     latent: str
@@ -47,8 +45,6 @@ class Scorer:
 
 @dataclass(frozen=True)
 class Latents:
-    """Where the groups live and how this process fills them."""
-
     cache: str
     encoder: object
     extract: ExtractSettings
@@ -123,8 +119,8 @@ def evaluate_extras(
             counts[0] += stats.extracted
             counts[1] += stats.cached
         scores, y_true, ids = scorer(group)
-        entries.append(Entry(prefix, group_name, rate, scores.metrics, split=split, latents=group, **extra))
-        entries[-1].scored = (ids, y_true, scores)
+        scored = {"split": split, "latents": group, "scored": (ids, y_true, scores)}
+        entries.append(Entry(prefix, group_name, rate, scores.metrics, **scored, **extra))
         m = scores.metrics
         auc = f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)"
         acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))

@@ -43,7 +43,6 @@ class Decision:
         return np.asarray(p_fake, dtype=np.float64), np.asarray(fake, dtype=bool)
 
     def describe(self) -> dict:
-        """What the model's card says about its rule (JSON)."""
         if self.threshold is None:
             rule = {"rule": "fixed 0.5 (majority vote of samples)"}
         else:

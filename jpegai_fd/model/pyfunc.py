@@ -90,7 +90,6 @@ def input_example(image_size: int) -> pd.DataFrame:
 
 
 def save_detector(detector: Detector, path: str | Path) -> Path:
-    """Write ``detector`` as an MLflow pyfunc model in the new folder ``path`` (returned)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # artifacts are copied, not downloaded
     with tempfile.TemporaryDirectory(prefix="jfd_model_") as tmp:
         pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"

@@ -87,9 +87,10 @@ def run_trials(
     missing = n_trials - counted(study)
     if missing <= 0:
         return 0
-    done = 0
+    ran: list[int] = []
 
     def evaluate(trial: optuna.Trial):
+        ran.append(trial.number)
         trial.study.sampler = sampler(seed + trial.number)  # suggest_* draws from the study's sampler
         trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
         try:
@@ -100,15 +101,9 @@ def run_trials(
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             return float("nan")
 
-    def count(_study, _trial) -> None:
-        nonlocal done
-        done += 1
-        if on_trial is not None:
-            on_trial()
-
-    stop = MaxTrialsCallback(n_trials, states=COUNTED)
-    study.optimize(evaluate, n_trials=missing, timeout=timeout, callbacks=[stop, count])
-    return done
+    callbacks = [MaxTrialsCallback(n_trials, states=COUNTED)] + ([lambda *_: on_trial()] if on_trial else [])
+    study.optimize(evaluate, n_trials=missing, timeout=timeout, callbacks=callbacks)
+    return len(ran)
 
 
 def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float = 1.0) -> None:
