@@ -184,7 +184,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
         order_rng = np.random.default_rng(self.random_state)
         curves = {"train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": []}
-        best, best_state, since_best = np.inf, None, 0
+        best, best_state, self.best_epoch_ = np.inf, None, 0
         bar = progress(f"cnn fit ({len(train_rows)} images)", int(self.epochs), "epochs", log)
         for epoch in range(int(self.epochs)):
             net.train()
@@ -210,11 +210,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             curves["val_loss"].append(val_loss)
             curves["val_accuracy"].append(float(((val_logits > 0).float() == target).float().mean()))
             if val_loss < best - 1e-4:
-                best, best_state, since_best, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), 0, epoch
-            else:
-                since_best += 1
-                if since_best >= int(self.patience):
-                    break
+                best, best_state, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), epoch
+            elif epoch - self.best_epoch_ >= int(self.patience):  # ``patience`` epochs without a lower loss
+                break
             bar.update()
         bar.close()  # early stopping ends before the last epoch
         net.load_state_dict(best_state)
