@@ -31,7 +31,6 @@ SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
     outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
 )
-OUTPUT_COLUMNS = ("p_fake", "label", "status")
 # Installed distributions whose versions the model records (the ones its pickle and code need).
 REQUIREMENTS = tuple(
     "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
@@ -58,7 +57,7 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
         rows.append(i)
     for i, result in zip(rows, predictor.predict(sources)):
         out[i] = result
-    return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS)).astype({"p_fake": "float64"})
+    return pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):

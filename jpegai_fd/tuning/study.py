@@ -233,6 +233,5 @@ def tune(
         raise no_trial_completed(study, tuning.timeout)  # the job ends FAILED, never FINISHED with a nan score
     best = (tuning.scoring, study.best_value, study.best_params)
     log.info("optuna: %d trials in %.1fs, best %s=%.4f with %s", done, time.perf_counter() - start, *best)
-
     trials = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params", "user_attrs"))
     return TuningResult(dict(study.best_params), float(study.best_value), trials)
