@@ -1,7 +1,6 @@
-"""How an estimator is fitted on rows: the early-stopping holdout by image, and the tuning backends
-(how one CV fold of one trial is fitted and scored). A backend is built once per study as
-``backend(classifier=, features=, scoring=)``, called ``backend(params, fit_idx, val_idx) -> score``
-(higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
+"""Fitting on rows: the early-stopping holdout by image, and the tuning backends, built once per study as
+``backend(classifier=, features=, scoring=)`` and called ``backend(params, fit_idx, val_idx) -> score`` per
+fold (higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
 """
 
 from __future__ import annotations

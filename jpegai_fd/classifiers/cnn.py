@@ -1,10 +1,7 @@
-"""A small convolutional network on the latent tensors (C, H, W), with a head that keeps spatial
-position (the faces are aligned: where a trace sits matters).
-
-Input: the flatten matrix (n, C*H*W), viewed (not copied) as (n, C, H, W), or with
-``classifier.stream_from_cache`` a :class:`~jpegai_fd.features.latent_source.CachedLatentTensors` read
-batch by batch (memory: a few cache chunks whatever the number of images). One batch is copied at a
-time, standardised per channel with the training rows' statistics.
+"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned:
+where a trace sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with
+``classifier.stream_from_cache`` :class:`CachedLatentTensors` (memory: a few cache chunks whatever the
+number of images); one batch at a time is copied and standardised per channel with the training statistics.
 """
 
 from __future__ import annotations
@@ -20,8 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import nn
 
-from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.backend import holdout_split
+from jpegai_fd.classifiers.backend import EstimatorFolds, holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress
@@ -188,7 +184,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
         order_rng = np.random.default_rng(self.random_state)
         curves = {"train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": []}
-        best, best_state, since_best = np.inf, None, 0
+        best, best_state, self.best_epoch_ = np.inf, None, 0
         bar = progress(f"cnn fit ({len(train_rows)} images)", int(self.epochs), "epochs", log)
         for epoch in range(int(self.epochs)):
             net.train()
@@ -214,11 +210,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             curves["val_loss"].append(val_loss)
             curves["val_accuracy"].append(float(((val_logits > 0).float() == target).float().mean()))
             if val_loss < best - 1e-4:
-                best, best_state, since_best, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), 0, epoch
-            else:
-                since_best += 1
-                if since_best >= int(self.patience):
-                    break
+                best, best_state, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), epoch
+            elif epoch - self.best_epoch_ >= int(self.patience):  # ``patience`` epochs without a lower loss
+                break
             bar.update()
         bar.close()  # early stopping ends before the last epoch
         net.load_state_dict(best_state)

@@ -15,8 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from jpegai_fd.classifiers.backend import EstimatorFolds
-from jpegai_fd.classifiers.backend import holdout_split
+from jpegai_fd.classifiers.backend import EstimatorFolds, holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.matrix import FeatureSet
 
@@ -127,9 +126,8 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
 
     def bin(self, X: np.ndarray, y01: np.ndarray) -> lgb.Dataset:
         """The binned dataset of all rows of ``X`` (one byte per value), labels ``y01`` in {0, 1}."""
-        if X.dtype not in (np.float32, np.float64):
-            X = X.astype(np.float32)
-        X = np.ascontiguousarray(X)  # a no-op for the job's matrices; LightGBM copies otherwise
+        # A no-op for the job's float32 matrices; LightGBM copies otherwise.
+        X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float32)
         return lgb.Dataset(
             X, label=y01.astype(np.float32), params=self.dataset_params(), free_raw_data=True
         ).construct()
@@ -138,8 +136,7 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
             raise ValueError(f"LGBMClassifier needs two classes, got {self.classes_}")
-        y01 = np.searchsorted(self.classes_, y)
-        return self.fit_binned(self.bin(X, y01), np.arange(len(y)), groups, self.classes_)
+        return self.fit_binned(self.bin(X, np.searchsorted(self.classes_, y)), np.arange(len(y)), groups, self.classes_)
 
     def fit_binned(
         self, binned: lgb.Dataset, rows: np.ndarray, groups: np.ndarray | None, classes: np.ndarray

@@ -12,11 +12,9 @@ from jpegai_fd.errors import UserError
 
 
 class Classifier:
-    """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator;
-    ``search_space``: {param: {type: int|float, low, high, log} or {type: categorical, choices}};
-    ``tuning_backend``: see :mod:`.backend`; ``stream_from_cache``: give the estimator cached latents
-    read batch by batch instead of the flatten matrix (cnn). Checked against the estimator's
-    ``_parameter_constraints`` when built."""
+    """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator; ``search_space``:
+    {param: {type: int|float, low, high, log} or {type: categorical, choices}}; ``stream_from_cache``: cached
+    latents read batch by batch instead of the flatten matrix (cnn). Checked against the estimator when built."""
 
     def __init__(
         self,

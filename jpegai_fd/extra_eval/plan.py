@@ -70,8 +70,7 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
                 f"invalid value for 'eval_bpp': {r!r}; each rate must be an integer between "
                 f"{BPP_RANGE[0]} and {BPP_RANGE[1]} (target rate x 100, like bpp)"
             )
-        check_rate = getattr(encoder, "check_rate", None) if encoder is not None else None
-        if check_rate is not None:
+        if (check_rate := getattr(encoder, "check_rate", None)) is not None:
             try:
                 check_rate(r)
             except UserError as exc:

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scorer:
-    """How the job's fitted model and decision rule score a cached group."""
-
     preprocess: object
     component: str
     latent: str
@@ -47,8 +45,6 @@ class Scorer:
 
 @dataclass(frozen=True)
 class Latents:
-    """Where the groups live and how this process fills them."""
-
     cache: str
     encoder: object
     extract: ExtractSettings
@@ -85,50 +81,53 @@ class ExtraResult:
         return {f"{e.prefix}/{k}": v for e in self.entries if e.group != "test" for k, v in e.metrics.items()}
 
 
-def strength_of(condition) -> float | None:
-    """The condition's first key parameter: JPEG quality, scale factor, sigma ..."""
-    params = condition.key_params()
-    return float(params[0][1]) if params else None
+def targets(plan: ExtraPlan, test: DatasetSplit, dataset: ImageDataset, bpp: int, seed: int):
+    """(prefix, group, split, bpp, reader, max_bad_fraction, condition kind and strength) of everything in ``plan``."""
+    reader, max_bad = dataset.reader, dataset.max_bad_fraction
+    for name, ds in plan.sets.items():
+        yield f"eval/{name}", "eval", load_test_split(name, ds, seed + 1), bpp, ds.reader, ds.max_bad_fraction, {}
+    for name, condition in plan.conditions.items():
+        params = condition.key_params()  # strength: the first one (JPEG quality, scale factor, sigma ...)
+        what = {"kind": condition.name, "strength": float(params[0][1]) if params else None}
+        yield f"robust/{name}", "robust", test, bpp, PerturbedReader.for_split(reader, condition, test), max_bad, what
+    for rate in plan.rates:
+        yield f"rate/{rate}", "rate", test, rate, reader, max_bad, {}
 
 
-def evaluate_plan(
-    plan: ExtraPlan,
-    test: DatasetSplit,
-    test_dataset: ImageDataset,
-    bpp: int,
-    seed: int,
-    latents: Latents,
-    scorer: Callable,
+def extract_extras(plan: ExtraPlan, test, dataset, latents: Latents, bpp: int, seed: int) -> dict[str, int]:
+    """Fill the groups of everything in ``plan`` without training; images extracted per entry."""
+    return {
+        prefix: latents(split, rate, reader, max_bad)[1].extracted
+        for prefix, _, split, rate, reader, max_bad, _ in targets(plan, test, dataset, bpp, seed)
+    }
+
+
+def evaluate_extras(
+    plan: ExtraPlan, test: DatasetSplit, dataset: ImageDataset, scorer: Callable, latents: Latents, bpp: int, seed: int
 ) -> ExtraResult:
     """Score the clean test split (reference row) and everything in ``plan``; extract what is missing."""
     start = time.perf_counter()
     entries: list[Entry] = []
     counts = [0, 0]
-
-    def score(prefix, group_name, split, rate, reader, max_bad, **extra) -> Entry:
+    reference = ("test", "test", test, bpp, dataset.reader, dataset.max_bad_fraction, {})
+    for prefix, group_name, split, rate, reader, max_bad, extra in [
+        reference,
+        *targets(plan, test, dataset, bpp, seed),
+    ]:
         group, stats = latents(split, rate, reader, max_bad)
         if group_name != "test":  # the clean test group is the job's own (counted by the job)
             counts[0] += stats.extracted
             counts[1] += stats.cached
         scores, y_true, ids = scorer(group)
-        entry = Entry(prefix, group_name, rate, scores.metrics, split=split, latents=group, **extra)
-        entry.scored = (ids, y_true, scores)
+        scored = {"split": split, "latents": group, "scored": (ids, y_true, scores)}
+        entries.append(Entry(prefix, group_name, rate, scores.metrics, **scored, **extra))
         m = scores.metrics
         auc = f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)"
         acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))
         log.info("%s: %d real, %d fake | acc %.3f auc %s", prefix, m.get("n_real", 0), m.get("n_fake", 0), acc, auc)
-        entries.append(entry)
-        return entry
-
-    reader, max_bad = test_dataset.reader, test_dataset.max_bad_fraction
-    score("test", "test", test, bpp, reader, max_bad)
-    for name, dataset in plan.sets.items():
-        split = load_test_split(name, dataset, seed + 1)
-        score(f"eval/{name}", "eval", split, bpp, dataset.reader, dataset.max_bad_fraction)
-    for name, condition in plan.conditions.items():
-        perturbed = PerturbedReader.for_split(reader, condition, test)
-        what = {"kind": condition.name, "strength": strength_of(condition)}
-        score(f"robust/{name}", "robust", test, bpp, perturbed, max_bad, **what)
-    for rate in plan.rates:
-        score(f"rate/{rate}", "rate", test, rate, reader, max_bad)
-    return ExtraResult(entries, counts[0], counts[1], time.perf_counter() - start)
+    result = ExtraResult(entries, counts[0], counts[1], time.perf_counter() - start)
+    log.info(
+        "extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)",
+        *(len(plan.sets), len(plan.conditions), len(plan.rates), result.extracted, result.cached, result.seconds),
+    )
+    return result

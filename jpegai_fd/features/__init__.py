@@ -16,22 +16,6 @@ log = logging.getLogger(__name__)
 COMPONENT_ARRAYS = {"y": ("model_y",), "yuv": ("model_y", "model_uv")}
 
 
-def done_rows(group: LatentGroup) -> np.ndarray | None:
-    """Sorted rows of the images whose latents are complete; None when that is every row."""
-    done = group.done_mask()
-    if done.all():
-        return None
-    if not done.any():
-        raise UserError(
-            "no image of this split has latents in the cache (all unreadable or not extracted); "
-            "check the run's dataset manifest"
-        )
-    log.warning(
-        "features: using %d of %d images (the others are unreadable or not yet extracted)", done.sum(), done.size
-    )
-    return np.flatnonzero(done)
-
-
 def feature_set(
     group: LatentGroup,
     preprocess,
@@ -46,7 +30,16 @@ def feature_set(
     :class:`CachedLatentTensors`; ``rows`` (sorted cache rows) picks the images, default every done one."""
     arrays = [group.array(latent, name) for name in COMPONENT_ARRAYS[component]]
     labels = group.labels
-    rows = done_rows(group) if rows is None else rows
+    if rows is None and not (done := group.done_mask()).all():  # default: the images whose latents are complete
+        if not done.any():
+            raise UserError(
+                "no image of this split has latents in the cache (all unreadable or not extracted); "
+                "check the run's dataset manifest"
+            )
+        log.warning(
+            "features: using %d of %d images (the others are unreadable or not yet extracted)", done.sum(), done.size
+        )
+        rows = np.flatnonzero(done)
     if stream and preprocess.whole_latents:
         keep = np.arange(len(labels)) if rows is None else rows
         return FeatureSet(CachedLatentTensors(arrays, keep), labels[keep].copy(), np.arange(len(keep)), len(keep), rows)

@@ -33,8 +33,7 @@ class Patches:
 
     whole_latents = False
 
-    def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:
-        """(row, col) positions sampled per image on an (H, W) latent grid."""
+    def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:  # (row, col) on the (H, W) grid
         raise NotImplementedError
 
     def features(

@@ -22,14 +22,9 @@ def _raw_chunk_dir(array: zarr.Array) -> Path | None:
     """Folder of the array's chunk files if its chunks are plain little-endian bytes on local disk."""
     meta = array.metadata
     codecs = [c.to_dict() for c in getattr(meta, "codecs", ())]
-    plain = (
-        len(codecs) == 1
-        and codecs[0].get("name") == "bytes"
-        and codecs[0].get("configuration", {}).get("endian", "little") == "little"
-    )
     encoding = getattr(meta, "chunk_key_encoding", None)
     if (
-        not plain
+        [(c.get("name"), c.get("configuration", {}).get("endian", "little")) for c in codecs] != [("bytes", "little")]
         or sys.byteorder != "little"
         or not isinstance(array.store, LocalStore)
         or getattr(encoding, "name", None) != "default"

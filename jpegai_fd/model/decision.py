@@ -37,16 +37,12 @@ class Decision:
 
     def apply(self, p_real: np.ndarray, groups: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
         """(P(fake), fake) per image from the estimator's P(real) per sample and each sample's image."""
-        if self.threshold is None:
-            score, fake = fixed_rule(p_real, groups, n_images)
-        else:
-            score = self.score(p_real, groups, n_images)
-            fake = score >= self.cut
+        score = self.score(p_real, groups, n_images)
+        fake = fixed_rule(p_real, groups, n_images)[1] if self.threshold is None else score >= self.cut
         p_fake = self.calibrator.transform(score) if self.calibrator is not None else score
         return np.asarray(p_fake, dtype=np.float64), np.asarray(fake, dtype=bool)
 
     def describe(self) -> dict:
-        """What the model's card says about its rule (JSON)."""
         if self.threshold is None:
             rule = {"rule": "fixed 0.5 (majority vote of samples)"}
         else:

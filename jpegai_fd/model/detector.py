@@ -6,7 +6,6 @@ bytes without ever stopping on a bad one.
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -65,11 +64,7 @@ def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
 
 def _memory_array(values: np.ndarray) -> zarr.Array:
     """In memory: the features code reads latents as Zarr arrays."""
-    array = zarr.create_array(
-        store=MemoryStore(), shape=values.shape, chunks=values.shape, dtype=values.dtype, compressors=None, fill_value=0
-    )
-    array[:] = values
-    return array
+    return zarr.create_array(store=MemoryStore(), data=values, chunks=values.shape, compressors=None, fill_value=0)
 
 
 class Predictor:
@@ -102,14 +97,16 @@ class Predictor:
                 return None, "empty file"
             handle = io.BytesIO(bytes(source))
         else:
-            path = Path(source)
-            if not path.exists():
-                return None, "missing file"
-            if not path.is_file():
-                return None, "not a regular file"
-            if os.path.getsize(path) == 0:
-                return None, "empty file"
-            handle = path
+            handle = Path(source)
+            if not handle.is_file() or handle.stat().st_size == 0:
+                why = (
+                    "missing file"
+                    if not handle.exists()
+                    else "empty file"
+                    if handle.is_file()
+                    else "not a regular file"
+                )
+                return None, why
         try:
             return self.reader.read(handle), OK
         except BadImage as exc:
@@ -117,7 +114,6 @@ class Predictor:
             return None, f"wrong size: {reason}" if reason.startswith("size ") else f"unreadable: {reason}"
 
     def score_pixels(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-
         d = self.detector
         latents = self.encoder.encode(images, d.bpp)[d.latent]
         arrays = [_memory_array(np.asarray(latents[name], dtype=np.float32)) for name in COMPONENT_ARRAYS[d.component]]

@@ -1,5 +1,4 @@
 """The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
-
 Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
 ``p_fake`` (NaN when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why
 skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys.
@@ -32,7 +31,6 @@ SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
     outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
 )
-OUTPUT_COLUMNS = ("p_fake", "label", "status")
 # Installed distributions whose versions the model records (the ones its pickle and code need).
 REQUIREMENTS = tuple(
     "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
@@ -40,12 +38,9 @@ REQUIREMENTS = tuple(
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
-    frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-    images = frame["image"] if "image" in frame else pd.Series([None] * len(frame))
-    paths = frame["path"] if "path" in frame else pd.Series([None] * len(frame))
-    sources, rows = [], []
-    out: list = [None] * len(frame)
-    for i, (image, path) in enumerate(zip(images, paths)):
+    frame, sources, rows = pd.DataFrame(model_input), [], []
+    out, absent = [None] * len(frame), [None] * len(frame)
+    for i, (image, path) in enumerate(zip(frame.get("image", absent), frame.get("path", absent))):
         if isinstance(image, (bytes, bytearray)):
             sources.append(image)
         elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema
@@ -62,7 +57,7 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
         rows.append(i)
     for i, result in zip(rows, predictor.predict(sources)):
         out[i] = result
-    return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS)).astype({"p_fake": "float64"})
+    return pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):
@@ -94,7 +89,6 @@ def input_example(image_size: int) -> pd.DataFrame:
 
 
 def save_detector(detector: Detector, path: str | Path) -> Path:
-    """Write ``detector`` as an MLflow pyfunc model in the new folder ``path`` (returned)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # artifacts are copied, not downloaded
     with tempfile.TemporaryDirectory(prefix="jfd_model_") as tmp:
         pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"

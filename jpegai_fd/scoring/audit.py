@@ -155,7 +155,7 @@ def warning_line(flags: list[dict]) -> str | None:
         return None
     strongest: dict[str, dict] = {}
     for f in flags:
-        if f["property"] not in strongest or f["auc"] > strongest[f["property"]]["auc"]:
+        if f["auc"] > strongest.get(f["property"], {"auc": -1.0})["auc"]:
             strongest[f["property"]] = f
     parts = []
     for key, f in strongest.items():

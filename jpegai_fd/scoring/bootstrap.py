@@ -84,8 +84,7 @@ def bootstrap_intervals(
 ) -> dict[str, Interval]:
     """Point value and interval of accuracy (at ``threshold``), ROC AUC and AP (both classes only)."""
     check_settings(n_resamples, level)
-    y_true = np.asarray(y_true)
-    p_fake = np.asarray(p_fake, dtype=np.float64)
+    y_true, p_fake = np.asarray(y_true), np.asarray(p_fake, dtype=np.float64)
     draws = resample_draws(y_true, n_resamples, seed, stratify)
     correct = decide(p_fake, threshold) == y_true
     values = {"accuracy": (correct.mean(), correct[draws].mean(axis=1))}

@@ -41,8 +41,6 @@ class ScoreColumn(ClassifierMixin, BaseEstimator):
 
 
 class Calibrator:
-    """P(fake) -> calibrated P(fake), fitted on validation labels (1 real, 0 fake) and scores."""
-
     def __init__(self, method: str = "sigmoid"):
         if method not in METHODS:
             raise UserError(f"invalid calibration method {method!r}; allowed values: {', '.join(METHODS)}")

@@ -24,8 +24,7 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 
 @dataclass(frozen=True)
 class SplitScores:
-    """``metrics`` (names above); per image the raw ``score`` the cut applies to, the calibrated
-    ``p_fake``, the decision ``fake``, and the fixed rule's ``fixed_p_fake`` and ``fixed_fake``."""
+    """``metrics`` (names above); per image: raw ``score``, calibrated ``p_fake``, decision ``fake``, fixed rule's."""
 
     metrics: dict[str, float]
     score: np.ndarray
@@ -35,24 +34,18 @@ class SplitScores:
     fixed_fake: np.ndarray
 
 
-def _fixed_rule(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
-    out = decision_metrics(y_true, fake_pred)
-    fake = is_fake(y_true)
-    if fake.any():
-        out["recall"] = out["accuracy_fake"]
-    if fake_pred.any() or fake.any():
-        out["precision"] = float(skm.precision_score(fake, fake_pred, zero_division=0))
-        out["f1"] = float(skm.f1_score(fake, fake_pred, zero_division=0))
-    return out
-
-
 def evaluate_split(
     y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
 ) -> SplitScores:
     """Score one split from P(real) per sample, each sample's image and the valid-chosen ``decision``."""
     y_true = np.asarray(y_true)
     fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
-    out = _fixed_rule(y_true, fixed_fake)
+    out, fake = decision_metrics(y_true, fixed_fake), is_fake(y_true)
+    if fake.any():
+        out["recall"] = out["accuracy_fake"]
+    if fixed_fake.any() or fake.any():
+        out["precision"] = float(skm.precision_score(fake, fixed_fake, zero_division=0))
+        out["f1"] = float(skm.f1_score(fake, fixed_fake, zero_division=0))
     score = decision.score(p_real, groups, n_images)
     p_fake, fake = decision.apply(p_real, groups, n_images)
     chosen = split_metrics(y_true, score, decision.cut)

@@ -9,7 +9,6 @@ REAL = 1
 
 
 def is_fake(y_true: np.ndarray) -> np.ndarray:
-    """Boolean mask of the fake images (the positive class) among dataset labels."""
     return np.asarray(y_true) == FAKE
 
 

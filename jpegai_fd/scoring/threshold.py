@@ -30,19 +30,6 @@ class Threshold:
         return asdict(self)
 
 
-def _cut_between(high: float, low: float) -> float:
-    mid = (high + low) / 2
-    return float(mid if low < mid <= high else high)  # float rounding: keep ``high`` on the fake side
-
-
-def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct scores descending and the cuts: above the maximum, between neighbours, at the minimum."""
-    distinct = np.unique(scores)[::-1]
-    above = np.nextafter(distinct[0], np.inf)
-    between = [_cut_between(h, lo) for h, lo in zip(distinct[:-1], distinct[1:])]
-    return distinct, np.array([above, *between, distinct[-1]], dtype=np.float64)
-
-
 def choose_threshold(
     y_true: np.ndarray, scores: np.ndarray, rule: str = "balanced_accuracy", target_fpr: float = 0.01
 ) -> Threshold:
@@ -63,7 +50,12 @@ def choose_threshold(
             f"threshold rule {rule!r} needs validation {need}; the validation split has "
             f"{n_real} real and {n_fake} fake images"
         )
-    distinct, cuts = _cuts(scores)
+    # Cuts: above the maximum, halfway between neighbours (float rounding: else at the higher), at the minimum.
+    distinct = np.unique(scores)[::-1]
+    high, low = distinct[:-1], distinct[1:]
+    mid = (high + low) / 2
+    between = np.where((low < mid) & (mid <= high), mid, high)
+    cuts = np.concatenate([[np.nextafter(distinct[0], np.inf)], between, [distinct[-1]]])
     # Images called fake at cut k (k = 0: none) = those with score >= distinct[k-1]: cumulative counts.
     where = np.searchsorted(-distinct, -scores)  # position of each score among the distinct ones
     fakes_at = np.concatenate([[0], np.cumsum(np.bincount(where[fake], minlength=len(distinct)))])

@@ -1,5 +1,4 @@
 """Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
-
 ``tuning.n_trials`` is the study's total: with ``tuning.storage`` a rerun runs only the missing trials
 and any number of processes share one study. ``MaxTrialsCallback`` checks after a trial, so W workers
 end with between ``n_trials`` and ``n_trials + W - 1`` trials. Storage: an RDB URL (heartbeats: a dead
@@ -88,9 +87,10 @@ def run_trials(
     missing = n_trials - counted(study)
     if missing <= 0:
         return 0
-    done = 0
+    ran: list[int] = []
 
     def evaluate(trial: optuna.Trial):
+        ran.append(trial.number)
         trial.study.sampler = sampler(seed + trial.number)  # suggest_* draws from the study's sampler
         trial.set_user_attr("worker", WORKER)  # host:pid that evaluated it, kept in the study
         try:
@@ -101,15 +101,9 @@ def run_trials(
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             return float("nan")
 
-    def count(_study, _trial) -> None:
-        nonlocal done
-        done += 1
-        if on_trial is not None:
-            on_trial()
-
-    stop = MaxTrialsCallback(n_trials, states=COUNTED)
-    study.optimize(evaluate, n_trials=missing, timeout=timeout, callbacks=[stop, count])
-    return done
+    callbacks = [MaxTrialsCallback(n_trials, states=COUNTED)] + ([lambda *_: on_trial()] if on_trial else [])
+    study.optimize(evaluate, n_trials=missing, timeout=timeout, callbacks=callbacks)
+    return len(ran)
 
 
 def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float = 1.0) -> None:
@@ -142,7 +136,6 @@ def suggest_params(trial: optuna.Trial, space: dict) -> dict:
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` (fit_index, score_index) pairs, stratified by label; an image's patches share a fold."""
-
     per_class = np.bincount(image_labels(y, groups), minlength=2)
     if per_class.min() < k:
         raise UserError(
@@ -172,11 +165,6 @@ def fixed_start(classifier) -> dict:
     fixed = classifier.make().get_params()
     start = {name: _in_space(fixed[name], spec) for name, spec in classifier.search_space.items() if name in fixed}
     return {name: value for name, value in start.items() if value is not None}
-
-
-def enqueue_fixed_start(study, classifier) -> None:
-    if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
 
 
 def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str):
@@ -229,7 +217,8 @@ def tune(
         ),
         load_if_exists=True,
     )
-    enqueue_fixed_start(study, classifier)  # trial 0 = the fixed parameters: tuning never ends below them in CV
+    if not study.get_trials(deepcopy=False):  # trial 0 = the fixed parameters: tuning never ends below them in CV
+        study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
     already = counted(study)
     if already:
         log.info("optuna study '%s': %d trials already done or running", study_name, already)
@@ -244,6 +233,5 @@ def tune(
         raise no_trial_completed(study, tuning.timeout)  # the job ends FAILED, never FINISHED with a nan score
     best = (tuning.scoring, study.best_value, study.best_params)
     log.info("optuna: %d trials in %.1fs, best %s=%.4f with %s", done, time.perf_counter() - start, *best)
-
     trials = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params", "user_attrs"))
     return TuningResult(dict(study.best_params), float(study.best_value), trials)
