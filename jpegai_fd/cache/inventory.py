@@ -42,11 +42,6 @@ class GroupInfo:
     bucket: str = ""  # what must match for one group to supersede another (besides the ids)
 
 
-def disk_usage(folder: Path) -> int:
-    """Bytes allocated on disk by the files under ``folder`` (512-byte blocks)."""
-    return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
-
-
 def open_store(path: str | Path) -> zarr.Group:
     """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
     path = Path(path)
@@ -78,7 +73,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
         bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
         names = (str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)), str(attrs.get("split")))
-        counts = (int(done.size), int(done.sum()), int(failed.sum()), disk_usage(folder))
+        size = sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())  # allocated on disk
+        counts = (int(done.size), int(done.sum()), int(failed.sum()), size)
         out.append(GroupInfo(key, *names, *counts, last, in_use(mark), bucket=bucket))
     _mark_superseded(root, out)
     return out

@@ -13,6 +13,7 @@ dead process's locks.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -141,14 +142,6 @@ def used_path(store: Path, key: str) -> Path:
     return store.with_name(store.name + ".used") / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def _same_file(fd: int, path: Path) -> bool:
-    """Whether ``fd`` is still the file at ``path`` (gc unlinks a removed group's mark)."""
-    try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
-
-
 class GroupUse:
     """A held use mark (shared lock); released by :meth:`close`, garbage collection or process exit."""
 
@@ -173,8 +166,9 @@ class GroupUse:
                 fcntl.flock(fd, fcntl.LOCK_SH)
             except OSError:  # a file system without flock: no protection against gc, but reading works
                 return cls._stamped(fd, key, writable)
-            if _same_file(fd, path):
-                return cls._stamped(fd, key, writable)
+            with contextlib.suppress(FileNotFoundError):  # gc unlinks a removed group's mark
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return cls._stamped(fd, key, writable)
             os.close(fd)  # gc removed the group and its mark while we waited: take the new mark
 
     @classmethod

@@ -32,7 +32,7 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
     for sweep_dir, jobs in found:
         uri = tracking_uri
         for job in jobs:
-            job_uri = tracking_uri or job_tracking(job)[0]
+            job_uri = tracking_uri or job_tracking(job)
             uri = uri or job_uri
             done = sync_job(client_for(job_uri), job) if job_uri else "no run to sync (no tracking.json)"
             lines.append(f"{job}: {done}")

@@ -51,9 +51,9 @@ def server_healthy(uri: str, timeout: float = 3.0) -> bool:  # GET {uri}/health 
         return False
 
 
-def check_tracking_uri(uri: str, attempts: int = 2) -> None:
+def check_tracking_uri(uri: str) -> None:
     """UserError (the URI and how to start a server) when an HTTP tracking URI does not answer."""
-    if not is_http(uri) or _poll(uri, stop_after_attempt(attempts), wait_fixed(1.0)):
+    if not is_http(uri) or _poll(uri, stop_after_attempt(2), wait_fixed(1.0)):
         return
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(

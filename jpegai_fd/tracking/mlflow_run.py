@@ -54,9 +54,6 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     return experiment_id
 
 
-default_tags = resolve_tags  # tags plus MLflow's context tags (source, user, git commit), as the fluent API sets
-
-
 class TrackedRun:
     """Context manager around one job's MLflow run (a child of the sweep's parent in a tracked multirun).
 
@@ -82,7 +79,7 @@ class TrackedRun:
         params = self.record.params
         # key: the sync's idempotency key for a run the server never saw
         self.journal = dict(key=uuid.uuid4().hex, uri=uri, experiment=self.tracking.experiment, run_id=None)
-        self.journal |= dict(parent_run_id=self.parent_id, run_name=self.name, tags=default_tags(tags), params=params)
+        self.journal |= dict(parent_run_id=self.parent_id, run_name=self.name, tags=resolve_tags(tags), params=params)
         self.journal |= dict(metrics=[], status="RUNNING", lost=None)
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
@@ -212,7 +209,7 @@ class TrackedRun:
         self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
-        self._local(path).write_text(json.dumps(data, indent=2, default=float))
+        self.log_text(json.dumps(data, indent=2, default=float), path)
 
     def log_text(self, text: str, path: str) -> None:
         self._local(path).write_text(text)

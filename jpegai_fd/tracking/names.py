@@ -1,10 +1,7 @@
 """Names the MLflow UI shows. Its run-name column is narrow, so a job's name leads with the factors its
-command line sets (what tells siblings apart); a sweep's name ends with its start time and a random id."""
+command line sets (what tells siblings apart)."""
 
 from __future__ import annotations
-
-import time
-import uuid
 
 NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # after those set on the command line
 FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the key that sets them
@@ -17,9 +14,3 @@ def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
     keys = [o.lstrip("+~").partition("=")[0] for o in task_overrides or ()]
     first = [k for k in keys if k in FACTORS and k in factors]
     return "-".join(f"bpp{factors[f]}" if f == "bpp" else factors[f] for f in dict.fromkeys([*first, *NAME_ORDER]))
-
-
-def unique_sweep_suffix(now: float | None = None) -> str:
-    """`` @ 2026-12-01 10:31 #3fa2``: start time (local) and 4 random hex digits."""
-    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() if now is None else now))
-    return f" @ {stamp} #{uuid.uuid4().hex[:4]}"

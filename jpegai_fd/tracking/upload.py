@@ -13,7 +13,6 @@ from pathlib import Path
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from jpegai_fd.errors import UserError
 from jpegai_fd.tracking.mlflow_run import JOURNAL, ensure_experiment
@@ -96,9 +95,6 @@ def close_parent(client: MlflowClient, sweep_dir: Path) -> str | None:
     )
 
 
-def job_tracking(job_dir: Path) -> tuple[str | None, str | None]:
-    """(tracking URI, MLflow parent id) a job logged to, from its journal; (None, None) without one."""
-    if not (job_dir / JOURNAL).exists():
-        return None, None
-    journal = json.loads((job_dir / JOURNAL).read_text())
-    return journal["uri"], journal["tags"].get(MLFLOW_PARENT_RUN_ID)
+def job_tracking(job_dir: Path) -> str | None:
+    """The tracking URI a job logged to, from its journal; None without one."""
+    return json.loads((job_dir / JOURNAL).read_text())["uri"] if (job_dir / JOURNAL).exists() else None
