@@ -11,7 +11,15 @@ from jpegai_fd.extra_eval.report import CHANCE, to_markdown
 from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
 from jpegai_fd.report.comparisons import Comparisons, write_comparisons
 from jpegai_fd.report.extra import write_extra_report
-from jpegai_fd.report.tables import AT_VALID, FALLBACK_NOTE, SAME_AS_BEST, fell_back, results_cells, results_table
+from jpegai_fd.report.tables import (
+    AT_VALID,
+    FALLBACK_NOTE,
+    FIXED_RULE,
+    SAME_AS_BEST,
+    SOURCE,
+    results_cells,
+    results_table,
+)
 from jpegai_fd.report.tables import timing_pivot, timing_table, with_headline
 
 AUC = "test/roc_auc"
@@ -19,7 +27,7 @@ AUC = "test/roc_auc"
 
 def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> str:
     lines = [f"Cells: `{metric}` ± half the width of its 95% bootstrap interval (bounds in the CSV file)."]
-    if metric == AT_VALID and fell_back(with_headline(runs)).any():
+    if metric == AT_VALID and with_headline(runs)[SOURCE].eq(FIXED_RULE).any():
         lines.append(FALLBACK_NOTE)
     if comparisons is not None:
         lines.append(

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jpegai_fd.extra_eval.report import CHANCE
-from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, fell_back, interval_columns, model_name, preprocess_order
+from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, SOURCE, interval_columns, model_name, preprocess_order
 from jpegai_fd.report.tables import with_headline
 
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
@@ -48,7 +48,7 @@ def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str]
     notes = [RATE_NOTE]
     if metric == HEADLINE:
         sub = with_headline(sub)
-        if old := int(fell_back(sub).sum()):
+        if old := int(sub[SOURCE].eq(FIXED_RULE).sum()):
             notes.append(
                 f"{old} run(s) logged before validation thresholds: {FIXED_RULE} at the fixed 0.5 rule, no error bar"
             )

@@ -26,7 +26,7 @@ from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
-from jpegai_fd.tracking.ui import mark_training_experiment
+from jpegai_fd.tracking.ui import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -50,7 +50,7 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
             client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
     experiment_id = client.create_experiment(name)
-    mark_training_experiment(client, experiment_id)  # the UI opens its training-runs view
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)  # the UI: training-runs view
     return experiment_id
 
 

@@ -26,7 +26,6 @@ class ParentRun:
     """A sweep's parent run, as the launching process holds it (``run_id`` None: untracked sweep)."""
 
     sweep_dir: Path
-    tracking: TrackingSettings | None = None
     run_id: str | None = None
     experiment_id: str | None = None
     closed: bool = False
@@ -55,7 +54,7 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
     client.log_text(run_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
     client.log_text(run_id, multirun_yaml, "sweep/multirun.yaml")
     write_parent(sweep_dir, run_id, experiment_id)
-    return ParentRun(Path(sweep_dir), tracking, run_id, experiment_id, client=client)
+    return ParentRun(Path(sweep_dir), run_id, experiment_id, client=client)
 
 
 def close_parent(parent: ParentRun, counts: Counter) -> bool:

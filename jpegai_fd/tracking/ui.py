@@ -27,10 +27,6 @@ def where_to_look(tracking_uri: str, experiment_id: str) -> str:
     return f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}"
 
 
-def mark_training_experiment(client, experiment_id: str) -> None:
-    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
-
-
 def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
     """What the server prints to open: the experiment's runs if it exists (REST, no mlflow import), else the list."""
     query = urllib.parse.urlencode({"experiment_name": experiment})
