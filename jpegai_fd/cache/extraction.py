@@ -32,12 +32,10 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """Images encoded now, already cached, wall seconds, unreadable found now."""
-
-    extracted: int
+    extracted: int  # images encoded now
     cached: int
-    seconds: float
-    unreadable: int = 0
+    seconds: float  # wall
+    unreadable: int = 0  # found now
 
 
 def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> dict:
@@ -102,8 +100,6 @@ def fill_group(
 
 @dataclass
 class _Filler:
-    """One fill's chunk loop: decode ahead in a thread, encode, write, release the claim."""
-
     group: LatentGroup
     split: DatasetSplit
     encoder: LatentEncoder

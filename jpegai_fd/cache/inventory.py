@@ -25,8 +25,6 @@ from jpegai_fd.errors import UserError
 
 @dataclass
 class GroupInfo:
-    """One group of a store, as ``ls`` shows it."""
-
     key: str
     dataset: str
     encoder: str  # "<name>-<fingerprint hash>", as in the key

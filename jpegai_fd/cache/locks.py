@@ -32,7 +32,6 @@ READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 @contextmanager
 def creation_lock(store: Path):
-    """Exclusive lock on ``<store>.lock`` (the OS drops it if the holder dies): group creation and gc."""
     lock_path = store.with_name(store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
@@ -101,7 +100,6 @@ class ChunkClaims:
 
 
 def claims_path(store: Path, key: str) -> Path:
-    """The lock file of group ``key``, beside the store (outside the Zarr tree)."""
     return store.with_name(store.name + ".claims") / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
 
 

@@ -45,8 +45,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
 
 @dataclass
 class LatentGroup:
-    """Cached latents of one split at one rate; see the module docstring for the layout."""
-
     group: zarr.Group
     chunk_size: int
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
@@ -68,7 +66,6 @@ class LatentGroup:
         return self.group["failed"][:], self.group["failure"][:], self.done_mask()
 
     def chunk_settled(self, k: int) -> bool:
-        """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
         rows = self.chunk_rows(k)
         return bool((self.group["done"][rows] | self.group["failed"][rows]).all())
 
@@ -108,8 +105,6 @@ class LatentGroup:
 
 
 class LatentStore:
-    """The Zarr store of latent groups at ``path`` (created on first use)."""
-
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.read_only = read_only_reason(self.path)

@@ -20,7 +20,6 @@ from jpegai_fd.tracking.upload import close_parent, job_folders, job_tracking, s
 
 
 def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
-    """Sync every job of ``folders``; returns one line per job and per sweep parent."""
     found = [job_folders(f) for f in folders]  # every folder checked before anything is uploaded
 
     @cache

@@ -72,10 +72,8 @@ def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str]
 
 
 def component_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
-    """Y vs YUV accuracy per preprocessing; one panel per (model, bpp)."""
     return _chart(runs, latent, metric, ("classifier", "bpp"), "preprocess", "component", COMPONENTS, "preprocessing")
 
 
 def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
-    """Accuracy per bpp with one bar per model; one panel per (component, preprocessing)."""
     return _chart(runs, latent, metric, ("component", "preprocess"), "bpp", "classifier", ("rf", "hgb"), "bpp")

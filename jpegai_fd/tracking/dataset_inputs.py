@@ -13,7 +13,6 @@ DIGEST_CHARS = 16  # MLflow keeps at most 36 characters of a digest
 
 
 def log_dataset_inputs(run, splits_and_groups) -> None:
-    """Log ``[(split, group)]`` of train, valid and test as dataset inputs of ``run`` (a TrackedRun)."""
     inputs = []
     for (split, group), role in zip(splits_and_groups, ("train", "valid", "test")):
         real = sum(int(v) for v in split.labels)

@@ -32,7 +32,6 @@ def confusion_figure(confusion: dict, title: str):
 
 
 def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
-    """ROC curve of the fake class (positive) against real."""
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")

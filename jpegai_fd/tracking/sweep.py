@@ -122,7 +122,6 @@ def parent_run_id(place: JobPlace) -> str | None:
 
 
 def record_outcome(place: JobPlace, status: str, **details) -> None:
-    """Write this job's outcome (finished | skipped | failed | killed) for the launching process."""
     if place.sweep_dir is None:
         return
     d = state_dir(place.sweep_dir) / "jobs"

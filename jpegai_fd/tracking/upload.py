@@ -96,5 +96,4 @@ def close_parent(client: MlflowClient, sweep_dir: Path) -> str | None:
 
 
 def job_tracking(job_dir: Path) -> str | None:
-    """The tracking URI a job logged to, from its journal; None without one."""
     return json.loads((job_dir / JOURNAL).read_text())["uri"] if (job_dir / JOURNAL).exists() else None
