@@ -167,9 +167,8 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache``, extract what this
-    process owns and is missing. The key holds the manifest (content hashes) and the reader's settings,
-    so an edited image or another size policy never reuses latents."""
+    """The group of ``split`` at ``bpp`` in the store at ``cache``, filled with what this process owns; its
+    key holds the manifest (content hashes) and reader settings: an edited image never reuses latents."""
     manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()

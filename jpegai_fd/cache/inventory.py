@@ -1,11 +1,6 @@
-"""What a latent store holds, which of its groups are stale, and removing those safely.
-
-A group is **superseded** when a more recently used group of the same dataset, encoder fingerprint,
-bpp, split, image shape, root and reader settings holds the same image ids: what an image edit or
-relabel leaves behind (the manifest hash in the key changed, the selection did not). A group is
-**unused for DAYS** when no job opened it that long (:mod:`.locks`). :func:`collect` removes those,
-never a group a process has open.
-"""
+"""What a latent store holds and removing its stale groups. A group is **superseded** when a more recently
+used group of the same dataset, encoder fingerprint, bpp, split, image shape, root and reader settings holds
+the same image ids: what an image edit or relabel leaves behind (the manifest hash in the key changed)."""
 
 from __future__ import annotations
 
@@ -40,8 +35,8 @@ class GroupInfo:
     bucket: str = ""  # what must match for one group to supersede another (besides the ids)
 
 
-def open_store(path: str | Path) -> zarr.Group:
-    """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
+def list_groups(path: str | Path) -> list[GroupInfo]:
+    """Every complete group of the store at ``path`` (sorted by key), superseded ones marked."""
     path = Path(path)
     try:
         is_group = json.loads((path / "zarr.json").read_text()).get("node_type") == "group"
@@ -52,13 +47,7 @@ def open_store(path: str | Path) -> zarr.Group:
             f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
             f"paths.cache names (default cache/latents.zarr)"
         )
-    return zarr.open_group(str(path), mode="r")
-
-
-def list_groups(path: str | Path) -> list[GroupInfo]:
-    """Every complete group of the store at ``path`` (sorted by key), superseded ones marked."""
-    path = Path(path)
-    root = open_store(path)
+    root = zarr.open_group(str(path), mode="r")
     out = []
     for meta in sorted(path.glob("*/*/*/*/done/zarr.json")):
         folder = meta.parent.parent

@@ -121,19 +121,14 @@ class ChunkQueue:
         again later) or none is left (:attr:`exhausted`)."""
         for queue in (self.fresh, self.busy):  # busy: once each, counting those fresh ones just found busy
             for _ in range(len(queue)):
-                if self._claim(k := queue.popleft()):
+                if not self.claims.try_claim(k := queue.popleft()):
+                    self.busy.append(k)
+                elif self.settled(k):  # its claimer finished it while this process looked elsewhere
+                    self.claims.release(k)
+                    self.skipped.append(k)
+                else:
                     return k
         return None
-
-    def _claim(self, k: int) -> bool:
-        if not self.claims.try_claim(k):
-            self.busy.append(k)
-            return False
-        if self.settled(k):  # its claimer finished it while this process looked elsewhere
-            self.claims.release(k)
-            self.skipped.append(k)
-            return False
-        return True
 
 
 def used_path(store: Path, key: str) -> Path:

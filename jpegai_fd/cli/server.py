@@ -20,7 +20,7 @@ from pathlib import Path
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from jpegai_fd.tracking.connection import server_healthy
-from jpegai_fd.tracking.ui import open_hint
+from jpegai_fd.tracking.sweep_summary import open_hint
 
 
 def _stderr_fd():

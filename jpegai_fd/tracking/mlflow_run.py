@@ -23,15 +23,26 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
-from jpegai_fd.tracking.ui import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
+from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
+# The UI's run-name column is narrow: a job's name leads with the factors its command line sets.
+NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # after those set on the command line
+FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the key that sets them
+
+
+def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
+    """``flatten-bpp6-yuv-y_hat-rf`` for a job of ``-m preprocess=... bpp=...``: the factors set on
+    the command line first, then preprocess, bpp, component, latent, classifier (encoder and dataset
+    only when set on the command line)."""
+    keys = [o.lstrip("+~").partition("=")[0] for o in task_overrides or ()]
+    first = [k for k in keys if k in FACTORS and k in factors]
+    return "-".join(f"bpp{factors[f]}" if f == "bpp" else factors[f] for f in dict.fromkeys([*first, *NAME_ORDER]))
 
 
 def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> str:
@@ -55,11 +66,9 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 
 class TrackedRun:
-    """Context manager around one job's MLflow run (a child of the sweep's parent in a tracked multirun).
-
-    Artifacts go to ``<output_dir or a temporary folder>/artifacts/`` until the upload. An exception ends
-    the run FAILED with tag ``error`` (KILLED on Ctrl-C or SIGTERM) and propagates. A server lost for
-    ``tracking.retry_s`` leaves :attr:`lost` set; everything sent is journalled to ``tracking.json``."""
+    """One job's MLflow run (a child of the sweep's parent in a multirun); artifacts wait in ``<output_dir or
+    a temporary folder>/artifacts/`` for the upload. An exception ends the run FAILED with tag ``error``
+    (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server leaves :attr:`lost` set."""
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
         self.tracking, self.record, self.place, self.retry_s = tracking, record, place, tracking.retry_s
