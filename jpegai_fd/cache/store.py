@@ -35,7 +35,6 @@ DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
-    """The one line for work a read-only store cannot take: ``what`` it lacks, and the two fixes."""
     return UserError(
         f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
         f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
