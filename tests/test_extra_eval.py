@@ -266,7 +266,7 @@ def test_the_table_shows_intervals_and_leaves_one_class_cells_empty():
 
 
 def test_the_sweep_report_labels_runs_by_what_varied_and_writes_the_matrix(tmp_path):
-    from jpegai_fd.report.extra import write_extra_report
+    from jpegai_fd.report.build import write_extra_report
 
     def run(generator, auc):
         return {

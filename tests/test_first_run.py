@@ -20,7 +20,7 @@ from jfd_testing import compose_cfg, run_cli, tiny_overrides
 from jpegai_fd.features.matrix import FeatureSet
 from jpegai_fd.progress import progress
 from jpegai_fd.report.charts import classifier_chart, component_chart
-from jpegai_fd.tracking.names import job_run_name
+from jpegai_fd.tracking.mlflow_run import job_run_name
 from jpegai_fd.tracking.sweep_summary import sweep_summary
 from jpegai_fd.tuning import TuningSettings
 from jpegai_fd.tuning.study import tune
@@ -316,7 +316,7 @@ def test_the_search_starts_from_the_fixed_parameters():
 
 def test_the_server_names_the_experiment_page_in_the_training_view(mlflow_server, experiment_name):
     from jpegai_fd.tracking.mlflow_run import ensure_experiment
-    from jpegai_fd.tracking.ui import open_hint
+    from jpegai_fd.tracking.sweep_summary import open_hint
 
     assert "/#/experiments?workflowType=machine_learning" in open_hint(mlflow_server.uri, experiment_name)
     experiment_id = ensure_experiment(MlflowClient(mlflow_server.uri), experiment_name)

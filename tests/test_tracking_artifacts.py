@@ -10,7 +10,7 @@ import optuna
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-from jpegai_fd.tracking.importance import split_importances, tree_importances
+from jpegai_fd.tracking.job_artifacts import split_importances, tree_importances
 from jpegai_fd.tracking.job_artifacts import trials_table
 
 SHAPES = {"model_y": (4, 3, 2), "model_uv": (2, 3, 2)}

@@ -1,6 +1,6 @@
 """Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks.
 
-Decoding runs in a thread at most ``prefetch`` chunks ahead of the encoder (memory: prefetch + 1 decoded
+Decoding runs in a thread at most ``PREFETCH_CHUNKS`` ahead of the encoder (memory: that + 1 decoded
 chunks), so reading overlaps encoding. Unreadable images go to the group's ``failed`` mask with their
 reason, are not encoded and never become done.
 """
@@ -32,12 +32,10 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 
 @dataclass
 class ExtractionStats:
-    """Images encoded now, already cached, wall seconds, unreadable found now."""
-
-    extracted: int
+    extracted: int  # images encoded now
     cached: int
-    seconds: float
-    unreadable: int = 0
+    seconds: float  # wall
+    unreadable: int = 0  # found now
 
 
 def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarray, reasons: list, bpp: int) -> dict:
@@ -70,7 +68,6 @@ def fill_group(
     num_shards: int = 1,
     reader: ImageReader | None = None,
     max_bad_fraction: float | None = None,
-    prefetch: int = PREFETCH_CHUNKS,
 ) -> ExtractionStats:
     """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard);
     each is durable once written, so an interrupted fill resumes. ``reader`` decodes files (default: keep
@@ -92,7 +89,7 @@ def fill_group(
     log.info(msg, split.name, bpp, n_todo, cached, encoder.name)
     bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
     filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
-    encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar, prefetch)
+    encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar)
     bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
     by_others = n_todo - encoded
     if by_others:
@@ -103,8 +100,6 @@ def fill_group(
 
 @dataclass
 class _Filler:
-    """One fill's chunk loop: decode ahead in a thread, encode, write, release the claim."""
-
     group: LatentGroup
     split: DatasetSplit
     encoder: LatentEncoder
@@ -116,7 +111,7 @@ class _Filler:
     def __post_init__(self):
         self.claims = ChunkClaims(self.group.claims_file)
 
-    def run(self, chunks: ChunkQueue, bar, prefetch: int) -> tuple[int, int]:
+    def run(self, chunks: ChunkQueue, bar) -> tuple[int, int]:
         """(images encoded, unreadable ones among them) once no chunk of ``chunks`` is left."""
         found = encoded = 0
         pending: deque = deque()
@@ -128,7 +123,7 @@ class _Filler:
                     rows = self.group.chunk_rows(k)
                     pending.append((k, pool.submit(self.reader.read_batch, self.split.paths[rows])))
 
-            for _ in range(1 + max(0, prefetch)):
+            for _ in range(1 + PREFETCH_CHUNKS):
                 submit_next()
             try:
                 while pending or not chunks.exhausted:
@@ -172,9 +167,8 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """Open (or create) the group of ``split`` at ``bpp`` in the store at ``cache``, extract what this
-    process owns and is missing. The key holds the manifest (content hashes) and the reader's settings,
-    so an edited image or another size policy never reuses latents."""
+    """The group of ``split`` at ``bpp`` in the store at ``cache``, filled with what this process owns; its
+    key holds the manifest (content hashes) and reader settings: an edited image never reuses latents."""
     manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()

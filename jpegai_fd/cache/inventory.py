@@ -1,11 +1,6 @@
-"""What a latent store holds, which of its groups are stale, and removing those safely.
-
-A group is **superseded** when a more recently used group of the same dataset, encoder fingerprint,
-bpp, split, image shape, root and reader settings holds the same image ids: what an image edit or
-relabel leaves behind (the manifest hash in the key changed, the selection did not). A group is
-**unused for DAYS** when no job opened it that long (:mod:`.locks`). :func:`collect` removes those,
-never a group a process has open.
-"""
+"""What a latent store holds and removing its stale groups. A group is **superseded** when a more recently
+used group of the same dataset, encoder fingerprint, bpp, split, image shape, root and reader settings holds
+the same image ids: what an image edit or relabel leaves behind (the manifest hash in the key changed)."""
 
 from __future__ import annotations
 
@@ -25,8 +20,6 @@ from jpegai_fd.errors import UserError
 
 @dataclass
 class GroupInfo:
-    """One group of a store, as ``ls`` shows it."""
-
     key: str
     dataset: str
     encoder: str  # "<name>-<fingerprint hash>", as in the key
@@ -42,13 +35,8 @@ class GroupInfo:
     bucket: str = ""  # what must match for one group to supersede another (besides the ids)
 
 
-def disk_usage(folder: Path) -> int:
-    """Bytes allocated on disk by the files under ``folder`` (512-byte blocks)."""
-    return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
-
-
-def open_store(path: str | Path) -> zarr.Group:
-    """The root group of the store at ``path`` (read-only); UserError when it is not a store."""
+def list_groups(path: str | Path) -> list[GroupInfo]:
+    """Every complete group of the store at ``path`` (sorted by key), superseded ones marked."""
     path = Path(path)
     try:
         is_group = json.loads((path / "zarr.json").read_text()).get("node_type") == "group"
@@ -59,13 +47,7 @@ def open_store(path: str | Path) -> zarr.Group:
             f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
             f"paths.cache names (default cache/latents.zarr)"
         )
-    return zarr.open_group(str(path), mode="r")
-
-
-def list_groups(path: str | Path) -> list[GroupInfo]:
-    """Every complete group of the store at ``path`` (sorted by key), superseded ones marked."""
-    path = Path(path)
-    root = open_store(path)
+    root = zarr.open_group(str(path), mode="r")
     out = []
     for meta in sorted(path.glob("*/*/*/*/done/zarr.json")):
         folder = meta.parent.parent
@@ -78,7 +60,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         same = [attrs.get(k) for k in ("dataset", "bpp", "split", "image_shape", "root", "reading")]
         bucket = json.dumps([same[0], key.split("/")[1], *same[1:]], sort_keys=True)
         names = (str(attrs.get("dataset")), key.split("/")[1], int(attrs.get("bpp", -1)), str(attrs.get("split")))
-        counts = (int(done.size), int(done.sum()), int(failed.sum()), disk_usage(folder))
+        size = sum(p.lstat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())  # allocated on disk
+        counts = (int(done.size), int(done.sum()), int(failed.sum()), size)
         out.append(GroupInfo(key, *names, *counts, last, in_use(mark), bucket=bucket))
     _mark_superseded(root, out)
     return out

@@ -13,6 +13,7 @@ dead process's locks.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -31,7 +32,6 @@ READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 @contextmanager
 def creation_lock(store: Path):
-    """Exclusive lock on ``<store>.lock`` (the OS drops it if the holder dies): group creation and gc."""
     lock_path = store.with_name(store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
@@ -100,7 +100,6 @@ class ChunkClaims:
 
 
 def claims_path(store: Path, key: str) -> Path:
-    """The lock file of group ``key``, beside the store (outside the Zarr tree)."""
     return store.with_name(store.name + ".claims") / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
 
 
@@ -122,31 +121,18 @@ class ChunkQueue:
         again later) or none is left (:attr:`exhausted`)."""
         for queue in (self.fresh, self.busy):  # busy: once each, counting those fresh ones just found busy
             for _ in range(len(queue)):
-                if self._claim(k := queue.popleft()):
+                if not self.claims.try_claim(k := queue.popleft()):
+                    self.busy.append(k)
+                elif self.settled(k):  # its claimer finished it while this process looked elsewhere
+                    self.claims.release(k)
+                    self.skipped.append(k)
+                else:
                     return k
         return None
-
-    def _claim(self, k: int) -> bool:
-        if not self.claims.try_claim(k):
-            self.busy.append(k)
-            return False
-        if self.settled(k):  # its claimer finished it while this process looked elsewhere
-            self.claims.release(k)
-            self.skipped.append(k)
-            return False
-        return True
 
 
 def used_path(store: Path, key: str) -> Path:
     return store.with_name(store.name + ".used") / hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    """Whether ``fd`` is still the file at ``path`` (gc unlinks a removed group's mark)."""
-    try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
 
 
 class GroupUse:
@@ -173,8 +159,9 @@ class GroupUse:
                 fcntl.flock(fd, fcntl.LOCK_SH)
             except OSError:  # a file system without flock: no protection against gc, but reading works
                 return cls._stamped(fd, key, writable)
-            if _same_file(fd, path):
-                return cls._stamped(fd, key, writable)
+            with contextlib.suppress(FileNotFoundError):  # gc unlinks a removed group's mark
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return cls._stamped(fd, key, writable)
             os.close(fd)  # gc removed the group and its mark while we waited: take the new mark
 
     @classmethod

@@ -35,7 +35,6 @@ DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
-    """The one line for work a read-only store cannot take: ``what`` it lacks, and the two fixes."""
     return UserError(
         f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
         f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
@@ -45,8 +44,6 @@ def read_only_error(store: Path, reason: str, what: str) -> UserError:
 
 @dataclass
 class LatentGroup:
-    """Cached latents of one split at one rate; see the module docstring for the layout."""
-
     group: zarr.Group
     chunk_size: int
     claims_file: Path | None = None  # chunk locks shared by the processes filling this group
@@ -68,7 +65,6 @@ class LatentGroup:
         return self.group["failed"][:], self.group["failure"][:], self.done_mask()
 
     def chunk_settled(self, k: int) -> bool:
-        """Whether every image of chunk ``k`` is done or failed (read from the store now)."""
         rows = self.chunk_rows(k)
         return bool((self.group["done"][rows] | self.group["failed"][rows]).all())
 
@@ -108,8 +104,6 @@ class LatentGroup:
 
 
 class LatentStore:
-    """The Zarr store of latent groups at ``path`` (created on first use)."""
-
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.read_only = read_only_reason(self.path)

@@ -38,12 +38,6 @@ def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str
     return str(best["run_id"]), float(best[metric])
 
 
-def version_tags(run, chosen_by: str | None) -> dict[str, str]:
-    tags = {f: run.data.tags[f] for f in FACTORS if f in run.data.tags}
-    tags.update({f"metric.{k}": f"{v:.6g}" for k, v in sorted(run.data.metrics.items()) if math.isfinite(v)})
-    return {**tags, "run_id": run.info.run_id, **({"chosen_by": chosen_by} if chosen_by else {})}
-
-
 def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None = None):
     """Register ``runs:/<run_id>/model`` as a new version of ``name`` with ``alias``; returns the version."""
     client = MlflowClient(uri)
@@ -57,7 +51,10 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
         raise UserError(f"run {source} has no model/ (runs before model logging, or a failed job); pick another run")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    tags = {**version_tags(run, chosen_by), **({"model_run_id": source} if source != run_id else {})}
+    tags = {f: run.data.tags[f] for f in FACTORS if f in run.data.tags}
+    tags |= {f"metric.{k}": f"{v:.6g}" for k, v in sorted(run.data.metrics.items()) if math.isfinite(v)}
+    tags |= {"run_id": run_id, **({"chosen_by": chosen_by} if chosen_by else {})}
+    tags |= {"model_run_id": source} if source != run_id else {}
     version = mlflow.register_model(f"runs:/{source}/model", name, tags=tags, await_registration_for=60)
     client.set_registered_model_alias(name, alias, version.version)
     return version

@@ -20,7 +20,7 @@ from pathlib import Path
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from jpegai_fd.tracking.connection import server_healthy
-from jpegai_fd.tracking.ui import open_hint
+from jpegai_fd.tracking.sweep_summary import open_hint
 
 
 def _stderr_fd():
@@ -48,12 +48,6 @@ class MlflowServer:
     def uri(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def command(self) -> list[str]:
-        mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow") or "mlflow"
-        where = ["--host", self.host, "--port", str(self.port), "--workers", "1"]
-        stores = ["--backend-store-uri", self.backend_store_uri, "--artifacts-destination", self.artifacts_destination]
-        return [mlflow, "server", *stores, *where]
-
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
             see = f"; see {self.log_file}" if self.log_file else ""
@@ -61,12 +55,15 @@ class MlflowServer:
         return server_healthy(self.uri, timeout=1.0)
 
     def start(self, timeout: float = 90.0) -> "MlflowServer":
+        mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow") or "mlflow"
+        where = ["--host", self.host, "--port", str(self.port), "--workers", "1"]
+        stores = ["--backend-store-uri", self.backend_store_uri, "--artifacts-destination", self.artifacts_destination]
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
         # The server's own log goes to log_file, else to our stderr: stdout keeps only what we print.
         out = open(self.log_file, "ab") if self.log_file else _stderr_fd()
         # Own process group: stop() ends the server and the workers it forks, nothing else.
         self.process = subprocess.Popen(
-            self.command(), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [mlflow, "server", *stores, *where], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         if self.log_file:
             out.close()  # the server holds its own copy of the descriptor

@@ -1,2 +1,2 @@
 """`python -m jpegai_fd.report`: the thesis's tables and charts from the tracked runs (``runs`` reads
-them, ``tables``, ``charts``, ``comparisons`` and ``extra`` make the files, ``build`` writes them)."""
+them, ``tables``, ``charts`` and ``comparisons`` make the files, ``build`` writes them and the extra ones)."""

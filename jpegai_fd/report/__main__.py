@@ -21,21 +21,6 @@ from jpegai_fd.report.runs import load_runs
 from jpegai_fd.tracking.connection import add_tracking_uri, check_scheme, check_tracking_uri
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
-    add_tracking_uri(parser)
-    add = parser.add_argument
-    add("--experiment", default="jpegai_fd")
-    add("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
-    add("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
-    add("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
-    untuned = "also count runs without a search result (tuning.n_trials=0, tag warning.untuned)"
-    add("--include-untuned", action="store_true", help=untuned)
-    add("--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)")
-    add("--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)")
-    return parser
-
-
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
     """The runs to report (untuned ones named on stderr and left out unless ``--include-untuned``), the parent."""
     runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
@@ -59,7 +44,18 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.report", description=__doc__.split("\n\n")[1])
+    add_tracking_uri(parser)
+    add = parser.add_argument
+    add("--experiment", default="jpegai_fd")
+    add("--sweep", help="latest, a parent run id or a sweep name (default: all runs)")
+    add("--out", type=Path, help="output folder (default: reports/<experiment>[_<sweep run id>])")
+    add("--no-log", action="store_true", help="do not log the files to the sweep's parent run")
+    untuned = "also count runs without a search result (tuning.n_trials=0, tag warning.untuned)"
+    add("--include-untuned", action="store_true", help=untuned)
+    add("--alpha", type=float, default=0.05, help="significance level of the paired comparisons (default 0.05)")
+    add("--resamples", type=int, default=1000, help="bootstrap resamples of the paired AUC comparison (default 1000)")
+    args = parser.parse_args(argv)
     try:
         if not 0 < args.alpha < 1 or args.resamples < 1:
             raise UserError(

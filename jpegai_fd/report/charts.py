@@ -9,18 +9,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jpegai_fd.extra_eval.report import CHANCE
-from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, fell_back, interval_columns, model_name, preprocess_order
+from jpegai_fd.report.tables import FIXED_RULE, HEADLINE, SOURCE, interval_columns, model_name, preprocess_order
 from jpegai_fd.report.tables import with_headline
 
 RATE_NOTE = "bpp = config key: bits per pixel x 100 (bpp=6 is 0.06 bit/pixel)"
 COMPONENTS = ("y", "yuv")
-
-
-def rate_label(bpp) -> str:
-    return f"bpp={int(bpp)}"
-
-
-LABELS = {"classifier": model_name, "bpp": rate_label, "component": str.upper, "preprocess": str}
+LABELS = {"classifier": model_name, "bpp": lambda bpp: f"bpp={int(bpp)}", "component": str.upper, "preprocess": str}
 
 
 def _bars(ax, cell: pd.DataFrame, x: str, hue: str, metric: str, xs: list, hues: list) -> None:
@@ -49,18 +43,12 @@ def _bars(ax, cell: pd.DataFrame, x: str, hue: str, metric: str, xs: list, hues:
     ax.grid(axis="y", alpha=0.3)
 
 
-def not_varied(factor: str, present: list, expected) -> list[str]:
-    if len(present) >= len(expected) or not present:
-        return []
-    return [f"{factor} did not vary in these runs: only {', '.join(LABELS[factor](p) for p in present)}"]
-
-
 def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str], x: str, hue: str, expected, per: str):
     sub = runs[runs["latent"] == latent]
     notes = [RATE_NOTE]
     if metric == HEADLINE:
         sub = with_headline(sub)
-        if old := int(fell_back(sub).sum()):
+        if old := int(sub[SOURCE].eq(FIXED_RULE).sum()):
             notes.append(
                 f"{old} run(s) logged before validation thresholds: {FIXED_RULE} at the fixed 0.5 rule, no error bar"
             )
@@ -75,7 +63,8 @@ def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str]
             ax.set_title(f"{LABELS[panels[0]](a)}, {LABELS[panels[1]](b)} ({latent})", fontsize=9)
             ax.set_ylabel("accuracy (valid threshold)" if metric == HEADLINE else metric.split("/")[-1])
             ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
-    notes[1:1] = not_varied(hue, values[hue], expected)
+    if 0 < len(values[hue]) < len(expected):
+        notes.insert(1, f"{hue} did not vary in these runs: only {', '.join(LABELS[hue](p) for p in values[hue])}")
     fig.suptitle(" vs ".join(LABELS[hue](h) for h in values[hue]) + f" per {per}", fontsize=10)
     fig.text(0.5, 0.01, "\n".join(notes), ha="center", va="bottom", fontsize=7, color="0.25")
     fig.tight_layout(rect=(0, 0.03 + 0.025 * len(notes), 1, 1))
@@ -83,10 +72,8 @@ def _chart(runs: pd.DataFrame, latent: str, metric: str, panels: tuple[str, str]
 
 
 def component_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
-    """Y vs YUV accuracy per preprocessing; one panel per (model, bpp)."""
     return _chart(runs, latent, metric, ("classifier", "bpp"), "preprocess", "component", COMPONENTS, "preprocessing")
 
 
 def classifier_chart(runs: pd.DataFrame, latent: str, metric: str = HEADLINE):
-    """Accuracy per bpp with one bar per model; one panel per (component, preprocessing)."""
     return _chart(runs, latent, metric, ("component", "preprocess"), "bpp", "classifier", ("rf", "hgb"), "bpp")

@@ -83,7 +83,6 @@ def _compare_group(tables: dict[str, dict], alpha: float, n_resamples: int, seed
 def compare_runs(
     uri: str, runs: pd.DataFrame, alpha: float = ALPHA, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> Comparisons:
-    """Compare the runs the results tables show, per test set, with the best of that set."""
     client = MlflowClient(uri)
     shown = shown_runs(runs)
     manifests = shown["test_manifest"] if "test_manifest" in shown else pd.Series(None, index=shown.index)
@@ -102,21 +101,6 @@ def compare_runs(
         results.update(_compare_group(tables, alpha, n_resamples, seed))
     rows = pd.DataFrame([{"run_id": r, "test_manifest": m, **results[r]} for r, m in zip(shown["run_id"], manifests)])
     return Comparisons(_table(rows, runs), alpha, n_resamples, seed)
-
-
-def method_note(c: Comparisons) -> str:
-    return (
-        "Runs scored on the same test images (same `dataset.test_manifest` tag) are compared pairwise, image "
-        "by image, with the best of them (highest test ROC AUC; **bold** in the results tables). "
-        "McNemar's test on the decisions at each run's validation threshold: b = images the best run got "
-        "right and this run wrong, c = the reverse (exact binomial test below 25 discordant images, else "
-        "chi-square with continuity correction). Paired bootstrap of the ROC AUC difference, best minus "
-        f"this run: {c.n_resamples} resamples of the same images for both runs (seed {c.seed}), 95% "
-        f'percentile interval. {SAME_AS_BEST}: neither test rejects "same as the best" at '
-        f"alpha = {c.alpha:g}; no mark: at least one does, or the run could not be compared. p-values are "
-        "per comparison, uncorrected for the number of comparisons in a table (among 20 runs that are "
-        "truly as good as the best, about one is expected to test significant by chance)."
-    )
 
 
 def _table(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -157,7 +141,19 @@ def _compared_rows(group: pd.DataFrame, config: list[str]) -> pd.DataFrame:
 def comparisons_markdown(c: Comparisons, title: str) -> str:
     table = c.rows  # comparisons.csv
     config = list(table.columns[table.columns.get_loc("not_significant") + 1 : table.columns.get_loc("run_id")])
-    parts = [f"# {title}: paired comparisons with the best run\n\n{method_note(c)}\n"]
+    note = (
+        "Runs scored on the same test images (same `dataset.test_manifest` tag) are compared pairwise, image "
+        "by image, with the best of them (highest test ROC AUC; **bold** in the results tables). "
+        "McNemar's test on the decisions at each run's validation threshold: b = images the best run got "
+        "right and this run wrong, c = the reverse (exact binomial test below 25 discordant images, else "
+        "chi-square with continuity correction). Paired bootstrap of the ROC AUC difference, best minus "
+        f"this run: {c.n_resamples} resamples of the same images for both runs (seed {c.seed}), 95% "
+        f'percentile interval. {SAME_AS_BEST}: neither test rejects "same as the best" at '
+        f"alpha = {c.alpha:g}; no mark: at least one does, or the run could not be compared. p-values are "
+        "per comparison, uncorrected for the number of comparisons in a table (among 20 runs that are "
+        "truly as good as the best, about one is expected to test significant by chance)."
+    )
+    parts = [f"# {title}: paired comparisons with the best run\n\n{note}\n"]
     compared = table[table["status"].isin([BEST, SAME, DIFFERENT])]
     for manifest, group in compared.groupby("test_manifest", sort=True):
         n_images = int(group["images"].iloc[0])

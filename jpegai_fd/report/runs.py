@@ -35,11 +35,6 @@ def find_sweep(experiment_id: str, sweep: str):
     return mlflow.get_run(sweeps["run_id"].iloc[0])
 
 
-def _nan_score(run_id: str) -> bool:
-    # In the search's table a missing metric is nan too: ask for the logged values.
-    return any(math.isnan(m.value) for m in mlflow.MlflowClient().get_metric_history(run_id, SCORE))
-
-
 def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.DataFrame, object | None]:
     """The latest FINISHED job run per config (run_id, start_time, config_hash, test_manifest, factors,
     metrics, ``params.<key>``, ``untuned``: why it has no search result) and the sweep's parent run.
@@ -64,7 +59,12 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     df = pd.concat([found[["run_id", "start_time"]], factors, metrics, found.filter(regex=r"^params\.")], axis=1)
     # Tagged (fixed parameters), or a nan score (a run from before such searches ended FAILED).
     scores = df[SCORE] if SCORE in df else pd.Series(0.0, index=df.index)
-    nan = [pd.isna(t) and pd.isna(s) and _nan_score(r) for r, s, t in zip(df["run_id"], scores, tags[UNTUNED_TAG])]
+    # In the search's table a missing metric is nan too: ask for the logged values.
+    history = mlflow.MlflowClient().get_metric_history
+    nan = [
+        pd.isna(t) and pd.isna(s) and any(math.isnan(m.value) for m in history(r, SCORE))
+        for r, s, t in zip(df["run_id"], scores, tags[UNTUNED_TAG])
+    ]
     df["untuned"] = tags[UNTUNED_TAG].mask(pd.Series(nan, index=df.index), "no completed trial")
     df = df.sort_values("start_time").drop_duplicates("config_hash", keep="last")
     return df.reset_index(drop=True), parent

@@ -56,10 +56,6 @@ def with_headline(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(**headline, **{SOURCE: source})
 
 
-def fell_back(runs: pd.DataFrame) -> pd.Series:
-    return runs[SOURCE] == FIXED_RULE
-
-
 def model_name(classifier: str) -> str:
     return MODEL_NAMES.get(classifier, classifier.upper())
 

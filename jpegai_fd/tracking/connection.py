@@ -26,7 +26,6 @@ START_HINT = "start one with `python -m jpegai_fd.cli.server --port {port}` or l
 
 
 def check_scheme(key: str, uri: str) -> None:
-    """UserError naming ``key`` unless ``uri`` is a tracking URI (:func:`scheme_rule`)."""
     try:
         scheme_rule(uri, TRACKING_SCHEMES, "http://127.0.0.1:5000 or sqlite:///mlflow.db")
     except ValueError as exc:
@@ -34,7 +33,6 @@ def check_scheme(key: str, uri: str) -> None:
 
 
 def add_tracking_uri(parser, help: str = "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db") -> None:
-    """The commands' ``--tracking-uri`` option: ``$MLFLOW_TRACKING_URI``, else the jobs' default sqlite file."""
     parser.add_argument(
         "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"), help=help
     )
@@ -51,9 +49,9 @@ def server_healthy(uri: str, timeout: float = 3.0) -> bool:  # GET {uri}/health 
         return False
 
 
-def check_tracking_uri(uri: str, attempts: int = 2) -> None:
+def check_tracking_uri(uri: str) -> None:
     """UserError (the URI and how to start a server) when an HTTP tracking URI does not answer."""
-    if not is_http(uri) or _poll(uri, stop_after_attempt(attempts), wait_fixed(1.0)):
+    if not is_http(uri) or _poll(uri, stop_after_attempt(2), wait_fixed(1.0)):
         return
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(

@@ -12,22 +12,18 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 DIGEST_CHARS = 16  # MLflow keeps at most 36 characters of a digest
 
 
-def split_input(split, group, role: str):
-    labels = [int(v) for v in split.labels]
-    profile = {"num_images": len(labels), "real": sum(labels), "fake": len(labels) - sum(labels)}
-    profile["skipped"] = len(split.skipped)
-    dataset = Dataset(
-        name=f"{split.dataset}/{split.name}",
-        digest=str(group.group.attrs["manifest"])[:DIGEST_CHARS],
-        source_type="local",
-        source=json.dumps({"uri": str(split.root) if split.root else ""}),
-        profile=json.dumps(profile),
-    )
-    return DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, role)])
-
-
 def log_dataset_inputs(run, splits_and_groups) -> None:
-    """Log ``[(split, group)]`` of train, valid and test as dataset inputs of ``run`` (a TrackedRun)."""
-    inputs = [split_input(s, g, role) for (s, g), role in zip(splits_and_groups, ("train", "valid", "test"))]
+    inputs = []
+    for (split, group), role in zip(splits_and_groups, ("train", "valid", "test")):
+        real = sum(int(v) for v in split.labels)
+        profile = {"num_images": len(split.labels), "real": real, "fake": len(split.labels) - real}
+        dataset = Dataset(
+            name=f"{split.dataset}/{split.name}",
+            digest=str(group.group.attrs["manifest"])[:DIGEST_CHARS],
+            source_type="local",
+            source=json.dumps({"uri": str(split.root) if split.root else ""}),
+            profile=json.dumps(profile | {"skipped": len(split.skipped)}),
+        )
+        inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, role)]))
     # No client: the server was lost at the start (guarded then skips the call).
     run.guarded(run.client and run.client.log_inputs, run.run_id, datasets=inputs)

@@ -25,17 +25,13 @@ def _interrupt(signum, frame, ignore=SIGNALS) -> None:
     raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
 
 
-def _once_more(signum, frame) -> None:
-    _interrupt(signum, frame, (signum,))
-
-
 def _redeliver(unraisable) -> None:
     """Our KeyboardInterrupt raised in a finaliser (weakref callback, ``__del__``) is only printed and
     dropped by Python: send the signal again, so that it is raised once more, outside."""
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt) and str(exc).startswith(PREFIX):
         signum = signal.Signals[str(exc)[len(PREFIX) :]]
-        signal.signal(signum, _once_more)
+        signal.signal(signum, lambda n, frame: _interrupt(n, frame, (n,)))  # once more
         # From another thread, a moment later: sent from here it would be raised in this hook again.
         threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
         return

@@ -1,9 +1,15 @@
-"""What a job logs after its evaluation: trials table, confusion matrix, ROC curve, importances."""
+"""What a job logs after its evaluation: trials table, confusion matrix, ROC curve, importances (which latent
+channels and positions a tree model relies on; feature order as in :mod:`jpegai_fd.features`: the component's
+arrays side by side, flatten in (C, H, W) C order, patches per channel)."""
 
 from __future__ import annotations
 
 import json
 
+import matplotlib
+
+matplotlib.use("Agg")  # jobs run headless, often several at once
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, roc_curve
@@ -12,8 +18,85 @@ from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 from jpegai_fd.features import COMPONENT_ARRAYS
 from jpegai_fd.scoring.evaluate import confusion
 from jpegai_fd.scoring.labels import FAKE
-from jpegai_fd.tracking.figures import confusion_figure, curves_figure, importance_figure, roc_figure
-from jpegai_fd.tracking.importance import split_importances, tree_importances
+
+CHANNELS_PER_ROW = 16  # channel importances drawn as a grid: 160 luma channels -> 10 x 16
+
+
+def confusion_figure(confusion: dict, title: str):
+    """Two heat maps of a :func:`jpegai_fd.scoring.evaluate.confusion` dict: counts, and shares per true class."""
+    cm = np.asarray(confusion["matrix"], dtype=float)
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    labels = confusion["labels"]
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), dpi=100)
+    for ax, values, name in ((axes[0], cm, "counts"), (axes[1], share, "normalised (per true class)")):
+        scale = values / max(values.max(), 1e-12)
+        ax.imshow(scale, cmap="Blues", vmin=0, vmax=1)
+        ax.set(xticks=range(len(labels)), xticklabels=labels, yticks=range(len(labels)), yticklabels=labels)
+        ax.set(xlabel="predicted", ylabel="true")
+        ax.set_title(name, fontsize=9)
+        for (i, j), v in np.ndenumerate(values):
+            text = f"{int(v)}" if values is cm else f"{v:.1%}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.3f}")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (real called fake)")
+    ax.set_ylabel("true positive rate (fake detected)")
+    ax.set_title(title, fontsize=8)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def importance_figure(parts: dict, title: str):
+    """Heat maps of :func:`jpegai_fd.tracking.job_artifacts.split_importances`: per latent array, channel
+    importance as a grid (channel = row * 16 + column) and, for flatten, spatial importance (H x W)."""
+    with_positions = any("positions" in p for p in parts.values())
+    ncols = 2 if with_positions else 1
+    fig, axes = plt.subplots(len(parts), ncols, figsize=(4.2 * ncols, 3.2 * len(parts)), dpi=100, squeeze=False)
+    for row, (name, part) in enumerate(parts.items()):
+        ax = axes[row, 0]
+        channels = part["channels"]
+        grid = np.pad(channels, (0, -channels.size % CHANNELS_PER_ROW), constant_values=np.nan)
+        fig.colorbar(ax.imshow(grid.reshape(-1, CHANNELS_PER_ROW), cmap="viridis"), ax=ax, fraction=0.046)
+        ax.set(xlabel="channel mod 16", ylabel="channel // 16")
+        ax.set_title(f"{name}: channel importance (row*{CHANNELS_PER_ROW}+col)", fontsize=8)
+        if with_positions:
+            ax = axes[row, 1]
+            fig.colorbar(ax.imshow(part["positions"], cmap="magma"), ax=ax, fraction=0.046)
+            ax.set(xlabel="latent column", ylabel="latent row")
+            ax.set_title(f"{name}: spatial importance", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(curves: dict[str, list[float]], title: str):
+    """Loss curves on the left axis, accuracy curves (names containing 'acc') on the right one."""
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
+    acc_ax = None
+    for name, values in curves.items():
+        if "acc" in name:
+            acc_ax = acc_ax or ax.twinx()
+            acc_ax.plot(values, "--", label=name)
+        else:
+            ax.plot(values, label=name)
+    ax.set(xlabel="epoch / round", ylabel="loss")
+    handles = ax.get_legend_handles_labels()
+    if acc_ax is not None:
+        acc_ax.set_ylabel("accuracy")
+        more = acc_ax.get_legend_handles_labels()
+        handles = (handles[0] + more[0], handles[1] + more[1])
+    ax.legend(*handles, fontsize=7)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -24,15 +107,9 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str), "value": trials.get("value")})
     duration = trials.get("duration")
     out["duration_s"] = pd.to_timedelta(duration).dt.total_seconds() if duration is not None else np.nan
-    folds = trials.get("user_attrs_fold_scores")
-    out["fold_scores"] = [
-        json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]"
-        for f in (folds if folds is not None else [None] * len(trials))
-    ]
-    for col in trials.columns:
-        if col.startswith("params_"):
-            out["param_" + col[len("params_") :]] = trials[col]
-    return out
+    folds = trials.get("user_attrs_fold_scores", [None] * len(trials))
+    out["fold_scores"] = [json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]" for f in folds]
+    return out.join(trials.filter(regex="^params_").rename(columns=lambda c: "param_" + c[len("params_") :]))
 
 
 def log_trials(run, trials: pd.DataFrame) -> None:
@@ -59,6 +136,42 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
             "roc_curve.json",
         )
         run.log_figure(roc_figure(fpr, tpr, auc(fpr, tpr), title), "figures/roc_curve.png")  # the area of this curve
+
+
+def tree_importances(model) -> np.ndarray | None:
+    """Normalised importance per feature of a fitted tree ensemble, or None for other models.
+    HistGradientBoosting has no ``feature_importances_``: its split gains are summed per feature."""
+    if hasattr(model, "feature_importances_"):
+        imp = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "_predictors") and hasattr(model, "n_features_in_"):
+        imp = np.zeros(model.n_features_in_)
+        for per_class in model._predictors:  # noqa: SLF001  (fitted trees; no public accessor exists)
+            for predictor in per_class:
+                nodes = predictor.nodes[predictor.nodes["is_leaf"] == 0]  # is_leaf is uint8: no ~
+                np.add.at(imp, nodes["feature_idx"], nodes["gain"])
+    else:
+        return None
+    total = imp.sum()
+    return imp / total if total > 0 else imp
+
+
+def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], whole_latents: bool) -> dict:
+    """Per latent array (``shapes``: name -> (C, H, W), in feature order): ``channels`` (C,) and, with
+    ``whole_latents`` (flatten), ``positions`` (H, W) importance sums."""
+    out, offset = {}, 0
+    for name, (c, h, w) in shapes.items():
+        if whole_latents:
+            block = importances[offset : offset + c * h * w].reshape(c, h, w)
+            out[name] = {"channels": block.sum(axis=(1, 2)), "positions": block.sum(axis=0)}
+            offset += c * h * w
+        else:
+            out[name] = {"channels": importances[offset : offset + c]}
+            offset += c
+    if offset != importances.size:
+        raise ValueError(
+            f"{importances.size} importances do not match the latent shapes {shapes} (whole latents: {whole_latents})"
+        )
+    return out
 
 
 def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_latents: bool, title: str) -> None:

@@ -23,15 +23,26 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.names import job_run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
-from jpegai_fd.tracking.ui import mark_training_experiment
+from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
+# The UI's run-name column is narrow: a job's name leads with the factors its command line sets.
+NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # after those set on the command line
+FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the key that sets them
+
+
+def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
+    """``flatten-bpp6-yuv-y_hat-rf`` for a job of ``-m preprocess=... bpp=...``: the factors set on
+    the command line first, then preprocess, bpp, component, latent, classifier (encoder and dataset
+    only when set on the command line)."""
+    keys = [o.lstrip("+~").partition("=")[0] for o in task_overrides or ()]
+    first = [k for k in keys if k in FACTORS and k in factors]
+    return "-".join(f"bpp{factors[f]}" if f == "bpp" else factors[f] for f in dict.fromkeys([*first, *NAME_ORDER]))
 
 
 def run_name(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> str:
@@ -50,19 +61,14 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
             client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
     experiment_id = client.create_experiment(name)
-    mark_training_experiment(client, experiment_id)  # the UI opens its training-runs view
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)  # the UI: training-runs view
     return experiment_id
 
 
-default_tags = resolve_tags  # tags plus MLflow's context tags (source, user, git commit), as the fluent API sets
-
-
 class TrackedRun:
-    """Context manager around one job's MLflow run (a child of the sweep's parent in a tracked multirun).
-
-    Artifacts go to ``<output_dir or a temporary folder>/artifacts/`` until the upload. An exception ends
-    the run FAILED with tag ``error`` (KILLED on Ctrl-C or SIGTERM) and propagates. A server lost for
-    ``tracking.retry_s`` leaves :attr:`lost` set; everything sent is journalled to ``tracking.json``."""
+    """One job's MLflow run (a child of the sweep's parent in a multirun); artifacts wait in ``<output_dir or
+    a temporary folder>/artifacts/`` for the upload. An exception ends the run FAILED with tag ``error``
+    (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server leaves :attr:`lost` set."""
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
         self.tracking, self.record, self.place, self.retry_s = tracking, record, place, tracking.retry_s
@@ -82,7 +88,7 @@ class TrackedRun:
         params = self.record.params
         # key: the sync's idempotency key for a run the server never saw
         self.journal = dict(key=uuid.uuid4().hex, uri=uri, experiment=self.tracking.experiment, run_id=None)
-        self.journal |= dict(parent_run_id=self.parent_id, run_name=self.name, tags=default_tags(tags), params=params)
+        self.journal |= dict(parent_run_id=self.parent_id, run_name=self.name, tags=resolve_tags(tags), params=params)
         self.journal |= dict(metrics=[], status="RUNNING", lost=None)
         if is_http(uri) and not wait_for_server(uri, self.retry_s):
             self.lost = f"no tracking server at {uri} for {self.retry_s:.0f}s (tracking.retry_s)"
@@ -212,7 +218,7 @@ class TrackedRun:
         self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
 
     def log_dict(self, data: dict, path: str) -> None:
-        self._local(path).write_text(json.dumps(data, indent=2, default=float))
+        self.log_text(json.dumps(data, indent=2, default=float), path)
 
     def log_text(self, text: str, path: str) -> None:
         self._local(path).write_text(text)

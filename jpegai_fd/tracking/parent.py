@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags  # tags plus MLflow context tags (source, user, git)
 
 from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.connection import check_tracking_uri
-from jpegai_fd.tracking.mlflow_run import default_tags, ensure_experiment
+from jpegai_fd.tracking.mlflow_run import ensure_experiment
 from jpegai_fd.tracking.settings import TrackingSettings
 from jpegai_fd.tracking.sweep import ROLE, SWEEP_KEY, end_parent, end_running_children, latest_run, read_outcomes
 from jpegai_fd.tracking.sweep import sweep_key, sweep_name, sweep_overrides, sweep_status, write_parent
@@ -25,7 +26,6 @@ class ParentRun:
     """A sweep's parent run, as the launching process holds it (``run_id`` None: untracked sweep)."""
 
     sweep_dir: Path
-    tracking: TrackingSettings | None = None
     run_id: str | None = None
     experiment_id: str | None = None
     closed: bool = False
@@ -49,12 +49,12 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
     else:
         tags = {ROLE: "sweep", SWEEP_KEY: key, "jpegai_fd.sweep_overrides": " ".join(sweep_overrides(overrides))}
         name = sweep_name(tracking.sweep_name, overrides)
-        run_id = client.create_run(experiment_id, run_name=name, tags=default_tags(tags)).info.run_id
+        run_id = client.create_run(experiment_id, run_name=name, tags=resolve_tags(tags)).info.run_id
     client.set_tag(run_id, "jpegai_fd.sweep_dir", str(sweep_dir))
     client.log_text(run_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
     client.log_text(run_id, multirun_yaml, "sweep/multirun.yaml")
     write_parent(sweep_dir, run_id, experiment_id)
-    return ParentRun(Path(sweep_dir), tracking, run_id, experiment_id, client=client)
+    return ParentRun(Path(sweep_dir), run_id, experiment_id, client=client)
 
 
 def close_parent(parent: ParentRun, counts: Counter) -> bool:

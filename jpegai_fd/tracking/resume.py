@@ -8,24 +8,15 @@ import logging
 
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags  # tags plus MLflow context tags (source, user, git)
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from jpegai_fd.tracking.connection import check_tracking_uri
-from jpegai_fd.tracking.mlflow_run import default_tags, run_name
+from jpegai_fd.tracking.mlflow_run import run_name
 from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, REUSED_FROM, ROLE, latest_run, parent_run_id, record_outcome
 
 log = logging.getLogger(__name__)
-
-
-def finished_run(tracking: TrackingSettings, record: JobRecord):
-    check_tracking_uri(tracking.uri)
-    client = MlflowClient(tracking.uri)
-    exp = client.get_experiment_by_name(tracking.experiment)
-    if exp is None:
-        return None
-    query = f"tags.`{CONFIG_HASH}` = '{record.config_hash}' and attributes.status = 'FINISHED'"
-    return latest_run(client, exp.experiment_id, query)
 
 
 def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) -> str:
@@ -37,7 +28,7 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
     tags = {**record.factors, ROLE: "job", CONFIG_HASH: record.config_hash, REUSED_FROM: done.info.run_id}
     tags[MLFLOW_PARENT_RUN_ID] = parent
     name = run_name(tracking, record, place)
-    copy = client.create_run(done.info.experiment_id, run_name=name, tags=default_tags(tags))
+    copy = client.create_run(done.info.experiment_id, run_name=name, tags=resolve_tags(tags))
     client.log_batch(
         copy.info.run_id,
         metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
@@ -50,7 +41,11 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
 def resume_finished(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> dict[str, float] | None:
     """With an identical finished run: ``results.json`` (status skipped), the outcome for the sweep, and
     the run's ``test/*`` metrics; else None."""
-    done = finished_run(tracking, record)
+    check_tracking_uri(tracking.uri)
+    client = MlflowClient(tracking.uri)
+    exp = client.get_experiment_by_name(tracking.experiment)
+    query = f"tags.`{CONFIG_HASH}` = '{record.config_hash}' and attributes.status = 'FINISHED'"
+    done = latest_run(client, exp.experiment_id, query) if exp is not None else None
     if done is None:
         return None
     run_id = reuse(tracking, record, place, done)

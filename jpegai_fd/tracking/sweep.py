@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import traceback
+import uuid
 from pathlib import Path
 
 import yaml
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.tracking.names import unique_sweep_suffix
 from jpegai_fd.tracking.settings import JobPlace
 
 ROLE = "jpegai_fd.role"  # "sweep" on parent runs, "job" on job runs
@@ -71,7 +72,8 @@ def sweep_name(name: str | None, task_overrides) -> str:
     if name:
         return str(name)
     text = " ".join(sweep_overrides(task_overrides)) or "(defaults)"
-    suffix = unique_sweep_suffix()  # two sweeps of the same overrides get distinct names
+    # `` @ 2026-12-01 10:31 #3fa2`` (local start time, 4 random hex digits): two sweeps of the same overrides differ
+    suffix = time.strftime(" @ %Y-%m-%d %H:%M") + f" #{uuid.uuid4().hex[:4]}"
     return f"sweep {text}"[: 250 - len(suffix)] + suffix
 
 
@@ -120,7 +122,6 @@ def parent_run_id(place: JobPlace) -> str | None:
 
 
 def record_outcome(place: JobPlace, status: str, **details) -> None:
-    """Write this job's outcome (finished | skipped | failed | killed) for the launching process."""
     if place.sweep_dir is None:
         return
     d = state_dir(place.sweep_dir) / "jobs"
