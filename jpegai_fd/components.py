@@ -42,7 +42,7 @@ def _instantiate(node, key: str):
     """The object ``node`` names with ``_target_``, built with plain values; one-line errors naming ``key``."""
     if not isinstance(node, (dict, DictConfig)) or "_target_" not in node:
         raise UserError(
-            f"'{key}' has no _target_; every {key} option names its class with _target_ (see README 'Extending')"
+            f"'{key}' has no _target_; every {key} option names its class with _target_ (see docs/how-to/extending.md)"
         )
     try:
         return instantiate(node, _convert_="all")

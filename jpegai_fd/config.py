@@ -241,9 +241,9 @@ def _field(cls: type, name: str):
     return getattr(cls, "__pydantic_fields__", {}).get(name)
 
 
-def _bounds(info) -> dict:
+def _bounds(metadata: list) -> dict:
     limits = ("ge", "gt", "le", "lt")
-    return {a: getattr(m, a) for m in info.metadata for a in limits if getattr(m, a, None) is not None}
+    return {a: getattr(m, a) for m in metadata for a in limits if getattr(m, a, None) is not None}
 
 
 def allowed(cls: type, name: str) -> str:
@@ -255,13 +255,16 @@ def allowed(cls: type, name: str) -> str:
     args = [a for a in typing.get_args(kind) if a is not type(None)]
     nullable = " or null" if type(None) in typing.get_args(kind) else ""
     base = args[0] if len(args) == 1 else kind
+    inner = []
+    if typing.get_origin(base) is Annotated:  # Optional[Annotated[float, Field(gt=0)]]: the type and rule inside
+        base, *inner = typing.get_args(base)
     if typing.get_origin(base) is dict:  # extract.codecs.y: what each entry takes
         base = typing.get_args(base)[1]
     if typing.get_origin(base) is Literal:
         return f"allowed values: {', '.join(map(str, typing.get_args(base)))}"
     if base is bool:
         return "use true or false"
-    b = _bounds(info)
+    b = _bounds([*info.metadata, *(m for f in inner for m in getattr(f, "metadata", [f]))])
     low, high = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
     what = "an integer" if base is int else "a number"
     if low is not None and high is not None:
