@@ -119,7 +119,9 @@ def top_level(cfg: dict, notes: dict[str, str]) -> list[str]:
 def group_section(group: str) -> list[str]:
     default = composed([])[group].get("name", "")
     lines = ["", f"## `{group}`", "", f"Options: {', '.join(f'`{o}`' for o in options(group))} "]
-    lines[-1] += f"(default `{default}`). The keys each option sets, with their defaults (`conf/{group}/<option>.yaml`)."
+    lines[-1] += (
+        f"(default `{default}`). The keys each option sets, with their defaults (`conf/{group}/<option>.yaml`)."
+    )
     for option in options(group):
         notes = yaml_comments(CONF / group / f"{option}.yaml")
         values = leaves(composed([f"{group}={option}"])[group])
@@ -173,13 +175,18 @@ def commands_page() -> str:
     lines = [HEADER, "# Command lines", ""]
     lines += ["Each console script (`pyproject.toml` `[project.scripts]`) also runs as `python -m <module>`."]
     lines += ["Exit codes: 0 done; 1 a job of a sweep failed or was interrupted (the others ran); 2 a bad"]
-    lines += ["command line, refused in one `jpegai_fd: error:` line before any work; 130 interrupted (Ctrl-C, SIGTERM).\n"]
+    lines += [
+        "command line, refused in one `jpegai_fd: error:` line before any work; 130 interrupted (Ctrl-C, SIGTERM).\n"
+    ]
     for name, target in scripts.items():
         module, function = target.split(":")
         module_name = module.removesuffix(".__main__")
         lines += [f"## `{name}`", "", f"Same as `python -m {module_name}`.", ""]
         if module == "jpegai_fd.extract":  # the same Hydra app and keys as jpegai-fd; prints the same help
-            lines += ["Takes every key of `jpegai-fd` and runs only the dataset and encoder stages (fills the cache).", ""]
+            lines += [
+                "Takes every key of `jpegai-fd` and runs only the dataset and encoder stages (fills the cache).",
+                "",
+            ]
             continue
         lines += ["```text", help_text(module, function).rstrip(), "```", ""]
     return "\n".join(lines)
