@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -58,10 +59,12 @@ def test_every_console_script_has_a_reference_entry():
     assert [name for name in scripts if f"## `{name}`" not in page] == []
 
 
-def test_readme_is_short_and_keeps_the_test_command():
+def test_readme_is_short_keeps_the_test_command_and_links_to_pages_that_exist():
     readme = (REPO / "README.md").read_text()
     assert len(readme.splitlines()) <= 300
     assert "python -m pytest -q" in readme
+    links = re.findall(r"\]\((docs/[^)#]+)", readme)  # mkdocs checks the pages' links, not the README's
+    assert links and [link for link in links if not (REPO / link).exists()] == []
 
 
 def test_the_site_builds_strictly(tmp_path):
