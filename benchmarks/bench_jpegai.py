@@ -1,7 +1,7 @@
 """Throughput of encoder=jpegai, reference path vs fast path, per profile, rate mode and worker count.
 
-Needs a JPEG AI reference-software installation (JPEGAI_ROOT / --root; see the README section
-"Using the real JPEG AI encoder"). With --allow-missing-weights the nets keep random weights: the
+Needs a JPEG AI reference-software installation (JPEGAI_ROOT / --root; see
+docs/how-to/jpegai.md). With --allow-missing-weights the nets keep random weights: the
 work per image is the same, the latents are meaningless. All configurations run side by side in one
 process, on the same images; every image of every configuration is compared bit for bit (y, y_hat,
 extras and the chosen base model) with the reference path's first worker count.

@@ -1,4 +1,4 @@
-"""README "Extending": an encoder, a dataset layout and a preprocessing method added from outside the
+"""docs/how-to/extending.md: an encoder, a dataset layout and a preprocessing method added from outside the
 package (tests/extending/: one module, one YAML file each) run through the real command line."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (rules: README "Datasets").
+"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (rules: docs/how-to/own-dataset.md).
 
 EXIF orientation first; 16-bit samples keep their high byte (Pillow's own ``I;16``/``I`` conversion
 would clip to 255), ``F`` is rounded and clipped; alpha is dropped, not composited (the stored colours

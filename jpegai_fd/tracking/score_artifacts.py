@@ -1,5 +1,5 @@
 """What a job logs about its scores: the chosen threshold and calibration, the reliability diagram,
-the per-image scores, and the shortcut audit of its files (names in docs/concepts/scores.md)."""
+the per-image scores, and the shortcut audit of its files (names in docs/reference/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Components defined outside the package, as a user would add them (see README "Extending"): an
+"""Components defined outside the package, as a user would add them (see docs/how-to/extending.md): an
 encoder, a dataset layout and a preprocessing method, each reached by ``_target_`` alone."""
 
 from __future__ import annotations
