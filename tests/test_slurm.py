@@ -1,0 +1,138 @@
+"""The SLURM launcher against a real (one-node) SLURM cluster, through the real command line:
+``hydra/launcher=slurm_debug`` submits each sweep as a job array with sbatch (submitit)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from jfd_testing import run_cli, tiny_overrides
+from slurm_cluster import squeue
+from test_tracking_interrupt import check_all_killed, runs, wait_for_running_jobs
+
+SLURM = ["hydra/launcher=slurm_debug"]
+
+
+def overrides(tmp_path, uri: str, sweep: str) -> list[str]:
+    """A 2-job sweep (bpp 6 and 12) on tiny data in ``tmp_path``, tracked at ``uri``, in folder ``sweep``."""
+    tiny = [o for o in tiny_overrides(tmp_path) if not o.startswith("tracking.uri=")]
+    return ["-m", *tiny, "preprocess=single", "bpp=6,12", f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}/{sweep}"]
+
+
+def job_runs(uri: str) -> list:
+    client = MlflowClient(uri)
+    return client.search_runs([client.get_experiment_by_name("jpegai_fd").experiment_id])
+
+
+def slurm_times(array_id: str) -> list[tuple[datetime, datetime]]:
+    """(SubmitTime, StartTime) of each task of an array, as slurmctld recorded them (1 s resolution)."""
+    out = subprocess.run(["scontrol", "-o", "show", "job", array_id], capture_output=True, text=True, check=True)
+    fields = [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in out.stdout.splitlines()]
+    return [(datetime.fromisoformat(f["SubmitTime"]), datetime.fromisoformat(f["StartTime"])) for f in fields]
+
+
+@pytest.mark.slow
+def test_a_sweep_as_a_job_array_matches_the_basic_launcher(slurm_cluster, tmp_path):
+    extract = run_cli(
+        "jpegai_fd.extract", overrides(tmp_path, f"sqlite:///{tmp_path}/unused.db", "extract"), cwd=tmp_path
+    )
+    assert extract.returncode == 0, extract.stderr[-3000:]
+    walls, figures = {}, {}
+    for name, launcher in (("slurm", SLURM), ("basic", [])):
+        uri = f"sqlite:///{tmp_path}/{name}.db"
+        start = time.monotonic()
+        result = run_cli("jpegai_fd", [*overrides(tmp_path, uri, name), *launcher], cwd=tmp_path)
+        walls[name] = time.monotonic() - start
+        assert result.returncode == 0, result.stderr[-3000:]
+        found = job_runs(uri)
+        (parent,) = [r for r in found if r.data.tags["jpegai_fd.role"] == "sweep"]
+        jobs = {r.data.tags["bpp"]: r for r in found if r.data.tags["jpegai_fd.role"] == "job"}
+        assert sorted(jobs) == ["12", "6"] and parent.info.status == "FINISHED"
+        assert all(r.info.status == "FINISHED" for r in jobs.values())
+        assert {r.data.tags["mlflow.parentRunId"] for r in jobs.values()} == {parent.info.run_id}
+        figures[name] = {
+            "parent_to_first_job_s": (min(r.info.start_time for r in jobs.values()) - parent.info.start_time) / 1000,
+            "job_runs_s": sum(r.info.end_time - r.info.start_time for r in jobs.values()) / 1000,
+            "metrics": {
+                b: {k: v for k, v in r.data.metrics.items() if not k.startswith("time/")} for b, r in jobs.items()
+            },
+        }
+    assert figures["slurm"].pop("metrics") == figures["basic"].pop("metrics")
+    (array_id,) = {
+        p.name.removesuffix("_submission.sh") for p in (tmp_path / "slurm").glob(".submitit/*/*_submission.sh")
+    }
+    times = slurm_times(array_id)
+    figures["slurm"]["submit_to_first_start_s"] = (min(s for _, s in times) - times[0][0]).total_seconds()
+    for name, wall in walls.items():
+        figures[name]["wall_s"] = round(wall, 1)
+    print("SLURM vs basic launcher, 2 jobs:", json.dumps(figures))
+
+
+def start(tmp_path, uri: str, experiment: str, trials: int) -> subprocess.Popen:
+    """The 2-job sweep on SLURM, its jobs tuning ``trials`` trials, in the background (its own session)."""
+    args = [
+        *overrides(tmp_path, uri, "sweep"),
+        *SLURM,
+        f"tuning.n_trials={trials}",
+        f"tracking.experiment={experiment}",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd", *args],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_job_array_and_leaves_no_run_running(
+    slurm_cluster, mlflow_server, experiment_name, tmp_path
+):
+    proc = start(tmp_path, mlflow_server.uri, experiment_name, 200)
+    client = MlflowClient(mlflow_server.uri)
+    wait_for_running_jobs(proc, client, experiment_name, 2)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: the SLURM jobs are not in its process group
+    summaries = check_all_killed(proc, client, experiment_name, tmp_path, 2, third_party_noise=True)
+    assert squeue() == []  # the array is gone, not left running on the cluster
+    assert sorted(s["status"] for s in summaries) == ["killed", "killed"]
+
+
+@pytest.mark.slow
+def test_scancel_of_one_task_kills_its_run_and_resume_reruns_only_it(
+    slurm_cluster, mlflow_server, experiment_name, tmp_path
+):
+    proc = start(tmp_path, mlflow_server.uri, experiment_name, 40)
+    client = MlflowClient(mlflow_server.uri)
+    wait_for_running_jobs(proc, client, experiment_name, 2)
+    (task0,) = [line.split()[0] for line in squeue() if line.split()[0].endswith("_0")]  # job 0: bpp=6
+    subprocess.run(["scancel", task0], check=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err[-3000:]
+    assert "1 job(s) of the sweep were interrupted (SIGINT/SIGTERM)" in err
+    first = {r.data.tags["bpp"]: r for r in runs(client, experiment_name, "job")}
+    assert first["6"].info.status == "KILLED" and "interrupted by SIGTERM" in first["6"].data.tags["error"]
+    assert first["12"].info.status == "FINISHED"
+
+    again = [*overrides(tmp_path, mlflow_server.uri, "sweep2"), *SLURM, "tuning.n_trials=40"]
+    result = run_cli("jpegai_fd", [*again, f"tracking.experiment={experiment_name}", "tracking.resume=true"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = runs(client, experiment_name, "job")
+    assert sorted((r.data.tags["bpp"], r.info.status) for r in jobs) == [
+        ("12", "FINISHED"),
+        ("6", "FINISHED"),
+        ("6", "KILLED"),
+    ]
+    (parent,) = runs(client, experiment_name, "sweep")
+    assert parent.data.tags["jobs.skipped"] == "1" and parent.data.tags["jobs.finished"] == "1"
