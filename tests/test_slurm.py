@@ -27,11 +27,6 @@ def overrides(tmp_path, uri: str, sweep: str) -> list[str]:
     return ["-m", *tiny, "preprocess=single", "bpp=6,12", f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}/{sweep}"]
 
 
-def job_runs(uri: str) -> list:
-    client = MlflowClient(uri)
-    return client.search_runs([client.get_experiment_by_name("jpegai_fd").experiment_id])
-
-
 def slurm_times(sweep_dir) -> list[tuple[float, float]]:
     """(SubmitTime, StartTime) of each task of the sweep's array, as slurmctld recorded them (1 s resolution)."""
     (array_id,) = {p.name.removesuffix("_submission.sh") for p in sweep_dir.glob(".submitit/*/*_submission.sh")}
@@ -41,14 +36,15 @@ def slurm_times(sweep_dir) -> list[tuple[float, float]]:
     return [(stamp(f["SubmitTime"]), stamp(f["StartTime"])) for f in fields]
 
 
-def timed_sweep(tmp_path, name: str, launcher: list[str]) -> dict:
+def timed_sweep(tmp_path, server, experiment: str, launcher: list[str]) -> dict:
     """Runs the 2-job sweep through ``launcher``; checks its runs; returns its timings (s) and metrics by bpp."""
-    uri = f"sqlite:///{tmp_path}/{name}.db"
     began = time.time()
-    result = run_cli("jpegai_fd", [*overrides(tmp_path, uri, name), *launcher], cwd=tmp_path)
+    args = [*overrides(tmp_path, server.uri, experiment), *launcher, f"tracking.experiment={experiment}"]
+    result = run_cli("jpegai_fd", args, cwd=tmp_path)
     ended = time.time()
     assert result.returncode == 0, result.stderr[-3000:]
-    found = job_runs(uri)
+    client = MlflowClient(server.uri)
+    found = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
     (parent,) = [r for r in found if r.data.tags["jpegai_fd.role"] == "sweep"]
     jobs = {r.data.tags["bpp"]: r for r in found if r.data.tags["jpegai_fd.role"] == "job"}
     assert sorted(jobs) == ["12", "6"] and parent.info.status == "FINISHED"
@@ -69,15 +65,16 @@ def timed_sweep(tmp_path, name: str, launcher: list[str]) -> dict:
 
 
 @pytest.mark.slow
-def test_a_sweep_as_a_job_array_matches_the_basic_launcher(slurm_cluster, tmp_path):
+def test_a_sweep_as_a_job_array_matches_the_basic_launcher(slurm_cluster, mlflow_server, experiment_name, tmp_path):
     """The cache filled by an array of extraction shards; then the same sweep on SLURM and with the basic
     launcher, one after the other: the same metrics. Prints the timings that README "Scaling out" quotes."""
     shards = [*SLURM, "extract.num_shards=2", "extract.shard=0,1"]  # 2 bpp x 2 shards: 4 array tasks
     extract = run_cli("jpegai_fd.extract", [*overrides(tmp_path, "sqlite:///x.db", "extract"), *shards], tmp_path)
     assert extract.returncode == 0, extract.stderr[-3000:]
-    slurm, basic = timed_sweep(tmp_path, "slurm", SLURM), timed_sweep(tmp_path, "basic", [])
+    slurm = timed_sweep(tmp_path, mlflow_server, f"{experiment_name}_slurm", SLURM)
+    basic = timed_sweep(tmp_path, mlflow_server, f"{experiment_name}_basic", [])
     assert slurm.pop("metrics") == basic.pop("metrics")
-    times = slurm_times(tmp_path / "slurm")
+    times = slurm_times(tmp_path / f"{experiment_name}_slurm")
     slurm["submit_to_first_task_start"] = min(s for _, s in times) - min(s for s, _ in times)
     slurm["first_task_start_to_first_job_run"] = slurm["first_job_run"] - min(s for _, s in times)
     figures = {
