@@ -144,3 +144,28 @@ def test_scancel_of_one_task_kills_its_run_and_resume_reruns_only_it(
     ]
     (parent,) = runs(client, experiment_name, "sweep")
     assert parent.data.tags["jobs.skipped"] == "1" and parent.data.tags["jobs.finished"] == "1"
+
+
+@pytest.mark.slow
+def test_the_time_limit_warning_ends_the_runs_killed_with_the_reason(
+    slurm_cluster, mlflow_server, experiment_name, tmp_path
+):
+    """SLURM sends SIGUSR2 ``signal_delay_s`` before a job's time limit (``--signal=USR2@120``); sent here
+    at once with ``scancel --signal``: submitit does not requeue (``max_num_timeout: 0``) and raises an
+    error, which must end the job wherever it lands (mid-trial, Optuna would only fail the trial)."""
+    proc = start(tmp_path, mlflow_server.uri, experiment_name, 1500)
+    client = MlflowClient(mlflow_server.uri)
+    wait_for_running_jobs(proc, client, experiment_name, 2)
+    (array_id,) = {line.split("_")[0] for line in squeue()}
+    subprocess.run(["scancel", "--signal=USR2", array_id], check=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err[-3000:]
+    assert "2 job(s) of the sweep were interrupted" in err
+    jobs = runs(client, experiment_name, "job")
+    assert [r.info.status for r in jobs] == ["KILLED", "KILLED"]
+    reason = "interrupted by SIGUSR2: Job not requeued because: timed-out too many times."
+    assert all(reason in r.data.tags["error"] for r in jobs), [r.data.tags["error"] for r in jobs]
+    deadline = time.monotonic() + 30  # each task ends once its Python has exited, a moment after its result
+    while squeue() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert squeue() == []
