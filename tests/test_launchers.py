@@ -1,5 +1,5 @@
-"""Hydra launchers of conf/hydra/launcher/: joblib (local parallel) and submitit (SLURM, local) for real,
-SLURM configs composed (no cluster here)."""
+"""Hydra launchers of conf/hydra/launcher/: joblib (local parallel) and submitit (local) for real, SLURM
+configs composed (tests/test_slurm.py submits to a real one-node SLURM cluster)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ def test_submitit_local_launcher_runs_jobs_as_submitit_jobs(tmp_path):
     [
         ("jpegai_fd", "slurm_cpu", {"cpus_per_task": 14, "gpus_per_node": None, "partition": "batch"}),
         ("jpegai_fd.extract", "slurm_gpu", {"gpus_per_node": 1, "cpus_per_task": 8, "partition": "batch"}),
+        ("jpegai_fd", "slurm_debug", {"cpus_per_task": 1, "timeout_min": 10, "partition": "batch"}),
         ("jpegai_fd", "local_parallel", {"n_jobs": 2, "backend": "loky"}),
     ],
 )

@@ -4,6 +4,7 @@ result equals a single-process extraction, bad images included; a killed shard r
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,3 +155,15 @@ def test_killed_shard_rerun_completes_to_the_same_cache(dataset, reference, tmp_
     assert owned_progress(cache, 1, 2)[0] < owned_progress(cache, 1, 2)[1]  # really left incomplete
     finish(start([*base, "extract.shard=1", "extract.num_shards=2"], tmp_path))  # the rerun of the killed shard
     assert_same(read_cache(cache), reference)
+
+
+@pytest.mark.slow
+def test_shards_as_a_slurm_job_array_equal_single_process(slurm_cluster, dataset, reference, tmp_path):
+    """``hydra/launcher=slurm_debug``: 4 shards as 4 tasks of one array on the one-node SLURM cluster."""
+    cache = tmp_path / "slurm.zarr"
+    args = ["-m", "extract.shard=0,1,2,3", "extract.num_shards=4", "hydra/launcher=slurm_debug"]
+    finish(start([*args, *extract_args(dataset, cache, tmp_path)], tmp_path))
+    assert_same(read_cache(cache), reference)
+    tasks = sorted(tmp_path.glob("sweep-*/.submitit/*_*/"))
+    logs = ["".join(p.read_text() for p in task.glob("*_log.*")) for task in tasks]
+    assert sorted(re.findall(r"\(shard (\d) of 4\)", "".join(logs))) == ["0", "1", "2", "3"]  # a task per shard

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 import sys
 import traceback
 from collections import Counter
@@ -21,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd import config as edge
+from jpegai_fd.cli import slurm
 from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.settings import JobPlace
 from jpegai_fd.tracking.sweep import record_failure, record_interrupt
@@ -55,6 +57,7 @@ class SweepRun(Callback):
     """The launching process's view of a run or a sweep. ``active``: the sweep under way (Ctrl-C ends its runs)."""
 
     active = None  # the ParentRun of the multirun under way in this process
+    slurm_jobs = None  # where submitit keeps the sweep's SLURM jobs (Ctrl-C cancels them), if it submits there
 
     @_fatal
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
@@ -78,6 +81,7 @@ class SweepRun(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         claim(sweep_dir, task, tracking.resume)
         clear_outcomes(sweep_dir)
+        SweepRun.slurm_jobs = slurm.submitit_root(config.hydra.launcher)
         SweepRun.active = ParentRun(sweep_dir)
         if _tracked(config):
             SweepRun.active = open_parent(tracking, task, sweep_dir, OmegaConf.to_yaml(config))
@@ -135,16 +139,21 @@ def _report(outcomes: list[dict], counts: Counter, parent_open: bool, sweep_dir:
 LAUNCHER = "JPEGAI_FD_LAUNCHER_PID"  # inherited by job processes (joblib, submitit): they are not the launcher
 
 
+def _this_process() -> str:
+    """Host and pid: a SLURM job on another node may get the launching process's pid (containers start low)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def in_launcher() -> bool:
     """True in the process that ran the command line (jobs of the basic launcher run here too)."""
-    return os.environ.get(LAUNCHER) == str(os.getpid())
+    return os.environ.get(LAUNCHER) == _this_process()
 
 
 def main(hydra_app) -> None:
     """Run ``hydra_app`` (a ``@hydra.main`` function) as a command line: an error the user caused is
     one ``jpegai_fd: error:`` line and exit 2; Ctrl-C or SIGTERM ends the runs KILLED and exits 130."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
-    os.environ[LAUNCHER] = str(os.getpid())
+    os.environ[LAUNCHER] = _this_process()
     interrupts.install()
     try:
         hydra_app()
@@ -161,6 +170,8 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     from jpegai_fd.tracking.parent import abort
 
     parent, SweepRun.active = SweepRun.active, None
+    if SweepRun.slurm_jobs is not None:
+        slurm.cancel_jobs(SweepRun.slurm_jobs)
     error = abort(parent, exc)
     if parent is not None and parent.run_id is None:
         print("jpegai_fd: interrupted; rerun the same command to continue where it stopped", file=sys.stderr)

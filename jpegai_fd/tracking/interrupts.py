@@ -15,6 +15,7 @@ import psutil
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WARNINGS = (signal.SIGUSR1, signal.SIGUSR2)  # what a scheduler sends before a time limit (SLURM's --signal)
 PREFIX = "interrupted by "
 _previous_hook = sys.unraisablehook
 
@@ -25,12 +26,28 @@ def _interrupt(signum, frame, ignore=SIGNALS) -> None:
     raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
 
 
+def _fatal(handler):
+    """``handler`` (submitit's, on SLURM's time-limit warning) ends the job by raising an Exception, which
+    whatever code is under way may catch and go on (Optuna fails the trial and starts the next): raise it
+    as a KeyboardInterrupt naming the signal and the handler's reason, so that the job ends KILLED."""
+
+    def handle(signum, frame) -> None:
+        try:
+            handler(signum, frame)
+        except Exception as exc:  # re-raised below as the interrupt that ends the job
+            for s in SIGNALS:
+                signal.signal(s, signal.SIG_IGN)
+            raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}: {exc}") from exc
+
+    return handle
+
+
 def _redeliver(unraisable) -> None:
     """Our KeyboardInterrupt raised in a finaliser (weakref callback, ``__del__``) is only printed and
     dropped by Python: send the signal again, so that it is raised once more, outside."""
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt) and str(exc).startswith(PREFIX):
-        signum = signal.Signals[str(exc)[len(PREFIX) :]]
+        signum = signal.Signals[str(exc)[len(PREFIX) :].split(":")[0]]
         signal.signal(signum, lambda n, frame: _interrupt(n, frame, (n,)))  # once more
         # From another thread, a moment later: sent from here it would be raised in this hook again.
         threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
@@ -43,16 +60,20 @@ def install() -> dict | None:
     :func:`restore` (None off the main thread, where Python cannot set handlers)."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    previous = {s: signal.getsignal(s) for s in (*SIGNALS, *WARNINGS)}
     for s in SIGNALS:
         signal.signal(s, _interrupt)
+    for s in WARNINGS:
+        if callable(previous[s]):
+            signal.signal(s, _fatal(previous[s]))
     sys.unraisablehook = _redeliver  # other unraisable exceptions go on to the hook that was there
     return previous
 
 
 def restore(previous: dict | None) -> None:
     for s, handler in (previous or {}).items():
-        signal.signal(s, handler)
+        if handler is not None:  # None: a handler not set from Python, which cannot be set back
+            signal.signal(s, handler)
 
 
 def reason(exc: BaseException) -> str:  # the ``error`` tag of a run ended by a KeyboardInterrupt
