@@ -37,6 +37,21 @@ def compose_cfg(overrides: list[str], config_name: str = "config") -> DictConfig
         return compose(config_name=config_name, overrides=overrides)
 
 
+def start_cli(args: list[str], cwd: Path) -> subprocess.Popen:
+    """``python -m jpegai_fd args`` in the background, in its own session (signals reach its group only
+    when the test sends them), output piped as text."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "jpegai_fd", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
 def run_cli(module: str, args: list[str], cwd: Path, timeout: float = 600, env: dict | None = None, wrap=None):
     """Run ``python -m module args`` as a user would; returns the CompletedProcess (text output).
 

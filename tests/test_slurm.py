@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import datetime
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli, tiny_overrides
+from jfd_testing import run_cli, start_cli, tiny_overrides
 from slurm_cluster import squeue
 from test_tracking_interrupt import check_all_killed, runs, wait_for_running_jobs
 
@@ -92,16 +91,7 @@ def start(tmp_path, uri: str, experiment: str, trials: int) -> subprocess.Popen:
         f"tuning.n_trials={trials}",
         f"tracking.experiment={experiment}",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "jpegai_fd", *args],
-        cwd=tmp_path,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    return start_cli(args, tmp_path)
 
 
 @pytest.mark.slow

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import tiny_overrides
+from jfd_testing import start_cli, tiny_overrides
 
 INTERRUPTED = "jpegai_fd: interrupted; runs marked KILLED; rerun with tracking.resume=true to continue"
 
@@ -40,16 +38,7 @@ def start_sweep(tmp_path, server, experiment, launcher_args):
         f"tracking.experiment={experiment}",
         f"hydra.sweep.dir={tmp_path}/sweep",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "jpegai_fd", *args],
-        cwd=tmp_path,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    return start_cli(args, tmp_path)
 
 
 def wait_for_running_jobs(proc, client, experiment, count, timeout=300):
