@@ -174,7 +174,9 @@ def test_three_slurm_jobs_tune_one_postgresql_study(slurm_cluster, tmp_path, pos
     finished = [t for t in study.trials if t.state.is_finished()]
     assert len(finished) == len(study.trials) and n_trials <= len(finished) <= n_trials + 2
     evaluated = [sum(int(n) for n in re.findall(r"optuna: (\d+) trials in", log)) for log in logs]
-    assert sum(evaluated) == len(finished) and all(evaluated), logs
+    # Each trial evaluated by exactly one worker. How many each got depends on when SLURM started it (in a
+    # fresh-clone CI run one worker started after the other two had claimed every trial), so not asserted.
+    assert sum(evaluated) == len(finished), logs
     results = [json.loads((tmp_path / f"w{w}" / "results.json").read_text()) for w in range(3)]
     assert all(r["status"] == "finished" and r["best_params"] == study.best_params for r in results)
     runs = MlflowClient(mlflow_server.uri).search_runs(
