@@ -7,8 +7,6 @@ Constructors are cheap (they check values, read no files), which lets the comman
 job of a sweep before any work and check the rules the components declare about each other.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 

@@ -6,8 +6,6 @@ frozen :class:`Settings` (each key checked once, by the settings class of the st
 whatever Hydra, OmegaConf or pydantic refused into the one-line error the entry points print.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import hashlib
 import itertools

@@ -6,8 +6,6 @@ valid split and one evaluation of the test split -> extra sets, conditions and r
 run. Settings and parts come from :mod:`jpegai_fd.config` and :mod:`jpegai_fd.components`.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import time

@@ -7,8 +7,6 @@ gc removes superseded groups (an older copy of the same images: what an image ed
 with --older-than, groups no job opened for DAYS days; never a group a running job has open.
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 import time

@@ -5,8 +5,6 @@ chunks), so reading overlaps encoding. Unreadable images go to the group's ``fai
 reason, are not encoded and never become done.
 """
 
-from __future__ import annotations
-
 import logging
 import time
 from collections import deque

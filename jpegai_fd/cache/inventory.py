@@ -2,8 +2,6 @@
 used group of the same dataset, encoder fingerprint, bpp, split, image shape, root and reader settings holds
 the same image ids: what an image edit or relabel leaves behind (the manifest hash in the key changed)."""
 
-from __future__ import annotations
-
 import json
 import os
 import shutil

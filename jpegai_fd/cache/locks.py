@@ -11,8 +11,6 @@ dead process's locks.
   again. On a read-only cache a mark is only locked (shared), so gc elsewhere still sees the reader.
 """
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import fcntl

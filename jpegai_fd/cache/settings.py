@@ -1,7 +1,5 @@
 """How a process fills the cache: the ``extract.*`` keys, as plain values (light: no zarr)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 import pydantic

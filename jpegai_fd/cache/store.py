@@ -7,8 +7,6 @@ recompute (Zarr's local store writes each chunk file atomically). A store this u
 opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from dataclasses import dataclass

@@ -1,8 +1,6 @@
 """Classifiers: a :class:`Classifier` option builds estimators with tuned parameters, and its search
 space (checked against the estimator's own constraints) says which parameters a search may propose."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from jpegai_fd.classifiers.backend import fit_on_rows

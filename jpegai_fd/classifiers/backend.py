@@ -3,8 +3,6 @@
 fold (higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
 """
 
-from __future__ import annotations
-
 import inspect
 
 import numpy as np

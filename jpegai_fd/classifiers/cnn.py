@@ -4,8 +4,6 @@ where a trace sits matters). Input: the flatten matrix viewed (not copied) as (n
 number of images); one batch at a time is copied and standardised per channel with the training statistics.
 """
 
-from __future__ import annotations
-
 import copy
 import logging
 import re

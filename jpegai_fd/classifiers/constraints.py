@@ -3,8 +3,6 @@
 in a job after loading and extraction. Nothing is copied: a new scikit-learn brings its own rules.
 """
 
-from __future__ import annotations
-
 import importlib
 import re
 from collections.abc import Mapping, Sequence

@@ -4,8 +4,6 @@ per value and every fit of a study trains on row subsets of it (:class:`LGBMFold
 ``colsample_bytree`` share of the features; early stopping on held-out images picks the rounds.
 """
 
-from __future__ import annotations
-
 import logging
 from functools import lru_cache
 from numbers import Integral, Real

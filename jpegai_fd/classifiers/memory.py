@@ -2,8 +2,6 @@
 HistGradientBoosting on flatten latents copies the matrix to float64 and keeps per-node histograms of
 every feature; hours of tuning ending in an out-of-memory kill are worse than a line at the start."""
 
-from __future__ import annotations
-
 import numpy as np
 import psutil
 

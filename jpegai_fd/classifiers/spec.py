@@ -1,7 +1,5 @@
 """A classifier option (``conf/classifier/<name>.yaml``): its estimator, search space and fold backend."""
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable
 from typing import Any

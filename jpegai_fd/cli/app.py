@@ -7,8 +7,6 @@ Both act in the launching process only. ``python -m jpegai_fd.extract`` (Hydra's
 the sweep failed or was interrupted, 2 a user error (one line, before any work), 130 interrupted.
 """
 
-from __future__ import annotations
-
 import functools
 import logging
 import os

@@ -5,8 +5,6 @@ Scores image files (PATH: files or folders, recursive, sorted) with a trained de
 per file (status ``ok`` or why it was skipped: a bad image never stops it) and prints one summary line.
 ``--encoder KEY=VALUE`` replaces a recorded encoder key; a fingerprint that no longer matches is refused."""
 
-from __future__ import annotations
-
 import argparse
 import csv
 import logging

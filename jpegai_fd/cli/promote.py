@@ -5,8 +5,6 @@ Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry,
 version: ``--run``, or the FINISHED job of ``--sweep`` with the highest ``--metric`` (ties: the earliest).
 The version's tags: the run's factors, ``metric.<name>``, ``run_id`` and the metric it was chosen by."""
 
-from __future__ import annotations
-
 import argparse
 import math
 import os

@@ -5,8 +5,6 @@ Backend: a sqlite file, or PostgreSQL (``--backend-store-uri postgresql+psycopg2
 artifacts are proxied from a local folder, so jobs only need ``tracking.uri=http://127.0.0.1:PORT``.
 :class:`MlflowServer` is the same server as an object (tests, the tracking benchmark)."""
 
-from __future__ import annotations
-
 import argparse
 import operator
 import os

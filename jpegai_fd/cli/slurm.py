@@ -1,8 +1,6 @@
 """Ctrl-C or SIGTERM of a sweep on SLURM: its jobs are not processes of this machine, so they are
 cancelled by id (``scancel``); submitit cancels nothing when the launching process is interrupted."""
 
-from __future__ import annotations
-
 import logging
 import subprocess
 import time

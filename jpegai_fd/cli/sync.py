@@ -6,8 +6,6 @@ its server, or whose run is still RUNNING, gets from its journal (``tracking.jso
 metrics, all tags and ``artifacts/`` (on a new run when it never reached the server) and its final status
 (KILLED when it recorded none). The journal and tag ``jpegai_fd.sync_key`` make a second sync a no-op."""
 
-from __future__ import annotations
-
 import argparse
 import json
 import logging

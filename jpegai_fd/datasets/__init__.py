@@ -1,8 +1,6 @@
 """Datasets (``conf/dataset/``): Kaggle CSVs (``faces140k``), the generated demo (``synthetic``), a folder
 per class (``folder``); a new layout subclasses :class:`ImageDataset`."""
 
-from __future__ import annotations
-
 from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.folder import FolderDataset
 from jpegai_fd.datasets.images import ImageReader

@@ -1,8 +1,6 @@
 """What every dataset layout shares. A layout implements :meth:`~ImageDataset.listing`; its constructor
 takes the YAML keys and reads nothing, so every job of a sweep can be built before any work."""
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 

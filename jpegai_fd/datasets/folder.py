@@ -7,8 +7,6 @@ class is the first folder), else a stratified split: per class, images ranked by
 and cut by ``dataset.split_fractions``, so adding a file moves no other file to another split.
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 from pathlib import Path

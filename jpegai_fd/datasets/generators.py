@@ -9,8 +9,6 @@ main command scored 0.52-0.68). It is strong on purpose: the demo proves the plu
 effect, no evidence about real faces. ``diffusion``: a few DDPM-style ancestral denoising steps.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 import numpy as np

@@ -6,8 +6,6 @@ are what a detector should see); ICC profiles are not applied. ``size_policy=kee
 and skips other sizes as bad (the thesis's 256x256 behaviour on the 140k faces).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -4,8 +4,6 @@
 ``root/real_vs_fake/real-vs-fake/``; the generated demo is written in this layout.
 """
 
-from __future__ import annotations
-
 import csv
 from pathlib import Path
 

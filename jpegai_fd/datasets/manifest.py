@@ -6,8 +6,6 @@ sidecar keyed by (path, size, mtime_ns): a rerun costs one ``stat`` per image, a
 processes may share the sidecar (a failed write only costs a rehash next time).
 """
 
-from __future__ import annotations
-
 import csv
 import hashlib
 import io

@@ -7,8 +7,6 @@ file is missing, not regular or empty; the rest is left to the decoder (``images
 extraction stops as soon as the limit is passed.
 """
 
-from __future__ import annotations
-
 import os
 import stat
 from dataclasses import dataclass, field, replace
@@ -47,7 +45,7 @@ class DatasetSplit:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, index: np.ndarray) -> DatasetSplit:
+    def subset(self, index: np.ndarray) -> "DatasetSplit":
         """The images at positions ``index`` (in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
         return replace(self, ids=self.ids[index], paths=tuple(self.paths[i] for i in index), labels=self.labels[index])

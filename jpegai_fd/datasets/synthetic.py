@@ -1,8 +1,6 @@
 """``dataset=synthetic``: a generated stand-in for "140k Real and Fake Faces" in its Kaggle layout,
 for offline demos and tests (pixels: :mod:`jpegai_fd.datasets.generators`)."""
 
-from __future__ import annotations
-
 import csv
 import json
 import logging

@@ -1,7 +1,5 @@
 """What every latent encoder provides, so that the cache, features and classifiers never care which."""
 
-from __future__ import annotations
-
 from typing import Protocol
 
 import numpy as np

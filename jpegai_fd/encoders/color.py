@@ -1,7 +1,5 @@
 """RGB to YUV conversion with ITU-R BT.709 coefficients, as JPEG AI uses."""
 
-from __future__ import annotations
-
 import numpy as np
 
 KR, KB = 0.2126, 0.0722

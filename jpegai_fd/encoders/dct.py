@@ -7,8 +7,6 @@ with frequency, and for chroma), ``step`` searched per image to meet ``bpp / 100
 Images are edge-padded to a multiple of 16, as JPEG AI pads internally.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from jpegai_fd.encoders.base import Latents

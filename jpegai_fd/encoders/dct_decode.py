@@ -4,8 +4,6 @@ Chroma is upsampled by the "triangle" filter (3/4 nearest + 1/4 next sample, edg
 4:2:0 interpolation of JPEG decoders: the encoder's 2x2 mean sits between four luma samples.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from jpegai_fd.encoders.color import KB, KG, KR

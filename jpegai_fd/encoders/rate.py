@@ -6,8 +6,6 @@ in each of 32 octaves) finds per image the finest step within the target, so no 
 machine's math library.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 OCTAVE_BITS = 5  # 32 octaves of steps, [2**-24, 2**8): far finer and coarser than any rate needs

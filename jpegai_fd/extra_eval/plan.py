@@ -3,8 +3,6 @@ sets (``'+dataset@eval.sd21=folder'``), ``robustness.conditions.<name>`` perturb
 images, ``eval_bpp`` other rates. Cheap, so it runs for every job of a sweep.
 """
 
-from __future__ import annotations
-
 import logging
 import re
 from dataclasses import dataclass, field

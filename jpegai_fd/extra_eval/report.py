@@ -1,8 +1,6 @@
 """The per-run table of every scored set and condition (cells ``value [low, high]`` where a bootstrap
 interval exists, ``-`` where a one-class row has none), and the charts against strength and rate."""
 
-from __future__ import annotations
-
 import math
 
 import pandas as pd

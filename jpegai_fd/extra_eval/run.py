@@ -3,8 +3,6 @@ prefixed ``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (
 a :class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``.
 """
 
-from __future__ import annotations
-
 import logging
 import time
 from collections.abc import Callable

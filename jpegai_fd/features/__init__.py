@@ -1,7 +1,5 @@
 """Preprocessing of cached latents into feature matrices: flatten, single patch, multiple patches."""
 
-from __future__ import annotations
-
 import logging
 
 import numpy as np

@@ -2,8 +2,6 @@
 30,000 DCT images), a network reads one batch at a time from the last few decoded cache chunks.
 """
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from collections.abc import Sequence
 

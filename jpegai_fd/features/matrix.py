@@ -1,8 +1,6 @@
 """Float32 feature matrices allocated once and filled in place from cached latents: the peak memory is
 the matrix plus the chunks being decoded."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from collections.abc import Sequence
 

@@ -3,8 +3,6 @@
 where)`` is checked before any work.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import numpy as np

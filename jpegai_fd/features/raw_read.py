@@ -3,8 +3,6 @@
 from it is about twice as fast as decoding through Zarr (benchmarks/bench_cache_read.py).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor

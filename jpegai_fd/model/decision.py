@@ -1,8 +1,6 @@
 """How per-sample scores become an image's P(fake) and label: the job and the saved model apply the
 same pickled :class:`Decision`, so a model predicts exactly as its run scored its test images."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -3,8 +3,6 @@
 bytes without ever stopping on a bad one.
 """
 
-from __future__ import annotations
-
 import io
 from dataclasses import dataclass, field, fields
 from pathlib import Path

@@ -4,8 +4,6 @@ Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``
 skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import io

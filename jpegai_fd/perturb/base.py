@@ -6,8 +6,6 @@ batch size or shard gives the same bytes. ``key()`` is the condition's short nam
 cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import hashlib
 import json

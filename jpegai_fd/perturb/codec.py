@@ -4,8 +4,6 @@ pass through that codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` say
 per-image rate search).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from jpegai_fd.encoders.dct import DCTEncoder

@@ -1,8 +1,6 @@
 """The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop (what happens to an image
 on its way to the analyst)."""
 
-from __future__ import annotations
-
 import hashlib
 import io
 from dataclasses import dataclass, field

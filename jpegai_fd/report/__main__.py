@@ -5,8 +5,6 @@ http server, PostgreSQL) and writes the results table, the timing table, the bar
 paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
 ``report/`` of the sweep's parent run."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 from pathlib import Path

@@ -6,8 +6,6 @@ runs are labelled by the params that differ between them. Files (when some run h
 ``extra.md`` / ``extra.csv`` (per run and set: accuracy at the valid cut, ROC AUC, images per class),
 ``extra_auc_matrix.md`` (runs x sets, ROC AUC: the cross-generator table) and ``extra_rates.png``."""
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 

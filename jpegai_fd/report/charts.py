@@ -2,8 +2,6 @@
 3.6), of the headline accuracy with its 95% interval. The rate is the config key (:data:`RATE_NOTE`), a
 dashed line marks chance, and a note names a factor that did not vary."""
 
-from __future__ import annotations
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure

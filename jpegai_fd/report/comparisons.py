@@ -5,8 +5,6 @@ Runs are paired on the same images (same ``dataset.test_manifest`` tag), from th
 :func:`jpegai_fd.scoring.paired.compare_to_best`. A run without the artifact or the tag is "not
 comparable": it keeps its cell, unmarked, and the files say why."""
 
-from __future__ import annotations
-
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path

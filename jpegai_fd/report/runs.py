@@ -1,7 +1,5 @@
 """Read the finished job runs of an experiment (optionally of one sweep) into a table."""
 
-from __future__ import annotations
-
 import math
 
 import mlflow

@@ -5,8 +5,6 @@ A cell reads ``0.853 ± 0.013`` (± half the 95% interval's width; the bounds ar
 its marks. The headline is ``test/accuracy_at_valid``; older runs fall back to ``test/accuracy`` (the
 fixed 0.5 rule), marked :data:`FALLBACK_MARK`."""
 
-from __future__ import annotations
-
 import numpy as np
 import pandas as pd
 

@@ -5,8 +5,6 @@ a value is held by >= 5% of one class and none of the other (only the fakes are 
 have learnt JPEG-vs-PNG instead of real-vs-fake.
 """
 
-from __future__ import annotations
-
 import hashlib
 from collections import Counter
 from functools import lru_cache

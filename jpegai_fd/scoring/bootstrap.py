@@ -3,8 +3,6 @@ each class by default (test splits are balanced by design); AUC and AP of all re
 ``bincount`` of (resample, distinct score, class) cells, equal to scikit-learn's ties included.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np

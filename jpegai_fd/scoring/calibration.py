@@ -2,8 +2,6 @@
 frozen score column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside).
 """
 
-from __future__ import annotations
-
 import matplotlib
 
 matplotlib.use("Agg")  # figures are drawn headless; Figure objects are returned, never shown

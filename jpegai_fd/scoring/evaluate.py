@@ -6,8 +6,6 @@ the cut applies to ``roc_auc``, ``average_precision``, ``eer``, ``tpr_at_fpr_1pc
 split leaves out the two-class metrics.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np

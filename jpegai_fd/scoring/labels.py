@@ -1,7 +1,5 @@
 """Datasets label 1 = real, 0 = fake (the Kaggle CSVs); the positive class is fake, every score P(fake)."""
 
-from __future__ import annotations
-
 import numpy as np
 
 FAKE = 0

@@ -1,8 +1,6 @@
 """Detection metrics of one split from labels (1 real, 0 fake) and P(fake), fake positive; a one-class
 split leaves out the metrics that need both classes."""
 
-from __future__ import annotations
-
 import numpy as np
 from sklearn import metrics as skm
 

@@ -3,8 +3,6 @@ below 25 discordant images, else chi-square with continuity correction) and a pa
 ROC AUC difference. p-values are per comparison, not corrected for the number of runs in a table.
 """
 
-from __future__ import annotations
-
 from dataclasses import asdict, dataclass
 
 import numpy as np

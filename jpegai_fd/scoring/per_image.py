@@ -3,8 +3,6 @@
 cut) and ``score`` (the raw score the cut applies to; absent in files of earlier runs).
 """
 
-from __future__ import annotations
-
 import csv
 import io
 

@@ -1,7 +1,5 @@
 """The ``scoring`` keys: how a job chooses its decision rule and reports its scores."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field

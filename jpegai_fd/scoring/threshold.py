@@ -3,8 +3,6 @@
 cut lies halfway between the two validation scores it separates: an equal test score falls on its side.
 """
 
-from __future__ import annotations
-
 from dataclasses import asdict, dataclass
 
 import numpy as np

@@ -4,8 +4,6 @@ patch's score (measured: all test images in one class, AUC 0.63), so :func:`choo
 chooses the patch cut (balanced accuracy on the patches) and then the cut on the share of fake votes.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -4,8 +4,6 @@ MLflow retries an HTTP request up to 7 times with exponential back-off (minutes 
 server died should save its results and end, so the defaults here are short (a user's own
 ``MLFLOW_HTTP_REQUEST_*`` variables win)."""
 
-from __future__ import annotations
-
 import operator
 import os
 import time

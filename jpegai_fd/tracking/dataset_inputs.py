@@ -2,8 +2,6 @@
 = the manifest hash (as in the cache folder name), source = the dataset root, context = the split's role,
 and a profile with the image counts."""
 
-from __future__ import annotations
-
 import json
 
 from mlflow.entities import Dataset, DatasetInput, InputTag

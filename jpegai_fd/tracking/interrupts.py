@@ -2,8 +2,6 @@
 KeyboardInterrupt naming the signal, so that its run ends KILLED; further signals are ignored meanwhile,
 so that a second Ctrl-C cannot cut that bounded clean-up short."""
 
-from __future__ import annotations
-
 import contextlib
 import logging
 import os

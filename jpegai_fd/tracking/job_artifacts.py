@@ -2,8 +2,6 @@
 channels and positions a tree model relies on; feature order as in :mod:`jpegai_fd.features`: the component's
 arrays side by side, flatten in (C, H, W) C order, patches per channel)."""
 
-from __future__ import annotations
-
 import json
 
 import matplotlib

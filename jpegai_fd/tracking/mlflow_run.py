@@ -3,8 +3,6 @@ artifacts written to the job's folder and uploaded when the run ends. A server t
 retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
 ``python -m jpegai_fd.cli.sync``."""
 
-from __future__ import annotations
-
 import json
 import logging
 import shutil

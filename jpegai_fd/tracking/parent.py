@@ -1,8 +1,6 @@
 """The parent MLflow run of a multirun, held by the launching process: opened before the first job
 (reopened with ``tracking.resume=true``), closed after the last, ended KILLED by :func:`abort`."""
 
-from __future__ import annotations
-
 import logging
 from collections import Counter
 from dataclasses import dataclass, field

@@ -1,8 +1,6 @@
 """``tracking.resume=true``: skip a job whose config (same config hash) already FINISHED in the experiment.
 A finished run of another sweep is copied (metrics, params) as a child of this one, tag ``jpegai_fd.reused_from``."""
 
-from __future__ import annotations
-
 import json
 import logging
 

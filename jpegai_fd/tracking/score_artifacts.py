@@ -1,8 +1,6 @@
 """What a job logs about its scores: the chosen threshold and calibration, the reliability diagram,
 the per-image scores, and the shortcut audit of its files (names in docs/reference/metrics.md)."""
 
-from __future__ import annotations
-
 import json
 import logging
 

@@ -1,7 +1,5 @@
 """What tracking needs to know, as plain values: the ``tracking.*`` keys and where the job runs."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Optional

@@ -2,8 +2,6 @@
 the parent run's id (``parent_run.json``, written by the launching process) and each job's outcome
 (``jobs/<num>.json``: finished, skipped, failed or killed), from which the launcher closes the parent."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

@@ -4,8 +4,6 @@ the jobs' ``results.json``: it works for every launcher and without the tracking
 MLflow 3.x opens an experiment in its GenAI (traces) view unless the URL asks for the classic one
 (``workflowType=machine_learning``); new experiments also get the ``mlflow.experimentKind`` tag."""
 
-from __future__ import annotations
-
 import json
 import logging
 import urllib.parse

@@ -1,7 +1,5 @@
 """The ``tuning`` keys as frozen, checked plain values (light to import: pydantic only)."""
 
-from __future__ import annotations
-
 import difflib
 from typing import Annotated
 

@@ -5,8 +5,6 @@ end with between ``n_trials`` and ``n_trials + W - 1`` trials. Storage: an RDB U
 worker's trial fails after 3 missed beats) or ``journal://PATH`` (one append-only file, no heartbeat).
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import socket

@@ -5,8 +5,6 @@ weights for a missing one; which files a profile loads was measured by logging e
 compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for ``high``).
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import logging

@@ -6,8 +6,6 @@ int32, ``z_hat`` int8 at ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). I
 are flagged in ``failed`` (N,) bool with zero latents.
 """
 
-from __future__ import annotations
-
 import hashlib
 import itertools
 import logging

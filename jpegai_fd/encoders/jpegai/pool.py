@@ -7,8 +7,6 @@ hangs (:class:`WorkerCrash`) is restarted and its image retried once, as is an i
 on (:class:`ImageFailed`); an image that fails twice is listed as failed and the batch goes on.
 """
 
-from __future__ import annotations
-
 import contextlib
 import logging
 import os
@@ -190,7 +188,7 @@ class WorkerPool:
         for w in self.workers:
             w.stop()
 
-    def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> BatchResult:
+    def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> "BatchResult":
         """Encode ``images`` (N, H, W, 3) uint8 across the workers (started with :meth:`start`)."""
         batch = BatchResult(images, bpp, keys)
         with ThreadPoolExecutor(len(self.workers)) as ex:

@@ -4,8 +4,6 @@ Checked by hand, not by pydantic: Hydra builds the encoder, so no caller turns a
 the one-line message.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from dataclasses import dataclass
