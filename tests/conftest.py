@@ -18,6 +18,14 @@ from jpegai_fd.cli.server import MlflowServer
 from slurm_cluster import slurm_cluster  # noqa: F401  (a session fixture: the one-node SLURM cluster)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test on the SLURM cluster runs on one xdist worker (``--dist loadgroup``): one cluster for the
+    session instead of one per worker, whose 4 declared CPUs each would oversubscribe 2 cores."""
+    for item in items:
+        if "slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
