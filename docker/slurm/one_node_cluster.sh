@@ -37,7 +37,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
+# cred_expire: a requeued job may start again this many seconds later (default 120).
+AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
 PluginDir=$(realpath -m "$plugins")
 PlugStackConfig=$dir/plugstack.conf
 StateSaveLocation=$dir/state
