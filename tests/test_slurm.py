@@ -183,7 +183,7 @@ def test_a_job_knows_it_was_requeued_when_its_restarts_pass_those_it_started_wit
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("requeue", ["scontrol requeue", "scancel --signal=USR2"])
+@pytest.mark.parametrize("requeue", ["scontrol requeue", "scancel --signal=USR2"], ids=["scontrol", "submitit"])
 def test_a_requeued_task_continues_its_run_from_the_cache(
     requeue, slurm_cluster, mlflow_server, experiment_name, tmp_path
 ):
