@@ -14,6 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli, start_cli, tiny_overrides
+from jpegai_fd.cli import slurm
 from slurm_cluster import squeue
 from test_tracking_interrupt import check_all_killed, runs, wait_for_running_jobs
 
@@ -159,3 +160,68 @@ def test_the_time_limit_warning_ends_the_runs_killed_with_the_reason(
     while squeue() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert squeue() == []
+
+
+@pytest.mark.parametrize(
+    ("job", "started_with", "restarts", "requeued"),
+    [("7", None, 1, True), ("7", "1", 2, True), ("7", None, 0, False), ("7", "1", 1, False), (None, None, 5, False)],
+)
+def test_a_job_knows_it_was_requeued_when_its_restarts_pass_those_it_started_with(
+    job, started_with, restarts, requeued, tmp_path, monkeypatch
+):
+    """``scontrol show job`` (a stand-in on PATH) against ``SLURM_RESTART_COUNT``; outside SLURM, never."""
+    scontrol = tmp_path / "scontrol"
+    scontrol.write_text(f"#!/bin/sh\necho 'JobId=7 JobName=x'\necho '   Requeue=1 Restarts={restarts} BatchFlag=1'\n")
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    for name, value in (("SLURM_JOB_ID", job), ("SLURM_RESTART_COUNT", started_with)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert slurm.requeued() is requeued
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("requeue", ["scontrol requeue", "scancel --signal=USR2"], ids=["scontrol", "submitit"])
+def test_a_requeued_task_continues_its_run_from_the_cache(
+    requeue, slurm_cluster, mlflow_server, experiment_name, tmp_path
+):
+    """A 1-job sweep whose task is requeued once its latents are cached (it is then tuning): by ``scontrol
+    requeue`` (what preemption does), or by SLURM's warning signal long before the time limit, which submitit
+    answers with ``scontrol requeue``. The sweep waits for the task's second attempt, which continues the
+    same run, reads the latents from the cache, and ends with the metrics of an uninterrupted run."""
+    one_job = [o.replace("bpp=6,12", "bpp=6") for o in overrides(tmp_path, mlflow_server.uri, "sweep")]
+    one_job.append("tuning.n_trials=150")
+    proc = start_cli(
+        [*one_job, *SLURM, "hydra.launcher.timeout_min=60", f"tracking.experiment={experiment_name}"], tmp_path
+    )
+    client = MlflowClient(mlflow_server.uri)
+    deadline = time.monotonic() + 300
+    while not any("dataset.test_manifest" in r.data.tags for r in runs(client, experiment_name, "job")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
+        time.sleep(0.2)
+    (task,) = [line.split()[0] for line in squeue()]
+    subprocess.run([*requeue.split(), task], check=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+
+    (run,) = runs(client, experiment_name, "job")  # one run, not one per attempt
+    assert (run.info.status, run.data.tags["slurm.job_id"], run.data.tags.get("error")) == ("FINISHED", task, None)
+    shown = subprocess.run(["scontrol", "show", "job", task], capture_output=True, text=True, check=True).stdout
+    assert " Restarts=1 " in shown
+    (job_log,) = (tmp_path / "sweep" / "0").glob("*.log")
+    text = job_log.read_text()  # both attempts append to it
+    assert "requeued by SLURM: its next attempt continues its run" in text
+    assert f"SLURM started this job again: it continues run {run.info.run_id}" in text
+    metrics = run.data.metrics
+    assert (
+        metrics["extract/images_extracted"] == 0 and metrics["extract/images_cached"] > 0
+    )  # the first one cached them
+
+    reference = [o.replace("/sweep", "/reference") for o in one_job]
+    basic = run_cli("jpegai_fd", [*reference, f"tracking.experiment={experiment_name}_basic"], tmp_path)
+    assert basic.returncode == 0, basic.stderr[-3000:]
+    (uninterrupted,) = runs(client, f"{experiment_name}_basic", "job")
+    same = lambda m: {k: v for k, v in m.items() if not k.startswith(("time/", "extract/"))}  # noqa: E731
+    assert same(metrics) == same(uninterrupted.data.metrics)

@@ -37,7 +37,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
+# cred_expire: a requeued job waits this many seconds before it may start again (default 120).
+AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
 PluginDir=$(realpath -m "$plugins")
 PlugStackConfig=$dir/plugstack.conf
 StateSaveLocation=$dir/state
@@ -58,6 +59,8 @@ SelectTypeParameters=CR_CPU
 # Use the declared CPUs, not the detected ones: a 2-core machine runs a 4-CPU node.
 SlurmdParameters=config_overrides
 SchedulerType=sched/builtin
+# Pending jobs checked every 2 s (default 60): a requeued job starts as soon as cred_expire allows.
+SchedulerParameters=sched_interval=2
 ReturnToService=2
 # SIGTERM, then SIGKILL 10 s later (default 30): time for a job to mark its run KILLED.
 KillWait=10

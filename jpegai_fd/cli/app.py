@@ -200,6 +200,9 @@ def run(task, place: JobPlace):
         record_interrupt(place, exc)
         if launcher:
             raise
+        if slurm.requeued():  # no result for submitit: the launching process waits for the next attempt
+            log.warning("job interrupted (%s) and requeued by SLURM: its next attempt continues its run", exc)
+            raise SystemExit(1) from None
         log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
         return None
     except Exception as exc:  # noqa: BLE001  (every failure is recorded; a single job ends the command)

@@ -1,12 +1,41 @@
 """Ctrl-C or SIGTERM of a sweep on SLURM: its jobs are not processes of this machine, so they are
-cancelled by id (``scancel``); submitit cancels nothing when the launching process is interrupted."""
+cancelled by id (``scancel``); submitit cancels nothing when the launching process is interrupted. A job
+that SLURM requeues (preemption, ``scontrol requeue``, submitit on SLURM's warning signal) leaves no result,
+so the launching process waits for its next attempt, which continues the same MLflow run."""
 
+import dataclasses
 import logging
+import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
+from jpegai_fd.tracking.settings import JobPlace
+
 log = logging.getLogger(__name__)
+
+
+def attempt(place: JobPlace) -> JobPlace:
+    """``place`` of a job that runs in SLURM: its job id (array tasks as ``<array>_<task>``, as squeue shows
+    them), tagged on its run, and how often SLURM has started it again (its run is then continued)."""
+    env = os.environ
+    if "SLURM_JOB_ID" not in env:
+        return place
+    task = env.get("SLURM_ARRAY_TASK_ID")
+    job = f"{env['SLURM_ARRAY_JOB_ID']}_{task}" if task else env["SLURM_JOB_ID"]
+    return dataclasses.replace(place, slurm_job=job, slurm_restarts=int(env.get("SLURM_RESTART_COUNT", 0)))
+
+
+def requeued() -> bool:
+    """True in a SLURM job that SLURM has requeued since it started: its ``Restarts`` went past the
+    ``SLURM_RESTART_COUNT`` this attempt started with (the interrupt under way is the requeue's SIGTERM)."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if job is None:
+        return False
+    shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, check=False)
+    restarts = re.search(r"\bRestarts=(\d+)", shown.stdout)
+    return restarts is not None and int(restarts[1]) > int(os.environ.get("SLURM_RESTART_COUNT", 0))
 
 
 def submitit_root(launcher) -> Path | None:

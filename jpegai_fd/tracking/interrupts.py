@@ -27,15 +27,17 @@ def _interrupt(signum, frame, ignore=SIGNALS) -> None:
 def _fatal(handler):
     """``handler`` (submitit's, on SLURM's time-limit warning) ends the job by raising an Exception, which
     whatever code is under way may catch and go on (Optuna fails the trial and starts the next): raise it
-    as a KeyboardInterrupt naming the signal and the handler's reason, so that the job ends KILLED."""
+    as a KeyboardInterrupt naming the signal and the handler's reason, so that the job ends KILLED. Its
+    SystemExit (it requeued the job) too: SLURM's SIGTERM for the requeue follows, and must not cut in."""
 
     def handle(signum, frame) -> None:
         try:
             handler(signum, frame)
-        except Exception as exc:  # re-raised below as the interrupt that ends the job
+        except (Exception, SystemExit) as exc:  # re-raised below as the interrupt that ends the job
             for s in SIGNALS:
                 signal.signal(s, signal.SIG_IGN)
-            raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}: {exc}") from exc
+            why = exc if isinstance(exc, Exception) else "requeued"
+            raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}: {why}") from exc
 
     return handle
 

@@ -21,8 +21,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
-from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, parent_run_id
+from jpegai_fd.tracking.settings import SLURM_JOB, JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, latest_run, parent_run_id
 from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class TrackedRun:
         tags = {**self.record.factors, ROLE: "job", CONFIG_HASH: self.record.config_hash}
         if self.parent_id:
             tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
+        if self.place.slurm_job:
+            tags[SLURM_JOB] = self.place.slurm_job
         params = self.record.params
         # key: the sync's idempotency key for a run the server never saw
         self.journal = dict(key=uuid.uuid4().hex, uri=uri, experiment=self.tracking.experiment, run_id=None)
@@ -96,7 +98,9 @@ class TrackedRun:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
             experiment_id = ensure_experiment(self.client, self.tracking.experiment)
-            self.run = self.client.create_run(experiment_id, run_name=self.name, tags=self.journal["tags"])
+            self.run = self._continued(experiment_id) or self.client.create_run(
+                experiment_id, run_name=self.name, tags=self.journal["tags"]
+            )
             self.journal["run_id"] = self.run.info.run_id
             try:
                 self.guarded(self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()])
@@ -106,6 +110,20 @@ class TrackedRun:
         self.log_text(self.record.config_yaml, "config.yaml")
         self._write_journal()
         return self
+
+    def _continued(self, experiment_id: str):
+        """A SLURM job started again (requeued) continues its first attempt's run (RUNNING again) instead
+        of making a second one; that attempt's interruption is no longer the run's error."""
+        if not self.place.slurm_restarts:
+            return None
+        match = f"tags.`{SLURM_JOB}` = '{self.place.slurm_job}' and tags.`{CONFIG_HASH}` = '{self.record.config_hash}'"
+        run = latest_run(self.client, experiment_id, match)
+        if run is not None:
+            log.info("SLURM started this job again: it continues run %s", run.info.run_id)
+            self.client.update_run(run.info.run_id, status="RUNNING")
+            if "error" in run.data.tags:
+                self.client.delete_tag(run.info.run_id, "error")
+        return run
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is None:

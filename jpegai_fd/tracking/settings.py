@@ -9,6 +9,7 @@ from pydantic.dataclasses import dataclass as checked
 
 # MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
+SLURM_JOB = "slurm.job_id"  # tag of a run made in a SLURM job: a requeued job finds its run again by it
 
 
 def scheme_rule(uri: str, schemes: tuple[str, ...], example: str) -> str:
@@ -41,13 +42,16 @@ class TrackingSettings:
 @dataclass(frozen=True)
 class JobPlace:
     """Where a job runs: its output folder and, inside a multirun, the sweep folder, the job's number
-    and its overrides (all None outside a Hydra app: the compose API, tests)."""
+    and its overrides (all None outside a Hydra app: the compose API, tests); in SLURM its job id and
+    how often SLURM started it again (``jpegai_fd.cli.slurm.attempt``)."""
 
     output_dir: Path | None = None
     sweep_dir: Path | None = None
     num: int | None = None
     overrides: tuple[str, ...] = ()
     override_dirname: str | None = None
+    slurm_job: str | None = None
+    slurm_restarts: int = 0
 
 
 @dataclass(frozen=True)
