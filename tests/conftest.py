@@ -19,11 +19,16 @@ from slurm_cluster import slurm_cluster  # noqa: F401  (a session fixture: the o
 
 
 def pytest_collection_modifyitems(items):
-    """Every test on the SLURM cluster runs on one xdist worker (``--dist loadgroup``): one cluster for the
-    session instead of one per worker, whose 4 declared CPUs each would oversubscribe 2 cores."""
+    """Pins tests to one xdist worker (``--dist loadgroup``) where a shared fixture would otherwise run on both:
+    every test on the SLURM cluster (one cluster, whose 4 declared CPUs would oversubscribe 2 cores twice), and
+    the tests of a module-scoped fixture (a sweep run once per module, 20-60 s here, not once per worker)."""
     for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d.scope for fds in (defs.name2fixturedefs.values() if defs else ()) for d in fds}
         if "slurm_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("slurm"))
+        elif "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def free_port() -> int:
