@@ -129,3 +129,40 @@ def _remove_group(store: Path, key: str) -> None:
         if [p.name for p in parent.iterdir()] != ["zarr.json"]:
             break
         shutil.rmtree(parent)
+
+
+def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
+    """(group key, state) for every group of the store: ``ok``, ``unchecked`` (written before checksums),
+    or the damaged chunks (missing or failing their checksum); ``repair`` marks those not done, so that
+    the next job or extract encodes their images again."""
+    from jpegai_fd.cache.store import LatentGroup, checksummed
+
+    path, out = Path(path), []
+    if repair and (reason := read_only_reason(path)) is not None:
+        raise UserError(f"latent cache '{path}' is read-only ({reason}); run verify --repair where it is writable")
+    root = zarr.open_group(str(path), mode="r+" if repair else "r")
+    for info in list_groups(path):
+        group = LatentGroup(root[info.key], root[info.key]["done"].chunks[0])
+        arrays = group.chunked_arrays()
+        if not any(checksummed(a) for a in arrays):
+            out.append((info.key, "unchecked (written before checksums: delete the group to re-extract it with them)"))
+            continue
+        try:
+            settled = group.done_mask() | group.group["failed"][:]
+            _ = group.labels, group.ids  # read to check them: written once, they cannot be repaired
+        except (ValueError, OSError) as exc:
+            out.append((info.key, f"damaged beyond repair ({exc}); delete the group and extract again"))
+            continue
+        bad = set(group.lost_chunks(settled))
+        for k in range(-(-len(group) // group.chunk_size)):
+            for a in arrays:
+                try:
+                    a[group.chunk_rows(k)]
+                except (ValueError, OSError):
+                    bad.add(k)
+        if bad and repair:
+            with creation_lock(path):
+                group.mark_damaged(sorted(bad))
+        state = f"{'repaired' if repair else 'damaged'}: chunks {sorted(bad)}" if bad else "ok"
+        out.append((info.key, state))
+    return out

@@ -3,7 +3,9 @@
 A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
 bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
 along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
-recompute (Zarr's local store writes each chunk file atomically). A store this user cannot write is
+recompute (Zarr's local store writes each chunk file atomically). Every array is written with Zarr's
+``crc32c`` codec: a damaged chunk fails its read, and a missing chunk file of a settled chunk (every chunk
+is a file, even all-zero ones) is re-extracted. Groups from before checksums read as before, unchecked. A store this user cannot write is
 opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, ZstdCodec
+from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
 from jpegai_fd.cache.locks import GroupUse, claims_path, creation_lock, read_only_reason
 from jpegai_fd.datasets.split import DatasetSplit
@@ -30,6 +32,11 @@ CODECS = {
     "zstd": lambda: ZstdCodec(level=1),
 }
 DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
+zarr.config.set({"array.write_empty_chunks": True})  # an all-zero chunk is a file: a missing file is damage
+
+
+def checksummed(array: zarr.Array) -> bool:
+    return any(c.to_dict().get("name") == "crc32c" for c in getattr(array.metadata, "codecs", ()))
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
@@ -70,6 +77,24 @@ class LatentGroup:
         """Chunks with an image neither done nor failed, in order (``settled``: done | failed, if just read)."""
         settled = self.done_mask() | self.group["failed"][:] if settled is None else settled
         return [k for k in range(-(-len(self) // self.chunk_size)) if not settled[self.chunk_rows(k)].all()]
+
+    def chunked_arrays(self) -> list[zarr.Array]:
+        """The arrays written chunk by chunk (``labels`` and ``ids``, written at creation, left out)."""
+        arrays = [a for _, a in self.group.members(max_depth=None) if isinstance(a, zarr.Array)]
+        return [a for a in arrays if a.shape and a.chunks[0] == self.chunk_size and a.basename not in ("labels", "ids")]
+
+    def lost_chunks(self, settled: np.ndarray) -> list[int]:
+        """Settled chunks with a chunk file missing from a checksummed array (deleted, or a lost disk write)."""
+        root, checked = Path(self.group.store.root), [a for a in self.chunked_arrays() if checksummed(a)]
+        files = [(root / a.path / "c", "/0" * (a.ndim - 1)) for a in checked]  # chunk k: c/<k>/0/0/0
+        settled_chunks = [k for k in range(-(-len(self) // self.chunk_size)) if settled[self.chunk_rows(k)].all()]
+        return [k for k in settled_chunks if not all(Path(f"{c}/{k}{tail}").is_file() for c, tail in files)]
+
+    def mark_damaged(self, chunks: list[int]) -> None:
+        """Make ``chunks`` not done (and not failed): the next fill extracts their rows again."""
+        for k in chunks:
+            rows = self.chunk_rows(k)
+            self.group["failed"][rows] = self.group["done"][rows] = np.zeros(rows.stop - rows.start, bool)
 
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
@@ -157,17 +182,24 @@ class LatentStore:
         group = self.root.require_group(key)
         n = len(split)
 
-        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
+        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, codec=None, **kw) -> zarr.Array:
+            compressors = [c for c in (codec, Crc32cCodec()) if c is not None]  # the checksum is of the stored bytes
             return group.create_array(
-                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
+                name,
+                shape=(n, *shape),
+                chunks=(chunk, *shape),
+                dtype=dtype,
+                overwrite=True,
+                compressors=compressors,
+                **kw,
             )
 
         for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
-                array(f"{latent}/{component}", shape, "float32", compressors=CODECS[codecs[latent]](), fill_value=0.0)
+                array(f"{latent}/{component}", shape, "float32", codec=CODECS[codecs[latent]](), fill_value=0.0)
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
-            array(f"extras/{name}", shape, dtype, compressors=ZstdCodec(level=1), fill_value=0)
+            array(f"extras/{name}", shape, dtype, codec=ZstdCodec(level=1), fill_value=0)
         # One chunk each (written once, here): one file to read. The masks stay chunked: shards write them.
         array("labels", (), "int8", max(n, 1))[:] = split.labels
         array("ids", (), str, max(n, 1))[:] = split.ids
