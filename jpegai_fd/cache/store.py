@@ -101,6 +101,12 @@ class LatentGroup:
     ) -> None:
         """Store the latents of chunk ``k``, then mark its images done; ``unreadable`` rows (with
         ``reasons``) go to ``failed``/``failure`` and stay not done."""
+        try:
+            self._write_chunk(k, latents, unreadable, reasons)
+        except OSError as exc:  # Zarr's error names no file: name the cache (a full disk, a read-only mount)
+            raise OSError(exc.errno, exc.strerror, str(self.store_path)) from exc
+
+    def _write_chunk(self, k: int, latents: Latents, unreadable, reasons) -> None:
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
