@@ -436,14 +436,17 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
         images = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths[:4]] + [
             base64.b64encode(b"junk").decode()
         ]
-        rows = [[i, None] for i in images] + [[None, paths[0]]]  # a server-side path: refused
-        body = json.dumps({"dataframe_split": {"columns": ["image", "path"], "data": rows}}).encode()
-        request = urllib.request.Request(url + "/invocations", data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            text = response.read()
-        answer = json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c} in {text[:300]!r}"))[
-            "predictions"
-        ]
+
+        def ask(column: str, values: list) -> list[dict]:
+            body = json.dumps({"dataframe_split": {"columns": [column], "data": [[v] for v in values]}}).encode()
+            headers = {"Content-Type": "application/json"}
+            with urllib.request.urlopen(urllib.request.Request(url + "/invocations", body, headers), timeout=60) as r:
+                text = r.read()
+            return json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c} in {text[:300]!r}"))[
+                "predictions"
+            ]
+
+        answer = ask("image", images) + ask("path", paths[:1])  # a server-side path: refused
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # its own session: the uvicorn worker goes too

@@ -185,6 +185,9 @@ def main(hydra_app) -> None:
     one ``jpegai_fd: error:`` line and exit 2; Ctrl-C or SIGTERM ends the runs KILLED and exits 130."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
     os.environ[LAUNCHER] = _this_process()
+    # After Ctrl-C the process pools' resource trackers (child processes) warn of leaked semaphores.
+    quiet = [f"ignore::UserWarning:{m}.resource_tracker" for m in ("multiprocessing", "joblib.externals.loky.backend")]
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *quiet]))
     interrupts.install()
     try:
         hydra_app()

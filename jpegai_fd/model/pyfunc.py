@@ -69,7 +69,9 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
         out[i] = result
     frame = pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
     skipped = frame["p_fake"].isna()  # NaN is not JSON: a skipped row's p_fake is null
-    return frame.astype({"p_fake": object}).where(~skipped, None) if skipped.any() else frame
+    if skipped.any():
+        frame["p_fake"] = frame["p_fake"].astype(object).where(~skipped, None)
+    return frame
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):
