@@ -147,22 +147,23 @@ def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
         if not any(checksummed(a) for a in arrays):
             out.append((info.key, "unchecked (written before checksums: delete the group to re-extract it with them)"))
             continue
-        try:
-            settled = group.done_mask() | group.group["failed"][:]
-            _ = group.labels, group.ids  # read to check them: written once, they cannot be repaired
-        except (ValueError, OSError) as exc:
-            out.append((info.key, f"damaged beyond repair ({exc}); delete the group and extract again"))
+        if not all(_reads(group.group[name], slice(None)) for name in ("labels", "ids", "done", "failed")):
+            out.append((info.key, "damaged beyond repair (labels, ids or masks); delete the group and extract again"))
             continue
-        bad = set(group.lost_chunks(settled))
-        for k in range(-(-len(group) // group.chunk_size)):
-            for a in arrays:
-                try:
-                    a[group.chunk_rows(k)]
-                except (ValueError, OSError):
-                    bad.add(k)
+        bad = set(group.lost_chunks(group.done_mask() | group.group["failed"][:]))
+        bad |= {
+            k for k in range(-(-len(group) // group.chunk_size)) for a in arrays if not _reads(a, group.chunk_rows(k))
+        }
         if bad and repair:
             with creation_lock(path):
                 group.mark_damaged(sorted(bad))
-        state = f"{'repaired' if repair else 'damaged'}: chunks {sorted(bad)}" if bad else "ok"
-        out.append((info.key, state))
+        out.append((info.key, f"{'repaired' if repair else 'damaged'}: chunks {sorted(bad)}" if bad else "ok"))
     return out
+
+
+def _reads(array: zarr.Array, rows: slice) -> bool:
+    try:
+        array[rows]
+    except (ValueError, OSError):  # a checksum mismatch, a truncated or unreadable chunk file
+        return False
+    return True

@@ -3,9 +3,9 @@
 A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
 bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
 along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
-recompute (Zarr's local store writes each chunk file atomically). Every array is written with Zarr's
-``crc32c`` codec: a damaged chunk fails its read, and a missing chunk file of a settled chunk (every chunk
-is a file, even all-zero ones) is re-extracted. Groups from before checksums read as before, unchecked. A store this user cannot write is
+recompute (Zarr's local store writes each chunk file atomically). Every array has Zarr's ``crc32c`` codec:
+a damaged chunk fails its read; a missing chunk file of a settled chunk (all-zero chunks are files too) is
+extracted again. Groups from before checksums read as before, unchecked. A store this user cannot write is
 opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
@@ -188,24 +188,18 @@ class LatentStore:
         group = self.root.require_group(key)
         n = len(split)
 
-        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, codec=None, **kw) -> zarr.Array:
-            compressors = [c for c in (codec, Crc32cCodec()) if c is not None]  # the checksum is of the stored bytes
+        def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
+            kw["compressors"] = [c for c in (kw.get("compressors"), Crc32cCodec()) if c is not None]  # last
             return group.create_array(
-                name,
-                shape=(n, *shape),
-                chunks=(chunk, *shape),
-                dtype=dtype,
-                overwrite=True,
-                compressors=compressors,
-                **kw,
+                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
             )
 
         for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:
-                array(f"{latent}/{component}", shape, "float32", codec=CODECS[codecs[latent]](), fill_value=0.0)
+                array(f"{latent}/{component}", shape, "float32", compressors=CODECS[codecs[latent]](), fill_value=0.0)
         extra_shapes = getattr(encoder, "extra_shapes", None)
         for name, (shape, dtype) in (extra_shapes(*image_shape) if extra_shapes else {}).items():
-            array(f"extras/{name}", shape, dtype, codec=ZstdCodec(level=1), fill_value=0)
+            array(f"extras/{name}", shape, dtype, compressors=ZstdCodec(level=1), fill_value=0)
         # One chunk each (written once, here): one file to read. The masks stay chunked: shards write them.
         array("labels", (), "int8", max(n, 1))[:] = split.labels
         array("ids", (), str, max(n, 1))[:] = split.ids

@@ -111,8 +111,7 @@ def check_writable(path: str | Path, key: str, read_only_ok: bool = False) -> No
         Path(path).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path) as probe:  # a full disk fails on the data, not the name
             probe.write(bytes(65536))
-            probe.flush()
-            os.fsync(probe.fileno())
+            probe.flush()  # writes it all, or raises (an unbuffered write may stop short without an error)
     except OSError as exc:
         if read_only_ok and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             return
@@ -123,13 +122,11 @@ def check_writable(path: str | Path, key: str, read_only_ok: bool = False) -> No
 
 
 def check_outputs(config: DictConfig, output_key: str) -> None:
-    """The command's output folder, the cache's folder (a read-only cache is fine) and a local tracking store."""
+    """The command's output folder, the cache's folder (a read-only cache is fine) and a sqlite tracking store's."""
     check_writable(OmegaConf.select(config, output_key), output_key)
     check_writable(Path(str(config.paths.cache)).absolute().parent, "paths.cache", read_only_ok=True)
-    uri = str(OmegaConf.select(config, "tracking.uri", default="")) if _tracked(config) else ""
-    if uri.startswith(("sqlite:///", "file:")) or (uri and "://" not in uri):
-        folder = Path(uri.removeprefix("sqlite:///").removeprefix("file://").removeprefix("file:"))
-        check_writable(folder.parent if uri.startswith("sqlite") else folder, "tracking.uri")
+    if _tracked(config) and (uri := str(config.tracking.uri)).startswith("sqlite:///"):  # the one local store
+        check_writable(Path(uri.removeprefix("sqlite:///")).parent, "tracking.uri")
 
 
 def _tracked(config: DictConfig) -> bool:
