@@ -7,6 +7,7 @@ whatever Hydra, OmegaConf or pydantic refused into the one-line error the entry 
 """
 
 import dataclasses
+import errno
 import hashlib
 import itertools
 import json
@@ -333,6 +334,9 @@ def _composition_error(exc: ConfigCompositionException, overrides: list[str]) ->
     return UserError(str(exc).splitlines()[0])
 
 
+WRITE_ERRORS = (errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EDQUOT)  # a folder the user chose
+
+
 def one_line(exc: BaseException, overrides: list[str] = ()) -> UserError | None:
     """The one-line UserError for an error a user caused (None: not one of those)."""
     if isinstance(exc, UserError):
@@ -346,6 +350,13 @@ def one_line(exc: BaseException, overrides: list[str] = ()) -> UserError | None:
         return _composition_error(exc, list(overrides))
     if isinstance(exc, OverrideParseException):
         return UserError(f"cannot parse the override: {str(exc).splitlines()[0]}")
+    while exc is not None and not (isinstance(exc, OSError) and exc.errno in WRITE_ERRORS):
+        exc = exc.__cause__ or exc.__context__  # e.g. a library's error raised while handling a full disk
+    if exc is not None:
+        return UserError(
+            f"cannot write '{exc.filename or '?'}' ({exc.strerror}); make room or allow writes there, or set the key "
+            "naming that folder (hydra.run.dir, hydra.sweep.dir, paths.cache, tracking.uri) to another one"
+        )
     return None
 
 

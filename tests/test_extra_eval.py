@@ -50,9 +50,7 @@ def extra_sets(tmp_path) -> list[str]:
         "+dataset@eval.newfakes=folder",
         f"eval.newfakes.root={tmp_path}/newfakes",
         "eval.newfakes.classes.real=null",
-        "eval.newfakes.image_size=64",
-        "~eval.newfakes.split_fractions.train",
-        "~eval.newfakes.split_fractions.valid",
+        "eval.newfakes.image_size=64",  # split_fractions left as the layout's: an extra set is scored whole
     ]
 
 
@@ -144,7 +142,7 @@ def test_extra_sets_compose_at_their_own_package_with_their_own_folders(tmp_path
     cfg = compose_cfg([*tiny_overrides(tmp_path), *extra_sets(tmp_path), "eval.diffusion.seed=7"])
     assert cfg.dataset.root == f"{tmp_path}/data/synthetic_s42_64px_12-6-6_legacy"
     assert cfg.eval.diffusion.root == f"{tmp_path}/data/synthetic_s7_64px_1-1-6_diffusion"
-    assert dict(cfg.eval.newfakes.split_fractions) == {"test": 0.2}
+    assert dict(cfg.eval.newfakes.split_fractions) == FolderDataset.DEFAULT_FRACTIONS  # the layout's own
     assert list(cfg.eval_bpp) == []
 
 
@@ -170,8 +168,17 @@ def test_a_one_class_folder_set_lists_and_samples_only_its_class(tmp_path):
     assert len(everything) == 5 and set(everything.labels) == {0}
     sampled = load_test_split("newfakes", FolderDataset(classes={"real": None, "fake": "fake"}, num_test=3, **keys), 1)
     assert len(sampled) == 3 and set(sampled.ids) <= set(everything.ids)
-    with pytest.raises(UserError, match=r"'eval.newfakes.num_test=9' asks for 9 images .*fake only"):
-        load_test_split("newfakes", FolderDataset(classes={"real": None, "fake": "fake"}, num_test=9, **keys), 1)
+    capped = load_test_split("newfakes", FolderDataset(classes={"real": None, "fake": "fake"}, num_test=9, **keys), 1)
+    assert len(capped) == 5  # at most what the set has (with a warning)
+    default = {**keys, "split_fractions": FolderDataset.DEFAULT_FRACTIONS}  # a set given only to evaluate: whole
+    assert (
+        len(
+            load_test_split(
+                "newfakes", FolderDataset(classes={"real": None, "fake": "fake"}, num_test=None, **default), 1
+            )
+        )
+        == 5
+    )
     with pytest.raises(UserError, match="missing class folder .*real/ for real"):  # a folder named but absent
         load_test_split("x", FolderDataset(classes={"real": "real", "fake": "fake"}, num_test=None, **keys), 1)
     with pytest.raises(UserError, match="both null"):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,6 +65,12 @@ def read_csv(path: Path) -> list[dict]:
 def run_scores(client: MlflowClient, run_id: str, tmp: Path) -> dict[str, dict]:
     text = Path(client.download_artifacts(run_id, "scores/test_scores.csv", str(tmp))).read_text()
     return {row["id"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def png_header_says(png: bytes, width: int, height: int) -> bytes:
+    """``png`` with its IHDR claiming ``width`` x ``height`` (CRC fixed): a reader trusting the header sees that size."""
+    ihdr = png[12:16] + width.to_bytes(4, "big") + height.to_bytes(4, "big") + png[24:29]
+    return png[:8] + png[8:12] + ihdr + zlib.crc32(ihdr).to_bytes(4, "big") + png[33:]
 
 
 def png_bytes(size: int, value: int = 128) -> bytes:
@@ -160,6 +167,7 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "big.png").write_bytes(png_bytes(80))
     (folder / "cut.png").write_bytes(png_bytes(64)[:60])
+    (folder / "huge.png").write_bytes(png_header_says(png_bytes(64), 10_000, 10_000))  # PIL: a decompression bomb
     out = tmp / "incoming.csv"
     result = run_cli(
         "jpegai_fd.cli.predict",
@@ -178,7 +186,16 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {Path(r["path"]).name: r for r in read_csv(out)}
-    assert set(rows) == {"good0.png", "good1.png", "good2.png", "junk.png", "empty.jpg", "big.png", "cut.png"}
+    assert set(rows) == {
+        "good0.png",
+        "good1.png",
+        "good2.png",
+        "junk.png",
+        "empty.jpg",
+        "big.png",
+        "cut.png",
+        "huge.png",
+    }
     assert all(
         rows[f"good{i}.png"]["status"] == "ok" and rows[f"good{i}.png"]["label"] in ("fake", "real") for i in range(3)
     )
@@ -186,10 +203,12 @@ def test_predict_on_a_folder_with_bad_files_writes_their_reasons(sweep):
     assert rows["empty.jpg"]["status"] == "empty file"
     assert rows["big.png"]["status"].startswith("wrong size: size 80x80, expected 64x64")
     assert rows["cut.png"]["status"].startswith("unreadable")
+    assert rows["huge.png"]["status"].startswith("unreadable: too large")  # from the header, never decoded
+    assert "DecompressionBomb" not in result.stderr
     assert all(rows[n]["p_fake"] == "" and rows[n]["label"] == "" for n in ("junk.png", "empty.jpg", "big.png"))
     summary = [line for line in result.stdout.splitlines() if line.startswith("predicted")]
-    assert len(summary) == 1 and "predicted 7 images" in summary[0] and "4 skipped" in summary[0]
-    assert "predict: 7/7 img" in result.stderr  # progress
+    assert len(summary) == 1 and "predicted 8 images" in summary[0] and "5 skipped" in summary[0]
+    assert "predict: 8/8 img" in result.stderr  # progress
 
 
 @pytest.mark.slow
@@ -417,17 +436,25 @@ def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp
         images = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths[:4]] + [
             base64.b64encode(b"junk").decode()
         ]
-        body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[i] for i in images]}}).encode()
-        request = urllib.request.Request(url + "/invocations", data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = json.loads(response.read())["predictions"]
+
+        def ask(column: str, values: list) -> list[dict]:
+            body = json.dumps({"dataframe_split": {"columns": [column], "data": [[v] for v in values]}}).encode()
+            headers = {"Content-Type": "application/json"}
+            with urllib.request.urlopen(urllib.request.Request(url + "/invocations", body, headers), timeout=60) as r:
+                text = r.read()
+            return json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c} in {text[:300]!r}"))[
+                "predictions"
+            ]
+
+        answer = ask("image", images) + ask("path", paths[:1])  # a server-side path: refused
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # its own session: the uvicorn worker goes too
             proc.wait(timeout=30)
         log.close()
-    assert len(answer) == 5
+    assert len(answer) == 6
     for row, want in zip(answer[:4], expected):
         assert row["status"] == "ok" and row["label"] == want["label"]
         assert f"{row['p_fake']:.6f}" == want["p_fake"]
-    assert answer[4]["status"].startswith("unreadable")
+    assert answer[4]["status"].startswith("unreadable") and answer[4]["p_fake"] is None
+    assert answer[5]["status"].startswith("refused") and "JPEGAI_FD_SERVE_PATHS=1" in answer[5]["status"]

@@ -101,6 +101,7 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     (parent,) = runs(client, experiment, "sweep")
     before = {r.info.run_id for r in runs(client, experiment, "job")}
+    client.set_tag(parent.info.run_id, "error", "KeyboardInterrupt: interrupted by SIGINT")  # as a Ctrl-C leaves it
     result = run_cli(
         "jpegai_fd", sweep_args(tmp_path, mlflow_server, experiment, "sweep2", "tracking.resume=true"), cwd=tmp_path
     )
@@ -109,6 +110,8 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
     (again,) = runs(client, experiment, "sweep")
     assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
     assert again.data.tags["jobs.skipped"] == "4" and again.data.tags["jobs.finished"] == "0"
+    assert "error" not in again.data.tags
+    assert again.data.tags["jpegai_fd.sweep_dirs"].splitlines() == [f"{tmp_path}/sweep1", f"{tmp_path}/sweep2"]
     summaries = [json.loads(p.read_text()) for p in (tmp_path / "sweep2").glob("*/results.json")]
     assert len(summaries) == 4 and all(s["status"] == "skipped" and s["run_id"] in before for s in summaries)
     log = result.stdout + result.stderr

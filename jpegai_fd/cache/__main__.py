@@ -1,17 +1,20 @@
-"""`python -m jpegai_fd.cache ls|gc`: list the latent cache's groups, remove the stale ones.
+"""`python -m jpegai_fd.cache ls|gc|verify`: list the latent cache's groups, remove the stale ones, check them.
 
   python -m jpegai_fd.cache ls [--cache PATH]
   python -m jpegai_fd.cache gc [--cache PATH] [--older-than DAYS] [--dry-run]
+  python -m jpegai_fd.cache verify [--cache PATH] [--repair]
 
 gc removes superseded groups (an older copy of the same images: what an image edit leaves) and,
-with --older-than, groups no job opened for DAYS days; never a group a running job has open.
+with --older-than, groups no job opened for DAYS days; never a group a running job has open. verify
+reads every chunk and checks its checksum (exit 1 if one is damaged); --repair marks the damaged chunks
+for extraction again (the next job or extract re-encodes those images only).
 """
 
 import argparse
 import sys
 import time
 
-from jpegai_fd.cache.inventory import collect, list_groups
+from jpegai_fd.cache.inventory import collect, list_groups, verify
 from jpegai_fd.errors import UserError
 
 DEFAULT_CACHE = "cache/latents.zarr"  # paths.cache's default, relative to where you launch
@@ -54,18 +57,26 @@ def days(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cache", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("ls", "list the groups"), ("gc", "remove groups no longer referenced")):
+    verbs = (("ls", "list the groups"), ("gc", "remove groups no longer referenced"), ("verify", "check every chunk"))
+    for name, text in verbs:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("--cache", default=DEFAULT_CACHE, help=f"the store (paths.cache; default {DEFAULT_CACHE})")
         if name == "gc":
             help = "also remove groups that no job opened for DAYS days"
             sub.add_argument("--older-than", type=days, default=None, metavar="DAYS", help=help)
             sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+        if name == "verify":
+            sub.add_argument("--repair", action="store_true", help="mark damaged chunks for extraction again")
     args = parser.parse_args(argv)
     try:
         if args.command == "ls":
             print_groups(list_groups(args.cache))
             return 0
+        if args.command == "verify":
+            states = verify(args.cache, args.repair)
+            for key, state in states:
+                print(f"{key}: {state}")
+            return int(any(state.startswith("damaged") for _, state in states))
         removals = collect(args.cache, args.older_than, args.dry_run)
     except UserError as exc:
         print(f"jpegai_fd.cache: error: {exc}", file=sys.stderr)

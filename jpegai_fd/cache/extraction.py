@@ -21,6 +21,7 @@ from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import hash_memo, manifest_hash
 from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction
 from jpegai_fd.encoders.base import LatentEncoder
+from jpegai_fd.errors import UserError
 from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,16 @@ def fill_group(
     policy at ``image_size``). UserError once the split's bad images exceed ``max_bad_fraction``."""
     start = time.perf_counter()
     failed, reasons, done = group.failures()
+    if lost := group.lost_chunks(done | failed):
+        where = f"{len(lost)} chunk(s) of cache group {group.group.path} in '{group.store_path}' are missing"
+        if group.read_only is not None:
+            raise UserError(
+                f"{where}; run python -m jpegai_fd.cache verify --cache {group.store_path} --repair "
+                "where the cache is writable, then extract again"
+            )
+        log.warning("%s (first: chunk %d); extracting their images again", where, lost[0])
+        group.mark_damaged(lost)
+        failed, reasons, done = group.failures()
     unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
     check_bad_fraction(split, unreadable, max_bad_fraction)
     todo = [k for k in group.missing_chunks(done | failed) if k % num_shards == shard]

@@ -129,3 +129,41 @@ def _remove_group(store: Path, key: str) -> None:
         if [p.name for p in parent.iterdir()] != ["zarr.json"]:
             break
         shutil.rmtree(parent)
+
+
+def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
+    """(group key, state) for every group of the store: ``ok``, ``unchecked`` (written before checksums),
+    or the damaged chunks (missing or failing their checksum); ``repair`` marks those not done, so that
+    the next job or extract encodes their images again."""
+    from jpegai_fd.cache.store import LatentGroup, checksummed
+
+    path, out = Path(path), []
+    if repair and (reason := read_only_reason(path)) is not None:
+        raise UserError(f"latent cache '{path}' is read-only ({reason}); run verify --repair where it is writable")
+    root = zarr.open_group(str(path), mode="r+" if repair else "r")
+    for info in list_groups(path):
+        group = LatentGroup(root[info.key], root[info.key]["done"].chunks[0])
+        arrays = group.chunked_arrays()
+        if not any(checksummed(a) for a in arrays):
+            out.append((info.key, "unchecked (written before checksums: delete the group to re-extract it with them)"))
+            continue
+        if not all(_reads(group.group[name], slice(None)) for name in ("labels", "ids", "done", "failed")):
+            out.append((info.key, "damaged beyond repair (labels, ids or masks); delete the group and extract again"))
+            continue
+        bad = set(group.lost_chunks(group.done_mask() | group.group["failed"][:]))
+        bad |= {
+            k for k in range(-(-len(group) // group.chunk_size)) for a in arrays if not _reads(a, group.chunk_rows(k))
+        }
+        if bad and repair:
+            with creation_lock(path):
+                group.mark_damaged(sorted(bad))
+        out.append((info.key, f"{'repaired' if repair else 'damaged'}: chunks {sorted(bad)}" if bad else "ok"))
+    return out
+
+
+def _reads(array: zarr.Array, rows: slice) -> bool:
+    try:
+        array[rows]
+    except (ValueError, OSError):  # a checksum mismatch, a truncated or unreadable chunk file
+        return False
+    return True

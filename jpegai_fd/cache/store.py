@@ -3,7 +3,9 @@
 A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
 bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
 along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
-recompute (Zarr's local store writes each chunk file atomically). A store this user cannot write is
+recompute (Zarr's local store writes each chunk file atomically). Every array has Zarr's ``crc32c`` codec:
+a damaged chunk fails its read; a missing chunk file of a settled chunk (all-zero chunks are files too) is
+extracted again. Groups from before checksums read as before, unchecked. A store this user cannot write is
 opened read-only: complete groups are read without locks, a missing group is one UserError.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, ZstdCodec
+from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
 from jpegai_fd.cache.locks import GroupUse, claims_path, creation_lock, read_only_reason
 from jpegai_fd.datasets.split import DatasetSplit
@@ -30,6 +32,11 @@ CODECS = {
     "zstd": lambda: ZstdCodec(level=1),
 }
 DEFAULT_CODECS = {"y": "none", "y_hat": "none"}
+zarr.config.set({"array.write_empty_chunks": True})  # an all-zero chunk is a file: a missing file is damage
+
+
+def checksummed(array: zarr.Array) -> bool:
+    return any(c.to_dict().get("name") == "crc32c" for c in getattr(array.metadata, "codecs", ()))
 
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
@@ -71,11 +78,35 @@ class LatentGroup:
         settled = self.done_mask() | self.group["failed"][:] if settled is None else settled
         return [k for k in range(-(-len(self) // self.chunk_size)) if not settled[self.chunk_rows(k)].all()]
 
+    def chunked_arrays(self) -> list[zarr.Array]:
+        """The arrays written chunk by chunk (``labels`` and ``ids``, written at creation, left out)."""
+        arrays = [a for _, a in self.group.members(max_depth=None) if isinstance(a, zarr.Array)]
+        return [a for a in arrays if a.shape and a.chunks[0] == self.chunk_size and a.basename not in ("labels", "ids")]
+
+    def lost_chunks(self, settled: np.ndarray) -> list[int]:
+        """Settled chunks with a chunk file missing from a checksummed array (deleted, or a lost disk write)."""
+        root, checked = Path(self.group.store.root), [a for a in self.chunked_arrays() if checksummed(a)]
+        files = [(root / a.path / "c", "/0" * (a.ndim - 1)) for a in checked]  # chunk k: c/<k>/0/0/0
+        settled_chunks = [k for k in range(-(-len(self) // self.chunk_size)) if settled[self.chunk_rows(k)].all()]
+        return [k for k in settled_chunks if not all(Path(f"{c}/{k}{tail}").is_file() for c, tail in files)]
+
+    def mark_damaged(self, chunks: list[int]) -> None:
+        """Make ``chunks`` not done (and not failed): the next fill extracts their rows again."""
+        for k in chunks:
+            rows = self.chunk_rows(k)
+            self.group["failed"][rows] = self.group["done"][rows] = np.zeros(rows.stop - rows.start, bool)
+
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
         """Store the latents of chunk ``k``, then mark its images done; ``unreadable`` rows (with
         ``reasons``) go to ``failed``/``failure`` and stay not done."""
+        try:
+            self._write_chunk(k, latents, unreadable, reasons)
+        except OSError as exc:  # Zarr's error names no file: name the cache (a full disk, a read-only mount)
+            raise OSError(exc.errno, exc.strerror, str(self.store_path)) from exc
+
+    def _write_chunk(self, k: int, latents: Latents, unreadable, reasons) -> None:
         rows = self.chunk_rows(k)
         for latent in LATENTS:
             for component in COMPONENTS:
@@ -158,6 +189,7 @@ class LatentStore:
         n = len(split)
 
         def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
+            kw["compressors"] = [c for c in (kw.get("compressors"), Crc32cCodec()) if c is not None]  # last
             return group.create_array(
                 name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
             )

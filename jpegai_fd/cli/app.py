@@ -12,7 +12,10 @@ import logging
 import os
 import socket
 import sys
+import tempfile
 import traceback
+import contextlib
+import errno
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from jpegai_fd import config as edge
 from jpegai_fd.cli import slurm
+from jpegai_fd.errors import UserError
 from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.settings import JobPlace
 from jpegai_fd.tracking.sweep import record_failure, record_interrupt
@@ -61,6 +65,7 @@ class SweepRun(Callback):
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         """A single job: its settings, components and tracking server, before Hydra makes its folder."""
         edge.check_job(config)
+        check_outputs(config, "hydra.run.dir")
         if _tracked(config):
             from jpegai_fd.tracking.connection import check_tracking_uri
 
@@ -70,6 +75,7 @@ class SweepRun(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         task = list(config.hydra.overrides.task)
         edge.check_jobs(config.hydra.job.config_name, task, config.hydra.sweeper.params)
+        check_outputs(config, "hydra.sweep.dir")
         # Checked: now the heavier tracking modules may load.
         from jpegai_fd.tracking.parent import ParentRun, open_parent
         from jpegai_fd.tracking.settings import TrackingSettings
@@ -97,6 +103,30 @@ class SweepRun(Callback):
         code = _report(outcomes, counts, parent_open, parent.sweep_dir)
         if code:
             sys.exit(code)
+
+
+def check_writable(path: str | Path, key: str, read_only_ok: bool = False) -> None:
+    """Refuse a folder that cannot take a file (read-only, full, not permitted) before any work."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path) as probe:  # a full disk fails on the data, not the name
+            probe.write(bytes(65536))
+            probe.flush()  # writes it all, or raises (an unbuffered write may stop short without an error)
+    except OSError as exc:
+        if read_only_ok and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return
+        raise UserError(
+            f"{key}={path} cannot be written ({exc.strerror}); make room or allow writes there, or set {key} to "
+            "another folder"
+        ) from None
+
+
+def check_outputs(config: DictConfig, output_key: str) -> None:
+    """The command's output folder, the cache's folder (a read-only cache is fine) and a sqlite tracking store's."""
+    check_writable(OmegaConf.select(config, output_key), output_key)
+    check_writable(Path(str(config.paths.cache)).absolute().parent, "paths.cache", read_only_ok=True)
+    if _tracked(config) and (uri := str(config.tracking.uri)).startswith("sqlite:///"):  # the one local store
+        check_writable(Path(uri.removeprefix("sqlite:///")).parent, "tracking.uri")
 
 
 def _tracked(config: DictConfig) -> bool:
@@ -152,6 +182,9 @@ def main(hydra_app) -> None:
     one ``jpegai_fd: error:`` line and exit 2; Ctrl-C or SIGTERM ends the runs KILLED and exits 130."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
     os.environ[LAUNCHER] = _this_process()
+    # After Ctrl-C the process pools' resource trackers (child processes) warn of leaked semaphores.
+    quiet = [f"ignore::UserWarning:{m}.resource_tracker" for m in ("multiprocessing", "joblib.externals.loky.backend")]
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *quiet]))
     interrupts.install()
     try:
         hydra_app()
@@ -206,9 +239,11 @@ def run(task, place: JobPlace):
         log.warning("job interrupted (%s); its run is KILLED", exc or "SIGINT")
         return None
     except Exception as exc:  # noqa: BLE001  (every failure is recorded; a single job ends the command)
-        record_failure(place, exc)  # results.json, and the traceback in error.txt
+        with contextlib.suppress(OSError):  # a full or read-only output folder: the error below says so
+            record_failure(place, exc)  # results.json, and the traceback in error.txt
         if place.sweep_dir is None:
-            refuse(exc)
+            unnamed = isinstance(exc, OSError) and exc.filename is None and place.output_dir is not None
+            refuse(OSError(exc.errno, exc.strerror, str(place.output_dir)) if unnamed else exc)  # e.g. a figure's write
         # Once: the job's log line; the launching process then prints one line for the whole sweep.
         log.error("job failed: %s: %s", type(exc).__name__, exc)
         return None

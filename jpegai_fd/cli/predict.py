@@ -8,7 +8,6 @@ per file (status ``ok`` or why it was skipped: a bad image never stops it) and p
 import argparse
 import csv
 import logging
-import math
 import os
 import sys
 import time
@@ -75,7 +74,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
             batch = [str(p) for p in files[start : start + batch_size]]
             result = model.predict(pd.DataFrame({"path": batch}))
             for path, p, label, status in zip(batch, result["p_fake"], result["label"], result["status"]):
-                writer.writerow((path, "" if math.isnan(p) else f"{p:.6f}", label, status))
+                writer.writerow((path, "" if p is None else f"{p:.6f}", label, status))
                 counts[label if status == "ok" else status.split(":")[0]] += 1
             handle.flush()
             bar.update(len(batch))

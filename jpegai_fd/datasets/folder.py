@@ -94,6 +94,8 @@ class FolderDataset(ImageDataset):
     """``classes``: {real: folder, fake: folder}; ``split_files``: {split: file} (optional);
     ``split_fractions``: {split: share} for the generated split, ranked with ``seed``."""
 
+    DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}  # conf/dataset/folder.yaml's
+
     def __init__(self, *, seed: int, classes: dict, split_files: dict, split_fractions: dict, **keys):
         super().__init__(**keys)
         self.seed = int(seed)

@@ -6,6 +6,7 @@ are what a detector should see); ICC profiles are not applied. ``size_policy=kee
 and skips other sizes as bad (the thesis's 256x256 behaviour on the 140k faces).
 """
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,17 +55,24 @@ class ImageReader:
 
     def read(self, path: Path) -> np.ndarray:
         """Decode ``path``; raises BadImage (reason) for unreadable files or a size the policy skips."""
+        header = None  # (w, h) when the header alone refuses the image: a huge one is never decoded
         try:
-            with Image.open(path) as image:
-                image.load()  # decode now: truncated or corrupt data fails here, inside the try
-                pixels = to_rgb8(ImageOps.exif_transpose(image))
-        except Image.DecompressionBombError as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # a reason, not a printed warning
+                image = Image.open(path)
+            with image:
+                if self.size_policy in ("keep", "reject") and image.size != (self.size, self.size):
+                    header = image.size
+                else:
+                    image.load()  # decode now: truncated or corrupt data fails here, inside the try
+                    pixels = to_rgb8(ImageOps.exif_transpose(image))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise BadImage(f"too large ({exc})") from exc
         except Exception as exc:
             unknown = isinstance(exc, Image.UnidentifiedImageError)
             kind = "unrecognised format (not an image, or a corrupt header)" if unknown else "corrupt or truncated"
             raise BadImage(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-        return self.fit(pixels, path)
+        return self.fit(np.empty((header[1], header[0], 0), np.uint8) if header else pixels, path)
 
     def fit(self, pixels: np.ndarray, path: Path) -> np.ndarray:
         h, w = pixels.shape[:2]

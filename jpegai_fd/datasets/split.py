@@ -7,6 +7,7 @@ file is missing, not regular or empty; the rest is left to the decoder (``images
 extraction stops as soon as the limit is passed.
 """
 
+import logging
 import os
 import stat
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from jpegai_fd.errors import UserError
+
+log = logging.getLogger(__name__)
 
 LABEL_NAMES = {0: "fake", 1: "real"}  # the Kaggle convention: 1 = real, 0 = fake
 
@@ -57,15 +60,12 @@ def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -
     if num is None:
         return split
     rng = np.random.default_rng(seed)
-    chosen = []
-    for label, want in ((0, num // 2), (1, num - num // 2)):
-        pool = np.flatnonzero(split.labels == label)
-        if len(pool) < want:
-            raise UserError(
-                f"'{key}={num}' asks for {want} {LABEL_NAMES[label]} images but split "
-                f"'{split.name}' has only {len(pool)}; lower {key} or set it to null"
-            )
-        chosen.append(rng.choice(pool, size=want, replace=False))
+    pools, wants = [np.flatnonzero(split.labels == label) for label in (0, 1)], (num // 2, num - num // 2)
+    short = [f"{len(p)} {LABEL_NAMES[k]}" for k, (p, w) in enumerate(zip(pools, wants)) if len(p) < w]
+    if short:  # a smaller copy of a dataset: its defaults still run
+        msg = "'%s=%d' asks for more images than split '%s' has (%s): using all of those"
+        log.warning(msg, key, num, split.name, " and ".join(short))
+    chosen = [rng.choice(p, size=min(w, len(p)), replace=False) for p, w in zip(pools, wants)]
     return split.subset(np.sort(np.concatenate(chosen)))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jpegai_fd.datasets import ImageDataset, check_bad_fraction, sample_balanced, screen
+from jpegai_fd.datasets import FolderDataset, ImageDataset, check_bad_fraction, sample_balanced, screen
 from jpegai_fd.datasets.split import LABEL_NAMES, DatasetSplit
 from jpegai_fd.errors import UserError
 from jpegai_fd.perturb import Perturbation
@@ -81,6 +81,8 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
 def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit:
     """The extra set's ``test_split``, sampled and screened like a job's; a one-class set is allowed."""
     dataset.prepare()
+    if getattr(dataset, "split_fractions", None) == FolderDataset.DEFAULT_FRACTIONS:  # not chosen for this set
+        dataset.split_fractions = {dataset.test_split: 1.0}  # a set given for evaluation only is scored whole
     key = f"eval.{name}.num_test"
     listing = dataset.listing(dataset.test_split)
     if not len(listing):
@@ -90,11 +92,11 @@ def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit
     if len(present) == 1 and num is not None:
         pool = np.arange(len(listing))
         if num > len(pool):
-            raise UserError(
-                f"'{key}={num}' asks for {num} images but eval.{name} has only {len(pool)} "
-                f"({LABEL_NAMES[int(present[0])]} only); lower {key} or set it to null"
-            )
-        chosen = listing.subset(np.sort(np.random.default_rng(seed).choice(pool, size=num, replace=False)))
+            msg = "'%s=%d' asks for %d images but eval.%s has only %d (%s only): using those"
+            log.warning(msg, key, num, num, name, len(pool), LABEL_NAMES[int(present[0])])
+        chosen = listing.subset(
+            np.sort(np.random.default_rng(seed).choice(pool, size=min(num, len(pool)), replace=False))
+        )
     else:
         chosen = sample_balanced(listing, num, seed, key)
     screened = screen(chosen)

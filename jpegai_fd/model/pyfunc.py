@@ -1,7 +1,9 @@
 """The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
 Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
-``p_fake`` (NaN when skipped), ``label`` (fake | real, empty when skipped), ``status`` (``ok`` or why
-skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys.
+``p_fake`` (None when skipped: JSON null), ``label`` (fake | real, empty when skipped), ``status`` (``ok``
+or why skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys. Served by
+``mlflow models serve``, a ``path`` is refused (a client must not open the server's files) unless the
+server was started with ``JPEGAI_FD_SERVE_PATHS=1``.
 """
 
 import base64
@@ -10,6 +12,7 @@ import io
 import json
 import os
 import pickle
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +33,7 @@ SIGNATURE = ModelSignature(
     outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
 )
 # Installed distributions whose versions the model records (the ones its pickle and code need).
+SERVE_PATHS = "JPEGAI_FD_SERVE_PATHS"
 REQUIREMENTS = tuple(
     "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
 )
@@ -37,6 +41,7 @@ REQUIREMENTS = tuple(
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
     frame, sources, rows = pd.DataFrame(model_input), [], []
+    served = "mlflow.pyfunc.scoring_server" in sys.modules  # loaded by `mlflow models serve` only
     out, absent = [None] * len(frame), [None] * len(frame)
     for i, (image, path) in enumerate(zip(frame.get("image", absent), frame.get("path", absent))):
         if isinstance(image, (bytes, bytearray)):
@@ -45,17 +50,28 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
             try:
                 sources.append(base64.b64decode(image))
             except (binascii.Error, ValueError):
-                out[i] = (float("nan"), "", "unreadable: image is not base64 text")
+                out[i] = (None, "", "unreadable: image is not base64 text")
                 continue
+        elif isinstance(path, str) and path and served and os.environ.get(SERVE_PATHS) != "1":
+            out[i] = (
+                None,
+                "",
+                f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)",
+            )
+            continue
         elif isinstance(path, str) and path:
             sources.append(path)
         else:
-            out[i] = (float("nan"), "", "no path or image")
+            out[i] = (None, "", "no path or image")
             continue
         rows.append(i)
     for i, result in zip(rows, predictor.predict(sources)):
         out[i] = result
-    return pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
+    frame = pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
+    skipped = frame["p_fake"].isna()  # NaN is not JSON: a skipped row's p_fake is null
+    if skipped.any():
+        frame["p_fake"] = frame["p_fake"].astype(object).where(~skipped, None)
+    return frame
 
 
 class DetectorModel(mlflow.pyfunc.PythonModel):

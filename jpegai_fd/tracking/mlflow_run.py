@@ -102,13 +102,15 @@ class TrackedRun:
                 experiment_id, run_name=self.name, tags=self.journal["tags"]
             )
             self.journal["run_id"] = self.run.info.run_id
-            try:
-                self.guarded(self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()])
-            except BaseException as exc:  # a Ctrl-C right after the run was created: never leave it RUNNING
-                self.__exit__(type(exc), exc, None)
-                raise
-        self.log_text(self.record.config_yaml, "config.yaml")
-        self._write_journal()
+        try:
+            self.guarded(
+                self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()]
+            )
+            self.log_text(self.record.config_yaml, "config.yaml")
+            self._write_journal()
+        except BaseException as exc:  # Ctrl-C or a full disk right after the run was created: never leave it RUNNING
+            self.__exit__(type(exc), exc, None)
+            raise
         return self
 
     def _continued(self, experiment_id: str):
@@ -148,10 +150,13 @@ class TrackedRun:
         if self._temporary:
             return
         self.journal["lost"] = self.lost
-        self.local_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.local_dir / "tracking.json.tmp"
-        tmp.write_text(json.dumps(self.journal, indent=1, default=str))
-        tmp.replace(self.local_dir / JOURNAL)
+        try:
+            self.local_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.journal, indent=1, default=str))
+            tmp.replace(self.local_dir / JOURNAL)
+        except OSError as exc:  # a full or read-only folder: the run's status still reaches the server
+            log.warning("cannot write %s (%s)", tmp, exc.strerror)
 
     def guarded(self, call, *args, **kwargs) -> None:
         """Run a tracking call; a server that does not answer is retried with back-off for ``retry_s``, then

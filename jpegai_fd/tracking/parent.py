@@ -49,6 +49,9 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
         name = sweep_name(tracking.sweep_name, overrides)
         run_id = client.create_run(experiment_id, run_name=name, tags=resolve_tags(tags)).info.run_id
     client.set_tag(run_id, "jpegai_fd.sweep_dir", str(sweep_dir))
+    tags = previous.data.tags if previous is not None else {}  # a resumed sweep: every folder it ran in
+    dirs = (tags.get("jpegai_fd.sweep_dirs") or tags.get("jpegai_fd.sweep_dir", "")).splitlines()
+    client.set_tag(run_id, "jpegai_fd.sweep_dirs", "\n".join(dict.fromkeys([*dirs, str(sweep_dir)])))
     client.log_text(run_id, "\n".join(overrides) + "\n", "sweep/overrides.txt")
     client.log_text(run_id, multirun_yaml, "sweep/multirun.yaml")
     write_parent(sweep_dir, run_id, experiment_id)
