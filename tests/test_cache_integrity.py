@@ -38,6 +38,7 @@ def extracted(tmp_path):
     return tmp_path, group, latents(group)
 
 
+@pytest.mark.slow
 def test_a_deleted_chunk_of_a_finished_group_is_extracted_again_and_only_its_images(extracted):
     tmp, group, before = extracted
     (group / "y_hat/model_y/c/1/0/0/0").unlink()  # chunk 1 of 2 (tiny: 12 test images, chunks of 8)
@@ -55,6 +56,7 @@ def corrupt(chunk: Path) -> None:
     chunk.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 def test_a_corrupted_chunk_fails_the_job_in_one_line_and_verify_repair_has_it_extracted_again(extracted):
     tmp, group, before = extracted
     for latent in ("y", "y_hat"):

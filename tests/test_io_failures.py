@@ -69,6 +69,7 @@ def test_a_full_run_folder_is_one_line_before_any_work(tmp_path):
     assert statuses(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_run_folder_filling_up_during_a_job_is_one_line_and_its_run_ends_failed(tmp_path):
     out = tmp_path / "out"
     wrap = full_disk(out, "160k")  # room for the check and the first files, not for the figures and model
@@ -78,6 +79,7 @@ def test_a_run_folder_filling_up_during_a_job_is_one_line_and_its_run_ends_faile
     assert statuses(tmp_path) == ["FAILED"]
 
 
+@pytest.mark.slow
 def test_a_cache_filling_its_disk_during_a_job_is_one_line_and_its_run_ends_failed(tmp_path):
     disk = tmp_path / "disk"
     wrap = full_disk(disk, "256k")  # room for the check, not for the latents
