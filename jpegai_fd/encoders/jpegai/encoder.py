@@ -40,7 +40,7 @@ class JPEGAIEncoder:
     @classmethod
     def from_keys(cls, name: str = "jpegai", **keys) -> "JPEGAIEncoder":
         """The ``_target_`` of ``conf/encoder/jpegai.yaml``: its keys, checked (nothing is run or read)."""
-        return cls(JPEGAISettings(**keys), name)
+        return cls(JPEGAISettings.checked(**keys), name)
 
     def prepare(self) -> None:
         """Check the installation and the weights once (one-line UserErrors), before any work."""
