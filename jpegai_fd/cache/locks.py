@@ -1,15 +1,14 @@
-"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a
-dead process's locks.
+"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a dead process's
+locks.
 
 * ``<store>.lock``: group creation and removal (gc) happen under its exclusive ``flock``.
-* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a
-  bpp) never encode a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once
-  written; a busy chunk is revisited later. Per process: one process fills a group from one thread.
-* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared
-  ``flock`` and stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group
-  in use is never removed; a job opening a group gc is removing waits, finds it gone and extracts it
-  again. On a read-only cache a mark is only locked (shared), so gc elsewhere still sees the reader.
-"""
+* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a bpp) never encode
+  a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once written; a busy chunk is revisited
+  later. Per process: one process fills a group from one thread.
+* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared ``flock`` and
+  stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group in use is never removed; a job
+  opening a group gc is removing waits, finds it gone and extracts it again. On a read-only cache a mark is only locked
+  (shared), so gc elsewhere still sees the reader."""
 
 import contextlib
 import errno

@@ -1,8 +1,7 @@
-"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned:
-where a trace sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with
-``classifier.stream_from_cache`` :class:`CachedLatentTensors` (memory: a few cache chunks whatever the
-number of images); one batch at a time is copied and standardised per channel with the training statistics.
-"""
+"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned: where a trace
+sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with ``classifier.stream_from_cache``
+:class:`CachedLatentTensors` (memory: a few cache chunks whatever the number of images); one batch at a time is copied
+and standardised per channel with the training statistics."""
 
 import copy
 import logging

@@ -1,8 +1,7 @@
-"""LightGBM for wide float32 feature matrices (flatten: ~10^5 features). Fast where scikit-learn's
-HistGradientBoosting is slow: no float64 copy; the matrix is binned once (``max_bin`` 63) to one byte
-per value and every fit of a study trains on row subsets of it (:class:`LGBMFolds`); each tree sees a
-``colsample_bytree`` share of the features; early stopping on held-out images picks the rounds.
-"""
+"""LightGBM for wide float32 feature matrices (flatten: ~10^5 features). Fast where scikit-learn's HistGradientBoosting
+is slow: no float64 copy; the matrix is binned once (``max_bin`` 63) to one byte per value and every fit of a study
+trains on row subsets of it (:class:`LGBMFolds`); each tree sees a ``colsample_bytree`` share of the features; early
+stopping on held-out images picks the rounds."""
 
 import logging
 from functools import lru_cache

@@ -1,7 +1,6 @@
-"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are
-prefixed ``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through
-a :class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``.
-"""
+"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are prefixed
+``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through a
+:class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``."""
 
 import logging
 import time

@@ -1,7 +1,6 @@
 """The preprocessing methods (``conf/preprocess/``): ``features(arrays, labels, rows, train) -> FeatureSet``;
-``whole_latents``: samples keep each image's whole (C, H, W) latents; an optional ``check_grid(grid,
-where)`` is checked before any work.
-"""
+``whole_latents``: samples keep each image's whole (C, H, W) latents; an optional ``check_grid(grid, where)`` is checked
+before any work."""
 
 from collections.abc import Sequence
 

@@ -1,10 +1,9 @@
 """What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
 
-A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape``
-says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
-batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
-cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
-"""
+A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape`` says otherwise).
+Random draws are seeded from (its seed, the image's dataset id), so a rerun, another batch size or shard gives the same
+bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every
+setting that changes the output bytes, hashed into the cache key."""
 
 import dataclasses
 import hashlib

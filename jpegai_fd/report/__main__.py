@@ -1,9 +1,8 @@
 """`python -m jpegai_fd.report [--tracking-uri URI] [--experiment NAME] [--sweep latest|RUN_ID|NAME] [--out DIR]`
 
-Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
-http server, PostgreSQL) and writes the results table, the timing table, the bar charts and the
-paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
-``report/`` of the sweep's parent run."""
+Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file, http server,
+PostgreSQL) and writes the results table, the timing table, the bar charts and the paired comparisons of runs on the
+same test images; with ``--sweep`` it also logs them under ``report/`` of the sweep's parent run."""
 
 import argparse
 import sys

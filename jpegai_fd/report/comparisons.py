@@ -1,9 +1,8 @@
 """comparisons.md / .csv: is a run's difference from the best one more than the noise of a finite test set?
 
-Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their
-``scores/test_scores.csv``; each is compared with its group's best (highest test ROC AUC) by
-:func:`jpegai_fd.scoring.paired.compare_to_best`. A run without the artifact or the tag is "not
-comparable": it keeps its cell, unmarked, and the files say why."""
+Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their ``scores/test_scores.csv``; each is
+compared with its group's best (highest test ROC AUC) by :func:`jpegai_fd.scoring.paired.compare_to_best`. A run without
+the artifact or the tag is "not comparable": it keeps its cell, unmarked, and the files say why."""
 
 import tempfile
 from dataclasses import dataclass

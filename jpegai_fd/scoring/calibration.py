@@ -1,6 +1,5 @@
-"""Calibration of P(fake) (or the vote's share) on the validation images: ``CalibratedClassifierCV`` of a
-frozen score column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside).
-"""
+"""Calibration of P(fake) (or the vote's share) on the validation images: ``CalibratedClassifierCV`` of a frozen score
+column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside)."""
 
 import matplotlib
 

@@ -1,7 +1,6 @@
-"""Paired comparisons of runs on the same test images: McNemar's test on the decisions (exact binomial
-below 25 discordant images, else chi-square with continuity correction) and a paired bootstrap of the
-ROC AUC difference. p-values are per comparison, not corrected for the number of runs in a table.
-"""
+"""Paired comparisons of runs on the same test images: McNemar's test on the decisions (exact binomial below 25
+discordant images, else chi-square with continuity correction) and a paired bootstrap of the ROC AUC difference.
+p-values are per comparison, not corrected for the number of runs in a table."""
 
 from dataclasses import asdict, dataclass
 

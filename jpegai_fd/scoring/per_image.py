@@ -1,7 +1,6 @@
-"""``scores/test_scores.csv``, what two runs need to be compared later: per test image ``id``, ``label``
-(1 real, 0 fake), ``p_fake`` (calibrated, as ``predict`` returns; 6 decimals), ``pred`` (at the valid
-cut) and ``score`` (the raw score the cut applies to; absent in files of earlier runs).
-"""
+"""``scores/test_scores.csv``, what two runs need to be compared later: per test image ``id``, ``label`` (1 real, 0
+fake), ``p_fake`` (calibrated, as ``predict`` returns; 6 decimals), ``pred`` (at the valid cut) and ``score`` (the raw
+score the cut applies to; absent in files of earlier runs)."""
 
 import csv
 import io
