@@ -63,9 +63,7 @@ class TorchDevice(StrOptions):
 
 
 def resolve_device(device: str) -> torch.device:
-    """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
-    if device != "cpu" and not device.startswith("cuda"):
-        raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    """``device`` (cpu, cuda, cuda:N; checked by :class:`TorchDevice`) when present, else cpu with one warning."""
     if device.startswith("cuda") and not torch.cuda.is_available():
         log.warning("cnn: device '%s' configured but no CUDA device is present; training on cpu", device)
         return torch.device("cpu")
@@ -158,11 +156,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Held out image by image, also when streaming: whole cache chunks would read less per epoch, but
         # neighbouring images are alike (measured: a chunk-wise split gave a validation loss 50x the
         # image-wise one and stopped at the first epoch), so the split would not represent the data.
-        fit_pos, val_pos = holdout_split(
-            y01[rows].astype(int), None if groups is None else groups[rows], self.validation_fraction, self.random_state
-        )
+        holdout = (None if groups is None else groups[rows], self.validation_fraction, self.random_state)
+        fit_pos, val_pos = holdout_split(y01[rows].astype(int), *holdout)
         train_rows, val_rows = rows[fit_pos], rows[val_pos]
-        self.validation_rows_ = val_rows  # which rows early stopping watched
         self._channel_stats(V, train_rows)
         device = resolve_device(self.device)
         self.device_ = str(device)  # where it trained (a configured GPU may be absent)
@@ -201,10 +197,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 correct += float(((logits > 0).float() == target).sum())
             curves["train_loss"].append(total / len(order))
             curves["train_accuracy"].append(correct / len(order))
-            val_logits = self._logits(net, V, val_rows, device)
-            target = torch.from_numpy(y01[val_rows])
-            val_loss = float(loss_fn(val_logits, target)) / len(val_rows)
-            curves["val_loss"].append(val_loss)
+            val_logits, target = self._logits(net, V, val_rows, device), torch.from_numpy(y01[val_rows])
+            curves["val_loss"].append(val_loss := float(loss_fn(val_logits, target)) / len(val_rows))
             curves["val_accuracy"].append(float(((val_logits > 0).float() == target).float().mean()))
             if val_loss < best - 1e-4:
                 best, best_state, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), epoch
@@ -234,13 +228,10 @@ class MatrixTensors:
     """A flatten matrix viewed as (n, C, H, W) tensors, read like :class:`CachedLatentTensors`."""
 
     def __init__(self, V: np.ndarray):
-        self.V, self.tensor_shape = V, V.shape[1:]
+        self.V, self.tensor_shape, self.read = V, V.shape[1:], V.__getitem__
 
     def __len__(self) -> int:
         return len(self.V)
-
-    def read(self, idx) -> np.ndarray:
-        return self.V[idx]
 
     def epoch_order(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rng.permutation(positions)
