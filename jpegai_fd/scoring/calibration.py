@@ -61,15 +61,11 @@ class Calibrator:
         return self.model_.predict_proba(np.asarray(p_fake, dtype=np.float64)[:, None])[:, 1]
 
 
-def calibration_change(
-    y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray, n_bins: int = ECE_BINS
-) -> dict[str, float]:
-    return {
-        "ece_before": expected_calibration_error(y_true, p_raw, n_bins),
-        "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
-        "brier_before": brier_score(y_true, p_raw),
-        "brier_after": brier_score(y_true, p_calibrated),
+def calibration_change(y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray) -> dict[str, float]:
+    ece = {
+        f"ece_{when}": expected_calibration_error(y_true, p) for when, p in (("before", p_raw), ("after", p_calibrated))
     }
+    return ece | {"brier_before": brier_score(y_true, p_raw), "brier_after": brier_score(y_true, p_calibrated)}
 
 
 def reliability_figure(

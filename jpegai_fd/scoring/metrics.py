@@ -56,9 +56,7 @@ def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, flo
     return {k: float(v) for k, v in out.items()}
 
 
-def split_metrics(
-    y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
-) -> dict[str, float]:
+def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Unprefixed metrics at ``threshold`` (fake when P(fake) >= it); see :mod:`.evaluate` for the names."""
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
@@ -70,7 +68,7 @@ def split_metrics(
     decided = decision_metrics(y_true, p_fake >= threshold)
     out = {
         "accuracy": decided.pop("accuracy"),
-        "ece": expected_calibration_error(y_true, p_fake, n_bins),
+        "ece": expected_calibration_error(y_true, p_fake),
         "brier": brier_score(y_true, p_fake),
         "n_real": (~fake).sum(),
         "n_fake": fake.sum(),
