@@ -90,12 +90,6 @@ class GaussianBlur(Perturbation):
         return to_uint8(blurred)
 
 
-def image_rng(seed: int, image_id: str) -> np.random.Generator:
-    """A generator that depends only on (seed, image id): not on batch, order, shard or machine."""
-    digest = hashlib.blake2b(f"{int(seed)}\0{image_id}".encode(), digest_size=16).digest()
-    return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32).tolist())
-
-
 @dataclass(frozen=True)
 class GaussianNoise(Perturbation):
     """Add i.i.d. N(0, sigma^2) noise (sigma on the 0-255 scale) to every sample, round, clip."""
@@ -108,7 +102,9 @@ class GaussianNoise(Perturbation):
         return [("s", self.sigma)]  # the seed is in describe(): it keys the cache, not the metric name
 
     def apply(self, image, image_id):
-        noise = image_rng(self.seed, image_id).standard_normal(image.shape)
+        # Drawn from (seed, image id) only: not from the batch, order, shard or machine.
+        digest = hashlib.blake2b(f"{int(self.seed)}\0{image_id}".encode(), digest_size=16).digest()
+        noise = np.random.default_rng(np.frombuffer(digest, dtype=np.uint32).tolist()).standard_normal(image.shape)
         return to_uint8(image.astype(np.float64) + self.sigma * noise)
 
 

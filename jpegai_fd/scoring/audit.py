@@ -37,14 +37,6 @@ def _reference_luma_tables() -> np.ndarray:
     return np.array(tables, dtype=np.float64)
 
 
-def estimate_jpeg_quality(quantization: dict) -> tuple[int, bool]:
-    """The libjpeg quality whose luminance table is closest to ``quantization[0]``, and whether exactly."""
-    luma = np.asarray(quantization[0], dtype=np.float64)
-    error = np.abs(_reference_luma_tables() - luma).mean(axis=1)
-    best = int(np.argmin(error))
-    return best + 1, bool(error[best] == 0)
-
-
 def inspect_file(path: str | Path) -> dict:
     """Header properties of one image file; ``format`` is "unreadable" when Pillow cannot open it."""
     path = Path(path)
@@ -57,7 +49,9 @@ def inspect_file(path: str | Path) -> dict:
             if isinstance(im, JpegImagePlugin.JpegImageFile):
                 info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
                 if im.quantization:
-                    info["jpeg_quality"], info["quant_standard"] = estimate_jpeg_quality(im.quantization)
+                    # The libjpeg quality whose luminance table is closest, and whether exactly.
+                    error = np.abs(_reference_luma_tables() - np.asarray(im.quantization[0], float)).mean(axis=1)
+                    info["jpeg_quality"], info["quant_standard"] = int(np.argmin(error)) + 1, bool(error.min() == 0)
                     tables = b"".join(
                         bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization)
                     )

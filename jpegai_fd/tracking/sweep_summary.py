@@ -24,14 +24,6 @@ def experiment_url(base: str, experiment_id: str) -> str:
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}?workflowType=machine_learning"
 
 
-def where_to_look(tracking_uri: str, experiment_id: str) -> str:
-    """One line: the UI address of the experiment; for a database URI, the command that serves it first."""
-    if tracking_uri.startswith(("http://", "https://")):
-        return f"UI: {experiment_url(tracking_uri, experiment_id)}"
-    backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
-    return f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}"
-
-
 def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
     """What the server prints to open: the experiment's runs if it exists (REST, no mlflow import), else the list."""
     query = urllib.parse.urlencode({"experiment_name": experiment})
@@ -92,8 +84,11 @@ def sweep_summary(
         uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
         name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"
         parts.append(f"report: python -m jpegai_fd.report{uri}{name} --sweep {parent_run_id}")
-    if tracking_uri and experiment_id:
-        parts.append(where_to_look(tracking_uri, experiment_id))
+    if tracking_uri and experiment_id and tracking_uri.startswith(("http://", "https://")):
+        parts.append(f"UI: {experiment_url(tracking_uri, experiment_id)}")
+    elif tracking_uri and experiment_id:  # a database: the command that serves it first
+        backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
+        parts.append(f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}")
     return "\n".join(parts)
 
 
