@@ -102,8 +102,7 @@ def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.condit
 
 
 def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:
-    """Extra test sets (``eval``), perturbation conditions (``robustness.conditions``) and other rates
-    (``eval_bpp``, checked against ``encoder``'s rates)."""
+    """Extra test sets (``eval``), conditions (``robustness.conditions``), rates (``eval_bpp``, ``encoder`` codes)."""
     size = int(cfg.dataset.image_size)
     sets = {str(n): _extra_set(str(n), node, size) for n, node in (cfg.get("eval") or {}).items()}
     specs = (cfg.get("robustness") or {}).get("conditions")

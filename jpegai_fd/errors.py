@@ -2,9 +2,7 @@
 
 
 class UserError(Exception):
-    """A problem the user can fix: the message is one sentence naming the key or file and the fix.
-
-    Entry points print it as a single line instead of a traceback."""
+    """A problem the user can fix: one sentence naming the key or file and the fix, printed as one line."""
 
 
 class Incompatible(UserError):

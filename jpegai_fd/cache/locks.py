@@ -179,8 +179,7 @@ class GroupUse:
 
 
 def try_exclusive(path: Path) -> int | None:
-    """An fd holding the exclusive lock on the mark at ``path`` (created if missing; close it to release),
-    or None when a process has the group open."""
+    """An fd holding the exclusive lock on the mark at ``path`` (created if missing), or None: the group is open."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

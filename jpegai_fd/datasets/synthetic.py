@@ -36,8 +36,8 @@ def generate(
     on_image: Callable[[], None] = lambda: None,
     generator: str = LEGACY,
 ) -> None:
-    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename);
-    ``on_image`` is called after each image written."""
+    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename); ``on_image()`` after
+    each image."""
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -66,8 +66,7 @@ def generate(
 
 
 class SyntheticFaces(KaggleCSVDataset):
-    """Generated on first use into ``root`` (``num_per_class`` images per class and split, from ``seed``),
-    then read like the Kaggle layout."""
+    """Generated on first use into ``root`` (``num_per_class`` per class and split, from ``seed``), read as Kaggle's."""
 
     def __init__(self, *, seed: int, num_per_class: dict, generator: str = LEGACY, **keys):
         super().__init__(**keys)

@@ -25,10 +25,9 @@ def dct_matrix(n: int) -> np.ndarray:
 
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
-    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block).
-
-    Multiply-adds in a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS build and thread
-    count, which made the cache's bytes depend on the launcher."""
+    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block). Multiply-adds in
+    a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS build and thread count, which made
+    the cache's bytes depend on the launcher."""
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
     tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)

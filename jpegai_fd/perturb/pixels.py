@@ -56,8 +56,7 @@ class JPEGRecompress(Perturbation):
 
 @dataclass(frozen=True)
 class Rescale(Perturbation):
-    """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back to H x W, both
-    with ``method``."""
+    """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back, both with ``method``."""
 
     factor: float = ranged(0.5, 0.05, 8.0)
     method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})

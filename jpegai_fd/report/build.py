@@ -95,8 +95,7 @@ def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> 
 
 
 def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Comparisons | None = None) -> list[Path]:
-    """results.md/.csv (and auc.csv), timing.md/.csv, the charts per latent, comparisons.md/.csv and the
-    extra files into ``out``; returns the files in ``out``."""
+    """results, auc, timing, comparisons (.md/.csv), charts and extra files written into ``out``; its files."""
     out.mkdir(parents=True, exist_ok=True)
     marks = comparisons.marks if comparisons is not None else None
     results, timing = results_table(runs), timing_table(runs)

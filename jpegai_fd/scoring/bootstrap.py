@@ -75,8 +75,7 @@ def bootstrap_intervals(
     seed: int = 0,
     level: float = 0.95,
 ) -> dict[str, Interval]:
-    """Point value and interval (classes resampled apart) of accuracy (at ``threshold``), ROC AUC and AP (both classes
-    only)."""
+    """Value and interval (classes resampled apart) of accuracy (at ``threshold``), ROC AUC and AP (two classes)."""
     check_settings(n_resamples, level)
     y_true, p_fake = np.asarray(y_true), np.asarray(p_fake, dtype=np.float64)
     draws = resample_draws(y_true, n_resamples, seed)

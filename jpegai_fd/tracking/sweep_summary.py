@@ -48,8 +48,7 @@ def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
 
 
 def summary_table(results: list[tuple[str, dict]]) -> str:
-    """Plain-text columns (numbers right-aligned, ``-`` for none): job, the factors that vary (all if one job), acc
-    (0.5 rule), acc@valid, auc, total and tuning seconds, status."""
+    """Columns: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc, time_s, tune_s, status."""
     factors = [r.get("factors", {}) for _, r in results]
     varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
         f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
