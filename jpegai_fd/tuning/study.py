@@ -105,8 +105,7 @@ def run_trials(
 
 def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float = 1.0) -> None:
     """Block until no trial of ``study`` runs (failing stale ones): Optuna cannot wait for other processes."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last_log = time.monotonic()
+    deadline, last_log = None if timeout is None else time.monotonic() + timeout, time.monotonic()
     while True:
         with warnings.catch_warnings(**QUIET):
             optuna.storages.fail_stale_trials(study)  # no-op for storages without heartbeat
@@ -184,11 +183,8 @@ def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str
 def no_trial_completed(study: optuna.Study, timeout: float | None) -> UserError:
     states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
     errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
-    why = (
-        f"first error: {errors[0]}"
-        if errors
-        else (f"tuning.timeout={timeout}s passed first" if timeout is not None else "no error recorded")
-    )
+    why = f"tuning.timeout={timeout}s passed first" if timeout is not None else "no error recorded"
+    why = f"first error: {errors[0]}" if errors else why
     return UserError(
         f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
         f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "

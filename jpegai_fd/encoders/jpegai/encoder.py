@@ -131,12 +131,9 @@ class JPEGAIEncoder:
             self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
             self.stats["start_seconds"] = pool.start_seconds
             about = [infos[0].get(k) for k in ("version", "python", "torch", "device")]
-            log.info(
-                "JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
-                "fast path %s, logs in %s)",
-                *(len(infos), pool.start_seconds, *about, "on" if self.settings.fast_path else "off"),
-                self.settings.log_dir,
-            )
+            about += ["on" if self.settings.fast_path else "off", self.settings.log_dir]
+            what = "software %s, python %s, torch %s, device %s, fast path %s, logs in %s"
+            log.info(f"JPEG AI: %d worker(s) ready in %.1f s ({what})", len(infos), pool.start_seconds, *about)
         return self._pool
 
     def _verify_requested(self, requested: list) -> None:
@@ -144,10 +141,8 @@ class JPEGAIEncoder:
         missing = sorted(f"{m}/{f}" for m, f, found in requested if not found)
         unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.checkout.weight_files))
         if unexpected:
-            log.warning(
-                "JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
-                *(self.settings.profile, ", ".join(unexpected)),
-            )
+            what = (self.settings.profile, ", ".join(unexpected))
+            log.warning("JPEG AI asked for weight files not in the adapter's list for profile %s: %s", *what)
         if missing and not self.settings.allow_missing_weights:
             raise UserError(
                 f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "

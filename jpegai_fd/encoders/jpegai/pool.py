@@ -147,12 +147,9 @@ class WorkerProcess:
         """Latents of one (H, W, 3) uint8 image: (meta, {"y/model_y": (C,h,w), ...})."""
         if self.proc is None or self.proc.poll() is not None:
             raise WorkerCrash("worker is not running")
+        request = {"op": "encode", "index": index, "bpp": int(bpp), "key": key}
         try:
-            write_message(
-                self.proc.stdin,
-                {"op": "encode", "index": index, "bpp": int(bpp), "key": key},
-                {"image": np.ascontiguousarray(image, dtype=np.uint8)},
-            )
+            write_message(self.proc.stdin, request, {"image": np.ascontiguousarray(image, dtype=np.uint8)})
         except (BrokenPipeError, OSError) as exc:
             raise WorkerCrash(f"worker pipe closed ({exc})") from exc
         reply, arrays = self._receive(self.settings.image_timeout_s)
