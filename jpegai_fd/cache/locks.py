@@ -31,12 +31,9 @@ READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 def creation_lock(store: Path):
     lock_path = store.with_name(store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    with open(lock_path, "a+") as handle:  # closing the file releases the lock
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def read_only_reason(store: Path) -> str | None:
@@ -96,8 +93,12 @@ class ChunkClaims:
             os.close(self.fd)  # also drops every lock this process holds on the file
 
 
+def used_path(store: Path, key: str, kind: str = ".used") -> Path:
+    return store.with_name(store.name + kind) / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 def claims_path(store: Path, key: str) -> Path:
-    return store.with_name(store.name + ".claims") / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
+    return used_path(store, key, ".claims").with_suffix(".lock")
 
 
 class ChunkQueue:
@@ -126,10 +127,6 @@ class ChunkQueue:
                 else:
                     return k
         return None
-
-
-def used_path(store: Path, key: str) -> Path:
-    return store.with_name(store.name + ".used") / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 class GroupUse:
