@@ -7,6 +7,7 @@ import copy
 import logging
 import re
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -113,7 +114,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     ):
         vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
-    def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
+    def _tensors(self, X):
+        """``X`` as (n, C, H, W) tensors read on demand: a flatten matrix is viewed, not copied."""
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):
@@ -127,7 +129,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
                 f"per image; set it to the latent grid (image side / 16)"
             )
-        return MatrixTensors(X.reshape(X.shape[0], X.shape[1] // (h * w), h, w))
+        V = X.reshape(X.shape[0], X.shape[1] // (h * w), h, w)
+        return SimpleNamespace(
+            tensor_shape=V.shape[1:], read=V.__getitem__, epoch_order=lambda rows, rng: rng.permutation(rows)
+        )
 
     def _channel_stats(self, V, rows: np.ndarray) -> None:
         c, h, w = V.tensor_shape
@@ -217,24 +222,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         V = self._tensors(X)
-        p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(len(V)), torch.device("cpu"))).numpy()
+        p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(X.shape[0]), torch.device("cpu"))).numpy()
         return np.column_stack([1 - p1, p1]).astype(np.float64)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
-
-
-class MatrixTensors:
-    """A flatten matrix viewed as (n, C, H, W) tensors, read like :class:`CachedLatentTensors`."""
-
-    def __init__(self, V: np.ndarray):
-        self.V, self.tensor_shape, self.read = V, V.shape[1:], V.__getitem__
-
-    def __len__(self) -> int:
-        return len(self.V)
-
-    def epoch_order(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return rng.permutation(positions)
 
 
 class CNNFolds(EstimatorFolds):

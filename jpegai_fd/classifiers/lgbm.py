@@ -24,8 +24,7 @@ def device_available(device: str) -> bool:
     """Whether this LightGBM build can train on ``device`` here (one tiny round is tried)."""
     if device == "cpu":
         return True
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 4)).astype(np.float32)
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
     try:
         data = lgb.Dataset(X, label=(X[:, 0] > 0).astype(np.float32), params={"verbose": -1})
         lgb.train({"objective": "binary", "device_type": device, "verbose": -1}, data, num_boost_round=1)

@@ -181,11 +181,7 @@ def diffusion(content: np.ndarray, rng: np.random.Generator, steps: int = 6) -> 
     return np.clip(x, 0, 1)
 
 
-GENERATORS: dict[str, Generator] = {
-    "transposed_conv": transposed_conv,
-    "bilinear_noise": bilinear_noise,
-    "diffusion": diffusion,
-}
+GENERATORS: dict[str, Generator] = {f.__name__: f for f in (transposed_conv, bilinear_noise, diffusion)}
 
 
 def get_generator(name: str) -> Generator:
