@@ -7,3 +7,10 @@ class UserError(Exception):
 
 class Incompatible(UserError):
     """Settings of two components that cannot run together: a rule one of them declares."""
+
+
+def check_int(key: str, value, low: int, nullable: bool = False, hint: str = "") -> None:
+    """UserError naming ``key`` unless ``value`` is an int >= ``low`` (or None when ``nullable``)."""
+    if (value is not None or not nullable) and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        hint += " or null" if nullable else ""
+        raise UserError(f"invalid value for '{key}': {value!r}; it must be an integer >= {low}{hint}")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from jpegai_fd.datasets.generators import GENERATOR_VERSION, GENERATORS, LEGACY, make_image
 from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR, KaggleCSVDataset
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import UserError, check_int
 from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,7 @@ class SyntheticFaces(KaggleCSVDataset):
             )
         self.generator = generator
         for split, n in num_per_class.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise UserError(f"invalid value for 'dataset.num_per_class.{split}': {n!r}; it must be an integer >= 1")
+            check_int(f"dataset.num_per_class.{split}", n, 1)
         self.seed = int(seed)
         self.num_per_class = dict(num_per_class)
 

@@ -10,7 +10,7 @@ import numpy as np
 from jpegai_fd.encoders.base import Latents
 from jpegai_fd.encoders.color import rgb_to_yuv709
 from jpegai_fd.encoders.rate import search_steps
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import check_int
 
 LUMA_BLOCK, CHROMA_BLOCK = 16, 8
 CHROMA_WEIGHT = 1.5  # chroma detail matters less to the eye; JPEG's chroma table is coarser too
@@ -68,10 +68,7 @@ class DCTEncoder:
     version = 2  # 2: BLAS-free fixed-order DCT and an exactly representable rate-search grid (bytes no longer depend on threads)
 
     def __init__(self, name: str = "dct", rate_search_iters: int = 24):
-        if isinstance(rate_search_iters, bool) or not isinstance(rate_search_iters, int) or rate_search_iters < 1:
-            raise UserError(
-                f"invalid value for 'encoder.rate_search_iters': {rate_search_iters!r}; it must be an integer >= 1"
-            )
+        check_int("encoder.rate_search_iters", rate_search_iters, 1)
         self.name = name
         self.rate_search_iters = rate_search_iters
         self._weights = np.concatenate(

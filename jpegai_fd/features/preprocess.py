@@ -4,7 +4,7 @@ before any work."""
 
 import numpy as np
 
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import UserError, check_int
 from jpegai_fd.features.matrix import Arrays, FeatureSet, flatten_matrix, patch_matrix
 
 
@@ -32,18 +32,12 @@ class Patches:
         return patch_matrix(arrays, labels, self.positions(tuple(arrays[0].shape[2:]), train), rows)
 
 
-def _check_int(key: str, value, low: int = 0, nullable: bool = True) -> None:
-    if (value is not None or not nullable) and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-        hint = " or null" if nullable else ""
-        raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer >= {low}{hint}")
-
-
 class SinglePatch(Patches):
     """The position (``row``, ``col``); None picks the centre (H//2, W//2)."""
 
     def __init__(self, name: str = "single", row: int | None = None, col: int | None = None):
-        _check_int("row", row)
-        _check_int("col", col)
+        check_int("preprocess.row", row, 0, nullable=True)
+        check_int("preprocess.col", col, 0, nullable=True)
         self.name, self.row, self.col = name, row, col
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
@@ -66,7 +60,7 @@ class MultiPatch(Patches):
     the thesis), each an independent sample. Test: every position, the image label by majority vote."""
 
     def __init__(self, name: str = "multi", num_patches: int = 15, seed: int = 0):
-        _check_int("num_patches", num_patches, 1, nullable=False)
+        check_int("preprocess.num_patches", num_patches, 1)
         self.name, self.num_patches, self.seed = name, num_patches, int(seed)
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
