@@ -98,9 +98,8 @@ class PerturbedReader:
         size = self.reader.size
         if (shape := self.perturbation.output_shape(size, size)) != (size, size):
             raise UserError(
-                f"perturbation '{self.perturbation.key()}' changes the image size to "
-                f"{shape}; cache groups hold {size}x{size} "
-                f"images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
+                f"perturbation '{self.perturbation.key()}' changes the image size to {shape}; cache groups hold "
+                f"{size}x{size} images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
             )
 
     @classmethod

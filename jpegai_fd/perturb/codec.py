@@ -29,9 +29,8 @@ class CodecRecompress(Perturbation):
         super().__post_init__()
         if self.encoder == "jpegai":
             raise UserError(
-                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for "
-                f"encoder=jpegai yet: needs {JPEGAI_NEEDS}; drop the codec conditions, e.g. "
-                f"'~robustness.conditions.codec_bpp{self.bpp}'"
+                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for encoder=jpegai yet: needs "
+                f"{JPEGAI_NEEDS}; drop the codec conditions, e.g. '~robustness.conditions.codec_bpp{self.bpp}'"
             )
         if self.encoder != "dct":
             raise UserError(f"invalid value for 'codec.encoder': {self.encoder!r}; allowed values: dct")
