@@ -87,13 +87,12 @@ def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit
     present = np.unique(listing.labels)
     num = dataset.num_test
     if len(present) == 1 and num is not None:
-        pool = np.arange(len(listing))
-        if num > len(pool):
+        if num > len(listing):
             raise UserError(
-                f"'{key}={num}' asks for {num} images but eval.{name} has only {len(pool)} "
+                f"'{key}={num}' asks for {num} images but eval.{name} has only {len(listing)} "
                 f"({LABEL_NAMES[int(present[0])]} only); lower {key} or set it to null"
             )
-        chosen = listing.subset(np.sort(np.random.default_rng(seed).choice(pool, size=num, replace=False)))
+        chosen = listing.subset(np.sort(np.random.default_rng(seed).choice(len(listing), size=num, replace=False)))
     else:
         chosen = sample_balanced(listing, num, seed, key)
     screened = screen(chosen)

@@ -200,16 +200,10 @@ def tune(
         why = "tuning.n_trials=0" if tuning.n_trials == 0 else "classifier.search_space is empty"
         return TuningResult({}, float("nan"), pd.DataFrame(), untuned=why)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=open_storage(tuning.storage, tuning.heartbeat_s),
-        direction="maximize",
-        sampler=sampler(seed),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=tuning.pruner.n_startup_trials, n_warmup_steps=tuning.pruner.n_warmup_steps
-        ),
-        load_if_exists=True,
-    )
+    pruner = optuna.pruners.MedianPruner(tuning.pruner.n_startup_trials, tuning.pruner.n_warmup_steps)
+    storage = open_storage(tuning.storage, tuning.heartbeat_s)
+    kwargs = {"direction": "maximize", "sampler": sampler(seed), "pruner": pruner, "load_if_exists": True}
+    study = optuna.create_study(study_name=study_name, storage=storage, **kwargs)
     if not study.get_trials(deepcopy=False):  # trial 0 = the fixed parameters: tuning never ends below them in CV
         study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
     already = counted(study)
