@@ -11,12 +11,7 @@ from scipy import ndimage
 
 from jpegai_fd.perturb.base import Perturbation, ranged, to_uint8
 
-FILTERS = {
-    "bicubic": Image.Resampling.BICUBIC,
-    "bilinear": Image.Resampling.BILINEAR,
-    "lanczos": Image.Resampling.LANCZOS,
-    "nearest": Image.Resampling.NEAREST,
-}
+FILTERS = {name: Image.Resampling[name.upper()] for name in ("bicubic", "bilinear", "lanczos", "nearest")}
 
 
 def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarray:

@@ -118,11 +118,8 @@ def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: 
         labels = np.array([label for _, label in items], dtype=np.int8)
         per_class = {CLASS_NAMES[c]: _summary([r for r, lab in zip(records, labels) if lab == c]) for c in (REAL, FAKE)}
         sep = separability(records, labels)
-        report["splits"][split] = {
-            "images": {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)},
-            "per_class": per_class,
-            "separability": sep,
-        }
+        images = {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)}
+        report["splits"][split] = {"images": images, "per_class": per_class, "separability": sep}
         for key, result in sep.items():
             exclusive = result.get("exclusive_values", {})
             if result["auc"] > max_auc or exclusive:

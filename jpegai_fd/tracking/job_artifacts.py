@@ -115,12 +115,8 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
     positive = np.asarray(y_true) == FAKE
     if 0 < positive.sum() < positive.size:
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
-        curve = {
-            "fpr": fpr.tolist(),
-            "tpr": tpr.tolist(),
-            "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist(),
-        }
-        run.log_dict(curve, "roc_curve.json")
+        thresholds = np.nan_to_num(thresholds, posinf=1e308)
+        run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thresholds.tolist()}, "roc_curve.json")
         run.log_figure(roc_figure(fpr, tpr, title), "figures/roc_curve.png")
 
 

@@ -73,12 +73,8 @@ def sweep_summary(
 ) -> str:
     results = job_results(sweep_dir)
     counts = Counter(r.get("status", "?") for _, r in results)
-    parts = [
-        f"sweep finished: {len(results)} jobs ("
-        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        + f"), folder {sweep_dir}",
-        summary_table(results),
-    ]
+    states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    parts = [f"sweep finished: {len(results)} jobs ({states}), folder {sweep_dir}", summary_table(results)]
     if parent_run_id:
         uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
         name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"

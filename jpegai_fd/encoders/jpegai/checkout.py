@@ -18,10 +18,7 @@ from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
 SUPPORTED_VERSIONS = ("IS",)
-EXTENSIONS = (
-    "src/codec/entropy_coding/lib_wrappers/mans/ans",
-    "src/codec/entropy_coding/lib_wrappers/direct/ec_direct",
-)
+EXTENSIONS = tuple(f"src/codec/entropy_coding/lib_wrappers/{name}" for name in ("mans/ans", "direct/ec_direct"))
 CFG_SKIP = ("cfg/betas/",)  # what the software itself writes under cfg/ (the rate search's betas lists)
 BETAS = ("0.002", "0.012", "0.075", "0.5")  # the 4 base models
 POST_FILTER_DIR = "eICCI_bophop_2d020448_20240229"
