@@ -155,7 +155,6 @@ class JPEGAIEncoder:
 
 
 def _close_pool(state: dict) -> None:
-    pool = state.pop("_pool", None)
-    state["_pool"] = None
+    pool, state["_pool"] = state.get("_pool"), None
     if pool is not None:
         pool.close()

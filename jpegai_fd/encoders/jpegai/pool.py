@@ -191,9 +191,8 @@ class WorkerPool:
             list(ex.map(batch.drain, self.workers))
         if batch.fatal:
             raise batch.fatal[0]
-        for i in range(len(images)):  # left over only when every worker died for good
-            if batch.arrays[i] is None and i not in batch.failed:
-                batch.failed[i] = "not processed"
+        # Left over only when every worker died for good.
+        batch.failed = {i: "not processed" for i, a in enumerate(batch.arrays) if a is None} | batch.failed
         return batch
 
 
