@@ -219,11 +219,8 @@ class BatchResult:
                 meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i])
             except (WorkerCrash, ImageFailed) as exc:  # requeue once, restart a crashed worker
                 crashed = isinstance(exc, WorkerCrash)
-                what = "crashed the worker" if crashed else "failed"
-                log.warning(
-                    "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
-                    *(worker.slot, self.keys[i], self.attempts[i], what, exc, worker.log),
-                )
+                what = (worker.slot, self.keys[i], self.attempts[i], "crashed the worker" if crashed else "failed")
+                log.warning("JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)", *what, exc, worker.log)
                 if self.attempts[i] < ATTEMPTS:
                     self.todo.append(i)
                 else:
