@@ -85,35 +85,19 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
 
     def dataset_params(self) -> dict:
         """Parameters fixed when the matrix is binned; fits that share a binned dataset share these."""
-        return {
-            "max_bin": int(self.max_bin),
-            "bin_construct_sample_cnt": int(self.bin_construct_sample_cnt),
-            # Keep every feature at binning time so min_child_samples can be tuned on one dataset.
-            "feature_pre_filter": False,
-            "data_random_seed": int(self.random_state),
-            "num_threads": int(self.n_jobs),
-            "verbose": -1,
-        }
+        params = dict(max_bin=int(self.max_bin), bin_construct_sample_cnt=int(self.bin_construct_sample_cnt))
+        params |= dict(data_random_seed=int(self.random_state), num_threads=int(self.n_jobs), verbose=-1)
+        # Keep every feature at binning time so min_child_samples can be tuned on one dataset.
+        return params | dict(feature_pre_filter=False)
 
     def train_params(self) -> dict:
-        return {
-            **self.dataset_params(),
-            "objective": "binary",
-            "metric": "binary_logloss",
-            "learning_rate": float(self.learning_rate),
-            "num_leaves": int(self.num_leaves),
-            "max_depth": int(self.max_depth),
-            "min_data_in_leaf": int(self.min_child_samples),
-            "feature_fraction": float(self.colsample_bytree),
-            "lambda_l2": float(self.reg_lambda),
-            "bagging_fraction": float(self.subsample),
-            "bagging_freq": int(self.subsample < 1),
-            "seed": int(self.random_state),
-            "deterministic": True,
-            # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
-            "force_col_wise": True,
-            "device_type": resolve_device(self.device),
-        }
+        params = self.dataset_params() | dict(objective="binary", metric="binary_logloss", seed=int(self.random_state))
+        params |= dict(learning_rate=float(self.learning_rate), num_leaves=int(self.num_leaves))
+        params |= dict(max_depth=int(self.max_depth), min_data_in_leaf=int(self.min_child_samples), deterministic=True)
+        params |= dict(feature_fraction=float(self.colsample_bytree), lambda_l2=float(self.reg_lambda))
+        params |= dict(bagging_fraction=float(self.subsample), bagging_freq=int(self.subsample < 1))
+        # Wide and short matrices: column-wise histograms; skips LightGBM's timing probe.
+        return params | dict(force_col_wise=True, device_type=resolve_device(self.device))
 
     def bin(self, X: np.ndarray, y01: np.ndarray) -> lgb.Dataset:
         """The binned dataset of all rows of ``X`` (one byte per value), labels ``y01`` in {0, 1}."""
