@@ -65,9 +65,8 @@ def _extra_set(name: str, node, image_size: int) -> ImageDataset:
     try:
         dataset = _instantiate(node, f"eval.{name}")
     except UserError as exc:  # a dataset's own message names dataset.<key>; here it is eval.<name>.<key>
-        raise UserError(
-            str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
-        ) from None
+        message = str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
+        raise UserError(message) from None
     return check_set(name, dataset, image_size)
 
 

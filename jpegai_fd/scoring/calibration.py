@@ -46,10 +46,8 @@ class Calibrator:
     def fit(self, y_true: np.ndarray, p_fake: np.ndarray) -> "Calibrator":
         fake = is_fake(y_true)
         if fake.all() or not fake.any():
-            raise UserError(
-                f"calibration needs real and fake validation images; got {int((~fake).sum())} real "
-                f"and {int(fake.sum())} fake"
-            )
+            real, fakes = int((~fake).sum()), int(fake.sum())
+            raise UserError(f"calibration needs real and fake validation images; got {real} real and {fakes} fake")
         frozen = FrozenEstimator(ScoreColumn().fit())
         # One "fold" of all images: a frozen model needs no folds, and 5 folds would need 5 images per class.
         every = np.arange(len(fake))

@@ -162,9 +162,8 @@ def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_l
     if importances is None:
         return
     parts = split_importances(importances, shapes, whole_latents)
-    run.log_dict(
-        {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}, "feature_importance.json"
-    )
+    as_lists = {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}
+    run.log_dict(as_lists, "feature_importance.json")
     run.log_figure(importance_figure(parts, title), "figures/feature_importance.png")
 
 
