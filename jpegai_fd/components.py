@@ -1,11 +1,10 @@
 """Build a job's components from the composed config: the one place that instantiates ``_target_`` nodes.
 
-Every option of ``dataset``, ``encoder``, ``preprocess`` and ``classifier`` names its class with
-``_target_``, and so does each extra test set (``eval.<name>``); :func:`build` instantiates them with
-plain Python values (``_convert_="all"``), so the packages below never see a ``DictConfig``.
-Constructors are cheap (they check values, read no files), which lets the command line build every
-job of a sweep before any work and check the rules the components declare about each other.
-"""
+Every option of ``dataset``, ``encoder``, ``preprocess`` and ``classifier`` names its class with ``_target_``, and so
+does each extra test set (``eval.<name>``); :func:`build` instantiates them with plain Python values
+(``_convert_="all"``), so the packages below never see a ``DictConfig``. Constructors are cheap (they check values, read
+no files), which lets the command line build every job of a sweep before any work and check the rules the components
+declare about each other."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,9 +65,8 @@ def _extra_set(name: str, node, image_size: int) -> ImageDataset:
     try:
         dataset = _instantiate(node, f"eval.{name}")
     except UserError as exc:  # a dataset's own message names dataset.<key>; here it is eval.<name>.<key>
-        raise UserError(
-            str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
-        ) from None
+        message = str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
+        raise UserError(message) from None
     return check_set(name, dataset, image_size)
 
 
@@ -103,8 +101,7 @@ def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.condit
 
 
 def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:
-    """Extra test sets (``eval``), perturbation conditions (``robustness.conditions``) and other rates
-    (``eval_bpp``, checked against ``encoder``'s rates)."""
+    """Extra test sets (``eval``), conditions (``robustness.conditions``), rates (``eval_bpp``, ``encoder`` codes)."""
     size = int(cfg.dataset.image_size)
     sets = {str(n): _extra_set(str(n), node, size) for n, node in (cfg.get("eval") or {}).items()}
     specs = (cfg.get("robustness") or {}).get("conditions")

@@ -42,8 +42,8 @@ def list_groups(path: str | Path) -> list[GroupInfo]:
         is_group = False
     if not is_group:
         raise UserError(
-            f"'{path}' is not a latent cache (no Zarr group there); pass the folder that "
-            f"paths.cache names (default cache/latents.zarr)"
+            f"'{path}' is not a latent cache (no Zarr group there); pass the folder that paths.cache names (default "
+            "cache/latents.zarr)"
         )
     root = zarr.open_group(str(path), mode="r")
     out = []

@@ -1,15 +1,14 @@
-"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a
-dead process's locks.
+"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a dead process's
+locks.
 
 * ``<store>.lock``: group creation and removal (gc) happen under its exclusive ``flock``.
-* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a
-  bpp) never encode a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once
-  written; a busy chunk is revisited later. Per process: one process fills a group from one thread.
-* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared
-  ``flock`` and stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group
-  in use is never removed; a job opening a group gc is removing waits, finds it gone and extracts it
-  again. On a read-only cache a mark is only locked (shared), so gc elsewhere still sees the reader.
-"""
+* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a bpp) never encode
+  a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once written; a busy chunk is revisited
+  later. Per process: one process fills a group from one thread.
+* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared ``flock`` and
+  stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group in use is never removed; a job
+  opening a group gc is removing waits, finds it gone and extracts it again. On a read-only cache a mark is only locked
+  (shared), so gc elsewhere still sees the reader."""
 
 import contextlib
 import errno
@@ -32,12 +31,9 @@ READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 def creation_lock(store: Path):
     lock_path = store.with_name(store.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    with open(lock_path, "a+") as handle:  # closing the file releases the lock
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def read_only_reason(store: Path) -> str | None:
@@ -97,8 +93,12 @@ class ChunkClaims:
             os.close(self.fd)  # also drops every lock this process holds on the file
 
 
+def used_path(store: Path, key: str, kind: str = ".used") -> Path:
+    return store.with_name(store.name + kind) / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 def claims_path(store: Path, key: str) -> Path:
-    return store.with_name(store.name + ".claims") / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
+    return used_path(store, key, ".claims").with_suffix(".lock")
 
 
 class ChunkQueue:
@@ -127,10 +127,6 @@ class ChunkQueue:
                 else:
                     return k
         return None
-
-
-def used_path(store: Path, key: str) -> Path:
-    return store.with_name(store.name + ".used") / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 class GroupUse:
@@ -180,8 +176,7 @@ class GroupUse:
 
 
 def try_exclusive(path: Path) -> int | None:
-    """An fd holding the exclusive lock on the mark at ``path`` (created if missing; close it to release),
-    or None when a process has the group open."""
+    """An fd holding the exclusive lock on the mark at ``path`` (created if missing), or None: the group is open."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -1,7 +1,6 @@
 """Fitting on rows: the early-stopping holdout by image, and the tuning backends, built once per study as
-``backend(classifier=, features=, scoring=)`` and called ``backend(params, fit_idx, val_idx) -> score`` per
-fold (higher is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm).
-"""
+``backend(classifier=, features=, scoring=)`` and called ``backend(params, fit_idx, val_idx) -> score`` per fold (higher
+is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm)."""
 
 import inspect
 

@@ -1,13 +1,13 @@
-"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned:
-where a trace sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with
-``classifier.stream_from_cache`` :class:`CachedLatentTensors` (memory: a few cache chunks whatever the
-number of images); one batch at a time is copied and standardised per channel with the training statistics.
-"""
+"""A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned: where a trace
+sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with ``classifier.stream_from_cache``
+:class:`CachedLatentTensors` (memory: a few cache chunks whatever the number of images); one batch at a time is copied
+and standardised per channel with the training statistics."""
 
 import copy
 import logging
 import re
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -64,9 +64,7 @@ class TorchDevice(StrOptions):
 
 
 def resolve_device(device: str) -> torch.device:
-    """``device`` (cpu, cuda, cuda:N) when configured and present, else cpu with one warning."""
-    if device != "cpu" and not device.startswith("cuda"):
-        raise UserError(f"invalid value for 'classifier.estimator.device': {device!r}; use cpu, cuda or cuda:N")
+    """``device`` (cpu, cuda, cuda:N; checked by :class:`TorchDevice`) when present, else cpu with one warning."""
     if device.startswith("cuda") and not torch.cuda.is_available():
         log.warning("cnn: device '%s' configured but no CUDA device is present; training on cpu", device)
         return torch.device("cpu")
@@ -116,7 +114,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     ):
         vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
 
-    def _tensors(self, X) -> "MatrixTensors | CachedLatentTensors":
+    def _tensors(self, X):
+        """``X`` as (n, C, H, W) tensors read on demand: a flatten matrix is viewed, not copied."""
         h, w = (int(v) for v in self.grid)
         if isinstance(X, CachedLatentTensors):
             if tuple(X.tensor_shape[1:]) != (h, w):
@@ -130,7 +129,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"classifier.estimator.grid={[h, w]} does not divide the {X.shape[-1]} features "
                 f"per image; set it to the latent grid (image side / 16)"
             )
-        return MatrixTensors(X.reshape(X.shape[0], X.shape[1] // (h * w), h, w))
+        V = X.reshape(X.shape[0], X.shape[1] // (h * w), h, w)
+        return SimpleNamespace(
+            tensor_shape=V.shape[1:], read=V.__getitem__, epoch_order=lambda rows, rng: rng.permutation(rows)
+        )
 
     def _channel_stats(self, V, rows: np.ndarray) -> None:
         c, h, w = V.tensor_shape
@@ -159,11 +161,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Held out image by image, also when streaming: whole cache chunks would read less per epoch, but
         # neighbouring images are alike (measured: a chunk-wise split gave a validation loss 50x the
         # image-wise one and stopped at the first epoch), so the split would not represent the data.
-        fit_pos, val_pos = holdout_split(
-            y01[rows].astype(int), None if groups is None else groups[rows], self.validation_fraction, self.random_state
-        )
+        holdout = (None if groups is None else groups[rows], self.validation_fraction, self.random_state)
+        fit_pos, val_pos = holdout_split(y01[rows].astype(int), *holdout)
         train_rows, val_rows = rows[fit_pos], rows[val_pos]
-        self.validation_rows_ = val_rows  # which rows early stopping watched
         self._channel_stats(V, train_rows)
         device = resolve_device(self.device)
         self.device_ = str(device)  # where it trained (a configured GPU may be absent)
@@ -202,10 +202,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 correct += float(((logits > 0).float() == target).sum())
             curves["train_loss"].append(total / len(order))
             curves["train_accuracy"].append(correct / len(order))
-            val_logits = self._logits(net, V, val_rows, device)
-            target = torch.from_numpy(y01[val_rows])
-            val_loss = float(loss_fn(val_logits, target)) / len(val_rows)
-            curves["val_loss"].append(val_loss)
+            val_logits, target = self._logits(net, V, val_rows, device), torch.from_numpy(y01[val_rows])
+            curves["val_loss"].append(val_loss := float(loss_fn(val_logits, target)) / len(val_rows))
             curves["val_accuracy"].append(float(((val_logits > 0).float() == target).float().mean()))
             if val_loss < best - 1e-4:
                 best, best_state, self.best_epoch_ = val_loss, copy.deepcopy(net.state_dict()), epoch
@@ -224,27 +222,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         V = self._tensors(X)
-        p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(len(V)), torch.device("cpu"))).numpy()
+        p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(X.shape[0]), torch.device("cpu"))).numpy()
         return np.column_stack([1 - p1, p1]).astype(np.float64)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
-
-
-class MatrixTensors:
-    """A flatten matrix viewed as (n, C, H, W) tensors, read like :class:`CachedLatentTensors`."""
-
-    def __init__(self, V: np.ndarray):
-        self.V, self.tensor_shape = V, V.shape[1:]
-
-    def __len__(self) -> int:
-        return len(self.V)
-
-    def read(self, idx) -> np.ndarray:
-        return self.V[idx]
-
-    def epoch_order(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return rng.permutation(positions)
 
 
 class CNNFolds(EstimatorFolds):

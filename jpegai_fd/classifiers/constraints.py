@@ -1,7 +1,6 @@
-"""Check a classifier option's parameters and search space against the estimator's own
-``_parameter_constraints`` when the option is built: scikit-learn checks them only when ``fit`` starts,
-in a job after loading and extraction. Nothing is copied: a new scikit-learn brings its own rules.
-"""
+"""Check a classifier option's parameters and search space against the estimator's own ``_parameter_constraints`` when
+the option is built: scikit-learn checks them only when ``fit`` starts, in a job after loading and extraction. Nothing
+is copied: a new scikit-learn brings its own rules."""
 
 import importlib
 import re

@@ -66,9 +66,7 @@ def sync_job(client: MlflowClient, job_dir: Path) -> str:
             return f"up to date (run {run.info.run_id} {run.info.status})"
     run_id = run.info.run_id
     params = [Param(k, v) for k, v in journal["params"].items() if k not in run.data.params]
-    metrics = [
-        Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in journal["metrics"] if k not in run.data.metrics
-    ]
+    metrics = [Metric(k, float(v), int(t), int(s)) for k, v, t, s in journal["metrics"] if k not in run.data.metrics]
     tags = [RunTag(k, str(v)) for k, v in tags.items()]
     for kind, items, size in (("params", params, 100), ("metrics", metrics, 1000), ("tags", tags, 100)):
         for i in range(0, len(items), size):  # MLflow's log_batch limits
@@ -95,9 +93,8 @@ def close_parent(client: MlflowClient, sweep_dir: Path) -> str | None:
     counts = Counter(o["status"] for o in read_outcomes(sweep_dir))
     counts["killed"] += len(orphans)
     end_parent(client, ids["run_id"], counts, status := sweep_status(counts))
-    return f"parent run {ids['run_id']} ended {status}" + (
-        f" ({len(orphans)} run(s) left RUNNING ended KILLED)" if orphans else ""
-    )
+    killed = f" ({len(orphans)} run(s) left RUNNING ended KILLED)" if orphans else ""
+    return f"parent run {ids['run_id']} ended {status}{killed}"
 
 
 def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
@@ -118,8 +115,7 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
             done = sync_job(client_for(job_uri), job) if job_uri else "no run to sync (no tracking.json)"
             lines.append(f"{job}: {done}")
         if sweep_dir is not None and uri:
-            closed = close_parent(client_for(uri), sweep_dir)
-            if closed:
+            if closed := close_parent(client_for(uri), sweep_dir):
                 lines.append(f"{sweep_dir}: {closed}")
     return lines
 

@@ -6,17 +6,9 @@ from pathlib import Path
 
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction, sample_balanced, screen
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import UserError, check_int
 
 log = logging.getLogger(__name__)
-
-
-def _check_int(key: str, value, low: int, nullable: bool = False) -> None:
-    if nullable and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        hint = " (balanced: half per class) or null" if nullable else ""
-        raise UserError(f"invalid value for 'dataset.{key}': {value!r}; it must be an integer >= {low}{hint}")
 
 
 class ImageDataset:
@@ -40,9 +32,9 @@ class ImageDataset:
         valid_split: str | None = None,
         num_valid: int | None = None,
     ):
-        _check_int("image_size", image_size, 1)
+        check_int("dataset.image_size", image_size, 1)
         for key, num in (("num_train", num_train), ("num_valid", num_valid), ("num_test", num_test)):
-            _check_int(key, num, 2, nullable=True)
+            check_int(f"dataset.{key}", num, 2, nullable=True, hint=" (balanced: half per class)")
         if not isinstance(valid_split, str) or not valid_split:
             raise UserError(
                 f"'dataset.valid_split' is missing or empty ({valid_split!r}); set it to the split that chooses "

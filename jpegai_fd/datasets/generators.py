@@ -1,13 +1,12 @@
-"""The pixels of the demo dataset: one procedural face model for both classes (so content, size and
-JPEG format never separate them), a camera for the real class, generators for fakes; only the traces of
-how the pixels were made differ, at strengths random per image so that the classes overlap.
+"""The pixels of the demo dataset: one procedural face model for both classes (so content, size and JPEG format never
+separate them), a camera for the real class, generators for fakes; only the traces of how the pixels were made differ,
+at strengths random per image so that the classes overlap.
 
-``legacy`` (the default) is one fixed generator per dataset seed (traces repeat across images, as a GAN's
-fingerprint does). Its 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser keeps little
-but each 16x16 block's lowest frequencies, which erased the version-1 traces from ``y_hat`` (the README's
-main command scored 0.52-0.68). It is strong on purpose: the demo proves the plumbing and shows a rate
-effect, no evidence about real faces. ``diffusion``: a few DDPM-style ancestral denoising steps.
-"""
+``legacy`` (the default) is one fixed generator per dataset seed (traces repeat across images, as a GAN's fingerprint
+does). Its 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's
+lowest frequencies, which erased the version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). It is
+strong on purpose: the demo proves the plumbing and shows a rate effect, no evidence about real faces. ``diffusion``: a
+few DDPM-style ancestral denoising steps."""
 
 from collections.abc import Callable
 
@@ -182,11 +181,7 @@ def diffusion(content: np.ndarray, rng: np.random.Generator, steps: int = 6) -> 
     return np.clip(x, 0, 1)
 
 
-GENERATORS: dict[str, Generator] = {
-    "transposed_conv": transposed_conv,
-    "bilinear_noise": bilinear_noise,
-    "diffusion": diffusion,
-}
+GENERATORS: dict[str, Generator] = {f.__name__: f for f in (transposed_conv, bilinear_noise, diffusion)}
 
 
 def get_generator(name: str) -> Generator:

@@ -1,8 +1,7 @@
 """Reader for the "140k Real and Fake Faces" layout (Kaggle, xhlulu).
 
 ``root/{train,valid,test}.csv`` list ``id,original_path,label,label_str,path``; ``path`` is relative to
-``root/real_vs_fake/real-vs-fake/``; the generated demo is written in this layout.
-"""
+``root/real_vs_fake/real-vs-fake/``; the generated demo is written in this layout."""
 
 import csv
 from pathlib import Path

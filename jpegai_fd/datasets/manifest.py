@@ -1,10 +1,9 @@
 """The dataset manifest: per image id, path, label, file size and content hash.
 
-Its digest is part of the latent cache key, so an edited, added, removed or relabelled image never
-reuses stale latents. Content hashes (BLAKE2b-128 of the file bytes) are memoised in a small SQLite
-sidecar keyed by (path, size, mtime_ns): a rerun costs one ``stat`` per image, and several extraction
-processes may share the sidecar (a failed write only costs a rehash next time).
-"""
+Its digest is part of the latent cache key, so an edited, added, removed or relabelled image never reuses stale latents.
+Content hashes (BLAKE2b-128 of the file bytes) are memoised in a small SQLite sidecar keyed by (path, size, mtime_ns): a
+rerun costs one ``stat`` per image, and several extraction processes may share the sidecar (a failed write only costs a
+rehash next time)."""
 
 import csv
 import hashlib

@@ -13,7 +13,7 @@ from PIL import Image
 
 from jpegai_fd.datasets.generators import GENERATOR_VERSION, GENERATORS, LEGACY, make_image
 from jpegai_fd.datasets.kaggle_csv import COLUMNS, IMAGE_SUBDIR, KaggleCSVDataset
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import UserError, check_int
 from jpegai_fd.progress import progress
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ def generate(
     on_image: Callable[[], None] = lambda: None,
     generator: str = LEGACY,
 ) -> None:
-    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename);
-    ``on_image`` is called after each image written."""
+    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename); ``on_image()`` after
+    each image."""
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -66,8 +66,7 @@ def generate(
 
 
 class SyntheticFaces(KaggleCSVDataset):
-    """Generated on first use into ``root`` (``num_per_class`` images per class and split, from ``seed``),
-    then read like the Kaggle layout."""
+    """Generated on first use into ``root`` (``num_per_class`` per class and split, from ``seed``), read as Kaggle's."""
 
     def __init__(self, *, seed: int, num_per_class: dict, generator: str = LEGACY, **keys):
         super().__init__(**keys)
@@ -82,8 +81,7 @@ class SyntheticFaces(KaggleCSVDataset):
             )
         self.generator = generator
         for split, n in num_per_class.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise UserError(f"invalid value for 'dataset.num_per_class.{split}': {n!r}; it must be an integer >= 1")
+            check_int(f"dataset.num_per_class.{split}", n, 1)
         self.seed = int(seed)
         self.num_per_class = dict(num_per_class)
 

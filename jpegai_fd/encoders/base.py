@@ -11,12 +11,10 @@ Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W
 
 
 class LatentEncoder(Protocol):
-    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate.
-
-    The constructor takes ``conf/encoder/<name>.yaml``'s keys and only checks values (a sweep builds
-    every job first). Optional: ``check_rate(bpp)`` (UserError before any work), ``prepare()``
-    (installation and weights, once), ``extra_shapes(height, width)`` (extra per-image arrays to cache).
-    """
+    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate. The constructor takes
+    ``conf/encoder/<name>.yaml``'s keys and only checks values (a sweep builds every job first). Optional:
+    ``check_rate(bpp)`` (UserError before any work), ``prepare()`` (installation and weights, once),
+    ``extra_shapes(height, width)`` (extra per-image arrays to cache)."""
 
     name: str
 

@@ -1,18 +1,16 @@
 """The offline default encoder: block-DCT latents laid out like JPEG AI's.
 
-``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma, 256 channels (16*u + v for vertical
-frequency u, horizontal v) on a ceil(H/16) x ceil(W/16) grid; ``model_uv``: 8x8 block DCT of 4:2:0 (2x2
-mean) U then V, 128 channels on the same grid. ``y_hat`` quantises with ``step * weight`` (weight grows
-with frequency, and for chroma), ``step`` searched per image to meet ``bpp / 100`` bits per pixel.
-Images are edge-padded to a multiple of 16, as JPEG AI pads internally.
-"""
+``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma, 256 channels (16*u + v for vertical frequency u, horizontal
+v) on a ceil(H/16) x ceil(W/16) grid; ``model_uv``: 8x8 block DCT of 4:2:0 (2x2 mean) U then V, 128 channels on the same
+grid. ``y_hat`` quantises with ``step * weight`` (weight grows with frequency, and for chroma), ``step`` searched per
+image to meet ``bpp / 100`` bits per pixel. Images are edge-padded to a multiple of 16, as JPEG AI pads internally."""
 
 import numpy as np
 
 from jpegai_fd.encoders.base import Latents
 from jpegai_fd.encoders.color import rgb_to_yuv709
 from jpegai_fd.encoders.rate import search_steps
-from jpegai_fd.errors import UserError
+from jpegai_fd.errors import check_int
 
 LUMA_BLOCK, CHROMA_BLOCK = 16, 8
 CHROMA_WEIGHT = 1.5  # chroma detail matters less to the eye; JPEG's chroma table is coarser too
@@ -27,11 +25,9 @@ def dct_matrix(n: int) -> np.ndarray:
 
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
-    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block).
-
-    Multiply-adds in a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS
-    build and thread count, which made the cache's bytes depend on the launcher.
-    """
+    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block). Multiply-adds in
+    a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS build and thread count, which made
+    the cache's bytes depend on the launcher."""
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
     tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)
@@ -72,10 +68,7 @@ class DCTEncoder:
     version = 2  # 2: BLAS-free fixed-order DCT and an exactly representable rate-search grid (bytes no longer depend on threads)
 
     def __init__(self, name: str = "dct", rate_search_iters: int = 24):
-        if isinstance(rate_search_iters, bool) or not isinstance(rate_search_iters, int) or rate_search_iters < 1:
-            raise UserError(
-                f"invalid value for 'encoder.rate_search_iters': {rate_search_iters!r}; it must be an integer >= 1"
-            )
+        check_int("encoder.rate_search_iters", rate_search_iters, 1)
         self.name = name
         self.rate_search_iters = rate_search_iters
         self._weights = np.concatenate(

@@ -1,10 +1,8 @@
 """Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
 
-Rate: empirical entropy of the quantised symbols, one model per channel (an ideal context-free coder).
-A bisection on the integer index of a grid of exactly representable steps (``iters - 5`` mantissa bits
-in each of 32 octaves) finds per image the finest step within the target, so no step depends on the
-machine's math library.
-"""
+Rate: empirical entropy of the quantised symbols, one model per channel (an ideal context-free coder). A bisection on
+the integer index of a grid of exactly representable steps (``iters - 5`` mantissa bits in each of 32 octaves) finds per
+image the finest step within the target, so no step depends on the machine's math library."""
 
 import numpy as np
 
@@ -36,8 +34,7 @@ def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
 
 
 def search_steps(coefs: np.ndarray, target_bits: float, iters: int) -> np.ndarray:
-    """(B,) finest grid steps whose estimated size of the (B, C, P) weighted coefficients is within
-    ``target_bits`` (the coarsest when none is)."""
+    """(B,) finest grid steps keeping the (B, C, P) weighted coefficients within ``target_bits`` (else the coarsest)."""
     # Rounding is monotone: rows sorted once stay sorted at any step, so symbol counts are run lengths.
     sorted_coefs = np.sort(np.asarray(coefs, dtype=np.float64), axis=-1)
     # Invariant: index lo is over budget (-1: finer than the grid), hi is not (assumed for the coarsest).

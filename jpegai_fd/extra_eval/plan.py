@@ -1,7 +1,6 @@
-"""What a job evaluates beyond its own test split, checked before any work: ``eval.<name>`` extra test
-sets (``'+dataset@eval.sd21=folder'``), ``robustness.conditions.<name>`` perturbations of the test
-images, ``eval_bpp`` other rates. Cheap, so it runs for every job of a sweep.
-"""
+"""What a job evaluates beyond its own test split, checked before any work: ``eval.<name>`` extra test sets
+(``'+dataset@eval.sd21=folder'``), ``robustness.conditions.<name>`` perturbations of the test images, ``eval_bpp`` other
+rates. Cheap, so it runs for every job of a sweep."""
 
 import logging
 import re
@@ -90,13 +89,11 @@ def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit
     present = np.unique(listing.labels)
     num = dataset.num_test
     if len(present) == 1 and num is not None:
-        pool = np.arange(len(listing))
-        if num > len(pool):
+        if num > len(listing):
             msg = "'%s=%d' asks for %d images but eval.%s has only %d (%s only): using those"
-            log.warning(msg, key, num, num, name, len(pool), LABEL_NAMES[int(present[0])])
-        chosen = listing.subset(
-            np.sort(np.random.default_rng(seed).choice(pool, size=min(num, len(pool)), replace=False))
-        )
+            log.warning(msg, key, num, num, name, len(listing), LABEL_NAMES[int(present[0])])
+        size = min(num, len(listing))
+        chosen = listing.subset(np.sort(np.random.default_rng(seed).choice(len(listing), size=size, replace=False)))
     else:
         chosen = sample_balanced(listing, num, seed, key)
     screened = screen(chosen)

@@ -7,33 +7,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 CHANCE = 0.5
-COLUMNS = (
-    ("accuracy_at_valid", "accuracy"),
-    ("balanced_accuracy_at_valid", "balanced acc."),
-    ("roc_auc", "ROC AUC"),
-    ("average_precision", "AP"),
-    ("false_alarm_rate_at_valid", "false alarms"),
-    ("accuracy_fake_at_valid", "fake acc."),
-)
-STRENGTH = {
-    "jpeg": "JPEG quality",
-    "scale": "scale factor",
-    "blur": "blur sigma (pixels)",
-    "noise": "noise sigma (grey levels)",
-    "crop": "kept fraction of the side",
-    "codec": "recompression bpp",
-}
+COLUMNS = dict(accuracy_at_valid="accuracy", balanced_accuracy_at_valid="balanced acc.", roc_auc="ROC AUC")
+COLUMNS |= dict(average_precision="AP", false_alarm_rate_at_valid="false alarms", accuracy_fake_at_valid="fake acc.")
+STRENGTH = dict(jpeg="JPEG quality", scale="scale factor", blur="blur sigma (pixels)", codec="recompression bpp")
+STRENGTH |= dict(noise="noise sigma (grey levels)", crop="kept fraction of the side")
 CHART_METRICS = (("accuracy_at_valid", "accuracy (at the valid cut)"), ("roc_auc", "ROC AUC"))
 
 
 def entry_rows(entries) -> pd.DataFrame:
     """One row per entry: set, group, kind, strength, bpp and every metric (unprefixed)."""
-    return pd.DataFrame(
-        [
-            {"set": e.prefix, "group": e.group, "kind": e.kind, "strength": e.strength, "bpp": e.bpp, **e.metrics}
-            for e in entries
-        ]
-    )
+    rows = [{"set": e.prefix, "group": e.group, "kind": e.kind, "strength": e.strength, "bpp": e.bpp} for e in entries]
+    return pd.DataFrame([{**row, **e.metrics} for row, e in zip(rows, entries)])
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3, missing: str = "–") -> str:
@@ -53,14 +37,9 @@ def cell(metrics, name: str, missing: str = "-") -> str:
 
 def table_markdown(rows: pd.DataFrame, title: str = "") -> str:
     records = rows.to_dict("records")
-    table = pd.DataFrame(
-        {
-            "set": rows["set"],
-            "bpp": rows["bpp"].astype(int),
-            "real": rows.get("n_real"),
-            "fake": rows.get("n_fake"),
-            **{label: [cell(r, k) for r in records] for k, label in COLUMNS},
-        }
+    table = pd.DataFrame({"set": rows["set"], "bpp": rows["bpp"].astype(int), "real": rows.get("n_real")})
+    table = table.assign(
+        fake=rows.get("n_fake"), **{label: [cell(r, k) for r in records] for k, label in COLUMNS.items()}
     )
     return (f"# {title}\n\n" if title else "") + to_markdown(table, digits=0, missing="-")
 

@@ -1,7 +1,6 @@
-"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are
-prefixed ``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through
-a :class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``.
-"""
+"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are prefixed
+``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through a
+:class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``."""
 
 import logging
 import time
@@ -106,16 +105,13 @@ def evaluate_extras(
     """Score the clean test split (reference row) and everything in ``plan``; extract what is missing."""
     start = time.perf_counter()
     entries: list[Entry] = []
-    counts = [0, 0]
+    extracted = cached = 0
     reference = ("test", "test", test, bpp, dataset.reader, dataset.max_bad_fraction, {})
-    for prefix, group_name, split, rate, reader, max_bad, extra in [
-        reference,
-        *targets(plan, test, dataset, bpp, seed),
-    ]:
+    everything = [reference, *targets(plan, test, dataset, bpp, seed)]
+    for prefix, group_name, split, rate, reader, max_bad, extra in everything:
         group, stats = latents(split, rate, reader, max_bad)
         if group_name != "test":  # the clean test group is the job's own (counted by the job)
-            counts[0] += stats.extracted
-            counts[1] += stats.cached
+            extracted, cached = extracted + stats.extracted, cached + stats.cached
         scores, y_true, ids = scorer(group)
         scored = {"split": split, "latents": group, "scored": (ids, y_true, scores)}
         entries.append(Entry(prefix, group_name, rate, scores.metrics, **scored, **extra))
@@ -123,9 +119,7 @@ def evaluate_extras(
         auc = f"{m['roc_auc']:.3f}" if "roc_auc" in m else "- (one class)"
         acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))
         log.info("%s: %d real, %d fake | acc %.3f auc %s", prefix, m.get("n_real", 0), m.get("n_fake", 0), acc, auc)
-    result = ExtraResult(entries, counts[0], counts[1], time.perf_counter() - start)
-    log.info(
-        "extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)",
-        *(len(plan.sets), len(plan.conditions), len(plan.rates), result.extracted, result.cached, result.seconds),
-    )
+    result = ExtraResult(entries, extracted, cached, time.perf_counter() - start)
+    what = (len(plan.sets), len(plan.conditions), len(plan.rates), extracted, cached, result.seconds)
+    log.info("extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)", *what)
     return result

@@ -1,6 +1,5 @@
-"""Cached latents as (C, H, W) tensors read on demand: the flatten matrix must fit in memory (11.8 GB for
-30,000 DCT images), a network reads one batch at a time from the last few decoded cache chunks.
-"""
+"""Cached latents as (C, H, W) tensors read on demand: the flatten matrix must fit in memory (11.8 GB for 30,000 DCT
+images), a network reads one batch at a time from the last few decoded cache chunks."""
 
 from collections import OrderedDict
 from collections.abc import Sequence

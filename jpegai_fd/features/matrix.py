@@ -9,6 +9,8 @@ import zarr
 
 from jpegai_fd.features.raw_read import read_rows_into
 
+Arrays = Sequence[zarr.Array]
+
 
 @dataclass
 class FeatureSet:
@@ -36,7 +38,7 @@ def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(rows[a]), int(rows[b - 1]) + 1, int(a)) for a, b in zip(starts, stops)]
 
 
-def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
+def flatten_matrix(arrays: Arrays, labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
     """Every value of every array: one sample per image, each run of consecutive ``rows`` one read."""
     selected = np.arange(arrays[0].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     n = len(selected)
@@ -51,10 +53,7 @@ def flatten_matrix(arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.nd
 
 
 def patch_matrix(
-    arrays: Sequence[zarr.Array],
-    labels: np.ndarray,
-    positions: Sequence[tuple[int, int]],
-    rows: np.ndarray | None = None,
+    arrays: Arrays, labels: np.ndarray, positions: Sequence[tuple[int, int]], rows: np.ndarray | None = None
 ) -> FeatureSet:
     """All channels at each of ``positions`` (row, col): a sample per position, image-major, chunk by chunk."""
     pos_rows, cols = (np.array([p[i] for p in positions]) for i in (0, 1))

@@ -1,15 +1,11 @@
 """The preprocessing methods (``conf/preprocess/``): ``features(arrays, labels, rows, train) -> FeatureSet``;
-``whole_latents``: samples keep each image's whole (C, H, W) latents; an optional ``check_grid(grid,
-where)`` is checked before any work.
-"""
-
-from collections.abc import Sequence
+``whole_latents``: samples keep each image's whole (C, H, W) latents; an optional ``check_grid(grid, where)`` is checked
+before any work."""
 
 import numpy as np
-import zarr
 
-from jpegai_fd.errors import UserError
-from jpegai_fd.features.matrix import FeatureSet, flatten_matrix, patch_matrix
+from jpegai_fd.errors import UserError, check_int
+from jpegai_fd.features.matrix import Arrays, FeatureSet, flatten_matrix, patch_matrix
 
 
 class Flatten:
@@ -20,9 +16,7 @@ class Flatten:
     def __init__(self, name: str = "flatten"):
         self.name = name
 
-    def features(
-        self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None, train: bool
-    ) -> FeatureSet:
+    def features(self, arrays: Arrays, labels: np.ndarray, rows: np.ndarray | None, train: bool) -> FeatureSet:
         return flatten_matrix(arrays, labels, rows)
 
 
@@ -34,23 +28,16 @@ class Patches:
     def positions(self, grid: tuple[int, int], train: bool) -> list[tuple[int, int]]:  # (row, col) on the (H, W) grid
         raise NotImplementedError
 
-    def features(
-        self, arrays: Sequence[zarr.Array], labels: np.ndarray, rows: np.ndarray | None, train: bool
-    ) -> FeatureSet:
+    def features(self, arrays: Arrays, labels: np.ndarray, rows: np.ndarray | None, train: bool) -> FeatureSet:
         return patch_matrix(arrays, labels, self.positions(tuple(arrays[0].shape[2:]), train), rows)
-
-
-def _int_or_none(key: str, value, low: int = 0) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-        raise UserError(f"invalid value for 'preprocess.{key}': {value!r}; it must be an integer >= {low} or null")
 
 
 class SinglePatch(Patches):
     """The position (``row``, ``col``); None picks the centre (H//2, W//2)."""
 
     def __init__(self, name: str = "single", row: int | None = None, col: int | None = None):
-        _int_or_none("row", row)
-        _int_or_none("col", col)
+        check_int("preprocess.row", row, 0, nullable=True)
+        check_int("preprocess.col", col, 0, nullable=True)
         self.name, self.row, self.col = name, row, col
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:
@@ -73,8 +60,7 @@ class MultiPatch(Patches):
     the thesis), each an independent sample. Test: every position, the image label by majority vote."""
 
     def __init__(self, name: str = "multi", num_patches: int = 15, seed: int = 0):
-        if isinstance(num_patches, bool) or not isinstance(num_patches, int) or num_patches < 1:
-            raise UserError(f"invalid value for 'preprocess.num_patches': {num_patches!r}; it must be an integer >= 1")
+        check_int("preprocess.num_patches", num_patches, 1)
         self.name, self.num_patches, self.seed = name, num_patches, int(seed)
 
     def check_grid(self, grid: tuple[int, int], where: str = "") -> None:

@@ -1,10 +1,9 @@
 """What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
 
-A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape``
-says otherwise). Random draws are seeded from (its seed, the image's dataset id), so a rerun, another
-batch size or shard gives the same bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``,
-cache-group names); ``describe()`` is every setting that changes the output bytes, hashed into the cache key.
-"""
+A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape`` says otherwise).
+Random draws are seeded from (its seed, the image's dataset id), so a rerun, another batch size or shard gives the same
+bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every
+setting that changes the output bytes, hashed into the cache key."""
 
 import dataclasses
 import hashlib
@@ -51,15 +50,20 @@ class Perturbation:
         bool) and store it in its canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
         ``<name>.<key>`` the way the config's keys read."""
         for f in dataclasses.fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if "range" in meta:
-                value = in_range(value, f.name, self.name, *meta["range"], integer=f.type in ("int", int))
+            value, meta, cast = getattr(self, f.name), f.metadata, int if f.type in ("int", int) else float
+            low, high = meta.get("range", (0, 0))
+            problem = None
+            if "range" in meta and (
+                isinstance(value, bool) or not isinstance(value, (cast, int)) or not low <= value <= high
+            ):
+                problem = f"use {'an integer' if cast is int else 'a number'} in [{low:g}, {high:g}]"
             elif "choices" in meta and value not in meta["choices"]:
-                allowed = ", ".join(meta["choices"])
-                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; allowed values: {allowed}")
+                problem = f"allowed values: {', '.join(meta['choices'])}"
             elif "flag" in meta and not isinstance(value, bool):
-                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; use true or false")
-            object.__setattr__(self, f.name, value)  # the dataclasses are frozen
+                problem = "use true or false"
+            if problem:
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; {problem}")
+            object.__setattr__(self, f.name, cast(value) if "range" in meta else value)  # the dataclasses are frozen
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
         image = np.asarray(image)
@@ -70,15 +74,6 @@ class Perturbation:
     def apply_batch(self, images: np.ndarray, image_ids) -> np.ndarray:
         """(N, H, W, 3) uint8 and N ids -> (N, H', W', 3) uint8; one image at a time unless overridden."""
         return np.stack([self(image, image_id) for image, image_id in zip(images, image_ids)])
-
-
-def in_range(value, key: str, name: str, low: float, high: float, integer: bool = False):
-    """``value`` within [low, high] (an int when ``integer``), else a UserError naming ``<name>.<key>``."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        raise UserError(f"invalid value for '{name}.{key}': {value!r}; use {kind} in [{low:g}, {high:g}]")
-    return int(value) if integer else float(value)
 
 
 def ranged(default, low: float, high: float):
@@ -103,9 +98,8 @@ class PerturbedReader:
         size = self.reader.size
         if (shape := self.perturbation.output_shape(size, size)) != (size, size):
             raise UserError(
-                f"perturbation '{self.perturbation.key()}' changes the image size to "
-                f"{shape}; cache groups hold {size}x{size} "
-                f"images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
+                f"perturbation '{self.perturbation.key()}' changes the image size to {shape}; cache groups hold "
+                f"{size}x{size} images (dataset.image_size), so use a size-keeping setting (crop: resize_back=true)"
             )
 
     @classmethod

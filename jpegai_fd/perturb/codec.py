@@ -1,8 +1,6 @@
-"""Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one
-pass through that codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter lacks
-(the extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the
-per-image rate search).
-"""
+"""Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one pass through that
+codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter lacks (the extra ``compress`` would
+cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the per-image rate search)."""
 
 from dataclasses import dataclass
 
@@ -31,9 +29,8 @@ class CodecRecompress(Perturbation):
         super().__post_init__()
         if self.encoder == "jpegai":
             raise UserError(
-                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for "
-                f"encoder=jpegai yet: needs {JPEGAI_NEEDS}; drop the codec conditions, e.g. "
-                f"'~robustness.conditions.codec_bpp{self.bpp}'"
+                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for encoder=jpegai yet: needs "
+                f"{JPEGAI_NEEDS}; drop the codec conditions, e.g. '~robustness.conditions.codec_bpp{self.bpp}'"
             )
         if self.encoder != "dct":
             raise UserError(f"invalid value for 'codec.encoder': {self.encoder!r}; allowed values: dct")

@@ -11,12 +11,7 @@ from scipy import ndimage
 
 from jpegai_fd.perturb.base import Perturbation, ranged, to_uint8
 
-FILTERS = {
-    "bicubic": Image.Resampling.BICUBIC,
-    "bilinear": Image.Resampling.BILINEAR,
-    "lanczos": Image.Resampling.LANCZOS,
-    "nearest": Image.Resampling.NEAREST,
-}
+FILTERS = {name: Image.Resampling[name.upper()] for name in ("bicubic", "bilinear", "lanczos", "nearest")}
 
 
 def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarray:
@@ -56,8 +51,7 @@ class JPEGRecompress(Perturbation):
 
 @dataclass(frozen=True)
 class Rescale(Perturbation):
-    """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back to H x W, both
-    with ``method``."""
+    """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back, both with ``method``."""
 
     factor: float = ranged(0.5, 0.05, 8.0)
     method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
@@ -90,12 +84,6 @@ class GaussianBlur(Perturbation):
         return to_uint8(blurred)
 
 
-def image_rng(seed: int, image_id: str) -> np.random.Generator:
-    """A generator that depends only on (seed, image id): not on batch, order, shard or machine."""
-    digest = hashlib.blake2b(f"{int(seed)}\0{image_id}".encode(), digest_size=16).digest()
-    return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32).tolist())
-
-
 @dataclass(frozen=True)
 class GaussianNoise(Perturbation):
     """Add i.i.d. N(0, sigma^2) noise (sigma on the 0-255 scale) to every sample, round, clip."""
@@ -108,7 +96,9 @@ class GaussianNoise(Perturbation):
         return [("s", self.sigma)]  # the seed is in describe(): it keys the cache, not the metric name
 
     def apply(self, image, image_id):
-        noise = image_rng(self.seed, image_id).standard_normal(image.shape)
+        # Drawn from (seed, image id) only: not from the batch, order, shard or machine.
+        digest = hashlib.blake2b(f"{int(self.seed)}\0{image_id}".encode(), digest_size=16).digest()
+        noise = np.random.default_rng(np.frombuffer(digest, dtype=np.uint32).tolist()).standard_normal(image.shape)
         return to_uint8(image.astype(np.float64) + self.sigma * noise)
 
 

@@ -1,9 +1,8 @@
 """`python -m jpegai_fd.report [--tracking-uri URI] [--experiment NAME] [--sweep latest|RUN_ID|NAME] [--out DIR]`
 
-Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file,
-http server, PostgreSQL) and writes the results table, the timing table, the bar charts and the
-paired comparisons of runs on the same test images; with ``--sweep`` it also logs them under
-``report/`` of the sweep's parent run."""
+Reads the FINISHED job runs of an experiment (or of one sweep) from any tracking URI (sqlite file, http server,
+PostgreSQL) and writes the results table, the timing table, the bar charts and the paired comparisons of runs on the
+same test images; with ``--sweep`` it also logs them under ``report/`` of the sweep's parent run."""
 
 import argparse
 import sys
@@ -24,13 +23,13 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, object | None]:
     runs, parent = load_runs(args.tracking_uri, args.experiment, args.sweep)
     untuned = runs[runs["untuned"].notna()] if len(runs) else runs
     if len(untuned) and not args.include_untuned:
-        names = ", ".join(
+        names = [
             f"{r.classifier}-{r.preprocess}-{r.component}-{r.latent}-bpp{r.bpp} ({r.run_id[:8]})"
             for r in untuned.head(5).itertuples()
-        )
+        ]
         print(
             f"jpegai_fd.report: skipped {len(untuned)} run(s) without a search result (tuning.n_trials=0 or "
-            f"no completed trial: tag warning.untuned or cv/best_score nan): {names}"
+            f"no completed trial: tag warning.untuned or cv/best_score nan): {', '.join(names)}"
             f"{', ...' if len(untuned) > 5 else ''}; --include-untuned counts them",
             file=sys.stderr,
         )

@@ -25,10 +25,8 @@ SHOWN = ("n_real", "n_fake", "accuracy_at_valid", "roc_auc")
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
-    params = [
-        c for c in runs.columns if c.startswith("params.") and not c[7:].startswith(IGNORED) and not c.endswith(".root")
-    ]
-    varied = [c for c in params if runs[c].astype(str).nunique() > 1]
+    params = [c for c in runs.columns if c.startswith("params.") and not c[7:].startswith(IGNORED)]
+    varied = [c for c in params if not c.endswith(".root") and runs[c].astype(str).nunique() > 1]
     return [", ".join(f"{c[7:]}={r[c]}" for c in varied) or str(r["run_id"])[:8] for r in runs.to_dict("records")]
 
 
@@ -59,9 +57,8 @@ def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
     records = shown.to_dict("records")
     table["accuracy"] = [cell(r, "accuracy_at_valid", "–") for r in records]
     table["roc_auc"] = [cell(r, "roc_auc", "–") for r in records]
-    table.assign(accuracy_value=shown["accuracy_at_valid"], roc_auc_value=shown["roc_auc"]).to_csv(
-        out / "extra.csv", index=False
-    )
+    values = table.assign(accuracy_value=shown["accuracy_at_valid"], roc_auc_value=shown["roc_auc"])
+    values.to_csv(out / "extra.csv", index=False)
     (out / "extra.md").write_text(
         f"# {title}: every test set, condition and rate\n\nAccuracy at the validation-chosen cut (the fixed "
         f"0.5 rule where a run has no such cut) and ROC AUC, [bootstrap interval]. Chance is {CHANCE}. "
@@ -95,38 +92,30 @@ def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> 
 
 
 def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Comparisons | None = None) -> list[Path]:
-    """results.md/.csv (and auc.csv), timing.md/.csv, the charts per latent, comparisons.md/.csv and the
-    extra files into ``out``; returns the files in ``out``."""
+    """results, auc, timing, comparisons (.md/.csv), charts and extra files written into ``out``; its files."""
     out.mkdir(parents=True, exist_ok=True)
     marks = comparisons.marks if comparisons is not None else None
     results, timing = results_table(runs), timing_table(runs)
     results.to_csv(out / "results.csv", index=False)
     timing.to_csv(out / "timing.csv", index=False)
     md = (
-        f"# {title}\n\nTest accuracy at the threshold chosen on the validation images, `y` and `y_hat` side by "
-        f"side ({len(runs)} runs; chance is {CHANCE}). {RATE_NOTE}.\n\n"
-        + to_markdown(results_cells(runs, marks=marks))
-        + "\n"
-        + _notes(runs, comparisons, AT_VALID)
-    )
+        f"# {title}\n\nTest accuracy at the threshold chosen on the validation images, `y` and `y_hat` side by side "
+        f"({len(runs)} runs; chance is {CHANCE}). {RATE_NOTE}.\n\n{to_markdown(results_cells(runs, marks=marks))}\n"
+    ) + _notes(runs, comparisons, AT_VALID)
     if AUC in runs and runs[AUC].notna().any():
         results_table(runs, AUC).to_csv(out / "auc.csv", index=False)
-        md += (
-            "\n## ROC AUC (threshold-free; auc.csv)\n\n"
-            + to_markdown(results_cells(runs, AUC, marks=marks))
-            + "\n"
-            + _notes(runs, comparisons, AUC)
-        )
+        cells = to_markdown(results_cells(runs, AUC, marks=marks))
+        md += f"\n## ROC AUC (threshold-free; auc.csv)\n\n{cells}\n{_notes(runs, comparisons, AUC)}"
     (out / "results.md").write_text(md)
     if comparisons is not None:
         write_comparisons(comparisons, out, title)
+    (fit, tune), seconds = (
+        (to_markdown(timing_pivot(timing, c)) for c in ("fit_s", "tune_s")),
+        to_markdown(timing, digits=2),
+    )
     (out / "timing.md").write_text(
-        f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n"
-        + to_markdown(timing_pivot(timing, "fit_s"))
-        + "\n## Hyperparameter search (Optuna, all trials)\n\n"
-        + to_markdown(timing_pivot(timing, "tune_s"))
-        + "\n## Seconds (timing.csv)\n\n"
-        + to_markdown(timing, digits=2)
+        f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n{fit}\n## "
+        f"Hyperparameter search (Optuna, all trials)\n\n{tune}\n## Seconds (timing.csv)\n\n{seconds}"
     )
     for latent in sorted(runs["latent"].unique()):
         component_chart(runs, latent).savefig(out / f"y_vs_yuv_{latent}.png", dpi=100)

@@ -1,9 +1,8 @@
 """comparisons.md / .csv: is a run's difference from the best one more than the noise of a finite test set?
 
-Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their
-``scores/test_scores.csv``; each is compared with its group's best (highest test ROC AUC) by
-:func:`jpegai_fd.scoring.paired.compare_to_best`. A run without the artifact or the tag is "not
-comparable": it keeps its cell, unmarked, and the files say why."""
+Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their ``scores/test_scores.csv``; each is
+compared with its group's best (highest test ROC AUC) by :func:`jpegai_fd.scoring.paired.compare_to_best`. A run without
+the artifact or the tag is "not comparable": it keeps its cell, unmarked, and the files say why."""
 
 import tempfile
 from dataclasses import dataclass
@@ -140,16 +139,15 @@ def comparisons_markdown(c: Comparisons, title: str) -> str:
     table = c.rows  # comparisons.csv
     config = list(table.columns[table.columns.get_loc("not_significant") + 1 : table.columns.get_loc("run_id")])
     note = (
-        "Runs scored on the same test images (same `dataset.test_manifest` tag) are compared pairwise, image "
-        "by image, with the best of them (highest test ROC AUC; **bold** in the results tables). "
-        "McNemar's test on the decisions at each run's validation threshold: b = images the best run got "
-        "right and this run wrong, c = the reverse (exact binomial test below 25 discordant images, else "
-        "chi-square with continuity correction). Paired bootstrap of the ROC AUC difference, best minus "
-        f"this run: {c.n_resamples} resamples of the same images for both runs (seed {c.seed}), 95% "
-        f'percentile interval. {SAME_AS_BEST}: neither test rejects "same as the best" at '
-        f"alpha = {c.alpha:g}; no mark: at least one does, or the run could not be compared. p-values are "
-        "per comparison, uncorrected for the number of comparisons in a table (among 20 runs that are "
-        "truly as good as the best, about one is expected to test significant by chance)."
+        "Runs scored on the same test images (same `dataset.test_manifest` tag) are compared pairwise, image by image, "
+        "with the best of them (highest test ROC AUC; **bold** in the results tables). McNemar's test on the decisions "
+        "at each run's validation threshold: b = images the best run got right and this run wrong, c = the reverse "
+        "(exact binomial test below 25 discordant images, else chi-square with continuity correction). Paired "
+        f"bootstrap of the ROC AUC difference, best minus this run: {c.n_resamples} resamples of the same images for "
+        f'both runs (seed {c.seed}), 95% percentile interval. {SAME_AS_BEST}: neither test rejects "same as the best" '
+        f"at alpha = {c.alpha:g}; no mark: at least one does, or the run could not be compared. p-values are per "
+        "comparison, uncorrected for the number of comparisons in a table (among 20 runs that are truly as good as the "
+        "best, about one is expected to test significant by chance)."
     )
     parts = [f"# {title}: paired comparisons with the best run\n\n{note}\n"]
     compared = table[table["status"].isin([BEST, SAME, DIFFERENT])]

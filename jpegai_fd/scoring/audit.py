@@ -1,9 +1,7 @@
-"""Shortcut audit: can one header property of the files (format, JPEG quality and tables, subsampling,
-size, EXIF) alone tell real from fake? Per split, a property's direction-free AUC of its value
-(numeric) or of the share of fakes per value (categorical); flagged above ``max_auc`` (0.75), or when
-a value is held by >= 5% of one class and none of the other (only the fakes are PNG): peer detectors
-have learnt JPEG-vs-PNG instead of real-vs-fake.
-"""
+"""Shortcut audit: can one header property of the files (format, JPEG quality and tables, subsampling, size, EXIF) alone
+tell real from fake? Per split, a property's direction-free AUC of its value (numeric) or of the share of fakes per
+value (categorical); flagged above ``max_auc`` (0.75), or when a value is held by >= 5% of one class and none of the
+other (only the fakes are PNG): peer detectors have learnt JPEG-vs-PNG instead of real-vs-fake."""
 
 import hashlib
 from collections import Counter
@@ -34,18 +32,9 @@ def _reference_luma_tables() -> np.ndarray:
     for quality in range(1, 101):
         buffer = BytesIO()
         Image.new("L", (8, 8)).save(buffer, "JPEG", quality=quality)
-        buffer.seek(0)
         with Image.open(buffer) as im:
             tables.append(list(im.quantization[0]))
     return np.array(tables, dtype=np.float64)
-
-
-def estimate_jpeg_quality(quantization: dict) -> tuple[int, bool]:
-    """The libjpeg quality whose luminance table is closest to ``quantization[0]``, and whether exactly."""
-    luma = np.asarray(quantization[0], dtype=np.float64)
-    error = np.abs(_reference_luma_tables() - luma).mean(axis=1)
-    best = int(np.argmin(error))
-    return best + 1, bool(error[best] == 0)
 
 
 def inspect_file(path: str | Path) -> dict:
@@ -60,7 +49,9 @@ def inspect_file(path: str | Path) -> dict:
             if isinstance(im, JpegImagePlugin.JpegImageFile):
                 info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
                 if im.quantization:
-                    info["jpeg_quality"], info["quant_standard"] = estimate_jpeg_quality(im.quantization)
+                    # The libjpeg quality whose luminance table is closest, and whether exactly.
+                    error = np.abs(_reference_luma_tables() - np.asarray(im.quantization[0], float)).mean(axis=1)
+                    info["jpeg_quality"], info["quant_standard"] = int(np.argmin(error)) + 1, bool(error.min() == 0)
                     tables = b"".join(
                         bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization)
                     )
@@ -92,7 +83,7 @@ def _summary(records: list[dict]) -> dict:
     return out
 
 
-def separability(records: list[dict], labels: np.ndarray, min_exclusive_share: float = MIN_EXCLUSIVE_SHARE) -> dict:
+def separability(records: list[dict], labels: np.ndarray) -> dict:
     """Per property: its AUC alone, and the values only one class holds (with shares)."""
     fake = np.asarray(labels) == FAKE
     out = {}
@@ -106,24 +97,18 @@ def separability(records: list[dict], labels: np.ndarray, min_exclusive_share: f
         distinct, where = np.unique(values, return_inverse=True)
         fake_share = np.bincount(where, weights=fake, minlength=len(distinct)) / np.bincount(where)
         exclusive = {}
-        for v, share, k in zip(distinct, fake_share, range(len(distinct))):
-            if share in (0.0, 1.0):
-                cls = fake if share == 1.0 else ~fake
-                held = float(((where == k) & cls).sum() / cls.sum())
-                if held >= min_exclusive_share:
-                    exclusive[str(v)] = {"only": "fake" if share == 1.0 else "real", "share_of_class": held}
+        for k, (v, share) in enumerate(zip(distinct, fake_share)):
+            cls = fake if share == 1.0 else ~fake
+            if share in (0.0, 1.0) and (held := float(((where == k) & cls).sum() / cls.sum())) >= MIN_EXCLUSIVE_SHARE:
+                exclusive[str(v)] = {"only": "fake" if share == 1.0 else "real", "share_of_class": held}
         out[key] = {"auc": _auc(fake_share[where], fake), "exclusive_values": exclusive}
     return out
 
 
-def audit_dataset(
-    splits: dict[str, Iterable[tuple[str | Path, int]]],
-    max_auc: float = MAX_AUC,
-    min_exclusive_share: float = MIN_EXCLUSIVE_SHARE,
-) -> dict:
+def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: float = MAX_AUC) -> dict:
     """``dataset/audit.json`` of ``splits`` (name -> (path, label)): per split counts, per-class
     summaries and separability, ``flags``, ``warning`` (one line or None) and the settings."""
-    report = {"max_auc": max_auc, "min_exclusive_share": min_exclusive_share, "splits": {}, "flags": []}
+    report = {"max_auc": max_auc, "min_exclusive_share": MIN_EXCLUSIVE_SHARE, "splits": {}, "flags": []}
     for split, items in splits.items():
         items = [(Path(p), int(label)) for p, label in items]
         bad = next((str(p) for p, label in items if label not in (REAL, FAKE)), None)
@@ -132,12 +117,9 @@ def audit_dataset(
         records = [inspect_file(p) for p, _ in items]
         labels = np.array([label for _, label in items], dtype=np.int8)
         per_class = {CLASS_NAMES[c]: _summary([r for r, lab in zip(records, labels) if lab == c]) for c in (REAL, FAKE)}
-        sep = separability(records, labels, min_exclusive_share)
-        report["splits"][split] = {
-            "images": {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)},
-            "per_class": per_class,
-            "separability": sep,
-        }
+        sep = separability(records, labels)
+        images = {CLASS_NAMES[c]: int((labels == c).sum()) for c in (REAL, FAKE)}
+        report["splits"][split] = {"images": images, "per_class": per_class, "separability": sep}
         for key, result in sep.items():
             exclusive = result.get("exclusive_values", {})
             if result["auc"] > max_auc or exclusive:
@@ -162,9 +144,8 @@ def warning_line(flags: list[dict]) -> str | None:
         )
         parts.append(f"{key} (AUC {f['auc']:.2f} on {f['split']}{', ' + only if only else ''})")
     return (
-        "shortcut audit: file properties alone separate real from fake: "
-        + ", ".join(parts)
-        + "; the detector may learn them instead of the image content (see dataset/audit.json)"
+        f"shortcut audit: file properties alone separate real from fake: {', '.join(parts)}; the detector may learn "
+        "them instead of the image content (see dataset/audit.json)"
     )
 
 

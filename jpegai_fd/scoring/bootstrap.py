@@ -1,7 +1,6 @@
-"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised: resampled within
-each class by default (test splits are balanced by design); AUC and AP of all resamples from one
-``bincount`` of (resample, distinct score, class) cells, equal to scikit-learn's ties included.
-"""
+"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised: resampled within each class by
+default (test splits are balanced by design); AUC and AP of all resamples from one ``bincount`` of (resample, distinct
+score, class) cells, equal to scikit-learn's ties included."""
 
 from dataclasses import dataclass
 
@@ -29,11 +28,8 @@ def check_settings(n_resamples: int, level: float) -> None:
 
 def resample_draws(y_true: np.ndarray, n_resamples: int, seed: int, stratify: bool = True) -> np.ndarray:
     """(n_resamples, n_images) int64: the images each resample draws; ``stratify``: within each class."""
-    rng = np.random.default_rng(seed)
-    y_true = np.asarray(y_true)
-    pools = (
-        [np.flatnonzero(is_fake(y_true)), np.flatnonzero(~is_fake(y_true))] if stratify else [np.arange(len(y_true))]
-    )
+    rng, fake = np.random.default_rng(seed), is_fake(np.asarray(y_true))
+    pools = [np.flatnonzero(fake), np.flatnonzero(~fake)] if stratify else [np.arange(len(fake))]
     draws = [pool[rng.integers(0, len(pool), size=(n_resamples, len(pool)))] for pool in pools if len(pool)]
     return np.concatenate(draws, axis=1) if draws else np.zeros((n_resamples, 0), dtype=np.int64)
 
@@ -78,19 +74,17 @@ def bootstrap_intervals(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = 0.95,
-    stratify: bool = True,
 ) -> dict[str, Interval]:
-    """Point value and interval of accuracy (at ``threshold``), ROC AUC and AP (both classes only)."""
+    """Value and interval (classes resampled apart) of accuracy (at ``threshold``), ROC AUC and AP (two classes)."""
     check_settings(n_resamples, level)
     y_true, p_fake = np.asarray(y_true), np.asarray(p_fake, dtype=np.float64)
-    draws = resample_draws(y_true, n_resamples, seed, stratify)
+    draws = resample_draws(y_true, n_resamples, seed)
     correct = decide(p_fake, threshold) == y_true
     values = {"accuracy": (correct.mean(), correct[draws].mean(axis=1))}
     fake = is_fake(y_true)
     if fake.any() and (~fake).any():
         auc, ap = auc_ap_of_draws(np.vstack([np.arange(len(y_true)), draws]), y_true, p_fake)
-        values["roc_auc"] = (auc[0], auc[1:])  # row 0: every image once, the point value
-        values["average_precision"] = (ap[0], ap[1:])
+        values |= {"roc_auc": (auc[0], auc[1:]), "average_precision": (ap[0], ap[1:])}  # row 0: each image once
     tail = (1 - level) / 2 * 100
     return {
         name: Interval(float(point), *map(float, np.nanpercentile(dist, [tail, 100 - tail])))

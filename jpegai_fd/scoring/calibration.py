@@ -1,6 +1,5 @@
-"""Calibration of P(fake) (or the vote's share) on the validation images: ``CalibratedClassifierCV`` of a
-frozen score column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside).
-"""
+"""Calibration of P(fake) (or the vote's share) on the validation images: ``CalibratedClassifierCV`` of a frozen score
+column; Platt (``sigmoid``) on the logit or ``isotonic``, both keep the ranking (ties aside)."""
 
 import matplotlib
 
@@ -47,10 +46,8 @@ class Calibrator:
     def fit(self, y_true: np.ndarray, p_fake: np.ndarray) -> "Calibrator":
         fake = is_fake(y_true)
         if fake.all() or not fake.any():
-            raise UserError(
-                f"calibration needs real and fake validation images; got {int((~fake).sum())} real "
-                f"and {int(fake.sum())} fake"
-            )
+            real, fakes = int((~fake).sum()), int(fake.sum())
+            raise UserError(f"calibration needs real and fake validation images; got {real} real and {fakes} fake")
         frozen = FrozenEstimator(ScoreColumn().fit())
         # One "fold" of all images: a frozen model needs no folds, and 5 folds would need 5 images per class.
         every = np.arange(len(fake))
@@ -62,15 +59,11 @@ class Calibrator:
         return self.model_.predict_proba(np.asarray(p_fake, dtype=np.float64)[:, None])[:, 1]
 
 
-def calibration_change(
-    y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray, n_bins: int = ECE_BINS
-) -> dict[str, float]:
-    return {
-        "ece_before": expected_calibration_error(y_true, p_raw, n_bins),
-        "ece_after": expected_calibration_error(y_true, p_calibrated, n_bins),
-        "brier_before": brier_score(y_true, p_raw),
-        "brier_after": brier_score(y_true, p_calibrated),
+def calibration_change(y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray) -> dict[str, float]:
+    ece = {
+        f"ece_{when}": expected_calibration_error(y_true, p) for when, p in (("before", p_raw), ("after", p_calibrated))
     }
+    return ece | {"brier_before": brier_score(y_true, p_raw), "brier_after": brier_score(y_true, p_calibrated)}
 
 
 def reliability_figure(

@@ -35,12 +35,6 @@ def equal_error_rate(y_true: np.ndarray, p_fake: np.ndarray) -> float:
     return float(fpr[i - 1] + w * (fpr[i] - fpr[i - 1]))
 
 
-def tpr_at_fpr(y_true: np.ndarray, p_fake: np.ndarray, max_fpr: float) -> float:
-    """Share of fakes caught at the best real threshold (a ROC step) with false-alarm rate <= ``max_fpr``."""
-    fpr, tpr, _ = skm.roc_curve(is_fake(y_true), p_fake, drop_intermediate=False)
-    return float(tpr[fpr <= max_fpr + 1e-12].max())
-
-
 def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, float]:
     """``accuracy`` of the decisions (True: fake), and the per-class ones the split's classes allow."""
     fake = is_fake(y_true)
@@ -56,9 +50,7 @@ def decision_metrics(y_true: np.ndarray, fake_pred: np.ndarray) -> dict[str, flo
     return {k: float(v) for k, v in out.items()}
 
 
-def split_metrics(
-    y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5, n_bins: int = ECE_BINS
-) -> dict[str, float]:
+def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Unprefixed metrics at ``threshold`` (fake when P(fake) >= it); see :mod:`.evaluate` for the names."""
     y_true = np.asarray(y_true)
     p_fake = np.asarray(p_fake, dtype=np.float64)
@@ -70,7 +62,7 @@ def split_metrics(
     decided = decision_metrics(y_true, p_fake >= threshold)
     out = {
         "accuracy": decided.pop("accuracy"),
-        "ece": expected_calibration_error(y_true, p_fake, n_bins),
+        "ece": expected_calibration_error(y_true, p_fake),
         "brier": brier_score(y_true, p_fake),
         "n_real": (~fake).sum(),
         "n_fake": fake.sum(),
@@ -80,7 +72,8 @@ def split_metrics(
         out["roc_auc"] = skm.roc_auc_score(fake, p_fake)
         out["average_precision"] = skm.average_precision_score(fake, p_fake)
         out["eer"] = equal_error_rate(y_true, p_fake)
-        out.update({name: tpr_at_fpr(y_true, p_fake, fpr) for name, fpr in LOW_FPRS.items()})
+        fpr, tpr, _ = skm.roc_curve(fake, p_fake, drop_intermediate=False)  # fakes caught at a ROC step within budget
+        out.update({name: tpr[fpr <= max_fpr + 1e-12].max() for name, max_fpr in LOW_FPRS.items()})
     return {k: float(v) for k, v in out.items()}
 
 

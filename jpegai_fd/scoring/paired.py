@@ -1,7 +1,6 @@
-"""Paired comparisons of runs on the same test images: McNemar's test on the decisions (exact binomial
-below 25 discordant images, else chi-square with continuity correction) and a paired bootstrap of the
-ROC AUC difference. p-values are per comparison, not corrected for the number of runs in a table.
-"""
+"""Paired comparisons of runs on the same test images: McNemar's test on the decisions (exact binomial below 25
+discordant images, else chi-square with continuity correction) and a paired bootstrap of the ROC AUC difference.
+p-values are per comparison, not corrected for the number of runs in a table."""
 
 from dataclasses import asdict, dataclass
 
@@ -13,6 +12,7 @@ from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES, auc_ap_of_draws, chec
 from jpegai_fd.scoring.labels import is_fake
 
 EXACT_BELOW = 25
+LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,8 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
     if n < EXACT_BELOW:
         p = 1.0 if n == 0 else min(1.0, 2 * stats.binom.cdf(min(a_only, b_only), n, 0.5))
         return McNemar(a_only, b_only, None, float(p), "exact binomial")
-    statistic = (abs(a_only - b_only) - 1) ** 2 / n
-    return McNemar(
-        a_only, b_only, float(statistic), float(stats.chi2.sf(statistic, 1)), "chi-square, continuity-corrected"
-    )
+    statistic = float((abs(a_only - b_only) - 1) ** 2 / n)
+    return McNemar(a_only, b_only, statistic, float(stats.chi2.sf(statistic, 1)), "chi-square, continuity-corrected")
 
 
 @dataclass(frozen=True)
@@ -49,22 +47,16 @@ class AucDifference:
 
 
 def paired_auc_bootstrap(
-    y_true: np.ndarray,
-    p_fake_a: np.ndarray,
-    p_fake_b: np.ndarray,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-    level: float = 0.95,
-    stratify: bool = True,
+    y_true: np.ndarray, p_fake_a: np.ndarray, p_fake_b: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> AucDifference:
-    """Percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
-    check_settings(n_resamples, level)
+    """95% percentile interval of AUC(A) - AUC(B) over resamples that draw the same images for A and B."""
+    check_settings(n_resamples, LEVEL)
     fake = is_fake(y_true)
-    draws = resample_draws(np.asarray(y_true), n_resamples, seed, stratify)
+    draws = resample_draws(np.asarray(y_true), n_resamples, seed)
     auc_a, _ = auc_ap_of_draws(draws, y_true, p_fake_a)
     auc_b, _ = auc_ap_of_draws(draws, y_true, p_fake_b)
     diff = (auc_a - auc_b)[np.isfinite(auc_a - auc_b)]
-    tail = (1 - level) / 2 * 100
+    tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(diff, [tail, 100 - tail])
     # The share of resampled differences on the far side of zero, both tails; at least 1/(B+1).
     p = min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean()))
@@ -89,12 +81,8 @@ def compare_to_best(
     rows = []
     for name in sorted(runs, key=lambda k: (k != best, -aucs[k])):
         run = runs[name]
-        row = {
-            "name": name,
-            "roc_auc": aucs[name],
-            "accuracy": float((run["y_pred"] == y_true).mean()),
-            "is_best": name == best,
-        }
+        row = {"name": name, "roc_auc": aucs[name], "accuracy": float((run["y_pred"] == y_true).mean())}
+        row["is_best"] = name == best
         if name != best:
             test = mcnemar(runs[best]["y_pred"] == y_true, run["y_pred"] == y_true)
             diff = paired_auc_bootstrap(y_true, runs[best]["p_fake"], run["p_fake"], n_resamples, seed)

@@ -1,8 +1,7 @@
 """Talking to a tracking URI: fail fast when a server is down, and keep retries short.
 
-MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all); a job whose
-server died should save its results and end, so the defaults here are short (a user's own
-``MLFLOW_HTTP_REQUEST_*`` variables win)."""
+MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all); a job whose server died should
+save its results and end, so the defaults here are short (a user's own ``MLFLOW_HTTP_REQUEST_*`` variables win)."""
 
 import operator
 import os

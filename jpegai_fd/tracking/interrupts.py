@@ -18,10 +18,10 @@ PREFIX = "interrupted by "
 _previous_hook = sys.unraisablehook
 
 
-def _interrupt(signum, frame, ignore=SIGNALS) -> None:
+def _interrupt(signum, frame, ignore=SIGNALS, why: str = "") -> None:
     for s in ignore:
         signal.signal(s, signal.SIG_IGN)
-    raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}")
+    raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}{why}")
 
 
 def _fatal(handler):
@@ -33,11 +33,8 @@ def _fatal(handler):
     def handle(signum, frame) -> None:
         try:
             handler(signum, frame)
-        except (Exception, SystemExit) as exc:  # re-raised below as the interrupt that ends the job
-            for s in SIGNALS:
-                signal.signal(s, signal.SIG_IGN)
-            why = exc if isinstance(exc, Exception) else "requeued"
-            raise KeyboardInterrupt(f"{PREFIX}{signal.Signals(signum).name}: {why}") from exc
+        except (Exception, SystemExit) as exc:  # noqa: BLE001  (_interrupt raises it as the interrupt that ends the job)
+            _interrupt(signum, frame, why=f": {exc if isinstance(exc, Exception) else 'requeued'}")
 
     return handle
 

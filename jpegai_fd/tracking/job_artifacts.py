@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # jobs run headless, often several at once
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.metrics import auc, roc_curve
+from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, auc, roc_curve
 
 from jpegai_fd.datasets.manifest import hash_memo, manifest_csv
 from jpegai_fd.features import COMPONENT_ARRAYS
@@ -24,30 +24,25 @@ def confusion_figure(confusion: dict, title: str):
     """Two heat maps of a :func:`jpegai_fd.scoring.evaluate.confusion` dict: counts, and shares per true class."""
     cm = np.asarray(confusion["matrix"], dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    labels = confusion["labels"]
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), dpi=100)
-    for ax, values, name in ((axes[0], cm, "counts"), (axes[1], share, "normalised (per true class)")):
-        scale = values / max(values.max(), 1e-12)
-        ax.imshow(scale, cmap="Blues", vmin=0, vmax=1)
-        ax.set(xticks=range(len(labels)), xticklabels=labels, yticks=range(len(labels)), yticklabels=labels)
-        ax.set(xlabel="predicted", ylabel="true")
+    for ax, values, fmt, name in (
+        (axes[0], cm, ".0f", "counts"),
+        (axes[1], share, ".1%", "normalised (per true class)"),
+    ):
+        ConfusionMatrixDisplay(values, display_labels=confusion["labels"]).plot(
+            ax=ax, cmap="Blues", values_format=fmt, colorbar=False
+        )
         ax.set_title(name, fontsize=9)
-        for (i, j), v in np.ndenumerate(values):
-            text = f"{int(v)}" if values is cm else f"{v:.1%}"
-            ax.text(j, i, text, ha="center", va="center", color="white" if scale[i, j] > 0.5 else "black")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str):
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, title: str):
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.3f}")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (real called fake)")
-    ax.set_ylabel("true positive rate (fake detected)")
+    RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=auc(fpr, tpr)).plot(ax=ax, plot_chance_level=True)
+    ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake detected)")
     ax.set_title(title, fontsize=8)
-    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -78,21 +73,12 @@ def importance_figure(parts: dict, title: str):
 def curves_figure(curves: dict[str, list[float]], title: str):
     """Loss curves on the left axis, accuracy curves (names containing 'acc') on the right one."""
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
-    acc_ax = None
-    for name, values in curves.items():
-        if "acc" in name:
-            acc_ax = acc_ax or ax.twinx()
-            acc_ax.plot(values, "--", label=name)
-        else:
-            ax.plot(values, label=name)
-    ax.set(xlabel="epoch / round", ylabel="loss")
-    handles = ax.get_legend_handles_labels()
-    if acc_ax is not None:
-        acc_ax.set_ylabel("accuracy")
-        more = acc_ax.get_legend_handles_labels()
-        handles = (handles[0] + more[0], handles[1] + more[1])
-    ax.legend(*handles, fontsize=7)
-    ax.set_title(title, fontsize=8)
+    table = pd.DataFrame({name: pd.Series(values) for name, values in curves.items()})
+    accuracy = [name for name in curves if "acc" in name]
+    table.plot(ax=ax, secondary_y=accuracy, xlabel="epoch / round", title=title, fontsize=7)
+    ax.set_ylabel("loss")
+    if accuracy:
+        ax.right_ax.set_ylabel("accuracy")
     fig.tight_layout()
     return fig
 
@@ -129,11 +115,9 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
     positive = np.asarray(y_true) == FAKE
     if 0 < positive.sum() < positive.size:
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
-        run.log_dict(
-            {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": np.nan_to_num(thresholds, posinf=1e308).tolist()},
-            "roc_curve.json",
-        )
-        run.log_figure(roc_figure(fpr, tpr, auc(fpr, tpr), title), "figures/roc_curve.png")  # the area of this curve
+        thresholds = np.nan_to_num(thresholds, posinf=1e308)
+        run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thresholds.tolist()}, "roc_curve.json")
+        run.log_figure(roc_figure(fpr, tpr, title), "figures/roc_curve.png")
 
 
 def tree_importances(model) -> np.ndarray | None:
@@ -178,9 +162,8 @@ def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_l
     if importances is None:
         return
     parts = split_importances(importances, shapes, whole_latents)
-    run.log_dict(
-        {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}, "feature_importance.json"
-    )
+    as_lists = {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}
+    run.log_dict(as_lists, "feature_importance.json")
     run.log_figure(importance_figure(parts, title), "figures/feature_importance.png")
 
 

@@ -59,8 +59,7 @@ def open_parent(tracking: TrackingSettings, overrides: list[str], sweep_dir: Pat
 
 
 def close_parent(parent: ParentRun, counts: Counter) -> bool:
-    """End the parent run with its jobs' outcome counts; False when the server could not be told
-    (``jpegai_fd.cli.sync`` closes it later)."""
+    """End the parent run with its jobs' outcome counts; False: the server was not told (``cli.sync`` closes it)."""
     try:
         end_parent(parent.client, parent.run_id, counts, sweep_status(counts))
     except Exception as exc:  # noqa: BLE001  (any tracking failure: the results stay on disk)
@@ -79,9 +78,8 @@ def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
     try:
         end_running_children(parent.client, parent.experiment_id, parent.run_id, "KILLED", interrupts.reason(exc))
         parent.client.set_tag(parent.run_id, "error", interrupts.reason(exc))
-        end_parent(
-            parent.client, parent.run_id, Counter(o["status"] for o in read_outcomes(parent.sweep_dir)), "KILLED"
-        )
+        counts = Counter(o["status"] for o in read_outcomes(parent.sweep_dir))
+        end_parent(parent.client, parent.run_id, counts, "KILLED")
     except Exception as err:  # noqa: BLE001  (server gone too: jpegai_fd.cli.sync ends the runs later)
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     return None

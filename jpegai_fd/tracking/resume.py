@@ -37,8 +37,7 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
 
 
 def resume_finished(tracking: TrackingSettings, record: JobRecord, place: JobPlace) -> dict[str, float] | None:
-    """With an identical finished run: ``results.json`` (status skipped), the outcome for the sweep, and
-    the run's ``test/*`` metrics; else None."""
+    """With an identical finished run: ``results.json`` (skipped), the sweep's outcome and its ``test/*`` metrics."""
     check_tracking_uri(tracking.uri)
     client = MlflowClient(tracking.uri)
     exp = client.get_experiment_by_name(tracking.experiment)

@@ -70,10 +70,8 @@ def log_extras(run, plan, result, cache: str) -> dict[str, float]:
         if e.group == "eval":
             run.log_text(manifest_csv(e.split, e.latents, memo), f"dataset/{file}_manifest.csv")
     if plan.conditions:
-        described = {
-            n: {"kind": c.name, "strength": c.key_params()[0][1] if c.key_params() else None, **c.describe()}
-            for n, c in plan.conditions.items()
-        }
+        strength = {n: c.key_params()[0][1] if c.key_params() else None for n, c in plan.conditions.items()}
+        described = {n: {"kind": c.name, "strength": strength[n], **c.describe()} for n, c in plan.conditions.items()}
         run.log_text(json.dumps(described, indent=2, default=str), "robustness/conditions.json")
     rows = report.entry_rows(result.entries)
     run.log_text(rows.to_csv(index=False), "extra/table.csv")

@@ -11,6 +11,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from tabulate import tabulate
+
 FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
@@ -20,14 +22,6 @@ DEFAULT_UI = "http://127.0.0.1:5000"
 
 def experiment_url(base: str, experiment_id: str) -> str:
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}?workflowType=machine_learning"
-
-
-def where_to_look(tracking_uri: str, experiment_id: str) -> str:
-    """One line: the UI address of the experiment; for a database URI, the command that serves it first."""
-    if tracking_uri.startswith(("http://", "https://")):
-        return f"UI: {experiment_url(tracking_uri, experiment_id)}"
-    backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
-    return f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}"
 
 
 def open_hint(base: str, experiment: str = "jpegai_fd") -> str:
@@ -53,13 +47,8 @@ def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
     return sorted(found, key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0, item[0]))
 
 
-def _cell(value, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc,
-    total and tuning seconds, status."""
+def summary_table(results: list[tuple[str, dict]]) -> str:
+    """Columns: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc, time_s, tune_s, status."""
     factors = [r.get("factors", {}) for _, r in results]
     varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
         f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
@@ -68,23 +57,11 @@ def summary_rows(results: list[tuple[str, dict]]) -> tuple[list[str], list[list[
     rows = []
     for (job, r), fs in zip(results, factors):
         metrics, timings = r.get("metrics", {}), r.get("timings", {})
-        scores = [_cell(metrics.get(f"test/{m}")) for m in ("accuracy", "accuracy_at_valid", "roc_auc")]
-        seconds = [_cell(sum(timings.values()) if timings else None, 1), _cell(timings.get("time/tune_s"), 1)]
-        rows.append([job, *[str(fs.get(f, "?")) for f in varying], *scores, *seconds, str(r.get("status", "?"))])
-    return header, rows
-
-
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """Plain-text columns; a column of numbers (``-`` for none) is right-aligned, header included."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    numeric = [
-        bool(rows) and all(r[i] == "-" or r[i].replace(".", "", 1).isdigit() for r in rows) for i in range(len(header))
-    ]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, numeric)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+        scores = [metrics.get(f"test/{m}") for m in ("accuracy", "accuracy_at_valid", "roc_auc")]
+        seconds = [sum(timings.values()) if timings else None, timings.get("time/tune_s")]
+        rows.append([job, *[fs.get(f, "?") for f in varying], *scores, *seconds, r.get("status", "?")])
+    digits = ["g"] * (1 + len(varying)) + [".3f"] * 3 + [".1f"] * 2 + ["g"]
+    return tabulate(rows, header, floatfmt=digits, numalign="right", missingval="-")
 
 
 def sweep_summary(
@@ -96,18 +73,17 @@ def sweep_summary(
 ) -> str:
     results = job_results(sweep_dir)
     counts = Counter(r.get("status", "?") for _, r in results)
-    parts = [
-        f"sweep finished: {len(results)} jobs ("
-        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        + f"), folder {sweep_dir}",
-        format_table(*summary_rows(results)),
-    ]
+    states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    parts = [f"sweep finished: {len(results)} jobs ({states}), folder {sweep_dir}", summary_table(results)]
     if parent_run_id:
         uri = "" if tracking_uri in (None, "sqlite:///mlflow.db") else f" --tracking-uri {tracking_uri}"
         name = "" if experiment == "jpegai_fd" else f" --experiment {experiment}"
         parts.append(f"report: python -m jpegai_fd.report{uri}{name} --sweep {parent_run_id}")
-    if tracking_uri and experiment_id:
-        parts.append(where_to_look(tracking_uri, experiment_id))
+    if tracking_uri and experiment_id and tracking_uri.startswith(("http://", "https://")):
+        parts.append(f"UI: {experiment_url(tracking_uri, experiment_id)}")
+    elif tracking_uri and experiment_id:  # a database: the command that serves it first
+        backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
+        parts.append(f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}")
     return "\n".join(parts)
 
 

@@ -20,11 +20,10 @@ class PrunerSettings:
 
 @dataclass(frozen=True)
 class TuningSettings:
-    """``n_trials``: the study's total (0: no search); ``timeout``: seconds, or None; ``cv_folds``:
-    folds grouped by image; ``scoring``: a scikit-learn scorer name; ``storage``: None (in memory) or
-    a URL of an Optuna storage (resumed and shared); ``heartbeat_s``: the heartbeat of sqlite and
-    postgresql storages; ``study_name``: None (the job's own) or a name; ``pruner``: see
-    :class:`PrunerSettings`."""
+    """``n_trials``: the study's total (0: no search); ``timeout``: seconds, or None; ``cv_folds``: folds grouped by
+    image; ``scoring``: a scikit-learn scorer name; ``storage``: None (in memory) or a URL of an Optuna storage (resumed
+    and shared); ``heartbeat_s``: the heartbeat of sqlite and postgresql storages; ``study_name``: None (the job's own)
+    or a name; ``pruner``: see :class:`PrunerSettings`."""
 
     n_trials: Annotated[int, pydantic.Field(ge=0)]
     timeout: Annotated[float, pydantic.Field(gt=0)] | None

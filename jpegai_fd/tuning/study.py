@@ -1,9 +1,8 @@
-"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
-``tuning.n_trials`` is the study's total: with ``tuning.storage`` a rerun runs only the missing trials
-and any number of processes share one study. ``MaxTrialsCallback`` checks after a trial, so W workers
-end with between ``n_trials`` and ``n_trials + W - 1`` trials. Storage: an RDB URL (heartbeats: a dead
-worker's trial fails after 3 missed beats) or ``journal://PATH`` (one append-only file, no heartbeat).
-"""
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds. ``tuning.n_trials`` is
+the study's total: with ``tuning.storage`` a rerun runs only the missing trials and any number of processes share one
+study. ``MaxTrialsCallback`` checks after a trial, so W workers end with between ``n_trials`` and ``n_trials + W - 1``
+trials. Storage: an RDB URL (heartbeats: a dead worker's trial fails after 3 missed beats) or ``journal://PATH`` (one
+append-only file, no heartbeat)."""
 
 import logging
 import os
@@ -106,8 +105,7 @@ def run_trials(
 
 def wait_for_running(study: optuna.Study, timeout: float | None, poll_s: float = 1.0) -> None:
     """Block until no trial of ``study`` runs (failing stale ones): Optuna cannot wait for other processes."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last_log = time.monotonic()
+    deadline, last_log = None if timeout is None else time.monotonic() + timeout, time.monotonic()
     while True:
         with warnings.catch_warnings(**QUIET):
             optuna.storages.fail_stale_trials(study)  # no-op for storages without heartbeat
@@ -185,11 +183,8 @@ def _objective(classifier: Classifier, features: FeatureSet, folds, scoring: str
 def no_trial_completed(study: optuna.Study, timeout: float | None) -> UserError:
     states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
     errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
-    why = (
-        f"first error: {errors[0]}"
-        if errors
-        else (f"tuning.timeout={timeout}s passed first" if timeout is not None else "no error recorded")
-    )
+    why = f"tuning.timeout={timeout}s passed first" if timeout is not None else "no error recorded"
+    why = f"first error: {errors[0]}" if errors else why
     return UserError(
         f"no trial of the search completed ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}; "
         f"{why}); check classifier.estimator and classifier.search_space, or set tuning.n_trials=0 "
@@ -205,16 +200,10 @@ def tune(
         why = "tuning.n_trials=0" if tuning.n_trials == 0 else "classifier.search_space is empty"
         return TuningResult({}, float("nan"), pd.DataFrame(), untuned=why)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our log says why a trial failed, in one line
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=open_storage(tuning.storage, tuning.heartbeat_s),
-        direction="maximize",
-        sampler=sampler(seed),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=tuning.pruner.n_startup_trials, n_warmup_steps=tuning.pruner.n_warmup_steps
-        ),
-        load_if_exists=True,
-    )
+    pruner = optuna.pruners.MedianPruner(tuning.pruner.n_startup_trials, tuning.pruner.n_warmup_steps)
+    storage = open_storage(tuning.storage, tuning.heartbeat_s)
+    kwargs = {"direction": "maximize", "sampler": sampler(seed), "pruner": pruner, "load_if_exists": True}
+    study = optuna.create_study(study_name=study_name, storage=storage, **kwargs)
     if not study.get_trials(deepcopy=False):  # trial 0 = the fixed parameters: tuning never ends below them in CV
         study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
     already = counted(study)

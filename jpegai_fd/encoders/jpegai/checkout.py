@@ -1,9 +1,8 @@
-"""Checks on a reference-software installation and its weights before any worker starts, each failing
-with a one-line fix. Weight files are checked first because the software's loader silently keeps random
-weights for a missing one; which files a profile loads was measured by logging every
-``Downloader.get_file_path`` call of the IS version (the worker logs them at every start, the adapter
-compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for ``high``).
-"""
+"""Checks on a reference-software installation and its weights before any worker starts, each failing with a one-line
+fix. Weight files are checked first because the software's loader silently keeps random weights for a missing one; which
+files a profile loads was measured by logging every ``Downloader.get_file_path`` call of the IS version (the worker logs
+them at every start, the adapter compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for
+``high``)."""
 
 import hashlib
 import json
@@ -19,10 +18,7 @@ from jpegai_fd.errors import UserError
 
 log = logging.getLogger(__name__)
 SUPPORTED_VERSIONS = ("IS",)
-EXTENSIONS = (
-    "src/codec/entropy_coding/lib_wrappers/mans/ans",
-    "src/codec/entropy_coding/lib_wrappers/direct/ec_direct",
-)
+EXTENSIONS = tuple(f"src/codec/entropy_coding/lib_wrappers/{name}" for name in ("mans/ans", "direct/ec_direct"))
 CFG_SKIP = ("cfg/betas/",)  # what the software itself writes under cfg/ (the rate search's betas lists)
 BETAS = ("0.002", "0.012", "0.075", "0.5")  # the 4 base models
 POST_FILTER_DIR = "eICCI_bophop_2d020448_20240229"

@@ -1,10 +1,9 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)),
-plus with ``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log``
-int32, ``z_hat`` int8 at ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). Images that fail twice
-are flagged in ``failed`` (N,) bool with zero latents.
-"""
+Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)), plus with
+``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log`` int32, ``z_hat`` int8 at
+ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). Images that fail twice are flagged in ``failed`` (N,) bool with
+zero latents."""
 
 import hashlib
 import itertools
@@ -40,7 +39,7 @@ class JPEGAIEncoder:
     @classmethod
     def from_keys(cls, name: str = "jpegai", **keys) -> "JPEGAIEncoder":
         """The ``_target_`` of ``conf/encoder/jpegai.yaml``: its keys, checked (nothing is run or read)."""
-        return cls(JPEGAISettings(**keys), name)
+        return cls(JPEGAISettings.checked(**keys), name)
 
     def prepare(self) -> None:
         """Check the installation and the weights once (one-line UserErrors), before any work."""
@@ -132,12 +131,9 @@ class JPEGAIEncoder:
             self._pool = pool  # only a started and verified pool is kept: a failed start is retried whole
             self.stats["start_seconds"] = pool.start_seconds
             about = [infos[0].get(k) for k in ("version", "python", "torch", "device")]
-            log.info(
-                "JPEG AI: %d worker(s) ready in %.1f s (software %s, python %s, torch %s, device %s, "
-                "fast path %s, logs in %s)",
-                *(len(infos), pool.start_seconds, *about, "on" if self.settings.fast_path else "off"),
-                self.settings.log_dir,
-            )
+            about += ["on" if self.settings.fast_path else "off", self.settings.log_dir]
+            what = "software %s, python %s, torch %s, device %s, fast path %s, logs in %s"
+            log.info(f"JPEG AI: %d worker(s) ready in %.1f s ({what})", len(infos), pool.start_seconds, *about)
         return self._pool
 
     def _verify_requested(self, requested: list) -> None:
@@ -145,10 +141,8 @@ class JPEGAIEncoder:
         missing = sorted(f"{m}/{f}" for m, f, found in requested if not found)
         unexpected = sorted({f"{m}/{f}" for m, f, _ in requested} - set(self.checkout.weight_files))
         if unexpected:
-            log.warning(
-                "JPEG AI asked for weight files not in the adapter's list for profile %s: %s",
-                *(self.settings.profile, ", ".join(unexpected)),
-            )
+            what = (self.settings.profile, ", ".join(unexpected))
+            log.warning("JPEG AI asked for weight files not in the adapter's list for profile %s: %s", *what)
         if missing and not self.settings.allow_missing_weights:
             raise UserError(
                 f"the JPEG AI software asked for weight files missing from '{self.settings.models_dir}': "
@@ -161,7 +155,6 @@ class JPEGAIEncoder:
 
 
 def _close_pool(state: dict) -> None:
-    pool = state.pop("_pool", None)
-    state["_pool"] = None
+    pool, state["_pool"] = state.get("_pool"), None
     if pool is not None:
         pool.close()

@@ -1,11 +1,10 @@
 """Long-lived worker subprocesses (``worker_side/jpegai_worker.py``) and the pool that shares a batch.
 
-Each worker start copies the software's ``cfg/`` (its rate search rewrites it) into the worker's own
-folder and sets ``CUDA_VISIBLE_DEVICES`` (read once, at init); models load once per start. Images go one
-at a time to whichever worker is free (per-image times vary ~10x in search mode). A worker that dies or
-hangs (:class:`WorkerCrash`) is restarted and its image retried once, as is an image the software raised
-on (:class:`ImageFailed`); an image that fails twice is listed as failed and the batch goes on.
-"""
+Each worker start copies the software's ``cfg/`` (its rate search rewrites it) into the worker's own folder and sets
+``CUDA_VISIBLE_DEVICES`` (read once, at init); models load once per start. Images go one at a time to whichever worker
+is free (per-image times vary ~10x in search mode). A worker that dies or hangs (:class:`WorkerCrash`) is restarted and
+its image retried once, as is an image the software raised on (:class:`ImageFailed`); an image that fails twice is
+listed as failed and the batch goes on."""
 
 import contextlib
 import logging
@@ -148,12 +147,9 @@ class WorkerProcess:
         """Latents of one (H, W, 3) uint8 image: (meta, {"y/model_y": (C,h,w), ...})."""
         if self.proc is None or self.proc.poll() is not None:
             raise WorkerCrash("worker is not running")
+        request = {"op": "encode", "index": index, "bpp": int(bpp), "key": key}
         try:
-            write_message(
-                self.proc.stdin,
-                {"op": "encode", "index": index, "bpp": int(bpp), "key": key},
-                {"image": np.ascontiguousarray(image, dtype=np.uint8)},
-            )
+            write_message(self.proc.stdin, request, {"image": np.ascontiguousarray(image, dtype=np.uint8)})
         except (BrokenPipeError, OSError) as exc:
             raise WorkerCrash(f"worker pipe closed ({exc})") from exc
         reply, arrays = self._receive(self.settings.image_timeout_s)
@@ -195,9 +191,8 @@ class WorkerPool:
             list(ex.map(batch.drain, self.workers))
         if batch.fatal:
             raise batch.fatal[0]
-        for i in range(len(images)):  # left over only when every worker died for good
-            if batch.arrays[i] is None and i not in batch.failed:
-                batch.failed[i] = "not processed"
+        # Left over only when every worker died for good.
+        batch.failed = {i: "not processed" for i, a in enumerate(batch.arrays) if a is None} | batch.failed
         return batch
 
 
@@ -224,11 +219,8 @@ class BatchResult:
                 meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i])
             except (WorkerCrash, ImageFailed) as exc:  # requeue once, restart a crashed worker
                 crashed = isinstance(exc, WorkerCrash)
-                what = "crashed the worker" if crashed else "failed"
-                log.warning(
-                    "JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)",
-                    *(worker.slot, self.keys[i], self.attempts[i], what, exc, worker.log),
-                )
+                what = (worker.slot, self.keys[i], self.attempts[i], "crashed the worker" if crashed else "failed")
+                log.warning("JPEG AI worker %d: image %s attempt %d %s: %s (log: %s)", *what, exc, worker.log)
                 if self.attempts[i] < ATTEMPTS:
                     self.todo.append(i)
                 else:

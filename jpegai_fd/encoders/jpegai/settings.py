@@ -1,38 +1,15 @@
-"""The ``encoder=jpegai`` settings: ``encoder.*`` keys checked (a UserError naming the key) before any work.
-
-Checked by hand, not by pydantic: Hydra builds the encoder, so no caller turns a ValidationError into
-the one-line message.
-"""
+"""The ``encoder=jpegai`` settings: ``encoder.*`` keys checked (a UserError naming the key) before any work."""
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from jpegai_fd.errors import UserError
 
-PROFILES = ("simple", "base", "high")  # cfg/profiles/<profile>.json
-TOOLS = ("on", "off")  # cfg/tools_<tools>.json
-RATE_MODES = ("search", "table")
 TABLE_RATES = (12, 25, 50, 75, 100)  # the software's default target_bpps (cfg/pipeline.json)
-CHROMA = ("444", "420")
-
-
-def _invalid(key: str, value, words: str) -> UserError:
-    return UserError(f"invalid value for 'encoder.{key}': {value!r}; {words}")
-
-
-def _choice(key: str, value, allowed) -> str:
-    text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
-    if text not in allowed:
-        raise _invalid(key, value, f"allowed values: {', '.join(allowed)}")
-    return text
-
-
-def _seconds(key: str, t) -> float:
-    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-        raise _invalid(key, t, "use a positive number of seconds")
-    return float(t)
 
 
 def _devices(value) -> tuple[str, ...]:
@@ -41,67 +18,68 @@ def _devices(value) -> tuple[str, ...]:
     if items == ["cpu"]:
         return ("cpu",)
     if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items):
-        raise _invalid("device", value, "use cpu, a GPU index (0) or a list ([0,1])")
+        raise ValueError("use cpu, a GPU index (0) or a list ([0,1])")
     return tuple(str(i) for i in items)
 
 
-def _path(value) -> Path | None:
-    return Path(value).expanduser().resolve() if value else None
+Resolved = Annotated[Path | None, BeforeValidator(lambda v: Path(v).expanduser().resolve() if v else None)]
 
 
-@dataclass(frozen=True)
-class JPEGAISettings:
+def _choice(*allowed: str):
+    """One of ``allowed``, written as YAML may read it (on: True, 444: an int)."""
+    return Annotated[Literal[allowed], BeforeValidator(lambda v: {True: "on", False: "off"}.get(v, str(v)))]
+
+
+Count = Annotated[int, Field(strict=True, ge=1)]
+Seconds = Annotated[float, Field(strict=True, gt=0)]
+
+
+class JPEGAISettings(BaseModel):
     """The keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written), checked and
-    normalised on construction: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
+    normalised: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
 
-    root: Path | None  # None: not configured (refused before any work by the installation check)
-    models_dir: Path | None  # null = <root>/models
-    python: str | None  # null = this interpreter
-    profile: str
-    tools: str
+    model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
+
+    root: Resolved  # None: not configured (refused before any work by the installation check)
+    models_dir: Resolved  # null = <root>/models
+    python: Annotated[str, BeforeValidator(lambda v: str(v or sys.executable))]  # null = this interpreter
+    profile: _choice("simple", "base", "high")  # cfg/profiles/<profile>.json
+    tools: _choice("on", "off")  # cfg/tools_<tools>.json
     extra_cfg: tuple[str, ...]
     overrides: tuple[str, ...]
-    rate_mode: str
-    chroma: str
-    device: tuple[str, ...]
-    num_workers: int | None  # null = one per core on CPU, one per listed GPU
-    threads_per_worker: int  # torch threads: latents depend on it (at ~1e-7), never on num_workers
+    rate_mode: _choice("search", "table")
+    chroma: _choice("444", "420")
+    device: Annotated[tuple[str, ...], BeforeValidator(_devices)]
+    num_workers: Count | None  # null = one per core on CPU, one per listed GPU
+    threads_per_worker: Count  # torch threads: latents depend on it (at ~1e-7), never on num_workers
     allow_missing_weights: bool
     keep_extras: bool
-    fast_path: bool
-    image_timeout_s: float
-    start_timeout_s: float
-    log_dir: Path
-    work_dir: Path | None
+    fast_path: StrictBool
+    image_timeout_s: Seconds
+    start_timeout_s: Seconds
+    log_dir: Resolved
+    work_dir: Resolved
 
-    def __post_init__(self):
-        def put(key, value):
-            object.__setattr__(self, key, value)
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, keys: dict) -> dict:
+        return {**keys, "models_dir": keys.get("models_dir") or (keys.get("root") and Path(keys["root"]) / "models")}
 
-        for key in ("extra_cfg", "overrides"):
-            if not isinstance(getattr(self, key), (list, tuple)):
-                raise _invalid(key, getattr(self, key), "it must be a list")
-            put(key, tuple(str(c) for c in getattr(self, key)))
-        for key in ("image_timeout_s", "start_timeout_s"):
-            put(key, _seconds(key, getattr(self, key)))
-        put("device", _devices(self.device))
+    @model_validator(mode="after")
+    def _workers(self) -> "JPEGAISettings":
         if self.num_workers is None:
-            put("num_workers", (os.cpu_count() or 1) if self.device == ("cpu",) else len(self.device))
-        root = _path(self.root)
-        put("root", root)
-        put("models_dir", _path(self.models_dir) or (root and root / "models"))
-        put("python", str(self.python or sys.executable))
-        for key, allowed in (("profile", PROFILES), ("tools", TOOLS), ("rate_mode", RATE_MODES), ("chroma", CHROMA)):
-            put(key, _choice(key, getattr(self, key), allowed))
-        for key in ("num_workers", "threads_per_worker"):
-            if not isinstance(n := getattr(self, key), int) or isinstance(n, bool) or n < 1:
-                raise _invalid(key, n, "it must be an integer >= 1")
-        if not isinstance(self.fast_path, bool):
-            raise _invalid("fast_path", self.fast_path, "use true or false")
-        put("allow_missing_weights", bool(self.allow_missing_weights))
-        put("keep_extras", bool(self.keep_extras))
-        put("log_dir", _path(self.log_dir))
-        put("work_dir", _path(self.work_dir))
+            self.__dict__["num_workers"] = (os.cpu_count() or 1) if not self.on_gpu else len(self.device)
+        return self
+
+    @classmethod
+    def checked(cls, **keys) -> "JPEGAISettings":
+        """The settings from the ``encoder.*`` keys; a bad value is a one-line UserError naming its key."""
+        try:
+            return cls(**keys)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key, words = ".".join(map(str, err["loc"][:1])), err["msg"].removeprefix("Value error, ")
+            raise UserError(f"invalid value for 'encoder.{key}': {err['input']!r}; {words}") from None
 
     @property
     def cfg_files(self) -> list[str]:

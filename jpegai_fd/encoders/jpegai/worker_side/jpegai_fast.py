@@ -1,13 +1,11 @@
 """The latents-only fast path: wrappers put around the reference software's objects at run time.
 
-Runs inside the software's interpreter (standard library and torch only; none of its code is copied).
-Per image the rate search codes with each of the 4 base models, bisects the rate offset of the closest
-and codes once more: 6 analysis runs for 4 distinct results, and hyper-decoders rerun on an unchanged
-``z_hat``. ``ForwardMemo`` returns a copy of a pure net's stored output for an input equal under
-``torch.equal``. The search tests a candidate's distortion only against infinity (decided by its bits),
-so synthesis nets return zeros (the decoder side still runs: it writes ``y_hat`` and later state) and
-post-filters are skipped. Model, offset and latents stay those of the reference path, bit for bit.
-"""
+Runs inside the software's interpreter (standard library and torch only; none of its code is copied). Per image the rate
+search codes with each of the 4 base models, bisects the rate offset of the closest and codes once more: 6 analysis runs
+for 4 distinct results, and hyper-decoders rerun on an unchanged ``z_hat``. ``ForwardMemo`` returns a copy of a pure
+net's stored output for an input equal under ``torch.equal``. The search tests a candidate's distortion only against
+infinity (decided by its bits), so synthesis nets return zeros (the decoder side still runs: it writes ``y_hat`` and
+later state) and post-filters are skipped. Model, offset and latents stay those of the reference path, bit for bit."""
 
 import torch
 

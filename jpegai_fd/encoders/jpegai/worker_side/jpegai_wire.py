@@ -1,10 +1,9 @@
 """Message framing between the adapter and its workers: a JSON header, then raw array bytes.
 
-Runs on both sides, also in the software's interpreter (maybe Python 3.7, an old numpy): standard
-library, and numpy only for arrays, which travel as dtype, shape and C-order bytes, never pickles (numpy
-1 and 2 cannot read each other's). Frame: 8-byte big-endian header length, the UTF-8 JSON header (its
-"arrays" entry lists [name, dtype, shape] in order), then the bytes of each array in that order.
-"""
+Runs on both sides, also in the software's interpreter (maybe Python 3.7, an old numpy): standard library, and numpy
+only for arrays, which travel as dtype, shape and C-order bytes, never pickles (numpy 1 and 2 cannot read each other's).
+Frame: 8-byte big-endian header length, the UTF-8 JSON header (its "arrays" entry lists [name, dtype, shape] in order),
+then the bytes of each array in that order."""
 
 import json
 import struct

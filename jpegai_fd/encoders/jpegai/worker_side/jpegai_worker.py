@@ -1,12 +1,11 @@
 """JPEG AI worker: runs inside the reference software's interpreter and serves encode requests.
 
-Started by :mod:`jpegai_fd.encoders.jpegai.pool` as ``<python> jpegai_worker.py --root R --workdir W
---log L``; speaks ``jpegai_wire`` frames on private copies of stdin/stdout (fds 1 and 2 go to the log:
-the software prints ~20 lines per image, some from C++). ``W`` holds the worker's own ``cfg/`` copy:
-the software resolves paths against the working directory and its rate search rewrites a betas file.
-Requests: ``init`` -> ``ready`` | ``error``; ``encode`` -> ``result`` | ``failed``; ``stop`` -> ``bye``.
-Standard library, numpy and torch only (it may run on the software's Python 3.7): never jpegai_fd.
-"""
+Started by :mod:`jpegai_fd.encoders.jpegai.pool` as ``<python> jpegai_worker.py --root R --workdir W --log L``; speaks
+``jpegai_wire`` frames on private copies of stdin/stdout (fds 1 and 2 go to the log: the software prints ~20 lines per
+image, some from C++). ``W`` holds the worker's own ``cfg/`` copy: the software resolves paths against the working
+directory and its rate search rewrites a betas file. Requests: ``init`` -> ``ready`` | ``error``; ``encode`` ->
+``result`` | ``failed``; ``stop`` -> ``bye``. Standard library, numpy and torch only (it may run on the software's
+Python 3.7): never jpegai_fd."""
 
 import argparse
 import json
