@@ -18,17 +18,19 @@ from jpegai_fd.cli.server import MlflowServer
 from slurm_cluster import slurm_cluster  # noqa: F401  (a session fixture: the one-node SLURM cluster)
 
 
-def pytest_collection_modifyitems(items):
-    """Pins tests to one xdist worker (``--dist loadgroup``) where a shared fixture would otherwise run on both:
-    every test on the SLURM cluster (one cluster, whose 4 declared CPUs would oversubscribe 2 cores twice), and
-    the tests of a module-scoped fixture (a sweep run once per module, 20-60 s here, not once per worker)."""
-    for item in items:
-        defs = getattr(item, "_fixtureinfo", None)
-        scopes = {d.scope for fds in (defs.name2fixturedefs.values() if defs else ()) for d in fds}
-        if "slurm_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("slurm"))
-        elif "module" in scopes:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's ``--dist loadscope`` (a module's tests on one worker, in one stretch, so that a module-scoped
+    fixture, a sweep of 20-60 s here, runs once), with every test whose id names SLURM in one scope: one
+    cluster for the session, whose 4 declared CPUs would oversubscribe 2 cores twice. Hand-written because
+    xdist's own ``loadgroup`` marks are lost under pytest 9 (xdist 3.8 renames ``item._nodeid``, which pytest 9's
+    ``nodeid`` no longer reads)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "slurm" if "slurm" in nodeid else super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
 
 
 def free_port() -> int:
