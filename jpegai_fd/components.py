@@ -133,6 +133,11 @@ def check_compatible(parts: Components, bpp: int) -> None:
             check_grid(grid, f"the {grid[0]}x{grid[1]} latent grid at dataset.image_size={size}")
     except UserError as exc:
         raise Incompatible(str(exc)) from exc
+    if parts.classifier.file_properties and not parts.extras.empty:
+        raise Incompatible(
+            f"classifier={parts.classifier.name} scores the file properties of the job's own test split only; "
+            "remove eval, robustness and eval_bpp, or use a latent classifier"
+        )
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
         raise Incompatible(
             f"classifier={parts.classifier.name} reads whole latents and needs a preprocessing "

@@ -22,7 +22,7 @@ from jpegai_fd.components import Components
 from jpegai_fd.config import Settings
 from jpegai_fd.datasets import DatasetSplit
 from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras
-from jpegai_fd.features import FeatureSet, feature_set
+from jpegai_fd.features import FeatureSet, feature_set, file_feature_set
 from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.model.decision import choose_decision
@@ -95,8 +95,12 @@ def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> N
     input of the search or the fit."""
     stream = bool(getattr(parts.classifier, "stream_from_cache", False))
     for name, split in splits.items():
-        split.features = feature_set(
-            split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
+        split.features = (
+            file_feature_set(split.group, split.images)
+            if parts.classifier.file_properties
+            else feature_set(
+                split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
+            )
         )
 
 
@@ -145,6 +149,8 @@ def log_job(run, splits, parts, s: Settings, model, decision, scored) -> None:
     test, train = splits["test"], splits["train"]
     fixed_pred = np.where(scored.fixed_fake, 0, 1).astype(np.int8)  # at 0.5: the confusion matrix and ROC figure
     log_evaluation(run, test.labels, fixed_pred, 1.0 - scored.fixed_p_fake, run.name)
+    if parts.classifier.file_properties:  # a baseline of file properties: no latent importances, no latent detector
+        return
     shapes = latent_shapes(train.group, s.grid.component, s.grid.latent)
     log_importances(run, model, shapes, parts.preprocess.whole_latents, run.name)
     log_training_curves(run, model, parts.classifier.name)  # estimators with curves_ (lgbm, cnn)

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from jpegai_fd.errors import UserError
-from jpegai_fd.scoring.audit import audit_dataset, audit_tags, inspect_file
+from jpegai_fd.datasets.file_info import inspect_file
+from jpegai_fd.scoring.audit import audit_dataset, audit_tags
 
 
 def _noise(rng, size=32, smooth=False):

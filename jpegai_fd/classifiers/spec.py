@@ -12,7 +12,8 @@ from jpegai_fd.errors import UserError
 class Classifier:
     """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator; ``search_space``:
     {param: {type: int|float, low, high, log} or {type: categorical, choices}}; ``stream_from_cache``: cached
-    latents read batch by batch instead of the flatten matrix (cnn). Checked against the estimator when built."""
+    latents read batch by batch instead of the flatten matrix (cnn); ``file_properties``: trained on the image files'
+    properties instead of latents (the metadata baseline). Checked against the estimator when built."""
 
     def __init__(
         self,
@@ -21,14 +22,15 @@ class Classifier:
         search_space: dict | None = None,
         tuning_backend: Callable[..., Any] | None = None,
         stream_from_cache: bool = False,
+        file_properties: bool = False,
     ):
-        if not isinstance(stream_from_cache, bool):
-            raise UserError(
-                f"invalid value for 'classifier.stream_from_cache': {stream_from_cache!r}; use true or false"
-            )
+        for key, value in (("stream_from_cache", stream_from_cache), ("file_properties", file_properties)):
+            if not isinstance(value, bool):
+                raise UserError(f"invalid value for 'classifier.{key}': {value!r}; use true or false")
         self.name, self.estimator = name, estimator
         self.search_space = dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache
+        self.file_properties = file_properties
         fixed = estimator.keywords if isinstance(estimator, functools.partial) else {}
         check_classifier(self.estimator_class, fixed, self.search_space)
 

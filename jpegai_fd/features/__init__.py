@@ -5,6 +5,8 @@ import logging
 import numpy as np
 
 from jpegai_fd.cache.store import LatentGroup
+from jpegai_fd.datasets.file_info import property_matrix
+from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.features.matrix import FeatureSet
@@ -44,4 +46,12 @@ def feature_set(
     return preprocess.features(arrays, labels, rows, train)
 
 
+def file_feature_set(group: LatentGroup, images: DatasetSplit) -> FeatureSet:
+    """The file properties of the images a latent classifier would score (done in the cache), in cache order."""
+    rows, path = np.flatnonzero(group.done_mask()), dict(zip(images.ids, images.paths))
+    X = property_matrix([path[i] for i in group.ids[rows]])
+    return FeatureSet(X, group.labels[rows].copy(), np.arange(len(rows)), len(rows), rows)
+
+
 __all__ = ["COMPONENT_ARRAYS", "FeatureSet", "Flatten", "MultiPatch", "Patches", "SinglePatch", "feature_set"]
+__all__ += ["file_feature_set"]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from jpegai_fd.extra_eval.report import CHANCE, cell, rate_chart, to_markdown
 from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
-from jpegai_fd.report.comparisons import Comparisons, write_comparisons
+from jpegai_fd.report.comparisons import NOT_ABOVE_BASELINE, Comparisons, write_comparisons
 from jpegai_fd.report.tables import AT_VALID, FALLBACK_NOTE, FIXED_RULE, SAME_AS_BEST, SOURCE, results_cells
 from jpegai_fd.report.tables import results_table, timing_pivot, timing_table, with_headline
 
@@ -88,6 +88,11 @@ def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> 
             f"on the AUC, both p >= {comparisons.alpha:g}; p-values per comparison, uncorrected); no mark: "
             "significantly different, or not comparable. Details and the runs not compared: comparisons.md."
         )
+        if comparisons.rows["above_baseline"].eq(False).any():
+            lines.append(
+                f"{NOT_ABOVE_BASELINE}: test ROC AUC not significantly above the file-property baseline's "
+                "(classifier=metadata) on the same images (paired bootstrap): the detector may rely on file properties."
+            )
     return "\n".join(f"- {line}" for line in lines) + "\n"
 
 

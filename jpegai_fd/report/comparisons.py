@@ -2,7 +2,9 @@
 
 Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their ``scores/test_scores.csv``; each is
 compared with its group's best (highest test ROC AUC) by :func:`jpegai_fd.scoring.paired.compare_to_best`. A run without
-the artifact or the tag is "not comparable": it keeps its cell, unmarked, and the files say why."""
+the artifact or the tag is "not comparable": it keeps its cell, unmarked, and the files say why. A latent run whose test
+AUC is not significantly above the file-property baseline's (``classifier=metadata``) on the same images is marked
+:data:`NOT_ABOVE_BASELINE` (``above_baseline`` false in the CSV): it may have learnt the files, not the images."""
 
 import tempfile
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from jpegai_fd.extra_eval.report import to_markdown
 from jpegai_fd.report.runs import TEST_MANIFEST
 from jpegai_fd.report.tables import SAME_AS_BEST, model_name, row_keys, shown_runs
 from jpegai_fd.scoring.bootstrap import DEFAULT_RESAMPLES
-from jpegai_fd.scoring.paired import align_runs, compare_to_best
+from jpegai_fd.scoring.paired import align_runs, compare_to_best, paired_auc_bootstrap
 from jpegai_fd.scoring.per_image import read_scores_csv
 
 SCORES_ARTIFACT = "scores/test_scores.csv"
@@ -24,6 +26,7 @@ NO_SCORES = f"no {SCORES_ARTIFACT} artifact (logged before per-image scores)"
 ALPHA = 0.05
 BEST, SAME, DIFFERENT = "best", "not significant", "significant"
 ALONE, NOT_COMPARABLE = "only run on its test images", "not comparable"
+BASELINE, NOT_ABOVE_BASELINE = "metadata", "‡"
 STATUS_ORDER = {BEST: 0, SAME: 1, DIFFERENT: 2, ALONE: 3, NOT_COMPARABLE: 4}
 # compare_to_best's nested results, flattened, -> the CSV's columns (b: the best right and this run
 # wrong, c: the reverse; the AUC difference is the best's minus this run's).
@@ -46,7 +49,8 @@ class Comparisons:
 
     def marks(self, run_id: str) -> tuple[str, bool]:  # (mark after the cell, bold?)
         status = dict(zip(self.rows["run_id"], self.rows["status"])).get(run_id)
-        return (SAME_AS_BEST if status == SAME else ""), status == BEST
+        below = dict(zip(self.rows["run_id"], self.rows["above_baseline"])).get(run_id) is False
+        return " ".join(filter(None, (SAME_AS_BEST * (status == SAME), NOT_ABOVE_BASELINE * below))), status == BEST
 
 
 def load_scores(client: MlflowClient, run_id: str) -> tuple[dict | None, str | None]:
@@ -77,6 +81,18 @@ def _compare_group(tables: dict[str, dict], alpha: float, n_resamples: int, seed
     return flat.assign(images=len(ids)).set_index("name").to_dict("index")
 
 
+def _versus_baseline(tables: dict[str, dict], baselines: set, results: dict, alpha: float, n_resamples: int, seed: int):
+    """``above_baseline`` of each latent run of a group holding a baseline run: its AUC minus the baseline's,
+    paired bootstrap, significantly above zero at ``alpha``."""
+    base = next((run_id for run_id in tables if run_id in baselines), None)
+    if base is None or any(results[run_id]["status"] == NOT_COMPARABLE for run_id in tables):
+        return
+    _, y_true, aligned = align_runs(tables)
+    for run_id in set(tables) - baselines:
+        d = paired_auc_bootstrap(y_true, aligned[run_id]["p_fake"], aligned[base]["p_fake"], n_resamples, seed)
+        results[run_id]["above_baseline"] = bool(d.difference > 0 and d.p_value < alpha)
+
+
 def compare_runs(
     uri: str, runs: pd.DataFrame, alpha: float = ALPHA, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> Comparisons:
@@ -94,8 +110,10 @@ def compare_runs(
             results[run_id] = {"status": NOT_COMPARABLE, "reason": reason}
         else:
             groups.setdefault(manifest, {})[run_id] = scores
+    baselines = set(shown["run_id"][shown["classifier"] == BASELINE])
     for tables in groups.values():
         results.update(_compare_group(tables, alpha, n_resamples, seed))
+        _versus_baseline(tables, baselines, results, alpha, n_resamples, seed)
     rows = pd.DataFrame([{"run_id": r, "test_manifest": m, **results[r]} for r, m in zip(shown["run_id"], manifests)])
     return Comparisons(_table(rows, runs), alpha, n_resamples, seed)
 
@@ -106,7 +124,7 @@ def _table(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     config = shown[["run_id", *keys]].assign(
         classifier=shown["classifier"].map(model_name), component=shown["component"].str.upper()
     )
-    table = rows.reindex(columns=["run_id", "test_manifest", "status", *STAT_COLUMNS]).merge(
+    table = rows.reindex(columns=["run_id", "test_manifest", "status", "above_baseline", *STAT_COLUMNS]).merge(
         config.rename(columns={"classifier": "model"}), on="run_id", how="left"
     )
     table["not_significant"] = table["status"].map({SAME: True, DIFFERENT: False})
@@ -115,7 +133,8 @@ def _table(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(_rank=table["status"].map(STATUS_ORDER)).sort_values(
         ["test_manifest", "_rank", "roc_auc"], ascending=[True, True, False], na_position="last"
     )
-    front = ["test_manifest", "status", "not_significant", *[k if k != "classifier" else "model" for k in keys]]
+    front = ["test_manifest", "status", "above_baseline", "not_significant"]
+    front += [k if k != "classifier" else "model" for k in keys]
     return table[[*front, "run_id", *STAT_COLUMNS]].reset_index(drop=True)
 
 

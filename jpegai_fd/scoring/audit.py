@@ -3,17 +3,14 @@ tell real from fake? Per split, a property's direction-free AUC of its value (nu
 value (categorical); flagged above ``max_auc`` (0.75), or when a value is held by >= 5% of one class and none of the
 other (only the fakes are PNG): peer detectors have learnt JPEG-vs-PNG instead of real-vs-fake."""
 
-import hashlib
 from collections import Counter
-from functools import lru_cache
-from io import BytesIO
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 from sklearn.metrics import roc_auc_score
 
+from jpegai_fd.datasets.file_info import inspect_file
 from jpegai_fd.errors import UserError
 from jpegai_fd.scoring.labels import FAKE, REAL
 
@@ -21,46 +18,7 @@ MAX_AUC = 0.75
 MIN_EXCLUSIVE_SHARE = 0.05
 NUMERIC = ("file_size", "width", "height", "pixels", "jpeg_quality")
 CATEGORICAL = ("format", "subsampling", "exif", "mode")
-SAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0", -1: "none"}
 CLASS_NAMES = {REAL: "real", FAKE: "fake"}
-
-
-@lru_cache(maxsize=1)
-def _reference_luma_tables() -> np.ndarray:
-    """(100, 64) luminance tables of Pillow's encoder at quality 1..100, read back from tiny encodes."""
-    tables = []
-    for quality in range(1, 101):
-        buffer = BytesIO()
-        Image.new("L", (8, 8)).save(buffer, "JPEG", quality=quality)
-        with Image.open(buffer) as im:
-            tables.append(list(im.quantization[0]))
-    return np.array(tables, dtype=np.float64)
-
-
-def inspect_file(path: str | Path) -> dict:
-    """Header properties of one image file; ``format`` is "unreadable" when Pillow cannot open it."""
-    path = Path(path)
-    info = {"file_size": path.stat().st_size if path.is_file() else 0}
-    try:
-        with Image.open(path) as im:
-            exif = "yes" if len(im.getexif()) or "exif" in im.info else "no"
-            info.update(format=im.format or "unknown", mode=im.mode, width=im.width, height=im.height, exif=exif)
-            info["pixels"] = im.width * im.height
-            if isinstance(im, JpegImagePlugin.JpegImageFile):
-                info["subsampling"] = SAMPLING_NAMES.get(JpegImagePlugin.get_sampling(im), "other")
-                if im.quantization:
-                    # The libjpeg quality whose luminance table is closest, and whether exactly.
-                    error = np.abs(_reference_luma_tables() - np.asarray(im.quantization[0], float)).mean(axis=1)
-                    info["jpeg_quality"], info["quant_standard"] = int(np.argmin(error)) + 1, bool(error.min() == 0)
-                    tables = b"".join(
-                        bytes(bytearray(min(v, 255) for v in im.quantization[k])) for k in sorted(im.quantization)
-                    )
-                    info["quant_tables"] = hashlib.blake2b(tables, digest_size=4).hexdigest()
-            else:
-                info["subsampling"] = "none"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        info.update(format="unreadable", mode="none", subsampling="none", exif="no")
-    return info
 
 
 def _auc(values: np.ndarray, fake: np.ndarray) -> float:
