@@ -33,6 +33,17 @@ def pytest_xdist_make_scheduler(config, log):
     return Scheduling(config, log)
 
 
+@pytest.fixture(autouse=True)
+def _no_tracking_uri_from_outside():
+    """Each test starts without ``MLFLOW_TRACKING_URI`` and leaves none: the config's default reads it, and
+    ``mlflow.set_tracking_uri`` (a test, the in-process report) sets it for the rest of the worker's tests."""
+    before = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    if before is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
