@@ -1,11 +1,7 @@
-"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class.
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class (docs/how-to/own-dataset.md).
 
-Files are found recursively (hidden names skipped, symlinked folders not followed); an image's id is
-its path relative to the root (``real/0001.jpg``). A split is the split file
-``dataset.split_files.<split>`` names (one path per line relative to the root, ``#`` comments; the
-class is the first folder), else a stratified split: per class, images ranked by a hash of (seed, id)
-and cut by ``dataset.split_fractions``, so adding a file moves no other file to another split.
-"""
+Ids are paths relative to the root; the generated split ranks each class by a hash of (seed, id), so adding a file
+moves no other file to another split."""
 
 import hashlib
 import os
@@ -91,8 +87,7 @@ def stratified_split(
 
 
 class FolderDataset(ImageDataset):
-    """``classes``: {real: folder, fake: folder}; ``split_files``: {split: file} (optional);
-    ``split_fractions``: {split: share} for the generated split, ranked with ``seed``."""
+    """``classes``: {real: folder, fake: folder}; ``split_files``/``split_fractions``: {split: file/share}."""
 
     DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}  # conf/dataset/folder.yaml's
 

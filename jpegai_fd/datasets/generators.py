@@ -90,9 +90,8 @@ def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def generator_weights(seed: int) -> dict:
-    """The legacy generator's fixed weights, drawn once per dataset seed: ``taps`` perturb the last
-    stage's transposed-convolution kernel per channel; ``phase_gains`` are the 2x2 per-phase gains
-    an earlier stride-2 stage leaves, a pattern of period ``TRACE_PERIOD`` output pixels."""
+    """The legacy generator's weights per dataset seed: ``taps`` perturb the last upsampling kernel per
+    channel; ``phase_gains``: the 2x2 gains an earlier stride-2 stage leaves (period ``TRACE_PERIOD``)."""
     rng = np.random.default_rng([seed, 0x6A41])
     g = rng.normal(0, 1, (2, 2))
     g -= g.mean()
@@ -111,9 +110,7 @@ def _transposed_upsample(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
 
 
 def stage_traces(size: int, phase_gains: np.ndarray) -> np.ndarray:
-    """(size, size) periodic gain pattern of the earlier upsampling stage, in [-1, 1]: its 2x2 phase
-    gains repeat every ``TRACE_PERIOD`` output pixels, slightly smoothed by the stages after it,
-    aligned with the output grid as a generator's upsampling is."""
+    """(size, size) gains in [-1, 1]: ``phase_gains`` repeated every ``TRACE_PERIOD`` pixels, slightly smoothed."""
     reps = size // TRACE_PERIOD + 1
     cells = np.kron(np.tile(phase_gains, (reps, reps)), np.ones((TRACE_PERIOD // 2, TRACE_PERIOD // 2)))
     trace = ndimage.uniform_filter(cells, TRACE_PERIOD // 8, mode="wrap")[:size, :size]
@@ -121,9 +118,8 @@ def stage_traces(size: int, phase_gains: np.ndarray) -> np.ndarray:
 
 
 def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weights: dict) -> np.ndarray:
-    """A generator's traces: half-resolution synthesis, an uneven 2x transposed-convolution
-    upsampling, the periodic gains of the earlier upsampling stages, learned sharpening and noise
-    injection. ``weights``: :func:`generator_weights`; the strengths are random per image."""
+    """Half-resolution synthesis, uneven 2x transposed convolution, the earlier stage's periodic gains,
+    sharpening and noise; strengths random per image."""
     img = render_face(params | {"bg_tex": ndimage.zoom(params["bg_tex"], 0.5, order=1)}, size // 2)
     img = _transposed_upsample(img, BILINEAR_TAPS + rng.uniform(0.05, 0.6) * weights["taps"])
     img = img * (1 + MAX_STAGE_GAIN * rng.uniform(0.5, 1.0) * stage_traces(size, weights["phase_gains"]))[..., None]
@@ -154,8 +150,7 @@ def transposed_conv(content: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Half-resolution synthesis, bilinear 2x upsampling (half-pixel centres, as resize-convolution layers
-    do), white per-channel noise."""
+    """Half-resolution synthesis, bilinear 2x upsampling (half-pixel centres), white per-channel noise."""
     low = _half(content)
     h, w = low.shape[:2]
     ys = np.clip((np.arange(2 * h) + 0.5) / 2 - 0.5, 0, h - 1)
@@ -192,8 +187,7 @@ def get_generator(name: str) -> Generator:
 
 
 def make_image(label: int, seed: int, index: int, size: int, generator: str = LEGACY) -> tuple[np.ndarray, int]:
-    """Pixels (uint8 RGB) and JPEG quality of image ``index`` of class ``label`` (1 real, 0 fake made
-    by ``generator``); deterministic in (seed, label, index, size, generator)."""
+    """Pixels (uint8 RGB) and JPEG quality of image ``index`` of class ``label`` (1 real, 0 fake), deterministic."""
     if generator != LEGACY:
         make = get_generator(generator)
         if size % 2:

@@ -23,8 +23,7 @@ def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
-    """Exact step ``(1 + f / 2**m) * 2**e`` of each grid ``index`` in [0, 2**iters): mantissa ``f`` the low
-    ``m = iters - 5`` bits, octave ``e`` the high ones (below 5 iterations: whole octaves up to 2**7)."""
+    """Exact step ``(1 + f / 2**m) * 2**e`` of each ``index``: ``f`` the low ``m = iters - 5`` bits, ``e`` the rest."""
     octave_bits = min(OCTAVE_BITS, iters)
     mantissa_bits = iters - octave_bits
     index = np.asarray(index, dtype=np.int64)

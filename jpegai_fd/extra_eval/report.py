@@ -1,5 +1,5 @@
-"""The per-run table of every scored set and condition (cells ``value [low, high]`` where a bootstrap
-interval exists, ``-`` where a one-class row has none), and the charts against strength and rate."""
+"""The per-run table of every scored set and condition (``value [low, high]``, ``-`` where a one-class row has
+none) and the charts against strength and rate."""
 
 import math
 

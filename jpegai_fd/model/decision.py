@@ -13,8 +13,7 @@ from jpegai_fd.scoring.vote import VoteThreshold, choose_vote_threshold, fake_vo
 
 @dataclass
 class Decision:
-    """``threshold``: None (the fixed rule), a :class:`Threshold` (one sample per image) or a
-    :class:`VoteThreshold`; ``calibrator``: None or fitted (labels are decided on the raw score)."""
+    """``threshold``: None (fixed rule), :class:`Threshold` or :class:`VoteThreshold`; ``calibrator``: None or a fit."""
 
     threshold: Threshold | VoteThreshold | None = None
     calibrator: Calibrator | None = None

@@ -1,7 +1,5 @@
-"""A fitted detector as plain Python: :class:`Detector` is what the job pickles into the MLflow model;
-:class:`Predictor` rebuilds its encoder (refusing a different fingerprint) and scores image files or
-bytes without ever stopping on a bad one.
-"""
+"""A fitted detector: :class:`Detector` is pickled into the MLflow model; :class:`Predictor` rebuilds its
+encoder (refusing another fingerprint) and scores files or bytes, never stopping on a bad one."""
 
 import io
 from dataclasses import dataclass, field, fields

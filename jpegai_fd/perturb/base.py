@@ -1,9 +1,6 @@
-"""What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
-
-A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape`` says otherwise).
-Random draws are seeded from (its seed, the image's dataset id), so a rerun, another batch size or shard gives the same
-bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every
-setting that changes the output bytes, hashed into the cache key."""
+"""What every perturbation provides: (H, W, 3) uint8 RGB in and out, ``key()`` (the condition's short name) and
+``describe()`` (every setting that changes the bytes, hashed into the cache key). Random draws are seeded from (seed,
+image id): a rerun, batch size or shard gives the same bytes."""
 
 import dataclasses
 import hashlib
@@ -46,9 +43,8 @@ class Perturbation:
         raise NotImplementedError
 
     def __post_init__(self):
-        """Check each field against its ``metadata`` (``range`` from :func:`ranged`, ``choices``, ``flag``: a
-        bool) and store it in its canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
-        ``<name>.<key>`` the way the config's keys read."""
+        """Check each field's ``metadata`` (``range``, ``choices``, ``flag``) and store it in its canonical type (5
+        and 5.0: one cache key); hand-written so that messages name ``<name>.<key>`` as the config reads."""
         for f in dataclasses.fields(self):
             value, meta, cast = getattr(self, f.name), f.metadata, int if f.type in ("int", int) else float
             low, high = meta.get("range", (0, 0))
@@ -87,8 +83,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PerturbedReader:
-    """``reader`` followed by ``perturbation``, for the cache: its ``settings()`` (the group key) add the
-    perturbation's ``describe()``, so each condition gets its own group; ``ids_by_path``: str(path) -> id."""
+    """``reader`` then ``perturbation``; ``settings()`` add its ``describe()``: one cache group per condition."""
 
     reader: ImageReader
     perturbation: Perturbation

@@ -1,5 +1,4 @@
-"""The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop (what happens to an image
-on its way to the analyst)."""
+"""The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop."""
 
 import hashlib
 import io
@@ -22,8 +21,7 @@ def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarra
 
 
 def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
-    """The JPEG file Pillow writes for ``image`` (uint8 RGB) at ``quality`` (1-95). ``subsampling``: 0 =
-    4:4:4, 1 = 4:2:2, 2 = 4:2:0 (Pillow's default, explicit so a change of default never changes bytes)."""
+    """Pillow's JPEG of ``image`` at ``quality``; ``subsampling`` 2 (4:2:0) explicit: a new default changes no bytes."""
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality), subsampling=subsampling, optimize=False)
     return buffer.getvalue()
@@ -104,8 +102,7 @@ class GaussianNoise(Perturbation):
 
 @dataclass(frozen=True)
 class CenterCrop(Perturbation):
-    """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored), resized back to
-    H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
+    """The central round(fraction*H) x round(fraction*W) pixels, resized back with ``method`` when ``resize_back``."""
 
     fraction: float = ranged(0.9, 0.05, 1.0)
     resize_back: bool = field(default=True, metadata={"flag": True})

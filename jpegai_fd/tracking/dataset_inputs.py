@@ -1,6 +1,5 @@
-"""MLflow dataset inputs of a job, for the UI's Dataset column: per split, name ``<dataset>/<split>``, digest
-= the manifest hash (as in the cache folder name), source = the dataset root, context = the split's role,
-and a profile with the image counts."""
+"""MLflow dataset inputs of a job (the UI's Dataset column): per split ``<dataset>/<split>``, digest = the
+manifest hash, source = the root, context = the split's role, a profile with the image counts."""
 
 import json
 

@@ -1,6 +1,5 @@
-"""One MLflow run per job, with few batched calls: tags at creation, params and metrics in ``log_batch``,
-artifacts written to the job's folder and uploaded when the run ends. A server that stops answering is
-retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
+"""One MLflow run per job in few batched calls; artifacts uploaded when the run ends. A server that stops
+answering is retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
 ``python -m jpegai_fd.cli.sync``."""
 
 import json
@@ -35,9 +34,7 @@ FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the ke
 
 
 def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
-    """``flatten-bpp6-yuv-y_hat-rf`` for a job of ``-m preprocess=... bpp=...``: the factors set on
-    the command line first, then preprocess, bpp, component, latent, classifier (encoder and dataset
-    only when set on the command line)."""
+    """``flatten-bpp6-yuv-y_hat-rf``: the factors set on the command line first (the UI's column is narrow)."""
     keys = [o.lstrip("+~").partition("=")[0] for o in task_overrides or ()]
     first = [k for k in keys if k in FACTORS and k in factors]
     return "-".join(f"bpp{factors[f]}" if f == "bpp" else factors[f] for f in dict.fromkeys([*first, *NAME_ORDER]))
@@ -64,9 +61,8 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 
 class TrackedRun:
-    """One job's MLflow run (a child of the sweep's parent in a multirun); artifacts wait in ``<output_dir or
-    a temporary folder>/artifacts/`` for the upload. An exception ends the run FAILED with tag ``error``
-    (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server leaves :attr:`lost` set."""
+    """One job's MLflow run; artifacts wait in ``<output_dir>/artifacts/``. An exception ends it FAILED with tag
+    ``error`` (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server sets :attr:`lost`."""
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
         self.tracking, self.record, self.place, self.retry_s = tracking, record, place, tracking.retry_s
@@ -114,8 +110,7 @@ class TrackedRun:
         return self
 
     def _continued(self, experiment_id: str):
-        """A SLURM job started again (requeued) continues its first attempt's run (RUNNING again) instead
-        of making a second one; that attempt's interruption is no longer the run's error."""
+        """A requeued SLURM job continues its first attempt's run, RUNNING again, without that attempt's error."""
         if not self.place.slurm_restarts:
             return None
         match = f"tags.`{SLURM_JOB}` = '{self.place.slurm_job}' and tags.`{CONFIG_HASH}` = '{self.record.config_hash}'"

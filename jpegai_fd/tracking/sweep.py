@@ -1,6 +1,5 @@
-"""What ties a multirun's jobs together, through files in ``<sweep dir>/.jpegai_fd/`` (any launcher):
-the parent run's id (``parent_run.json``, written by the launching process) and each job's outcome
-(``jobs/<num>.json``: finished, skipped, failed or killed), from which the launcher closes the parent."""
+"""What ties a multirun's jobs together, through files in ``<sweep dir>/.jpegai_fd/`` (any launcher): the parent run's
+id (``parent_run.json``) and each job's outcome (``jobs/<num>.json``), from which the launcher closes the parent."""
 
 import hashlib
 import json
@@ -86,8 +85,7 @@ def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None
 
 
 def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
-    """Make ``sweep_dir`` this sweep's with an O_EXCL claim file: two sweeps never share a folder; only
-    ``tracking.resume=true`` of the same overrides may continue in one. Hydra's ``multirun.yaml`` counts as a claim."""
+    """Claim ``sweep_dir`` with an O_EXCL file: only ``tracking.resume=true`` of the same overrides shares it."""
     d = state_dir(sweep_dir)
     d.mkdir(parents=True, exist_ok=True)
     key = sweep_key(task_overrides)

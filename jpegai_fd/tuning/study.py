@@ -79,8 +79,8 @@ def sampler(seed: int) -> optuna.samplers.TPESampler:
 def run_trials(
     study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None, seed: int, on_trial=None
 ) -> int:
-    """Evaluate trials until ``study`` holds ``n_trials`` counted ones or ``timeout`` passes; returns how
-    many ran here. Trial k samples with seed ``seed + k``: workers draw different points, reproducibly."""
+    """Evaluate trials until ``study`` holds ``n_trials`` or ``timeout`` passes; returns how many ran here.
+    Trial k samples with seed ``seed + k``: workers draw different points, reproducibly."""
     missing = n_trials - counted(study)
     if missing <= 0:
         return 0

@@ -197,8 +197,7 @@ class WorkerPool:
 
 
 class BatchResult:
-    """One batch: ``arrays[i]`` and ``meta[i]`` (None where image i failed), ``failed`` (index -> last
-    error), and the queue of image indices that every worker thread drains."""
+    """One batch: ``arrays``/``meta`` (None where an image failed), ``failed`` (index -> error), the queue."""
 
     def __init__(self, images: np.ndarray, bpp: int, keys: list[str]):
         self.images, self.bpp, self.keys, n = images, bpp, keys, len(images)

@@ -35,8 +35,7 @@ Seconds = Annotated[float, Field(strict=True, gt=0)]
 
 
 class JPEGAISettings(BaseModel):
-    """The keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written), checked and
-    normalised: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
+    """The ``conf/encoder/jpegai.yaml`` keys, checked: paths absolute, ``device`` ("cpu",) or ("0", "1", ...)."""
 
     model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
 
