@@ -79,10 +79,8 @@ def stratified_split(
         members = [i for i in images if i[1] == label]
         members.sort(key=lambda item: hashlib.blake2b(f"{seed}\0{item[0]}".encode(), digest_size=8).digest())
         bounds = np.rint(np.cumsum([float(fractions[n]) / total for n in names]) * len(members)).astype(int)
-        start = 0
-        for name, stop in zip(names, bounds):
+        for name, start, stop in zip(names, [0, *bounds[:-1]], bounds):
             out[name].extend(members[start:stop])
-            start = stop
     return {name: sorted(items) for name, items in out.items()}
 
 

@@ -1,5 +1,5 @@
-"""How per-sample scores become an image's P(fake) and label: the job and the saved model apply the
-same pickled :class:`Decision`, so a model predicts exactly as its run scored its test images."""
+"""How per-sample scores become an image's P(fake) and label: the job and the saved model share one pickled
+:class:`Decision`, so a model predicts exactly as its run scored its test images."""
 
 from dataclasses import dataclass
 

@@ -1,10 +1,7 @@
-"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
-Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
-``p_fake`` (None when skipped: JSON null), ``label`` (fake | real, empty when skipped), ``status`` (``ok``
-or why skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys. Served by
-``mlflow models serve``, a ``path`` is refused (a client must not open the server's files) unless the
-server was started with ``JPEGAI_FD_SERVE_PATHS=1``.
-"""
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector` (docs/how-to/predict.md).
+Input ``path`` and/or ``image`` (bytes, base64 in JSON; wins); output ``p_fake`` (None when skipped), ``label``,
+``status``. Served, a ``path`` is refused (a client must not open the server's files) unless
+``JPEGAI_FD_SERVE_PATHS=1``."""
 
 import base64
 import binascii

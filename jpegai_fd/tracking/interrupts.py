@@ -1,6 +1,5 @@
-"""Ctrl-C and SIGTERM (SLURM, ``kill``, loky tearing its workers down) end a job the same way: one
-KeyboardInterrupt naming the signal, so that its run ends KILLED; further signals are ignored meanwhile,
-so that a second Ctrl-C cannot cut that bounded clean-up short."""
+"""Ctrl-C and SIGTERM (SLURM, ``kill``, loky) end a job as one KeyboardInterrupt naming the signal (its run
+ends KILLED); further signals are ignored meanwhile, so a second Ctrl-C cannot cut the clean-up short."""
 
 import contextlib
 import logging

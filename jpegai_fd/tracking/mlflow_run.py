@@ -154,9 +154,8 @@ class TrackedRun:
             log.warning("cannot write %s (%s)", tmp, exc.strerror)
 
     def guarded(self, call, *args, **kwargs) -> None:
-        """Run a tracking call; a server that does not answer is retried with back-off for ``retry_s``, then
-        lost (warn once, skip the rest). A call a live server refuses (parallel jobs race) is retried a few
-        times, then skipped alone with tag ``warning.tracking``: the run still ends with its true status."""
+        """Run a tracking call: a silent server is retried for ``retry_s``, then lost (warn once, skip the rest); a
+        call a live server refuses (parallel jobs race) is retried a few times, then skipped (``warning.tracking``)."""
         if self.lost is not None or call is None:
             return
         uri, deadline = self.tracking.uri, time.monotonic() + self.retry_s

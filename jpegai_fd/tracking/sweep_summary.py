@@ -1,8 +1,6 @@
-"""The table a multirun ends with (one line per job, then where the report and the UI are), read from
-the jobs' ``results.json``: it works for every launcher and without the tracking server.
-
-MLflow 3.x opens an experiment in its GenAI (traces) view unless the URL asks for the classic one
-(``workflowType=machine_learning``); new experiments also get the ``mlflow.experimentKind`` tag."""
+"""The table a multirun ends with, read from the jobs' ``results.json`` (any launcher, no server needed).
+MLflow 3.x opens an experiment in its GenAI view unless the URL asks for ``workflowType=machine_learning``; new
+experiments also get the ``mlflow.experimentKind`` tag."""
 
 import json
 import logging

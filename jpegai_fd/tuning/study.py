@@ -1,8 +1,6 @@
-"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds. ``tuning.n_trials`` is
-the study's total: with ``tuning.storage`` a rerun runs only the missing trials and any number of processes share one
-study. ``MaxTrialsCallback`` checks after a trial, so W workers end with between ``n_trials`` and ``n_trials + W - 1``
-trials. Storage: an RDB URL (heartbeats: a dead worker's trial fails after 3 missed beats) or ``journal://PATH`` (one
-append-only file, no heartbeat)."""
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
+``tuning.n_trials`` is the study's total (a stored study resumes; processes share it); ``MaxTrialsCallback`` checks
+after a trial, so W workers end with ``n_trials`` to ``n_trials + W - 1`` trials."""
 
 import logging
 import os

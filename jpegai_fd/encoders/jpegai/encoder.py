@@ -1,9 +1,8 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)), plus with
-``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log`` int32, ``z_hat`` int8 at
-ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). Images that fail twice are flagged in ``failed`` (N,) bool with
-zero latents."""
+Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)); with
+``encoder.keep_extras`` an ``extras`` entry too (docs/how-to/jpegai.md). Images that fail twice are flagged in
+``failed`` with zero latents."""
 
 import hashlib
 import itertools
