@@ -168,11 +168,6 @@ def _this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def in_launcher() -> bool:
-    """True in the process that ran the command line (jobs of the basic launcher run here too)."""
-    return os.environ.get(LAUNCHER) == _this_process()
-
-
 def main(hydra_app) -> None:
     """Run ``hydra_app`` as a command line: a user error is one line and exit 2, Ctrl-C or SIGTERM exit 130."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
@@ -218,7 +213,7 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 def run(task, place: JobPlace):
     """Run ``task()`` as one job: in a sweep a failure is recorded and the sweep goes on, an interrupt ends it
     KILLED (Ctrl-C in the launching process stops everything); a single job that fails ends the command."""
-    launcher = in_launcher()
+    launcher = os.environ.get(LAUNCHER) == _this_process()  # the command line's process (basic launcher's jobs too)
     handlers = None if launcher else interrupts.install()
     try:
         return task()

@@ -1,12 +1,10 @@
-"""The pixels of the demo dataset: one procedural face model for both classes (so content, size and JPEG format never
-separate them), a camera for the real class, generators for fakes; only the traces of how the pixels were made differ,
-at strengths random per image so that the classes overlap.
+"""The pixels of the demo dataset: one procedural face model for both classes (content, size and JPEG format never
+separate them), a camera for reals, generators for fakes, trace strengths random per image so the classes overlap.
 
-``legacy`` (the default) is one fixed generator per dataset seed (traces repeat across images, as a GAN's fingerprint
-does). Its 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's
-lowest frequencies, which erased the version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). It is
-strong on purpose: the demo proves the plumbing and shows a rate effect, no evidence about real faces. ``diffusion``: a
-few DDPM-style ancestral denoising steps."""
+``legacy`` (default): one fixed generator per seed (traces repeat, as a GAN's fingerprint). Its 16-px trace (version 2)
+exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's lowest frequencies, which erased the
+version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). Strong on purpose: the demo proves the
+plumbing and shows a rate effect, no evidence about real faces."""
 
 from collections.abc import Callable
 
@@ -163,7 +161,7 @@ def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def diffusion(content: np.ndarray, rng: np.random.Generator, steps: int = 6) -> np.ndarray:
-    """A few ancestral denoising steps from the content under strong noise (see the module docstring)."""
+    """A few DDPM-style ancestral denoising steps from the content under strong noise."""
     sigmas = np.geomspace(rng.uniform(0.15, 0.3), rng.uniform(0.004, 0.012), steps)
     smooth = rng.uniform(0.8, 1.6)  # the denoiser's blur: how much fine texture it fails to restore
     h, w, _ = content.shape

@@ -1,8 +1,6 @@
-"""Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
-
-Rate: empirical entropy of the quantised symbols, one model per channel (an ideal context-free coder). A bisection on
-the integer index of a grid of exactly representable steps (``iters - 5`` mantissa bits in each of 32 octaves) finds per
-image the finest step within the target, so no step depends on the machine's math library."""
+"""Per-image quantiser step search that meets a target rate, as JPEG AI's rate search does. Rate: empirical entropy
+of the quantised symbols per channel (an ideal context-free coder). A bisection over a grid of exactly representable
+steps finds the finest step within the target, so no step depends on the machine's math library."""
 
 import numpy as np
 

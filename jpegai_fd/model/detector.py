@@ -36,8 +36,7 @@ class Detector:
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
         card = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "info"}
-        return {
-            **card,
+        return card | {
             "estimator": type(self.estimator).__name__,
             "decision": self.decision.describe(),
             "run": self.info,
@@ -95,13 +94,7 @@ class Predictor:
         else:
             handle = Path(source)
             if not handle.is_file() or handle.stat().st_size == 0:
-                why = (
-                    "missing file"
-                    if not handle.exists()
-                    else "empty file"
-                    if handle.is_file()
-                    else "not a regular file"
-                )
+                why = "empty file" if handle.is_file() else "not a regular file" if handle.exists() else "missing file"
                 return None, why
         try:
             return self.reader.read(handle), OK

@@ -83,13 +83,8 @@ class DetectorModel(mlflow.pyfunc.PythonModel):
 
 def requirements(names=REQUIREMENTS) -> list[str]:
     """``name==version`` of each installed distribution in ``names`` (absent ones left out)."""
-    out = []
-    for name in names:
-        try:
-            out.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    installed = {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions()}
+    return [f"{name}=={installed[name]}" for name in names if name in installed]
 
 
 def input_example(image_size: int) -> pd.DataFrame:

@@ -1,6 +1,5 @@
-"""Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one pass through that
-codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter lacks (the extra ``compress`` would
-cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the per-image rate search)."""
+"""Recompression by the encoder's own codec at a rate. ``encoder=jpegai`` is refused (:data:`JPEGAI_NEEDS`; the
+extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
 
 from dataclasses import dataclass
 

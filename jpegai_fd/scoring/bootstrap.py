@@ -1,6 +1,5 @@
-"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised: resampled within each class by
-default (test splits are balanced by design); AUC and AP of all resamples from one ``bincount`` of (resample, distinct
-score, class) cells, equal to scikit-learn's ties included."""
+"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised, resampled within each class;
+AUC and AP of all resamples from one ``bincount`` of (resample, score, class) cells, equal to scikit-learn's."""
 
 from dataclasses import dataclass
 

@@ -34,15 +34,6 @@ def confusion_figure(confusion: dict, title: str):
     return fig
 
 
-def roc_figure(fpr: np.ndarray, tpr: np.ndarray, title: str):
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=auc(fpr, tpr)).plot(ax=ax, plot_chance_level=True)
-    ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake detected)")
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def importance_figure(parts: dict, title: str):
     """Heat maps of :func:`split_importances`: channels as a grid (row * 16 + column), positions (H x W) for flatten."""
     with_positions = any("positions" in p for p in parts.values())
@@ -111,7 +102,12 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
         thresholds = np.nan_to_num(thresholds, posinf=1e308)
         run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thresholds.tolist()}, "roc_curve.json")
-        run.log_figure(roc_figure(fpr, tpr, title), "figures/roc_curve.png")
+        fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=auc(fpr, tpr)).plot(ax=ax, plot_chance_level=True)
+        ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake detected)")
+        ax.set_title(title, fontsize=8)
+        fig.tight_layout()
+        run.log_figure(fig, "figures/roc_curve.png")
 
 
 def tree_importances(model) -> np.ndarray | None:

@@ -1,8 +1,7 @@
-"""Checks on a reference-software installation and its weights before any worker starts, each failing with a one-line
-fix. Weight files are checked first because the software's loader silently keeps random weights for a missing one; which
-files a profile loads was measured by logging every ``Downloader.get_file_path`` call of the IS version (the worker logs
-them at every start, the adapter compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for
-``high``)."""
+"""Checks on a reference-software installation and its weights before any worker starts, each a one-line fix.
+Weights come first because the software's loader silently keeps random weights for a missing file; which files a profile
+loads was measured by logging every ``Downloader.get_file_path`` call of the IS version (the worker logs them at each
+start): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for ``high``)."""
 
 import hashlib
 import json
