@@ -98,9 +98,7 @@ def screen(split: DatasetSplit) -> DatasetSplit:
             lexical = os.path.normpath(path)
             shown = os.path.relpath(lexical, root) if _inside(lexical, os.path.normpath(root)) else str(path)
             skipped.append(Skipped(str(image_id), shown, int(label), reason))
-    index = np.array(keep, dtype=np.int64)
-    ids, labels = split.ids[index], split.labels[index]
-    return DatasetSplit(split.dataset, split.name, ids, tuple(paths), labels, root_real, tuple(skipped))
+    return replace(split.subset(keep), paths=tuple(paths), root=root_real, skipped=tuple(skipped))
 
 
 def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], max_fraction: float | None) -> None:

@@ -8,8 +8,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, TypeAdapter, ValidationError
 
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.errors import UserError
@@ -43,23 +45,15 @@ class Perturbation:
         raise NotImplementedError
 
     def __post_init__(self):
-        """Check each field's ``metadata`` (``range``, ``choices``, ``flag``) and store it in its canonical type (5
-        and 5.0: one cache key); hand-written so that messages name ``<name>.<key>`` as the config reads."""
+        """Each field checked against its type and stored in it (5 and 5.0: one cache key); the message names
+        ``<name>.<key>`` as the config reads."""
         for f in dataclasses.fields(self):
-            value, meta, cast = getattr(self, f.name), f.metadata, int if f.type in ("int", int) else float
-            low, high = meta.get("range", (0, 0))
-            problem = None
-            if "range" in meta and (
-                isinstance(value, bool) or not isinstance(value, (cast, int)) or not low <= value <= high
-            ):
-                problem = f"use {'an integer' if cast is int else 'a number'} in [{low:g}, {high:g}]"
-            elif "choices" in meta and value not in meta["choices"]:
-                problem = f"allowed values: {', '.join(meta['choices'])}"
-            elif "flag" in meta and not isinstance(value, bool):
-                problem = "use true or false"
-            if problem:
-                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; {problem}")
-            object.__setattr__(self, f.name, cast(value) if "range" in meta else value)  # the dataclasses are frozen
+            value = getattr(self, f.name)
+            try:  # object.__setattr__: the dataclasses are frozen
+                object.__setattr__(self, f.name, TypeAdapter(f.type).validate_python(value))
+            except ValidationError as exc:
+                problem = exc.errors()[0]["msg"]
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; {problem}") from None
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
         image = np.asarray(image)
@@ -72,9 +66,9 @@ class Perturbation:
         return np.stack([self(image, image_id) for image, image_id in zip(images, image_ids)])
 
 
-def ranged(default, low: float, high: float):
-    """A field checked to lie in [low, high] (an integer field: an int)."""
-    return field(default=default, metadata={"range": (low, high)})
+def ranged(low: float, high: float, kind: type = float):
+    """A number in [low, high]; strict: an integer field refuses 5.0, and no field takes text or a bool."""
+    return Annotated[kind, Field(strict=True, ge=low, le=high)]
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

@@ -19,9 +19,9 @@ JPEGAI_NEEDS = (
 class CodecRecompress(Perturbation):
     """Code at ``bpp`` with ``encoder``'s codec and decode: the image as that codec delivers it."""
 
-    bpp: int = ranged(25, 1, 2400)
+    bpp: ranged(1, 2400, int) = 25
     encoder: str = "dct"
-    rate_search_iters: int = ranged(24, 1, 64)
+    rate_search_iters: ranged(1, 64, int) = 24
     name = "codec"
 
     def __post_init__(self):
