@@ -1,11 +1,6 @@
 """`python -m jpegai_fd.cache ls|gc|verify`: list the latent cache's groups, remove the stale ones, check them.
 
-  python -m jpegai_fd.cache ls [--cache PATH]
-  python -m jpegai_fd.cache gc [--cache PATH] [--older-than DAYS] [--dry-run]
-  python -m jpegai_fd.cache verify [--cache PATH] [--repair]
-
-gc and verify: docs/concepts/cache.md.
-"""
+gc and verify: docs/concepts/cache.md."""
 
 import argparse
 import sys

@@ -1,8 +1,5 @@
-"""The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
-
-A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels``, ``ids``, ``failed``/``failure`` and ``done``,
-chunked along N alike; a chunk is the unit of work, ``done`` written last. Checksums, missing chunks and read-only
-stores: docs/concepts/cache.md."""
+"""The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split), chunked
+along N alike (``done`` written last); layout, checksums and read-only stores: docs/concepts/cache.md."""
 
 import hashlib
 import json

@@ -1,9 +1,7 @@
 """`python -m jpegai_fd.cli.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
 while the tracking server was down, and end runs left RUNNING.
 
-A job that lost its server, or whose run is still RUNNING, gets from its journal (``tracking.json``) what is missing
-(a new run if it never reached the server) and its final status; the journal and tag ``jpegai_fd.sync_key`` make a
-second sync a no-op."""
+Each job's journal (``tracking.json``) and tag ``jpegai_fd.sync_key`` make a second sync a no-op."""
 
 import argparse
 import json
