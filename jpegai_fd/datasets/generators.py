@@ -45,27 +45,20 @@ def draw_scene(rng: np.random.Generator, size: int) -> dict:
     eye_dx, eye_y = rng.uniform(0.09, 0.13), cy - ry * rng.uniform(0.15, 0.3)
     skin = SKIN[rng.integers(len(SKIN))] * rng.uniform(0.9, 1.1, 3)
     cells = int(rng.integers(4, 12))  # low-frequency background texture: random cells, cubic upsampling
-    return {
-        "bg": rng.uniform(0.1, 0.9, 3),
-        "bg_grad": rng.normal(0, 1),
-        "bg_tex": ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")[:size, :size],
-        "hair": (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0)),
-        "hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3),
-        "head": (cx, cy, rx, ry),
-        "skin": np.clip(skin, 0, 1),
-        "eye_l": (cx - eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
-        "eye_r": (cx + eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
-        "iris": rng.uniform(0.05, 0.45, 3),
-        "mouth": (
-            cx + rng.normal(0, 0.01),
-            cy + ry * rng.uniform(0.45, 0.6),
-            rng.uniform(0.06, 0.1),
-            rng.uniform(0.015, 0.03),
-        ),
-        "lip": np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1),
-        "light": rng.uniform(0, 0.5),
-        "light_dir": rng.normal(0, 1, 2),
-    }
+    # One statement after another, in this order: the draws' order fixes every demo image.
+    scene = {"bg": rng.uniform(0.1, 0.9, 3), "bg_grad": rng.normal(0, 1)}
+    texture = ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")
+    scene["bg_tex"] = texture[:size, :size]
+    scene["hair"] = (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0))
+    scene |= {"hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3), "head": (cx, cy, rx, ry)}
+    scene["skin"] = np.clip(skin, 0, 1)
+    for eye, dx in (("eye_l", -eye_dx), ("eye_r", eye_dx)):
+        scene[eye] = (cx + dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022))
+    scene["iris"] = rng.uniform(0.05, 0.45, 3)
+    mouth = (cx + rng.normal(0, 0.01), cy + ry * rng.uniform(0.45, 0.6))
+    scene["mouth"] = (*mouth, rng.uniform(0.06, 0.1), rng.uniform(0.015, 0.03))
+    scene["lip"] = np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1)
+    return scene | {"light": rng.uniform(0, 0.5), "light_dir": rng.normal(0, 1, 2)}
 
 
 def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -36,11 +36,7 @@ class Detector:
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
         card = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "info"}
-        return card | {
-            "estimator": type(self.estimator).__name__,
-            "decision": self.decision.describe(),
-            "run": self.info,
-        }
+        return card | dict(estimator=type(self.estimator).__name__, decision=self.decision.describe(), run=self.info)
 
 
 def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:

@@ -50,11 +50,8 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
                 out[i] = (None, "", "unreadable: image is not base64 text")
                 continue
         elif isinstance(path, str) and path and served and os.environ.get(SERVE_PATHS) != "1":
-            out[i] = (
-                None,
-                "",
-                f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)",
-            )
+            why = f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)"
+            out[i] = (None, "", why)
             continue
         elif isinstance(path, str) and path:
             sources.append(path)

@@ -34,11 +34,8 @@ def latest_run(client, experiment_id: str, filter_string: str):
 def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # mlflow waits: the command line imports this module
 
-    running = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and attributes.status = 'RUNNING'",
-        max_results=10000,
-    )
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and attributes.status = 'RUNNING'"
+    running = client.search_runs([experiment_id], filter_string=query, max_results=10000)
     for run in running:
         client.set_tag(run.info.run_id, "error", error)
         client.set_terminated(run.info.run_id, status)

@@ -48,12 +48,10 @@ class TuningResult:
 
 # Workers that start together on an empty database race to create Optuna's tables: the losers see a
 # duplicate-object error from the database and, a moment later, the finished schema.
-@retry(
-    retry=retry_if_exception_type((sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)),
-    stop=stop_after_attempt(6),
-    wait=wait_incrementing(0.5, 0.5),
-    reraise=True,
-)
+RACED = retry_if_exception_type((sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError))
+
+
+@retry(retry=RACED, stop=stop_after_attempt(6), wait=wait_incrementing(0.5, 0.5), reraise=True)
 def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | None:
     """The Optuna storage for ``tuning.storage``: None (in memory), an RDB URL, or ``journal://PATH``."""
     if url is None:

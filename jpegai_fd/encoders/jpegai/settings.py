@@ -98,16 +98,7 @@ class JPEGAISettings(BaseModel):
 
     def worker_settings(self, bpp: int) -> dict:
         """The settings of a worker's ``init`` request (JSON)."""
-        return {
-            "cfg": self.cfg_files,
-            "models_dir": str(self.models_dir),
-            "rate_mode": self.rate_mode,
-            "table_rates": list(TABLE_RATES),
-            "chroma": self.chroma,
-            "overrides": list(self.overrides),
-            "threads": None if self.on_gpu else self.threads_per_worker,
-            "keep_extras": self.keep_extras,
-            "fast_path": self.fast_path,
-            "bpp": int(bpp),
-            "seed": 0,
-        }
+        keys = dict(cfg=self.cfg_files, models_dir=str(self.models_dir), rate_mode=self.rate_mode)
+        keys |= dict(table_rates=list(TABLE_RATES), chroma=self.chroma, overrides=list(self.overrides))
+        keys |= dict(threads=None if self.on_gpu else self.threads_per_worker, keep_extras=self.keep_extras)
+        return keys | dict(fast_path=self.fast_path, bpp=int(bpp), seed=0)
