@@ -93,9 +93,8 @@ class FolderDataset(ImageDataset):
         super().__init__(**keys)
         self.seed = int(seed)
         # label (1 = real) -> folder; None: a one-class set (a test set of new fakes or real photos)
-        self.classes = {
-            k: None if v is None else str(v) for k, v in ((1, classes.get("real")), (0, classes.get("fake")))
-        }
+        real, fake = classes.get("real"), classes.get("fake")
+        self.classes = {k: None if v is None else str(v) for k, v in ((1, real), (0, fake))}
         if all(v is None for v in self.classes.values()):
             raise UserError("dataset.classes.real and dataset.classes.fake are both null; name at least one folder")
         for split, value in split_fractions.items():

@@ -79,10 +79,8 @@ class GaussianBlur(Perturbation):
 
     def apply(self, image, image_id):
         # float64 throughout: the filter's result must not depend on a float32 accumulation order.
-        blurred = ndimage.gaussian_filter(
-            image.astype(np.float64), sigma=(self.sigma, self.sigma, 0), mode="mirror", truncate=4.0
-        )
-        return to_uint8(blurred)
+        sigma = (self.sigma, self.sigma, 0)
+        return to_uint8(ndimage.gaussian_filter(image.astype(np.float64), sigma, mode="mirror", truncate=4.0))
 
 
 @dataclass(frozen=True)

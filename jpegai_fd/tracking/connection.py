@@ -28,9 +28,8 @@ def check_scheme(key: str, uri: str) -> None:
 
 
 def add_tracking_uri(parser, help: str = "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db") -> None:
-    parser.add_argument(
-        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"), help=help
-    )
+    default = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    parser.add_argument("--tracking-uri", default=default, help=help)
 
 
 def is_http(uri: str) -> bool:

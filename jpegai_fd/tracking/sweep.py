@@ -25,9 +25,7 @@ STATE_DIR = ".jpegai_fd"
 
 
 def latest_run(client, experiment_id: str, filter_string: str):
-    runs = client.search_runs(
-        [experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"], max_results=1
-    )
+    runs = client.search_runs([experiment_id], filter_string, order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0] if runs else None
 
 
