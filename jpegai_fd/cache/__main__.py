@@ -23,16 +23,11 @@ def human_bytes(n: float) -> str:
 
 def print_groups(groups) -> None:
     header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
-    state = {"superseded": "superseded_by", "in-use": "in_use"}
-    rows = [
-        [g.dataset, g.encoder, g.bpp, g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes)]
-        + [
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)),
-            ",".join(s for s in state if getattr(g, state[s])),
-        ]
-        + [g.key]
-        for g in groups
-    ]
+    rows = []
+    for g in groups:
+        state = ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on)
+        used, size = time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)), human_bytes(g.size_bytes)
+        rows.append([g.dataset, g.encoder, g.bpp, g.split, f"{g.done}/{g.images}", size, used, state, g.key])
     print(tabulate(rows, header, tablefmt="plain", disable_numparse=True))
     print(f"{len(groups)} groups, {human_bytes(sum(g.size_bytes for g in groups))}")
 

@@ -39,10 +39,7 @@ def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarr
     if keep.all():
         return encoder.encode(images, bpp)
     arrays = {path: group.group[path].arrays() for path in ("y", "y_hat", "extras") if path in group.group}
-    out = {
-        path: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found}
-        for path, found in arrays.items()
-    }
+    out = {p: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found} for p, found in arrays.items()}
     for key, value in (encoder.encode(images[keep], bpp) if keep.any() else {}).items():
         if isinstance(value, dict):
             for name, v in value.items():

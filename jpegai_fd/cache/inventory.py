@@ -146,9 +146,8 @@ def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
             out.append((info.key, "damaged beyond repair (labels, ids or masks); delete the group and extract again"))
             continue
         bad = set(group.lost_chunks(group.done_mask() | group.group["failed"][:]))
-        bad |= {
-            k for k in range(-(-len(group) // group.chunk_size)) for a in arrays if not _reads(a, group.chunk_rows(k))
-        }
+        chunks = range(-(-len(group) // group.chunk_size))
+        bad |= {k for k in chunks for a in arrays if not _reads(a, group.chunk_rows(k))}
         if bad and repair:
             with creation_lock(path):
                 group.mark_damaged(sorted(bad))

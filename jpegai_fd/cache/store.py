@@ -180,9 +180,8 @@ class LatentStore:
 
         def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
             kw["compressors"] = [c for c in (kw.get("compressors"), Crc32cCodec()) if c is not None]  # last
-            return group.create_array(
-                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
-            )
+            kw |= dict(shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True)
+            return group.create_array(name, **kw)
 
         for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:

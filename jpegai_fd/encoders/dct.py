@@ -25,7 +25,7 @@ def dct_matrix(n: int) -> np.ndarray:
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
     """(N, H, W) planes -> (N, block*block, H/block, W/block), multiply-adds in a fixed order, never BLAS: a matrix
-    product's reduction order depends on the BLAS build and threads, which made the cache's bytes depend on the launcher."""
+    product's reduction order depends on the BLAS build and threads, which made cache bytes depend on the launcher."""
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
     tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)
@@ -67,10 +67,8 @@ class DCTEncoder:
 
     def fingerprint(self) -> dict:
         layout = dict(color="bt709", chroma="420", luma_block=LUMA_BLOCK, chroma_block=CHROMA_BLOCK)
-        rate = dict(
-            chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy", rate_search_iters=self.rate_search_iters
-        )
-        return dict(encoder=self.name, version=self.version, **layout, **rate)
+        rate = dict(chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy")
+        return dict(encoder=self.name, version=self.version, **layout, **rate, rate_search_iters=self.rate_search_iters)
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // LUMA_BLOCK), -(-width // LUMA_BLOCK)

@@ -29,37 +29,33 @@ SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
     outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
 )
-# Installed distributions whose versions the model records (the ones its pickle and code need).
 SERVE_PATHS = "JPEGAI_FD_SERVE_PATHS"
+REFUSED = f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)"
+# Installed distributions whose versions the model records (the ones its pickle and code need).
 REQUIREMENTS = tuple(
     "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
 )
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
-    frame, sources, rows = pd.DataFrame(model_input), [], []
+    frame, todo = pd.DataFrame(model_input), {}  # row -> path or bytes to score
     served = "mlflow.pyfunc.scoring_server" in sys.modules  # loaded by `mlflow models serve` only
     out, absent = [None] * len(frame), [None] * len(frame)
     for i, (image, path) in enumerate(zip(frame.get("image", absent), frame.get("path", absent))):
         if isinstance(image, (bytes, bytearray)):
-            sources.append(image)
+            todo[i] = image
         elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema
             try:
-                sources.append(base64.b64decode(image))
+                todo[i] = base64.b64decode(image)
             except (binascii.Error, ValueError):
                 out[i] = (None, "", "unreadable: image is not base64 text")
-                continue
         elif isinstance(path, str) and path and served and os.environ.get(SERVE_PATHS) != "1":
-            why = f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)"
-            out[i] = (None, "", why)
-            continue
+            out[i] = (None, "", REFUSED)
         elif isinstance(path, str) and path:
-            sources.append(path)
+            todo[i] = path
         else:
             out[i] = (None, "", "no path or image")
-            continue
-        rows.append(i)
-    for i, result in zip(rows, predictor.predict(sources)):
+    for i, result in zip(todo, predictor.predict(list(todo.values()))):
         out[i] = result
     frame = pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
     skipped = frame["p_fake"].isna()  # NaN is not JSON: a skipped row's p_fake is null

@@ -48,9 +48,8 @@ def evaluate_split(
         out["ece_calibrated"] = expected_calibration_error(y_true, p_fake)
         out["brier_calibrated"] = brier_score(y_true, p_fake)
     if settings.bootstrap_resamples:
-        intervals = bootstrap_intervals(
-            y_true, score, decision.cut, settings.bootstrap_resamples, settings.seed, settings.ci_level
-        )
+        resampling = (settings.bootstrap_resamples, settings.seed, settings.ci_level)
+        intervals = bootstrap_intervals(y_true, score, decision.cut, *resampling)
         for name, iv in intervals.items():
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high

@@ -25,9 +25,8 @@ def confusion_figure(confusion: dict, title: str):
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), dpi=100)
     for ax, values, fmt, name in zip(axes, (cm, share), (".0f", ".1%"), ("counts", "normalised (per true class)")):
-        ConfusionMatrixDisplay(values, display_labels=confusion["labels"]).plot(
-            ax=ax, cmap="Blues", values_format=fmt, colorbar=False
-        )
+        display = ConfusionMatrixDisplay(values, display_labels=confusion["labels"])
+        display.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=False)
         ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
@@ -170,7 +169,6 @@ def log_training_curves(run, model, prefix: str) -> None:
         return
     for name, values in curves.items():
         run.log_series(f"{prefix}/{name}", values, range(len(values)))
-    summary = ", ".join(
-        f"best {k[:-1]} {getattr(model, k)}" for k in ("best_epoch_", "best_iteration_") if hasattr(model, k)
-    )
+    best = [k for k in ("best_epoch_", "best_iteration_") if hasattr(model, k)]
+    summary = ", ".join(f"best {k[:-1]} {getattr(model, k)}" for k in best)
     run.log_figure(curves_figure(curves, f"{prefix}: {summary}"), f"figures/{prefix}_curves.png")

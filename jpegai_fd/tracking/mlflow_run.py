@@ -2,6 +2,7 @@
 answering is retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
 ``python -m jpegai_fd.cli.sync``."""
 
+import contextlib
 import json
 import logging
 import shutil
@@ -94,14 +95,11 @@ class TrackedRun:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
             experiment_id = ensure_experiment(self.client, self.tracking.experiment)
-            self.run = self._continued(experiment_id) or self.client.create_run(
-                experiment_id, run_name=self.name, tags=self.journal["tags"]
-            )
+            new_run = dict(run_name=self.name, tags=self.journal["tags"])
+            self.run = self._continued(experiment_id) or self.client.create_run(experiment_id, **new_run)
             self.journal["run_id"] = self.run.info.run_id
         try:
-            self.guarded(
-                self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()]
-            )
+            self._log_batch(params=[Param(k, v) for k, v in params.items()])
             self.log_text(self.record.config_yaml, "config.yaml")
             self._write_journal()
         except BaseException as exc:  # Ctrl-C or a full disk right after the run was created: never leave it RUNNING
@@ -194,10 +192,8 @@ class TrackedRun:
         self.journal.setdefault("refused", []).append(f"{what}: {reason}")
         note = f"{what} refused: {reason}"[:5000]
         self.journal["tags"]["warning.tracking"] = note
-        try:
+        with contextlib.suppress(Exception):  # best effort: the journal has it
             self.client.set_tag(self.run_id, "warning.tracking", note)
-        except Exception:  # noqa: BLE001  (best effort: the journal has it)
-            pass
         self._write_journal()
 
     @property
@@ -211,7 +207,7 @@ class TrackedRun:
 
     def _log_metrics(self, metrics: list[Metric]) -> None:
         self.journal["metrics"].extend([m.key, m.value, m.timestamp, m.step] for m in metrics)
-        self.guarded(self.client and self.client.log_batch, self.run_id, metrics=metrics)
+        self._log_batch(metrics=metrics)
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
@@ -223,14 +219,15 @@ class TrackedRun:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.journal["tags"].update({k: str(v) for k, v in tags.items()})
-        self.guarded(
-            self.client and self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]
-        )
+        self._log_batch(tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_params(self, params: dict) -> None:
         text = {k: str(v)[:PARAM_VALUE_LIMIT] for k, v in params.items()}
         self.journal["params"].update(text)  # a run kept offline gets them at sync too
-        self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
+        self._log_batch(params=[Param(k, v) for k, v in text.items()])
+
+    def _log_batch(self, **entities) -> None:
+        self.guarded(self.client and self.client.log_batch, self.run_id, **entities)
 
     def log_dict(self, data: dict, path: str) -> None:
         self.log_text(json.dumps(data, indent=2, default=float), path)
