@@ -93,15 +93,11 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
         pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"
         pickled.write_bytes(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL))
         card.write_text(json.dumps(detector.card(), indent=2, default=str))
-        mlflow.pyfunc.save_model(
-            str(path),
-            python_model=str(Path(__file__).with_name("served.py")),
-            artifacts={"detector": str(pickled), "card": str(card)},
-            signature=SIGNATURE,
-            input_example=input_example(int(detector.reader["image_size"])),
-            pip_requirements=requirements(),
-            model_config={"encoder": {}},
-        )  # the key load-time overrides may replace
+        model = dict(python_model=str(Path(__file__).with_name("served.py")), signature=SIGNATURE)
+        model |= dict(artifacts={"detector": str(pickled), "card": str(card)}, pip_requirements=requirements())
+        example = input_example(int(detector.reader["image_size"]))
+        # model_config: the key load-time overrides may replace
+        mlflow.pyfunc.save_model(str(path), input_example=example, model_config={"encoder": {}}, **model)
     return Path(path)
 
 
