@@ -1,6 +1,5 @@
-"""`python -m jpegai_fd.extract [-m] key=value ...` (or `jpegai-fd-extract`): fill the latent cache
-without training. Same config as the main job; ``extract.shard`` / ``extract.num_shards`` split the
-chunks between processes that each own whole chunks."""
+"""`python -m jpegai_fd.extract [-m] key=value ...`: fill the latent cache without training (the main job's
+config; ``extract.shard``/``extract.num_shards`` split the chunks between processes)."""
 
 import logging
 

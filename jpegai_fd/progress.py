@@ -29,8 +29,8 @@ class _LogLines(io.TextIOBase):
 
 
 def progress(desc: str, total: int, unit: str, log: logging.Logger, every_s: float = 5.0) -> tqdm:
-    """A tqdm over ``total`` units: a bar on stderr if it is a terminal, else ``log`` lines at most every ``every_s``;
-    silent when ``log`` does not log INFO; ``JPEGAI_FD_PROGRESS=lines`` asks for lines on a terminal too."""
+    """A tqdm over ``total``: a bar on a terminal, else ``log`` lines at most every ``every_s`` (silent below INFO);
+    ``JPEGAI_FD_PROGRESS=lines`` asks for lines on a terminal too."""
     bar = dict(total=total, desc=desc, unit=unit, disable=not log.isEnabledFor(logging.INFO) or total <= 0)
     if not sys.stderr.isatty() or os.environ.get("JPEGAI_FD_PROGRESS") == "lines" or os.environ.get("TERM") == "dumb":
         bar.update(file=_LogLines(log), bar_format=LINE, mininterval=every_s, miniters=1)

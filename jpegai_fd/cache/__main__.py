@@ -1,18 +1,12 @@
 """`python -m jpegai_fd.cache ls|gc|verify`: list the latent cache's groups, remove the stale ones, check them.
 
-  python -m jpegai_fd.cache ls [--cache PATH]
-  python -m jpegai_fd.cache gc [--cache PATH] [--older-than DAYS] [--dry-run]
-  python -m jpegai_fd.cache verify [--cache PATH] [--repair]
-
-gc removes superseded groups (an older copy of the same images: what an image edit leaves) and,
-with --older-than, groups no job opened for DAYS days; never a group a running job has open. verify
-reads every chunk and checks its checksum (exit 1 if one is damaged); --repair marks the damaged chunks
-for extraction again (the next job or extract re-encodes those images only).
-"""
+gc and verify: docs/concepts/cache.md."""
 
 import argparse
 import sys
 import time
+
+from tabulate import tabulate
 
 from jpegai_fd.cache.inventory import collect, list_groups, verify
 from jpegai_fd.errors import UserError
@@ -29,18 +23,12 @@ def human_bytes(n: float) -> str:
 
 def print_groups(groups) -> None:
     header = ("DATASET", "ENCODER", "BPP", "SPLIT", "DONE", "SIZE", "LAST USED", "STATE", "GROUP")
-    rows = [
-        (g.dataset, g.encoder, str(g.bpp), g.split, f"{g.done}/{g.images}", human_bytes(g.size_bytes))
-        + (
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)),
-            ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on),
-        )
-        + (g.key,)
-        for g in groups
-    ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    rows = []
+    for g in groups:
+        state = ",".join(s for s, on in (("superseded", g.superseded_by), ("in-use", g.in_use)) if on)
+        used, size = time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_used)), human_bytes(g.size_bytes)
+        rows.append([g.dataset, g.encoder, g.bpp, g.split, f"{g.done}/{g.images}", size, used, state, g.key])
+    print(tabulate(rows, header, tablefmt="plain", disable_numparse=True))
     print(f"{len(groups)} groups, {human_bytes(sum(g.size_bytes for g in groups))}")
 
 

@@ -1,9 +1,5 @@
-"""Fill a latent group: decode images, encode them in chunk-sized batches, write whole chunks.
-
-Decoding runs in a thread at most ``PREFETCH_CHUNKS`` ahead of the encoder (memory: that + 1 decoded
-chunks), so reading overlaps encoding. Unreadable images go to the group's ``failed`` mask with their
-reason, are not encoded and never become done.
-"""
+"""Fill a latent group: decode in a thread at most ``PREFETCH_CHUNKS`` ahead of the encoder, encode chunk-sized batches,
+write whole chunks; unreadable images go to ``failed`` with their reason."""
 
 import logging
 import time
@@ -43,10 +39,7 @@ def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarr
     if keep.all():
         return encoder.encode(images, bpp)
     arrays = {path: group.group[path].arrays() for path in ("y", "y_hat", "extras") if path in group.group}
-    out = {
-        path: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found}
-        for path, found in arrays.items()
-    }
+    out = {p: {name: np.zeros((len(keep), *a.shape[1:]), a.dtype) for name, a in found} for p, found in arrays.items()}
     for key, value in (encoder.encode(images[keep], bpp) if keep.any() else {}).items():
         if isinstance(value, dict):
             for name, v in value.items():
@@ -68,9 +61,7 @@ def fill_group(
     reader: ImageReader | None = None,
     max_bad_fraction: float | None = None,
 ) -> ExtractionStats:
-    """Encode every missing chunk of ``group`` that this shard owns (chunk k with k % num_shards == shard);
-    each is durable once written, so an interrupted fill resumes. ``reader`` decodes files (default: keep
-    policy at ``image_size``). UserError once the split's bad images exceed ``max_bad_fraction``."""
+    """Encode the missing chunks of ``group`` this shard owns (k % num_shards == shard), each durable once written."""
     start = time.perf_counter()
     failed, reasons, done = group.failures()
     if lost := group.lost_chunks(done | failed):
@@ -176,8 +167,7 @@ def cached_latents(
     extract: ExtractSettings,
     max_bad_fraction: float | None,
 ) -> tuple[LatentGroup, ExtractionStats]:
-    """The group of ``split`` at ``bpp`` in the store at ``cache``, filled with what this process owns; its
-    key holds the manifest (content hashes) and reader settings: an edited image never reuses latents."""
+    """The group of ``split`` at ``bpp`` (keyed by content hashes and reader settings), with what this process owns."""
     manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
     group = LatentStore(cache).open(
         split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()

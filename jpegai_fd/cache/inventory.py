@@ -85,10 +85,7 @@ class Removal:
 
 
 def collect(path: str | Path, older_than_days: float | None = None, dry_run: bool = False) -> list[Removal]:
-    """Remove the superseded groups of the store at ``path`` and, with ``older_than_days``, the unused
-    ones (``dry_run``: only say which). A removal holds the group's use mark exclusively (no job opens it
-    meanwhile) and the creation lock (no group is created while empty parents are pruned); ``done`` goes
-    first, so a reader never sees a half-removed group as complete."""
+    """Remove superseded groups (and, with ``older_than_days``, unused ones), never one in use; ``done`` goes first."""
     path = Path(path)
     groups = list_groups(path)
     reason_ro = read_only_reason(path)
@@ -132,9 +129,7 @@ def _remove_group(store: Path, key: str) -> None:
 
 
 def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
-    """(group key, state) for every group of the store: ``ok``, ``unchecked`` (written before checksums),
-    or the damaged chunks (missing or failing their checksum); ``repair`` marks those not done, so that
-    the next job or extract encodes their images again."""
+    """(group key, state): ``ok``, ``unchecked`` (no checksums) or ``damaged``; ``repair`` marks damaged chunks."""
     from jpegai_fd.cache.store import LatentGroup, checksummed
 
     path, out = Path(path), []
@@ -151,9 +146,8 @@ def verify(path: str | Path, repair: bool = False) -> list[tuple[str, str]]:
             out.append((info.key, "damaged beyond repair (labels, ids or masks); delete the group and extract again"))
             continue
         bad = set(group.lost_chunks(group.done_mask() | group.group["failed"][:]))
-        bad |= {
-            k for k in range(-(-len(group) // group.chunk_size)) for a in arrays if not _reads(a, group.chunk_rows(k))
-        }
+        chunks = range(-(-len(group) // group.chunk_size))
+        bad |= {k for k in chunks for a in arrays if not _reads(a, group.chunk_rows(k))}
         if bad and repair:
             with creation_lock(path):
                 group.mark_damaged(sorted(bad))

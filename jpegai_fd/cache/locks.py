@@ -1,14 +1,7 @@
-"""Every lock the latent cache takes, in files beside the store (outside the Zarr tree); the OS drops a dead process's
-locks.
-
-* ``<store>.lock``: group creation and removal (gc) happen under its exclusive ``flock``.
-* Chunk claims, ``<store>.claims/<hash>.lock``: processes filling one group (jobs of a sweep sharing a bpp) never encode
-  a chunk twice: chunk ``k`` is a POSIX record lock on byte ``k``, released once written; a busy chunk is revisited
-  later. Per process: one process fills a group from one thread.
-* Use marks, ``<store>.used/<hash>`` (holding the key): a process that opens the group holds a shared ``flock`` and
-  stamps its mtime ("last used"). gc takes the exclusive lock without waiting, so a group in use is never removed; a job
-  opening a group gc is removing waits, finds it gone and extracts it again. On a read-only cache a mark is only locked
-  (shared), so gc elsewhere still sees the reader."""
+"""The latent cache's locks, in files beside the store (the OS drops a dead process's locks; docs/concepts/cache.md):
+``<store>.lock`` (flock) for group creation and gc, ``<store>.claims/<hash>.lock`` (a record lock on byte k per chunk
+k, so jobs sharing a group never encode a chunk twice), ``<store>.used/<hash>`` use marks (shared flock + mtime; gc
+takes them exclusively without waiting, so a group in use is never removed)."""
 
 import contextlib
 import errno
@@ -37,8 +30,7 @@ def creation_lock(store: Path):
 
 
 def read_only_reason(store: Path) -> str | None:
-    """Why the store (or the folder of its lock files) cannot be written, or None. ``os.access`` sees
-    read-only mounts also for root; where it cannot tell (network file systems), the lock file does."""
+    """Why the store or its lock folder is not writable, or None (``os.access`` sees read-only mounts for root too)."""
     for folder in (store, store.parent):  # the store and the folder of its lock files
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK):
@@ -54,8 +46,7 @@ def read_only_reason(store: Path) -> str | None:
 
 
 class ChunkClaims:
-    """Advisory per-chunk locks in the file ``path``. Where the file system refuses locks (some network
-    mounts) every claim succeeds: concurrent jobs may then encode a chunk twice (time, not correctness)."""
+    """Per-chunk locks in ``path``; where the file system refuses locks every claim succeeds (time, not correctness)."""
 
     def __init__(self, path: Path | None):
         self.fd, self.enabled = None, path is not None  # no path (a group made outside a store): no locks
@@ -102,8 +93,7 @@ def claims_path(store: Path, key: str) -> Path:
 
 
 class ChunkQueue:
-    """The chunks of ``todo`` this process encodes, in order, each claimed before it is handed out;
-    those ``settled(k)`` (written by anyone since) are dropped into :attr:`skipped`."""
+    """The chunks of ``todo`` this process encodes, each claimed first; those settled meanwhile go to ``skipped``."""
 
     def __init__(self, todo: list[int], claims: ChunkClaims, settled: Callable[[int], bool]):
         self.fresh, self.busy = deque(todo), deque()
@@ -115,8 +105,7 @@ class ChunkQueue:
         return not self.fresh and not self.busy
 
     def take(self) -> int | None:
-        """The next chunk, claimed; None when every remaining one is held by another process now (call
-        again later) or none is left (:attr:`exhausted`)."""
+        """The next chunk, claimed; None when the rest are held by others now (call again) or none is left."""
         for queue in (self.fresh, self.busy):  # busy: once each, counting those fresh ones just found busy
             for _ in range(len(queue)):
                 if not self.claims.try_claim(k := queue.popleft()):
@@ -137,8 +126,7 @@ class GroupUse:
 
     @classmethod
     def acquire(cls, store: Path, key: str, writable: bool) -> "GroupUse":
-        """Take the shared lock on the mark of ``key`` (waiting while gc removes the group) and, when
-        ``writable``, create the mark if needed and stamp it as used now."""
+        """Shared lock on the mark of ``key`` (waiting while gc removes the group); ``writable``: create, stamp it."""
         path = used_path(store, key)
         while True:
             if writable:

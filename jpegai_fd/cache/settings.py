@@ -8,8 +8,7 @@ from pydantic.dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    """``chunk_size`` images per Zarr chunk and encoder batch, ``codecs`` per latent version for new
-    groups, and the chunks this process owns (chunk k with k % num_shards == shard)."""
+    """``chunk_size`` images per chunk and batch, ``codecs`` per latent for new groups, this process's shard."""
 
     chunk_size: Annotated[int, pydantic.Field(ge=1)]
     codecs: dict[str, Literal["none", "lz4", "zstd"]] = pydantic.Field(default_factory=dict)

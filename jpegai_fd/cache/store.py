@@ -1,13 +1,5 @@
-"""The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split).
-
-A group holds ``<latent>/<component>`` (N, C, H, W) float32, ``labels`` int8, ``ids`` str, ``failed``
-bool with ``failure`` str (unreadable images and why: final for this manifest) and ``done`` bool, chunked
-along N alike. A chunk is the unit of work, ``done`` written last, so a crash leaves at worst a chunk to
-recompute (Zarr's local store writes each chunk file atomically). Every array has Zarr's ``crc32c`` codec:
-a damaged chunk fails its read; a missing chunk file of a settled chunk (all-zero chunks are files too) is
-extracted again. Groups from before checksums read as before, unchecked. A store this user cannot write is
-opened read-only: complete groups are read without locks, a missing group is one UserError.
-"""
+"""The latent cache: one Zarr v3 store, one group per (dataset manifest, encoder fingerprint, bpp, split), chunked
+along N alike (``done`` written last); layout, checksums and read-only stores: docs/concepts/cache.md."""
 
 import hashlib
 import json
@@ -99,8 +91,7 @@ class LatentGroup:
     def write_chunk(
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
-        """Store the latents of chunk ``k``, then mark its images done; ``unreadable`` rows (with
-        ``reasons``) go to ``failed``/``failure`` and stay not done."""
+        """Store chunk ``k``'s latents, then mark its images done; ``unreadable`` rows go to ``failed``/``failure``."""
         try:
             self._write_chunk(k, latents, unreadable, reasons)
         except OSError as exc:  # Zarr's error names no file: name the cache (a full disk, a read-only mount)
@@ -165,8 +156,7 @@ class LatentStore:
         codecs: dict | None = None,
         reading: dict | None = None,
     ) -> LatentGroup:
-        """The group for these inputs, created empty if missing with ``codecs`` (latent -> :data:`CODECS`
-        name) and ``reading`` (the reader's settings). Its use mark is held from here on: gc spares it."""
+        """The group for these inputs, created empty if missing; its use mark is held from here on (gc spares it)."""
         key = self.group_key(split, manifest, encoder, bpp)
         use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
@@ -190,9 +180,8 @@ class LatentStore:
 
         def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
             kw["compressors"] = [c for c in (kw.get("compressors"), Crc32cCodec()) if c is not None]  # last
-            return group.create_array(
-                name, shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True, **kw
-            )
+            kw |= dict(shape=(n, *shape), chunks=(chunk, *shape), dtype=dtype, overwrite=True)
+            return group.create_array(name, **kw)
 
         for component, shape in encoder.latent_shapes(*image_shape).items():
             for latent in LATENTS:

@@ -1,11 +1,7 @@
-"""The command line around Hydra: :func:`main` runs a ``@hydra.main`` app, and :class:`SweepRun`, its
-callback (registered in ``conf/config.yaml``), checks every job before any runs, claims the sweep
-folder, keeps one MLflow parent run per multirun and ends with the jobs' table and the exit code.
-
-Both act in the launching process only. ``python -m jpegai_fd.extract`` (Hydra's job name
-``extract``) logs nothing to MLflow, so its sweeps get no parent run. Exit codes: 0 done, 1 a job of
-the sweep failed or was interrupted, 2 a user error (one line, before any work), 130 interrupted.
-"""
+"""The command line around Hydra: :func:`main` runs a ``@hydra.main`` app; :class:`SweepRun`, its callback
+(``conf/config.yaml``), checks every job first, claims the sweep folder, keeps one MLflow parent run per multirun (not
+for ``jpegai_fd.extract``) and ends with the jobs' table. Exit codes: 0 done, 1 a sweep's job failed or was
+interrupted, 2 a user error (one line, before any work), 130 interrupted."""
 
 import functools
 import logging
@@ -172,14 +168,8 @@ def _this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def in_launcher() -> bool:
-    """True in the process that ran the command line (jobs of the basic launcher run here too)."""
-    return os.environ.get(LAUNCHER) == _this_process()
-
-
 def main(hydra_app) -> None:
-    """Run ``hydra_app`` (a ``@hydra.main`` function) as a command line: an error the user caused is
-    one ``jpegai_fd: error:`` line and exit 2; Ctrl-C or SIGTERM ends the runs KILLED and exits 130."""
+    """Run ``hydra_app`` as a command line: a user error is one line and exit 2, Ctrl-C or SIGTERM exit 130."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors to us instead of printing several lines
     os.environ[LAUNCHER] = _this_process()
     # After Ctrl-C the process pools' resource trackers (child processes) warn of leaked semaphores.
@@ -221,11 +211,9 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 
 
 def run(task, place: JobPlace):
-    """Run ``task()`` as one job of the command line: in a sweep a failing job is recorded (its run
-    FAILED, its error in ``results.json``) and the sweep goes on; an interrupted job ends KILLED (in a
-    job process SIGTERM too, as a KeyboardInterrupt); in the launching process Ctrl-C stops everything.
-    A single job that fails ends the command (one line for an error the user caused)."""
-    launcher = in_launcher()
+    """Run ``task()`` as one job: in a sweep a failure is recorded and the sweep goes on, an interrupt ends it
+    KILLED (Ctrl-C in the launching process stops everything); a single job that fails ends the command."""
+    launcher = os.environ.get(LAUNCHER) == _this_process()  # the command line's process (basic launcher's jobs too)
     handlers = None if launcher else interrupts.install()
     try:
         return task()

@@ -1,6 +1,4 @@
-"""``python -m jpegai_fd.cli.predict --model URI PATH... [--out predictions.csv] [--batch-size N]``
-
-Scores image files (PATH: files or folders, recursive, sorted) with a trained detector (URI:
+"""Scores image files (PATH: files or folders, recursive, sorted) with a trained detector (URI:
 ``runs:/<run_id>/model``, ``models:/<name>@<alias>`` or a model folder). Writes ``path,p_fake,label,status``
 per file (status ``ok`` or why it was skipped: a bad image never stops it) and prints one summary line.
 ``--encoder KEY=VALUE`` replaces a recorded encoder key; a fingerprint that no longer matches is refused."""
@@ -82,7 +80,7 @@ def predict_files(model, files: list[Path], out: Path, batch_size: int) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.predict", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.predict", description=__doc__)
     add = parser.add_argument
     add("--model", required=True, help="runs:/<run_id>/model, models:/<name>@<alias> or a folder")
     add("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")

@@ -1,7 +1,4 @@
-"""``python -m jpegai_fd.cli.promote (--sweep latest|RUN_ID|NAME | --run RUN_ID) [--metric test/roc_auc]
-[--name NAME] [--alias champion] [--tracking-uri URI] [--experiment NAME]``
-
-Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry, the alias on the new
+"""Registers a job's model (``runs:/<run_id>/model``) in the MLflow Model Registry, the alias on the new
 version: ``--run``, or the FINISHED job of ``--sweep`` with the highest ``--metric`` (ties: the earliest).
 The version's tags: the run's factors, ``metric.<name>``, ``run_id`` and the metric it was chosen by."""
 
@@ -59,7 +56,7 @@ def promote(uri: str, run_id: str, name: str, alias: str, chosen_by: str | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.promote", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m jpegai_fd.cli.promote", description=__doc__)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--sweep", help="latest, a sweep's parent run id or its name")
     which.add_argument("--run", help="a job's run id")

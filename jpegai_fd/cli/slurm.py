@@ -1,7 +1,5 @@
-"""Ctrl-C or SIGTERM of a sweep on SLURM: its jobs are not processes of this machine, so they are
-cancelled by id (``scancel``); submitit cancels nothing when the launching process is interrupted. A job
-that SLURM requeues (preemption, ``scontrol requeue``, submitit on SLURM's warning signal) leaves no result,
-so the launching process waits for its next attempt, which continues the same MLflow run."""
+"""SLURM: Ctrl-C or SIGTERM of a sweep cancels its jobs by id (``scancel``; submitit cancels nothing when the
+launching process is interrupted); a requeued job leaves no result, so the sweep waits for its next attempt."""
 
 import dataclasses
 import logging
@@ -17,8 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def attempt(place: JobPlace) -> JobPlace:
-    """``place`` of a job that runs in SLURM: its job id (array tasks as ``<array>_<task>``, as squeue shows
-    them), tagged on its run, and how often SLURM has started it again (its run is then continued)."""
+    """``place`` with the SLURM job id (arrays as ``<array>_<task>``, as squeue shows them) and its restarts."""
     env = os.environ
     if "SLURM_JOB_ID" not in env:
         return place
@@ -28,8 +25,7 @@ def attempt(place: JobPlace) -> JobPlace:
 
 
 def requeued() -> bool:
-    """True in a SLURM job that SLURM has requeued since it started: its ``Restarts`` went past the
-    ``SLURM_RESTART_COUNT`` this attempt started with (the interrupt under way is the requeue's SIGTERM)."""
+    """True once SLURM requeued this job: ``Restarts`` past the ``SLURM_RESTART_COUNT`` it started with."""
     job = os.environ.get("SLURM_JOB_ID")
     if job is None:
         return False
@@ -47,9 +43,8 @@ def submitit_root(launcher) -> Path | None:
 
 
 def cancel_jobs(root: Path, wait_s: float = 60.0) -> list[str]:
-    """``scancel`` every job array submitted under ``root`` (submitit names each ``<id>_submission.sh``),
-    then wait up to ``wait_s`` until ``squeue`` no longer lists them: each job gets SIGTERM, ends its run
-    KILLED itself, and only then does the launching process end the runs left RUNNING. Returns the ids."""
+    """``scancel`` the job arrays under ``root`` (``<id>_submission.sh``), wait up to ``wait_s`` until ``squeue``
+    drops them (each job ends its own run KILLED before the launcher ends the rest); returns the ids."""
     ids = sorted({p.name.removesuffix("_submission.sh") for p in root.glob("**/*_submission.sh")})
     if not ids:
         return []

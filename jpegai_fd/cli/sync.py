@@ -1,10 +1,7 @@
 """`python -m jpegai_fd.cli.sync OUTPUT_DIR... [--tracking-uri URI]`: upload, once, what jobs kept locally
 while the tracking server was down, and end runs left RUNNING.
 
-OUTPUT_DIR: a sweep or job folder. ``--tracking-uri``: instead of the URI each job logged to. A job that lost
-its server, or whose run is still RUNNING, gets from its journal (``tracking.json``) the missing params and
-metrics, all tags and ``artifacts/`` (on a new run when it never reached the server) and its final status
-(KILLED when it recorded none). The journal and tag ``jpegai_fd.sync_key`` make a second sync a no-op."""
+Each job's journal (``tracking.json``) and tag ``jpegai_fd.sync_key`` make a second sync a no-op."""
 
 import argparse
 import json

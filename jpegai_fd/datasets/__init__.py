@@ -1,5 +1,4 @@
-"""Datasets (``conf/dataset/``): Kaggle CSVs (``faces140k``), the generated demo (``synthetic``), a folder
-per class (``folder``); a new layout subclasses :class:`ImageDataset`."""
+"""Datasets (``conf/dataset/``): ``faces140k``, ``synthetic``, ``folder``; a new layout subclasses ImageDataset."""
 
 from jpegai_fd.datasets.base import ImageDataset
 from jpegai_fd.datasets.folder import FolderDataset

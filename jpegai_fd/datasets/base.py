@@ -1,5 +1,5 @@
-"""What every dataset layout shares. A layout implements :meth:`~ImageDataset.listing`; its constructor
-takes the YAML keys and reads nothing, so every job of a sweep can be built before any work."""
+"""What every dataset layout shares: a layout implements :meth:`~ImageDataset.listing`; its constructor only
+checks the YAML keys, so every job of a sweep is built before any work."""
 
 import logging
 from pathlib import Path
@@ -12,10 +12,7 @@ log = logging.getLogger(__name__)
 
 
 class ImageDataset:
-    """Images of one dataset. ``name`` labels it in cache keys, manifests and run tags; ``root`` is its
-    folder; ``image_size`` the nominal side; ``*_split`` the splits a job uses (valid: chooses the
-    threshold and calibrates, never trained on); ``num_*`` a balanced subsample per split (None: all);
-    ``size_policy``, ``max_bad_fraction``: see :class:`ImageReader` and :func:`check_bad_fraction`."""
+    """Images of one dataset (the ``dataset.*`` keys; valid chooses the threshold, never trained on)."""
 
     def __init__(
         self,

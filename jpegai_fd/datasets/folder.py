@@ -1,11 +1,7 @@
-"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class.
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class (docs/how-to/own-dataset.md).
 
-Files are found recursively (hidden names skipped, symlinked folders not followed); an image's id is
-its path relative to the root (``real/0001.jpg``). A split is the split file
-``dataset.split_files.<split>`` names (one path per line relative to the root, ``#`` comments; the
-class is the first folder), else a stratified split: per class, images ranked by a hash of (seed, id)
-and cut by ``dataset.split_fractions``, so adding a file moves no other file to another split.
-"""
+Ids are paths relative to the root; the generated split ranks each class by a hash of (seed, id), so adding a file
+moves no other file to another split."""
 
 import hashlib
 import os
@@ -83,16 +79,13 @@ def stratified_split(
         members = [i for i in images if i[1] == label]
         members.sort(key=lambda item: hashlib.blake2b(f"{seed}\0{item[0]}".encode(), digest_size=8).digest())
         bounds = np.rint(np.cumsum([float(fractions[n]) / total for n in names]) * len(members)).astype(int)
-        start = 0
-        for name, stop in zip(names, bounds):
+        for name, start, stop in zip(names, [0, *bounds[:-1]], bounds):
             out[name].extend(members[start:stop])
-            start = stop
     return {name: sorted(items) for name, items in out.items()}
 
 
 class FolderDataset(ImageDataset):
-    """``classes``: {real: folder, fake: folder}; ``split_files``: {split: file} (optional);
-    ``split_fractions``: {split: share} for the generated split, ranked with ``seed``."""
+    """``classes``: {real: folder, fake: folder}; ``split_files``/``split_fractions``: {split: file/share}."""
 
     DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}  # conf/dataset/folder.yaml's
 
@@ -100,9 +93,8 @@ class FolderDataset(ImageDataset):
         super().__init__(**keys)
         self.seed = int(seed)
         # label (1 = real) -> folder; None: a one-class set (a test set of new fakes or real photos)
-        self.classes = {
-            k: None if v is None else str(v) for k, v in ((1, classes.get("real")), (0, classes.get("fake")))
-        }
+        real, fake = classes.get("real"), classes.get("fake")
+        self.classes = {k: None if v is None else str(v) for k, v in ((1, real), (0, fake))}
         if all(v is None for v in self.classes.values()):
             raise UserError("dataset.classes.real and dataset.classes.fake are both null; name at least one folder")
         for split, value in split_fractions.items():

@@ -1,12 +1,10 @@
-"""The pixels of the demo dataset: one procedural face model for both classes (so content, size and JPEG format never
-separate them), a camera for the real class, generators for fakes; only the traces of how the pixels were made differ,
-at strengths random per image so that the classes overlap.
+"""The pixels of the demo dataset: one procedural face model for both classes (content, size and JPEG format never
+separate them), a camera for reals, generators for fakes, trace strengths random per image so the classes overlap.
 
-``legacy`` (the default) is one fixed generator per dataset seed (traces repeat across images, as a GAN's fingerprint
-does). Its 16-px trace (version 2) exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's
-lowest frequencies, which erased the version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). It is
-strong on purpose: the demo proves the plumbing and shows a rate effect, no evidence about real faces. ``diffusion``: a
-few DDPM-style ancestral denoising steps."""
+``legacy`` (default): one fixed generator per seed (traces repeat, as a GAN's fingerprint). Its 16-px trace (version 2)
+exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's lowest frequencies, which erased the
+version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). Strong on purpose: the demo proves the
+plumbing and shows a rate effect, no evidence about real faces."""
 
 from collections.abc import Callable
 
@@ -47,27 +45,20 @@ def draw_scene(rng: np.random.Generator, size: int) -> dict:
     eye_dx, eye_y = rng.uniform(0.09, 0.13), cy - ry * rng.uniform(0.15, 0.3)
     skin = SKIN[rng.integers(len(SKIN))] * rng.uniform(0.9, 1.1, 3)
     cells = int(rng.integers(4, 12))  # low-frequency background texture: random cells, cubic upsampling
-    return {
-        "bg": rng.uniform(0.1, 0.9, 3),
-        "bg_grad": rng.normal(0, 1),
-        "bg_tex": ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")[:size, :size],
-        "hair": (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0)),
-        "hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3),
-        "head": (cx, cy, rx, ry),
-        "skin": np.clip(skin, 0, 1),
-        "eye_l": (cx - eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
-        "eye_r": (cx + eye_dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022)),
-        "iris": rng.uniform(0.05, 0.45, 3),
-        "mouth": (
-            cx + rng.normal(0, 0.01),
-            cy + ry * rng.uniform(0.45, 0.6),
-            rng.uniform(0.06, 0.1),
-            rng.uniform(0.015, 0.03),
-        ),
-        "lip": np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1),
-        "light": rng.uniform(0, 0.5),
-        "light_dir": rng.normal(0, 1, 2),
-    }
+    # One statement after another, in this order: the draws' order fixes every demo image.
+    scene = {"bg": rng.uniform(0.1, 0.9, 3), "bg_grad": rng.normal(0, 1)}
+    texture = ndimage.zoom(rng.uniform(-1, 1, (cells, cells)), size / cells, order=3, mode="nearest")
+    scene["bg_tex"] = texture[:size, :size]
+    scene["hair"] = (cx, cy - ry * rng.uniform(0.2, 0.4), rx * rng.uniform(1.0, 1.2), ry * rng.uniform(0.8, 1.0))
+    scene |= {"hair_color": rng.uniform(0.02, 0.5) * rng.uniform(0.7, 1.0, 3), "head": (cx, cy, rx, ry)}
+    scene["skin"] = np.clip(skin, 0, 1)
+    for eye, dx in (("eye_l", -eye_dx), ("eye_r", eye_dx)):
+        scene[eye] = (cx + dx, eye_y, rng.uniform(0.025, 0.04), rng.uniform(0.012, 0.022))
+    scene["iris"] = rng.uniform(0.05, 0.45, 3)
+    mouth = (cx + rng.normal(0, 0.01), cy + ry * rng.uniform(0.45, 0.6))
+    scene["mouth"] = (*mouth, rng.uniform(0.06, 0.1), rng.uniform(0.015, 0.03))
+    scene["lip"] = np.clip(skin * np.array([1.0, 0.6, 0.6]), 0, 1)
+    return scene | {"light": rng.uniform(0, 0.5), "light_dir": rng.normal(0, 1, 2)}
 
 
 def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -90,9 +81,8 @@ def camera_pipeline(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def generator_weights(seed: int) -> dict:
-    """The legacy generator's fixed weights, drawn once per dataset seed: ``taps`` perturb the last
-    stage's transposed-convolution kernel per channel; ``phase_gains`` are the 2x2 per-phase gains
-    an earlier stride-2 stage leaves, a pattern of period ``TRACE_PERIOD`` output pixels."""
+    """The legacy generator's weights per dataset seed: ``taps`` perturb the last upsampling kernel per
+    channel; ``phase_gains``: the 2x2 gains an earlier stride-2 stage leaves (period ``TRACE_PERIOD``)."""
     rng = np.random.default_rng([seed, 0x6A41])
     g = rng.normal(0, 1, (2, 2))
     g -= g.mean()
@@ -111,9 +101,7 @@ def _transposed_upsample(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
 
 
 def stage_traces(size: int, phase_gains: np.ndarray) -> np.ndarray:
-    """(size, size) periodic gain pattern of the earlier upsampling stage, in [-1, 1]: its 2x2 phase
-    gains repeat every ``TRACE_PERIOD`` output pixels, slightly smoothed by the stages after it,
-    aligned with the output grid as a generator's upsampling is."""
+    """(size, size) gains in [-1, 1]: ``phase_gains`` repeated every ``TRACE_PERIOD`` pixels, slightly smoothed."""
     reps = size // TRACE_PERIOD + 1
     cells = np.kron(np.tile(phase_gains, (reps, reps)), np.ones((TRACE_PERIOD // 2, TRACE_PERIOD // 2)))
     trace = ndimage.uniform_filter(cells, TRACE_PERIOD // 8, mode="wrap")[:size, :size]
@@ -121,9 +109,8 @@ def stage_traces(size: int, phase_gains: np.ndarray) -> np.ndarray:
 
 
 def generator_pipeline(params: dict, size: int, rng: np.random.Generator, weights: dict) -> np.ndarray:
-    """A generator's traces: half-resolution synthesis, an uneven 2x transposed-convolution
-    upsampling, the periodic gains of the earlier upsampling stages, learned sharpening and noise
-    injection. ``weights``: :func:`generator_weights`; the strengths are random per image."""
+    """Half-resolution synthesis, uneven 2x transposed convolution, the earlier stage's periodic gains,
+    sharpening and noise; strengths random per image."""
     img = render_face(params | {"bg_tex": ndimage.zoom(params["bg_tex"], 0.5, order=1)}, size // 2)
     img = _transposed_upsample(img, BILINEAR_TAPS + rng.uniform(0.05, 0.6) * weights["taps"])
     img = img * (1 + MAX_STAGE_GAIN * rng.uniform(0.5, 1.0) * stage_traces(size, weights["phase_gains"]))[..., None]
@@ -154,8 +141,7 @@ def transposed_conv(content: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Half-resolution synthesis, bilinear 2x upsampling (half-pixel centres, as resize-convolution layers
-    do), white per-channel noise."""
+    """Half-resolution synthesis, bilinear 2x upsampling (half-pixel centres), white per-channel noise."""
     low = _half(content)
     h, w = low.shape[:2]
     ys = np.clip((np.arange(2 * h) + 0.5) / 2 - 0.5, 0, h - 1)
@@ -168,7 +154,7 @@ def bilinear_noise(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def diffusion(content: np.ndarray, rng: np.random.Generator, steps: int = 6) -> np.ndarray:
-    """A few ancestral denoising steps from the content under strong noise (see the module docstring)."""
+    """A few DDPM-style ancestral denoising steps from the content under strong noise."""
     sigmas = np.geomspace(rng.uniform(0.15, 0.3), rng.uniform(0.004, 0.012), steps)
     smooth = rng.uniform(0.8, 1.6)  # the denoiser's blur: how much fine texture it fails to restore
     h, w, _ = content.shape
@@ -192,8 +178,7 @@ def get_generator(name: str) -> Generator:
 
 
 def make_image(label: int, seed: int, index: int, size: int, generator: str = LEGACY) -> tuple[np.ndarray, int]:
-    """Pixels (uint8 RGB) and JPEG quality of image ``index`` of class ``label`` (1 real, 0 fake made
-    by ``generator``); deterministic in (seed, label, index, size, generator)."""
+    """Pixels (uint8 RGB) and JPEG quality of image ``index`` of class ``label`` (1 real, 0 fake), deterministic."""
     if generator != LEGACY:
         make = get_generator(generator)
         if size % 2:

@@ -1,7 +1,5 @@
-"""Reader for the "140k Real and Fake Faces" layout (Kaggle, xhlulu).
-
-``root/{train,valid,test}.csv`` list ``id,original_path,label,label_str,path``; ``path`` is relative to
-``root/real_vs_fake/real-vs-fake/``; the generated demo is written in this layout."""
+"""The "140k Real and Fake Faces" layout (Kaggle, xhlulu): ``root/<split>.csv`` rows ``id,...,label,...,path``,
+paths relative to ``root/real_vs_fake/real-vs-fake/``; the generated demo uses it too."""
 
 import csv
 from pathlib import Path
@@ -18,8 +16,7 @@ LAYOUT = "train.csv, valid.csv, test.csv and real_vs_fake/real-vs-fake/{train,va
 
 
 def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSplit:
-    """``root/<split>.csv`` as a DatasetSplit (rows in file order, paths not yet screened); UserError for
-    a missing root or CSV, missing columns, bad labels or duplicate ids."""
+    """``root/<split>.csv`` as a DatasetSplit in file order; UserError for a bad root, CSV, label or id."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"dataset.root '{root}' does not exist; it must hold {LAYOUT} (set dataset.root=...)")

@@ -1,9 +1,7 @@
-"""The dataset manifest: per image id, path, label, file size and content hash.
+"""The dataset manifest: per image id, path, label, file size and content hash; its digest keys the cache.
 
-Its digest is part of the latent cache key, so an edited, added, removed or relabelled image never reuses stale latents.
-Content hashes (BLAKE2b-128 of the file bytes) are memoised in a small SQLite sidecar keyed by (path, size, mtime_ns): a
-rerun costs one ``stat`` per image, and several extraction processes may share the sidecar (a failed write only costs a
-rehash next time)."""
+Content hashes (BLAKE2b-128) are memoised in a SQLite sidecar keyed by (path, size, mtime_ns): a rerun costs one
+``stat`` per image; processes may share it (a failed write only costs a rehash)."""
 
 import csv
 import hashlib
@@ -94,8 +92,7 @@ def manifest_hash(split: DatasetSplit, hashes: FileHashes | None = None, reading
 
 
 def manifest_csv(split: DatasetSplit, group=None, hashes: FileHashes | None = None) -> str:
-    """The manifest of ``split`` as CSV with a ``status`` column (done, pending, skipped, unreadable)
-    and a ``reason``; unreadable rows come from the cache group's ``failed`` mask."""
+    """``split``'s manifest as CSV with ``status`` (done, pending, skipped, unreadable) and ``reason``."""
     n = len(split)
     failed, reasons, done = group.failures() if group is not None else ([False] * n, None, [False] * n)
     buffer = io.StringIO()

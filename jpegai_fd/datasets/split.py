@@ -1,11 +1,5 @@
-"""One dataset split in memory (which images, where, with which label) and the images it drops.
-
-Screening runs after balanced sampling (one ``stat`` per sampled image): a path is skipped (never read,
-never cached) when it leaves the dataset root (absolute, ``../``, or a symlink pointing outside) or the
-file is missing, not regular or empty; the rest is left to the decoder (``images.py``). A job tolerates
-``dataset.max_bad_fraction`` of a listing as bad (skipped or unreadable); the count only grows, so
-extraction stops as soon as the limit is passed.
-"""
+"""One dataset split in memory and the images it drops. Screening (one ``stat`` per sampled image) skips paths
+that leave the root or are missing, not regular or empty; ``dataset.max_bad_fraction`` bounds skipped + unreadable."""
 
 import logging
 import os
@@ -34,8 +28,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class DatasetSplit:
-    """Images of one split, in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` int8
-    (1 = real, 0 = fake), the dataset ``root`` and the ``skipped`` images of the listing."""
+    """Images of one split in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` (1 real, 0 fake)."""
 
     dataset: str
     name: str
@@ -55,8 +48,7 @@ class DatasetSplit:
 
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:
-    """A class-balanced random subset of ``num`` images (None: all): ``num // 2`` fakes, the rest real,
-    in the split's order, so the same (num, seed) always gives the same images in the same order."""
+    """``num // 2`` fakes and the rest real (None: all), in the split's order: same (num, seed), same images."""
     if num is None:
         return split
     rng = np.random.default_rng(seed)
@@ -106,14 +98,11 @@ def screen(split: DatasetSplit) -> DatasetSplit:
             lexical = os.path.normpath(path)
             shown = os.path.relpath(lexical, root) if _inside(lexical, os.path.normpath(root)) else str(path)
             skipped.append(Skipped(str(image_id), shown, int(label), reason))
-    index = np.array(keep, dtype=np.int64)
-    ids, labels = split.ids[index], split.labels[index]
-    return DatasetSplit(split.dataset, split.name, ids, tuple(paths), labels, root_real, tuple(skipped))
+    return replace(split.subset(keep), paths=tuple(paths), root=root_real, skipped=tuple(skipped))
 
 
 def check_bad_fraction(split: DatasetSplit, unreadable: list[tuple[str, str]], max_fraction: float | None) -> None:
-    """UserError when skipped + ``unreadable`` ((path, reason) pairs) exceed ``max_fraction`` of the
-    listing (None: no limit)."""
+    """UserError when skipped + ``unreadable`` exceed ``max_fraction`` of the listing (None: no limit)."""
     if max_fraction is None:
         return
     bad = [(s.path, s.reason) for s in split.skipped] + list(unreadable)

@@ -36,8 +36,7 @@ def generate(
     on_image: Callable[[], None] = lambda: None,
     generator: str = LEGACY,
 ) -> None:
-    """Write the dataset to ``root`` in the Kaggle layout, atomically (temp folder, then rename); ``on_image()`` after
-    each image."""
+    """Write the dataset to ``root`` in the Kaggle layout, atomically; ``on_image()`` after each image."""
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

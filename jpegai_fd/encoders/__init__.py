@@ -1,5 +1,4 @@
-"""Latent encoders: the offline block-DCT default and the JPEG AI reference-software adapter. A new
-encoder is one module implementing :class:`~.base.LatentEncoder` plus ``conf/encoder/<name>.yaml``."""
+"""Latent encoders (block DCT, JPEG AI); a new one implements :class:`~.base.LatentEncoder` + its conf/ yaml."""
 
 from jpegai_fd.encoders.dct import DCTEncoder
 

@@ -11,10 +11,8 @@ Latents = dict[str, dict[str, np.ndarray]]  # latent -> component -> (N, C, H, W
 
 
 class LatentEncoder(Protocol):
-    """Turns a batch of RGB images into JPEG AI-shaped latents at a target rate. The constructor takes
-    ``conf/encoder/<name>.yaml``'s keys and only checks values (a sweep builds every job first). Optional:
-    ``check_rate(bpp)`` (UserError before any work), ``prepare()`` (installation and weights, once),
-    ``extra_shapes(height, width)`` (extra per-image arrays to cache)."""
+    """RGB images -> JPEG AI-shaped latents at a rate; the constructor only checks ``conf/encoder/<name>.yaml``'s
+    keys. Optional: ``check_rate(bpp)``, ``prepare()`` (once), ``extra_shapes(height, width)``."""
 
     name: str
 

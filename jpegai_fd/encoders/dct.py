@@ -1,9 +1,8 @@
-"""The offline default encoder: block-DCT latents laid out like JPEG AI's.
+"""The offline default encoder: block-DCT latents laid out like JPEG AI's (edge-padded to a multiple of 16).
 
-``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma, 256 channels (16*u + v for vertical frequency u, horizontal
-v) on a ceil(H/16) x ceil(W/16) grid; ``model_uv``: 8x8 block DCT of 4:2:0 (2x2 mean) U then V, 128 channels on the same
-grid. ``y_hat`` quantises with ``step * weight`` (weight grows with frequency, and for chroma), ``step`` searched per
-image to meet ``bpp / 100`` bits per pixel. Images are edge-padded to a multiple of 16, as JPEG AI pads internally."""
+``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma (channel 16*u + v); ``model_uv``: 8x8 block DCT of 4:2:0 U
+then V, on the same grid. ``y_hat`` quantises with ``step * weight`` (weight grows with frequency, and for chroma),
+``step`` searched per image to meet ``bpp / 100`` bits per pixel."""
 
 import numpy as np
 
@@ -25,9 +24,8 @@ def dct_matrix(n: int) -> np.ndarray:
 
 
 def block_dct(planes: np.ndarray, block: int) -> np.ndarray:
-    """(N, H, W) float32 planes, H and W multiples of ``block`` -> (N, block*block, H/block, W/block). Multiply-adds in
-    a fixed order, never BLAS: a matrix product's reduction order depends on the BLAS build and thread count, which made
-    the cache's bytes depend on the launcher."""
+    """(N, H, W) planes -> (N, block*block, H/block, W/block), multiply-adds in a fixed order, never BLAS: a matrix
+    product's reduction order depends on the BLAS build and threads, which made cache bytes depend on the launcher."""
     n, h, w = planes.shape
     d = dct_matrix(block).astype(np.float32)
     tiles = np.asarray(planes, dtype=np.float32).reshape(n, h // block, block, w // block, block)
@@ -55,14 +53,6 @@ def frequency_weights(block: int) -> np.ndarray:
     return (1 + 0.5 * (u + v)).ravel().astype(np.float64)
 
 
-def _mean_2x2(planes: np.ndarray) -> np.ndarray:
-    """(N, H, W, K) -> (N, H/2, W/2, K) 2x2 means summed in a fixed order (``mean`` pairs terms by SIMD path)."""
-    total = planes[:, 0::2, 0::2] + planes[:, 0::2, 1::2]
-    total += planes[:, 1::2, 0::2]
-    total += planes[:, 1::2, 1::2]
-    return total / np.float32(4)
-
-
 class DCTEncoder:
     # Bump when the latents of this class change: part of the fingerprint, hence the cache key.
     version = 2  # 2: BLAS-free fixed-order DCT and an exactly representable rate-search grid (bytes no longer depend on threads)
@@ -77,10 +67,8 @@ class DCTEncoder:
 
     def fingerprint(self) -> dict:
         layout = dict(color="bt709", chroma="420", luma_block=LUMA_BLOCK, chroma_block=CHROMA_BLOCK)
-        rate = dict(
-            chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy", rate_search_iters=self.rate_search_iters
-        )
-        return dict(encoder=self.name, version=self.version, **layout, **rate)
+        rate = dict(chroma_weight=CHROMA_WEIGHT, rate_model="per-channel-entropy")
+        return dict(encoder=self.name, version=self.version, **layout, **rate, rate_search_iters=self.rate_search_iters)
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // LUMA_BLOCK), -(-width // LUMA_BLOCK)
@@ -89,11 +77,14 @@ class DCTEncoder:
     def transform(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """Unquantised latents ``{"model_y": (N,256,h,w), "model_uv": (N,128,h,w)}`` float32."""
         _, height, width, _ = images.shape
-        yuv = rgb_to_yuv709(
-            np.pad(images, ((0, 0), (0, -height % LUMA_BLOCK), (0, -width % LUMA_BLOCK), (0, 0)), "edge")
-        )
+        pad = ((0, 0), (0, -height % LUMA_BLOCK), (0, -width % LUMA_BLOCK), (0, 0))
+        yuv = rgb_to_yuv709(np.pad(images, pad, "edge"))
         luma = block_dct(yuv[..., 0], LUMA_BLOCK)
-        chroma = _mean_2x2(yuv[..., 1:])
+        # 2x2 means summed in a fixed order (``mean`` pairs terms by SIMD path).
+        chroma = yuv[:, 0::2, 0::2, 1:] + yuv[:, 0::2, 1::2, 1:]
+        chroma += yuv[:, 1::2, 0::2, 1:]
+        chroma += yuv[:, 1::2, 1::2, 1:]
+        chroma /= np.float32(4)
         uv = [block_dct(np.ascontiguousarray(chroma[..., k]), CHROMA_BLOCK) for k in (0, 1)]
         return {"model_y": luma, "model_uv": np.concatenate(uv, axis=1)}
 

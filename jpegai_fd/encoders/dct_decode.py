@@ -1,7 +1,5 @@
-"""The decoder of the DCT encoder: RGB pixels back from its latents (the inverse of :mod:`.dct`).
-
-Chroma is upsampled by the "triangle" filter (3/4 nearest + 1/4 next sample, edges clamped), the centred 4:2:0
-interpolation of JPEG decoders: the encoder's 2x2 mean sits between four luma samples."""
+"""RGB pixels back from DCT latents (the inverse of :mod:`.dct`). Chroma is upsampled by the "triangle" filter
+(3/4 nearest + 1/4 next, edges clamped): the encoder's 2x2 mean sits between four luma samples."""
 
 import numpy as np
 

@@ -1,8 +1,6 @@
-"""Per-image quantiser step search that meets a target rate, the way JPEG AI's rate search does.
-
-Rate: empirical entropy of the quantised symbols, one model per channel (an ideal context-free coder). A bisection on
-the integer index of a grid of exactly representable steps (``iters - 5`` mantissa bits in each of 32 octaves) finds per
-image the finest step within the target, so no step depends on the machine's math library."""
+"""Per-image quantiser step search that meets a target rate, as JPEG AI's rate search does. Rate: empirical entropy
+of the quantised symbols per channel (an ideal context-free coder). A bisection over a grid of exactly representable
+steps finds the finest step within the target, so no step depends on the machine's math library."""
 
 import numpy as np
 
@@ -23,8 +21,7 @@ def estimated_bits(sorted_coefs: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def grid_steps(index: np.ndarray, iters: int) -> np.ndarray:
-    """Exact step ``(1 + f / 2**m) * 2**e`` of each grid ``index`` in [0, 2**iters): mantissa ``f`` the low
-    ``m = iters - 5`` bits, octave ``e`` the high ones (below 5 iterations: whole octaves up to 2**7)."""
+    """Exact step ``(1 + f / 2**m) * 2**e`` of each ``index``: ``f`` the low ``m = iters - 5`` bits, ``e`` the rest."""
     octave_bits = min(OCTAVE_BITS, iters)
     mantissa_bits = iters - octave_bits
     index = np.asarray(index, dtype=np.int64)

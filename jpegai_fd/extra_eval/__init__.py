@@ -1,5 +1,4 @@
-"""Beyond the training distribution: extra test sets, perturbation conditions and other rates.
-:mod:`.plan` (what, checked), :mod:`.run` (how), :mod:`.report` (the run's table and charts)."""
+"""Extra test sets, perturbations and other rates: :mod:`.plan` (what), :mod:`.run` (how), :mod:`.report`."""
 
 from jpegai_fd.extra_eval.plan import ExtraPlan, load_test_split
 from jpegai_fd.extra_eval.run import ExtraResult, Latents, Scorer, evaluate_extras, extract_extras

@@ -1,6 +1,5 @@
-"""What a job evaluates beyond its own test split, checked before any work: ``eval.<name>`` extra test sets
-(``'+dataset@eval.sd21=folder'``), ``robustness.conditions.<name>`` perturbations of the test images, ``eval_bpp`` other
-rates. Cheap, so it runs for every job of a sweep."""
+"""What a job evaluates beyond its test split, checked before any work (cheap: every job of a sweep):
+``eval.<name>`` extra sets, ``robustness.conditions.<name>`` perturbations, ``eval_bpp`` other rates."""
 
 import logging
 import re

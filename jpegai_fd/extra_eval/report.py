@@ -1,5 +1,5 @@
-"""The per-run table of every scored set and condition (cells ``value [low, high]`` where a bootstrap
-interval exists, ``-`` where a one-class row has none), and the charts against strength and rate."""
+"""The per-run table of every scored set and condition (``value [low, high]``, ``-`` where a one-class row has
+none) and the charts against strength and rate."""
 
 import math
 
@@ -21,8 +21,7 @@ def entry_rows(entries) -> pd.DataFrame:
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3, missing: str = "–") -> str:
-    """``df`` as a GitHub Markdown table, floats to ``digits`` decimals, missing values as ``missing``
-    (tabulate's number parsing is off, or it would reformat text cells like ``0.500``)."""
+    """``df`` as a GitHub table, floats to ``digits`` decimals (number parsing off: text cells like ``0.500`` stay)."""
     text = df.astype(object).map(lambda v: missing if pd.isna(v) else f"{v:.{digits}f}" if isinstance(v, float) else v)
     return text.to_markdown(index=False, tablefmt="github", stralign=None, numalign=None, disable_numparse=True) + "\n"
 

@@ -1,6 +1,5 @@
-"""Score the trained model, with the job's decision rule, on every cached group of a plan; metrics are prefixed
-``eval/<name>/`` (an extra set's test split), ``robust/<condition>/`` (the test split through a
-:class:`~jpegai_fd.perturb.PerturbedReader`, whose settings key the group) or ``rate/<bpp>/``."""
+"""Score the trained model with the job's decision rule on every cached group of a plan, metrics prefixed
+``eval/<name>/``, ``robust/<condition>/`` or ``rate/<bpp>/``."""
 
 import logging
 import time
@@ -52,8 +51,7 @@ class Latents:
 
 @dataclass
 class Entry:
-    """One scored set: ``prefix`` (``test``, ``eval/sd21``, ``robust/jpeg_q75``, ``rate/6``), ``group``
-    (test, eval, robust, rate), a condition's ``kind`` and ``strength``, and its unprefixed metrics."""
+    """One scored set: ``prefix`` (``robust/jpeg_q75``), ``group``, a condition's ``kind``/``strength``, metrics."""
 
     prefix: str
     group: str

@@ -1,5 +1,5 @@
-"""How per-sample scores become an image's P(fake) and label: the job and the saved model apply the
-same pickled :class:`Decision`, so a model predicts exactly as its run scored its test images."""
+"""How per-sample scores become an image's P(fake) and label: the job and the saved model share one pickled
+:class:`Decision`, so a model predicts exactly as its run scored its test images."""
 
 from dataclasses import dataclass
 
@@ -13,8 +13,7 @@ from jpegai_fd.scoring.vote import VoteThreshold, choose_vote_threshold, fake_vo
 
 @dataclass
 class Decision:
-    """``threshold``: None (the fixed rule), a :class:`Threshold` (one sample per image) or a
-    :class:`VoteThreshold`; ``calibrator``: None or fitted (labels are decided on the raw score)."""
+    """``threshold``: None (fixed rule), :class:`Threshold` or :class:`VoteThreshold`; ``calibrator``: None or a fit."""
 
     threshold: Threshold | VoteThreshold | None = None
     calibrator: Calibrator | None = None
@@ -52,13 +51,12 @@ def choose_decision(
     y_valid: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, settings: ScoringSettings
 ) -> Decision:
     """The rule chosen on the validation images: cut(s) and a calibrator fitted on the score cut."""
+    rule = (settings.threshold_rule, settings.target_fpr)
     if len(groups) > n_images:
         p_fake = 1.0 - np.asarray(p_real, dtype=np.float64)
-        threshold, score = choose_vote_threshold(
-            y_valid, p_fake, groups, n_images, settings.threshold_rule, settings.target_fpr
-        )
+        threshold, score = choose_vote_threshold(y_valid, p_fake, groups, n_images, *rule)
     else:
         score = fixed_rule(p_real, groups, n_images)[0]
-        threshold = choose_threshold(y_valid, score, settings.threshold_rule, settings.target_fpr)
+        threshold = choose_threshold(y_valid, score, *rule)
     calibrator = None if settings.calibration == "none" else Calibrator(settings.calibration).fit(y_valid, score)
     return Decision(threshold, calibrator)

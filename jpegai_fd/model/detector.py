@@ -1,7 +1,5 @@
-"""A fitted detector as plain Python: :class:`Detector` is what the job pickles into the MLflow model;
-:class:`Predictor` rebuilds its encoder (refusing a different fingerprint) and scores image files or
-bytes without ever stopping on a bad one.
-"""
+"""A fitted detector: :class:`Detector` is pickled into the MLflow model; :class:`Predictor` rebuilds its
+encoder (refusing another fingerprint) and scores files or bytes, never stopping on a bad one."""
 
 import io
 from dataclasses import dataclass, field, fields
@@ -38,12 +36,7 @@ class Detector:
     def card(self) -> dict:
         """JSON description (everything but the estimator), saved beside the pickle as detector.json."""
         card = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "info"}
-        return {
-            **card,
-            "estimator": type(self.estimator).__name__,
-            "decision": self.decision.describe(),
-            "run": self.info,
-        }
+        return card | dict(estimator=type(self.estimator).__name__, decision=self.decision.describe(), run=self.info)
 
 
 def check_fingerprint(trained: dict, current: dict, encoder_name: str) -> None:
@@ -97,13 +90,7 @@ class Predictor:
         else:
             handle = Path(source)
             if not handle.is_file() or handle.stat().st_size == 0:
-                why = (
-                    "missing file"
-                    if not handle.exists()
-                    else "empty file"
-                    if handle.is_file()
-                    else "not a regular file"
-                )
+                why = "empty file" if handle.is_file() else "not a regular file" if handle.exists() else "missing file"
                 return None, why
         try:
             return self.reader.read(handle), OK

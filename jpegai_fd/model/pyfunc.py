@@ -1,10 +1,7 @@
-"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`.
-Input: ``path`` and/or ``image`` (the file's bytes, base64 in JSON; wins over ``path``). Output:
-``p_fake`` (None when skipped: JSON null), ``label`` (fake | real, empty when skipped), ``status`` (``ok``
-or why skipped). ``model_config={"encoder": {...}}`` at load replaces recorded encoder keys. Served by
-``mlflow models serve``, a ``path`` is refused (a client must not open the server's files) unless the
-server was started with ``JPEGAI_FD_SERVE_PATHS=1``.
-"""
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector` (docs/how-to/predict.md).
+Input ``path`` and/or ``image`` (bytes, base64 in JSON; wins); output ``p_fake`` (None when skipped), ``label``,
+``status``. Served, a ``path`` is refused (a client must not open the server's files) unless
+``JPEGAI_FD_SERVE_PATHS=1``."""
 
 import base64
 import binascii
@@ -32,40 +29,33 @@ SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)]),
     outputs=Schema([ColSpec("double", "p_fake"), ColSpec("string", "label"), ColSpec("string", "status")]),
 )
-# Installed distributions whose versions the model records (the ones its pickle and code need).
 SERVE_PATHS = "JPEGAI_FD_SERVE_PATHS"
+REFUSED = f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)"
+# Installed distributions whose versions the model records (the ones its pickle and code need).
 REQUIREMENTS = tuple(
     "jpegai_fd mlflow numpy pandas scikit-learn hydra-core omegaconf zarr pillow lightgbm torch".split()
 )
 
 
 def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
-    frame, sources, rows = pd.DataFrame(model_input), [], []
+    frame, todo = pd.DataFrame(model_input), {}  # row -> path or bytes to score
     served = "mlflow.pyfunc.scoring_server" in sys.modules  # loaded by `mlflow models serve` only
     out, absent = [None] * len(frame), [None] * len(frame)
     for i, (image, path) in enumerate(zip(frame.get("image", absent), frame.get("path", absent))):
         if isinstance(image, (bytes, bytearray)):
-            sources.append(image)
+            todo[i] = image
         elif isinstance(image, str) and image:  # base64 text, e.g. from JSON built without the schema
             try:
-                sources.append(base64.b64decode(image))
+                todo[i] = base64.b64decode(image)
             except (binascii.Error, ValueError):
                 out[i] = (None, "", "unreadable: image is not base64 text")
-                continue
         elif isinstance(path, str) and path and served and os.environ.get(SERVE_PATHS) != "1":
-            out[i] = (
-                None,
-                "",
-                f"refused: send the image's bytes in 'image' (paths need {SERVE_PATHS}=1 on the server)",
-            )
-            continue
+            out[i] = (None, "", REFUSED)
         elif isinstance(path, str) and path:
-            sources.append(path)
+            todo[i] = path
         else:
             out[i] = (None, "", "no path or image")
-            continue
-        rows.append(i)
-    for i, result in zip(rows, predictor.predict(sources)):
+    for i, result in zip(todo, predictor.predict(list(todo.values()))):
         out[i] = result
     frame = pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
     skipped = frame["p_fake"].isna()  # NaN is not JSON: a skipped row's p_fake is null
@@ -86,13 +76,8 @@ class DetectorModel(mlflow.pyfunc.PythonModel):
 
 def requirements(names=REQUIREMENTS) -> list[str]:
     """``name==version`` of each installed distribution in ``names`` (absent ones left out)."""
-    out = []
-    for name in names:
-        try:
-            out.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    installed = {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions()}
+    return [f"{name}=={installed[name]}" for name in names if name in installed]
 
 
 def input_example(image_size: int) -> pd.DataFrame:
@@ -108,15 +93,11 @@ def save_detector(detector: Detector, path: str | Path) -> Path:
         pickled, card = Path(tmp) / "detector.pkl", Path(tmp) / "detector.json"
         pickled.write_bytes(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL))
         card.write_text(json.dumps(detector.card(), indent=2, default=str))
-        mlflow.pyfunc.save_model(
-            str(path),
-            python_model=str(Path(__file__).with_name("served.py")),
-            artifacts={"detector": str(pickled), "card": str(card)},
-            signature=SIGNATURE,
-            input_example=input_example(int(detector.reader["image_size"])),
-            pip_requirements=requirements(),
-            model_config={"encoder": {}},
-        )  # the key load-time overrides may replace
+        model = dict(python_model=str(Path(__file__).with_name("served.py")), signature=SIGNATURE)
+        model |= dict(artifacts={"detector": str(pickled), "card": str(card)}, pip_requirements=requirements())
+        example = input_example(int(detector.reader["image_size"]))
+        # model_config: the key load-time overrides may replace
+        mlflow.pyfunc.save_model(str(path), input_example=example, model_config={"encoder": {}}, **model)
     return Path(path)
 
 

@@ -1,5 +1,4 @@
-"""The model-from-code file of the saved MLflow model (copied into it by :func:`.pyfunc.save_detector`):
-MLflow runs it at load to get the Python model, so nothing of the class is pickled, only the Detector."""
+"""The saved model's model-from-code file: MLflow runs it at load, so only the Detector is pickled."""
 
 import mlflow.models
 

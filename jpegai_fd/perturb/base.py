@@ -1,9 +1,6 @@
-"""What every perturbation provides: pixels in, pixels out, and a name and settings that key the cache.
-
-A perturbation maps one (H, W, 3) uint8 RGB image to uint8 RGB (the same size unless ``output_shape`` says otherwise).
-Random draws are seeded from (its seed, the image's dataset id), so a rerun, another batch size or shard gives the same
-bytes. ``key()`` is the condition's short name (``robust/<key>/<metric>``, cache-group names); ``describe()`` is every
-setting that changes the output bytes, hashed into the cache key."""
+"""What every perturbation provides: (H, W, 3) uint8 RGB in and out, ``key()`` (the condition's short name) and
+``describe()`` (every setting that changes the bytes, hashed into the cache key). Random draws are seeded from (seed,
+image id): a rerun, batch size or shard gives the same bytes."""
 
 import dataclasses
 import hashlib
@@ -11,8 +8,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, TypeAdapter, ValidationError
 
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.errors import UserError
@@ -46,24 +45,15 @@ class Perturbation:
         raise NotImplementedError
 
     def __post_init__(self):
-        """Check each field against its ``metadata`` (``range`` from :func:`ranged`, ``choices``, ``flag``: a
-        bool) and store it in its canonical type (5 and 5.0 must give one cache key); hand-written because the messages name
-        ``<name>.<key>`` the way the config's keys read."""
+        """Each field checked against its type and stored in it (5 and 5.0: one cache key); the message names
+        ``<name>.<key>`` as the config reads."""
         for f in dataclasses.fields(self):
-            value, meta, cast = getattr(self, f.name), f.metadata, int if f.type in ("int", int) else float
-            low, high = meta.get("range", (0, 0))
-            problem = None
-            if "range" in meta and (
-                isinstance(value, bool) or not isinstance(value, (cast, int)) or not low <= value <= high
-            ):
-                problem = f"use {'an integer' if cast is int else 'a number'} in [{low:g}, {high:g}]"
-            elif "choices" in meta and value not in meta["choices"]:
-                problem = f"allowed values: {', '.join(meta['choices'])}"
-            elif "flag" in meta and not isinstance(value, bool):
-                problem = "use true or false"
-            if problem:
-                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; {problem}")
-            object.__setattr__(self, f.name, cast(value) if "range" in meta else value)  # the dataclasses are frozen
+            value = getattr(self, f.name)
+            try:  # object.__setattr__: the dataclasses are frozen
+                object.__setattr__(self, f.name, TypeAdapter(f.type).validate_python(value))
+            except ValidationError as exc:
+                problem = exc.errors()[0]["msg"]
+                raise UserError(f"invalid value for '{self.name}.{f.name}': {value!r}; {problem}") from None
 
     def __call__(self, image: np.ndarray, image_id: str = "") -> np.ndarray:
         image = np.asarray(image)
@@ -76,9 +66,9 @@ class Perturbation:
         return np.stack([self(image, image_id) for image, image_id in zip(images, image_ids)])
 
 
-def ranged(default, low: float, high: float):
-    """A field checked to lie in [low, high] (an integer field: an int)."""
-    return field(default=default, metadata={"range": (low, high)})
+def ranged(low: float, high: float, kind: type = float):
+    """A number in [low, high]; strict: an integer field refuses 5.0, and no field takes text or a bool."""
+    return Annotated[kind, Field(strict=True, ge=low, le=high)]
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -87,8 +77,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PerturbedReader:
-    """``reader`` followed by ``perturbation``, for the cache: its ``settings()`` (the group key) add the
-    perturbation's ``describe()``, so each condition gets its own group; ``ids_by_path``: str(path) -> id."""
+    """``reader`` then ``perturbation``; ``settings()`` add its ``describe()``: one cache group per condition."""
 
     reader: ImageReader
     perturbation: Perturbation

@@ -1,6 +1,5 @@
-"""Recompression by the encoder's own codec at a rate: the image as an analyst receives it after one pass through that
-codec. ``encoder=jpegai`` is refused: :data:`JPEGAI_NEEDS` says what the adapter lacks (the extra ``compress`` would
-cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the per-image rate search)."""
+"""Recompression by the encoder's own codec at a rate. ``encoder=jpegai`` is refused (:data:`JPEGAI_NEEDS`; the
+extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
 
 from dataclasses import dataclass
 
@@ -20,9 +19,9 @@ JPEGAI_NEEDS = (
 class CodecRecompress(Perturbation):
     """Code at ``bpp`` with ``encoder``'s codec and decode: the image as that codec delivers it."""
 
-    bpp: int = ranged(25, 1, 2400)
+    bpp: ranged(1, 2400, int) = 25
     encoder: str = "dct"
-    rate_search_iters: int = ranged(24, 1, 64)
+    rate_search_iters: ranged(1, 64, int) = 24
     name = "codec"
 
     def __post_init__(self):

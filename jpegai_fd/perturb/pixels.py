@@ -1,17 +1,19 @@
-"""The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop (what happens to an image
-on its way to the analyst)."""
+"""The pixel perturbations: JPEG re-save, rescale, blur, noise, centre crop."""
 
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from PIL import Image, features
+from pydantic import StrictBool
 from scipy import ndimage
 
 from jpegai_fd.perturb.base import Perturbation, ranged, to_uint8
 
 FILTERS = {name: Image.Resampling[name.upper()] for name in ("bicubic", "bilinear", "lanczos", "nearest")}
+Filter = Literal[*FILTERS]
 
 
 def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarray:
@@ -22,8 +24,7 @@ def resize(image: np.ndarray, height: int, width: int, method: str) -> np.ndarra
 
 
 def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
-    """The JPEG file Pillow writes for ``image`` (uint8 RGB) at ``quality`` (1-95). ``subsampling``: 0 =
-    4:4:4, 1 = 4:2:2, 2 = 4:2:0 (Pillow's default, explicit so a change of default never changes bytes)."""
+    """Pillow's JPEG of ``image`` at ``quality``; ``subsampling`` 2 (4:2:0) explicit: a new default changes no bytes."""
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality), subsampling=subsampling, optimize=False)
     return buffer.getvalue()
@@ -33,8 +34,8 @@ def jpeg_bytes(image: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
 class JPEGRecompress(Perturbation):
     """Encode as JPEG at ``quality`` (1-95, Pillow/libjpeg scale), decode back to RGB."""
 
-    quality: int = ranged(75, 1, 95)
-    subsampling: int = ranged(2, 0, 2)
+    quality: ranged(1, 95, int) = 75
+    subsampling: ranged(0, 2, int) = 2
     name = "jpeg"
 
     def key_params(self):
@@ -53,8 +54,8 @@ class JPEGRecompress(Perturbation):
 class Rescale(Perturbation):
     """Resize H x W to round(factor*H) x round(factor*W) (at least 1 pixel), then back, both with ``method``."""
 
-    factor: float = ranged(0.5, 0.05, 8.0)
-    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
+    factor: ranged(0.05, 8.0) = 0.5
+    method: Filter = "bicubic"
     name = "scale"
 
     def key_params(self):
@@ -70,7 +71,7 @@ class Rescale(Perturbation):
 class GaussianBlur(Perturbation):
     """Gaussian filter of ``sigma`` pixels per channel (edges mirrored, cut at 4 sigma), rounded to 8 bits."""
 
-    sigma: float = ranged(1.0, 0.01, 64.0)
+    sigma: ranged(0.01, 64.0) = 1.0
     name = "blur"
 
     def key_params(self):
@@ -78,18 +79,16 @@ class GaussianBlur(Perturbation):
 
     def apply(self, image, image_id):
         # float64 throughout: the filter's result must not depend on a float32 accumulation order.
-        blurred = ndimage.gaussian_filter(
-            image.astype(np.float64), sigma=(self.sigma, self.sigma, 0), mode="mirror", truncate=4.0
-        )
-        return to_uint8(blurred)
+        sigma = (self.sigma, self.sigma, 0)
+        return to_uint8(ndimage.gaussian_filter(image.astype(np.float64), sigma, mode="mirror", truncate=4.0))
 
 
 @dataclass(frozen=True)
 class GaussianNoise(Perturbation):
     """Add i.i.d. N(0, sigma^2) noise (sigma on the 0-255 scale) to every sample, round, clip."""
 
-    sigma: float = ranged(5.0, 0.01, 255.0)
-    seed: int = ranged(0, 0, 2**63 - 1)
+    sigma: ranged(0.01, 255.0) = 5.0
+    seed: ranged(0, 2**63 - 1, int) = 0
     name = "noise"
 
     def key_params(self):
@@ -104,12 +103,11 @@ class GaussianNoise(Perturbation):
 
 @dataclass(frozen=True)
 class CenterCrop(Perturbation):
-    """Keep the central round(fraction*H) x round(fraction*W) pixels (offsets floored), resized back to
-    H x W with ``method`` when ``resize_back`` (the nominal size, as ``size_policy=resize`` gives)."""
+    """The central round(fraction*H) x round(fraction*W) pixels, resized back with ``method`` when ``resize_back``."""
 
-    fraction: float = ranged(0.9, 0.05, 1.0)
-    resize_back: bool = field(default=True, metadata={"flag": True})
-    method: str = field(default="bicubic", metadata={"choices": tuple(FILTERS)})
+    fraction: ranged(0.05, 1.0) = 0.9
+    resize_back: StrictBool = True
+    method: Filter = "bicubic"
     name = "crop"
 
     def key_params(self):

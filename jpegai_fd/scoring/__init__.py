@@ -1,5 +1,4 @@
-"""Metrics (fake positive), valid-chosen thresholds, calibration, bootstrap intervals, paired tests and
-the shortcut audit, on plain arrays: labels 1 = real, 0 = fake, scores P(fake)."""
+"""Metrics, thresholds, calibration, intervals, paired tests, the audit: labels 1 real, 0 fake; scores P(fake)."""
 
 from jpegai_fd.scoring.labels import FAKE, REAL, decide, is_fake
 

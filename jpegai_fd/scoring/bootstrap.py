@@ -1,6 +1,5 @@
-"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised: resampled within each class by
-default (test splits are balanced by design); AUC and AP of all resamples from one ``bincount`` of (resample, distinct
-score, class) cells, equal to scikit-learn's ties included."""
+"""Seeded bootstrap percentile intervals for accuracy, ROC AUC and AP, vectorised, resampled within each class;
+AUC and AP of all resamples from one ``bincount`` of (resample, score, class) cells, equal to scikit-learn's."""
 
 from dataclasses import dataclass
 
@@ -47,8 +46,7 @@ def _class_counts_by_score(draws: np.ndarray, fake: np.ndarray, scores: np.ndarr
 
 
 def auc_ap_of_draws(draws: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROC AUC and AP (fake positive) of each row of ``draws``; NaN where a class is absent. AUC =
-    P(fake > real) + P(tie) / 2 over drawn pairs; AP = sum over cuts of precision x recall step."""
+    """ROC AUC (P(fake > real) + P(tie) / 2) and AP (fake positive) per row of ``draws``; NaN without a class."""
     fake = is_fake(y_true)
     pos, neg = _class_counts_by_score(np.asarray(draws), fake, np.asarray(p_fake, dtype=np.float64))
     n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)

@@ -60,10 +60,8 @@ class Calibrator:
 
 
 def calibration_change(y_true: np.ndarray, p_raw: np.ndarray, p_calibrated: np.ndarray) -> dict[str, float]:
-    ece = {
-        f"ece_{when}": expected_calibration_error(y_true, p) for when, p in (("before", p_raw), ("after", p_calibrated))
-    }
-    return ece | {"brier_before": brier_score(y_true, p_raw), "brier_after": brier_score(y_true, p_calibrated)}
+    scores, pairs = {"ece": expected_calibration_error, "brier": brier_score}, {"before": p_raw, "after": p_calibrated}
+    return {f"{name}_{when}": score(y_true, p) for name, score in scores.items() for when, p in pairs.items()}
 
 
 def reliability_figure(

@@ -1,8 +1,5 @@
-"""Every score of one split, unprefixed (the caller adds ``test/``, ``eval/<name>/``, ...): the fixed rule's
-``accuracy``, ``balanced_accuracy``, ``precision``, ``recall``, ``f1``, ``accuracy_real``, ``accuracy_fake``,
-``false_alarm_rate``; the same accuracies ``_at_valid`` (the chosen cut); on the score the cut applies to ``roc_auc``,
-``average_precision``, ``eer``, ``tpr_at_fpr_1pct``/``5pct``, ``ece``, ``brier`` (``*_calibrated``); bootstrap
-``*_ci_low``/``_ci_high``; ``n_real``, ``n_fake``. A one-class split leaves out the two-class metrics."""
+"""Every score of one split, unprefixed (the caller adds ``test/``, ``eval/<name>/``, ...); names and meanings in
+docs/reference/metrics.md. A one-class split leaves out the two-class metrics."""
 
 from dataclasses import dataclass
 
@@ -51,9 +48,8 @@ def evaluate_split(
         out["ece_calibrated"] = expected_calibration_error(y_true, p_fake)
         out["brier_calibrated"] = brier_score(y_true, p_fake)
     if settings.bootstrap_resamples:
-        intervals = bootstrap_intervals(
-            y_true, score, decision.cut, settings.bootstrap_resamples, settings.seed, settings.ci_level
-        )
+        resampling = (settings.bootstrap_resamples, settings.seed, settings.ci_level)
+        intervals = bootstrap_intervals(y_true, score, decision.cut, *resampling)
         for name, iv in intervals.items():
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high

@@ -60,14 +60,8 @@ def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5
         raise ValueError("scores must be probabilities (or vote shares) in [0, 1]")
     fake = is_fake(y_true)
     decided = decision_metrics(y_true, p_fake >= threshold)
-    out = {
-        "accuracy": decided.pop("accuracy"),
-        "ece": expected_calibration_error(y_true, p_fake),
-        "brier": brier_score(y_true, p_fake),
-        "n_real": (~fake).sum(),
-        "n_fake": fake.sum(),
-        **decided,
-    }
+    out = {"accuracy": decided.pop("accuracy"), "ece": expected_calibration_error(y_true, p_fake)}
+    out |= {"brier": brier_score(y_true, p_fake), "n_real": (~fake).sum(), "n_fake": fake.sum(), **decided}
     if fake.any() and (~fake).any():
         out["roc_auc"] = skm.roc_auc_score(fake, p_fake)
         out["average_precision"] = skm.average_precision_score(fake, p_fake)

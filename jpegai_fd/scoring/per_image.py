@@ -1,6 +1,5 @@
-"""``scores/test_scores.csv``, what two runs need to be compared later: per test image ``id``, ``label`` (1 real, 0
-fake), ``p_fake`` (calibrated, as ``predict`` returns; 6 decimals), ``pred`` (at the valid cut) and ``score`` (the raw
-score the cut applies to; absent in files of earlier runs)."""
+"""``scores/test_scores.csv``, what two runs need to be compared later: per test image ``id``, ``label``,
+``p_fake`` (calibrated; 6 decimals), ``pred`` (at the valid cut), ``score`` (raw; absent in earlier runs' files)."""
 
 import io
 

@@ -13,10 +13,7 @@ METHODS = get_args(Calibration)[:-1]  # the calibrators ("none": no calibration)
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """``threshold_rule``: how the validation images choose the cut (``target_fpr``: at most that share of real images
-    called fake); ``calibration``: Platt (``sigmoid``), ``isotonic`` or ``none``, fitted on the validation scores;
-    ``bootstrap_resamples`` (0: no intervals) and ``ci_level``: the intervals of accuracy, AUC and AP; ``seed``: the
-    resampling seed; ``audit``, ``audit_max_auc``: the shortcut audit of the files before training."""
+    """The ``scoring.*`` keys (conf/config.yaml): threshold rule, calibration, bootstrap intervals, the audit."""
 
     threshold_rule: ThresholdRule = "balanced_accuracy"
     target_fpr: Annotated[float, Field(ge=0, le=0.5)] = 0.01

@@ -1,6 +1,5 @@
-"""The decision threshold on a score (higher = more fake) chosen on validation: ``balanced_accuracy`` (needs both
-classes) or ``target_fpr`` (the lowest cut calling at most that share of reals fake). The cut lies halfway between the
-two validation scores it separates: an equal test score falls on its side."""
+"""The decision threshold on a score (higher = more fake) chosen on validation by ``balanced_accuracy`` or
+``target_fpr``, halfway between the two validation scores it separates (an equal test score falls on its side)."""
 
 from dataclasses import asdict, dataclass
 

@@ -1,7 +1,6 @@
-"""Image decisions from per-sample scores: the fixed majority vote at 0.5 (``test/accuracy``) and the vote with
-valid-chosen cuts. A classifier trained on a few positions and applied to all can shift every patch's score (measured:
-all test images in one class, AUC 0.63), so :func:`choose_vote_threshold` chooses the patch cut (balanced accuracy on
-the patches) and then the cut on the share of fake votes."""
+"""Image decisions from per-sample scores: the fixed majority vote at 0.5 and the vote with valid-chosen cuts. A
+classifier trained on a few positions and applied to all can shift every patch's score (measured: all test images in
+one class, AUC 0.63), so the patch cut is chosen too (balanced accuracy on the patches), then the share cut."""
 
 from dataclasses import dataclass
 

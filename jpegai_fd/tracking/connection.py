@@ -1,7 +1,5 @@
-"""Talking to a tracking URI: fail fast when a server is down, and keep retries short.
-
-MLflow retries an HTTP request up to 7 times with exponential back-off (minutes in all); a job whose server died should
-save its results and end, so the defaults here are short (a user's own ``MLFLOW_HTTP_REQUEST_*`` variables win)."""
+"""Talking to a tracking URI: fail fast when a server is down. MLflow retries an HTTP request 7 times with
+back-off (minutes); a job whose server died should save its results and end, so the defaults here are short."""
 
 import operator
 import os
@@ -30,9 +28,8 @@ def check_scheme(key: str, uri: str) -> None:
 
 
 def add_tracking_uri(parser, help: str = "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db") -> None:
-    parser.add_argument(
-        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"), help=help
-    )
+    default = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    parser.add_argument("--tracking-uri", default=default, help=help)
 
 
 def is_http(uri: str) -> bool:

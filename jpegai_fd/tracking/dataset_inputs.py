@@ -1,6 +1,5 @@
-"""MLflow dataset inputs of a job, for the UI's Dataset column: per split, name ``<dataset>/<split>``, digest
-= the manifest hash (as in the cache folder name), source = the dataset root, context = the split's role,
-and a profile with the image counts."""
+"""MLflow dataset inputs of a job (the UI's Dataset column): per split ``<dataset>/<split>``, digest = the
+manifest hash, source = the root, context = the split's role, a profile with the image counts."""
 
 import json
 
@@ -15,13 +14,10 @@ def log_dataset_inputs(run, splits_and_groups) -> None:
     for (split, group), role in zip(splits_and_groups, ("train", "valid", "test")):
         real = sum(int(v) for v in split.labels)
         profile = {"num_images": len(split.labels), "real": real, "fake": len(split.labels) - real}
-        dataset = Dataset(
-            name=f"{split.dataset}/{split.name}",
-            digest=str(group.group.attrs["manifest"])[:DIGEST_CHARS],
-            source_type="local",
-            source=json.dumps({"uri": str(split.root) if split.root else ""}),
-            profile=json.dumps(profile | {"skipped": len(split.skipped)}),
-        )
+        source = json.dumps({"uri": str(split.root) if split.root else ""})
+        digest = str(group.group.attrs["manifest"])[:DIGEST_CHARS]
+        profile = json.dumps(profile | {"skipped": len(split.skipped)})
+        dataset = Dataset(f"{split.dataset}/{split.name}", digest, "local", source, profile=profile)
         inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, role)]))
     # No client: the server was lost at the start (guarded then skips the call).
     run.guarded(run.client and run.client.log_inputs, run.run_id, datasets=inputs)

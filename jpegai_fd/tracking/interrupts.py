@@ -1,6 +1,5 @@
-"""Ctrl-C and SIGTERM (SLURM, ``kill``, loky tearing its workers down) end a job the same way: one
-KeyboardInterrupt naming the signal, so that its run ends KILLED; further signals are ignored meanwhile,
-so that a second Ctrl-C cannot cut that bounded clean-up short."""
+"""Ctrl-C and SIGTERM (SLURM, ``kill``, loky) end a job as one KeyboardInterrupt naming the signal (its run
+ends KILLED); further signals are ignored meanwhile, so a second Ctrl-C cannot cut the clean-up short."""
 
 import contextlib
 import logging
@@ -25,10 +24,8 @@ def _interrupt(signum, frame, ignore=SIGNALS, why: str = "") -> None:
 
 
 def _fatal(handler):
-    """``handler`` (submitit's, on SLURM's time-limit warning) ends the job by raising an Exception, which
-    whatever code is under way may catch and go on (Optuna fails the trial and starts the next): raise it
-    as a KeyboardInterrupt naming the signal and the handler's reason, so that the job ends KILLED. Its
-    SystemExit (it requeued the job) too: SLURM's SIGTERM for the requeue follows, and must not cut in."""
+    """``handler`` (submitit's, on SLURM's time-limit warning) raises an Exception that running code may catch
+    (Optuna fails the trial, goes on) or a SystemExit (requeued): raised as a KeyboardInterrupt, the job ends KILLED."""
 
     def handle(signum, frame) -> None:
         try:
@@ -40,8 +37,7 @@ def _fatal(handler):
 
 
 def _redeliver(unraisable) -> None:
-    """Our KeyboardInterrupt raised in a finaliser (weakref callback, ``__del__``) is only printed and
-    dropped by Python: send the signal again, so that it is raised once more, outside."""
+    """Python only prints our KeyboardInterrupt raised in a finaliser: send the signal again to raise it outside."""
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt) and str(exc).startswith(PREFIX):
         signum = signal.Signals[str(exc)[len(PREFIX) :].split(":")[0]]
@@ -53,8 +49,7 @@ def _redeliver(unraisable) -> None:
 
 
 def install() -> dict | None:
-    """Turn SIGINT and SIGTERM into one KeyboardInterrupt; returns the previous handlers for
-    :func:`restore` (None off the main thread, where Python cannot set handlers)."""
+    """SIGINT and SIGTERM as one KeyboardInterrupt; the previous handlers (None off the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return None
     previous = {s: signal.getsignal(s) for s in (*SIGNALS, *WARNINGS)}
@@ -78,8 +73,8 @@ def reason(exc: BaseException) -> str:  # the ``error`` tag of a run ended by a 
 
 
 def stop_descendants(grace_s: float = 15.0) -> int:
-    """SIGTERM every process this one started (each job ends its run KILLED), SIGKILL after ``grace_s``;
-    returns how many. Once they are gone no job can touch a run behind the launcher's final sweep."""
+    """SIGTERM every process this one started, SIGKILL after ``grace_s``, so no job touches a run after the
+    launcher's final sweep; returns how many."""
 
     def is_job(p) -> bool:  # loky's resource tracker ignores signals on purpose and ends after us
         try:

@@ -1,6 +1,5 @@
 """What a job logs after its evaluation: trials table, confusion matrix, ROC curve, importances (which latent
-channels and positions a tree model relies on; feature order as in :mod:`jpegai_fd.features`: the component's
-arrays side by side, flatten in (C, H, W) C order, patches per channel)."""
+channels and positions a tree model relies on, in the feature order of :mod:`jpegai_fd.features`)."""
 
 import json
 
@@ -25,31 +24,17 @@ def confusion_figure(confusion: dict, title: str):
     cm = np.asarray(confusion["matrix"], dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), dpi=100)
-    for ax, values, fmt, name in (
-        (axes[0], cm, ".0f", "counts"),
-        (axes[1], share, ".1%", "normalised (per true class)"),
-    ):
-        ConfusionMatrixDisplay(values, display_labels=confusion["labels"]).plot(
-            ax=ax, cmap="Blues", values_format=fmt, colorbar=False
-        )
+    for ax, values, fmt, name in zip(axes, (cm, share), (".0f", ".1%"), ("counts", "normalised (per true class)")):
+        display = ConfusionMatrixDisplay(values, display_labels=confusion["labels"])
+        display.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=False)
         ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def roc_figure(fpr: np.ndarray, tpr: np.ndarray, title: str):
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=auc(fpr, tpr)).plot(ax=ax, plot_chance_level=True)
-    ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake detected)")
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def importance_figure(parts: dict, title: str):
-    """Heat maps of :func:`jpegai_fd.tracking.job_artifacts.split_importances`: per latent array, channel
-    importance as a grid (channel = row * 16 + column) and, for flatten, spatial importance (H x W)."""
+    """Heat maps of :func:`split_importances`: channels as a grid (row * 16 + column), positions (H x W) for flatten."""
     with_positions = any("positions" in p for p in parts.values())
     ncols = 2 if with_positions else 1
     fig, axes = plt.subplots(len(parts), ncols, figsize=(4.2 * ncols, 3.2 * len(parts)), dpi=100, squeeze=False)
@@ -84,8 +69,7 @@ def curves_figure(curves: dict[str, list[float]], title: str):
 
 
 def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per Optuna trial: number, state, value (mean CV score), duration_s, the fold scores
-    (JSON list) and one ``param_<name>`` column per hyperparameter."""
+    """One row per Optuna trial: number, state, value, duration_s, fold_scores (JSON) and ``param_<name>`` columns."""
     if trials.empty:
         return pd.DataFrame(columns=["number", "state", "value", "duration_s", "fold_scores"])
     out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str), "value": trials.get("value")})
@@ -117,12 +101,16 @@ def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarr
         fpr, tpr, thresholds = roc_curve(positive, 1 - np.asarray(p_real))
         thresholds = np.nan_to_num(thresholds, posinf=1e308)
         run.log_dict({"fpr": fpr.tolist(), "tpr": tpr.tolist(), "thresholds": thresholds.tolist()}, "roc_curve.json")
-        run.log_figure(roc_figure(fpr, tpr, title), "figures/roc_curve.png")
+        fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=auc(fpr, tpr)).plot(ax=ax, plot_chance_level=True)
+        ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake detected)")
+        ax.set_title(title, fontsize=8)
+        fig.tight_layout()
+        run.log_figure(fig, "figures/roc_curve.png")
 
 
 def tree_importances(model) -> np.ndarray | None:
-    """Normalised importance per feature of a fitted tree ensemble, or None for other models.
-    HistGradientBoosting has no ``feature_importances_``: its split gains are summed per feature."""
+    """Normalised importance per feature of a tree ensemble (HistGradientBoosting: split gains summed), else None."""
     if hasattr(model, "feature_importances_"):
         imp = np.asarray(model.feature_importances_, dtype=float)
     elif hasattr(model, "_predictors") and hasattr(model, "n_features_in_"):
@@ -138,17 +126,12 @@ def tree_importances(model) -> np.ndarray | None:
 
 
 def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int, int]], whole_latents: bool) -> dict:
-    """Per latent array (``shapes``: name -> (C, H, W), in feature order): ``channels`` (C,) and, with
-    ``whole_latents`` (flatten), ``positions`` (H, W) importance sums."""
+    """Per latent array (name -> (C, H, W), feature order): ``channels`` sums, ``positions`` (H, W) for flatten."""
     out, offset = {}, 0
     for name, (c, h, w) in shapes.items():
-        if whole_latents:
-            block = importances[offset : offset + c * h * w].reshape(c, h, w)
-            out[name] = {"channels": block.sum(axis=(1, 2)), "positions": block.sum(axis=0)}
-            offset += c * h * w
-        else:
-            out[name] = {"channels": importances[offset : offset + c]}
-            offset += c
+        block = importances[offset : offset + (c * h * w if whole_latents else c)].reshape(c, -1)
+        positions = {"positions": block.sum(axis=0).reshape(h, w)} if whole_latents else {}
+        out[name], offset = {"channels": block.sum(axis=1), **positions}, offset + block.size
     if offset != importances.size:
         raise ValueError(
             f"{importances.size} importances do not match the latent shapes {shapes} (whole latents: {whole_latents})"
@@ -186,7 +169,6 @@ def log_training_curves(run, model, prefix: str) -> None:
         return
     for name, values in curves.items():
         run.log_series(f"{prefix}/{name}", values, range(len(values)))
-    summary = ", ".join(
-        f"best {k[:-1]} {getattr(model, k)}" for k in ("best_epoch_", "best_iteration_") if hasattr(model, k)
-    )
+    best = [k for k in ("best_epoch_", "best_iteration_") if hasattr(model, k)]
+    summary = ", ".join(f"best {k[:-1]} {getattr(model, k)}" for k in best)
     run.log_figure(curves_figure(curves, f"{prefix}: {summary}"), f"figures/{prefix}_curves.png")

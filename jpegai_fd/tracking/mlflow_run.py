@@ -1,8 +1,8 @@
-"""One MLflow run per job, with few batched calls: tags at creation, params and metrics in ``log_batch``,
-artifacts written to the job's folder and uploaded when the run ends. A server that stops answering is
-retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
+"""One MLflow run per job in few batched calls; artifacts uploaded when the run ends. A server that stops
+answering is retried for ``tracking.retry_s``, then the job goes on and journals the run (``tracking.json``) for
 ``python -m jpegai_fd.cli.sync``."""
 
+import contextlib
 import json
 import logging
 import shutil
@@ -35,9 +35,7 @@ FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the ke
 
 
 def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
-    """``flatten-bpp6-yuv-y_hat-rf`` for a job of ``-m preprocess=... bpp=...``: the factors set on
-    the command line first, then preprocess, bpp, component, latent, classifier (encoder and dataset
-    only when set on the command line)."""
+    """``flatten-bpp6-yuv-y_hat-rf``: the factors set on the command line first (the UI's column is narrow)."""
     keys = [o.lstrip("+~").partition("=")[0] for o in task_overrides or ()]
     first = [k for k in keys if k in FACTORS and k in factors]
     return "-".join(f"bpp{factors[f]}" if f == "bpp" else factors[f] for f in dict.fromkeys([*first, *NAME_ORDER]))
@@ -64,9 +62,8 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 
 class TrackedRun:
-    """One job's MLflow run (a child of the sweep's parent in a multirun); artifacts wait in ``<output_dir or
-    a temporary folder>/artifacts/`` for the upload. An exception ends the run FAILED with tag ``error``
-    (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server leaves :attr:`lost` set."""
+    """One job's MLflow run; artifacts wait in ``<output_dir>/artifacts/``. An exception ends it FAILED with tag
+    ``error`` (KILLED on Ctrl-C or SIGTERM) and propagates; a lost server sets :attr:`lost`."""
 
     def __init__(self, tracking: TrackingSettings, record: JobRecord, place: JobPlace = JobPlace()):
         self.tracking, self.record, self.place, self.retry_s = tracking, record, place, tracking.retry_s
@@ -98,14 +95,11 @@ class TrackedRun:
             check_tracking_uri(uri)
             self.client = MlflowClient(uri)
             experiment_id = ensure_experiment(self.client, self.tracking.experiment)
-            self.run = self._continued(experiment_id) or self.client.create_run(
-                experiment_id, run_name=self.name, tags=self.journal["tags"]
-            )
+            new_run = dict(run_name=self.name, tags=self.journal["tags"])
+            self.run = self._continued(experiment_id) or self.client.create_run(experiment_id, **new_run)
             self.journal["run_id"] = self.run.info.run_id
         try:
-            self.guarded(
-                self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in params.items()]
-            )
+            self._log_batch(params=[Param(k, v) for k, v in params.items()])
             self.log_text(self.record.config_yaml, "config.yaml")
             self._write_journal()
         except BaseException as exc:  # Ctrl-C or a full disk right after the run was created: never leave it RUNNING
@@ -114,8 +108,7 @@ class TrackedRun:
         return self
 
     def _continued(self, experiment_id: str):
-        """A SLURM job started again (requeued) continues its first attempt's run (RUNNING again) instead
-        of making a second one; that attempt's interruption is no longer the run's error."""
+        """A requeued SLURM job continues its first attempt's run, RUNNING again, without that attempt's error."""
         if not self.place.slurm_restarts:
             return None
         match = f"tags.`{SLURM_JOB}` = '{self.place.slurm_job}' and tags.`{CONFIG_HASH}` = '{self.record.config_hash}'"
@@ -159,9 +152,8 @@ class TrackedRun:
             log.warning("cannot write %s (%s)", tmp, exc.strerror)
 
     def guarded(self, call, *args, **kwargs) -> None:
-        """Run a tracking call; a server that does not answer is retried with back-off for ``retry_s``, then
-        lost (warn once, skip the rest). A call a live server refuses (parallel jobs race) is retried a few
-        times, then skipped alone with tag ``warning.tracking``: the run still ends with its true status."""
+        """Run a tracking call: a silent server is retried for ``retry_s``, then lost (warn once, skip the rest); a
+        call a live server refuses (parallel jobs race) is retried a few times, then skipped (``warning.tracking``)."""
         if self.lost is not None or call is None:
             return
         uri, deadline = self.tracking.uri, time.monotonic() + self.retry_s
@@ -200,10 +192,8 @@ class TrackedRun:
         self.journal.setdefault("refused", []).append(f"{what}: {reason}")
         note = f"{what} refused: {reason}"[:5000]
         self.journal["tags"]["warning.tracking"] = note
-        try:
+        with contextlib.suppress(Exception):  # best effort: the journal has it
             self.client.set_tag(self.run_id, "warning.tracking", note)
-        except Exception:  # noqa: BLE001  (best effort: the journal has it)
-            pass
         self._write_journal()
 
     @property
@@ -217,7 +207,7 @@ class TrackedRun:
 
     def _log_metrics(self, metrics: list[Metric]) -> None:
         self.journal["metrics"].extend([m.key, m.value, m.timestamp, m.step] for m in metrics)
-        self.guarded(self.client and self.client.log_batch, self.run_id, metrics=metrics)
+        self._log_batch(metrics=metrics)
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         now = int(time.time() * 1000)
@@ -229,14 +219,15 @@ class TrackedRun:
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.journal["tags"].update({k: str(v) for k, v in tags.items()})
-        self.guarded(
-            self.client and self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]
-        )
+        self._log_batch(tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_params(self, params: dict) -> None:
         text = {k: str(v)[:PARAM_VALUE_LIMIT] for k, v in params.items()}
         self.journal["params"].update(text)  # a run kept offline gets them at sync too
-        self.guarded(self.client and self.client.log_batch, self.run_id, params=[Param(k, v) for k, v in text.items()])
+        self._log_batch(params=[Param(k, v) for k, v in text.items()])
+
+    def _log_batch(self, **entities) -> None:
+        self.guarded(self.client and self.client.log_batch, self.run_id, **entities)
 
     def log_dict(self, data: dict, path: str) -> None:
         self.log_text(json.dumps(data, indent=2, default=float), path)

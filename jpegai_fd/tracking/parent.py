@@ -1,5 +1,5 @@
-"""The parent MLflow run of a multirun, held by the launching process: opened before the first job
-(reopened with ``tracking.resume=true``), closed after the last, ended KILLED by :func:`abort`."""
+"""The parent MLflow run of a multirun, held by the launching process: opened (or reopened on resume) before
+the first job, closed after the last, ended KILLED by :func:`abort`."""
 
 import logging
 from collections import Counter
@@ -70,8 +70,8 @@ def close_parent(parent: ParentRun, counts: Counter) -> bool:
 
 
 def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
-    """After Ctrl-C or SIGTERM: stop the job processes, then end the parent's runs still RUNNING and the
-    parent KILLED. Returns why the server could not be told, or None."""
+    """After Ctrl-C or SIGTERM: stop the job processes, end the runs still RUNNING and the parent KILLED;
+    returns why the server could not be told, or None."""
     interrupts.stop_descendants()
     if parent is None or parent.run_id is None or parent.closed:
         return None

@@ -27,11 +27,8 @@ def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) 
     tags[MLFLOW_PARENT_RUN_ID] = parent
     name = run_name(tracking, record, place)
     copy = client.create_run(done.info.experiment_id, run_name=name, tags=resolve_tags(tags))
-    client.log_batch(
-        copy.info.run_id,
-        metrics=[Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()],
-        params=[Param(k, v) for k, v in done.data.params.items()],
-    )
+    metrics = [Metric(k, v, done.info.start_time, 0) for k, v in done.data.metrics.items()]
+    client.log_batch(copy.info.run_id, metrics=metrics, params=[Param(k, v) for k, v in done.data.params.items()])
     client.set_terminated(copy.info.run_id, "FINISHED")
     return copy.info.run_id
 

@@ -24,8 +24,7 @@ def threshold_metrics(decision) -> dict[str, float]:
 
 
 def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
-    """``threshold.json``, ``calibration.json`` (ECE/Brier before and after, test images) and
-    ``figures/reliability.png``; ``test``: the test split's ``SplitScores``."""
+    """``threshold.json``, ``calibration.json`` and ``figures/reliability.png`` (``test``: the test scores)."""
     run.log_dict(decision.threshold.as_dict(), "threshold.json")
     curves = {"raw": test.score}
     if decision.calibrator is not None:
@@ -42,8 +41,7 @@ def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> 
 
 
 def log_audit(run, splits, max_auc: float) -> dict:
-    """Audit the files of ``splits`` before training: ``dataset/audit.json``, tag ``audit.shortcut``, and a
-    warning line and tag ``warning.audit`` when a file property alone separates the classes."""
+    """The shortcut audit of ``splits``' files: ``dataset/audit.json``, tags ``audit.shortcut``, ``warning.audit``."""
     report = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in splits}, max_auc)
     run.log_dict(report, "dataset/audit.json")
     tags = audit_tags(report)

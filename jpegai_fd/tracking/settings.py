@@ -22,9 +22,7 @@ def scheme_rule(uri: str, schemes: tuple[str, ...], example: str) -> str:
 
 @checked(frozen=True)
 class TrackingSettings:
-    """``uri``: the MLflow tracking URI; ``experiment``: its experiment; ``run_name`` / ``sweep_name``:
-    names in the UI (None: from the factors); ``resume``: skip a job whose identical config already
-    FINISHED; ``retry_s``: how long a job retries a server that stops answering."""
+    """The ``tracking.*`` keys (conf/config.yaml)."""
 
     uri: str
     experiment: Annotated[str, pydantic.Field(min_length=1)]
@@ -41,9 +39,8 @@ class TrackingSettings:
 
 @dataclass(frozen=True)
 class JobPlace:
-    """Where a job runs: its output folder and, inside a multirun, the sweep folder, the job's number
-    and its overrides (all None outside a Hydra app: the compose API, tests); in SLURM its job id and
-    how often SLURM started it again (``jpegai_fd.cli.slurm.attempt``)."""
+    """Where a job runs: output folder; in a multirun the sweep folder, number and overrides (None outside
+    Hydra); in SLURM its job id and restarts."""
 
     output_dir: Path | None = None
     sweep_dir: Path | None = None
@@ -56,9 +53,8 @@ class JobPlace:
 
 @dataclass(frozen=True)
 class JobRecord:
-    """What identifies a job's run: the grid ``factors`` (the tags the UI groups by), ``config_hash``
-    (the resolved config without ``tracking``: resume finds an identical finished job by it), ``params``
-    (the resolved config as dotted keys -> text) and ``config_yaml`` (logged as ``config.yaml``)."""
+    """What identifies a job's run: grid ``factors`` (tags), ``config_hash`` (resolved config without
+    ``tracking``: resume's key), ``params`` (dotted keys -> text), ``config_yaml``."""
 
     factors: dict[str, str] = field(default_factory=dict)
     config_hash: str = ""

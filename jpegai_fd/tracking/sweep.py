@@ -1,6 +1,5 @@
-"""What ties a multirun's jobs together, through files in ``<sweep dir>/.jpegai_fd/`` (any launcher):
-the parent run's id (``parent_run.json``, written by the launching process) and each job's outcome
-(``jobs/<num>.json``: finished, skipped, failed or killed), from which the launcher closes the parent."""
+"""What ties a multirun's jobs together, through files in ``<sweep dir>/.jpegai_fd/`` (any launcher): the parent run's
+id (``parent_run.json``) and each job's outcome (``jobs/<num>.json``), from which the launcher closes the parent."""
 
 import hashlib
 import json
@@ -26,20 +25,15 @@ STATE_DIR = ".jpegai_fd"
 
 
 def latest_run(client, experiment_id: str, filter_string: str):
-    runs = client.search_runs(
-        [experiment_id], filter_string=filter_string, order_by=["attributes.start_time DESC"], max_results=1
-    )
+    runs = client.search_runs([experiment_id], filter_string, order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0] if runs else None
 
 
 def end_running_children(client, experiment_id: str, parent_id: str, status: str, error: str) -> list[str]:
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID  # mlflow waits: the command line imports this module
 
-    running = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and attributes.status = 'RUNNING'",
-        max_results=10000,
-    )
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}' and attributes.status = 'RUNNING'"
+    running = client.search_runs([experiment_id], filter_string=query, max_results=10000)
     for run in running:
         client.set_tag(run.info.run_id, "error", error)
         client.set_terminated(run.info.run_id, status)
@@ -86,8 +80,7 @@ def write_parent(sweep_dir: str | Path, run_id: str, experiment_id: str) -> None
 
 
 def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
-    """Make ``sweep_dir`` this sweep's with an O_EXCL claim file: two sweeps never share a folder; only
-    ``tracking.resume=true`` of the same overrides may continue in one. Hydra's ``multirun.yaml`` counts as a claim."""
+    """Claim ``sweep_dir`` with an O_EXCL file: only ``tracking.resume=true`` of the same overrides shares it."""
     d = state_dir(sweep_dir)
     d.mkdir(parents=True, exist_ok=True)
     key = sweep_key(task_overrides)

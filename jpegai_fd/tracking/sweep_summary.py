@@ -1,8 +1,6 @@
-"""The table a multirun ends with (one line per job, then where the report and the UI are), read from
-the jobs' ``results.json``: it works for every launcher and without the tracking server.
-
-MLflow 3.x opens an experiment in its GenAI (traces) view unless the URL asks for the classic one
-(``workflowType=machine_learning``); new experiments also get the ``mlflow.experimentKind`` tag."""
+"""The table a multirun ends with, read from the jobs' ``results.json`` (any launcher, no server needed).
+MLflow 3.x opens an experiment in its GenAI view unless the URL asks for ``workflowType=machine_learning``; new
+experiments also get the ``mlflow.experimentKind`` tag."""
 
 import json
 import logging
@@ -50,9 +48,8 @@ def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
 def summary_table(results: list[tuple[str, dict]]) -> str:
     """Columns: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc, time_s, tune_s, status."""
     factors = [r.get("factors", {}) for _, r in results]
-    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1] or [
-        f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)
-    ]
+    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1]
+    varying = varying or [f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)]
     header = ["job", *varying, "acc", "acc@valid", "auc", "time_s", "tune_s", "status"]
     rows = []
     for (job, r), fs in zip(results, factors):

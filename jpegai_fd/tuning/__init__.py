@@ -1,5 +1,4 @@
-"""Hyperparameter tuning with Optuna (:mod:`.study`); only the settings are imported here, so that
-checking a config does not load Optuna or scikit-learn."""
+"""Hyperparameter tuning with Optuna (:mod:`.study`); only the settings load here (checks need no Optuna)."""
 
 from jpegai_fd.tuning.settings import PrunerSettings, TuningSettings
 

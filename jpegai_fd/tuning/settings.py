@@ -11,8 +11,7 @@ STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "journal")
 
 @dataclass(frozen=True)
 class PrunerSettings:
-    """Optuna's MedianPruner after each CV fold: ``n_startup_trials`` trials always run every fold
-    (to have a median), and no trial is pruned before fold ``n_warmup_steps``."""
+    """MedianPruner after each CV fold: ``n_startup_trials`` run every fold; none pruned before ``n_warmup_steps``."""
 
     n_startup_trials: Annotated[int, pydantic.Field(ge=0)]
     n_warmup_steps: Annotated[int, pydantic.Field(ge=0)]
@@ -20,10 +19,7 @@ class PrunerSettings:
 
 @dataclass(frozen=True)
 class TuningSettings:
-    """``n_trials``: the study's total (0: no search); ``timeout``: seconds, or None; ``cv_folds``: folds grouped by
-    image; ``scoring``: a scikit-learn scorer name; ``storage``: None (in memory) or a URL of an Optuna storage (resumed
-    and shared); ``heartbeat_s``: the heartbeat of sqlite and postgresql storages; ``study_name``: None (the job's own)
-    or a name; ``pruner``: see :class:`PrunerSettings`."""
+    """The ``tuning.*`` keys (conf/config.yaml); ``storage``: None (in memory), an RDB URL or ``journal://PATH``."""
 
     n_trials: Annotated[int, pydantic.Field(ge=0)]
     timeout: Annotated[float, pydantic.Field(gt=0)] | None

@@ -1,8 +1,6 @@
-"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds. ``tuning.n_trials`` is
-the study's total: with ``tuning.storage`` a rerun runs only the missing trials and any number of processes share one
-study. ``MaxTrialsCallback`` checks after a trial, so W workers end with between ``n_trials`` and ``n_trials + W - 1``
-trials. Storage: an RDB URL (heartbeats: a dead worker's trial fails after 3 missed beats) or ``journal://PATH`` (one
-append-only file, no heartbeat)."""
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
+``tuning.n_trials`` is the study's total (a stored study resumes; processes share it); ``MaxTrialsCallback`` checks
+after a trial, so W workers end with ``n_trials`` to ``n_trials + W - 1`` trials."""
 
 import logging
 import os
@@ -50,12 +48,10 @@ class TuningResult:
 
 # Workers that start together on an empty database race to create Optuna's tables: the losers see a
 # duplicate-object error from the database and, a moment later, the finished schema.
-@retry(
-    retry=retry_if_exception_type((sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)),
-    stop=stop_after_attempt(6),
-    wait=wait_incrementing(0.5, 0.5),
-    reraise=True,
-)
+RACED = retry_if_exception_type((sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError))
+
+
+@retry(retry=RACED, stop=stop_after_attempt(6), wait=wait_incrementing(0.5, 0.5), reraise=True)
 def open_storage(url: str | None, heartbeat_s: int = 60) -> BaseStorage | None:
     """The Optuna storage for ``tuning.storage``: None (in memory), an RDB URL, or ``journal://PATH``."""
     if url is None:
@@ -79,8 +75,8 @@ def sampler(seed: int) -> optuna.samplers.TPESampler:
 def run_trials(
     study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None, seed: int, on_trial=None
 ) -> int:
-    """Evaluate trials until ``study`` holds ``n_trials`` counted ones or ``timeout`` passes; returns how
-    many ran here. Trial k samples with seed ``seed + k``: workers draw different points, reproducibly."""
+    """Evaluate trials until ``study`` holds ``n_trials`` or ``timeout`` passes; returns how many ran here.
+    Trial k samples with seed ``seed + k``: workers draw different points, reproducibly."""
     missing = n_trials - counted(study)
     if missing <= 0:
         return 0

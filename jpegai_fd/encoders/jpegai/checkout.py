@@ -1,8 +1,7 @@
-"""Checks on a reference-software installation and its weights before any worker starts, each failing with a one-line
-fix. Weight files are checked first because the software's loader silently keeps random weights for a missing one; which
-files a profile loads was measured by logging every ``Downloader.get_file_path`` call of the IS version (the worker logs
-them at every start, the adapter compares): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for
-``high``)."""
+"""Checks on a reference-software installation and its weights before any worker starts, each a one-line fix.
+Weights come first because the software's loader silently keeps random weights for a missing file; which files a profile
+loads was measured by logging every ``Downloader.get_file_path`` call of the IS version (the worker logs them at each
+start): only the analysis nets differ (BOP for ``simple`` and ``base``, HOP for ``high``)."""
 
 import hashlib
 import json
@@ -11,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from pathlib import Path
 
 from jpegai_fd.encoders.jpegai.settings import JPEGAISettings
@@ -41,13 +41,8 @@ def required_files(profile: str) -> list[str]:
     """Paths relative to the models folder that ``profile`` loads."""
     files = [f"VM_common_int/{c}_{b}.pth" for c in ("Y", "UV") for b in BETAS]
     files += [f"{d}/decoder_{c}_{b}.pth" for d in ("VM_bop", "VM_hop", "VM_sop") for c in ("Y", "UV") for b in BETAS]
-    rates = ("012", "025", "050", "075", "100")
-    files += [
-        f"{POST_FILTER_DIR}/eicci_{op}_{loss}{r}_300k.pth"
-        for op in ("bop", "hop")
-        for loss in ("mse", "mss")
-        for r in rates
-    ]
+    post_filters = product(("bop", "hop"), ("mse", "mss"), ("012", "025", "050", "075", "100"))
+    files += [f"{POST_FILTER_DIR}/eicci_{op}_{loss}{r}_300k.pth" for op, loss, r in post_filters]
     return files + [f"{ENCODER_DIR[profile]}/encoder_{c}_{b}.pth" for c in ("Y", "UV") for b in BETAS]
 
 
@@ -63,9 +58,8 @@ def weights_identity(models_dir: Path, files: tuple[str, ...]) -> dict:
     for name in present:
         stat = (models_dir / name).stat()
         total += stat.st_size
-        digest.update(
-            f"{name}\0{stat.st_size}\0{_sha256(str(models_dir / name), stat.st_size, stat.st_mtime_ns)}\n".encode()
-        )
+        sha = _sha256(str(models_dir / name), stat.st_size, stat.st_mtime_ns)
+        digest.update(f"{name}\0{stat.st_size}\0{sha}\n".encode())
     missing = [f for f in files if f not in present]
     return {"files": len(present), "bytes": total, "sha256": digest.hexdigest(), "missing": missing}
 

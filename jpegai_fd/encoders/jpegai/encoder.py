@@ -1,9 +1,8 @@
 """``encoder=jpegai``: latents from the JPEG AI reference software, computed in worker subprocesses.
 
-Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)), plus with
-``encoder.keep_extras`` an ``extras`` entry (per branch ``residual_quant`` int16, ``scale_log`` int32, ``z_hat`` int8 at
-ceil(H/64) x ceil(W/64); ``tool_id`` int8 per image). Images that fail twice are flagged in ``failed`` (N,) bool with
-zero latents."""
+Shaped like the DCT encoder's (``model_y`` 160, ``model_uv`` 96 channels at ceil(H/16) x ceil(W/16)); with
+``encoder.keep_extras`` an ``extras`` entry too (docs/how-to/jpegai.md). Images that fail twice are flagged in
+``failed`` with zero latents."""
 
 import hashlib
 import itertools
@@ -47,20 +46,12 @@ class JPEGAIEncoder:
             return
         s = self.settings
         self.checkout = c = inspect_checkout(s)
-        self._fingerprint = {
-            **{k: getattr(s, k) for k in ("profile", "tools", "cfg_files", "rate_mode", "chroma")},
-            "encoder": self.name,
-            "adapter_version": ADAPTER_VERSION,
-            "software_version": c.version,
-            "codec_name": c.codec_name,
-            "cfg_sha256": c.cfg_sha256,
-            "overrides": list(s.overrides),
-            "weights": c.weights,
-            # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
-            "compute": "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads",
-            "valid_for_science": not c.weights["missing"],
-            "extras": s.keep_extras,
-        }
+        found = {k: getattr(s, k) for k in ("profile", "tools", "cfg_files", "rate_mode", "chroma")}
+        found |= dict(encoder=self.name, adapter_version=ADAPTER_VERSION, software_version=c.version)
+        found |= dict(codec_name=c.codec_name, cfg_sha256=c.cfg_sha256, overrides=list(s.overrides), weights=c.weights)
+        # Float sums differ (~1e-7 in y) with the thread count and on GPU; the worker count never matters.
+        found["compute"] = "cuda" if s.on_gpu else f"cpu/{s.threads_per_worker} threads"
+        self._fingerprint = found | dict(valid_for_science=not c.weights["missing"], extras=s.keep_extras)
 
     def check_rate(self, bpp: int) -> None:
         self.settings.check_rate(bpp)

@@ -1,10 +1,8 @@
 """Long-lived worker subprocesses (``worker_side/jpegai_worker.py``) and the pool that shares a batch.
 
-Each worker start copies the software's ``cfg/`` (its rate search rewrites it) into the worker's own folder and sets
-``CUDA_VISIBLE_DEVICES`` (read once, at init); models load once per start. Images go one at a time to whichever worker
-is free (per-image times vary ~10x in search mode). A worker that dies or hangs (:class:`WorkerCrash`) is restarted and
-its image retried once, as is an image the software raised on (:class:`ImageFailed`); an image that fails twice is
-listed as failed and the batch goes on."""
+Each start copies the software's ``cfg/`` (its rate search rewrites it) and sets ``CUDA_VISIBLE_DEVICES``. Images go one
+at a time to whichever worker is free (per-image times vary ~10x in search mode). A worker that dies or hangs is
+restarted and its image retried once, as is an image the software raised on; one that fails twice is listed failed."""
 
 import contextlib
 import logging
@@ -197,8 +195,7 @@ class WorkerPool:
 
 
 class BatchResult:
-    """One batch: ``arrays[i]`` and ``meta[i]`` (None where image i failed), ``failed`` (index -> last
-    error), and the queue of image indices that every worker thread drains."""
+    """One batch: ``arrays``/``meta`` (None where an image failed), ``failed`` (index -> error), the queue."""
 
     def __init__(self, images: np.ndarray, bpp: int, keys: list[str]):
         self.images, self.bpp, self.keys, n = images, bpp, keys, len(images)

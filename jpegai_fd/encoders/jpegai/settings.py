@@ -35,8 +35,7 @@ Seconds = Annotated[float, Field(strict=True, gt=0)]
 
 
 class JPEGAISettings(BaseModel):
-    """The keys of ``conf/encoder/jpegai.yaml`` (the one place their defaults are written), checked and
-    normalised: paths absolute, ``device`` a tuple ("cpu",) or ("0", "1", ...)."""
+    """The ``conf/encoder/jpegai.yaml`` keys, checked: paths absolute, ``device`` ("cpu",) or ("0", "1", ...)."""
 
     model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
 
@@ -99,16 +98,7 @@ class JPEGAISettings(BaseModel):
 
     def worker_settings(self, bpp: int) -> dict:
         """The settings of a worker's ``init`` request (JSON)."""
-        return {
-            "cfg": self.cfg_files,
-            "models_dir": str(self.models_dir),
-            "rate_mode": self.rate_mode,
-            "table_rates": list(TABLE_RATES),
-            "chroma": self.chroma,
-            "overrides": list(self.overrides),
-            "threads": None if self.on_gpu else self.threads_per_worker,
-            "keep_extras": self.keep_extras,
-            "fast_path": self.fast_path,
-            "bpp": int(bpp),
-            "seed": 0,
-        }
+        keys = dict(cfg=self.cfg_files, models_dir=str(self.models_dir), rate_mode=self.rate_mode)
+        keys |= dict(table_rates=list(TABLE_RATES), chroma=self.chroma, overrides=list(self.overrides))
+        keys |= dict(threads=None if self.on_gpu else self.threads_per_worker, keep_extras=self.keep_extras)
+        return keys | dict(fast_path=self.fast_path, bpp=int(bpp), seed=0)
