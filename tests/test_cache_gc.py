@@ -19,7 +19,7 @@ HOLD = """
 import sys, time
 from pathlib import Path
 from jpegai_fd.cache.locks import GroupUse
-use = GroupUse.acquire(Path(sys.argv[1]), sys.argv[2], writable=True)  # what LatentStore.open takes
+use = GroupUse(Path(sys.argv[1]), sys.argv[2], writable=True)  # what LatentStore.open takes
 print("holding", flush=True)
 time.sleep(600)
 """

@@ -135,10 +135,9 @@ class _Filler:
                     images, reasons = future.result()
                     submit_next()  # the next chunk decodes while this one encodes
                     found += self._store(k, images, reasons)
-                    rows = self.group.chunk_rows(k)
-                    encoded += rows.stop - rows.start
+                    encoded += len(images)
                     check_bad_fraction(self.split, self.unreadable, self.max_bad_fraction)
-                    bar.update(rows.stop - rows.start)
+                    bar.update(len(images))
             finally:
                 for _, future in pending:
                     future.cancel()

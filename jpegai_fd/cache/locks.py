@@ -93,12 +93,11 @@ def claims_path(store: Path, key: str) -> Path:
 
 
 class ChunkQueue:
-    """The chunks of ``todo`` this process encodes, each claimed first; those settled meanwhile go to ``skipped``."""
+    """The chunks of ``todo`` this process encodes, each claimed first; those settled meanwhile are passed over."""
 
     def __init__(self, todo: list[int], claims: ChunkClaims, settled: Callable[[int], bool]):
         self.fresh, self.busy = deque(todo), deque()
         self.claims, self.settled = claims, settled
-        self.skipped: list[int] = []
 
     @property
     def exhausted(self) -> bool:
@@ -112,22 +111,17 @@ class ChunkQueue:
                     self.busy.append(k)
                 elif self.settled(k):  # its claimer finished it while this process looked elsewhere
                     self.claims.release(k)
-                    self.skipped.append(k)
                 else:
                     return k
         return None
 
 
 class GroupUse:
-    """A held use mark (shared lock); released by :meth:`close`, garbage collection or process exit."""
+    """A held use mark of ``key`` (shared lock; taken once gc has removed the group, if it was); ``writable``: created
+    and stamped. Released by :meth:`close`, garbage collection or process exit."""
 
-    def __init__(self, fd: int | None):
-        self.fd = fd
-
-    @classmethod
-    def acquire(cls, store: Path, key: str, writable: bool) -> "GroupUse":
-        """Shared lock on the mark of ``key`` (waiting while gc removes the group); ``writable``: create, stamp it."""
-        path = used_path(store, key)
+    def __init__(self, store: Path, key: str, writable: bool):
+        path, self.fd = used_path(store, key), None
         while True:
             if writable:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,31 +130,27 @@ class GroupUse:
                 try:
                     fd = os.open(path, os.O_RDONLY)
                 except OSError:  # no mark on a read-only cache: nothing to lock, nothing can remove it here
-                    return cls(None)
+                    return
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH)
             except OSError:  # a file system without flock: no protection against gc, but reading works
-                return cls._stamped(fd, key, writable)
+                break
             with contextlib.suppress(FileNotFoundError):  # gc unlinks a removed group's mark
                 if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                    return cls._stamped(fd, key, writable)
+                    break
             os.close(fd)  # gc removed the group and its mark while we waited: take the new mark
-
-    @classmethod
-    def _stamped(cls, fd: int, key: str, writable: bool) -> "GroupUse":
         if writable:
             if os.fstat(fd).st_size == 0:
                 os.write(fd, key.encode())
             os.utime(fd)
-        return cls(fd)
+        self.fd = fd
 
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
 
-    def __del__(self):
-        self.close()
+    __del__ = close
 
 
 def try_exclusive(path: Path) -> int | None:

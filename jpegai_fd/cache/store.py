@@ -92,24 +92,21 @@ class LatentGroup:
         self, k: int, latents: Latents, unreadable: np.ndarray | None = None, reasons: list[str] | None = None
     ) -> None:
         """Store chunk ``k``'s latents, then mark its images done; ``unreadable`` rows go to ``failed``/``failure``."""
-        try:
-            self._write_chunk(k, latents, unreadable, reasons)
-        except OSError as exc:  # Zarr's error names no file: name the cache (a full disk, a read-only mount)
-            raise OSError(exc.errno, exc.strerror, str(self.store_path)) from exc
-
-    def _write_chunk(self, k: int, latents: Latents, unreadable, reasons) -> None:
         rows = self.chunk_rows(k)
-        for latent in LATENTS:
-            for component in COMPONENTS:
-                self.group[f"{latent}/{component}"][rows] = latents[latent][component]
-        for name, values in latents.get("extras", {}).items():  # optional forensics extras (jpegai)
-            self.group[f"extras/{name}"][rows] = values
         failed = latents.get("failed")  # images the encoder could not code stay not done: retried next run
         done = np.ones(rows.stop - rows.start, dtype=bool) if failed is None else ~np.asarray(failed, dtype=bool)
         bad = np.zeros_like(done) if unreadable is None else np.asarray(unreadable, dtype=bool)
-        self.group["failed"][rows] = bad
-        self.group["failure"][rows] = np.array([r or "" for r in reasons] if reasons else [""] * len(done), dtype=str)
-        self.group["done"][rows] = done & ~bad
+        try:
+            for latent in LATENTS:
+                for component in COMPONENTS:
+                    self.group[f"{latent}/{component}"][rows] = latents[latent][component]
+            for name, values in latents.get("extras", {}).items():  # optional forensics extras (jpegai)
+                self.group[f"extras/{name}"][rows] = values
+            self.group["failed"][rows] = bad
+            self.group["failure"][rows] = np.array([r or "" for r in reasons or [""] * len(done)], dtype=str)
+            self.group["done"][rows] = done & ~bad
+        except OSError as exc:  # Zarr's error names no file: name the cache (a full disk, a read-only mount)
+            raise OSError(exc.errno, exc.strerror, str(self.store_path)) from exc
 
     def array(self, latent: str, component: str) -> zarr.Array:
         return self.group[f"{latent}/{component}"]
@@ -158,7 +155,7 @@ class LatentStore:
     ) -> LatentGroup:
         """The group for these inputs, created empty if missing; its use mark is held from here on (gc spares it)."""
         key = self.group_key(split, manifest, encoder, bpp)
-        use = GroupUse.acquire(self.path, key, writable=self.read_only is None)
+        use = GroupUse(self.path, key, writable=self.read_only is None)
         if f"{key}/done" not in self.root:
             if self.read_only is not None:
                 what = f"has no latents for {split.dataset}/{split.name} at bpp={bpp} (group {key})"

@@ -24,17 +24,17 @@ def image_labels(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def holdout_split(
-    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
+    y: np.ndarray, groups: np.ndarray | None, rows: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(fit_rows, held_out_rows) positions into ``y``: about ``fraction`` of the images held out,
-    stratified by label; an image's rows (``groups``, default one per image) stay on one side."""
-    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    """(fit_rows, held_out_rows) of ``rows``: about ``fraction`` of their images held out, stratified by label; an
+    image's rows (``groups``, default one per image) stay on one side."""
+    groups = np.arange(len(rows)) if groups is None else np.asarray(groups)[rows]
     images, inverse = np.unique(groups, return_inverse=True)
-    image_label = image_labels(y, inverse)
+    image_label = image_labels(np.asarray(y)[rows], inverse)
     stratify = image_label if np.bincount(image_label).min() >= 2 else None
     _, held_out = train_test_split(np.arange(len(images)), test_size=fraction, random_state=seed, stratify=stratify)
     is_held_out = np.isin(inverse, held_out)
-    return np.flatnonzero(~is_held_out), np.flatnonzero(is_held_out)
+    return rows[~is_held_out], rows[is_held_out]
 
 
 class EstimatorFolds:

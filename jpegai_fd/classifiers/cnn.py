@@ -161,9 +161,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # Held out image by image, also when streaming: whole cache chunks would read less per epoch, but
         # neighbouring images are alike (measured: a chunk-wise split gave a validation loss 50x the
         # image-wise one and stopped at the first epoch), so the split would not represent the data.
-        holdout = (None if groups is None else groups[rows], self.validation_fraction, self.random_state)
-        fit_pos, val_pos = holdout_split(y01[rows].astype(int), *holdout)
-        train_rows, val_rows = rows[fit_pos], rows[val_pos]
+        train_rows, val_rows = holdout_split(y01, groups, rows, self.validation_fraction, self.random_state)
         self._channel_stats(V, train_rows)
         device = resolve_device(self.device)
         self.device_ = str(device)  # where it trained (a configured GPU may be absent)

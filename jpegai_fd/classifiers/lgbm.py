@@ -125,12 +125,11 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
         curves: dict = {}
         callbacks = [lgb.record_evaluation(curves)]
         if self.early_stopping_rounds > 0:
-            holdout = (None if groups is None else groups[rows], self.validation_fraction, self.random_state)
-            fit_pos, val_pos = holdout_split(binned.get_label()[rows], *holdout)
-            train_set = binned.subset(rows[fit_pos].tolist())
-            valid_sets = [train_set, binned.subset(rows[val_pos].tolist())]
+            holdout = (self.validation_fraction, self.random_state)
+            fit_rows, self.validation_rows_ = holdout_split(binned.get_label(), groups, rows, *holdout)  # watched rows
+            train_set = binned.subset(fit_rows.tolist())
+            valid_sets = [train_set, binned.subset(self.validation_rows_.tolist())]
             callbacks.append(lgb.early_stopping(int(self.early_stopping_rounds), verbose=False))
-            self.validation_rows_ = rows[val_pos]  # which rows early stopping watched
         else:
             self.validation_rows_ = rows[:0]
             train_set = binned if len(rows) == binned.num_data() else binned.subset(rows.tolist())

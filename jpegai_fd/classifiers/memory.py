@@ -13,16 +13,12 @@ from jpegai_fd.classifiers.spec import Classifier
 EXTRA_PER_MATRIX_BYTE = {"HistGradientBoostingClassifier": 12.0, "RandomForestClassifier": 0.4, "LGBMClassifier": 0.4}
 
 
-def available_bytes() -> int:
-    return psutil.virtual_memory().available  # without swapping (Linux: MemAvailable)
-
-
 def memory_warning(classifier: Classifier, X, available: int | None = None) -> str | None:
     """One line when fitting ``classifier`` on ``X`` needs more than ``available`` bytes (default: MemAvailable)."""
     per_byte = EXTRA_PER_MATRIX_BYTE.get(classifier.estimator_class.__name__)
     if per_byte is None or not isinstance(X, np.ndarray):
         return None
-    available = available_bytes() if available is None else available
+    available = psutil.virtual_memory().available if available is None else available  # Linux: MemAvailable
     need = X.nbytes * per_byte
     if need <= available:
         return None
