@@ -2,13 +2,31 @@
 ``backend(classifier=, features=, scoring=)`` and called ``backend(params, fit_idx, val_idx) -> score`` per fold (higher
 is better); ``classifier.tuning_backend`` may name one that shares work across folds (lgbm)."""
 
+import dataclasses
 import inspect
+import typing
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, Options
 
 from jpegai_fd.features.matrix import FeatureSet
+
+
+COUNT = Interval(Integral, 1, None, closed="left")  # shared scikit-learn constraints of our estimators' parameters
+NON_NEGATIVE = Interval(Integral, 0, None, closed="left")
+MINUS_ONE = Options(Integral, {-1})  # n_jobs: every core; max_depth: no limit
+FRACTION = Interval(Real, 0, 1, closed="neither")
+
+
+def estimator(cls: type) -> type:
+    """``cls`` with scikit-learn's ``__init__`` (parameters kept as given) and ``_parameter_constraints``, both from its
+    ``name: Annotated[type, *constraints] = default`` fields: one line per parameter instead of two lists."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    cls._parameter_constraints = {k: list(h.__metadata__) for k, h in hints.items() if hasattr(h, "__metadata__")}
+    return dataclasses.dataclass(repr=False, eq=False)(cls)
 
 
 def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):

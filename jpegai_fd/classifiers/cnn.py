@@ -6,16 +6,25 @@ and standardised per channel with the training statistics."""
 import copy
 import logging
 import re
-from numbers import Integral, Real
+from numbers import Real
 from types import SimpleNamespace
+from typing import Annotated
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from jpegai_fd.classifiers.backend import EstimatorFolds, holdout_split
+from jpegai_fd.classifiers.backend import (
+    COUNT,
+    FRACTION,
+    MINUS_ONE,
+    NON_NEGATIVE,
+    EstimatorFolds,
+    estimator,
+    holdout_split,
+)
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress
@@ -71,6 +80,7 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+@estimator
 class CNNClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier over latent tensors (``grid`` = (H, W)), scikit-learn style. AdamW for at most
     ``epochs``, stopping after ``patience`` epochs without a lower loss on the held-out
@@ -78,41 +88,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     ``best_epoch_``, ``classes_``. Same ``random_state``, data and ``n_jobs``: same predictions (CPU)."""
 
     needs_whole_latents = True  # only preprocessing with whole latents (flatten) feeds it
-    _parameter_constraints: dict = {
-        "grid": ["array-like"],
-        "width": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 1, None, closed="left")],
-        "head_channels": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "device": [TorchDevice()],
-        "n_jobs": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-    }
-
-    def __init__(
-        self,
-        grid: tuple[int, int] = (16, 16),
-        width: int = 32,
-        depth: int = 2,
-        head_channels: int = 8,
-        dropout: float = 0.3,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-3,
-        epochs: int = 40,
-        batch_size: int = 64,
-        patience: int = 8,
-        validation_fraction: float = 0.1,
-        device: str = "cpu",
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
+    grid: Annotated[tuple[int, int], "array-like"] = (16, 16)
+    width: Annotated[int, COUNT] = 32
+    depth: Annotated[int, COUNT] = 2
+    head_channels: Annotated[int, COUNT] = 8
+    dropout: Annotated[float, Interval(Real, 0, 1, closed="left")] = 0.3
+    lr: Annotated[float, Interval(Real, 0, None, closed="neither")] = 1e-3
+    weight_decay: Annotated[float, Interval(Real, 0, None, closed="left")] = 1e-3
+    epochs: Annotated[int, COUNT] = 40
+    batch_size: Annotated[int, COUNT] = 64
+    patience: Annotated[int, COUNT] = 8
+    validation_fraction: Annotated[float, FRACTION] = 0.1
+    device: Annotated[str, TorchDevice()] = "cpu"
+    n_jobs: Annotated[int, MINUS_ONE, COUNT] = 2
+    random_state: Annotated[int, NON_NEGATIVE] = 0
 
     def _tensors(self, X):
         """``X`` as (n, C, H, W) tensors read on demand: a flatten matrix is viewed, not copied."""

@@ -6,13 +6,22 @@ stopping on held-out images picks the rounds."""
 import logging
 from functools import lru_cache
 from numbers import Integral, Real
+from typing import Annotated
 
 import lightgbm as lgb
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from jpegai_fd.classifiers.backend import EstimatorFolds, holdout_split
+from jpegai_fd.classifiers.backend import (
+    COUNT,
+    FRACTION,
+    MINUS_ONE,
+    NON_NEGATIVE,
+    EstimatorFolds,
+    estimator,
+    holdout_split,
+)
 from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -40,48 +49,27 @@ def resolve_device(device: str) -> str:
     return "cpu"
 
 
+@estimator
 class LGBMClassifier(ClassifierMixin, BaseEstimator):
     """Binary LightGBM trees, scikit-learn style. With ``early_stopping_rounds`` > 0, stops on the
     log-loss of the held-out ``validation_fraction`` of the images. After fit: ``booster_``,
     ``best_iteration_``, ``curves_`` (train/val log-loss per round), ``classes_``."""
 
-    _parameter_constraints: dict = {
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "num_leaves": [Interval(Integral, 2, None, closed="left")],
-        "max_depth": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
-        "min_child_samples": [Interval(Integral, 0, None, closed="left")],
-        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
-        "subsample": [Interval(Real, 0, 1, closed="right")],
-        "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "max_bin": [Interval(Integral, 2, None, closed="left")],
-        "bin_construct_sample_cnt": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping_rounds": [Interval(Integral, 0, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "device": [StrOptions(set(DEVICES))],
-        "n_jobs": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-    }
-
-    def __init__(
-        self,
-        n_estimators: int = 1000,
-        learning_rate: float = 0.1,
-        num_leaves: int = 31,
-        max_depth: int = -1,
-        min_child_samples: int = 20,
-        colsample_bytree: float = 0.2,
-        subsample: float = 1.0,
-        reg_lambda: float = 0.0,
-        max_bin: int = 63,
-        bin_construct_sample_cnt: int = 2000,
-        early_stopping_rounds: int = 30,
-        validation_fraction: float = 0.1,
-        device: str = "cpu",
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        vars(self).update({k: v for k, v in locals().items() if k != "self"})  # scikit-learn: params as given
+    n_estimators: Annotated[int, COUNT] = 1000
+    learning_rate: Annotated[float, Interval(Real, 0, None, closed="neither")] = 0.1
+    num_leaves: Annotated[int, Interval(Integral, 2, None, closed="left")] = 31
+    max_depth: Annotated[int, MINUS_ONE, COUNT] = -1
+    min_child_samples: Annotated[int, NON_NEGATIVE] = 20
+    colsample_bytree: Annotated[float, Interval(Real, 0, 1, closed="right")] = 0.2
+    subsample: Annotated[float, Interval(Real, 0, 1, closed="right")] = 1.0
+    reg_lambda: Annotated[float, Interval(Real, 0, None, closed="left")] = 0.0
+    max_bin: Annotated[int, Interval(Integral, 2, None, closed="left")] = 63
+    bin_construct_sample_cnt: Annotated[int, COUNT] = 2000
+    early_stopping_rounds: Annotated[int, NON_NEGATIVE] = 30
+    validation_fraction: Annotated[float, FRACTION] = 0.1
+    device: Annotated[str, StrOptions(set(DEVICES))] = "cpu"
+    n_jobs: Annotated[int, MINUS_ONE, COUNT] = 2
+    random_state: Annotated[int, NON_NEGATIVE] = 0
 
     def dataset_params(self) -> dict:
         """Parameters fixed when the matrix is binned; fits that share a binned dataset share these."""

@@ -15,8 +15,7 @@ from jpegai_fd.errors import UserError
 from jpegai_fd.report.runs import load_runs
 from jpegai_fd.tracking.connection import add_tracking_uri, check_tracking_uri
 from jpegai_fd.tracking.sweep import REUSED_FROM
-
-FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
+from jpegai_fd.tracking.sweep_summary import FACTORS
 
 
 def best_run_id(uri: str, experiment: str, sweep: str, metric: str) -> tuple[str, float]:

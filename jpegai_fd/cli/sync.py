@@ -64,10 +64,8 @@ def sync_job(client: MlflowClient, job_dir: Path) -> str:
     run_id = run.info.run_id
     params = [Param(k, v) for k, v in journal["params"].items() if k not in run.data.params]
     metrics = [Metric(k, float(v), int(t), int(s)) for k, v, t, s in journal["metrics"] if k not in run.data.metrics]
-    tags = [RunTag(k, str(v)) for k, v in tags.items()]
-    for kind, items, size in (("params", params, 100), ("metrics", metrics, 1000), ("tags", tags, 100)):
-        for i in range(0, len(items), size):  # MLflow's log_batch limits
-            client.log_batch(run_id, **{kind: items[i : i + size]})
+    # MLflow's client splits a batch over its request limits itself.
+    client.log_batch(run_id, metrics=metrics, params=params, tags=[RunTag(k, str(v)) for k, v in tags.items()])
     if (job_dir / "artifacts").is_dir():
         client.log_artifacts(run_id, str(job_dir / "artifacts"))
     client.set_terminated(run_id, final)

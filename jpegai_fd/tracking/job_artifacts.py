@@ -72,9 +72,8 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per Optuna trial: number, state, value, duration_s, fold_scores (JSON) and ``param_<name>`` columns."""
     if trials.empty:
         return pd.DataFrame(columns=["number", "state", "value", "duration_s", "fold_scores"])
-    out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str), "value": trials.get("value")})
-    duration = trials.get("duration")
-    out["duration_s"] = pd.to_timedelta(duration).dt.total_seconds() if duration is not None else np.nan
+    out = pd.DataFrame({"number": trials["number"], "state": trials["state"].astype(str), "value": trials["value"]})
+    out["duration_s"] = pd.to_timedelta(trials["duration"]).dt.total_seconds()
     folds = trials.get("user_attrs_fold_scores", [None] * len(trials))
     out["fold_scores"] = [json.dumps(list(f)) if isinstance(f, (list, tuple, np.ndarray)) else "[]" for f in folds]
     return out.join(trials.filter(regex="^params_").rename(columns=lambda c: "param_" + c[len("params_") :]))

@@ -23,15 +23,14 @@ from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, s
 from jpegai_fd.tracking import interrupts
 from jpegai_fd.tracking.settings import SLURM_JOB, JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, latest_run, parent_run_id
-from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
+from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, FACTORS
 
 log = logging.getLogger(__name__)
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
 # The UI's run-name column is narrow: a job's name leads with the factors its command line sets.
-NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # after those set on the command line
-FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the key that sets them
+NAME_ORDER = FACTORS[:5]  # after those set on the command line
 
 
 def job_run_name(factors: dict[str, str], task_overrides=None) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
+# A job's factor tags, in its run name's order.
+FACTORS = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 LEAN_SERVER = "python -m jpegai_fd.cli.server"
@@ -48,8 +49,8 @@ def job_results(sweep_dir: str | Path) -> list[tuple[str, dict]]:
 def summary_table(results: list[tuple[str, dict]]) -> str:
     """Columns: job, the factors that vary (all if one job), acc (0.5 rule), acc@valid, auc, time_s, tune_s, status."""
     factors = [r.get("factors", {}) for _, r in results]
-    varying = [f for f in FACTOR_ORDER if len({fs.get(f) for fs in factors}) > 1]
-    varying = varying or [f for f in FACTOR_ORDER[:5] if any(f in fs for fs in factors)]
+    varying = [f for f in FACTORS if len({fs.get(f) for fs in factors}) > 1]
+    varying = varying or [f for f in FACTORS[:5] if any(f in fs for fs in factors)]
     header = ["job", *varying, "acc", "acc@valid", "auc", "time_s", "tune_s", "status"]
     rows = []
     for (job, r), fs in zip(results, factors):
