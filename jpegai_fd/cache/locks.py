@@ -1,7 +1,5 @@
-"""The latent cache's locks, in files beside the store (the OS drops a dead process's locks; docs/concepts/cache.md):
-``<store>.lock`` (flock) for group creation and gc, ``<store>.claims/<hash>.lock`` (a record lock on byte k per chunk
-k, so jobs sharing a group never encode a chunk twice), ``<store>.used/<hash>`` use marks (shared flock + mtime; gc
-takes them exclusively without waiting, so a group in use is never removed)."""
+"""The latent cache's locks, in files beside the store, which the OS drops when a process dies: ``.lock`` (creation,
+gc), ``.claims/`` (one byte per chunk), ``.used/`` (use marks); docs/concepts/cache.md says why each."""
 
 import contextlib
 import errno

@@ -1,9 +1,7 @@
 """`python -m jpegai_fd.cli.server`: a local MLflow tracking server on 127.0.0.1.
 
-Lean settings (one worker, no job-execution side processes): two processes, ~0.5 GB, ready in ~8 s.
-Backend: a sqlite file, or PostgreSQL (``--backend-store-uri postgresql+psycopg2://user@host:port/db``);
-artifacts are proxied from a local folder, so jobs only need ``tracking.uri=http://127.0.0.1:PORT``.
-:class:`MlflowServer` is the same server as an object (tests, the tracking benchmark)."""
+Lean (one worker, no job-execution side processes: two processes, ~0.5 GB, ready in ~8 s), artifacts proxied so jobs
+need only ``tracking.uri``; backends: docs/how-to/team-server.md. :class:`MlflowServer`: the same server as an object."""
 
 import argparse
 import operator
