@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import zarr
 from jfd_testing import compose_cfg, run_cli, tiny_overrides
+from omegaconf import OmegaConf
 
 from jfd_testing import build_encoder
+from jpegai_fd.components import build_conditions
 
 pytestmark = [
     pytest.mark.slow,
@@ -117,3 +119,34 @@ def test_fast_path_is_bit_identical_to_the_reference_path(tmp_path, mode, bpp):
     assert ref["extras"].keys() == fast["extras"].keys()
     for name in ref["extras"]:
         np.testing.assert_array_equal(ref["extras"][name], fast["extras"][name])
+
+
+def test_double_compression_decodes_at_the_first_rate_and_extracts_at_the_job_rate(tmp_path):
+    entry = (
+        "+robustness.conditions.codec_bpp25={_target_:jpegai_fd.perturb.CodecRecompress,bpp:25,encoder:'${encoder}'}"
+    )
+    cfg = compose_cfg(
+        [
+            "encoder=jpegai",
+            "bpp=12",
+            "encoder.rate_mode=table",
+            "encoder.num_workers=1",
+            f"encoder.log_dir={tmp_path}/logs",
+            f"encoder.allow_missing_weights={ALLOW}",
+            entry,
+        ]
+    )
+    condition = build_conditions(OmegaConf.to_container(cfg.robustness.conditions, resolve=True))["codec_bpp25"]
+    images = smooth_images(2, 176, 192)
+    decoded = condition.apply_batch(images, ["a", "b"])  # the software's reconstruction (CodingEngine.compress)
+    assert decoded.shape == images.shape and decoded.dtype == np.uint8 and not np.array_equal(decoded, images)
+    if ALLOW == "false":  # trained weights: the input, degraded by coding at 0.25 bpp (random ones decode noise)
+        assert np.abs(decoded.astype(int) - images).mean() < 20
+    assert condition.describe()["codec"]["software_version"] == "IS"
+    enc = build_encoder(cfg)
+    try:
+        out = enc.encode(decoded, 12)
+    finally:
+        enc.close()
+    assert "failed" not in out and out["y"]["model_y"].shape == (2, 160, 11, 12)
+    assert np.isfinite(out["y"]["model_y"]).all()

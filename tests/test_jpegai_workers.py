@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from fake_jpegai.install import install_fake, load_fake_math
 from jfd_testing import compose_cfg
+from omegaconf import OmegaConf
 
 from jfd_testing import build_encoder
+from jpegai_fd.components import build_conditions
 from jpegai_fd.errors import UserError
 
 MATH = load_fake_math()
@@ -286,3 +288,30 @@ def test_an_image_s_latents_do_not_depend_on_the_images_coded_before(fake, tmp_p
     for i in (1, 2):
         np.testing.assert_array_equal(out["y_hat"]["model_y"][i], out["y_hat"]["model_y"][0])
     np.testing.assert_array_equal(out["y_hat"]["model_y"][0], expected(models, image, 12)["model_y"][1])
+
+
+def test_double_compression_hands_back_what_the_software_decoded(fake, tmp_path):
+    root, models = fake
+    cfg = compose_cfg(
+        [
+            "encoder=jpegai",
+            f"encoder.root={root}",
+            f"encoder.log_dir={tmp_path}/logs",
+            "encoder.num_workers=1",
+            "+robustness=standard",
+        ]
+    )
+    condition = build_conditions(OmegaConf.to_container(cfg.robustness.conditions, resolve=True))["codec_bpp50"]
+    batch = images(2, 72, 40, seed=9)
+    out = condition.apply_batch(batch, ["a", "b"])
+    assert out.shape == batch.shape and out.dtype == np.uint8
+    for i, image in enumerate(batch):
+        seed, tool, offset = choice(models, image, 50)
+        y_hat = {c: pair[1] for c, pair in expected(models, image, 50).items()}
+        want = np.clip(np.rint(MATH.reconstruction(y_hat, seed, tool, 72, 40)), 0, 255).astype(np.uint8)
+        # The oracle runs in this process, the fake in the worker: float sums may round one step apart.
+        assert np.abs(out[i].astype(int) - want).max() <= 1 and np.mean(out[i] == want) > 0.99
+        assert not np.array_equal(out[i], image)
+    # The job's encoder keeps the fast path; the codec's own workers run the synthesis, which it skips.
+    assert log_count(tmp_path / "logs" / "codec", "fake net synthesis") >= 2
+    assert condition.describe()["codec"]["weights"] == build_encoder(cfg).fingerprint()["weights"]

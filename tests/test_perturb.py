@@ -155,9 +155,20 @@ def test_bad_parameters_are_one_clear_line(make, key):
     assert "\n" not in str(err.value)
 
 
-def test_codec_recompression_for_jpegai_says_what_it_needs():
-    with pytest.raises(UserError, match="not supported for encoder=jpegai yet: needs .*reconstruction"):
-        CodecRecompress(25, encoder="jpegai")
+class NoDecoder:
+    """A latent encoder of a user's own (docs/how-to/extending.md) with no way back to pixels."""
+
+    name = "mine"
+
+
+@pytest.mark.parametrize("encoder, shown", [(NoDecoder(), "'mine'"), ("jpegai", "'jpegai'")])
+def test_a_codec_without_a_decode_path_is_one_line_naming_the_fix(encoder, shown):
+    # A bare name cannot reach the JPEG AI software: the condition takes the job's encoder itself.
+    with pytest.raises(
+        UserError, match=rf"'codec.encoder': {shown} has no decode path; .*encoder: \$\{{encoder\}}"
+    ) as err:
+        CodecRecompress(25, encoder=encoder)
+    assert "\n" not in str(err.value)
 
 
 def test_build_conditions_instantiates_targets_and_names_bad_entries():

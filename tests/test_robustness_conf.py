@@ -44,8 +44,22 @@ def test_standard_noise_follows_the_job_seed_and_conditions_can_be_dropped_or_ad
     assert "blur_s2" not in conds and conds["noise_s20"] == GaussianNoise(20.0, seed=1)
 
 
-def test_standard_list_with_jpegai_names_the_codec_entry_and_the_fix():
-    with pytest.raises(UserError, match=r"'robustness.conditions.codec_bpp50'.*encoder=jpegai.*~robustness.conditions"):
-        standard(["encoder=jpegai"])
-    drop = [f"~robustness.conditions.codec_bpp{b}" for b in (50, 25, 12)]
-    assert not any(c.name == "codec" for c in standard(["encoder=jpegai", *drop]).values())
+def test_standard_list_with_jpegai_builds_double_compression_without_reading_the_installation():
+    # encoder.root names nothing: the conditions build before any work, the software is read only when extracting.
+    conds = standard(["encoder=jpegai", "encoder.root=/nowhere/jpeg-ai"])
+    codec = {name: c for name, c in conds.items() if c.name == "codec"}
+    assert sorted(codec) == ["codec_bpp12", "codec_bpp25", "codec_bpp50"]
+    assert all(c.encoder == "jpegai" and c.key() == name for name, c in codec.items())
+    other = standard(["encoder=jpegai", "encoder.root=/nowhere/jpeg-ai", "encoder.profile=base"])["codec_bpp50"]
+    assert other.digest() != codec["codec_bpp50"].digest()  # another JPEG AI setup is another condition
+
+
+def test_a_first_rate_the_jpegai_table_cannot_code_is_one_line_naming_the_condition():
+    entry = (
+        "+robustness.conditions.codec_bpp30={_target_:jpegai_fd.perturb.CodecRecompress,bpp:30,encoder:'${encoder}'}"
+    )
+    with pytest.raises(
+        UserError, match=r"^'robustness.conditions.codec_bpp30': bpp=30 is not available with encoder.rate_mode=table"
+    ) as err:
+        standard(["encoder=jpegai", "encoder.rate_mode=table", entry])
+    assert "\n" not in str(err.value)

@@ -32,11 +32,13 @@ class Perturbation:
         return []
 
     def describe(self) -> dict:
-        fields = dataclasses.asdict(self) if dataclasses.is_dataclass(self) else {}
-        return {"perturbation": self.name, **fields, "perturb_version": PERTURB_VERSION}
+        fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
+        values = {f.name: getattr(self, f.name) for f in fields if f.compare}  # not the helpers a condition keeps
+        return {"perturbation": self.name, **values, "perturb_version": PERTURB_VERSION}
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
+        """The condition's identity when the job is built (two names for one condition are refused)."""
+        return sha16(self.describe())
 
     def output_shape(self, height: int, width: int) -> tuple[int, int]:
         return height, width
@@ -69,6 +71,10 @@ class Perturbation:
 def ranged(low: float, high: float, kind: type = float):
     """A number in [low, high]; strict: an integer field refuses 5.0, and no field takes text or a bool."""
     return Annotated[kind, Field(strict=True, ge=low, le=high)]
+
+
+def sha16(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

@@ -1,52 +1,65 @@
-"""Recompression by the encoder's own codec at a rate. ``encoder=jpegai`` is refused (:data:`JPEGAI_NEEDS`; the
-extra ``compress`` would cost 0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
+"""Recompression by a codec at a first rate: the image as that codec delivers it, then encoded at the job's rate.
+``encoder: ${encoder}`` (conf/robustness/standard.yaml) hands over the job's encoder: the DCT encoder's own decoder, or
+the JPEG AI software's reconstruction (its own workers, on the full path: the latents-only fast path skips synthesis;
+0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from jpegai_fd.encoders.dct import DCTEncoder
 from jpegai_fd.encoders.dct_decode import decode_dct
+from jpegai_fd.encoders.jpegai import JPEGAIEncoder
 from jpegai_fd.errors import UserError
-from jpegai_fd.perturb.base import Perturbation, ranged
-
-JPEGAI_NEEDS = (
-    "the adapter to return the software's reconstruction: CodingEngine.compress returns (rec, "
-    "decisions) and the worker drops rec; it must send rec (RGB 4:4:4, range 0..255, converted "
-    "to uint8) back for each image (see jpegai_fd/perturb/codec.py)"
-)
+from jpegai_fd.perturb.base import Perturbation, ranged, sha16
 
 
 @dataclass(frozen=True)
 class CodecRecompress(Perturbation):
-    """Code at ``bpp`` with ``encoder``'s codec and decode: the image as that codec delivers it."""
+    """Code at ``bpp`` with ``encoder``'s codec ("dct", or the job's DCT or JPEG AI encoder) and decode."""
 
     bpp: ranged(1, 2400, int) = 25
-    encoder: str = "dct"
+    encoder: Any = "dct"  # the name once built; the JPEG AI encoder is kept in ``_jpegai``
     rate_search_iters: ranged(1, 64, int) = 24
+    _jpegai: Any = field(default=None, init=False, repr=False, compare=False)
     name = "codec"
 
     def __post_init__(self):
         super().__post_init__()
-        if self.encoder == "jpegai":
+        enc, name = self.encoder, getattr(self.encoder, "name", self.encoder)
+        if isinstance(enc, JPEGAIEncoder):
+            enc.check_rate(self.bpp)  # its own one-line refusal of a rate it cannot code (table mode)
+            full_path = enc.settings.model_copy(update={"fast_path": False, "log_dir": enc.settings.log_dir / "codec"})
+            object.__setattr__(self, "_jpegai", JPEGAIEncoder(full_path, enc.name))
+        elif isinstance(enc, DCTEncoder):
+            object.__setattr__(self, "rate_search_iters", enc.rate_search_iters)
+        elif enc != "dct":
             raise UserError(
-                f"perturbation codec (recompression at bpp={self.bpp}) is not supported for encoder=jpegai yet: needs "
-                f"{JPEGAI_NEEDS}; drop the codec conditions, e.g. '~robustness.conditions.codec_bpp{self.bpp}'"
+                f"invalid value for 'codec.encoder': {name!r} has no decode path; use dct or the job's encoder "
+                f"(encoder: ${{encoder}}) with encoder=dct or jpegai, or drop the codec conditions"
             )
-        if self.encoder != "dct":
-            raise UserError(f"invalid value for 'codec.encoder': {self.encoder!r}; allowed values: dct")
+        object.__setattr__(self, "encoder", "jpegai" if self._jpegai else "dct")
 
     def key_params(self):
         return [("bpp", self.bpp)]
 
     def describe(self) -> dict:
-        # The codec's own fingerprint: a change of the DCT encoder's numerics changes the images.
+        # The codec's own fingerprint: DCT numerics, or the JPEG AI setup (software, cfg, weights, compute).
         return {**super().describe(), "codec": self._codec().fingerprint()}
 
-    def _codec(self) -> DCTEncoder:
-        return DCTEncoder(rate_search_iters=self.rate_search_iters)
+    def digest(self) -> str:
+        # Checked at build time, before any work: JPEG AI's fingerprint reads the installation, its settings do not.
+        if self._jpegai is None:
+            return super().digest()
+        return sha16({**super().describe(), "settings": self._jpegai.settings.model_dump(mode="json")})
+
+    def _codec(self):
+        return self._jpegai or DCTEncoder(rate_search_iters=self.rate_search_iters)
 
     def apply(self, image, image_id):
         return self.apply_batch(image[None], [image_id])[0]
 
     def apply_batch(self, images, image_ids):
         # One batched encode: the rate search runs per image, so batching never changes the result.
+        if self._jpegai is not None:
+            return self._jpegai.reconstruct(images, self.bpp)
         return decode_dct(self._codec().encode(images, self.bpp)["y_hat"], *images.shape[1:3])

@@ -81,9 +81,7 @@ class JPEGAIEncoder:
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected (N, H, W, 3) uint8 images, got {images.shape} {images.dtype}")
         n, height, width, _ = images.shape
-        # A short content hash names each image inside the software (its rate search keys files by name).
-        keys = [hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest()[:12] for im in images]
-        batch = self._ensure_pool(bpp).encode(images, bpp, keys)
+        batch = self._ensure_pool(bpp).encode(images, bpp, _names(images))
         shapes = self.latent_shapes(height, width)
         out: Latents = {lat: {c: np.zeros((n, *shapes[c]), np.float32) for c in COMPONENTS} for lat in LATENTS}
         extras = {k: np.zeros((n, *shape), dtype) for k, (shape, dtype) in self.extra_shapes(height, width).items()}
@@ -109,6 +107,18 @@ class JPEGAIEncoder:
         self.stats["images"] += n - len(batch.failed)
         self.stats["failed"] += len(batch.failed)
         return out
+
+    def reconstruct(self, images: np.ndarray, bpp: int) -> np.ndarray:
+        """``images`` coded at ``bpp`` and decoded by the software, (N, H, W, 3) uint8; an image that fails twice
+        ends the run (no black stand-in is scored). Needs fast_path off: the fast path skips the synthesis."""
+        if self.settings.fast_path:
+            raise ValueError("reconstruct needs encoder.fast_path=false (the fast path skips the synthesis)")
+        self.settings.check_rate(bpp)
+        self.prepare()
+        batch = self._ensure_pool(bpp).encode(images, bpp, _names(images), rec=True)
+        if batch.failed:
+            raise RuntimeError(f"JPEG AI could not code {len(batch.failed)} image(s) to recompress them (see the log)")
+        return np.stack([arrays["rec"] for arrays in batch.arrays])
 
     def _ensure_pool(self, bpp: int) -> WorkerPool:
         if self._pool is None:
@@ -143,6 +153,11 @@ class JPEGAIEncoder:
     def close(self) -> None:
         """Stop the workers (also done at exit); a later encode starts new ones."""
         _close_pool(self.__dict__)
+
+
+def _names(images: np.ndarray) -> list[str]:
+    """A short content hash names each image inside the software (its rate search keys files by name)."""
+    return [hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest()[:12] for im in images]
 
 
 def _close_pool(state: dict) -> None:

@@ -141,11 +141,11 @@ class WorkerProcess:
             code = proc.wait()
             raise WorkerCrash(f"worker exited with status {code}") from exc
 
-    def encode(self, index: int, image: np.ndarray, bpp: int, key: str) -> tuple[dict, dict]:
-        """Latents of one (H, W, 3) uint8 image: (meta, {"y/model_y": (C,h,w), ...})."""
+    def encode(self, index: int, image: np.ndarray, bpp: int, key: str, rec: bool = False) -> tuple[dict, dict]:
+        """Latents of one (H, W, 3) uint8 image: (meta, {"y/model_y": (C,h,w), ...}), with ``rec`` if asked."""
         if self.proc is None or self.proc.poll() is not None:
             raise WorkerCrash("worker is not running")
-        request = {"op": "encode", "index": index, "bpp": int(bpp), "key": key}
+        request = {"op": "encode", "index": index, "bpp": int(bpp), "key": key, "rec": rec}
         try:
             write_message(self.proc.stdin, request, {"image": np.ascontiguousarray(image, dtype=np.uint8)})
         except (BrokenPipeError, OSError) as exc:
@@ -182,9 +182,9 @@ class WorkerPool:
         for w in self.workers:
             w.stop()
 
-    def encode(self, images: np.ndarray, bpp: int, keys: list[str]) -> "BatchResult":
+    def encode(self, images: np.ndarray, bpp: int, keys: list[str], rec: bool = False) -> "BatchResult":
         """Encode ``images`` (N, H, W, 3) uint8 across the workers (started with :meth:`start`)."""
-        batch = BatchResult(images, bpp, keys)
+        batch = BatchResult(images, bpp, keys, rec)
         with ThreadPoolExecutor(len(self.workers)) as ex:
             list(ex.map(batch.drain, self.workers))
         if batch.fatal:
@@ -197,8 +197,8 @@ class WorkerPool:
 class BatchResult:
     """One batch: ``arrays``/``meta`` (None where an image failed), ``failed`` (index -> error), the queue."""
 
-    def __init__(self, images: np.ndarray, bpp: int, keys: list[str]):
-        self.images, self.bpp, self.keys, n = images, bpp, keys, len(images)
+    def __init__(self, images: np.ndarray, bpp: int, keys: list[str], rec: bool = False):
+        self.images, self.bpp, self.keys, self.rec, n = images, bpp, keys, rec, len(images)
         self.arrays: list = [None] * n
         self.meta: list = [None] * n
         self.failed: dict[int, str] = {}
@@ -213,7 +213,7 @@ class BatchResult:
                 return
             self.attempts[i] += 1  # an index is held by one thread at a time: no lock needed
             try:
-                meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i])
+                meta, arrays = worker.encode(i, self.images[i], self.bpp, self.keys[i], self.rec)
             except (WorkerCrash, ImageFailed) as exc:  # requeue once, restart a crashed worker
                 crashed = isinstance(exc, WorkerCrash)
                 what = (worker.slot, self.keys[i], self.attempts[i], "crashed the worker" if crashed else "failed")

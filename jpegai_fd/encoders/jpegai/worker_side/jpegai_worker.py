@@ -4,7 +4,7 @@ Started by :mod:`jpegai_fd.encoders.jpegai.pool` as ``<python> jpegai_worker.py 
 ``jpegai_wire`` frames on private copies of stdin/stdout (fds 1 and 2 go to the log: the software prints ~20 lines per
 image, some from C++). ``W`` holds the worker's own ``cfg/`` copy: the software resolves paths against the working
 directory and its rate search rewrites a betas file. Requests: ``init`` -> ``ready`` | ``error``; ``encode`` ->
-``result`` | ``failed``; ``stop`` -> ``bye``. Standard library, numpy and torch only (it may run on the software's
+``result`` (with ``rec``, the decoded image, when asked) | ``failed``; ``stop`` -> ``bye``. Standard library, numpy and torch only (it may run on the software's
 Python 3.7): never jpegai_fd."""
 
 import argparse
@@ -159,7 +159,7 @@ class Service:
             self.bpp_idx, self.coder_bpp = idx, bpp
 
     def _compress(self, image, bpp, key):
-        """The software's decisions for one (H, W, 3) uint8 image and the seconds they took."""
+        """The software's reconstruction and decisions for one (H, W, 3) uint8 image, and the seconds they took."""
         import numpy as np
         import torch
 
@@ -175,14 +175,14 @@ class Service:
         if self.memo is not None:
             self.memo.clear()
         start = time.perf_counter()
-        _, decisions = self.coder.ce.compress(raw)
-        return decisions["CCS_SGMM"], time.perf_counter() - start
+        rec, decisions = self.coder.ce.compress(raw)
+        return rec, decisions["CCS_SGMM"], time.perf_counter() - start
 
-    def encode(self, image, bpp, key):
-        """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis)."""
+    def encode(self, image, bpp, key, with_rec=False):
+        """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis), ``rec`` if asked."""
         import numpy as np
 
-        core, seconds = self._compress(image, bpp, key)
+        rec, core, seconds = self._compress(image, bpp, key)
         grid = (-(-image.shape[0] // 16), -(-image.shape[1] // 16))
         out = {}
         for component, channels in CHANNELS.items():
@@ -196,6 +196,8 @@ class Service:
             if self.settings.get("keep_extras"):
                 for name in EXTRAS:
                     out["extras/%s/%s" % (component, name)] = branch[name].detach().cpu().numpy()[0]
+        if with_rec:
+            out["rec"] = reconstruction(rec, image.shape)
         ce = self.coder.ce
         meta = {"tool_id": int(core["tool_id"]), "seconds": seconds}
         meta.update(c_ver=getattr(ce, "c_ver", None), c_hor=getattr(ce, "c_hor", None))
@@ -203,6 +205,18 @@ class Service:
             meta["memo"] = {"runs": dict(self.memo.runs), "hits": dict(self.memo.hits)}
             self.memo.clear()  # the stored tensors are one image's; free them now
         return meta, out
+
+
+def reconstruction(rec, shape):
+    """The software's decoded image (RGB 4:4:4 in ``rec.data_range``, maybe on the GPU) as (H, W, 3) uint8."""
+    import torch
+
+    lo, hi = (float(v) for v in rec.data_range)
+    rgb = torch.cat([rec.a, rec.b, rec.c], 1)[0].detach().cpu().double().permute(1, 2, 0)
+    space = getattr(rec, "color_space", "rgb")
+    if space != "rgb" or tuple(rgb.shape) != tuple(shape):
+        raise RuntimeError("reconstruction is %s %s, expected rgb %s" % (space, tuple(rgb.shape), tuple(shape)))
+    return ((rgb - lo) * (255.0 / (hi - lo))).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def answer(service, header, arrays, out):
@@ -222,7 +236,7 @@ def answer(service, header, arrays, out):
         return 4
     if op == "encode":
         try:
-            meta, latents = service.encode(arrays["image"], int(header["bpp"]), header["key"])
+            meta, latents = service.encode(arrays["image"], int(header["bpp"]), header["key"], header.get("rec"))
         except Exception:  # noqa: BLE001  (one bad image must not end the worker: reported, then the next)
             traceback.print_exc()
             write_message(out, {"op": "failed", "index": header["index"], "detail": traceback.format_exc()[-3000:]})

@@ -3,7 +3,8 @@
 Standalone (numpy only) so that the tests can load this file directly and compute what the adapter
 must return. ``y``: fixed random projections (seeded by the weights and the base model) of 4x4
 sub-block means of each 16x16 block of BT.709 Y (model_y, 160 ch) and of U, V and Y (model_uv, 96 ch);
-``y_hat``: ``y`` quantised with a step set by the base model and the integer rate offset. The rate
+``y_hat``: ``y`` quantised with a step set by the base model and the integer rate offset; the synthesis
+(``synthesis``, ``reconstruction``) inverts the projections: the decoded image has those sub-block means. The rate
 search (``rate_search``) is structured like the real one: every base model at offset 0, then a
 bisection on the offset of the closest one.
 """
@@ -126,6 +127,31 @@ def analysis(planes, seed, tool_id, branch):
         return np.einsum("cf,fhw->chw", wy, sub_block_means(planes[0])).astype(np.float32)
     feats = np.concatenate([sub_block_means(p) for p in planes])
     return np.einsum("cf,fhw->chw", wuv, feats).astype(np.float32)
+
+
+def synthesis(y_hat, seed, tool_id, branch, height, width):
+    """The fake synthesis transform: the least-squares inverse of ``analysis`` -> (1, H, W) Y for model_y, (2, H, W)
+    U, V for model_uv, each 4x4 pixel sub-block at its decoded mean (a blocky, rate-dependent copy of the input)."""
+    wy, wuv = projections(seed, tool_id)
+    w = wy if branch == "model_y" else wuv
+    feats = np.einsum("fc,chw->fhw", np.linalg.pinv(w), y_hat.astype(np.float64))[: 16 if branch == "model_y" else 32]
+    k, gh, gw = feats.shape[0] // 16, feats.shape[1], feats.shape[2]
+    planes = feats.reshape(k, 4, 4, gh, gw).transpose(0, 3, 1, 4, 2).reshape(k, 4 * gh, 4 * gw)
+    return planes.repeat(4, 1).repeat(4, 2)[:, :height, :width]
+
+
+def rgb_from_yuv(y, u, v):
+    """Inverse of ``yuv_planes`` (BT.709, no offsets): (H, W, 3) RGB on the planes' scale."""
+    r, b = y + 1.5748 * (v - 0.5), y + 1.8556 * (u - 0.5)
+    return np.stack([r, (y - 0.2126 * r - 0.0722 * b) / 0.7152, b], axis=-1)
+
+
+def reconstruction(latents_hat, seed, tool_id, height, width):
+    """What the fake's ``compress`` returns as its reconstruction, RGB in [0, 255] (unclipped, float64), from
+    {branch: y_hat}; the tests' oracle for the decoded image."""
+    (y,) = synthesis(latents_hat["model_y"], seed, tool_id, "model_y", height, width)
+    u, v = synthesis(latents_hat["model_uv"], seed, tool_id, "model_uv", height, width)
+    return 255.0 * rgb_from_yuv(y, u, v)
 
 
 def quantise(y, step):

@@ -11,7 +11,7 @@ import torch
 import src.codec.entropy_coding  # noqa: F401  (fails like the real import when extensions are not built)
 from src.codec import get_cfg_def_dir
 from src.codec import fake_math
-from src.codec.common import Decisions
+from src.codec.common import Decisions, Image
 
 TARGET_BPPS = [12, 25, 50, 75, 100]
 
@@ -116,9 +116,7 @@ class Branch:
         )
         self.decoder = FakeNet(
             "synthesis " + label,
-            lambda y_hat, h, w: _t(
-                np.repeat(y_hat[0, :chs_input].numpy(), 16, 1).repeat(16, 2)[None, :, :h, :w].astype(np.float32)
-            ),
+            lambda y_hat, h, w: _t(fake_math.synthesis(y_hat[0].numpy(), engine.seed, tool_id, name, h, w)[None]),
         )
         self.common_modules = CommonModules(label, channels)
 
@@ -165,13 +163,14 @@ class BaseModel:
         }
 
     def decompress(self, decision, planes):
-        """The reconstruction's squared error against ``planes`` (the search's distortion figure)."""
-        error = 0.0
+        """The synthesised planes ({branch: (1, 1 or 2, H, W)}) and their squared error against ``planes`` (the
+        search's distortion figure)."""
+        error, recs = 0.0, {}
         for name in ("model_y", "model_uv"):
             ref = planes[name]
-            rec = getattr(self, name).decompress(decision[name], *ref.shape[-2:])
+            recs[name] = rec = getattr(self, name).decompress(decision[name], *ref.shape[-2:])
             error += float(((rec.double() - ref[:, : rec.shape[1]].double()) ** 2).mean())
-        return error
+        return recs, error
 
 
 class MultiTool:
@@ -203,7 +202,7 @@ class RateSearch:
             calls.append((tool, offset))
             mismatch = (bits - target) / target
             if self.tolerance_min <= mismatch <= self.tolerance_max:
-                print("fake distortion %.6f" % base.decompress(decision, planes))  # only its finiteness counts
+                print("fake distortion %.6f" % base.decompress(decision, planes)[1])  # only its finiteness counts
             return bits
 
         choice = fake_math.rate_search(target, bits_of, self.tolerance_max)
@@ -279,9 +278,12 @@ class FakeEngine:
                 tool_id, offset = fake_math.TABLE_MODELS[idx], fake_math.TABLE_OFFSETS[idx]
             base = multitool.tools[tool_id]
             decision = base.compress(planes, {}, offset)
-            base.decompress(decision, planes)
-            self.post_filters.compress(raw, raw, decisions=decision)
-            rec = self.post_filters.decompress(raw, decisions=decision)
+            recs = base.decompress(decision, planes)[0]
+            yuv = [p.double().numpy() for p in (recs["model_y"][0, 0], recs["model_uv"][0, 0], recs["model_uv"][0, 1])]
+            rgb = _t(255.0 * fake_math.rgb_from_yuv(*yuv)).permute(2, 0, 1)[:, None]  # (3, 1, H, W)
+            rec = Image(rgb[0:1], rgb[1:2], rgb[2:3], [0.0, 255.0], 8, "rgb")  # RGB 4:4:4 on the 0..255 scale
+            self.post_filters.compress(rec, raw, decisions=decision)
+            rec = self.post_filters.decompress(rec, decisions=decision)
             for i in range(20):
                 print("Logger[ce.model.CCS_SGMM.tools_%d] with Level=info: control point %d" % (tool_id, i))
             core = Decisions(tool_id=tool_id)
