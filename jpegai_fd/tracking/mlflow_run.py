@@ -31,7 +31,7 @@ REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more tim
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
 # The UI's run-name column is narrow: a job's name leads with the factors its command line sets.
 NAME_ORDER = ("preprocess", "bpp", "component", "latent", "classifier")  # after those set on the command line
-FACTORS = (*NAME_ORDER, "encoder", "dataset")  # the factor tags named by the key that sets them
+FACTORS = (*NAME_ORDER, "encoder", "dataset", "holdout")  # the factor tags named by the key that sets them
 
 
 def job_run_name(factors: dict[str, str], task_overrides=None) -> str:
