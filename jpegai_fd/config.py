@@ -208,8 +208,8 @@ def _study_name(cfg: DictConfig, factors: dict[str, str]) -> str:
     basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
     basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
     if cfg.get("train_extra") or cfg.get("holdout"):  # other training images (the key of older studies kept)
-        basis.update(sources=OmegaConf.to_container(cfg.train_extra, resolve=True), holdout=cfg.get("holdout"))
-        basis.update(train_balance=cfg.train_balance)
+        sources = OmegaConf.to_container(cfg.train_extra, resolve=True)
+        basis.update(sources=sources, holdout=cfg.get("holdout"), train_balance=cfg.train_balance)
     t = factors
     return (
         f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
@@ -228,15 +228,8 @@ def settings(cfg: DictConfig) -> Settings:
     """The typed settings of a composed job config; UserError naming the first bad key."""
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's own node: not the job's
     data = OmegaConf.to_container(job, resolve=True)
-    grid_keys = (
-        "bpp",
-        "component",
-        "latent",
-        "seed",
-        "n_jobs",
-        "holdout",
-        "train_balance",
-    )  # eval_bpp: checked with the extra plan
+    # eval_bpp: checked with the extra plan
+    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs", "holdout", "train_balance")
     grid = _section(Grid, "", {k: data[k] for k in grid_keys if data.get(k) is not None})
     sections = {name: _section(cls, name, data[name]) for name, cls in SECTIONS.items()}
     scoring = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap follows the job's seed

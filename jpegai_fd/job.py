@@ -136,20 +136,14 @@ def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:
             f"the pooled {kind} images of the training sources ({', '.join(sp.images.dataset for sp in pieces)}) "
             "are all of one class; add a source with the other class or change holdout"
         )
-    if len(pieces) == 1:
-        ids, keys = pieces[0].ids, None
-    else:
-        ids = np.array([f"{sp.images.dataset}/{i}" for sp in pieces for i in sp.ids])
-        hashes = [[r["hash"] for r in manifest_rows(sp.images, hash_memo(s.cache))] for sp in pieces]
-        keys = np.concatenate([sp.features.done(np.array(h)) for sp, h in zip(pieces, hashes)])
-    train = kind == "train"
-    features, kept = pool_features(
-        [sp.features for sp in pieces],
-        labels,
-        keys if train else None,
-        train and s.grid.train_balance == "class",
-        s.grid.seed,
-    )
+    train, many = kind == "train", len(pieces) > 1
+    ids = np.array([f"{sp.images.dataset}/{i}" for sp in pieces for i in sp.ids]) if many else pieces[0].ids
+    keys = None
+    if many and train:  # copies of an image in several sources (the demo's reals) share a CV group
+        hashes = [np.array([r["hash"] for r in manifest_rows(sp.images, hash_memo(s.cache))]) for sp in pieces]
+        keys = np.concatenate([sp.features.done(h) for sp, h in zip(pieces, hashes)])
+    balance = train and s.grid.train_balance == "class"
+    features, kept = pool_features([sp.features for sp in pieces], labels, keys, balance, s.grid.seed)
     return Pool(features, labels[kept], ids[kept], pieces[0].group)
 
 
