@@ -74,11 +74,11 @@ def build_sources(cfg: DictConfig, sets: dict) -> dict[str, ImageDataset]:
     """The ``train_extra`` sources, their names distinct from the job's dataset and the extra sets; ``holdout`` checked."""
     size, main, holdout = int(cfg.dataset.image_size), str(cfg.dataset.name), cfg.get("holdout")
     nodes = cfg.get("train_extra") or {}
-    sources = {str(n): _extra_set(str(n), node, size, "train_extra") for n, node in nodes.items()}
-    for name in sources:
+    for name in map(str, nodes):
         if name == main or name in sets:
             what = f"job's dataset (dataset.name={main})" if name == main else f"extra test set eval.{name}"
             raise UserError(f"'train_extra.{name}' has the name of the {what}; sources need names of their own")
+    sources = {str(n): _extra_set(str(n), node, size, "train_extra") for n, node in nodes.items()}
     if holdout is not None and holdout not in (main, *sources):
         names = ", ".join((main, *sources))
         raise UserError(f"invalid value for 'holdout': {holdout!r}; allowed values: {names} (the training sources)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
+FACTOR_ORDER = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset", "holdout")
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 LEAN_SERVER = "python -m jpegai_fd.cli.server"
