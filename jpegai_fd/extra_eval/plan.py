@@ -47,7 +47,7 @@ def check_set(name: str, dataset, image_size: int, key: str = "eval") -> ImageDa
         raise UserError(f"'{where}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
     if dataset.image_size != image_size:
         raise UserError(
-            f"invalid value for '{where}.image_size': {dataset.image_size}; the model is trained on "
+            f"invalid value for '{where}.image_size': {dataset.image_size}; the model was trained on "
             f"dataset.image_size={image_size} images, so every set must have that size (set "
             f"{where}.image_size={image_size} and {where}.size_policy=resize or center_crop for other sizes)"
         )
