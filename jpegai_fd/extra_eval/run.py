@@ -120,6 +120,7 @@ def evaluate_extras(
         acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))
         log.info("%s: %d real, %d fake | acc %.3f auc %s", prefix, m.get("n_real", 0), m.get("n_fake", 0), acc, auc)
     result = ExtraResult(entries, extracted, cached, time.perf_counter() - start)
-    what = (len(plan.sets), len(plan.conditions), len(plan.rates), extracted, cached, result.seconds)
+    n_sets = len(plan.sets) + len(plan.sources)
+    what = (n_sets, len(plan.conditions), len(plan.rates), extracted, cached, result.seconds)
     log.info("extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)", *what)
     return result
