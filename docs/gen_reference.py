@@ -76,6 +76,8 @@ def composed(overrides: list[str]) -> dict:
 NOTES = {
     "robustness": "`+robustness=standard`: perturbation conditions of the test images (`robust/<condition>/*`)",
     "eval": "`'+dataset@eval.<name>=<layout>'`: extra test sets scored by the trained model (`eval/<name>/*`)",
+    "train_extra": "`'+dataset@train_extra.<name>=<layout>'`: more training sources; train and valid splits join the "
+    "job's, the test split is scored as `eval/<name>/*` (docs/how-to/generalisation.md)",
     "tuning.scoring": "a scikit-learn scorer name (`sklearn.metrics.get_scorer_names()`)",
     "tracking.uri": "`$MLFLOW_TRACKING_URI`, else the sqlite file; schemes http, https, sqlite, postgresql, mysql, mssql",
     "paths.data_dir": "relative to where you launch",
@@ -145,7 +147,7 @@ def other_options() -> list[str]:
     lines = ["", "## Optional groups", "", "| group | options | how |", "|---|---|---|"]
     how = {
         "debug": "`debug=tiny`: toy size (what the tests use)",
-        "experiment": "`experiment=<option>`: a ready 48-job sweep (with `-m`)",
+        "experiment": "`experiment=<option>`: a ready sweep (with `-m`)",
         "robustness": "`+robustness=standard`: perturbation conditions of the test images",
         "hydra/launcher": "`hydra/launcher=<option>` on a multirun",
     }

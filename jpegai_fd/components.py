@@ -60,14 +60,33 @@ def build_group(cfg: DictConfig, group: str):
     return _instantiate(cfg[group], group)
 
 
-def _extra_set(name: str, node, image_size: int) -> ImageDataset:
-    check_set_name(name, node)
+def _extra_set(name: str, node, image_size: int, key: str = "eval") -> ImageDataset:
+    check_set_name(name, node, key)
     try:
-        dataset = _instantiate(node, f"eval.{name}")
-    except UserError as exc:  # a dataset's own message names dataset.<key>; here it is eval.<name>.<key>
-        message = str(exc).replace("'dataset.", f"'eval.{name}.").replace(" dataset.", f" eval.{name}.")
+        dataset = _instantiate(node, f"{key}.{name}")
+    except UserError as exc:  # a dataset's own message names dataset.<key>; here it is <key>.<name>.<key>
+        message = str(exc).replace("'dataset.", f"'{key}.{name}.").replace(" dataset.", f" {key}.{name}.")
         raise UserError(message) from None
-    return check_set(name, dataset, image_size)
+    return check_set(name, dataset, image_size, key)
+
+
+def build_sources(cfg: DictConfig, sets: dict) -> dict[str, ImageDataset]:
+    """The ``train_extra`` sources, their names distinct from the job's dataset and the extra sets; ``holdout`` checked."""
+    size, main, holdout = int(cfg.dataset.image_size), str(cfg.dataset.name), cfg.get("holdout")
+    nodes = cfg.get("train_extra") or {}
+    for name in map(str, nodes):
+        if name == main or name in sets:
+            what = f"job's dataset (dataset.name={main})" if name == main else f"extra test set eval.{name}"
+            raise UserError(f"'train_extra.{name}' has the name of the {what}; sources need names of their own")
+    sources = {str(n): _extra_set(str(n), node, size, "train_extra") for n, node in nodes.items()}
+    if holdout is not None and holdout not in (main, *sources):
+        names = ", ".join((main, *sources))
+        raise UserError(f"invalid value for 'holdout': {holdout!r}; allowed values: {names} (the training sources)")
+    if holdout == main and not sources:
+        raise UserError(
+            f"holdout={main} leaves nothing to train on; add a source with '+dataset@train_extra.<name>=<layout>'"
+        )
+    return sources
 
 
 def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.conditions") -> dict[str, Perturbation]:
@@ -107,7 +126,7 @@ def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:
     specs = (cfg.get("robustness") or {}).get("conditions")
     conditions = build_conditions(OmegaConf.to_container(specs, resolve=True)) if specs else {}
     rates = check_rates(OmegaConf.to_container(cfg.eval_bpp) if cfg.get("eval_bpp") else [], int(cfg.bpp), encoder)
-    return ExtraPlan(sets, conditions, rates)
+    return ExtraPlan(sets, conditions, rates, build_sources(cfg, sets))
 
 
 def build(cfg: DictConfig) -> Components:
@@ -136,7 +155,7 @@ def check_compatible(parts: Components, bpp: int) -> None:
     if parts.classifier.file_properties and not parts.extras.empty:
         raise Incompatible(
             f"classifier={parts.classifier.name} scores the file properties of the job's own test split only; "
-            "remove eval, robustness and eval_bpp, or use a latent classifier"
+            "remove eval, robustness, eval_bpp and train_extra, or use a latent classifier"
         )
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
         raise Incompatible(

@@ -56,6 +56,8 @@ class Grid:
     latent: Literal["y", "y_hat"]
     seed: Annotated[int, pydantic.Field(ge=0)]
     n_jobs: int
+    holdout: Optional[str] = None  # noqa: UP045  (a training source left out of training, scored only)
+    train_balance: Literal["class", "none"] = "class"
 
     @pydantic.field_validator("n_jobs")
     @classmethod
@@ -116,6 +118,7 @@ def job_schema() -> type:
         *[(name, Dict[str, Any], field(default=MISSING)) for name in GROUPS],  # noqa: UP006
         ("robustness", Any, field(default=None)),  # +robustness=standard: perturbation conditions
         ("eval", Any, field(default=None)),  # '+dataset@eval.<name>=<layout>': extra test sets
+        ("train_extra", Dict[str, Any], field(default_factory=dict)),  # noqa: UP006  (more training sources)
         ("eval_bpp", List[int], field(default=MISSING)),  # noqa: UP006  (other rates the test split is scored at)
     ]
     return _schema(Grid, (*sections, *others))
@@ -173,7 +176,14 @@ def factor_tags(cfg: DictConfig) -> dict[str, str]:
         # encoder=jpegai only: chroma format changes latents; random-weight opt-in runs are flagged.
         **({"encoder.chroma": str(cfg.encoder.chroma)} if "chroma" in cfg.encoder else {}),
         **({"science.valid": "false"} if cfg.encoder.get("allow_missing_weights") else {}),
+        **({"holdout": str(cfg.holdout)} if cfg.get("holdout") else {}),
+        **({"train_sources": ",".join(train_sources(cfg))} if cfg.get("train_extra") else {}),
     }
+
+
+def train_sources(cfg: DictConfig) -> list[str]:
+    """The sources a job trains on: its dataset (named by ``dataset.name``) and ``train_extra``, less ``holdout``."""
+    return [n for n in (str(cfg.dataset.name), *map(str, cfg.get("train_extra") or {})) if n != cfg.get("holdout")]
 
 
 PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
@@ -197,6 +207,9 @@ def _study_name(cfg: DictConfig, factors: dict[str, str]) -> str:
         return str(cfg.tuning.study_name)
     basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
     basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
+    if cfg.get("train_extra") or cfg.get("holdout"):  # other training images (the key of older studies kept)
+        sources = OmegaConf.to_container(cfg.train_extra, resolve=True)
+        basis.update(sources=sources, holdout=cfg.get("holdout"), train_balance=cfg.train_balance)
     t = factors
     return (
         f"{t['dataset']}-{t['encoder']}-bpp{t['bpp']}-{t['component']}-{t['latent']}-"
@@ -215,7 +228,8 @@ def settings(cfg: DictConfig) -> Settings:
     """The typed settings of a composed job config; UserError naming the first bad key."""
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's own node: not the job's
     data = OmegaConf.to_container(job, resolve=True)
-    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs")  # eval_bpp: checked with the extra plan
+    # eval_bpp: checked with the extra plan
+    grid_keys = ("bpp", "component", "latent", "seed", "n_jobs", "holdout", "train_balance")
     grid = _section(Grid, "", {k: data[k] for k in grid_keys if data.get(k) is not None})
     sections = {name: _section(cls, name, data[name]) for name, cls in SECTIONS.items()}
     scoring = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap follows the job's seed

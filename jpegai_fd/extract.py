@@ -17,11 +17,13 @@ def extract_latents(s, parts) -> dict[str, int]:
     from jpegai_fd import job
     from jpegai_fd.extra_eval import Latents, extract_extras
 
-    splits = job.load_data(parts.dataset, s.grid.seed)
-    job.extract(splits, parts, s)
-    done = {name: split.stats.extracted for name, split in splits.items()}
+    data = job.load_data(parts, s)
+    job.extract(data, parts, s)
+    pieces = [(kind, sp) for kind, found in data.items() for sp in found]
+    name = {parts.dataset.name: ""}  # the job's dataset's splits by their role, a source's as <source>/<role>
+    done = {name.get(sp.images.dataset, f"{sp.images.dataset}/") + kind: sp.stats.extracted for kind, sp in pieces}
     latents = Latents(s.cache, parts.encoder, s.extract)
-    done.update(extract_extras(parts.extras, splits["test"].images, parts.dataset, latents, s.grid.bpp, s.grid.seed))
+    done.update(extract_extras(parts.extras, data["test"][0].images, parts.dataset, latents, s.grid.bpp, s.grid.seed))
     shards = f"shard {s.extract.shard} of {s.extract.num_shards}"
     log.info("extract: %s (%s)", ", ".join(f"{k} {v} new" for k, v in done.items()), shards)
     return done

@@ -21,8 +21,11 @@ from jpegai_fd.classifiers.memory import memory_warning
 from jpegai_fd.components import Components
 from jpegai_fd.config import Settings
 from jpegai_fd.datasets import DatasetSplit
-from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras
+from jpegai_fd.datasets.manifest import hash_memo, manifest_rows
+from jpegai_fd.errors import UserError
+from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras, load_source
 from jpegai_fd.features import FeatureSet, feature_set, file_feature_set
+from jpegai_fd.features.pool import pool_features
 from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.model.decision import choose_decision
@@ -73,35 +76,75 @@ def timed(timings: dict, key: str):
     timings[key] = time.perf_counter() - start
 
 
-def load_data(dataset, seed: int) -> dict[str, Split]:
-    """The train, valid and test splits of ``dataset``, sampled with ``seed``."""
-    train, test = dataset.load_splits(seed)
-    return {"train": Split(train), "valid": Split(dataset.load_valid_split(seed)), "test": Split(test)}
+@dataclass
+class Pool:
+    """The pieces of a split, one per training source, as one: samples, and labels and ids per image."""
+
+    features: FeatureSet
+    labels: np.ndarray
+    ids: np.ndarray
+    group: LatentGroup  # the first piece's: the latent shapes
 
 
-def extract(splits: dict[str, Split], parts: Components, s: Settings) -> None:
-    """Open each split's cache group at ``bpp``, extracting this process's missing chunks."""
+def load_data(parts: Components, s: Settings) -> dict[str, list[Split]]:
+    """The train, valid and test pieces: the dataset's, then each ``train_extra`` source's train and valid
+    splits (not the ``holdout``'s); the test split is the dataset's only."""
+    main, seed, holdout = parts.dataset, s.grid.seed, s.grid.holdout
+    data = {"train": [], "valid": [], "test": [Split(main.load_split("test", seed))]}
+    if holdout != main.name:
+        data["train"].append(Split(main.load_split("train", seed)))
+        data["valid"].append(
+            Split(main.load_valid_split(seed) if not parts.extras.sources else main.load_split("valid", seed))
+        )
+    for name, source in parts.extras.sources.items():
+        for kind in ("train", "valid") if name != holdout else ():
+            data[kind].append(Split(load_source(name, source, kind, seed)))
+    return data
+
+
+def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> None:
+    """Open each piece's cache group at ``bpp`` (one per source and split), extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
         parts.encoder.prepare()
-    for split in splits.values():
+    for split in (sp for pieces in data.values() for sp in pieces):
+        source = parts.extras.sources.get(split.images.dataset, parts.dataset)
         split.group, split.stats = cached_latents(
-            s.cache, split.images, parts.encoder, s.grid.bpp, parts.dataset.reader, s.extract,
-            parts.dataset.max_bad_fraction,
-        )  # fmt: skip
+            s.cache, split.images, parts.encoder, s.grid.bpp, source.reader, s.extract, source.max_bad_fraction
+        )
 
 
-def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> None:
-    """The samples of each split; valid like test (every position of an image for multi), never an
+def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) -> None:
+    """The samples of each piece; valid like test (every position of an image for multi), never an
     input of the search or the fit."""
     stream = bool(getattr(parts.classifier, "stream_from_cache", False))
-    for name, split in splits.items():
+    for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
         split.features = (
             file_feature_set(split.group, split.images)
             if parts.classifier.file_properties
             else feature_set(
-                split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
+                split.group, parts.preprocess, s.grid.component, s.grid.latent, kind == "train", stream=stream
             )
         )
+
+
+def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:
+    """The pieces of ``kind`` as one: ids prefixed with their source where there are several; for training,
+    copies of an image (by content) in one CV group and the classes balanced by ``train_balance``."""
+    labels = np.concatenate([sp.labels for sp in pieces])
+    if len(np.unique(labels)) < 2:
+        raise UserError(
+            f"the pooled {kind} images of the training sources ({', '.join(sp.images.dataset for sp in pieces)}) "
+            "are all of one class; add a source with the other class or change holdout"
+        )
+    train, many = kind == "train", len(pieces) > 1
+    ids = np.array([f"{sp.images.dataset}/{i}" for sp in pieces for i in sp.ids]) if many else pieces[0].ids
+    keys = None
+    if many and train:  # copies of an image in several sources (the demo's reals) share a CV group
+        hashes = [np.array([r["hash"] for r in manifest_rows(sp.images, hash_memo(s.cache))]) for sp in pieces]
+        keys = np.concatenate([sp.features.done(h) for sp, h in zip(pieces, hashes)])
+    balance = train and s.grid.train_balance == "class"
+    features, kept = pool_features([sp.features for sp in pieces], labels, keys, balance, s.grid.seed)
+    return Pool(features, labels[kept], ids[kept], pieces[0].group)
 
 
 def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings: dict):
@@ -184,19 +227,29 @@ def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
     return log_extras(run, parts.extras, result, s.cache)
 
 
-def summarise(splits, s: Settings, scores, result, timings) -> tuple[dict, dict]:
-    """The job's metrics (test, valid, threshold, CV) and its data counts."""
+def summarise(data, splits, s: Settings, scores, result, timings) -> tuple[dict, dict]:
+    """The job's metrics (test, valid, threshold, CV) and its data counts (images of every source)."""
     decision, scored, on_valid = scores
     metrics = {**prefixed(scored.metrics, "test"), **prefixed(on_valid.metrics, "valid"), **threshold_metrics(decision)}
     metrics["cv/best_score"] = result.best_score
+    pieces = [sp for kind in data.values() for sp in kind]
     counts = {
-        "extract/images_extracted": sum(sp.stats.extracted for sp in splits.values()),
-        "extract/images_cached": sum(sp.stats.cached for sp in splits.values()),
-        **{f"data/{name}_images": len(sp.images) for name, sp in splits.items()},
+        "extract/images_extracted": sum(sp.stats.extracted for sp in pieces),
+        "extract/images_cached": sum(sp.stats.cached for sp in pieces),
+        **{f"data/{kind}_images": sum(len(sp.images) for sp in data[kind]) for kind in data},
         "data/train_samples": len(splits["train"].features.y),
         "data/num_features": splits["train"].features.X.shape[1],
     }
     return metrics, counts
+
+
+def log_data(run, data: dict[str, list[Split]], s: Settings, main: str) -> None:
+    """The manifests (an extra source's named after it), the dataset inputs and the test manifest's tag."""
+    pairs = [(sp.images, sp.group) for pieces in data.values() for sp in pieces]
+    log_dataset_manifest(run, pairs, s.cache, main)  # incl. skipped/unreadable images
+    log_dataset_inputs(run, pairs, [kind for kind, pieces in data.items() for _ in pieces])  # the UI's Dataset column
+    # Runs with this tag scored the same test images: the report pairs their per-image scores.
+    run.set_tags({"dataset.test_manifest": str(data["test"][0].group.group.attrs["manifest"])[:16]})
 
 
 def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dict[str, float]:
@@ -208,25 +261,21 @@ def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dic
     timings: dict[str, float] = {}
     with TrackedRun(s.tracking, s.record, place) as run:
         with timed(timings, "time/dataset_s"):
-            splits = load_data(parts.dataset, s.grid.seed)
-        audit = (
-            log_audit(run, [sp.images for sp in splits.values()], s.scoring.audit_max_auc) if s.scoring.audit else None
-        )
+            data = load_data(parts, s)
+        images = {kind: [sp.images for sp in pieces] for kind, pieces in data.items()}
+        audit = log_audit(run, images, s.scoring.audit_max_auc) if s.scoring.audit else None
         with timed(timings, "time/extract_s"):
-            extract(splits, parts, s)
-        pairs = [(sp.images, sp.group) for sp in splits.values()]
-        log_dataset_manifest(run, pairs, s.cache)  # incl. skipped/unreadable images
-        log_dataset_inputs(run, pairs)  # the UI's Dataset column
-        # Runs with this tag scored the same test images: the report pairs their per-image scores.
-        run.set_tags({"dataset.test_manifest": str(splits["test"].group.group.attrs["manifest"])[:16]})
+            extract(data, parts, s)
+        log_data(run, data, s, parts.dataset.name)
         with timed(timings, "time/features_s"):
-            make_features(splits, parts, s)
+            make_features(data, parts, s)
+            splits = {kind: pooled(data[kind], kind, s) for kind in ("train", "valid")} | {"test": data["test"][0]}
         model, result, used = tune_and_fit(parts, splits["train"].features, s, run, timings)
         scores = decide_and_score(model, splits, s, timings)
         for name, scored in (("test", scores[1]), ("valid", scores[2])):
             log_scores(run, name, splits[name].ids, splits[name].labels, scored)
         log_decision(run, scores[0], splits["test"].labels, scores[1], run.name)
-        metrics, counts = summarise(splits, s, scores, result, timings)
+        metrics, counts = summarise(data, splits, s, scores, result, timings)
         run.log_metrics({**metrics, **timings, **counts})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_trials(run, result.trials)

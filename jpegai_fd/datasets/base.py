@@ -9,6 +9,7 @@ from jpegai_fd.datasets.split import DatasetSplit, check_bad_fraction, sample_ba
 from jpegai_fd.errors import UserError, check_int
 
 log = logging.getLogger(__name__)
+SPLIT_SEEDS = {"train": 0, "test": 1, "valid": 2}  # each split sampled with the seed plus its own offset
 
 
 class ImageDataset:
@@ -58,16 +59,19 @@ class ImageDataset:
     def prepare(self) -> None:
         """Work needed before the listing can be read (the synthetic demo generates its images)."""
 
-    def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
-        """The (train, test) splits, balanced-subsampled with ``seed`` and ``seed + 1``, then screened."""
+    def load_split(self, kind: str, seed: int, key: str = "dataset") -> DatasetSplit:
+        """Split ``kind`` (train, valid or test), balanced-subsampled with ``seed`` plus its offset, then screened."""
         self.prepare()
-        train = self._load(self.train_split, self.num_train, seed, "dataset.num_train")
-        return train, self._load(self.test_split, self.num_test, seed + 1, "dataset.num_test")
+        name, num = getattr(self, f"{kind}_split"), getattr(self, f"num_{kind}")
+        return self._load(name, num, seed + SPLIT_SEEDS[kind], f"{key}.num_{kind}")
+
+    def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
+        """The (train, test) splits."""
+        return self.load_split("train", seed), self.load_split("test", seed)
 
     def load_valid_split(self, seed: int) -> DatasetSplit:
-        """The validation split, sampled with ``seed + 2`` and screened like the others."""
-        self.prepare()
-        valid = self._load(self.valid_split, self.num_valid, seed + 2, "dataset.num_valid")
+        """The validation split; UserError without real and fake images (it chooses the threshold)."""
+        valid = self.load_split("valid", seed)
         if len(set(valid.labels.tolist())) < 2:
             raise UserError(
                 f"the validation split {self.valid_split!r} of dataset {self.name} has {len(valid)} image(s) and "

@@ -3,7 +3,7 @@
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,35 +24,37 @@ class ExtraPlan:
     sets: dict[str, ImageDataset] = field(default_factory=dict)
     conditions: dict[str, Perturbation] = field(default_factory=dict)
     rates: tuple[int, ...] = ()
+    sources: dict[str, ImageDataset] = field(default_factory=dict)  # train_extra: trained on, test split scored
 
     @property
     def empty(self) -> bool:
-        return not (self.sets or self.conditions or self.rates)
+        return not (self.sets or self.conditions or self.rates or self.sources)
 
 
-def check_set_name(name: str, node) -> None:
+def check_set_name(name: str, node, key: str = "eval") -> None:
     if not NAME.match(str(name)):
-        raise UserError(f"invalid extra test set name 'eval.{name}'; use letters, digits, '_', '.' or '-'")
+        raise UserError(f"invalid set name '{key}.{name}'; use letters, digits, '_', '.' or '-'")
     if not hasattr(node, "keys") or "_target_" not in node:
         raise UserError(
-            f"'eval.{name}' is not a dataset; compose one with '+dataset@eval.{name}=<layout>' "
-            f"(folder, synthetic, faces140k) and set its keys as eval.{name}.root=..."
+            f"'{key}.{name}' is not a dataset; compose one with '+dataset@{key}.{name}=<layout>' "
+            f"(folder, synthetic, faces140k) and set its keys as {key}.{name}.root=..."
         )
 
 
-def check_set(name: str, dataset, image_size: int) -> ImageDataset:
+def check_set(name: str, dataset, image_size: int, key: str = "eval") -> ImageDataset:
+    where = f"{key}.{name}"
     if not isinstance(dataset, ImageDataset):
-        raise UserError(f"'eval.{name}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
+        raise UserError(f"'{where}._target_' is not a dataset layout (jpegai_fd.datasets.ImageDataset)")
     if dataset.image_size != image_size:
         raise UserError(
-            f"invalid value for 'eval.{name}.image_size': {dataset.image_size}; the model was trained on "
-            f"dataset.image_size={image_size} images, so test sets must have that size (set "
-            f"eval.{name}.image_size={image_size} and eval.{name}.size_policy=resize or center_crop for other sizes)"
+            f"invalid value for '{where}.image_size': {dataset.image_size}; the model was trained on "
+            f"dataset.image_size={image_size} images, so every set must have that size (set "
+            f"{where}.image_size={image_size} and {where}.size_policy=resize or center_crop for other sizes)"
         )
     if type(dataset).prepare is ImageDataset.prepare and not dataset.root.is_dir():  # not generated on use
         raise UserError(
-            f"invalid value for 'eval.{name}.root': '{dataset.root}' does not exist; set eval.{name}.root=... "
-            f"to the folder of the extra test set"
+            f"invalid value for '{where}.root': '{dataset.root}' does not exist; set {where}.root=... "
+            f"to the folder of the set"
         )
     return dataset
 
@@ -74,6 +76,18 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
         if r != bpp and r not in out:
             out.append(r)
     return tuple(out)
+
+
+def load_source(name: str, dataset: ImageDataset, kind: str, seed: int) -> DatasetSplit:
+    """Split ``kind`` of source ``train_extra.<name>``, sampled like the job's dataset (one class allowed),
+    named after the source (its cache groups, manifests and scores too)."""
+    try:
+        split = dataset.load_split(kind, seed, f"train_extra.{name}")
+    except UserError as exc:  # a dataset's own message names dataset.<key>
+        raise UserError(
+            str(exc).replace("'dataset.", f"'train_extra.{name}.").replace(" dataset.", f" train_extra.{name}.")
+        ) from None
+    return replace(split, dataset=name)
 
 
 def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit:

@@ -11,7 +11,7 @@ import numpy as np
 from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.cache.extraction import cached_latents
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
-from jpegai_fd.extra_eval.plan import ExtraPlan, load_test_split
+from jpegai_fd.extra_eval.plan import ExtraPlan, load_source, load_test_split
 from jpegai_fd.classifiers import predict_real
 from jpegai_fd.features import feature_set
 from jpegai_fd.perturb import PerturbedReader
@@ -81,6 +81,8 @@ def targets(plan: ExtraPlan, test: DatasetSplit, dataset: ImageDataset, bpp: int
     reader, max_bad = dataset.reader, dataset.max_bad_fraction
     for name, ds in plan.sets.items():
         yield f"eval/{name}", "eval", load_test_split(name, ds, seed + 1), bpp, ds.reader, ds.max_bad_fraction, {}
+    for name, ds in plan.sources.items():  # a training source's own test split, sampled as when it trained
+        yield f"eval/{name}", "eval", load_source(name, ds, "test", seed), bpp, ds.reader, ds.max_bad_fraction, {}
     for name, condition in plan.conditions.items():
         params = condition.key_params()  # strength: the first one (JPEG quality, scale factor, sigma ...)
         what = {"kind": condition.name, "strength": float(params[0][1]) if params else None}
@@ -118,6 +120,7 @@ def evaluate_extras(
         acc = m.get("accuracy_at_valid", m.get("accuracy", float("nan")))
         log.info("%s: %d real, %d fake | acc %.3f auc %s", prefix, m.get("n_real", 0), m.get("n_fake", 0), acc, auc)
     result = ExtraResult(entries, extracted, cached, time.perf_counter() - start)
-    what = (len(plan.sets), len(plan.conditions), len(plan.rates), extracted, cached, result.seconds)
+    n_sets = len(plan.sets) + len(plan.sources)
+    what = (n_sets, len(plan.conditions), len(plan.rates), extracted, cached, result.seconds)
     log.info("extra evaluation: %d sets, %d conditions, %d rates (%d images extracted, %d cached, %.1fs)", *what)
     return result

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
     logged = f"; logged to run {parent.info.run_id}" if log_to else ""
     print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}{logged}")
+    if (out / "leave_one_out.md").is_file():
+        print((out / "leave_one_out.md").read_text())
     return 0
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from jpegai_fd.extra_eval.report import CHANCE, cell, rate_chart, to_markdown
 from jpegai_fd.report.charts import RATE_NOTE, classifier_chart, component_chart
+from jpegai_fd.report.holdout import write_holdout_report
 from jpegai_fd.report.comparisons import NOT_ABOVE_BASELINE, Comparisons, write_comparisons
 from jpegai_fd.report.tables import AT_VALID, FALLBACK_NOTE, FIXED_RULE, SAME_AS_BEST, SOURCE, results_cells
 from jpegai_fd.report.tables import results_table, timing_pivot, timing_table, with_headline
@@ -126,4 +127,5 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
         component_chart(runs, latent).savefig(out / f"y_vs_yuv_{latent}.png", dpi=100)
         classifier_chart(runs, latent).savefig(out / f"classifiers_by_bpp_{latent}.png", dpi=100)
     write_extra_report(runs, out, title)  # extra test sets, conditions, rates, when the runs have them
+    write_holdout_report(runs, out, title)  # the leave-one-source-out matrix, when runs held a source out
     return sorted(out.iterdir())

@@ -13,6 +13,7 @@ FACTORS = ("classifier", "bpp", "component", "preprocess", "latent", "encoder", 
 # The test split's manifest hash: runs with the same one scored the same images (paired comparisons).
 TEST_MANIFEST = "dataset.test_manifest"
 SCORE = "cv/best_score"
+SOURCE_TAGS = ["holdout", "train_sources"]  # jobs with several training sources (jpegai_fd.report.holdout)
 
 
 def _search(experiment_id: str, filter_string: str) -> pd.DataFrame:
@@ -49,9 +50,9 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     if found.empty:
         return pd.DataFrame(), parent
     tags = found.filter(regex=r"^tags\.").rename(columns=lambda c: c[5:])
-    tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG])
+    tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG, *SOURCE_TAGS])
     factors = tags[list(FACTORS)].assign(config_hash=tags[CONFIG_HASH].fillna(found["run_id"]))
-    factors = factors.assign(test_manifest=tags[TEST_MANIFEST], bpp=pd.to_numeric(tags["bpp"]))
+    factors = factors.assign(test_manifest=tags[TEST_MANIFEST], bpp=pd.to_numeric(tags["bpp"]), **tags[SOURCE_TAGS])
     metrics = found.filter(regex=r"^metrics\.").rename(columns=lambda c: c[8:])
     # params label the runs by what varied
     df = pd.concat([found[["run_id", "start_time"]], factors, metrics, found.filter(regex=r"^params\.")], axis=1)

@@ -74,7 +74,7 @@ def _presented(df: pd.DataFrame, sort_keys: list[str]) -> pd.DataFrame:
 
 
 def row_keys(runs: pd.DataFrame) -> list[str]:
-    extra = [f for f in ("encoder", "dataset") if runs[f].nunique() > 1]
+    extra = [f for f in ("encoder", "dataset", "holdout") if f in runs and runs[f].nunique() > 1]
     return ["classifier", "bpp", "component", "preprocess", *extra]
 
 

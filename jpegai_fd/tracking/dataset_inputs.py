@@ -9,9 +9,9 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 DIGEST_CHARS = 16  # MLflow keeps at most 36 characters of a digest
 
 
-def log_dataset_inputs(run, splits_and_groups) -> None:
+def log_dataset_inputs(run, splits_and_groups, roles=("train", "valid", "test")) -> None:
     inputs = []
-    for (split, group), role in zip(splits_and_groups, ("train", "valid", "test")):
+    for (split, group), role in zip(splits_and_groups, roles):
         real = sum(int(v) for v in split.labels)
         profile = {"num_images": len(split.labels), "real": real, "fake": len(split.labels) - real}
         source = json.dumps({"uri": str(split.root) if split.root else ""})

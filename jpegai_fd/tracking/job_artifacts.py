@@ -154,11 +154,13 @@ def latent_shapes(group, component: str, latent: str) -> dict[str, tuple[int, in
     return {name: tuple(group.array(latent, name).shape[1:]) for name in COMPONENT_ARRAYS[component]}
 
 
-def log_dataset_manifest(run, splits_and_groups, cache: str) -> None:
-    """``dataset/<split>_manifest.csv`` (every image with status and reason); hashes from the memo at ``cache``."""
+def log_dataset_manifest(run, splits_and_groups, cache: str, main: str | None = None) -> None:
+    """``dataset/<split>_manifest.csv`` (every image with status and reason; ``<source>_<split>`` for a source
+    other than the ``main`` dataset); hashes from the memo at ``cache``."""
     memo = hash_memo(cache)
     for split, group in splits_and_groups:
-        run.log_text(manifest_csv(split, group, memo), f"dataset/{split.name}_manifest.csv")
+        name = split.name if split.dataset == main or main is None else f"{split.dataset}_{split.name}"
+        run.log_text(manifest_csv(split, group, memo), f"dataset/{name}_manifest.csv")
 
 
 def log_training_curves(run, model, prefix: str) -> None:

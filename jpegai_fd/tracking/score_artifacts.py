@@ -40,9 +40,12 @@ def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> 
     run.log_text(text, f"scores/{split}_scores.csv")
 
 
-def log_audit(run, splits, max_auc: float) -> dict:
-    """The shortcut audit of ``splits``' files: ``dataset/audit.json``, tags ``audit.shortcut``, ``warning.audit``."""
-    report = audit_dataset({s.name: list(zip(s.paths, s.labels)) for s in splits}, max_auc)
+def log_audit(run, splits: dict[str, list], max_auc: float) -> dict:
+    """The shortcut audit of the files of ``splits`` (role -> its pieces, a source each): ``dataset/audit.json``,
+    tags ``audit.shortcut``, ``warning.audit``."""
+    report = audit_dataset(
+        {k: [i for s in pieces for i in zip(s.paths, s.labels)] for k, pieces in splits.items()}, max_auc
+    )
     run.log_dict(report, "dataset/audit.json")
     tags = audit_tags(report)
     if report["warning"]:

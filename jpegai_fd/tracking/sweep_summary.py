@@ -12,7 +12,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 # A job's factor tags, in its run name's order.
-FACTORS = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset")
+FACTORS = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset", "holdout")
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 LEAN_SERVER = "python -m jpegai_fd.cli.server"
