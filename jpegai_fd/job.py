@@ -138,9 +138,10 @@ def decide_and_score(model, splits: dict[str, Split], s: Settings, timings: dict
     with timed(timings, "time/score_s"):
         vf, tf = valid.features, test.features
         decision = choose_decision(valid.labels, p_real_valid, vf.groups, vf.n_images, s.scoring)
-        scored = evaluate_split(test.labels, p_real, tf.groups, tf.n_images, decision, s.scoring)
+        sources = {name: sp.images.source_names(sp.ids) for name, sp in (("test", test), ("valid", valid))}
+        scored = evaluate_split(test.labels, p_real, tf.groups, tf.n_images, decision, s.scoring, sources["test"])
         quick = replace(s.scoring, bootstrap_resamples=0)
-        on_valid = evaluate_split(valid.labels, p_real_valid, vf.groups, vf.n_images, decision, quick)
+        on_valid = evaluate_split(valid.labels, p_real_valid, vf.groups, vf.n_images, decision, quick, sources["valid"])
     return decision, scored, on_valid
 
 
