@@ -68,6 +68,10 @@ class Split:
     def ids(self) -> np.ndarray:
         return self.features.done(self.group.ids)
 
+    @property
+    def sources(self) -> np.ndarray:
+        return self.images.source_names(self.ids)
+
 
 @contextmanager
 def timed(timings: dict, key: str):
@@ -83,6 +87,7 @@ class Pool:
     features: FeatureSet
     labels: np.ndarray
     ids: np.ndarray
+    sources: np.ndarray  # each image's source (jpegai_fd.scoring.metrics.source_metrics)
     group: LatentGroup  # the first piece's: the latent shapes
 
 
@@ -144,7 +149,8 @@ def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:
         keys = np.concatenate([sp.features.done(h) for sp, h in zip(pieces, hashes)])
     balance = train and s.grid.train_balance == "class"
     features, kept = pool_features([sp.features for sp in pieces], labels, keys, balance, s.grid.seed)
-    return Pool(features, labels[kept], ids[kept], pieces[0].group)
+    sources = np.concatenate([sp.sources for sp in pieces])[kept]
+    return Pool(features, labels[kept], ids[kept], sources, pieces[0].group)
 
 
 def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings: dict):
@@ -181,9 +187,9 @@ def decide_and_score(model, splits: dict[str, Split], s: Settings, timings: dict
     with timed(timings, "time/score_s"):
         vf, tf = valid.features, test.features
         decision = choose_decision(valid.labels, p_real_valid, vf.groups, vf.n_images, s.scoring)
-        scored = evaluate_split(test.labels, p_real, tf.groups, tf.n_images, decision, s.scoring)
+        scored = evaluate_split(test.labels, p_real, tf.groups, tf.n_images, decision, s.scoring, test.sources)
         quick = replace(s.scoring, bootstrap_resamples=0)
-        on_valid = evaluate_split(valid.labels, p_real_valid, vf.groups, vf.n_images, decision, quick)
+        on_valid = evaluate_split(valid.labels, p_real_valid, vf.groups, vf.n_images, decision, quick, valid.sources)
     return decision, scored, on_valid
 
 

@@ -54,7 +54,8 @@ def test_multi_patch_job_chooses_its_cuts_on_valid_and_logs_the_scores(tmp_path)
     assert (m["data/train_images"], m["data/valid_images"], m["data/test_images"]) == (24, 12, 12)
 
     scores = list(csv.DictReader(io.StringIO(artifact_text(client, run, "scores/test_scores.csv", tmp_path))))
-    assert len(scores) == 12 and list(scores[0]) == ["id", "label", "p_fake", "pred", "score"]
+    assert len(scores) == 12 and list(scores[0]) == ["id", "label", "p_fake", "pred", "score", "source"]
+    assert {r["source"] for r in scores} == {"synthetic"}  # one source, named after the dataset
     # The per-image decisions are the ones the metric at the chosen cut counts.
     correct = np.mean([r["pred"] == r["label"] for r in scores])
     assert correct == pytest.approx(m["test/accuracy_at_valid"])

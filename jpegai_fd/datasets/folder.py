@@ -1,4 +1,5 @@
-"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class (docs/how-to/own-dataset.md).
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class (docs/how-to/own-dataset.md); a
+sub-folder of a class folder is a source (``root/fake/sd21/``), scored on its own too.
 
 Ids are paths relative to the root; the generated split ranks each class by a hash of (seed, id), so adding a file
 moves no other file to another split."""
@@ -20,8 +21,11 @@ def _layout(classes: dict[int, str | None]) -> str:
 
 
 def _split(dataset: str, name: str, root: Path, ids: list[str], labels: list[int], skipped=()) -> DatasetSplit:
-    paths = tuple(root / i for i in ids)
-    return DatasetSplit(dataset, name, np.array(ids, dtype=str), paths, np.array(labels, np.int8), root, tuple(skipped))
+    """Source of an image: the first sub-folder of its class folder (``fake/sd21/x.png``: sd21), else the dataset."""
+    paths, parts = tuple(root / i for i in ids), [i.replace("\\", "/").split("/") for i in ids]
+    sources = np.array([p[1] if len(p) > 2 else dataset for p in parts], dtype=object)
+    ids, labels = np.array(ids, dtype=str), np.array(labels, np.int8)
+    return DatasetSplit(dataset, name, ids, paths, labels, root, tuple(skipped), sources)
 
 
 def list_images(root: Path, classes: dict[int, str | None]) -> list[tuple[str, int]]:

@@ -28,7 +28,8 @@ class Skipped:
 
 @dataclass(frozen=True)
 class DatasetSplit:
-    """Images of one split in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` (1 real, 0 fake)."""
+    """Images of one split in a fixed order: unique ``ids``, absolute ``paths``, ``labels`` (1 real, 0 fake),
+    ``sources``: each image's source (generator, camera set; None: one source, named after the dataset)."""
 
     dataset: str
     name: str
@@ -37,6 +38,7 @@ class DatasetSplit:
     labels: np.ndarray
     root: Path | None = None
     skipped: tuple[Skipped, ...] = field(default=())
+    sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -44,7 +46,17 @@ class DatasetSplit:
     def subset(self, index: np.ndarray) -> "DatasetSplit":
         """The images at positions ``index`` (in the given order); ``skipped`` is kept."""
         index = np.asarray(index, dtype=np.int64)
-        return replace(self, ids=self.ids[index], paths=tuple(self.paths[i] for i in index), labels=self.labels[index])
+        sources = None if self.sources is None else self.sources[index]
+        paths = tuple(self.paths[i] for i in index)
+        return replace(self, ids=self.ids[index], paths=paths, labels=self.labels[index], sources=sources)
+
+    def source_names(self, ids=None) -> np.ndarray:
+        """The source of each image of ``ids`` (ids of this split; None: every image, in order)."""
+        names = np.full(len(self), self.dataset, object) if self.sources is None else self.sources.astype(object)
+        if ids is None:
+            return names
+        by_id = dict(zip(self.ids.tolist(), names))
+        return np.array([by_id[str(i)] for i in ids], dtype=object)
 
 
 def sample_balanced(split: DatasetSplit, num: int | None, seed: int, key: str) -> DatasetSplit:

@@ -31,12 +31,15 @@ class Scorer:
     settings: ScoringSettings
     stream: bool = False
 
-    def __call__(self, group) -> tuple[SplitScores, np.ndarray, np.ndarray]:
-        """(scores, labels, ids) of the group's done images."""
+    def __call__(self, group, split: DatasetSplit) -> tuple[SplitScores, np.ndarray, np.ndarray]:
+        """(scores, labels, ids) of the group's done images (of ``split``, which names their sources)."""
         fs = feature_set(group, self.preprocess, self.component, self.latent, False, stream=self.stream)
         p_real = predict_real(self.model, fs.X)
         y_true, ids = fs.done(group.labels), fs.done(group.ids)
-        return evaluate_split(y_true, p_real, fs.groups, fs.n_images, self.decision, self.settings), y_true, ids
+        scored = evaluate_split(
+            y_true, p_real, fs.groups, fs.n_images, self.decision, self.settings, split.source_names(ids)
+        )
+        return scored, y_true, ids
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def evaluate_extras(
         group, stats = latents(split, rate, reader, max_bad)
         if group_name != "test":  # the clean test group is the job's own (counted by the job)
             extracted, cached = extracted + stats.extracted, cached + stats.cached
-        scores, y_true, ids = scorer(group)
+        scores, y_true, ids = scorer(group, split)
         scored = {"split": split, "latents": group, "scored": (ids, y_true, scores)}
         entries.append(Entry(prefix, group_name, rate, scores.metrics, **scored, **extra))
         m = scores.metrics

@@ -4,7 +4,8 @@ and, given the paired comparisons, comparisons.md/.csv with their marks in the r
 The sweep's view of the extra evaluation uses the cells and rate chart of :mod:`jpegai_fd.extra_eval.report`;
 runs are labelled by the params that differ between them. Files (when some run has extra metrics):
 ``extra.md`` / ``extra.csv`` (per run and set: accuracy at the valid cut, ROC AUC, images per class),
-``extra_auc_matrix.md`` (runs x sets, ROC AUC: the cross-generator table) and ``extra_rates.png``."""
+``extra_auc_matrix.md`` (runs x sets, ROC AUC: the cross-generator table) and ``extra_rates.png``; when some set
+has several sources, ``sources.md`` / ``sources.csv`` (per run, set, source and class: its rate at the valid cut)."""
 
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ METRIC = re.compile(r"^(test|(?:eval|robust|rate)/[^/]+)/(.+)$")
 IGNORED = ("tracking.", "paths.", "hydra.", "model.", "eval.")  # set up or derived, not what a sweep varies
 ACCURACY = ("accuracy", "accuracy_ci_low", "accuracy_ci_high")  # the fixed 0.5 rule's
 SHOWN = ("n_real", "n_fake", "accuracy_at_valid", "roc_auc")
+PER_SOURCE = re.compile(r"^(.+)/source/([^/]+)/(fake_recall|false_alarm_rate)$")
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
@@ -78,6 +80,27 @@ def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
     return files
 
 
+def write_source_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
+    """``sources.md`` / ``sources.csv``: a row per (run, set, source, class) of the per-source metrics."""
+    rows = []
+    for label, r in zip(run_labels(runs), runs.to_dict("records")):
+        for column, value in r.items():
+            if (m := PER_SOURCE.match(str(column))) and not pd.isna(value):
+                cls = "fake" if m[3] == "fake_recall" else "real"
+                more = {k: r.get(f"{m[1]}/source/{m[2]}/{k}_{cls}") for k in ("n", "roc_auc")}
+                rows.append({"run": label, "set": m[1], "source": m[2], "class": cls, "rate": value, **more})
+    if not rows:
+        return []
+    table = pd.DataFrame(rows).sort_values(["run", "set", "class", "source"], kind="stable")
+    table.to_csv(out / "sources.csv", index=False)
+    (out / "sources.md").write_text(
+        f"# {title}: per source\n\nRate at the validation-chosen cut: for a fake source the share of its fakes called "
+        "fake (fake recall), for a real source the share of its reals called fake (false-alarm rate); n images; ROC "
+        f"AUC of the source against every image of the other class.\n\n{to_markdown(table.astype({'n': 'Int64'}))}"
+    )
+    return [out / "sources.csv", out / "sources.md"]
+
+
 def _notes(runs: pd.DataFrame, comparisons: Comparisons | None, metric: str) -> str:
     lines = [f"Cells: `{metric}` ± half the width of its 95% bootstrap interval (bounds in the CSV file)."]
     if metric == AT_VALID and with_headline(runs)[SOURCE].eq(FIXED_RULE).any():
@@ -128,4 +151,5 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
         classifier_chart(runs, latent).savefig(out / f"classifiers_by_bpp_{latent}.png", dpi=100)
     write_extra_report(runs, out, title)  # extra test sets, conditions, rates, when the runs have them
     write_holdout_report(runs, out, title)  # the leave-one-source-out matrix, when runs held a source out
+    write_source_report(runs, out, title)  # sets with several sources
     return sorted(out.iterdir())

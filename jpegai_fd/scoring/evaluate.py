@@ -8,7 +8,8 @@ from sklearn import metrics as skm
 
 from jpegai_fd.scoring.bootstrap import bootstrap_intervals
 from jpegai_fd.scoring.labels import FAKE, REAL, is_fake
-from jpegai_fd.scoring.metrics import brier_score, decision_metrics, expected_calibration_error, split_metrics
+from jpegai_fd.scoring.metrics import brier_score, decision_metrics, expected_calibration_error, source_metrics
+from jpegai_fd.scoring.metrics import split_metrics
 from jpegai_fd.scoring.settings import ScoringSettings
 from jpegai_fd.scoring.vote import fixed_rule
 
@@ -17,7 +18,8 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 
 @dataclass(frozen=True)
 class SplitScores:
-    """``metrics`` (names above); per image: raw ``score``, calibrated ``p_fake``, decision ``fake``, fixed rule's."""
+    """``metrics`` (names above); per image: raw ``score``, calibrated ``p_fake``, decision ``fake``, fixed rule's,
+    ``sources`` (None: not given)."""
 
     metrics: dict[str, float]
     score: np.ndarray
@@ -25,12 +27,14 @@ class SplitScores:
     fake: np.ndarray
     fixed_p_fake: np.ndarray
     fixed_fake: np.ndarray
+    sources: np.ndarray | None = None
 
 
 def evaluate_split(
-    y_true: np.ndarray, p_real: np.ndarray, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings
+    y_true: np.ndarray, p_real, groups: np.ndarray, n_images: int, decision, settings: ScoringSettings, sources=None
 ) -> SplitScores:
-    """Score one split from P(real) per sample, each sample's image and the valid-chosen ``decision``."""
+    """Score one split from P(real) per sample, each sample's image and the valid-chosen ``decision``; with per-image
+    ``sources``, the metrics per source too (:func:`~jpegai_fd.scoring.metrics.source_metrics`)."""
     y_true = np.asarray(y_true)
     fixed_p_fake, fixed_fake = fixed_rule(p_real, groups, n_images)
     out, fake = decision_metrics(y_true, fixed_fake), is_fake(y_true)
@@ -53,7 +57,9 @@ def evaluate_split(
         for name, iv in intervals.items():
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high
-    return SplitScores(out, score, p_fake, fake, fixed_p_fake, fixed_fake)
+    if sources is not None:
+        out |= source_metrics(sources, y_true, fake, score)
+    return SplitScores(out, score, p_fake, fake, fixed_p_fake, fixed_fake, sources)
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> dict:

@@ -1,6 +1,8 @@
 """Detection metrics of one split from labels (1 real, 0 fake) and P(fake), fake positive; a one-class
 split leaves out the metrics that need both classes."""
 
+import re
+
 import numpy as np
 from sklearn import metrics as skm
 
@@ -8,6 +10,7 @@ from jpegai_fd.scoring.labels import is_fake
 
 ECE_BINS = 15  # equal-width bins of P(fake) over [0, 1], the usual choice for reliability diagrams
 LOW_FPRS = {"tpr_at_fpr_1pct": 0.01, "tpr_at_fpr_5pct": 0.05}
+NOT_IN_NAME = re.compile(r"[^\w.\- ]")  # what MLflow refuses in a metric name's part (colons: on Windows)
 
 
 def expected_calibration_error(y_true: np.ndarray, p_fake: np.ndarray, n_bins: int = ECE_BINS) -> float:
@@ -69,6 +72,24 @@ def split_metrics(y_true: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5
         fpr, tpr, _ = skm.roc_curve(fake, p_fake, drop_intermediate=False)  # fakes caught at a ROC step within budget
         out.update({name: tpr[fpr <= max_fpr + 1e-12].max() for name, max_fpr in LOW_FPRS.items()})
     return {k: float(v) for k, v in out.items()}
+
+
+def source_metrics(sources: np.ndarray, y_true: np.ndarray, fake_pred: np.ndarray, score: np.ndarray) -> dict:
+    """``source/<name>/...`` per source, when a class has several: ``fake_recall`` and ``n_fake`` of its fakes,
+    ``false_alarm_rate`` and ``n_real`` of its reals (shares of ``fake_pred``), ``roc_auc_fake`` (its fakes against
+    every real) and ``roc_auc_real`` (every fake against its reals) when the other class is there."""
+    sources, fake, fake_pred = np.asarray(sources).astype(str), is_fake(y_true), np.asarray(fake_pred, bool)
+    out: dict[str, float] = {}
+    if max(len(set(sources[fake])), len(set(sources[~fake]))) < 2:
+        return out
+    for cls, rate, members in (("fake", "fake_recall", fake), ("real", "false_alarm_rate", ~fake)):
+        for name in sorted(set(sources[members])):
+            mine, key = members & (sources == name), f"source/{NOT_IN_NAME.sub('_', name)}/"
+            out |= {key + rate: float(fake_pred[mine].mean()), f"{key}n_{cls}": float(mine.sum())}
+            if (~members).any():
+                both = mine | ~members
+                out[f"{key}roc_auc_{cls}"] = float(skm.roc_auc_score(fake[both], np.asarray(score)[both]))
+    return out
 
 
 def prefixed(values: dict[str, float], prefix: str, suffix: str = "") -> dict[str, float]:

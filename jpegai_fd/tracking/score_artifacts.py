@@ -35,8 +35,8 @@ def log_decision(run, decision, y_test: np.ndarray, test, title: str) -> None:
 
 
 def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> None:
-    """``scores/<split>_scores.csv``: per image P(fake) (as ``predict`` gives it), decision and raw score."""
-    text = scores_csv(ids, y_true, scores.p_fake, (~scores.fake).astype(int), scores.score)
+    """``scores/<split>_scores.csv``: per image P(fake) (as ``predict`` gives it), decision, raw score, source."""
+    text = scores_csv(ids, y_true, scores.p_fake, (~scores.fake).astype(int), scores.score, scores.sources)
     run.log_text(text, f"scores/{split}_scores.csv")
 
 
