@@ -59,6 +59,10 @@ def test_a_two_source_job_trains_on_both_caches_a_group_per_source_and_scores_th
     assert result["data/test_images"] == 12  # the job's dataset's only
     assert result["factors"]["train_sources"] == "synthetic,diff"
     assert {"eval/diff/roc_auc", "eval/diff/roc_auc_ci_low"} <= set(result["extra_metrics"])
+    # The pooled valid images keep their source: each training source's rates beside the pooled ones.
+    assert {f"valid/source/{s}/{m}" for s in ("synthetic", "diff") for m in ("fake_recall", "false_alarm_rate")} <= set(
+        result["metrics"]
+    )
     # One cache group per source and split: the source's name leads its groups' keys.
     groups = sorted(k.split("-")[0] for k in zarr.open_group(str(tmp_path / "cache.zarr"), mode="r").group_keys())
     assert groups == ["diff"] * 3 + ["synthetic"] * 3
