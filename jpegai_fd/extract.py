@@ -20,6 +20,7 @@ def extract_latents(s, parts) -> dict[str, int]:
     splits = job.load_data(parts.dataset, s.grid.seed)
     job.extract(splits, parts, s)
     done = {name: split.stats.extracted for name, split in splits.items()}
+    done.update({copies.name: stats.extracted for _, copies, _, stats in splits["train"].augmented})
     latents = Latents(s.cache, parts.encoder, s.extract)
     done.update(extract_extras(parts.extras, splits["test"].images, parts.dataset, latents, s.grid.bpp, s.grid.seed))
     shards = f"shard {s.extract.shard} of {s.extract.num_shards}"

@@ -10,7 +10,8 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from jpegai_fd.config import Settings
 from jpegai_fd.datasets import DatasetSplit
 from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras
 from jpegai_fd.features import FeatureSet, feature_set, file_feature_set
+from jpegai_fd.features.augment import augmented_groups, with_copies
 from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
 from jpegai_fd.model.decision import choose_decision
@@ -56,6 +58,7 @@ class Split:
     group: LatentGroup | None = None
     stats: ExtractionStats | None = None
     features: FeatureSet | None = None
+    augmented: list = field(default_factory=list)  # (positions, copies, group, stats) per augment condition
 
     @property
     def labels(self) -> np.ndarray:
@@ -83,11 +86,12 @@ def extract(splits: dict[str, Split], parts: Components, s: Settings) -> None:
     """Open each split's cache group at ``bpp``, extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
         parts.encoder.prepare()
-    for split in splits.values():
-        split.group, split.stats = cached_latents(
-            s.cache, split.images, parts.encoder, s.grid.bpp, parts.dataset.reader, s.extract,
-            parts.dataset.max_bad_fraction,
-        )  # fmt: skip
+    latents = partial(cached_latents, s.cache, encoder=parts.encoder, bpp=s.grid.bpp, extract=s.extract,
+                      max_bad_fraction=parts.dataset.max_bad_fraction)  # fmt: skip
+    for name, split in splits.items():
+        split.group, split.stats = latents(split.images, reader=parts.dataset.reader)
+        if name == "train" and parts.augment:  # training images only: valid and test are never augmented
+            split.augmented = augmented_groups(parts.augment, split.images, parts.dataset.reader, latents)
 
 
 def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> None:
@@ -102,6 +106,10 @@ def make_features(splits: dict[str, Split], parts: Components, s: Settings) -> N
                 split.group, parts.preprocess, s.grid.component, s.grid.latent, name == "train", stream=stream
             )
         )
+        if split.augmented:  # the copies' samples join the groups of their originals
+            make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component,
+                           latent=s.grid.latent, train=True)  # fmt: skip
+            split.features = with_copies(split.features, split.augmented, make)
 
 
 def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings: dict):
@@ -189,9 +197,11 @@ def summarise(splits, s: Settings, scores, result, timings) -> tuple[dict, dict]
     decision, scored, on_valid = scores
     metrics = {**prefixed(scored.metrics, "test"), **prefixed(on_valid.metrics, "valid"), **threshold_metrics(decision)}
     metrics["cv/best_score"] = result.best_score
+    stats = [st for sp in splits.values() for st in (sp.stats, *(a[3] for a in sp.augmented))]
     counts = {
-        "extract/images_extracted": sum(sp.stats.extracted for sp in splits.values()),
-        "extract/images_cached": sum(sp.stats.cached for sp in splits.values()),
+        "extract/images_extracted": sum(st.extracted for st in stats),
+        "extract/images_cached": sum(st.cached for st in stats),
+        "data/train_augmented": sum(len(a[1]) for a in splits["train"].augmented),
         **{f"data/{name}_images": len(sp.images) for name, sp in splits.items()},
         "data/train_samples": len(splits["train"].features.y),
         "data/num_features": splits["train"].features.X.shape[1],
