@@ -75,6 +75,7 @@ def composed(overrides: list[str]) -> dict:
 # Keys that no comment in conf/ describes and no settings class checks.
 NOTES = {
     "robustness": "`+robustness=standard`: perturbation conditions of the test images (`robust/<condition>/*`)",
+    "augment": "`augment=standard`: perturbed copies of a share of the training images (`data/train_augmented`)",
     "eval": "`'+dataset@eval.<name>=<layout>'`: extra test sets scored by the trained model (`eval/<name>/*`)",
     "tuning.scoring": "a scikit-learn scorer name (`sklearn.metrics.get_scorer_names()`)",
     "tracking.uri": "`$MLFLOW_TRACKING_URI`, else the sqlite file; schemes http, https, sqlite, postgresql, mysql, mssql",
@@ -147,6 +148,7 @@ def other_options() -> list[str]:
         "debug": "`debug=tiny`: toy size (what the tests use)",
         "experiment": "`experiment=<option>`: a ready 48-job sweep (with `-m`)",
         "robustness": "`+robustness=standard`: perturbation conditions of the test images",
+        "augment": "`augment=standard`: perturbed copies of a share of the training images, grouped with them",
         "hydra/launcher": "`hydra/launcher=<option>` on a multirun",
     }
     for group, text in how.items():
