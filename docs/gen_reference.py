@@ -75,6 +75,7 @@ def composed(overrides: list[str]) -> dict:
 # Keys that no comment in conf/ describes and no settings class checks.
 NOTES = {
     "robustness": "`+robustness=standard`: perturbation conditions of the test images (`robust/<condition>/*`)",
+    "augment": "`augment=standard`: perturbed copies of a share of the training images (`data/train_augmented`)",
     "eval": "`'+dataset@eval.<name>=<layout>'`: extra test sets scored by the trained model (`eval/<name>/*`)",
     "train_extra": "`'+dataset@train_extra.<name>=<layout>'`: more training sources; train and valid splits join the "
     "job's, the test split is scored as `eval/<name>/*` (docs/how-to/generalisation.md)",
@@ -149,6 +150,7 @@ def other_options() -> list[str]:
         "debug": "`debug=tiny`: toy size (what the tests use)",
         "experiment": "`experiment=<option>`: a ready sweep (with `-m`)",
         "robustness": "`+robustness=standard`: perturbation conditions of the test images",
+        "augment": "`augment=standard`: perturbed copies of a share of the training images, grouped with them",
         "hydra/launcher": "`hydra/launcher=<option>` on a multirun",
     }
     for group, text in how.items():

@@ -19,6 +19,7 @@ from jpegai_fd.datasets import ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.extra_eval.plan import ExtraPlan, check_rates, check_set, check_set_name
+from jpegai_fd.features.augment import Augment
 from jpegai_fd.perturb import Perturbation
 
 GROUPS = ("dataset", "encoder", "preprocess", "classifier")
@@ -33,6 +34,7 @@ class Components:
     preprocess: object  # a method of jpegai_fd.features.preprocess (features(), whole_latents)
     classifier: Classifier
     extras: ExtraPlan = field(default_factory=ExtraPlan)
+    augment: Augment | None = None  # augment=<option>: perturbed copies of some training images
 
 
 def _instantiate(node, key: str):
@@ -129,10 +131,21 @@ def build_extras(cfg: DictConfig, encoder: LatentEncoder | None) -> ExtraPlan:
     return ExtraPlan(sets, conditions, rates, build_sources(cfg, sets))
 
 
+def build_augment(node) -> Augment | None:
+    """``augment``: its conditions built like the robustness ones, its keys checked (one-line errors)."""
+    if not node:
+        return None
+    keys = dict(OmegaConf.to_container(node, resolve=True))
+    if unknown := set(keys) - {"conditions", "fraction", "seed"}:
+        raise UserError(f"unknown key 'augment.{sorted(unknown)[0]}'; augment takes conditions, fraction and seed")
+    conditions = build_conditions(keys.pop("conditions", None) or {}, "augment.conditions")
+    return Augment(conditions, **{"fraction": None, "seed": None, **keys})
+
+
 def build(cfg: DictConfig) -> Components:
     """The components of ``cfg``, the rules between them checked (cheap: nothing is read or started)."""
     parts = {group: build_group(cfg, group) for group in GROUPS}
-    parts = Components(**parts, extras=build_extras(cfg, parts["encoder"]))
+    parts = Components(**parts, extras=build_extras(cfg, parts["encoder"]), augment=build_augment(cfg.get("augment")))
     check_compatible(parts, int(cfg.bpp))
     return parts
 
@@ -156,6 +169,12 @@ def check_compatible(parts: Components, bpp: int) -> None:
         raise Incompatible(
             f"classifier={parts.classifier.name} scores the file properties of the job's own test split only; "
             "remove eval, robustness, eval_bpp and train_extra, or use a latent classifier"
+        )
+    if parts.augment and (parts.classifier.file_properties or parts.classifier.stream_from_cache):
+        fix = "" if parts.classifier.file_properties else "set classifier.stream_from_cache=false or "
+        raise Incompatible(
+            f"augment cannot train classifier={parts.classifier.name}: the augmented copies are latents in cache "
+            f"groups of their own, neither image files nor the one group it streams; {fix}remove augment"
         )
     if parts.classifier.needs_whole_latents and not parts.preprocess.whole_latents:
         raise Incompatible(

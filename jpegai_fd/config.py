@@ -117,6 +117,7 @@ def job_schema() -> type:
     others = [
         *[(name, Dict[str, Any], field(default=MISSING)) for name in GROUPS],  # noqa: UP006
         ("robustness", Any, field(default=None)),  # +robustness=standard: perturbation conditions
+        ("augment", Any, field(default=None)),  # augment=standard: perturbed copies of training images
         ("eval", Any, field(default=None)),  # '+dataset@eval.<name>=<layout>': extra test sets
         ("train_extra", Dict[str, Any], field(default_factory=dict)),  # noqa: UP006  (more training sources)
         ("eval_bpp", List[int], field(default=MISSING)),  # noqa: UP006  (other rates the test split is scored at)
@@ -205,7 +206,8 @@ def _study_name(cfg: DictConfig, factors: dict[str, str]) -> str:
     """Optuna study of a job: its factors plus a hash of everything else the search depends on."""
     if cfg.tuning.study_name:
         return str(cfg.tuning.study_name)
-    basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "preprocess", "classifier")}
+    parts = ("dataset", "preprocess", "classifier", "augment")  # augmented training is another objective
+    basis = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in parts if cfg.get(k) is not None}
     basis.update(cv_folds=cfg.tuning.cv_folds, scoring=cfg.tuning.scoring, seed=cfg.seed)
     if cfg.get("train_extra") or cfg.get("holdout"):  # other training images (the key of older studies kept)
         sources = OmegaConf.to_container(cfg.train_extra, resolve=True)

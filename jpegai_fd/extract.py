@@ -21,7 +21,11 @@ def extract_latents(s, parts) -> dict[str, int]:
     job.extract(data, parts, s)
     pieces = [(kind, sp) for kind, found in data.items() for sp in found]
     name = {parts.dataset.name: ""}  # the job's dataset's splits by their role, a source's as <source>/<role>
-    done = {name.get(sp.images.dataset, f"{sp.images.dataset}/") + kind: sp.stats.extracted for kind, sp in pieces}
+    done = {}
+    for kind, sp in pieces:  # with the augmented copies of a training split's images (train_aug_<condition>)
+        prefix = name.get(sp.images.dataset, f"{sp.images.dataset}/")
+        done[prefix + kind] = sp.stats.extracted
+        done.update({prefix + copies.name: stats.extracted for _, copies, _, stats in sp.augmented})
     latents = Latents(s.cache, parts.encoder, s.extract)
     done.update(extract_extras(parts.extras, data["test"][0].images, parts.dataset, latents, s.grid.bpp, s.grid.seed))
     shards = f"shard {s.extract.shard} of {s.extract.num_shards}"

@@ -10,7 +10,8 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from jpegai_fd.datasets.manifest import hash_memo, manifest_rows
 from jpegai_fd.errors import UserError
 from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras, load_source
 from jpegai_fd.features import FeatureSet, feature_set, file_feature_set
+from jpegai_fd.features.augment import augmented_groups, with_copies
 from jpegai_fd.features.pool import pool_features
 from jpegai_fd.model.detector import Detector
 from jpegai_fd.model.pyfunc import log_detector
@@ -59,6 +61,7 @@ class Split:
     group: LatentGroup | None = None
     stats: ExtractionStats | None = None
     features: FeatureSet | None = None
+    augmented: list = field(default_factory=list)  # (positions, copies, group, stats) per augment condition
 
     @property
     def labels(self) -> np.ndarray:
@@ -111,11 +114,13 @@ def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> Non
     """Open each piece's cache group at ``bpp`` (one per source and split), extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
         parts.encoder.prepare()
-    for split in (sp for pieces in data.values() for sp in pieces):
+    for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
         source = parts.extras.sources.get(split.images.dataset, parts.dataset)
-        split.group, split.stats = cached_latents(
-            s.cache, split.images, parts.encoder, s.grid.bpp, source.reader, s.extract, source.max_bad_fraction
-        )
+        latents = partial(cached_latents, s.cache, encoder=parts.encoder, bpp=s.grid.bpp, extract=s.extract,
+                          max_bad_fraction=source.max_bad_fraction)  # fmt: skip
+        split.group, split.stats = latents(split.images, reader=source.reader)
+        if kind == "train" and parts.augment:  # training images only: valid and test are never augmented
+            split.augmented = augmented_groups(parts.augment, split.images, source.reader, latents)
 
 
 def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) -> None:
@@ -130,6 +135,10 @@ def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) 
                 split.group, parts.preprocess, s.grid.component, s.grid.latent, kind == "train", stream=stream
             )
         )
+        if split.augmented:  # the copies' samples join the groups of their originals
+            make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component,
+                           latent=s.grid.latent, train=True)  # fmt: skip
+            split.features = with_copies(split.features, split.augmented, make)
 
 
 def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:
@@ -239,9 +248,11 @@ def summarise(data, splits, s: Settings, scores, result, timings) -> tuple[dict,
     metrics = {**prefixed(scored.metrics, "test"), **prefixed(on_valid.metrics, "valid"), **threshold_metrics(decision)}
     metrics["cv/best_score"] = result.best_score
     pieces = [sp for kind in data.values() for sp in kind]
+    stats = [st for sp in pieces for st in (sp.stats, *(a[3] for a in sp.augmented))]
     counts = {
-        "extract/images_extracted": sum(sp.stats.extracted for sp in pieces),
-        "extract/images_cached": sum(sp.stats.cached for sp in pieces),
+        "extract/images_extracted": sum(st.extracted for st in stats),
+        "extract/images_cached": sum(st.cached for st in stats),
+        "data/train_augmented": sum(len(a[1]) for sp in data["train"] for a in sp.augmented),
         **{f"data/{kind}_images": sum(len(sp.images) for sp in data[kind]) for kind in data},
         "data/train_samples": len(splits["train"].features.y),
         "data/num_features": splits["train"].features.X.shape[1],
