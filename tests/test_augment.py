@@ -45,6 +45,17 @@ def test_an_augmented_job_trains_on_more_samples_and_its_rerun_extracts_nothing_
     assert second["metrics"] == first["metrics"]
 
 
+def test_each_training_source_gets_its_own_augmented_copies_and_valid_stays_clean(tmp_path):
+    extra = ["+dataset@train_extra.diff=synthetic", "train_extra.diff.generator=diffusion"]
+    extra += ["train_extra.diff.image_size=64", "train_extra.diff.num_per_class={train:6,valid:3,test:3}"]
+    done = job(tmp_path, "two", ["augment=standard", "augment.fraction=0.5", *extra])
+    assert done["data/train_augmented"] == 12 + 6  # half of each source's training images (24 and 12)
+    assert done["data/valid_images"] == 12 + 6  # both sources' valid images, none augmented
+    splits = {(g.dataset, g.split) for g in list_groups(tmp_path / "cache.zarr")}
+    assert {d for d, s in splits if s.startswith("train_aug_")} == {"synthetic", "diff"}
+    assert not any(s.startswith(("valid_aug", "test_aug")) for _, s in splits)
+
+
 @pytest.mark.slow
 def test_the_extract_command_fills_the_augmented_groups_so_a_job_extracts_nothing(tmp_path):
     args = [*tiny_overrides(tmp_path), "augment=standard", "augment.fraction=0.25"]

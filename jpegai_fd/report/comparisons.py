@@ -182,7 +182,7 @@ def comparisons_markdown(c: Comparisons, title: str) -> str:
         rest = table[table["status"] == status]
         if len(rest):
             rows = pd.DataFrame({**{k: rest[k] for k in config}, "run": rest["run_id"].str[:8]})
-            rows["reason"] = rest["reason"].fillna("no other run scored these test images").to_numpy()
+            rows["reason"] = rest["reason"].astype(object).fillna("no other run scored these test images").to_numpy()
             parts.append(f"\n## {heading} ({_runs(len(rest))})\n\n" + to_markdown(rows))
     return "".join(parts)
 
