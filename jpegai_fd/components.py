@@ -18,7 +18,7 @@ from jpegai_fd.classifiers.spec import Classifier
 from jpegai_fd.datasets import ImageDataset
 from jpegai_fd.encoders.base import LatentEncoder
 from jpegai_fd.errors import Incompatible, UserError
-from jpegai_fd.extra_eval.plan import ExtraPlan, check_rates, check_set, check_set_name
+from jpegai_fd.extra_eval.plan import ExtraPlan, check_rates, check_set, check_set_name, renamed
 from jpegai_fd.features.augment import Augment
 from jpegai_fd.perturb import Perturbation
 
@@ -66,9 +66,8 @@ def _extra_set(name: str, node, image_size: int, key: str = "eval") -> ImageData
     check_set_name(name, node, key)
     try:
         dataset = _instantiate(node, f"{key}.{name}")
-    except UserError as exc:  # a dataset's own message names dataset.<key>; here it is <key>.<name>.<key>
-        message = str(exc).replace("'dataset.", f"'{key}.{name}.").replace(" dataset.", f" {key}.{name}.")
-        raise UserError(message) from None
+    except UserError as exc:
+        raise renamed(exc, f"{key}.{name}") from None
     return check_set(name, dataset, image_size, key)
 
 

@@ -34,7 +34,7 @@ from omegaconf.errors import ValidationError as OmegaConfValidationError
 from jpegai_fd.cache.settings import ExtractSettings
 from jpegai_fd.errors import Incompatible, UserError
 from jpegai_fd.scoring.settings import ScoringSettings
-from jpegai_fd.tracking.settings import JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tracking.settings import PARAM_VALUE_LIMIT, JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tuning.settings import TuningSettings
 
 SCHEMA_NAME = "jpegai_fd_schema"
@@ -159,10 +159,6 @@ class Settings:
     groups: dict[str, dict]  # the resolved encoder and preprocess options, which the saved model rebuilds
     study_name: str
 
-    @property
-    def factors(self) -> dict[str, str]:
-        return self.record.factors
-
 
 def factor_tags(cfg: DictConfig) -> dict[str, str]:
     """The grid factors of a job, as the tags the MLflow UI groups and filters by."""
@@ -185,9 +181,6 @@ def factor_tags(cfg: DictConfig) -> dict[str, str]:
 def train_sources(cfg: DictConfig) -> list[str]:
     """The sources a job trains on: its dataset (named by ``dataset.name``) and ``train_extra``, less ``holdout``."""
     return [n for n in (str(cfg.dataset.name), *map(str, cfg.get("train_extra") or {})) if n != cfg.get("holdout")]
-
-
-PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 
 
 def _flat(node: Any, prefix: str = "") -> dict[str, str]:

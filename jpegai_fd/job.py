@@ -224,9 +224,9 @@ def log_job(run, splits, parts, s: Settings, model, decision, scored) -> None:
         fingerprint=parts.encoder.fingerprint(),
         estimator=model,
         decision=decision,
-        info={"run_id": run.run_id, **s.factors},
+        info={"run_id": run.run_id, **s.record.factors},
     )
-    log_detector(run, detector, s.factors)
+    log_detector(run, detector, s.record.factors)
 
 
 def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
@@ -299,7 +299,7 @@ def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dic
         log_job(run, splits, parts, s, model, scores[0], scores[1])
         extra = extra_evaluation(splits, parts, s, model, scores[0], run)
     summary = {
-        "status": "finished", "run_id": run.run_id, "factors": s.factors, "metrics": metrics, "timings": timings,
+        "status": "finished", "run_id": run.run_id, "factors": s.record.factors, "metrics": metrics, "timings": timings,
         "best_params": result.best_params, "model_params": used, "untuned": result.untuned,
         "decision": scores[0].describe(), "audit_warning": audit["warning"] if audit else None, **counts,
         "extra_metrics": extra, "tracking_error": run.lost,

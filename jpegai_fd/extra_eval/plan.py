@@ -78,15 +78,18 @@ def check_rates(rates, bpp: int, encoder) -> tuple[int, ...]:
     return tuple(out)
 
 
+def renamed(exc: UserError, where: str) -> UserError:
+    """``exc`` naming ``<where>.<key>`` where a dataset's own message names ``dataset.<key>``."""
+    return UserError(str(exc).replace("'dataset.", f"'{where}.").replace(" dataset.", f" {where}."))
+
+
 def load_source(name: str, dataset: ImageDataset, kind: str, seed: int) -> DatasetSplit:
     """Split ``kind`` of source ``train_extra.<name>``, sampled like the job's dataset (one class allowed),
     named after the source (its cache groups, manifests and scores too)."""
     try:
         split = dataset.load_split(kind, seed, f"train_extra.{name}")
-    except UserError as exc:  # a dataset's own message names dataset.<key>
-        raise UserError(
-            str(exc).replace("'dataset.", f"'train_extra.{name}.").replace(" dataset.", f" train_extra.{name}.")
-        ) from None
+    except UserError as exc:
+        raise renamed(exc, f"train_extra.{name}") from None
     return replace(split, dataset=name)
 
 
@@ -115,5 +118,5 @@ def load_test_split(name: str, dataset: ImageDataset, seed: int) -> DatasetSplit
     try:
         check_bad_fraction(screened, [], dataset.max_bad_fraction)
     except UserError as exc:
-        raise UserError(str(exc).replace("'dataset.", f"'eval.{name}.")) from None
+        raise renamed(exc, f"eval.{name}") from None
     return screened

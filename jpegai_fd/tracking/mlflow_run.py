@@ -21,12 +21,11 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from tenacity import RetryCallState, Retrying, retry, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from jpegai_fd.tracking import interrupts
-from jpegai_fd.tracking.settings import SLURM_JOB, JobPlace, JobRecord, TrackingSettings
+from jpegai_fd.tracking.settings import PARAM_VALUE_LIMIT, SLURM_JOB, JobPlace, JobRecord, TrackingSettings
 from jpegai_fd.tracking.sweep import CONFIG_HASH, ROLE, latest_run, parent_run_id
 from jpegai_fd.tracking.sweep_summary import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, FACTORS
 
 log = logging.getLogger(__name__)
-PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 REFUSED_RETRIES = 3  # a request a live server refuses: tried this many more times
 JOURNAL = "tracking.json"  # in the job's output folder: what the run was sent (read by jpegai_fd.cli.sync)
 # The UI's run-name column is narrow: a job's name leads with the factors its command line sets.

@@ -10,6 +10,7 @@ from pydantic.dataclasses import dataclass as checked
 # MLflow 3 stores: a server, or a database through SQLAlchemy (the file store './mlruns' only raises).
 TRACKING_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 SLURM_JOB = "slurm.job_id"  # tag of a run made in a SLURM job: a requeued job finds its run again by it
+PARAM_VALUE_LIMIT = 6000  # MLflow rejects longer parameter values
 
 
 def scheme_rule(uri: str, schemes: tuple[str, ...], example: str) -> str:
