@@ -112,8 +112,7 @@ def build_conditions(specs: Mapping[str, Mapping], key: str = "robustness.condit
             raise UserError(
                 f"'{where}._target_' ({spec['_target_']}) is not a perturbation; use a class of jpegai_fd.perturb"
             )
-        digest = condition.digest()
-        if digest in seen:
+        if (digest := condition.digest()) in seen:
             raise UserError(f"'{where}' is the same condition as '{key}.{seen[digest]}'; remove one of them")
         seen[digest] = str(name)
         out[str(name)] = condition
@@ -154,11 +153,9 @@ def check_compatible(parts: Components, bpp: int) -> None:
     the keys): the encoder's rates (``check_rate``), the preprocessing against the latent grid the
     encoder makes of the dataset's images (``check_grid``), whole latents for classifiers that need them."""
     try:
-        check_rate = getattr(parts.encoder, "check_rate", None)
-        if check_rate is not None:
+        if (check_rate := getattr(parts.encoder, "check_rate", None)) is not None:
             check_rate(bpp)
-        check_grid = getattr(parts.preprocess, "check_grid", None)
-        if check_grid is not None:
+        if (check_grid := getattr(parts.preprocess, "check_grid", None)) is not None:
             size = parts.dataset.image_size
             grid = tuple(parts.encoder.latent_shapes(size, size)["model_y"][1:])
             check_grid(grid, f"the {grid[0]}x{grid[1]} latent grid at dataset.image_size={size}")

@@ -256,8 +256,7 @@ def _bounds(metadata: list) -> dict:
 
 def allowed(cls: type, name: str) -> str:
     """What field ``name`` of settings class ``cls`` takes, in words."""
-    info = _field(cls, name)
-    if info is None:
+    if (info := _field(cls, name)) is None:
         return ""
     kind = info.annotation
     args = [a for a in typing.get_args(kind) if a is not type(None)]
@@ -316,15 +315,11 @@ def _allowed_key(dotted: str) -> str:
     return allowed(*_owner(cls, rest.split("."))) if cls else ""
 
 
-def _omegaconf_cause(exc: BaseException) -> OmegaConfBaseException | None:
-    while exc is not None and not isinstance(exc, OmegaConfBaseException):
-        exc = exc.__cause__
-    return exc
-
-
 def _composition_error(exc: ConfigCompositionException, overrides: list[str]) -> UserError:
     """One line for an override Hydra refused: a value of the wrong type or an unknown key."""
-    cause = _omegaconf_cause(exc)
+    cause = exc
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
     key = getattr(cause, "full_key", None) or ""
 
     def named(match) -> str:  # the override that set the key
@@ -396,7 +391,8 @@ def check_jobs(config_name: str, task: list[str], sweeper_params: dict | None) -
     the number of jobs. A rule broken by one combination names the combination."""
     overrides = [o for o in task if not o.startswith("hydra.")]
     jobs = expand([f"{k}={v}" for k, v in (sweeper_params or {}).items()] + overrides)
-    swept = {k for k, values in _values(jobs).items() if len(values) > 1}
+    # expand() gives every job one override per key, in the same order: a column per key
+    swept = {column[0].partition("=")[0] for column in zip(*jobs) if len(set(column)) > 1}
     for i, job in enumerate(jobs):
         shown = " ".join(o for o in job if o.partition("=")[0] in swept) or " ".join(job) or "(defaults)"
         try:
@@ -409,20 +405,10 @@ def check_jobs(config_name: str, task: list[str], sweeper_params: dict | None) -
                 f"sweep those values separately"
             ) from exc
         except Exception as exc:
-            error = one_line(exc, job)
-            if error is None:
+            if (error := one_line(exc, job)) is None:
                 raise
             raise error from exc
     return len(jobs)
-
-
-def _values(jobs: list[list[str]]) -> dict[str, set[str]]:
-    values: dict[str, set[str]] = {}
-    for job in jobs:
-        for line in job:
-            key, _, value = line.partition("=")
-            values.setdefault(key, set()).add(value)
-    return values
 
 
 def job_place() -> JobPlace:

@@ -34,14 +34,8 @@ from jpegai_fd.model.decision import choose_decision
 from jpegai_fd.scoring.evaluate import evaluate_split
 from jpegai_fd.scoring.metrics import prefixed
 from jpegai_fd.tracking.dataset_inputs import log_dataset_inputs
-from jpegai_fd.tracking.job_artifacts import (
-    latent_shapes,
-    log_dataset_manifest,
-    log_evaluation,
-    log_importances,
-    log_training_curves,
-    log_trials,
-)
+from jpegai_fd.tracking.job_artifacts import latent_shapes, log_dataset_manifest, log_evaluation, log_importances
+from jpegai_fd.tracking.job_artifacts import log_training_curves, log_trials
 from jpegai_fd.tracking.mlflow_run import TrackedRun
 from jpegai_fd.tracking.resume import resume_finished
 from jpegai_fd.tracking.score_artifacts import log_audit, log_decision, log_extras, log_scores, threshold_metrics
@@ -165,8 +159,7 @@ def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:
 def tune_and_fit(parts: Components, train: FeatureSet, s: Settings, run, timings: dict):
     """The Optuna search, then the final model refitted on the whole train split with the best parameters."""
     classifier = parts.classifier
-    too_big = memory_warning(classifier, train.X)
-    if too_big:
+    if too_big := memory_warning(classifier, train.X):
         log.warning(too_big)
         run.set_tags({"warning.memory": too_big})
     with timed(timings, "time/tune_s"):

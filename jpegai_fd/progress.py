@@ -22,8 +22,7 @@ class _LogLines(io.TextIOBase):
         self.log, self.last = log, ""
 
     def write(self, text: str) -> None:
-        count = text.strip().rpartition(" (")[0]
-        if count and count != self.last:  # close() draws the last count once more
+        if (count := text.strip().rpartition(" (")[0]) and count != self.last:  # close() draws the last count once more
             self.log.info(text.strip())
             self.last = count
 

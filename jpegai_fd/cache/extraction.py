@@ -91,8 +91,7 @@ def fill_group(
     filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
     encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar)
     bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
-    by_others = n_todo - encoded
-    if by_others:
+    if by_others := n_todo - encoded:
         msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
         log.info(msg, split.name, bpp, by_others)
     return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)
@@ -118,8 +117,7 @@ class _Filler:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
 
             def submit_next() -> None:
-                k = chunks.take()
-                if k is not None:
+                if (k := chunks.take()) is not None:
                     rows = self.group.chunk_rows(k)
                     pending.append((k, pool.submit(self.reader.read_batch, self.split.paths[rows])))
 

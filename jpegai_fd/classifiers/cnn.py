@@ -16,15 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from jpegai_fd.classifiers.backend import (
-    COUNT,
-    FRACTION,
-    MINUS_ONE,
-    NON_NEGATIVE,
-    EstimatorFolds,
-    estimator,
-    holdout_split,
-)
+from jpegai_fd.classifiers.backend import COUNT, FRACTION, MINUS_ONE, NON_NEGATIVE, EstimatorFolds, estimator
+from jpegai_fd.classifiers.backend import holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress

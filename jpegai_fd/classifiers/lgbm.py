@@ -13,15 +13,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from jpegai_fd.classifiers.backend import (
-    COUNT,
-    FRACTION,
-    MINUS_ONE,
-    NON_NEGATIVE,
-    EstimatorFolds,
-    estimator,
-    holdout_split,
-)
+from jpegai_fd.classifiers.backend import COUNT, FRACTION, MINUS_ONE, NON_NEGATIVE, EstimatorFolds, estimator
+from jpegai_fd.classifiers.backend import holdout_split
 from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)

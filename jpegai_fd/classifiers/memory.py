@@ -19,8 +19,7 @@ def memory_warning(classifier: Classifier, X, available: int | None = None) -> s
     if per_byte is None or not isinstance(X, np.ndarray):
         return None
     available = psutil.virtual_memory().available if available is None else available  # Linux: MemAvailable
-    need = X.nbytes * per_byte
-    if need <= available:
+    if (need := X.nbytes * per_byte) <= available:
         return None
     return (
         f"classifier={classifier.name} needs about {need / 1e9:.1f} GB on top of the {X.nbytes / 1e9:.1f} GB "

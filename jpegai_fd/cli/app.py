@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 
 def refuse(exc: BaseException) -> None:
     """End the command for ``exc``: an error the user caused is one line and exit 2, anything else a traceback and exit 1."""
-    error = edge.one_line(exc, sys.argv[1:])
-    if error is None:
+    if (error := edge.one_line(exc, sys.argv[1:])) is None:
         traceback.print_exception(exc)
         sys.exit(1)
     print(f"jpegai_fd: error: {error}", file=sys.stderr)
@@ -96,8 +95,7 @@ class SweepRun(Callback):
         counts = Counter(o["status"] for o in outcomes)
         print_sweep_summary(config, parent.run_id, parent.experiment_id)  # the jobs' table
         parent_open = parent.run_id is not None and not close_parent(parent, counts)
-        code = _report(outcomes, counts, parent_open, parent.sweep_dir)
-        if code:
+        if code := _report(outcomes, counts, parent_open, parent.sweep_dir):
             sys.exit(code)
 
 
@@ -139,8 +137,7 @@ def _report(outcomes: list[dict], counts: Counter, parent_open: bool, sweep_dir:
             f"once the server is back run: python -m jpegai_fd.cli.sync {sweep_dir}",
             file=sys.stderr,
         )
-    failed = [o for o in outcomes if o["status"] == "failed"]
-    if failed:
+    if failed := [o for o in outcomes if o["status"] == "failed"]:
         first = failed[0]
         print(
             f"jpegai_fd: error: {len(failed)} job(s) of the sweep failed (first: job {first['job']}"

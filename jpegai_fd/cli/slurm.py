@@ -26,8 +26,7 @@ def attempt(place: JobPlace) -> JobPlace:
 
 def requeued() -> bool:
     """True once SLURM requeued this job: ``Restarts`` past the ``SLURM_RESTART_COUNT`` it started with."""
-    job = os.environ.get("SLURM_JOB_ID")
-    if job is None:
+    if (job := os.environ.get("SLURM_JOB_ID")) is None:
         return False
     shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, check=False)
     restarts = re.search(r"\bRestarts=(\d+)", shown.stdout)

@@ -109,9 +109,8 @@ def sync(folders: list[Path], tracking_uri: str | None = None) -> list[str]:
             uri = uri or job_uri
             done = sync_job(client_for(job_uri), job) if job_uri else "no run to sync (no tracking.json)"
             lines.append(f"{job}: {done}")
-        if sweep_dir is not None and uri:
-            if closed := close_parent(client_for(uri), sweep_dir):
-                lines.append(f"{sweep_dir}: {closed}")
+        if sweep_dir is not None and uri and (closed := close_parent(client_for(uri), sweep_dir)):
+            lines.append(f"{sweep_dir}: {closed}")
     return lines
 
 

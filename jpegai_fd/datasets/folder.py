@@ -63,8 +63,7 @@ def read_split_file(root: Path, file: str, classes: dict[int, str], dataset: str
                 f"'{path}': duplicate entry {listed!r} on lines {seen[listed]} and {line_no}; ids must be unique"
             )
         seen[listed] = line_no
-        label = by_folder.get(listed.replace("\\", "/").split("/")[0])
-        if label is None:
+        if (label := by_folder.get(listed.replace("\\", "/").split("/")[0])) is None:
             skipped.append(Skipped(listed, listed, -1, f"not inside a class folder ({', '.join(by_folder)})"))
             continue
         ids.append(listed)

@@ -25,8 +25,7 @@ def read_split(root: Path, split: str, dataset: str = "faces140k") -> DatasetSpl
         raise UserError(f"missing '{csv_path}'; dataset.root must hold {LAYOUT}")
     with csv_path.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in ("id", "label", "path") if c not in (reader.fieldnames or [])]
-        if missing:
+        if missing := [c for c in ("id", "label", "path") if c not in (reader.fieldnames or [])]:
             raise UserError(f"'{csv_path}' lacks column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
         rows = list(reader)
     seen: dict[str, int] = {}  # id -> line, in file order

@@ -52,8 +52,7 @@ def _line(ax, frame: pd.DataFrame, x: str, metric: str, **kw) -> None:
 
 def robustness_chart(rows: pd.DataFrame, title: str = ""):
     """Accuracy and AUC against strength, a panel per perturbation kind (solid: clean test); None without."""
-    robust = rows[rows["group"] == "robust"]
-    if robust.empty:
+    if (robust := rows[rows["group"] == "robust"]).empty:
         return None
     kinds = list(dict.fromkeys(robust["kind"]))
     clean = rows[rows["group"] == "test"].iloc[0]

@@ -56,8 +56,7 @@ def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
 
 def _read_rows_into(array: zarr.Array, out: np.ndarray, first: int) -> None:
     n = out.shape[0]
-    raw = _raw_chunk_dir(array)
-    if raw is not None and _read_raw(array, *raw, out, first):
+    if (raw := _raw_chunk_dir(array)) is not None and _read_raw(array, *raw, out, first):
         return
     columns = out.reshape(n, *array.shape[1:])
     assert np.shares_memory(columns, out)  # a reshape that copied would silently drop the data

@@ -58,8 +58,7 @@ def predict_frame(predictor: Predictor, model_input) -> pd.DataFrame:
     for i, result in zip(todo, predictor.predict(list(todo.values()))):
         out[i] = result
     frame = pd.DataFrame(out, columns=["p_fake", "label", "status"]).astype({"p_fake": "float64"})
-    skipped = frame["p_fake"].isna()  # NaN is not JSON: a skipped row's p_fake is null
-    if skipped.any():
+    if (skipped := frame["p_fake"].isna()).any():  # NaN is not JSON: a skipped row's p_fake is null
         frame["p_fake"] = frame["p_fake"].astype(object).where(~skipped, None)
     return frame
 

@@ -114,7 +114,6 @@ class PerturbedReader:
     def read_batch(self, paths) -> tuple[np.ndarray, list[str | None]]:
         """As :meth:`ImageReader.read_batch`; readable rows are perturbed (unreadable ones stay zero)."""
         images, reasons = self.reader.read_batch(paths)
-        ok = [i for i, reason in enumerate(reasons) if reason is None]
-        if ok:
+        if ok := [i for i, reason in enumerate(reasons) if reason is None]:
             images[ok] = self.perturbation.apply_batch(images[ok], [self.ids_by_path[str(paths[i])] for i in ok])
         return images, reasons

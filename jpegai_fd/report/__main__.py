@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     title = parent.info.run_name if parent else f"experiment {args.experiment}"
     comparisons = compare_runs(args.tracking_uri, runs, alpha=args.alpha, n_resamples=args.resamples)
     files = write_report(runs, out, title, comparisons)
-    log_to = parent is not None and not args.no_log
-    if log_to:
+    if log_to := parent is not None and not args.no_log:
         MlflowClient(args.tracking_uri).log_artifacts(parent.info.run_id, str(out), "report")
     logged = f"; logged to run {parent.info.run_id}" if log_to else ""
     print(f"report of {len(runs)} runs written to {out}: {', '.join(f.name for f in files)}{logged}")

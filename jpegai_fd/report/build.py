@@ -73,8 +73,7 @@ def write_extra_report(runs: pd.DataFrame, out: Path, title: str) -> list[Path]:
         f"# {title}: ROC AUC, runs x test sets\n\n" + to_markdown(matrix.reset_index(names="run"))
     )
     files = [out / "extra.csv", out / "extra.md", out / "extra_auc_matrix.md"]
-    chart = rate_chart(rows, title)
-    if chart is not None:
+    if (chart := rate_chart(rows, title)) is not None:
         chart.savefig(out / "extra_rates.png", dpi=100)
         files.append(out / "extra_rates.png")
     return files

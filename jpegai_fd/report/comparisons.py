@@ -179,8 +179,7 @@ def comparisons_markdown(c: Comparisons, title: str) -> str:
         "the images all runs of the test set scored.\n"
     )
     for status, heading in ((ALONE, "Only run on its test images"), (NOT_COMPARABLE, "Not comparable")):
-        rest = table[table["status"] == status]
-        if len(rest):
+        if len(rest := table[table["status"] == status]):
             rows = pd.DataFrame({**{k: rest[k] for k in config}, "run": rest["run_id"].str[:8]})
             rows["reason"] = rest["reason"].astype(object).fillna("no other run scored these test images").to_numpy()
             parts.append(f"\n## {heading} ({_runs(len(rest))})\n\n" + to_markdown(rows))

@@ -39,15 +39,13 @@ def load_runs(uri: str, experiment: str, sweep: str | None = None) -> tuple[pd.D
     metrics, ``params.<key>``, ``untuned``: why it has no search result) and the sweep's parent run.
     Sets the process's tracking URI, which ``mlflow.search_runs`` reads."""
     mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is None:
+    if (exp := mlflow.get_experiment_by_name(experiment)) is None:
         raise UserError(f"no experiment {experiment!r} at {uri}; check --experiment (tracking.experiment of the jobs)")
     parent = find_sweep(exp.experiment_id, sweep) if sweep else None
     query = f"tags.`{ROLE}` = 'job' and attributes.status = 'FINISHED'"
     if parent is not None:
         query += f" and tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
-    found = _search(exp.experiment_id, query)
-    if found.empty:
+    if (found := _search(exp.experiment_id, query)).empty:
         return pd.DataFrame(), parent
     tags = found.filter(regex=r"^tags\.").rename(columns=lambda c: c[5:])
     tags = tags.reindex(columns=[*FACTORS, CONFIG_HASH, TEST_MANIFEST, UNTUNED_TAG, *SOURCE_TAGS])

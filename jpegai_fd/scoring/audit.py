@@ -35,8 +35,7 @@ def _summary(records: list[dict]) -> dict:
         else:
             out["quant_tables_distinct"] = len(counts)
     for key in NUMERIC:
-        values = [r[key] for r in records if key in r]
-        if values:
+        if values := [r[key] for r in records if key in r]:
             out[key] = {"min": float(np.min(values)), "median": float(np.median(values)), "max": float(np.max(values))}
     return out
 
@@ -69,8 +68,7 @@ def audit_dataset(splits: dict[str, Iterable[tuple[str | Path, int]]], max_auc: 
     report = {"max_auc": max_auc, "min_exclusive_share": MIN_EXCLUSIVE_SHARE, "splits": {}, "flags": []}
     for split, items in splits.items():
         items = [(Path(p), int(label)) for p, label in items]
-        bad = next((str(p) for p, label in items if label not in (REAL, FAKE)), None)
-        if bad is not None:
+        if (bad := next((str(p) for p, label in items if label not in (REAL, FAKE)), None)) is not None:
             raise UserError(f"shortcut audit: '{bad}' in split {split!r} has a label other than 1 (real) or 0 (fake)")
         records = [inspect_file(p) for p, _ in items]
         labels = np.array([label for _, label in items], dtype=np.int8)

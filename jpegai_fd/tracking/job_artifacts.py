@@ -140,8 +140,7 @@ def split_importances(importances: np.ndarray, shapes: dict[str, tuple[int, int,
 
 def log_importances(run, model, shapes: dict[str, tuple[int, int, int]], whole_latents: bool, title: str) -> None:
     """For tree models: importance per latent channel (and per position for flatten), JSON and heat maps."""
-    importances = tree_importances(model)
-    if importances is None:
+    if (importances := tree_importances(model)) is None:
         return
     parts = split_importances(importances, shapes, whole_latents)
     as_lists = {name: {k: v.tolist() for k, v in part.items()} for name, part in parts.items()}
@@ -165,8 +164,7 @@ def log_dataset_manifest(run, splits_and_groups, cache: str, main: str | None = 
 
 def log_training_curves(run, model, prefix: str) -> None:
     """Each curve of ``model.curves_`` as metric ``prefix/name`` (step = epoch or round), and its figure."""
-    curves = getattr(model, "curves_", None)
-    if not curves:
+    if not (curves := getattr(model, "curves_", None)):
         return
     for name, values in curves.items():
         run.log_series(f"{prefix}/{name}", values, range(len(values)))

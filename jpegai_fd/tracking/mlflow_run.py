@@ -49,8 +49,7 @@ RACED = retry_if_exception_type(MlflowException)  # another process created the 
 @retry(retry=RACED, stop=stop_after_attempt(5), wait=wait_incrementing(0.2, 0.2), reraise=True)
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """Id of experiment ``name``, created if missing; safe when several processes race to create it."""
-    exp = client.get_experiment_by_name(name)
-    if exp is not None:
+    if (exp := client.get_experiment_by_name(name)) is not None:
         if exp.lifecycle_stage == "deleted":
             client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
@@ -110,8 +109,7 @@ class TrackedRun:
         if not self.place.slurm_restarts:
             return None
         match = f"tags.`{SLURM_JOB}` = '{self.place.slurm_job}' and tags.`{CONFIG_HASH}` = '{self.record.config_hash}'"
-        run = latest_run(self.client, experiment_id, match)
-        if run is not None:
+        if (run := latest_run(self.client, experiment_id, match)) is not None:
             log.info("SLURM started this job again: it continues run %s", run.info.run_id)
             self.client.update_run(run.info.run_id, status="RUNNING")
             if "error" in run.data.tags:

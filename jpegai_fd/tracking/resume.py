@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 def reuse(tracking: TrackingSettings, record: JobRecord, place: JobPlace, done) -> str:
     """Make finished run ``done`` count for the current sweep; return the run id that now does."""
-    parent = parent_run_id(place)
-    if parent is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
+    if (parent := parent_run_id(place)) is None or done.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent:
         return done.info.run_id
     client = MlflowClient(tracking.uri)
     tags = {**record.factors, ROLE: "job", CONFIG_HASH: record.config_hash, REUSED_FROM: done.info.run_id}

@@ -39,8 +39,7 @@ class TuningSettings:
         names = get_scorer_names()
         if scoring in names:
             return scoring
-        close = difflib.get_close_matches(scoring, names, n=5, cutoff=0.5)
-        if close:  # the whole list is ~60 names: show the likely ones
+        if close := difflib.get_close_matches(scoring, names, n=5, cutoff=0.5):  # ~60 names: show the likely ones
             raise ValueError(
                 f"did you mean {', '.join(close)}? (allowed: any of sklearn.metrics.get_scorer_names(), "
                 f"e.g. accuracy, roc_auc, f1)"

@@ -77,8 +77,7 @@ def run_trials(
 ) -> int:
     """Evaluate trials until ``study`` holds ``n_trials`` or ``timeout`` passes; returns how many ran here.
     Trial k samples with seed ``seed + k``: workers draw different points, reproducibly."""
-    missing = n_trials - counted(study)
-    if missing <= 0:
+    if (missing := n_trials - counted(study)) <= 0:
         return 0
     ran: list[int] = []
 
@@ -202,8 +201,7 @@ def tune(
     study = optuna.create_study(study_name=study_name, storage=storage, **kwargs)
     if not study.get_trials(deepcopy=False):  # trial 0 = the fixed parameters: tuning never ends below them in CV
         study.enqueue_trial(fixed_start(classifier), skip_if_exists=True)
-    already = counted(study)
-    if already:
+    if already := counted(study):
         log.info("optuna study '%s': %d trials already done or running", study_name, already)
     folds = grouped_folds(features.y, features.groups, tuning.cv_folds, seed)
     bar = progress(f"tune {classifier.name}", max(tuning.n_trials - already, 0), "trials", log, every_s=0)
