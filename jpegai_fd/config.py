@@ -74,13 +74,8 @@ class Paths:
 
 
 # config section -> the class that checks its keys
-SECTIONS: dict[str, type] = {
-    "paths": Paths,
-    "extract": ExtractSettings,
-    "tuning": TuningSettings,
-    "scoring": ScoringSettings,
-    "tracking": TrackingSettings,
-}
+SECTIONS: dict[str, type] = {"paths": Paths, "extract": ExtractSettings, "tuning": TuningSettings}
+SECTIONS |= {"scoring": ScoringSettings, "tracking": TrackingSettings}
 
 
 # ---- the schema Hydra composes against, derived from the settings classes (types declared once)
@@ -162,14 +157,9 @@ class Settings:
 
 def factor_tags(cfg: DictConfig) -> dict[str, str]:
     """The grid factors of a job, as the tags the MLflow UI groups and filters by."""
+    named = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")  # a group by its name
     return {
-        "bpp": str(cfg.bpp),
-        "component": cfg.component,
-        "preprocess": cfg.preprocess.name,
-        "latent": cfg.latent,
-        "classifier": cfg.classifier.name,
-        "encoder": cfg.encoder.name,
-        "dataset": cfg.dataset.name,
+        **{k: str(cfg[k].name if k in GROUPS else cfg[k]) for k in named},
         # encoder=jpegai only: chroma format changes latents; random-weight opt-in runs are flagged.
         **({"encoder.chroma": str(cfg.encoder.chroma)} if "chroma" in cfg.encoder else {}),
         **({"science.valid": "false"} if cfg.encoder.get("allow_missing_weights") else {}),
@@ -249,11 +239,6 @@ def _field(cls: type, name: str):
     return getattr(cls, "__pydantic_fields__", {}).get(name)
 
 
-def _bounds(metadata: list) -> dict:
-    limits = ("ge", "gt", "le", "lt")
-    return {a: getattr(m, a) for m in metadata for a in limits if getattr(m, a, None) is not None}
-
-
 def allowed(cls: type, name: str) -> str:
     """What field ``name`` of settings class ``cls`` takes, in words."""
     if (info := _field(cls, name)) is None:
@@ -271,7 +256,8 @@ def allowed(cls: type, name: str) -> str:
         return f"allowed values: {', '.join(map(str, typing.get_args(base)))}"
     if base is bool:
         return "use true or false"
-    b = _bounds([*info.metadata, *(m for f in inner for m in getattr(f, "metadata", [f]))])
+    rules = [*info.metadata, *(m for f in inner for m in getattr(f, "metadata", [f]))]
+    b = {a: getattr(m, a) for m in rules for a in ("ge", "gt", "le", "lt") if getattr(m, a, None) is not None}
     low, high = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
     what = "an integer" if base is int else "a number"
     if low is not None and high is not None:

@@ -37,8 +37,7 @@ def extract_latents(s, parts) -> dict[str, int]:
 def extract_app(cfg: DictConfig) -> dict | None:
     from jpegai_fd import components  # after composition: a typo fails before torch and zarr load
 
-    place = config.job_place()
-    return app.run(lambda: extract_latents(config.settings(cfg), components.build(cfg)), place)
+    return app.run(lambda: extract_latents(config.settings(cfg), components.build(cfg)), config.job_place())
 
 
 def cli() -> None:

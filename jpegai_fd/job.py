@@ -121,18 +121,14 @@ def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) 
     """The samples of each piece; valid like test (every position of an image for multi), never an
     input of the search or the fit."""
     stream = bool(getattr(parts.classifier, "stream_from_cache", False))
+    make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component, latent=s.grid.latent)
     for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
-        split.features = (
-            file_feature_set(split.group, split.images)
-            if parts.classifier.file_properties
-            else feature_set(
-                split.group, parts.preprocess, s.grid.component, s.grid.latent, kind == "train", stream=stream
-            )
-        )
+        if parts.classifier.file_properties:
+            split.features = file_feature_set(split.group, split.images)
+        else:
+            split.features = make(split.group, train=kind == "train", stream=stream)
         if split.augmented:  # the copies' samples join the groups of their originals
-            make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component,
-                           latent=s.grid.latent, train=True)  # fmt: skip
-            split.features = with_copies(split.features, split.augmented, make)
+            split.features = with_copies(split.features, split.augmented, partial(make, train=True))
 
 
 def pooled(pieces: list[Split], kind: str, s: Settings) -> Pool:

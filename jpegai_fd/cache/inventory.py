@@ -121,9 +121,7 @@ def _remove_group(store: Path, key: str) -> None:
     shutil.rmtree(folder / "done", ignore_errors=True)
     shutil.rmtree(folder)
     for parent in folder.parents:  # prune parents left holding only their own zarr.json
-        if parent == store or store not in parent.parents:
-            break
-        if [p.name for p in parent.iterdir()] != ["zarr.json"]:
+        if parent == store or store not in parent.parents or [p.name for p in parent.iterdir()] != ["zarr.json"]:
             break
         shutil.rmtree(parent)
 

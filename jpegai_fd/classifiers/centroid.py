@@ -59,8 +59,7 @@ class CentroidClassifier(ClassifierMixin, BaseEstimator):
         return softmax(np.column_stack(sims), axis=1)
 
     def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def _unit(V: np.ndarray) -> np.ndarray:

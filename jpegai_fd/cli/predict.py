@@ -88,9 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     add("--batch-size", type=int, default=32, help="images encoded together (default: 32)")
     encoder_help = "replace a recorded encoder key, e.g. root=/opt/jpegai (repeatable)"
     add("--encoder", action="append", default=[], metavar="KEY=VALUE", help=encoder_help)
-    add_tracking_uri(
-        parser, "store of runs:/ and models:/ URIs (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
-    )
+    uri_help = "store of runs:/ and models:/ URIs (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
+    add_tracking_uri(parser, uri_help)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     for name in ("mlflow", "alembic", "urllib3"):

@@ -66,8 +66,6 @@ class CachedLatentTensors:
         positions = np.asarray(positions)
         chunk_of = self.rows[positions] // self.chunk_size
         chunks = rng.permutation(np.unique(chunk_of))
-        out = []
-        for i in range(0, len(chunks), self.keep_chunks):
-            window = positions[np.isin(chunk_of, chunks[i : i + self.keep_chunks])]
-            out.append(rng.permutation(window))
+        step = self.keep_chunks
+        out = [rng.permutation(positions[np.isin(chunk_of, chunks[i : i + step])]) for i in range(0, len(chunks), step)]
         return np.concatenate(out) if out else positions[:0]

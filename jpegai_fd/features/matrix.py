@@ -30,12 +30,10 @@ class FeatureSet:
 
 def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
     """Maximal runs of consecutive values in sorted ``rows``: (first row, stop row, output offset)."""
-    if len(rows) == 0:
-        return []
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    stops = np.concatenate([breaks, [len(rows)]])
-    return [(int(rows[a]), int(rows[b - 1]) + 1, int(a)) for a, b in zip(starts, stops)]
+    return [
+        (int(run[0]), int(run[-1]) + 1, int(at)) for run, at in zip(np.split(rows, breaks), [0, *breaks]) if len(run)
+    ]
 
 
 def flatten_matrix(arrays: Arrays, labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:

@@ -133,8 +133,7 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[
             f"tuning.cv_folds={k} needs at least {k} training images of each class, "
             f"found {per_class.min()}; lower tuning.cv_folds or use more images"
         )
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(y)), y, groups))
+    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups))
 
 
 # The first trial of a fresh search is the fixed parameters, so the best CV score is never below theirs
