@@ -20,16 +20,17 @@ PERTURB_VERSION = 1  # bump when any perturbation's numerics change: it is part 
 
 
 class Perturbation:
-    """Base of the perturbation dataclasses: subclasses set ``name`` and implement ``apply``."""
+    """Base of the perturbation dataclasses: subclasses set ``name`` (and ``key_fields``) and implement ``apply``."""
 
     name = "identity"
+    key_fields = {}  # tag -> field, in the key: {"q": "quality"} makes jpeg_q75
 
     def key(self) -> str:
         """``<name>_<tag><value>...`` with values as 0.5 -> '0.5', 2.0 -> '2', e.g. ``jpeg_q75``."""
         return self.name + "".join(f"_{tag}{float(v):g}" for tag, v in self.key_params())
 
     def key_params(self) -> list[tuple[str, float]]:
-        return []
+        return [(tag, getattr(self, f)) for tag, f in self.key_fields.items()]
 
     def describe(self) -> dict:
         fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()

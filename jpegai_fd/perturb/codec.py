@@ -22,6 +22,7 @@ class CodecRecompress(Perturbation):
     rate_search_iters: ranged(1, 64, int) = 24
     _jpegai: Any = field(default=None, init=False, repr=False, compare=False)
     name = "codec"
+    key_fields = {"bpp": "bpp"}
 
     def __post_init__(self):
         super().__post_init__()
@@ -38,9 +39,6 @@ class CodecRecompress(Perturbation):
                 f"(encoder: ${{encoder}}) with encoder=dct or jpegai, or drop the codec conditions"
             )
         object.__setattr__(self, "encoder", "jpegai" if self._jpegai else "dct")
-
-    def key_params(self):
-        return [("bpp", self.bpp)]
 
     def describe(self) -> dict:
         # The codec's own fingerprint: DCT numerics, or the JPEG AI setup (software, cfg, weights, compute).

@@ -57,9 +57,7 @@ class Rescale(Perturbation):
     factor: ranged(0.05, 8.0) = 0.5
     method: Filter = "bicubic"
     name = "scale"
-
-    def key_params(self):
-        return [("f", self.factor)]
+    key_fields = {"f": "factor"}
 
     def apply(self, image, image_id):
         h, w = image.shape[:2]
@@ -73,9 +71,7 @@ class GaussianBlur(Perturbation):
 
     sigma: ranged(0.01, 64.0) = 1.0
     name = "blur"
-
-    def key_params(self):
-        return [("s", self.sigma)]
+    key_fields = {"s": "sigma"}
 
     def apply(self, image, image_id):
         # float64 throughout: the filter's result must not depend on a float32 accumulation order.
@@ -90,9 +86,7 @@ class GaussianNoise(Perturbation):
     sigma: ranged(0.01, 255.0) = 5.0
     seed: ranged(0, 2**63 - 1, int) = 0
     name = "noise"
-
-    def key_params(self):
-        return [("s", self.sigma)]  # the seed is in describe(): it keys the cache, not the metric name
+    key_fields = {"s": "sigma"}  # the seed is in describe(): it keys the cache, not the metric name
 
     def apply(self, image, image_id):
         # Drawn from (seed, image id) only: not from the batch, order, shard or machine.
@@ -109,9 +103,7 @@ class CenterCrop(Perturbation):
     resize_back: StrictBool = True
     method: Filter = "bicubic"
     name = "crop"
-
-    def key_params(self):
-        return [("f", self.fraction)]
+    key_fields = {"f": "fraction"}
 
     def key(self) -> str:
         return super().key() + ("" if self.resize_back else "_keep")
