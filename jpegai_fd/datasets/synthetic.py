@@ -78,11 +78,9 @@ class SyntheticFaces(KaggleCSVDataset):
             raise UserError(
                 f"invalid value for 'dataset.image_size': {self.image_size}; dataset.generator={generator} needs an even size"
             )
-        self.generator = generator
         for split, n in num_per_class.items():
             check_int(f"dataset.num_per_class.{split}", n, 1)
-        self.seed = int(seed)
-        self.num_per_class = dict(num_per_class)
+        self.generator, self.seed, self.num_per_class = generator, int(seed), dict(num_per_class)
 
     def prepare(self) -> None:
         root = self.root

@@ -83,11 +83,9 @@ def log_trials(run, trials: pd.DataFrame) -> None:
     """``optuna_trials.csv``, the ``trial/value`` series (step = trial number) and ``trials/<state>`` counts."""
     table = trials_table(trials)
     run.log_text(table.to_csv(index=False), "optuna_trials.csv")
-    done = table.dropna(subset=["value"])
-    if len(done):
+    if len(done := table.dropna(subset=["value"])):
         run.log_series("trial/value", done["value"], done["number"])
-    states = table["state"].value_counts()
-    run.log_metrics({f"trials/{s.lower()}": int(n) for s, n in states.items()})
+    run.log_metrics({f"trials/{s.lower()}": int(n) for s, n in table["state"].value_counts().items()})
 
 
 def log_evaluation(run, y_true: np.ndarray, y_pred: np.ndarray, p_real: np.ndarray, title: str) -> None:

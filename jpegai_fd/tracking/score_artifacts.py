@@ -43,9 +43,8 @@ def log_scores(run, split: str, ids: np.ndarray, y_true: np.ndarray, scores) -> 
 def log_audit(run, splits: dict[str, list], max_auc: float) -> dict:
     """The shortcut audit of the files of ``splits`` (role -> its pieces, a source each): ``dataset/audit.json``,
     tags ``audit.shortcut``, ``warning.audit``."""
-    report = audit_dataset(
-        {k: [i for s in pieces for i in zip(s.paths, s.labels)] for k, pieces in splits.items()}, max_auc
-    )
+    items = {k: [i for s in pieces for i in zip(s.paths, s.labels)] for k, pieces in splits.items()}
+    report = audit_dataset(items, max_auc)
     run.log_dict(report, "dataset/audit.json")
     tags = audit_tags(report)
     if report["warning"]:
