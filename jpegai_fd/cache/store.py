@@ -33,9 +33,8 @@ def checksummed(array: zarr.Array) -> bool:
 
 def read_only_error(store: Path, reason: str, what: str) -> UserError:
     return UserError(
-        f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache "
-        f"is writable (python -m jpegai_fd.extract with the same dataset, encoder and bpp), "
-        f"or set paths.cache to a writable folder"
+        f"latent cache '{store}' is read-only ({reason}) and {what}; extract them where the cache is writable "
+        "(python -m jpegai_fd.extract with the same dataset, encoder and bpp), or set paths.cache to a writable folder"
     )
 
 

@@ -46,15 +46,13 @@ def evaluate_split(
     score = decision.score(p_real, groups, n_images)
     p_fake, fake = decision.apply(p_real, groups, n_images)
     chosen = split_metrics(y_true, score, decision.cut)
-    for name, value in chosen.items():
-        out[f"{name}_at_valid" if name in AT_CUT else name] = value
+    out |= {f"{name}_at_valid" if name in AT_CUT else name: v for name, v in chosen.items()}
     if decision.calibrator is not None:
         out["ece_calibrated"] = expected_calibration_error(y_true, p_fake)
         out["brier_calibrated"] = brier_score(y_true, p_fake)
     if settings.bootstrap_resamples:
         resampling = (settings.bootstrap_resamples, settings.seed, settings.ci_level)
-        intervals = bootstrap_intervals(y_true, score, decision.cut, *resampling)
-        for name, iv in intervals.items():
+        for name, iv in bootstrap_intervals(y_true, score, decision.cut, *resampling).items():
             key = "accuracy_at_valid" if name == "accuracy" else name
             out[f"{key}_ci_low"], out[f"{key}_ci_high"] = iv.low, iv.high
     if sources is not None:

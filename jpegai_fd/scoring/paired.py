@@ -59,8 +59,7 @@ def paired_auc_bootstrap(
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(diff, [tail, 100 - tail])
     # The share of resampled differences on the far side of zero, both tails; at least 1/(B+1).
-    p = min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean()))
-    p = max(p, 1 / (len(diff) + 1))
+    p = max(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())), 1 / (len(diff) + 1))
     point = roc_auc_score(fake, p_fake_a) - roc_auc_score(fake, p_fake_b)
     return AucDifference(float(point), float(low), float(high), float(p))
 

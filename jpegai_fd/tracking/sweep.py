@@ -97,9 +97,8 @@ def claim(sweep_dir: str | Path, task_overrides, resume: bool) -> None:
         if resume and path.read_text() == key:
             return
         raise UserError(
-            f"hydra.sweep.dir={sweep_dir} already holds a sweep ({path}); give a new folder, or leave "
-            f"hydra.sweep.dir out (the default folder is new for every sweep); tracking.resume=true "
-            f"may rerun that same sweep there"
+            f"hydra.sweep.dir={sweep_dir} already holds a sweep ({path}); give a new folder, or leave hydra.sweep.dir "
+            "out (the default folder is new for every sweep); tracking.resume=true may rerun that same sweep there"
         ) from None
     with os.fdopen(fd, "w") as f:
         f.write(key)
