@@ -118,8 +118,7 @@ def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> Non
 
 
 def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) -> None:
-    """The samples of each piece; valid like test (every position of an image for multi), never an
-    input of the search or the fit."""
+    """Each piece's samples; valid like test (every position of an image for multi), never searched or fitted on."""
     stream = bool(getattr(parts.classifier, "stream_from_cache", False))
     make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component, latent=s.grid.latent)
     for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):

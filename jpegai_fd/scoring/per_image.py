@@ -13,8 +13,7 @@ COLUMNS = ("id", "label", "p_fake", "pred", "score", "source")
 def scores_csv(
     ids: np.ndarray, y_true: np.ndarray, p_fake: np.ndarray, y_pred: np.ndarray, score=None, source=None
 ) -> str:
-    """CSV text of the artifact (``score`` defaults to ``p_fake``: a run without calibration; no ``source``: no
-    column)."""
+    """CSV text of the artifact (``score`` default ``p_fake``: no calibration; no ``source``: no column)."""
     score = p_fake if score is None else score
     if not len(ids) == len(y_true) == len(p_fake) == len(y_pred) == len(score):
         raise ValueError("ids, labels, scores and decisions must have one entry per image")

@@ -17,7 +17,6 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 BACKOFF = wait_exponential(max=30)  # 1, 2, 4 ... 30 s between tries of a server that does not answer
-START_HINT = "start one with `python -m jpegai_fd.cli.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
 
 
 def check_scheme(key: str, uri: str) -> None:
@@ -49,8 +48,8 @@ def check_tracking_uri(uri: str) -> None:
         return
     port = requests.utils.urlparse(uri).port or 5000
     raise UserError(
-        f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); "
-        + START_HINT.format(port=port)
+        f"cannot reach the MLflow tracking server at {uri} (tracking.uri or MLFLOW_TRACKING_URI); start one with "
+        f"`python -m jpegai_fd.cli.server --port {port}` or log to a local file with tracking.uri=sqlite:///mlflow.db"
     )
 
 

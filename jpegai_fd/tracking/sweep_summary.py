@@ -15,8 +15,6 @@ from tabulate import tabulate
 FACTORS = ("preprocess", "bpp", "component", "latent", "classifier", "encoder", "dataset", "holdout")
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
-LEAN_SERVER = "python -m jpegai_fd.cli.server"
-DEFAULT_UI = "http://127.0.0.1:5000"
 
 
 def experiment_url(base: str, experiment_id: str) -> str:
@@ -81,7 +79,8 @@ def sweep_summary(
         parts.append(f"UI: {experiment_url(tracking_uri, experiment_id)}")
     elif tracking_uri and experiment_id:  # a database: the command that serves it first
         backend = "" if tracking_uri == "sqlite:///mlflow.db" else f" --backend-store-uri {tracking_uri}"
-        parts.append(f"UI: {LEAN_SERVER}{backend}, then open {experiment_url(DEFAULT_UI, experiment_id)}")
+        ui = experiment_url("http://127.0.0.1:5000", experiment_id)  # where the lean server listens
+        parts.append(f"UI: python -m jpegai_fd.cli.server{backend}, then open {ui}")
     return "\n".join(parts)
 
 
