@@ -137,10 +137,8 @@ def write_report(runs: pd.DataFrame, out: Path, title: str, comparisons: Compari
     (out / "results.md").write_text(md)
     if comparisons is not None:
         write_comparisons(comparisons, out, title)
-    (fit, tune), seconds = (
-        (to_markdown(timing_pivot(timing, c)) for c in ("fit_s", "tune_s")),
-        to_markdown(timing, digits=2),
-    )
+    fit, tune = (to_markdown(timing_pivot(timing, c)) for c in ("fit_s", "tune_s"))
+    seconds = to_markdown(timing, digits=2)
     (out / "timing.md").write_text(
         f"# {title}: time per job (mean over bpp and latent)\n\n## Training the final model (fit)\n\n{fit}\n## "
         f"Hyperparameter search (Optuna, all trials)\n\n{tune}\n## Seconds (timing.csv)\n\n{seconds}"

@@ -17,9 +17,7 @@ SOURCE_TAGS = ["holdout", "train_sources"]  # jobs with several training sources
 
 
 def _search(experiment_id: str, filter_string: str) -> pd.DataFrame:
-    return mlflow.search_runs(
-        [experiment_id], filter_string, order_by=["attributes.start_time DESC"], output_format="pandas"
-    )
+    return mlflow.search_runs([experiment_id], filter_string, order_by=["attributes.start_time DESC"])
 
 
 def find_sweep(experiment_id: str, sweep: str):
