@@ -59,7 +59,8 @@ class CentroidClassifier(ClassifierMixin, BaseEstimator):
         return softmax(np.column_stack(sims), axis=1)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: an unfitted estimator raises NotFittedError, not AttributeError
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def _unit(V: np.ndarray) -> np.ndarray:
