@@ -144,7 +144,6 @@ class Settings:
     """Everything a job needs besides its built components, as plain values."""
 
     grid: Grid
-    data_dir: str
     cache: str
     extract: ExtractSettings
     tuning: TuningSettings
@@ -222,7 +221,6 @@ def settings(cfg: DictConfig) -> Settings:
     computation = {k: v for k, v in data.items() if k != "tracking"}
     return Settings(
         grid=grid,
-        data_dir=str(cfg.paths.data_dir),
         cache=str(cfg.paths.cache),
         extract=sections["extract"],
         tuning=sections["tuning"],

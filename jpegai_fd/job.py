@@ -230,7 +230,7 @@ def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
     return log_extras(run, parts.extras, result, s.cache)
 
 
-def summarise(data, splits, s: Settings, scores, result, timings) -> tuple[dict, dict]:
+def summarise(data, splits, scores, result) -> tuple[dict, dict]:
     """The job's metrics (test, valid, threshold, CV) and its data counts (images of every source)."""
     decision, scored, on_valid = scores
     metrics = {**prefixed(scored.metrics, "test"), **prefixed(on_valid.metrics, "valid"), **threshold_metrics(decision)}
@@ -280,7 +280,7 @@ def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dic
         for name, scored in (("test", scores[1]), ("valid", scores[2])):
             log_scores(run, name, splits[name].ids, splits[name].labels, scored)
         log_decision(run, scores[0], splits["test"].labels, scores[1], run.name)
-        metrics, counts = summarise(data, splits, s, scores, result, timings)
+        metrics, counts = summarise(data, splits, scores, result)
         run.log_metrics({**metrics, **timings, **counts})
         run.log_text(json.dumps({f"best.{k}": v for k, v in result.best_params.items()}, indent=2), "best_params.json")
         log_trials(run, result.trials)

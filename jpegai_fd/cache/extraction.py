@@ -29,7 +29,6 @@ CLAIM_POLL_S = 0.2  # how often a job waiting on another job's chunks looks agai
 class ExtractionStats:
     extracted: int  # images encoded now
     cached: int
-    seconds: float  # wall
     unreadable: int = 0  # found now
 
 
@@ -62,7 +61,6 @@ def fill_group(
     max_bad_fraction: float | None = None,
 ) -> ExtractionStats:
     """Encode the missing chunks of ``group`` this shard owns (k % num_shards == shard), each durable once written."""
-    start = time.perf_counter()
     failed, reasons, done = group.failures()
     if lost := group.lost_chunks(done | failed):
         where = f"{len(lost)} chunk(s) of cache group {group.group.path} in '{group.store_path}' are missing"
@@ -81,7 +79,7 @@ def fill_group(
     cached = int(done.sum())  # images with latents already (any shard's)
     if not todo:
         log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
-        return ExtractionStats(0, cached, time.perf_counter() - start)
+        return ExtractionStats(0, cached)
     if group.read_only is not None:
         what = f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} at bpp={bpp}"
         raise read_only_error(group.store_path, group.read_only, f"{what} (group {group.group.path})")
@@ -94,7 +92,7 @@ def fill_group(
     if by_others := n_todo - encoded:
         msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
         log.info(msg, split.name, bpp, by_others)
-    return ExtractionStats(encoded - found, cached + by_others, time.perf_counter() - start, found)
+    return ExtractionStats(encoded - found, cached + by_others, found)
 
 
 @dataclass

@@ -48,8 +48,7 @@ class Perturbation:
         raise NotImplementedError
 
     def __post_init__(self):
-        """Each field checked against its type and stored in it (5 and 5.0: one cache key); the message names
-        ``<name>.<key>`` as the config reads."""
+        """Each field checked and stored as its type (5 and 5.0: one cache key); errors name ``<name>.<key>``."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             try:  # object.__setattr__: the dataclasses are frozen

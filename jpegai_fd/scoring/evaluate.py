@@ -18,8 +18,7 @@ AT_CUT = ("accuracy", "balanced_accuracy", "accuracy_real", "accuracy_fake", "fa
 
 @dataclass(frozen=True)
 class SplitScores:
-    """``metrics`` (names above); per image: raw ``score``, calibrated ``p_fake``, decision ``fake``, fixed rule's,
-    ``sources`` (None: not given)."""
+    """``metrics``; per image: raw ``score``, calibrated ``p_fake``, decision ``fake``, fixed rule's, ``sources``."""
 
     metrics: dict[str, float]
     score: np.ndarray

@@ -73,8 +73,7 @@ def reason(exc: BaseException) -> str:  # the ``error`` tag of a run ended by a 
 
 
 def stop_descendants(grace_s: float = 15.0) -> int:
-    """SIGTERM every process this one started, SIGKILL after ``grace_s``, so no job touches a run after the
-    launcher's final sweep; returns how many."""
+    """SIGTERM descendants, SIGKILL after ``grace_s``: none touches a run after the launcher's last sweep; how many."""
 
     def is_job(p) -> bool:  # loky's resource tracker ignores signals on purpose and ends after us
         try:

@@ -70,8 +70,7 @@ def close_parent(parent: ParentRun, counts: Counter) -> bool:
 
 
 def abort(parent: ParentRun | None, exc: BaseException) -> str | None:
-    """After Ctrl-C or SIGTERM: stop the job processes, end the runs still RUNNING and the parent KILLED;
-    returns why the server could not be told, or None."""
+    """After Ctrl-C or SIGTERM: stop jobs, end RUNNING runs and parent KILLED; None or why the server was not told."""
     interrupts.stop_descendants()
     if parent is None or parent.run_id is None or parent.closed:
         return None

@@ -40,8 +40,7 @@ class TrackingSettings:
 
 @dataclass(frozen=True)
 class JobPlace:
-    """Where a job runs: output folder; in a multirun the sweep folder, number and overrides (None outside
-    Hydra); in SLURM its job id and restarts."""
+    """Where a job runs: output folder; multirun sweep folder, number, overrides; SLURM job id, restarts (else None)."""
 
     output_dir: Path | None = None
     sweep_dir: Path | None = None
