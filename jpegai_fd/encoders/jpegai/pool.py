@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 2  # the first try and one retry
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker_side" / "jpegai_worker.py"
 # glibc keeps freed blocks up to 32 MB instead of returning them: each analysis forward otherwise takes ~12,000 page
-# faults (~48 MB of fresh pages). 1.2-1.45x faster analysis, same bytes (benchmarks/bench_jpegai.py).
+# faults (~48 MB of fresh pages). 1.4-1.5x faster analysis, same bytes (benchmarks/bench_jpegai.py).
 MALLOC_ENV = {
     "MALLOC_MMAP_THRESHOLD_": "33554432",
     "MALLOC_TRIM_THRESHOLD_": "4294967296",
