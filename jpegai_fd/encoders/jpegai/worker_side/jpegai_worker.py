@@ -225,7 +225,7 @@ def reconstruction(rec, shape):
     import torch
 
     lo, hi = (float(v) for v in rec.data_range)
-    rgb = torch.cat([rec.a, rec.b, rec.c], 1)[0].detach().cpu().double().permute(1, 2, 0)
+    rgb = rec.get_tensor()[0].detach().cpu().double().permute(1, 2, 0)  # its planes a, b, c (asserts 4:4:4)
     space = getattr(rec, "color_space", "rgb")
     if space != "rgb" or tuple(rgb.shape) != tuple(shape):
         raise RuntimeError("reconstruction is %s %s, expected rgb %s" % (space, tuple(rgb.shape), tuple(shape)))
