@@ -315,3 +315,36 @@ def test_double_compression_hands_back_what_the_software_decoded(fake, tmp_path)
     # The job's encoder keeps the fast path; the codec's own workers run the synthesis, which it skips.
     assert log_count(tmp_path / "logs" / "codec", "fake net synthesis") >= 2
     assert condition.describe()["codec"]["weights"] == build_encoder(cfg).fingerprint()["weights"]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_worker_times_each_kind_of_net(fake, tmp_path, fast):
+    root, _ = fake
+    enc = make_encoder(root, tmp_path, f"encoder.fast_path={str(fast).lower()}")
+    try:
+        batch = enc._ensure_pool(12).encode(images(2, seed=10), 12, ["a", "b"])
+    finally:
+        enc.close()
+    for meta in batch.meta:
+        nets = meta["net_seconds"]
+        assert set(nets) == {"analysis", "hyper", "synthesis"} and nets["analysis"] > 0 and nets["hyper"] > 0
+        assert sum(nets.values()) <= meta["seconds"] <= meta["encode_seconds"]
+        # The fast path replaces the synthesis nets (after the clock wrapped them): never timed there.
+        assert (nets["synthesis"] == 0) == fast
+    assert (
+        log_count(tmp_path / "logs", "timing a: encode ") == 1 and log_count(tmp_path / "logs", " outside nets ") == 2
+    )
+
+
+def test_workers_get_the_allocator_settings_unless_the_user_set_their_own(fake, tmp_path, monkeypatch):
+    root, _ = fake
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "4096")
+    enc = make_encoder(root, tmp_path)
+    try:
+        enc.encode(images(1), 12)
+        pid = enc._pool.workers[0].proc.pid
+        environ = dict(e.split("=", 1) for e in open(f"/proc/{pid}/environ").read().split("\0") if "=" in e)
+    finally:
+        enc.close()
+    assert environ["MALLOC_TOP_PAD_"] == "4096"
+    assert environ["MALLOC_MMAP_THRESHOLD_"] == "33554432" and environ["MALLOC_TRIM_THRESHOLD_"] == "4294967296"

@@ -7,7 +7,11 @@ net's stored output for an input equal under ``torch.equal``. The search tests a
 infinity (decided by its bits), so synthesis nets return zeros (the decoder side still runs: it writes ``y_hat`` and
 later state) and post-filters are skipped. Model, offset and latents stay those of the reference path, bit for bit."""
 
+import time
+
 import torch
+
+HYPER_NETS = ("hyper_encoder", "hyper_decoder", "hyper_scale_decoder")
 
 
 def _same(a, b):
@@ -73,17 +77,59 @@ def _no_synthesis(branch):
     branch.decoder.forward = forward
 
 
-def install(ce):
-    """Wrap the engine ``ce`` in place for latent extraction; returns the memo (clear it per image)."""
+class NetClock:
+    """Seconds spent inside each kind of net since ``clear()``: ``wrap(module, kind)`` times ``module.forward``."""
+
+    def __init__(self):
+        self.seconds, self.wrapped = {}, set()
+
+    def wrap(self, module, kind):
+        if id(module) in self.wrapped:  # a net shared by two branches is timed once
+            return
+        self.wrapped.add(id(module))
+        original, seconds = module.forward, self.seconds
+        seconds.setdefault(kind, 0.0)
+
+        def forward(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                seconds[kind] += time.perf_counter() - start
+
+        module.forward = forward
+
+    def clear(self):
+        for kind in self.seconds:
+            self.seconds[kind] = 0.0
+
+
+def branches(ce):
+    """The luma and chroma branches of every base model of the engine ``ce``."""
     core = ce.model.get_tool()
     if not getattr(core, "tools", None):  # the base models, one per trained model
         raise AttributeError("the core model %r has no sub-models ('tools')" % type(core).__name__)
+    return [branch for tool in list(core.tools) for branch in (tool.model_y, tool.model_uv)]
+
+
+def clock(ce):
+    """Time the engine's nets per kind (analysis, hyper, synthesis); both paths. Install before ``install``."""
+    net_clock = NetClock()
+    for branch in branches(ce):
+        net_clock.wrap(branch.encoder, "analysis")
+        for kind in HYPER_NETS:
+            net_clock.wrap(getattr(branch.common_modules, kind), "hyper")
+        net_clock.wrap(branch.decoder, "synthesis")
+    return net_clock
+
+
+def install(ce):
+    """Wrap the engine ``ce`` in place for latent extraction; returns the memo (clear it per image)."""
     memo = ForwardMemo()
-    for tool in list(core.tools):
-        for branch in (tool.model_y, tool.model_uv):
-            memo.wrap(branch.encoder, "analysis")
-            for kind in ("hyper_encoder", "hyper_decoder", "hyper_scale_decoder"):
-                memo.wrap(getattr(branch.common_modules, kind), kind)
-            _no_synthesis(branch)
+    for branch in branches(ce):
+        memo.wrap(branch.encoder, "analysis")
+        for kind in HYPER_NETS:
+            memo.wrap(getattr(branch.common_modules, kind), kind)
+        _no_synthesis(branch)
     ce.post_filters.compress = ce.post_filters.decompress = lambda images, *args, **kwargs: images
     return memo

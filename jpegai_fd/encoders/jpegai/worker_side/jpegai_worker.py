@@ -66,7 +66,7 @@ class Service:
         self.root, self.workdir = root, workdir
         self.settings = self.coder = self.coder_bpp = self.bpp_idx = None
         self.requested, self.count = [], 0
-        self.memo = None  # the fast path's per-image memo (None: reference path)
+        self.memo = self.clock = None  # the fast path's per-image memo (None: reference path); per-net seconds
         self.rate_search_state = {}
 
     def init(self, settings):
@@ -137,14 +137,17 @@ class Service:
             raise SetupError("rate_mismatch", detail=detail)
         matcher = getattr(getattr(coder.ce, "model", None), "bitrate_matcher", None)
         self.rate_search_state = {n: getattr(matcher, n) for n in RATE_SEARCH_STATE if hasattr(matcher, n)}
-        self.memo = None
-        if s.get("fast_path"):
-            import jpegai_fast  # imports torch: only after the start-up checks
+        import jpegai_fast  # imports torch: only after the start-up checks
 
-            try:
+        self.memo = self.clock = None
+        try:
+            self.clock = jpegai_fast.clock(coder.ce)  # first: the memo then wraps the timed nets (hits untimed)
+            if s.get("fast_path"):
                 self.memo = jpegai_fast.install(coder.ce)
-            except AttributeError as exc:
+        except AttributeError as exc:
+            if s.get("fast_path"):
                 raise SetupError("fast_path_unsupported", detail=str(exc))
+            print("no per-net timings: %s" % exc)
         self.coder, self.coder_bpp, self.bpp_idx, self.requested = coder, bpp, kwargs["bpp_idx"], requested
         return kwargs.get("device") or "gpu"
 
@@ -172,8 +175,9 @@ class Service:
         matcher = getattr(getattr(self.coder.ce, "model", None), "bitrate_matcher", None)
         for name, value in self.rate_search_state.items():
             setattr(matcher, name, value)
-        if self.memo is not None:
-            self.memo.clear()
+        for stats in (self.memo, self.clock):
+            if stats is not None:
+                stats.clear()
         start = time.perf_counter()
         rec, decisions = self.coder.ce.compress(raw)
         return rec, decisions["CCS_SGMM"], time.perf_counter() - start
@@ -182,6 +186,7 @@ class Service:
         """(H, W, 3) uint8 RGB -> meta dict and the latent arrays of one image (no batch axis), ``rec`` if asked."""
         import numpy as np
 
+        start = time.perf_counter()
         rec, core, seconds = self._compress(image, bpp, key)
         grid = (-(-image.shape[0] // 16), -(-image.shape[1] // 16))
         out = {}
@@ -204,6 +209,14 @@ class Service:
         if self.memo is not None:
             meta["memo"] = {"runs": dict(self.memo.runs), "hits": dict(self.memo.hits)}
             self.memo.clear()  # the stored tensors are one image's; free them now
+        if self.clock is not None:
+            meta["net_seconds"] = nets = dict(self.clock.seconds)
+            meta["encode_seconds"] = total = time.perf_counter() - start
+            times = " ".join("%s %.4f" % kv for kv in sorted(nets.items()))
+            print(
+                "timing %s: encode %.4f compress %.4f %s outside nets %.4f"
+                % (key, total, seconds, times, total - sum(nets.values()))
+            )
         return meta, out
 
 
@@ -212,7 +225,7 @@ def reconstruction(rec, shape):
     import torch
 
     lo, hi = (float(v) for v in rec.data_range)
-    rgb = torch.cat([rec.a, rec.b, rec.c], 1)[0].detach().cpu().double().permute(1, 2, 0)
+    rgb = rec.get_tensor()[0].detach().cpu().double().permute(1, 2, 0)  # its planes a, b, c (asserts 4:4:4)
     space = getattr(rec, "color_space", "rgb")
     if space != "rgb" or tuple(rgb.shape) != tuple(shape):
         raise RuntimeError("reconstruction is %s %s, expected rgb %s" % (space, tuple(rgb.shape), tuple(shape)))

@@ -253,7 +253,7 @@ class FakeEngine:
         with torch.no_grad():
             torch.backends.cudnn.deterministic = True  # the real engine sets these process-wide
             torch.backends.cudnn.benchmark = False
-            rgb = torch.cat([raw.a, raw.b, raw.c], 1)[0].permute(1, 2, 0).cpu().numpy()
+            rgb = raw.get_tensor()[0].permute(1, 2, 0).cpu().numpy()
             self._test_hooks(rgb)
             bpp = self.target_bpps[self.target_bpp_idx]
             self.c_ver = 1 if self.c_ver_value is None else int(self.c_ver_value)

@@ -1,4 +1,4 @@
-"""Fake ``Image`` (components a, b, c as (1,1,H,W) tensors) and ``Decisions``."""
+"""Fake ``Image`` (``components`` a, b, c as (1,1,H,W) tensors, ``get_tensor``) and ``Decisions``."""
 
 import torch
 
@@ -9,7 +9,7 @@ class Decisions(dict):
 
 class Image:
     def __init__(self, a, b, c, data_range, bit_depth, color_space):
-        self.a, self.b, self.c = a, b, c
+        self.components = {"a": a, "b": b, "c": c}
         self.data_range, self.bit_depth, self.color_space = data_range, bit_depth, color_space
         self.input_file = None
         self.format = 444
@@ -25,6 +25,10 @@ class Image:
             raise NotImplementedError(path)
         raise NotImplementedError("the fake reads no files")
 
+    def get_tensor(self):
+        assert self.format == 444
+        return torch.cat([self.components[k] for k in "abc"], 1)
+
     @property
     def shape(self):
-        return self.a.shape
+        return self.components["a"].shape
