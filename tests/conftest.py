@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,15 +34,27 @@ def pytest_xdist_make_scheduler(config, log):
     return Scheduling(config, log)
 
 
+GLOBAL_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @pytest.fixture(autouse=True)
 def _no_tracking_uri_from_outside():
-    """Each test starts without ``MLFLOW_TRACKING_URI`` and leaves none: the config's default reads it, and
-    ``mlflow.set_tracking_uri`` (a test, the in-process report) sets it for the rest of the worker's tests."""
-    before = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    """Each test starts without ``MLFLOW_TRACKING_URI``/``MLFLOW_REGISTRY_URI`` and leaves none: the config's
+    default reads the first, and ``mlflow.set_tracking_uri``/``set_registry_uri`` (a test, the in-process report,
+    promote or predict) set them, and MLflow's own globals, for the rest of the worker's tests and the processes
+    they start."""
+    before = {name: os.environ.pop(name, None) for name in GLOBAL_URIS}
     yield
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    if before is not None:
-        os.environ["MLFLOW_TRACKING_URI"] = before
+    if "mlflow" in sys.modules:
+        import mlflow
+        from mlflow.tracking._model_registry import utils as registry
+
+        mlflow.set_tracking_uri(None)
+        registry._registry_uri = None  # set_registry_uri(None) would keep the old one in the environment
+    for name, value in before.items():
+        os.environ.pop(name, None)
+        if value is not None:
+            os.environ[name] = value
 
 
 def free_port() -> int:

@@ -79,6 +79,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return run_job(*job_inputs(cfg))
 
 
+def train_in(cfg: DictConfig, out: Path) -> dict:
+    """Run the job of ``cfg`` in-process with ``out`` as its output folder (as ``hydra.run.dir=out``: results.json,
+    artifacts/, tracking.json); returns its results.json."""
+    import json
+
+    from jpegai_fd.job import run_job
+    from jpegai_fd.tracking.settings import JobPlace
+
+    out.mkdir(parents=True, exist_ok=True)
+    run_job(*job_inputs(cfg), JobPlace(output_dir=out))
+    return json.loads((out / "results.json").read_text())
+
+
 def preflight(argv: list[str]) -> None:
     """The checks the command line makes before any work: every job of ``argv`` (``-m``: a sweep)."""
     from jpegai_fd import config

@@ -9,10 +9,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.utils.estimator_checks import check_estimator
 
-from jfd_testing import build_group, compose_cfg, run_cli, tiny_overrides
+from jfd_testing import build_group, compose_cfg, run_cli, tiny_overrides, train
 from jpegai_fd.classifiers.centroid import CentroidClassifier
 from jpegai_fd.datasets.file_info import PROPERTY_COLUMNS, property_matrix
 from jpegai_fd.errors import UserError
+from jpegai_fd.report.__main__ import main as report_main
 from test_job_scores import write_folder
 
 
@@ -63,9 +64,8 @@ def test_metadata_classifier_refuses_extra_test_sets_before_any_work(tmp_path):
 def test_metadata_baseline_learns_png_fakes_and_the_report_flags_a_detector_not_above_it(tmp_path):
     write_folder(tmp_path / "faces", 30)
     folder = ["dataset=folder", f"dataset.root={tmp_path}/faces", "dataset.image_size=64"]
-    args = ["-m", *tiny_overrides(tmp_path), *folder, "classifier=rf,metadata", "hydra.sweep.dir=sweep"]
-    result = run_cli("jpegai_fd", args, cwd=tmp_path, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    for classifier in ("rf", "metadata"):  # in-process, the two jobs of classifier=rf,metadata
+        train(compose_cfg([*tiny_overrides(tmp_path), *folder, f"classifier={classifier}"]))
     runs = runs_by_classifier(tmp_path)
     metadata, rf = runs["metadata"], runs["rf"]
     assert metadata.data.metrics["test/roc_auc"] > 0.9 and metadata.data.metrics["data/num_features"] == 6
@@ -73,8 +73,7 @@ def test_metadata_baseline_learns_png_fakes_and_the_report_flags_a_detector_not_
 
     out = tmp_path / "report"
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    report = run_cli("jpegai_fd.report", ["--tracking-uri", uri, "--out", str(out), "--resamples", "200"], cwd=tmp_path)
-    assert report.returncode == 0, report.stderr
+    assert report_main(["--tracking-uri", uri, "--out", str(out), "--resamples", "200"]) == 0
     comparisons = pd.read_csv(out / "comparisons.csv").set_index("run_id")
     assert comparisons.at[rf.info.run_id, "above_baseline"] == False  # noqa: E712 (False, not missing)
     assert pd.isna(comparisons.at[metadata.info.run_id, "above_baseline"])
@@ -86,8 +85,6 @@ def test_metadata_baseline_learns_png_fakes_and_the_report_flags_a_detector_not_
 @pytest.mark.slow
 def test_centroid_baseline_scores_above_chance_on_the_demo(tmp_path):
     # 20 test images per class: a bootstrap interval narrow enough to tell a baseline from chance.
-    args = tiny_overrides(tmp_path, train=20, test=20, classifier="centroid")
-    result = run_cli("jpegai_fd", args, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train(compose_cfg(tiny_overrides(tmp_path, train=20, test=20, classifier="centroid")))
     metrics = runs_by_classifier(tmp_path)["centroid"].data.metrics
     assert metrics["test/roc_auc_ci_low"] > 0.6

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import zarr
 
-from jfd_testing import compose_cfg, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, tiny_overrides
+from jpegai_fd.extract import extract_latents
 from jpegai_fd.cache.store import LatentStore
 from jpegai_fd.cache.extraction import fill_group
 from jfd_testing import cached_latents, load_splits
@@ -92,21 +93,29 @@ def _done_count(cache: Path) -> tuple[int, int]:
     return done, total
 
 
-def _extract(tmp: Path, cache: str, data: Path) -> subprocess.Popen:
-    args = [
+def _overrides(tmp: Path, cache: str, data: Path) -> list[str]:
+    return [
         *tiny_overrides(tmp, train=40, test=10, size=128),
         f"paths.data_dir={data}",
         f"paths.cache={cache}",
         "extract.chunk_size=4",
-        f"hydra.run.dir={tmp}/outputs/{Path(cache).name}-{time.time_ns()}",
     ]
+
+
+def _extract(tmp: Path, cache: str, data: Path) -> subprocess.Popen:
+    run_dir = f"hydra.run.dir={tmp}/outputs/{Path(cache).name}-{time.time_ns()}"
     return subprocess.Popen(
-        [sys.executable, "-m", "jpegai_fd.extract", *args],
+        [sys.executable, "-m", "jpegai_fd.extract", *_overrides(tmp, cache, data), run_dir],
         cwd=tmp,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _extract_here(tmp: Path, cache: str, data: Path) -> None:
+    """The same extraction in-process (the uninterrupted reference and the resumed end)."""
+    extract_latents(*job_inputs(compose_cfg(_overrides(tmp, cache, data))))
 
 
 def _read_all(cache: Path) -> dict:
@@ -121,8 +130,7 @@ def _read_all(cache: Path) -> dict:
 @pytest.mark.slow
 def test_killed_extraction_resumes_to_identical_latents(tmp_path):
     data = tmp_path / "data"
-    reference = _extract(tmp_path, str(tmp_path / "ref.zarr"), data)
-    assert reference.wait(timeout=300) == 0, reference.stderr.read()
+    _extract_here(tmp_path, str(tmp_path / "ref.zarr"), data)
     cache = tmp_path / "killed.zarr"
     kills = 0
     for _ in range(3):  # kill at three different moments of progress
@@ -138,8 +146,7 @@ def test_killed_extraction_resumes_to_identical_latents(tmp_path):
             time.sleep(0.02)
         proc.wait(timeout=60)
     assert kills >= 1, "extraction finished before it could be killed; enlarge the dataset"
-    final = _extract(tmp_path, str(cache), data)
-    assert final.wait(timeout=300) == 0, final.stderr.read()
+    _extract_here(tmp_path, str(cache), data)
     ref, got = _read_all(tmp_path / "ref.zarr"), _read_all(cache)
     assert ref.keys() == got.keys() and len(ref) == 3 * len(ARRAYS)  # train, valid, test
     for key in ref:
@@ -147,12 +154,13 @@ def test_killed_extraction_resumes_to_identical_latents(tmp_path):
 
 
 OPEN_AT = """
-import sys, time
+import os, sys
 from jpegai_fd.cache.store import LatentStore
-start = float(sys.argv[2])
-while time.time() < start:
+store, go = sys.argv[1], sys.argv[2]
+open(f"{go}.ready.{os.getpid()}", "w").close()
+while not os.path.exists(go):
     pass
-LatentStore(sys.argv[1])
+LatentStore(store)
 """
 
 
@@ -160,14 +168,19 @@ LatentStore(sys.argv[1])
 def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path):
     # Parallel jobs start together on a fresh paths.cache: creating its root group must not race.
     for round_ in range(3):
-        start = time.time() + 4  # after every interpreter has started
+        go = tmp_path / f"go{round_}"  # released together once every interpreter has started
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", OPEN_AT, str(tmp_path / f"r{round_}" / "latents.zarr"), str(start)],
+                [sys.executable, "-c", OPEN_AT, str(tmp_path / f"r{round_}" / "latents.zarr"), str(go)],
                 stderr=subprocess.PIPE,
                 text=True,
             )
             for _ in range(4)
         ]
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.glob(f"go{round_}.ready.*"))) < 4:
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "a process did not start"
+            time.sleep(0.01)
+        go.touch()
         errors = [p.communicate(timeout=120)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), [e[-500:] for e in errors if e]

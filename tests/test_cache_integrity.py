@@ -1,10 +1,12 @@
 """The cache never serves bytes it did not write: a chunk file deleted from a finished group is extracted
 again (those images only), a corrupted one fails the job in one line, ``cache verify`` finds it and
 ``--repair`` has it extracted again, a read-only cache names the group; caches from before checksums
-still read. Through the real command line, as a user meets these."""
+still read. What a user meets as an exit code or an error line goes through the real command line; the
+extractions and repairs around it run in-process."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -12,13 +14,23 @@ import numpy as np
 import pytest
 import zarr
 
-from jfd_testing import compose_cfg, load_splits, run_cli, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, load_splits, run_cli, tiny_overrides, train
+from jpegai_fd.cache.__main__ import main as cache_main
+from jpegai_fd.extract import extract_latents
 from readonly_fs import open_up, readonly_runner
 
 
 def extract(tmp: Path, *extra: str, wrap=None):
     args = [*tiny_overrides(tmp), f"hydra.run.dir={tmp}/out", *extra]
     return run_cli("jpegai_fd.extract", args, cwd=tmp, wrap=wrap)
+
+
+def extract_here(tmp: Path, caplog) -> str:
+    """``python -m jpegai_fd.extract`` of the tiny demo in-process; its log."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        extract_latents(*job_inputs(compose_cfg(tiny_overrides(tmp))))
+    return caplog.text
 
 
 def split_group(cache: Path, split: str = "test") -> Path:
@@ -31,21 +43,19 @@ def latents(group: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture()
-def extracted(tmp_path):
-    done = extract(tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+def extracted(tmp_path, caplog):
+    extract_here(tmp_path, caplog)
     group = split_group(tmp_path / "cache.zarr")
     return tmp_path, group, latents(group)
 
 
 @pytest.mark.slow
-def test_a_deleted_chunk_of_a_finished_group_is_extracted_again_and_only_its_images(extracted):
+def test_a_deleted_chunk_of_a_finished_group_is_extracted_again_and_only_its_images(extracted, caplog):
     tmp, group, before = extracted
     (group / "y_hat/model_y/c/1/0/0/0").unlink()  # chunk 1 of 2 (tiny: 12 test images, chunks of 8)
-    again = extract(tmp)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "1 chunk(s) of cache group" in again.stdout and "are missing" in again.stdout
-    assert "extract test bpp=12: 4/4 img" in again.stdout  # the last chunk's 4 images, nothing else
+    again = extract_here(tmp, caplog)
+    assert "1 chunk(s) of cache group" in again and "are missing" in again
+    assert "extract test bpp=12: 4/4 img" in again  # the last chunk's 4 images, nothing else
     for name, values in latents(group).items():
         np.testing.assert_array_equal(values, before[name], err_msg=name)
 
@@ -57,7 +67,9 @@ def corrupt(chunk: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_corrupted_chunk_fails_the_job_in_one_line_and_verify_repair_has_it_extracted_again(extracted):
+def test_a_corrupted_chunk_fails_the_job_in_one_line_and_verify_repair_has_it_extracted_again(
+    extracted, caplog, capsys
+):
     tmp, group, before = extracted
     for latent in ("y", "y_hat"):
         for component in ("model_y", "model_uv"):
@@ -72,15 +84,14 @@ def test_a_corrupted_chunk_fails_the_job_in_one_line_and_verify_repair_has_it_ex
     found = run_cli("jpegai_fd.cache", ["verify", "--cache", cache], cwd=tmp)
     assert found.returncode == 1 and "test: damaged: chunks [0]" in found.stdout, found.stdout + found.stderr
     assert found.stdout.count(": ok") == 2  # train and valid
-    repaired = run_cli("jpegai_fd.cache", ["verify", "--cache", cache, "--repair"], cwd=tmp)
-    assert repaired.returncode == 0 and "test: repaired: chunks [0]" in repaired.stdout, repaired.stdout
-    again = extract(tmp)
-    assert "extract test bpp=12: 8/8 img" in again.stdout, again.stderr[-3000:]
+    # In-process from here: the repair, the extraction it calls for, a clean verify and a job on the cache.
+    assert cache_main(["verify", "--cache", cache, "--repair"]) == 0
+    assert "test: repaired: chunks [0]" in capsys.readouterr().out
+    assert "extract test bpp=12: 8/8 img" in extract_here(tmp, caplog)
     for name, values in latents(group).items():
         np.testing.assert_array_equal(values, before[name], err_msg=name)
-    assert run_cli("jpegai_fd.cache", ["verify", "--cache", cache], cwd=tmp).returncode == 0
-    job = run_cli("jpegai_fd", [*tiny_overrides(tmp), f"hydra.run.dir={tmp}/job2"], cwd=tmp)
-    assert job.returncode == 0, job.stderr[-3000:]  # the raw reader checks good chunks as good
+    assert cache_main(["verify", "--cache", cache]) == 0
+    train(compose_cfg(tiny_overrides(tmp)))  # the raw reader checks good chunks as good
 
 
 @pytest.mark.slow

@@ -4,15 +4,18 @@ is allowed); a search without a completed trial never passes for a result; error
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli, tiny_overrides
-from jfd_testing import preflight
+from jfd_testing import compose_cfg, job_inputs, preflight, run_cli, tiny_overrides
 from jpegai_fd.errors import UserError
+from jpegai_fd.job import run_job
+from jpegai_fd.report.__main__ import main as report_main
+from jpegai_fd.tracking.settings import JobPlace
 
 
 @pytest.fixture(autouse=True)
@@ -30,36 +33,46 @@ def one_error_line(result) -> str:
 
 
 # Each value is the second of a sweep, so the check must cover every value of a sweep.
-@pytest.mark.parametrize(
-    "sweep,needles",
-    [
-        ("n_jobs=1,0", ["'n_jobs': 0", "-1", ">= 1"]),
-        (
-            "classifier.estimator.n_estimators=20,-1",
-            ["'classifier.estimator.n_estimators': -1", "RandomForestClassifier", "[1, inf)"],
-        ),
-        (
-            "classifier.search_space.n_estimators.low=5,-5",
-            ["'classifier.search_space.n_estimators.low': -5", "[1, inf)"],
-        ),
-        ("tuning.scoring=accuracy,auc", ["'tuning.scoring': 'auc'", "roc_auc"]),
-        (
-            "tracking.uri=sqlite:///x.db,htp://127.0.0.1:5000",
-            ["'tracking.uri': 'htp://127.0.0.1:5000'", "http://", "sqlite://"],
-        ),
-        ("dataset.num_train=10,1", ["'dataset.num_train': 1", ">= 2"]),
-    ],
-)
-@pytest.mark.slow
-def test_bad_values_fail_before_any_work_with_one_line(tmp_path, sweep, needles):
+BAD_SWEEPS = [
+    ("n_jobs=1,0", ["'n_jobs': 0", "-1", ">= 1"]),
+    (
+        "classifier.estimator.n_estimators=20,-1",
+        ["'classifier.estimator.n_estimators': -1", "RandomForestClassifier", "[1, inf)"],
+    ),
+    (
+        "classifier.search_space.n_estimators.low=5,-5",
+        ["'classifier.search_space.n_estimators.low': -5", "[1, inf)"],
+    ),
+    ("tuning.scoring=accuracy,auc", ["'tuning.scoring': 'auc'", "roc_auc"]),
+    (
+        "tracking.uri=sqlite:///x.db,htp://127.0.0.1:5000",
+        ["'tracking.uri': 'htp://127.0.0.1:5000'", "http://", "sqlite://"],
+    ),
+    ("dataset.num_train=10,1", ["'dataset.num_train': 1", ">= 2"]),
+]
+
+
+def sweep_args(tmp_path, sweep: str) -> list[str]:
     key = sweep.partition("=")[0]
-    args = [
-        "-m",
-        *[o for o in tiny_overrides(tmp_path) if o.partition("=")[0] != key],
-        sweep,
-        f"hydra.sweep.dir={tmp_path}/sweep",
-    ]
-    result = run_cli("jpegai_fd", args, cwd=tmp_path, timeout=300)
+    others = [o for o in tiny_overrides(tmp_path) if o.partition("=")[0] != key]
+    return ["-m", *others, sweep, f"hydra.sweep.dir={tmp_path}/sweep"]
+
+
+@pytest.mark.parametrize("sweep,needles", BAD_SWEEPS)
+def test_bad_values_of_a_sweep_fail_the_preflight_in_one_line(tmp_path, sweep, needles):
+    with pytest.raises(UserError) as info:
+        preflight(sweep_args(tmp_path, sweep))
+    line = str(info.value)
+    assert "\n" not in line and line.startswith("invalid value for ")
+    for needle in needles:
+        assert needle in line
+
+
+@pytest.mark.slow
+def test_a_bad_value_of_a_sweep_fails_the_command_before_any_work_with_one_line(tmp_path):
+    # The command line's side of the preflight above (one case: the check is the same for every key).
+    sweep, needles = BAD_SWEEPS[0]
+    result = run_cli("jpegai_fd", sweep_args(tmp_path, sweep), cwd=tmp_path, timeout=300)
     assert result.returncode == 2, result.stderr[-3000:]
     line = one_error_line(result)
     assert line.startswith("jpegai_fd: error: invalid value for ")
@@ -176,19 +189,22 @@ def test_a_search_without_a_completed_trial_fails_the_job_and_prints_once(tmp_pa
     assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "failed"
 
 
+def job(tmp_path, name: str, overrides: list[str]) -> dict:
+    """The results.json of an in-process job of the tiny demo, its output folder ``tmp_path/name``."""
+    settings, parts = job_inputs(compose_cfg([*tiny_overrides(tmp_path), "preprocess=single", *overrides]))
+    (tmp_path / name).mkdir()
+    run_job(settings, parts, JobPlace(output_dir=tmp_path / name))
+    return json.loads((tmp_path / name / "results.json").read_text())
+
+
 @pytest.mark.slow
-def test_fixed_parameters_are_tagged_and_the_logged_params_are_what_ran(tmp_path):
+def test_fixed_parameters_are_tagged_and_the_logged_params_are_what_ran(tmp_path, caplog, capsys):
+    # In-process: the jobs and the report (their command lines run as processes in other tests).
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    common = [*tiny_overrides(tmp_path), "preprocess=single"]
-    tuned = run_cli("jpegai_fd", [*common, f"hydra.run.dir={tmp_path}/tuned"], cwd=tmp_path)
-    assert tuned.returncode == 0, tuned.stderr[-3000:]
-    fixed = run_cli(
-        "jpegai_fd",
-        [*common, "tuning.n_trials=0", "classifier.estimator.n_estimators=7", f"hydra.run.dir={tmp_path}/fixed"],
-        cwd=tmp_path,
-    )
-    assert fixed.returncode == 0, fixed.stderr[-3000:]
-    assert "no hyperparameter search (tuning.n_trials=0)" in fixed.stdout + fixed.stderr  # the warning
+    best = job(tmp_path, "tuned", [])["best_params"]
+    with caplog.at_level(logging.WARNING, logger="jpegai_fd.job"):
+        job(tmp_path, "fixed", ["tuning.n_trials=0", "classifier.estimator.n_estimators=7"])
+    assert "no hyperparameter search (tuning.n_trials=0)" in caplog.text  # the warning
     client = MlflowClient(uri)
     runs = {
         r.data.params["tuning.n_trials"]: r
@@ -197,25 +213,24 @@ def test_fixed_parameters_are_tagged_and_the_logged_params_are_what_ran(tmp_path
     assert runs["0"].data.tags["warning.untuned"] == "tuning.n_trials=0"
     assert runs["0"].data.params["model.n_estimators"] == "7"
     # Search space wins over classifier.estimator.*: model.* says what the final model used.
-    best = json.loads((tmp_path / "tuned" / "results.json").read_text())["best_params"]
     assert best and "warning.untuned" not in runs["2"].data.tags
     assert runs["2"].data.params["classifier.estimator.n_estimators"] == "20"
     for name, value in best.items():
         assert runs["2"].data.params[f"model.{name}"] == str(value)
 
     # The report leaves the untuned run out and says so, unless asked.
-    report = run_cli("jpegai_fd.report", ["--tracking-uri", uri, "--out", str(tmp_path / "r")], cwd=tmp_path)
-    assert report.returncode == 0, report.stderr
-    assert "report of 1 runs" in report.stdout
-    assert "skipped 1 run(s) without a search result" in report.stderr and runs["0"].info.run_id[:8] in report.stderr
-    report = run_cli(
-        "jpegai_fd.report", ["--tracking-uri", uri, "--out", str(tmp_path / "r2"), "--include-untuned"], cwd=tmp_path
-    )
-    assert report.returncode == 0 and "report of 2 runs" in report.stdout and "skipped" not in report.stderr
+    capsys.readouterr()
+    assert report_main(["--tracking-uri", uri, "--out", str(tmp_path / "r")]) == 0
+    out, err = capsys.readouterr()
+    assert "report of 1 runs" in out
+    assert "skipped 1 run(s) without a search result" in err and runs["0"].info.run_id[:8] in err
+    assert report_main(["--tracking-uri", uri, "--out", str(tmp_path / "r2"), "--include-untuned"]) == 0
+    out, err = capsys.readouterr()
+    assert "report of 2 runs" in out and "skipped" not in err
 
 
 @pytest.mark.slow
-def test_report_skips_runs_with_a_nan_search_score(tmp_path):
+def test_report_skips_runs_with_a_nan_search_score(tmp_path, capsys):
     # Runs logged before a failed search ended FAILED: FINISHED with cv/best_score = nan.
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)
@@ -243,9 +258,9 @@ def test_report_skips_runs_with_a_nan_search_score(tmp_path):
             ],
         )
         client.set_terminated(run.info.run_id, "FINISHED")
-    report = run_cli("jpegai_fd.report", ["--tracking-uri", uri, "--out", str(tmp_path / "r")], cwd=tmp_path)
-    assert report.returncode == 0, report.stderr
-    assert "report of 1 runs" in report.stdout and "skipped 1 run(s)" in report.stderr
+    assert report_main(["--tracking-uri", uri, "--out", str(tmp_path / "r")]) == 0
+    out, err = capsys.readouterr()
+    assert "report of 1 runs" in out and "skipped 1 run(s)" in err
 
 
 def test_report_rejects_a_bad_tracking_uri_scheme_in_one_line(tmp_path):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import logging
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from jfd_testing import run_cli, compose_cfg, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, tiny_overrides
+from jpegai_fd.extract import extract_latents
 from jfd_testing import load_splits
 from jpegai_fd.datasets import read_split, sample_balanced
 from jpegai_fd.datasets.synthetic import generate
@@ -66,15 +68,12 @@ def test_load_splits_generates_once_and_samples_balanced(tmp_path):
     assert len(sample_balanced(train, 30, 0, "dataset.num_train")) == 10  # at most what the split has
 
 
-def test_num_valid_above_what_the_split_has_takes_them_all_saying_so_in_one_line(tmp_path):
-    args = [*tiny_overrides(tmp_path), "dataset.num_valid=1000", f"hydra.run.dir={tmp_path}/out"]
-    result = run_cli("jpegai_fd.extract", args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    said = [
-        line for line in (result.stdout + result.stderr).splitlines() if "'dataset.num_valid=1000' asks for" in line
-    ]
+def test_num_valid_above_what_the_split_has_takes_them_all_saying_so_in_one_line(tmp_path, caplog):
+    with caplog.at_level(logging.INFO):  # the extract command's work, in-process
+        extract_latents(*job_inputs(compose_cfg([*tiny_overrides(tmp_path), "dataset.num_valid=1000"])))
+    said = [line for line in caplog.text.splitlines() if "'dataset.num_valid=1000' asks for" in line]
     assert len(said) == 1 and "than split 'valid' has (6 fake and 6 real): using all of those" in said[0]
-    assert "valid 12 new" in result.stdout
+    assert "valid 12 new" in caplog.text
 
 
 def test_missing_root_and_csv_are_one_line_errors(tmp_path):

@@ -21,7 +21,8 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, tiny_overrides
+from jpegai_fd.extract import extract_latents
 from jpegai_fd.tuning.study import open_storage
 
 # One worker: says it is ready, waits for the start file (so that the workers really overlap), then evaluates trials of
@@ -115,9 +116,8 @@ def test_two_jobs_tune_one_postgresql_study_and_refit_its_best(tmp_path, postgre
     n_trials = 8
     base = [o for o in tiny_overrides(tmp_path) if not o.startswith("tuning.n_trials")]
     base += [f"tuning.n_trials={n_trials}", f"tuning.storage={postgres}", "tuning.study_name=team", "preprocess=single"]
-    # Extract once first (the documented order), so that the workers only read the cache.
-    done = run_cli("jpegai_fd.extract", [*base, f"hydra.run.dir={tmp_path}/extract"], cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # Extract once first (the documented order, in-process here), so that the workers only read the cache.
+    extract_latents(*job_inputs(compose_cfg(base)))
     procs = []
     for w in range(2):
         args = [*base, f"tracking.uri=sqlite:///{tmp_path}/mlflow{w}.db", f"hydra.run.dir={tmp_path}/w{w}"]
@@ -160,8 +160,7 @@ def test_three_slurm_jobs_tune_one_postgresql_study(slurm_cluster, tmp_path, pos
     n_trials = 8
     base = [o for o in tiny_overrides(tmp_path) if not o.startswith(("tuning.n_trials", "tracking.uri"))]
     base += [f"tuning.n_trials={n_trials}", f"tuning.storage={postgres}", "tuning.study_name=team", "preprocess=single"]
-    done = run_cli("jpegai_fd.extract", [*base, f"hydra.run.dir={tmp_path}/extract"], cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    extract_latents(*job_inputs(compose_cfg(base)))  # in-process: the workers only read the cache
     tracking = [f"tracking.uri={mlflow_server.uri}", f"tracking.experiment={experiment_name}"]
     job = shlex.join([sys.executable, "-m", "jpegai_fd", *base, *tracking])
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}

@@ -1,19 +1,20 @@
 """Extra test sets, perturbation conditions and other rates, scored by the job's model.
 
-One real command line (subprocess, real Zarr cache, real MLflow server) checks every metric, artifact
-and the rerun; the fast tests below check the pieces the job builds on (config composition, one-class
+One real job (in-process as the command line runs it, real Zarr cache, real MLflow server) checks every metric,
+artifact and the rerun; the fast tests below check the pieces the job builds on (config composition, one-class
 folder sets, the plan's one-line errors, the demo's generator choice, the table)."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from jfd_testing import compose_cfg, run_cli, tiny_overrides
+from jfd_testing import compose_cfg, tiny_overrides, train_in
 from jpegai_fd.datasets import FolderDataset, SyntheticFaces
 from jpegai_fd.datasets.generators import make_image
 from jpegai_fd.errors import UserError
@@ -56,7 +57,7 @@ def extra_sets(tmp_path) -> list[str]:
 
 @pytest.mark.slow
 def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing(
-    tmp_path, mlflow_server, experiment_name
+    tmp_path, mlflow_server, experiment_name, caplog
 ):
     new_fakes(tmp_path / "newfakes")
     args = [
@@ -68,8 +69,7 @@ def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing
         *CONDITIONS,
         "eval_bpp=[6,25]",
     ]
-    first = run_cli("jpegai_fd", [*args, f"hydra.run.dir={tmp_path}/run1"], cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-3000:]
+    summary = train_in(compose_cfg(args), tmp_path / "run1")
     client = MlflowClient(mlflow_server.uri)
     exp = client.get_experiment_by_name(experiment_name)
     (run,) = client.search_runs([exp.experiment_id])
@@ -89,7 +89,6 @@ def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing
     assert m["eval/newfakes/accuracy_at_valid"] == m["eval/newfakes/accuracy_fake_at_valid"]
     # Every condition and rate extracted its own group: 2 sets (12 + 6), 2 conditions and 2 rates (12 each).
     assert m["extract/extra_images_extracted"] == 12 + 6 + 4 * 12
-    summary = json.loads((tmp_path / "run1" / "results.json").read_text())
     assert summary["extra_metrics"]["rate/6/roc_auc"] == pytest.approx(m["rate/6/roc_auc"])
     artifacts = {
         a.path
@@ -124,14 +123,15 @@ def test_job_scores_extra_sets_conditions_and_rates_and_a_rerun_extracts_nothing
     assert (tmp_path / "data" / "synthetic_s42_64px_1-1-6_diffusion" / "GENERATOR.json").is_file()
     assert (tmp_path / "data" / "synthetic_s42_64px_12-6-6_transposed_conv" / "GENERATOR.json").is_file()
 
-    second = run_cli("jpegai_fd", [*args, f"hydra.run.dir={tmp_path}/run2"], cwd=tmp_path)
-    assert second.returncode == 0, second.stderr[-3000:]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        train_in(compose_cfg(args), tmp_path / "run2")
     rerun = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])[0]
     assert rerun.info.run_id != run.info.run_id
     assert rerun.data.metrics["extract/images_extracted"] == 0
     assert rerun.data.metrics["extract/extra_images_extracted"] == 0
     assert rerun.data.metrics["extract/extra_images_cached"] == 12 + 6 + 4 * 12
-    assert "extracting" not in second.stdout + second.stderr
+    assert "nothing to extract" in caplog.text and "extracting" not in caplog.text
     # Cached latents score exactly as freshly extracted ones (perturbations are deterministic).
     for key, value in m.items():
         if key.startswith(("eval/", "robust/", "rate/")):

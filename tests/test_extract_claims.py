@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -65,7 +66,7 @@ def extract(root: Path, cache: Path, run_dir: Path) -> subprocess.Popen:
     args = [
         "dataset=faces140k",
         f"dataset.root={root}",
-        "dataset.image_size=256",
+        "dataset.image_size=64",
         "dataset.num_valid=null",
         f"paths.cache={cache}",
         "extract.chunk_size=4",
@@ -86,17 +87,30 @@ def train_done(cache: Path) -> np.ndarray | None:
     return zarr.open(str(metas[0].parent), mode="r")[:] if metas else None
 
 
+def wait_done(cache: Path, proc: subprocess.Popen, at_least: int) -> None:
+    """Until at least ``at_least`` training images are written to the cache (``proc`` still running)."""
+    deadline = time.monotonic() + 300
+    while (done := train_done(cache)) is None or done.sum() < at_least:
+        assert proc.poll() is None and time.monotonic() < deadline, "the job ended before the other one wrote"
+        time.sleep(0.02)
+
+
 @pytest.mark.slow
 def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
     root = tmp_path / "faces"
-    generate(root, seed=5, size=256, num_per_class={"train": 300, "valid": 2, "test": 4})
+    generate(root, seed=5, size=64, num_per_class={"train": 300, "valid": 2, "test": 4})
     cache = tmp_path / "cache.zarr"
     first = extract(root, cache, tmp_path / "first")
-    deadline = time.time() + 300
-    while (done := train_done(cache)) is None or done.sum() < 8:  # the first job is under way
-        assert first.poll() is None and time.time() < deadline, "the first job ended before the second started"
-        time.sleep(0.1)
-    second = extract(root, cache, tmp_path / "second")
+    wait_done(cache, first, 4)  # the first job has written a chunk and claimed the next ones
+    # Frozen, it holds its claims while the second job starts: the second encodes the other chunks and waits
+    # for the claimed ones, whatever the two processes' speeds (SIGCONT once the second has written a chunk).
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        stopped_at = int(train_done(cache).sum())
+        second = extract(root, cache, tmp_path / "second")
+        wait_done(cache, second, stopped_at + 4)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     for proc in (first, second):
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-3000:]
@@ -108,5 +122,5 @@ def test_two_jobs_extracting_one_group_encode_each_chunk_once(tmp_path):
         new.append(int(line.group(1)))
     assert sum(new) == 600 and min(new) > 0, new  # every image encoded exactly once, by one of the two
     assert train_done(cache).all()
-    logs = "".join((tmp_path / run / "extract.log").read_text() for run in ("first", "second"))
-    assert "extracted meanwhile by another job" in logs
+    first_log = (tmp_path / "first" / "extract.log").read_text()
+    assert re.search(r"latents train bpp=12: \d+ images were extracted meanwhile by another job", first_log)

@@ -22,16 +22,23 @@ def sweep_runs(tmp_path):
     return parents[0], jobs
 
 
-def multirun(tmp_path, launcher: list[str], timeout=600):
-    """A 2-job sweep (bpp 6 and 12) on tiny data: cache filled first, then the jobs through ``launcher``."""
-    base = [*tiny_overrides(tmp_path), "preprocess=single"]
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """The tiny data and its cache at bpp 6 and 12, extracted once for this module's sweeps."""
+    tmp_path = tmp_path_factory.mktemp("filled")
     extract = run_cli(
         "jpegai_fd.extract",
-        ["-m", *base, "bpp=6,12", f"hydra.sweep.dir={tmp_path}/extract"],
+        ["-m", *tiny_overrides(tmp_path), "preprocess=single", "bpp=6,12", f"hydra.sweep.dir={tmp_path}/extract"],
         cwd=tmp_path,
-        timeout=timeout,
     )
     assert extract.returncode == 0, extract.stderr[-3000:]
+    return tmp_path
+
+
+def multirun(tmp_path, filled, launcher: list[str], timeout=600):
+    """A 2-job sweep (bpp 6 and 12) on tiny data whose cache is filled (``filled``), through ``launcher``."""
+    shared = [f"paths.data_dir={filled}/data", f"paths.cache={filled}/cache.zarr"]
+    base = [*(o for o in tiny_overrides(tmp_path) if not o.startswith("paths.")), *shared, "preprocess=single"]
     result = run_cli(
         "jpegai_fd",
         ["-m", *base, "bpp=6,12", *launcher, f"hydra.sweep.dir={tmp_path}/sweep"],
@@ -45,19 +52,20 @@ def multirun(tmp_path, launcher: list[str], timeout=600):
     for k in (0, 1):
         summary = json.loads((tmp_path / "sweep" / str(k) / "results.json").read_text())
         assert summary["status"] == "finished" and summary["extract/images_cached"] > 0  # read, not re-extracted
+        assert summary["extract/images_extracted"] == 0
     return result
 
 
 @pytest.mark.slow
-def test_local_parallel_launcher_runs_two_jobs_at_once(tmp_path):
-    result = multirun(tmp_path, ["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"])
+def test_local_parallel_launcher_runs_two_jobs_at_once(tmp_path, filled):
+    result = multirun(tmp_path, filled, ["hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2"])
     # Hydra's joblib launcher announces its pool; the jobs ran in its 2 loky worker processes.
     assert "Joblib.Parallel(n_jobs=2,backend=loky" in result.stdout + result.stderr
 
 
 @pytest.mark.slow
-def test_submitit_local_launcher_runs_jobs_as_submitit_jobs(tmp_path):
-    result = multirun(tmp_path, ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"])
+def test_submitit_local_launcher_runs_jobs_as_submitit_jobs(tmp_path, filled):
+    result = multirun(tmp_path, filled, ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"])
     assert "Submitit 'local' sweep output dir" in result.stdout + result.stderr
     # submitit's own job folders: the pickled job and its result per job
     assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2

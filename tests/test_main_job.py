@@ -1,4 +1,4 @@
-"""The real command line, end to end: the thesis grid as a Hydra multirun on tiny data, read back
+"""The real command line, end to end: a grid of the thesis factors as a Hydra multirun on tiny data, read back
 from MLflow; a second run of the same grid hits the cache."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ import json
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, run_cli, tiny_overrides
+from jpegai_fd.job import run_job
+from jpegai_fd.tracking.settings import JobPlace
 
-GRID = ["-m", "preprocess=flatten,single,multi", "bpp=6,12"]
+# Two preprocessings (`single` runs in most other tests) at two rates: 4 jobs, each rate extracted once.
+GRID = ["-m", "preprocess=flatten,multi", "bpp=6,12"]
 FACTORS = ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset")
 METRICS = (
     "test/accuracy",
@@ -36,14 +39,14 @@ def runs_of(tmp_path, experiment="jpegai_fd"):
 
 
 @pytest.mark.slow
-def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
+def test_grid_multirun_logs_a_run_per_job_and_reruns_from_cache(tmp_path):
     args = [*GRID, *tiny_overrides(tmp_path), f"hydra.sweep.dir={tmp_path}/sweep1"]
     first = run_cli("jpegai_fd", args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     client, runs = runs_of(tmp_path)
-    assert len(runs) == 6
+    assert len(runs) == 4
     assert {(r.data.tags["preprocess"], r.data.tags["bpp"]) for r in runs} == {
-        (p, b) for p in ("flatten", "single", "multi") for b in ("6", "12")
+        (p, b) for p in ("flatten", "multi") for b in ("6", "12")
     }
     for run in runs:
         assert run.info.status == "FINISHED"
@@ -62,20 +65,20 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
         assert sum(map(sum, cm["matrix"])) == 12  # 6 test images per class
     # Extraction happened once per bpp (three splits each); the other jobs found the latents cached.
     extracted = sorted(r.data.metrics["extract/images_extracted"] for r in runs)
-    assert extracted == [0, 0, 0, 0, 48, 48]
-    assert first.stdout.count("RESULT") + first.stderr.count("RESULT") >= 6
+    assert extracted == [0, 0, 48, 48]
+    assert first.stdout.count("RESULT") + first.stderr.count("RESULT") >= 4
 
     second = run_cli(
         "jpegai_fd", [*GRID, *tiny_overrides(tmp_path), f"hydra.sweep.dir={tmp_path}/sweep2"], cwd=tmp_path
     )
     assert second.returncode == 0, second.stderr[-3000:]
     _, runs = runs_of(tmp_path)
-    assert len(runs) == 12
-    new = runs[:6]  # newest first
+    assert len(runs) == 8
+    new = runs[:4]  # newest first
     assert all(r.data.metrics["extract/images_extracted"] == 0 for r in new)
     assert all(r.data.metrics["extract/images_cached"] == 48 for r in new)
     log = second.stdout + second.stderr
-    assert "extracting" not in log and log.count("nothing to extract") == 18
+    assert "extracting" not in log and log.count("nothing to extract") == 12
     # Results do not depend on whether latents came from the cache.
     by_factor = {}
     for run in runs:
@@ -84,25 +87,22 @@ def test_thesis_grid_multirun_logs_six_runs_and_reruns_from_cache(tmp_path):
         )
     assert all(len(v) == 1 for v in by_factor.values())
     summaries = [json.loads(p.read_text()) for p in (tmp_path / "sweep2").rglob("results.json")]
-    assert len(summaries) == 6
+    assert len(summaries) == 4
     accuracy = {r.info.run_id: r.data.metrics["test/accuracy"] for r in new}
     for summary in summaries:
         assert summary["metrics"]["test/accuracy"] == pytest.approx(accuracy[summary["run_id"]])
 
 
-@pytest.mark.slow
 def test_single_job_with_hgb_and_y_component(tmp_path):
-    args = [
-        *tiny_overrides(tmp_path, classifier="hgb"),
-        "preprocess=single",
-        "component=y",
-        "latent=y",
-        f"hydra.run.dir={tmp_path}/run",
-    ]
-    result = run_cli("jpegai_fd", args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # In-process (the command line's own path is the grid above): the job, its run and its results.json.
+    settings, parts = job_inputs(
+        compose_cfg([*tiny_overrides(tmp_path, classifier="hgb"), "preprocess=single", "component=y", "latent=y"])
+    )
+    (tmp_path / "run").mkdir()
+    run_job(settings, parts, JobPlace(output_dir=tmp_path / "run"))
     _, runs = runs_of(tmp_path)
     (run,) = runs
     assert (run.data.tags["classifier"], run.data.tags["component"], run.data.tags["latent"]) == ("hgb", "y", "y")
     assert run.data.metrics["data/num_features"] == 256
-    assert (tmp_path / "run" / "results.json").is_file()
+    summary = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert summary["status"] == "finished" and summary["run_id"] == run.info.run_id

@@ -1,4 +1,5 @@
-"""The trained detector as a product, through real processes: a job logs its model, ``promote``
+"""The trained detector as a product, through real processes where a process is what a user meets (exit codes,
+error lines, ``mlflow models serve``), in-process elsewhere: a job logs its model, ``promote``
 registers it with an alias, ``predict`` scores folders (bad files included) and reproduces the run's
 own test scores, a different encoder is refused, ``mlflow models serve`` answers like ``predict``."""
 
@@ -27,12 +28,16 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from conftest import free_port
-from jfd_testing import compose_cfg, load_splits, run_cli, tiny_overrides
+from jfd_testing import compose_cfg, job_inputs, load_splits, run_cli, tiny_overrides
+from jpegai_fd.cli.predict import main as predict_main
+from jpegai_fd.cli.promote import main as promote_main
+from jpegai_fd.job import run_job
 from jpegai_fd.model import Decision
 from jpegai_fd.model.pyfunc import save_detector
 from jpegai_fd.scoring.calibration import Calibrator
 from jpegai_fd.scoring.threshold import choose_threshold
 from jpegai_fd.scoring.vote import choose_vote_threshold, fake_vote_share, majority_vote
+from jpegai_fd.tracking.settings import JobPlace
 
 
 @pytest.fixture(scope="module")
@@ -129,23 +134,10 @@ def test_predict_on_the_test_images_gives_the_runs_test_scores(sweep, preprocess
     run = runs[preprocess]
     ids, paths = split_images(tmp)
     out = tmp / f"pred_{preprocess}.csv"
-    # Batches of 5 cut the images differently from the cache's chunks of 8.
-    result = run_cli(
-        "jpegai_fd.cli.predict",
-        [
-            "--tracking-uri",
-            uri,
-            "--model",
-            f"runs:/{run.info.run_id}/model",
-            *paths,
-            "--out",
-            str(out),
-            "--batch-size",
-            "5",
-        ],
-        cwd=tmp,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Batches of 5 cut the images differently from the cache's chunks of 8. In-process: the command runs as a
+    # process in the tests below.
+    model = f"runs:/{run.info.run_id}/model"
+    assert predict_main(["--tracking-uri", uri, "--model", model, *paths, "--out", str(out), "--batch-size", "5"]) == 0
     predicted = {row["path"]: row for row in read_csv(out)}
     scores = run_scores(MlflowClient(uri), run.info.run_id, tmp)
     for image_id, path in zip(ids, paths):
@@ -239,25 +231,11 @@ def test_a_different_encoder_fingerprint_is_refused_naming_both(sweep):
 
 
 @pytest.mark.slow
-def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
+def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep, capsys):
     tmp, uri, runs = sweep
-    result = run_cli(
-        "jpegai_fd.cli.promote",
-        [
-            "--tracking-uri",
-            uri,
-            "--sweep",
-            "latest",
-            "--metric",
-            "test/roc_auc",
-            "--name",
-            "faces",
-            "--alias",
-            "champion",
-        ],
-        cwd=tmp,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # In-process, but for the error at the end (its exit code and line).
+    args = ["--sweep", "latest", "--metric", "test/roc_auc", "--name", "faces", "--alias", "champion"]
+    assert promote_main(["--tracking-uri", uri, *args]) == 0
     best = max(runs.values(), key=lambda r: (r.data.metrics["test/roc_auc"], -r.info.start_time))
     client = MlflowClient(uri)
     version = client.get_model_version_by_alias("faces", "champion")
@@ -265,13 +243,10 @@ def test_promote_registers_the_best_job_of_the_sweep_with_alias_and_tags(sweep):
     for factor in ("bpp", "component", "preprocess", "latent", "classifier", "encoder", "dataset"):
         assert version.tags[factor] == best.data.tags[factor]
     assert float(version.tags["metric.test/roc_auc"]) == pytest.approx(best.data.metrics["test/roc_auc"], abs=1e-5)
-    assert "models:/faces@champion" in result.stdout
+    assert "models:/faces@champion" in capsys.readouterr().out
     # --run moves the alias to another job's model; models:/ URIs predict like runs:/ ones.
     other = next(r for r in runs.values() if r.info.run_id != best.info.run_id)
-    again = run_cli(
-        "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"], cwd=tmp
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert promote_main(["--tracking-uri", uri, "--run", other.info.run_id, "--name", "faces"]) == 0
     assert client.get_model_version_by_alias("faces", "champion").run_id == other.info.run_id
     missing = run_cli(
         "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--metric", "test/nope"], cwd=tmp
@@ -296,10 +271,7 @@ def test_promote_of_a_resumed_sweep_registers_the_reused_runs_model(sweep):
         cwd=tmp,
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    result = run_cli(
-        "jpegai_fd.cli.promote", ["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"], cwd=tmp
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert promote_main(["--tracking-uri", uri, "--sweep", "latest", "--name", "resumed"]) == 0  # in-process
     client = MlflowClient(uri)
     version = client.get_model_version_by_alias("resumed", "champion")
     copy = client.get_run(version.tags["run_id"])
@@ -369,33 +341,18 @@ def wait_ping(url: str, proc: subprocess.Popen, log_path: Path, timeout: float =
 
 @pytest.mark.slow
 def test_tracking_server_promote_and_mlflow_models_serve_answer_like_predict(tmp_path, mlflow_server, experiment_name):
-    job = run_cli(
-        "jpegai_fd",
-        [
-            *tiny_overrides(tmp_path),
-            f"tracking.uri={mlflow_server.uri}",
-            f"tracking.experiment={experiment_name}",
-            f"hydra.run.dir={tmp_path}/run",
-        ],
-        cwd=tmp_path,
-    )
-    assert job.returncode == 0, job.stderr[-3000:]
+    # The job, promote and predict in-process (their command lines run as processes above); the server is one.
+    tracking = [f"tracking.uri={mlflow_server.uri}", f"tracking.experiment={experiment_name}"]
+    settings, parts = job_inputs(compose_cfg([*tiny_overrides(tmp_path), *tracking]))
+    (tmp_path / "run").mkdir()
+    run_job(settings, parts, JobPlace(output_dir=tmp_path / "run"))
     run_id = json.loads((tmp_path / "run" / "results.json").read_text())["run_id"]
-    promoted = run_cli(
-        "jpegai_fd.cli.promote",
-        ["--tracking-uri", mlflow_server.uri, "--run", run_id, "--name", experiment_name, "--alias", "champion"],
-        cwd=tmp_path,
-    )
-    assert promoted.returncode == 0, promoted.stderr[-3000:]
+    args = ["--run", run_id, "--name", experiment_name, "--alias", "champion"]
+    assert promote_main(["--tracking-uri", mlflow_server.uri, *args]) == 0
     uri = f"models:/{experiment_name}@champion"
     _, paths = split_images(tmp_path)
     out = tmp_path / "pred.csv"
-    predicted = run_cli(
-        "jpegai_fd.cli.predict",
-        ["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4], "--out", str(out)],
-        cwd=tmp_path,
-    )
-    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert predict_main(["--tracking-uri", mlflow_server.uri, "--model", uri, *paths[:4], "--out", str(out)]) == 0
     expected = read_csv(out)
 
     port = free_port()

@@ -10,6 +10,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from jfd_testing import run_cli
+from jpegai_fd.report.__main__ import main as report_main
 from jpegai_fd.report.build import write_report
 
 GRID = list(itertools.product(("rf", "hgb"), (6, 12), ("y", "yuv"), ("flatten", "single", "multi"), ("y", "y_hat")))
@@ -133,26 +134,26 @@ def test_report_of_all_runs_from_a_sqlite_file_logs_nothing(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     small = [g for g in GRID if g[1] == 6 and g[2] == "yuv"]  # a sqlite file takes ~0.2 s per run to log
     parent = log_grid(uri, "grid", small)
-    result = run_cli(
-        "jpegai_fd.report", ["--tracking-uri", uri, "--experiment", "grid", "--out", str(tmp_path / "r")], cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
+    assert report_main(["--tracking-uri", uri, "--experiment", "grid", "--out", str(tmp_path / "r")]) == 0
     table = pd.read_csv(tmp_path / "r" / "results.csv")
     assert len(table) == 6 and set(table.model) == {"RF", "GB"} and set(table.component) == {"YUV"}
     assert MlflowClient(uri).list_artifacts(parent) == []
 
 
 @pytest.mark.slow
-def test_report_errors_are_one_line(tmp_path, mlflow_server, experiment_name):
+def test_report_errors_are_one_line(tmp_path, mlflow_server, experiment_name, capsys):
     MlflowClient(mlflow_server.uri).create_experiment(experiment_name)
+    # As a process (exit code 2, stderr only that line), then the other errors of the same path in-process.
+    result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, "--experiment", "nope"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "no experiment 'nope'" in result.stderr
     for args, expected in (
-        (["--experiment", "nope"], "no experiment 'nope'"),
         (["--experiment", experiment_name, "--sweep", "no-such-sweep"], "no sweep 'no-such-sweep'"),
         (["--experiment", experiment_name], "no FINISHED job runs"),
     ):
-        result = run_cli("jpegai_fd.report", ["--tracking-uri", mlflow_server.uri, *args], cwd=tmp_path)
-        assert result.returncode == 2
-        assert result.stderr.strip().splitlines() == [result.stderr.strip()] and expected in result.stderr
+        assert report_main(["--tracking-uri", mlflow_server.uri, *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.splitlines() == [err] and err.startswith("jpegai_fd.report: error: ") and expected in err
 
 
 def test_timing_tables_of_runs_without_fit_times(tmp_path):

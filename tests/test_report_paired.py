@@ -15,8 +15,8 @@ from matplotlib.container import ErrorbarContainer
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli
 from jpegai_fd.model.decision import Decision
+from jpegai_fd.report.__main__ import main as report_main
 from jpegai_fd.report.tables import cell_text, results_cells, results_table
 from jpegai_fd.report.charts import component_chart
 from jpegai_fd.scoring.evaluate import evaluate_split
@@ -86,8 +86,7 @@ def test_report_marks_copies_alike_a_worse_run_different_and_old_runs_fallen_bac
     client, parent, runs = logged
     out = tmp_path / "report"
     args = ["--tracking-uri", mlflow_server.uri, "--experiment", experiment_name, "--sweep", "sweep paired"]
-    result = run_cli("jpegai_fd.report", [*args, "--out", str(out), "--resamples", "300"], cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert report_main([*args, "--out", str(out), "--resamples", "300"]) == 0  # in-process
 
     m = {k: r.data.metrics for k, r in runs.items()}
     ok = m["good"]

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jfd_testing import run_cli, tiny_overrides
+from jfd_testing import compose_cfg, run_cli, tiny_overrides, train
+from jpegai_fd.errors import UserError
+from jpegai_fd.report.__main__ import main as report_main
 
 GRID = ["latent=y,y_hat", "component=y,yuv"]
 SHORT_DIRS = "hydra.sweep.subdir=${hydra.job.num}"  # the temp paths in the overrides make names too long
@@ -122,12 +124,9 @@ def test_resume_skips_finished_jobs_and_reuses_the_parent(sweep, mlflow_server):
 def test_report_of_the_sweep(sweep, mlflow_server):
     tmp_path, client, experiment = sweep
     out = tmp_path / "report"
-    result = run_cli(
-        "jpegai_fd.report",
-        ["--tracking-uri", mlflow_server.uri, "--experiment", experiment, "--sweep", "latest", "--out", str(out)],
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # In-process: the report's command line is run as a process in test_report.py.
+    args = ["--tracking-uri", mlflow_server.uri, "--experiment", experiment, "--sweep", "latest", "--out", str(out)]
+    assert report_main(args) == 0
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns[:6]) == ["model", "bpp", "component", "preprocess", "y", "y_hat"]
     # The headline: accuracy at the validation-chosen threshold, the fixed rule for runs without it.
@@ -190,8 +189,12 @@ def test_failing_job_marks_its_run_failed_and_the_sweep_goes_on(mlflow_server, t
     )
     assert "Traceback" in (failed_dir / "error.txt").read_text()
 
-    # Resume reruns only what did not finish: the failing job again (and it fails again).
-    again = run_cli("jpegai_fd", [*args, "tracking.resume=true"], cwd=tmp_path)
-    assert again.returncode == 1
+    # Resume reruns only what did not finish: the failing job again (and it fails again). In-process, job by job
+    # as the sweep runs them (the sweep's own exit code for a failed job is checked above).
+    fixed = [a for a in args if "=" in a and not a.startswith(("hydra", "tuning.cv_folds"))]
+    skipped = train(compose_cfg([*fixed, "tuning.cv_folds=2", "tracking.resume=true"]))
+    assert skipped == {k: v for k, v in children["2"].data.metrics.items() if k.startswith("test/")}
+    with pytest.raises(UserError, match="needs at least 20 training images"):
+        train(compose_cfg([*fixed, "tuning.cv_folds=20", "tracking.resume=true"]))
     statuses = sorted(r.info.status for r in runs(client, experiment, "job"))
     assert statuses == ["FAILED", "FAILED", "FINISHED"]
