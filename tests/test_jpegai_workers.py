@@ -78,10 +78,10 @@ def test_latents_are_what_the_software_computed(fake, tmp_path, capfd):
         assert out["extras"]["model_y/residual_quant"].dtype == np.int16
         assert out["extras"]["model_uv/z_hat"].shape == (3, 96, 2, 1)
         assert not np.array_equal(out["y"]["model_y"], out["y_hat"]["model_y"])
-        # The software's ~20 lines per image went to the log file, not to our output.
+        # The software's output went to the log file, not to our output; its info level is off (-loglevel warn).
         assert "Logger[" not in capfd.readouterr().out
         log_text = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
-        assert log_text.count("Logger[ce.model.CCS_SGMM") == 60
+        assert log_text.count("Level=warn: Beta coefficients") == 3 and "Level=info" not in log_text
         # The rate search rewrote the betas list in the worker's copy of cfg/, not in the checkout.
         assert (root / "cfg" / "betas" / "hop" / "betas_tools_on.txt").read_text() == "00001.png_0.12 1 0 0\n"
         workdirs = list((tmp_path / "work").iterdir())
@@ -270,6 +270,23 @@ def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, 
         assert log_count(fast_logs, "fake net hyper_decoder") == 3 * 4 * 2
         assert log_count(ref_logs, "fake net hyper_decoder") > 3 * 4 * 2
         assert log_count(ref_logs, "fake distortion") == log_count(fast_logs, "fake distortion") > 0
+
+
+def test_a_user_s_loglevel_wins_and_the_fast_path_writes_no_hashes_in_the_log(fake, tmp_path):
+    # The real info level md5-hashes every candidate's latents for its log (~45 KB per search-mode image).
+    root, _ = fake
+    batch, outs = images(2, seed=3), {}
+    for fast in ("false", "true"):
+        enc = make_encoder(root, tmp_path / fast, f"encoder.fast_path={fast}", "encoder.overrides=[-loglevel,info]")
+        try:
+            outs[fast] = enc.encode(batch, 12)
+        finally:
+            enc.close()
+    np.testing.assert_array_equal(outs["false"]["y"]["model_y"], outs["true"]["y"]["model_y"])
+    ref_log, fast_log = ("".join(p.read_text() for p in (tmp_path / f / "logs").glob("*.log")) for f in outs)
+    assert ref_log.count("Level=info: control point") == fast_log.count("Level=info: control point") == 40
+    assert fast_log.count("Level=info: control point 0 -\n") == 2
+    assert "Level=info: control point 0 -\n" not in ref_log  # the reference path: the software's own md5
 
 
 @pytest.mark.parametrize("fast", ["true", "false"])

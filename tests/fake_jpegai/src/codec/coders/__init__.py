@@ -11,7 +11,7 @@ import torch
 import src.codec.entropy_coding  # noqa: F401  (fails like the real import when extensions are not built)
 from src.codec import get_cfg_def_dir
 from src.codec import fake_math
-from src.codec.common import Decisions, Image
+from src.codec.common import Decisions, Image, TensorOps
 
 TARGET_BPPS = [12, 25, 50, 75, 100]
 
@@ -241,6 +241,7 @@ class FakeEngine:
         self.mode = "table"
         self.c_ver = self.c_hor = 1
         self.c_ver_value = None
+        self.loglevel = "info"
         self.betas_file = None
         self.device = "cpu"
         self.model = CoreModels(self)
@@ -284,8 +285,13 @@ class FakeEngine:
             rec = Image(rgb[0:1], rgb[1:2], rgb[2:3], [0.0, 255.0], 8, "rgb")  # RGB 4:4:4 on the 0..255 scale
             self.post_filters.compress(rec, raw, decisions=decision)
             rec = self.post_filters.decompress(rec, decisions=decision)
-            for i in range(20):
-                print("Logger[ce.model.CCS_SGMM.tools_%d] with Level=info: control point %d" % (tool_id, i))
+            for i in range(20):  # the real info level: hashes of the latents ("control points"), -loglevel honoured
+                point = TensorOps.get_hash(decision["model_y"]["y"])
+                if self.loglevel in ("debug", "info"):
+                    print(
+                        "Logger[ce.model.CCS_SGMM.tools_%d] with Level=info: control point %d %s" % (tool_id, i, point)
+                    )
+            print("Logger[ce.model.CCS_SGMM.tools_%d] with Level=warn: Beta coefficients are not initialized" % tool_id)
             core = Decisions(tool_id=tool_id)
             for name, d in decision.items():
                 c = d["y"].shape[1]
@@ -349,6 +355,7 @@ class CodecEncoder:
             if os.path.exists(ce.betas_file):  # the real rate search deletes its list at start
                 os.remove(ce.betas_file)
         ce.c_ver_value = params.get("c_ver_value")
+        ce.loglevel = params.get("loglevel", "info")
         have_gpu = torch.cuda.is_available() and os.environ.get("CUDA_VISIBLE_DEVICES", "") != ""
         if not have_gpu:
             kwargs["device"] = "cpu"

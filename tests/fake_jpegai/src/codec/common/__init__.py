@@ -1,6 +1,14 @@
-"""Fake ``Image`` (``components`` a, b, c as (1,1,H,W) tensors, ``get_tensor``) and ``Decisions``."""
+"""Fake ``Image`` (``components`` a, b, c as (1,1,H,W) tensors, ``get_tensor``), ``Decisions`` and ``TensorOps``."""
+
+import hashlib
 
 import torch
+
+
+class TensorOps:
+    @staticmethod
+    def get_hash(tensor):  # as the real one: md5 of the bytes, for the log's "control points"
+        return hashlib.md5(tensor.detach().contiguous().cpu().numpy()).hexdigest()
 
 
 class Decisions(dict):
