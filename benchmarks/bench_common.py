@@ -16,6 +16,8 @@ from hydra import compose, initialize_config_dir
 import jpegai_fd  # noqa: F401  (registers the config schema and resolvers that conf/ needs)
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
+# jfd_testing (tests/): the stage helpers the tests share; without this the scripts ran only with PYTHONPATH=tests.
+sys.path.insert(0, str(CONF.parent / "tests"))
 RESULTS = Path(__file__).resolve().parent / "results"
 TINY = ["debug=tiny"]  # the toy size (conf/debug/tiny.yaml), for a quick check of a benchmark script
 # The thesis's tuned models (docs/thesis.md). At 30,000 images scikit-learn's early_stopping="auto" is

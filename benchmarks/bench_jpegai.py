@@ -9,7 +9,9 @@ worker), the rest of the software's ``compress`` (quantisation, context model, r
 conversions and the messaging/queueing ("outside" = everything but the nets). The nets' GMAC per image are counted with
 torch.utils.flop_counter by jpegai_probe.py in the software's interpreter, which also measures a one-thread torch.mm
 ceiling; achieved GFLOP/s = 2 x GMAC / seconds inside the nets. Every image of every configuration is compared bit for
-bit (y, y_hat, extras, chosen model) with the reference path's first configuration.
+bit (y, y_hat, extras, chosen model) with the reference path's first configuration. Per profile, the probe also runs
+the table mode's analysis nets over B images at once (--batch-sizes) on the inputs the software built for them: seconds
+per image against one at a time, and whether each image's output is bit-identical to its single run.
 
     python benchmarks/bench_jpegai.py --root $JPEGAI_ROOT --python $JPEGAI_PYTHON --allow-missing-weights \
         --tools off --profiles base high --table-images 40 --search-images 12 --workers 1 2
@@ -90,14 +92,19 @@ def breakdown(metas: list, seconds: float, workers: int, n: int) -> dict:
     return {k: round(v, 4) for k, v in row.items()}
 
 
-def probe(args, encoder, images: np.ndarray, bpp: int) -> dict:
-    """GMAC per image and kind, and the one-thread torch.mm ceiling, from jpegai_probe.py in the software's Python."""
+def probe(args, encoder, images: np.ndarray, bpp: int, batching: bool) -> dict:
+    """GMAC per image and kind, the one-thread torch.mm ceiling and (``batching``) the analysis nets batched, from
+    jpegai_probe.py in the software's Python."""
     with tempfile.TemporaryDirectory() as tmp:
         settings, image_file, out = (Path(tmp) / n for n in ("settings.json", "images.npy", "out.json"))
         settings.write_text(json.dumps(encoder.settings.worker_settings(bpp)))
-        np.save(image_file, images)
+        np.save(image_file, images[: max(args.gmac_images, args.batch_images if batching else 0)])
         cmd = [encoder.settings.python, PROBE, "--root", encoder.settings.root, "--settings", settings]
-        done = subprocess.run([*map(str, cmd), "--images", str(image_file), "--out", str(out)], capture_output=True)
+        cmd += ["--gmac-images", args.gmac_images]
+        cmd += ["--batch-sizes", *args.batch_sizes] if batching else []
+        env = {**pool_module.MALLOC_ENV, **os.environ}  # the workers' allocator: batching pays only with it (issue 27)
+        cmd += ["--images", image_file, "--out", out]
+        done = subprocess.run(list(map(str, cmd)), capture_output=True, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"jpegai_probe.py failed:\n{done.stderr.decode()[-3000:]}")
         return json.loads(out.read_text())
@@ -119,8 +126,9 @@ def run_config(args, config: tuple, images: np.ndarray, bpp: int, state: dict) -
     row = dict(profile=profile, mode=mode, bpp=bpp, path=path, workers=workers, allocator=allocator, images=len(images))
     try:
         encoder = make_encoder(args, profile, mode, PATHS[path], workers, bpp)
-        if (profile, mode, path) not in state:
-            state[profile, mode, path] = probe(args, encoder, images[: args.gmac_images], bpp)
+        if (profile, mode, path) not in state:  # batching measured once per profile: the same nets in every mode
+            batching = mode == "table" and path == "reference" and bool(args.batch_sizes)
+            state[profile, mode, path] = probe(args, encoder, images, bpp, batching)
         start, seconds, out, metas = timed_encode(encoder, images, bpp, allocator == "on")
     except UserError as exc:
         return dict(row, missing=str(exc))
@@ -172,6 +180,8 @@ def parse_args():
     p.add_argument("--table-images", type=int, default=40)
     p.add_argument("--search-images", type=int, default=12)
     p.add_argument("--gmac-images", type=int, default=2, help="images whose GMAC are counted (slow: op by op)")
+    p.add_argument("--batch-images", type=int, default=8, help="table-mode images whose analysis nets are batched")
+    p.add_argument("--batch-sizes", type=int, nargs="*", default=[1, 2, 4, 8], help="none: batching not measured")
     p.add_argument("--table-bpp", type=int, default=12)
     p.add_argument("--search-bpp", type=int, default=12)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -207,9 +217,16 @@ def main() -> None:
     )
     for r in rows:
         print(table_line(r))
+    batching = {p: c["batching"] for (p, *_), c in state.items() if isinstance(c, dict) and "batching" in c}
+    print("\nanalysis nets batched (table mode's model, reference path): s per image, x single, bit-identical")
+    for profile, batch_rows in batching.items():
+        single = {b["net"]: b["s_per_image"] for b in batch_rows if b["batch"] == 1}
+        for b in batch_rows:
+            speedup = single.get(b["net"], float("nan")) / b["s_per_image"]
+            print(f"{profile:7} {b['net']:14} B={b['batch']:<2} {b['s_per_image']:.4f} x{speedup:.2f} {b['identical']}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     about = {"cpu_count": os.cpu_count(), "size": args.size, "tools": args.tools, "threads": args.threads}
-    Path(args.out).write_text(json.dumps(dict(about, rows=rows), indent=2))
+    Path(args.out).write_text(json.dumps(dict(about, rows=rows, batching=batching), indent=2))
 
 
 if __name__ == "__main__":

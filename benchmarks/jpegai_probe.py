@@ -5,7 +5,10 @@
 Builds the worker's own ``Service`` (jpegai_worker.py, same settings as a worker) and codes each image of ``I.npy``
 under ``torch.utils.flop_counter.FlopCounterMode``; each net's forward pass is attributed to its kind (analysis,
 hyper, synthesis; the rest of ``compress`` is "other"). Also measures this interpreter's one-thread ``torch.mm``
-ceiling (float32), the yardstick for the nets' achieved GFLOP/s. Writes GMAC per image and kind, and the ceiling."""
+ceiling (float32), the yardstick for the nets' achieved GFLOP/s, and with ``--batch-sizes`` whether batching images
+through an analysis net pays: each net's inputs as the software builds them, one forward over B images against B
+single ones, and whether every image's slice is bit-identical to its single run. Writes GMAC per image and kind, the
+ceiling and the batching rows."""
 
 import argparse
 import json
@@ -69,6 +72,42 @@ def count(service, images, bpp):
     return gmac
 
 
+def batching(service, images, bpp, sizes, repeats=3):
+    """Per analysis net called once per image: seconds per image batched by B vs single, and bit-identity."""
+    import jpegai_fast
+    import torch
+
+    calls, current = {}, [None]  # label -> (module, {image index: (args, kwargs) of its first call})
+    for t, tool in enumerate(jpegai_fast.branches(service.coder.ce)):
+        module, label = tool.encoder, "model%d/%s" % (t // 2, ("luma", "chroma")[t % 2])
+
+        def forward(*args, _module=module, _label=label, _wrapped=module.forward, **kwargs):
+            calls.setdefault(_label, (_module, {}))[1].setdefault(current[0], (args, kwargs))
+            return _wrapped(*args, **kwargs)
+
+        module.forward = forward
+    for i, image in enumerate(images):
+        current[0] = i
+        service.encode(image, bpp, "batch%d" % i)
+    rows = []
+    for label, (module, seen) in sorted(calls.items()):
+        inputs = [args[0] for args, _ in seen.values()]
+        if any(x.shape != inputs[0].shape for x in inputs):
+            continue
+        rest, kwargs = seen[0][0][1:], seen[0][1]
+        single = [type(module).forward(module, x, *rest, **kwargs) for x in inputs]  # the net itself, unwrapped
+        for size in sizes:
+            groups = [torch.cat(inputs[j : j + size]) for j in range(0, len(inputs) - size + 1, size)]
+            best, outs = float("inf"), None
+            for _ in range(repeats):
+                begin = time.perf_counter()
+                outs = [type(module).forward(module, g, *rest, **kwargs) for g in groups]
+                best = min(best, time.perf_counter() - begin)
+            same = all(torch.equal(o[k : k + 1], single[j * size + k]) for j, o in enumerate(outs) for k in range(size))
+            rows.append(dict(net=label, batch=size, s_per_image=best / (size * len(groups)), identical=same))
+    return rows
+
+
 def main():
     import numpy as np
     import torch
@@ -76,6 +115,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for flag in ("--root", "--settings", "--images", "--out"):
         p.add_argument(flag, required=True)
+    p.add_argument("--gmac-images", type=int, default=2, help="images whose GMAC are counted (slow: op by op)")
+    p.add_argument("--batch-sizes", type=int, nargs="*", default=[], help="measure batching, e.g. 1 2 4 8")
     args = p.parse_args()
     settings = json.load(open(args.settings))
     torch.set_num_threads(int(settings.get("threads") or 1))
@@ -87,7 +128,10 @@ def main():
         shutil.copytree(os.path.join(args.root, "cfg"), os.path.join(workdir, "cfg"))
         service = jpegai_worker.Service(os.path.abspath(args.root), workdir)
         service.init(settings)
-        result["gmac"] = count(service, np.load(args.images), int(settings["bpp"]))
+        images = np.load(args.images)
+        result["gmac"] = count(service, images[: args.gmac_images], int(settings["bpp"]))
+        if args.batch_sizes:
+            result["batching"] = batching(service, images, int(settings["bpp"]), args.batch_sizes)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     with open(args.out, "w") as f:
