@@ -4,8 +4,8 @@ Needs a JPEG AI reference-software installation (JPEGAI_ROOT / --root; see docs/
 --allow-missing-weights the nets keep random weights: the work per image is the same, the latents are meaningless; a
 profile whose weights are missing without that flag is reported as missing. All configurations run side by side in one
 process, on the same images. Per configuration: images/s end to end (worker start-up apart), and per image the worker
-seconds (workers x wall / images) split into the time inside the analysis, hyper and synthesis nets (timed by the
-worker), the rest of the software's ``compress`` (quantisation, context model, rate bookkeeping), the worker's own
+seconds (workers x wall / images) split into the time inside the analysis, hyper, context and synthesis nets (timed by the
+worker), the rest of the software's ``compress`` (quantisation, entropy coding, rate bookkeeping), the worker's own
 conversions and the messaging/queueing ("outside" = everything but the nets). The nets' GMAC per image are counted with
 torch.utils.flop_counter by jpegai_probe.py in the software's interpreter, which also measures a one-thread torch.mm
 ceiling; achieved GFLOP/s = 2 x GMAC / seconds inside the nets. Every image of every configuration is compared bit for
@@ -36,7 +36,7 @@ from jfd_testing import build_encoder
 from jpegai_fd.errors import UserError
 
 PATHS = {"reference": False, "fast": True}
-KINDS = ("analysis", "hyper", "synthesis")
+KINDS = ("analysis", "hyper", "context", "synthesis")
 PROBE = Path(__file__).resolve().parent / "jpegai_probe.py"
 
 
@@ -150,7 +150,8 @@ def run_config(args, config: tuple, images: np.ndarray, bpp: int, state: dict) -
 
 HEADER = (
     f"{'profile':7} {'mode':6} {'path':9} {'wk':>2} {'alloc':5} {'img/s':>6} {'s/img':>6} {'analys':>6} {'hyper':>6} "
-    f"{'synth':>6} {'sw-rest':>7} {'wk-rest':>7} {'msg':>6} {'out%':>5} {'GMAC a/h/s/o':>22} {'GF/s':>5} {'mm':>5}  same"
+    f"{'contxt':>6} {'synth':>6} {'sw-rest':>7} {'wk-rest':>7} {'msg':>6} {'out%':>5} {'GMAC a/h/c/s/o':>27} {'GF/s':>5} "
+    f"{'mm':>5}  same"
 )
 
 
@@ -164,7 +165,7 @@ def table_line(r: dict) -> str:
     cells = " ".join(f"{c:>6.3f}" for c in cells) + f" {r['software_rest_s']:>7.3f} {r['worker_rest_s']:>7.4f}"
     return (
         f"{r['profile']:7} {r['mode']:6} {r['path']:9} {r['workers']:>2} {r['allocator']:5} {cells} "
-        f"{r['messaging_s']:>6.3f} {r['outside_pct']:>5.1f} {gmac:>22} {r['nets_gflops']!s:>5} "
+        f"{r['messaging_s']:>6.3f} {r['outside_pct']:>5.1f} {gmac:>27} {r['nets_gflops']!s:>5} "
         f"{r['mm_gflops_1thread']:>5}  {r['bit_identical_to_reference']}"
     )
 

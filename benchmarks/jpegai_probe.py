@@ -4,7 +4,7 @@
 
 Builds the worker's own ``Service`` (jpegai_worker.py, same settings as a worker) and codes each image of ``I.npy``
 under ``torch.utils.flop_counter.FlopCounterMode``; each net's forward pass is attributed to its kind (analysis,
-hyper, synthesis; the rest of ``compress`` is "other"). Also measures this interpreter's one-thread ``torch.mm``
+hyper, context, synthesis; the rest of ``compress`` is "other"). Also measures this interpreter's one-thread ``torch.mm``
 ceiling (float32), the yardstick for the nets' achieved GFLOP/s, and with ``--batch-sizes`` whether batching images
 through an analysis net pays: each net's inputs as the software builds them, one forward over B images against B
 single ones, and whether every image's slice is bit-identical to its single run. Writes GMAC per image and kind, the
@@ -55,11 +55,12 @@ def count(service, images, bpp):
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    flops = dict.fromkeys(("analysis", "hyper", "synthesis"), 0)
+    flops = dict.fromkeys(("analysis", "hyper", "context", "synthesis"), 0)
     seen = set()
     for branch in jpegai_fast.branches(service.coder.ce):
         nets = [(branch.encoder, "analysis"), (branch.decoder, "synthesis")]
         nets += [(getattr(branch.common_modules, k), "hyper") for k in jpegai_fast.HYPER_NETS]
+        nets += [(net, "context") for net in jpegai_fast.context_nets(branch)]
         for module, kind in nets:
             if id(module) not in seen:
                 seen.add(id(module))

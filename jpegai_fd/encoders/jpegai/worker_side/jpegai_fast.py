@@ -2,8 +2,9 @@
 
 Runs inside the software's interpreter (standard library and torch only; none of its code is copied). Per image the rate
 search codes with each of the 4 base models, bisects the rate offset of the closest and codes once more: 6 analysis runs
-for 4 distinct results, and hyper-decoders rerun on an unchanged ``z_hat``. ``ForwardMemo`` returns a copy of a pure
-net's stored output for an input equal under ``torch.equal``. The search tests a candidate's distortion only against
+for 4 distinct results, hyper-decoders rerun on an unchanged ``z_hat``, and the context model's first stage (which sees
+only the hyper-decoder's output) reruns for every rate offset. ``ForwardMemo`` returns a copy of a pure net's stored
+output for an input equal under ``torch.equal``. The search tests a candidate's distortion only against
 infinity (decided by its bits), so synthesis nets return zeros (the decoder side still runs: it writes ``y_hat`` and
 later state) and post-filters are skipped, and so are the md5 hashes the software computes only for its log. Model,
 offset and latents stay those of the reference path, bit for bit."""
@@ -113,13 +114,24 @@ def branches(ce):
     return [branch for tool in list(core.tools) for branch in (tool.model_y, tool.model_uv)]
 
 
+def context_nets(branch):
+    """The context model's nets (hyper-to-context conv, one net per stage), without its quantisation; [] if absent."""
+    context = getattr(getattr(branch, "common_modules", None), "context", None)
+    if context is None or not hasattr(context, "MCM"):
+        return []
+    first = getattr(context, "down_shuffle_conv_hyper", None)
+    return ([first] if first is not None else []) + list(context.MCM)
+
+
 def clock(ce):
-    """Time the engine's nets per kind (analysis, hyper, synthesis); both paths. Install before ``install``."""
+    """Time the engine's nets per kind (analysis, hyper, context, synthesis); both paths. Install before ``install``."""
     net_clock = NetClock()
     for branch in branches(ce):
         net_clock.wrap(branch.encoder, "analysis")
         for kind in HYPER_NETS:
             net_clock.wrap(getattr(branch.common_modules, kind), "hyper")
+        for net in context_nets(branch):
+            net_clock.wrap(net, "context")
         net_clock.wrap(branch.decoder, "synthesis")
     return net_clock
 
@@ -131,6 +143,8 @@ def install(ce):
         memo.wrap(branch.encoder, "analysis")
         for kind in HYPER_NETS:
             memo.wrap(getattr(branch.common_modules, kind), kind)
+        for net in context_nets(branch):  # its first stage and hyper conv see only z's output: same for every offset
+            memo.wrap(net, "context")
         _no_synthesis(branch)
     ce.post_filters.compress = ce.post_filters.decompress = lambda images, *args, **kwargs: images
     _no_log_hashes()
