@@ -266,6 +266,13 @@ def test_fast_path_is_bit_identical_and_runs_each_analysis_once(fake, tmp_path, 
     assert log_count(fast_logs, "fake net analysis model_uv") == 3 * runs[1]
     assert log_count(ref_logs, "fake net synthesis") >= 3 * 2 and log_count(fast_logs, "fake net synthesis") == 0
     assert log_count(ref_logs, "fake post-filter") == 3 * 2 and log_count(fast_logs, "fake post-filter") == 0
+    # The context model's first stage and hyper conv see only the hyper-decoder's output: once per model in the fast path.
+    stage0 = (
+        log_count(ref_logs, "fake net context stage0 model_y"),
+        log_count(fast_logs, "fake net context stage0 model_y"),
+    )
+    assert stage0[1] == 3 * {"search": 4, "table": 1}[mode] and stage0[0] > stage0[1] * (mode == "search")
+    assert log_count(fast_logs, "fake net context hyper model_y") == stage0[1]
     if mode == "search":  # candidates within tolerance were decoded for a distortion figure in both paths
         assert log_count(fast_logs, "fake net hyper_decoder") == 3 * 4 * 2
         assert log_count(ref_logs, "fake net hyper_decoder") > 3 * 4 * 2
@@ -344,7 +351,8 @@ def test_the_worker_times_each_kind_of_net(fake, tmp_path, fast):
         enc.close()
     for meta in batch.meta:
         nets = meta["net_seconds"]
-        assert set(nets) == {"analysis", "hyper", "synthesis"} and nets["analysis"] > 0 and nets["hyper"] > 0
+        assert set(nets) == {"analysis", "hyper", "context", "synthesis"}
+        assert nets["analysis"] > 0 and nets["hyper"] > 0 and nets["context"] > 0
         assert sum(nets.values()) <= meta["seconds"] <= meta["encode_seconds"]
         # The fast path replaces the synthesis nets (after the clock wrapped them): never timed there.
         assert (nets["synthesis"] == 0) == fast

@@ -85,10 +85,29 @@ def _block_means(y, k):
     return a.reshape(c, a.shape[1] // k, k, a.shape[2] // k, k).mean(axis=(2, 4))[None]
 
 
+class Context:
+    """Stands for the context model's nets: a conv on the hyper-decoder's output, then 4 stages, the first seeing only
+    that conv's output, the others also the previous stages' output (offset-dependent). Not in the fake latents."""
+
+    def __init__(self, label):
+        self.down_shuffle_conv_hyper = FakeNet("context hyper " + label, lambda psi: psi.float() / 2)
+        first = FakeNet("context stage0 " + label, lambda hyper: hyper + 1)
+        rest = [FakeNet("context stage%d %s" % (k, label), lambda hyper, prev: hyper + prev) for k in (1, 2, 3)]
+        self.MCM = [first, *rest]
+
+    def predict(self, psi, step):
+        hyper = self.down_shuffle_conv_hyper(psi)
+        prev = self.MCM[0](hyper)
+        for stage in self.MCM[1:]:
+            prev = stage(hyper, prev * step)
+        return prev
+
+
 class CommonModules:
-    """Stands for the hyper nets of one branch (hyper-encoder, hyper-decoder, hyper-scale-decoder)."""
+    """Stands for the hyper nets of one branch (hyper-encoder, hyper-decoder, hyper-scale-decoder) and its context."""
 
     def __init__(self, label, channels):
+        self.context = Context(label)
         self.hyper_encoder = FakeNet("hyper_encoder " + label, lambda y, h, w: _t(_block_means(y, 4)))
         self.hyper_decoder = FakeNet(
             "hyper_decoder " + label,
@@ -131,6 +150,7 @@ class Branch:
             decision["z_hat"] = torch.clamp(torch.round(z), -31, 31).to(torch.int8)
         decision["psi"] = cm.hyper_decoder(decision["z_hat"], h=-(-h // 32), w=-(-w // 32))
         scale = cm.hyper_scale_decoder(decision["z_hat"], h=lh, w=lw)
+        cm.context.predict(decision["psi"], step)
         q, _ = fake_math.quantise(decision["y"][0].numpy(), step)
         decision.update(
             residual_quant=_t(q)[None],
