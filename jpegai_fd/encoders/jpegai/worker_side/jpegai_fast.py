@@ -39,6 +39,12 @@ def _copy(value):
     return value
 
 
+def around(module, hook):
+    """Replace ``module.forward`` by ``hook(original forward, *args, **kwargs)``: the one way nets are wrapped here."""
+    original = module.forward
+    module.forward = lambda *args, **kwargs: hook(original, *args, **kwargs)
+
+
 class ForwardMemo:
     """Per-image memo of pure nets: ``wrap(module, kind)`` replaces ``module.forward``; ``clear()``."""
 
@@ -47,22 +53,21 @@ class ForwardMemo:
         self.runs, self.hits = {}, {}  # kind -> forward passes computed / answered from the memo since clear()
 
     def wrap(self, module, kind):
-        original = module.forward
         slot = id(module)
         self.runs.setdefault(kind, 0)
         self.hits.setdefault(kind, 0)
 
-        def forward(*args, **kwargs):
+        def memoised(forward, *args, **kwargs):
             for stored_args, stored_kwargs, stored_out in self.entries.get(slot, ()):
                 if _same(stored_args, args) and _same(stored_kwargs, kwargs):
                     self.hits[kind] += 1
                     return _copy(stored_out)
-            out = original(*args, **kwargs)
+            out = forward(*args, **kwargs)
             self.runs[kind] += 1
             self.entries.setdefault(slot, []).append((_copy(args), _copy(kwargs), _copy(out)))
             return out
 
-        module.forward = forward
+        around(module, memoised)
 
     def clear(self):
         self.entries.clear()
@@ -89,17 +94,16 @@ class NetClock:
         if id(module) in self.wrapped:  # a net shared by two branches is timed once
             return
         self.wrapped.add(id(module))
-        original, seconds = module.forward, self.seconds
-        seconds.setdefault(kind, 0.0)
+        self.seconds.setdefault(kind, 0.0)
 
-        def forward(*args, **kwargs):
+        def timed(forward, *args, **kwargs):
             start = time.perf_counter()
             try:
-                return original(*args, **kwargs)
+                return forward(*args, **kwargs)
             finally:
-                seconds[kind] += time.perf_counter() - start
+                self.seconds[kind] += time.perf_counter() - start
 
-        module.forward = forward
+        around(module, timed)
 
     def clear(self):
         for kind in self.seconds:
