@@ -4,8 +4,8 @@
 
 Builds the worker's own ``Service`` (jpegai_worker.py, same settings as a worker) and codes each image of ``I.npy``
 under ``torch.utils.flop_counter.FlopCounterMode``; each net's forward pass is attributed to its kind (analysis,
-hyper, context, synthesis; the rest of ``compress`` is "other"). Also measures this interpreter's one-thread ``torch.mm``
-ceiling (float32), the yardstick for the nets' achieved GFLOP/s, and with ``--batch-sizes`` whether batching images
+hyper, context, synthesis; the rest of ``compress`` is "other"). Also measures this interpreter's one-thread
+``torch.mm`` ceiling (float32), the yardstick for the nets' achieved GFLOP/s, and with ``--batch-sizes`` whether batching images
 through an analysis net pays: each net's inputs as the software builds them, one forward over B images against B
 single ones, and whether every image's slice is bit-identical to its single run. Writes GMAC per image and kind, the
 ceiling and the batching rows."""

@@ -24,7 +24,7 @@ PLACEHOLDERS = ["input.png", "output.bin"]  # required positionals; unused since
 # image): reset before every image, or its latents would depend on the images coded before it.
 RATE_SEARCH_STATE = ("tolerance_min", "tolerance_max")
 CHROMA_ARGS = {"444": ["-c_ver_value", "1", "-c_hor_value", "1"], "420": ["-c_ver_value", "2", "-c_hor_value", "2"]}
-# The software's info level logs md5 "control points" of every coded candidate: ~850 lines (45 KB) per search-mode
+# The software's info level logs md5 "control points" of every coded candidate: ~570 lines (45 KB) per search-mode
 # image, 3 GB of log for the thesis's 66,000 codings. Its own scripts pass -loglevel too; warnings and errors still
 # reach the log, and a user's -loglevel in encoder.overrides (later on the command line) wins.
 LOG_ARGS = ["-loglevel", "warn"]
