@@ -1,10 +1,6 @@
-"""Fast path for uncompressed cached latents: Zarr v3 stores a chunk whose only codec is little-endian
-``bytes`` as its C-order bytes in ``c/<k>/0/0/0``; ``readinto`` each image's row of the matrix straight
-from it is about twice as fast as decoding through Zarr (benchmarks/bench_cache_read.py). With the
-``crc32c`` codec after ``bytes`` (the cache's default) the file ends in the chunk's 4-byte checksum: a read
-from a chunk's first row goes on to the file's end and checks it, a read starting mid-chunk falls back to
-Zarr (which checks it too). A damaged chunk is one UserError naming the fix.
-"""
+"""Fast path for uncompressed cached latents: ``readinto`` each image's row of the matrix straight from the chunk file
+(``c/<k>/0/0/0``, C-order bytes, then the ``crc32c`` checksum) is about twice as fast as decoding through Zarr
+(benchmarks/bench_cache_read.py); checks as in docs/concepts/cache.md (Integrity)."""
 
 import os
 import sys
