@@ -1,10 +1,6 @@
-"""Build a job's components from the composed config: the one place that instantiates ``_target_`` nodes.
-
-Every option of ``dataset``, ``encoder``, ``preprocess`` and ``classifier`` names its class with ``_target_``, and so
-does each extra test set (``eval.<name>``); :func:`build` instantiates them with plain Python values
-(``_convert_="all"``), so the packages below never see a ``DictConfig``. Constructors are cheap (they check values, read
-no files), which lets the command line build every job of a sweep before any work and check the rules the components
-declare about each other."""
+"""Build a job's components: the one place that instantiates ``_target_`` nodes, with plain values (``_convert_="all"``:
+no ``DictConfig`` below). Constructors are cheap (they check values, read no files), so the command line builds every
+job of a sweep, and checks the rules between its components, before any work."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field

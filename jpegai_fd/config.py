@@ -1,10 +1,5 @@
-"""The edge: the schema Hydra composes against, and the composed config turned into typed settings.
-
-Every other module takes plain values. :func:`settings` reads a composed config once and returns a
-frozen :class:`Settings` (each key checked once, by the settings class of the stage that uses it);
-:func:`check_jobs` composes and checks every job of a sweep before any runs; :func:`one_line` turns
-whatever Hydra, OmegaConf or pydantic refused into the one-line error the entry points print.
-"""
+"""The edge (docs/concepts/pipeline.md): the schema Hydra composes against, :func:`settings` (a composed config as
+typed settings), :func:`check_jobs` (every job of a sweep) and :func:`one_line` (a refusal as one line)."""
 
 import dataclasses
 import errno

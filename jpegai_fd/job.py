@@ -1,10 +1,5 @@
-"""The train-and-evaluate job: the stages in order, each a function of settings and built parts.
-
-``run_job(settings, parts, place)``: dataset (and its shortcut audit) -> cached latents (extracting
-what is missing) -> features -> Optuna search and the final fit -> the decision rule chosen on the
-valid split and one evaluation of the test split -> extra sets, conditions and rates -> the MLflow
-run. Settings and parts come from :mod:`jpegai_fd.config` and :mod:`jpegai_fd.components`.
-"""
+"""The train-and-evaluate job: ``run_job(settings, parts, place)`` runs the stages in order, each a function of
+settings and built parts (docs/concepts/pipeline.md)."""
 
 import json
 import logging
@@ -119,13 +114,12 @@ def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> Non
 
 def make_features(data: dict[str, list[Split]], parts: Components, s: Settings) -> None:
     """Each piece's samples; valid like test (every position of an image for multi), never searched or fitted on."""
-    stream = bool(getattr(parts.classifier, "stream_from_cache", False))
     make = partial(feature_set, preprocess=parts.preprocess, component=s.grid.component, latent=s.grid.latent)
     for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
         if parts.classifier.file_properties:
             split.features = file_feature_set(split.group, split.images)
         else:
-            split.features = make(split.group, train=kind == "train", stream=stream)
+            split.features = make(split.group, train=kind == "train", stream=parts.classifier.stream_from_cache)
         if split.augmented:  # the copies' samples join the groups of their originals
             split.features = with_copies(split.features, split.augmented, partial(make, train=True))
 
@@ -202,18 +196,10 @@ def log_job(run, splits, parts, s: Settings, model, decision, scored) -> None:
     log_training_curves(run, model, parts.classifier.name)  # estimators with curves_ (lgbm, cnn)
     if hasattr(model, "device_"):  # the device it really trained on, beside the configured one
         run.set_tags({"classifier.device_used": str(model.device_)})
-    detector = Detector(
-        encoder=s.groups["encoder"],
-        preprocess=s.groups["preprocess"],
-        bpp=s.grid.bpp,
-        component=s.grid.component,
-        latent=s.grid.latent,
-        reader=parts.dataset.reader.settings(),
-        fingerprint=parts.encoder.fingerprint(),
-        estimator=model,
-        decision=decision,
-        info={"run_id": run.run_id, **s.record.factors},
-    )
+    grid = dict(bpp=s.grid.bpp, component=s.grid.component, latent=s.grid.latent)
+    made = dict(reader=parts.dataset.reader.settings(), fingerprint=parts.encoder.fingerprint(), estimator=model)
+    info = {"run_id": run.run_id, **s.record.factors}
+    detector = Detector(**s.groups, **grid, **made, decision=decision, info=info)  # groups: encoder, preprocess
     log_detector(run, detector, s.record.factors)
 
 
@@ -221,12 +207,10 @@ def extra_evaluation(splits, parts, s: Settings, model, decision, run) -> dict:
     """Extra test sets, perturbation conditions and other rates, scored like the test split."""
     if parts.extras.empty:
         return {}
-    stream = bool(getattr(parts.classifier, "stream_from_cache", False))
-    scorer = Scorer(parts.preprocess, s.grid.component, s.grid.latent, model, decision, s.scoring, stream=stream)
-    latents = Latents(s.cache, parts.encoder, s.extract)
-    result = evaluate_extras(
-        parts.extras, splits["test"].images, parts.dataset, scorer, latents, s.grid.bpp, s.grid.seed
-    )
+    grid, stream = s.grid, parts.classifier.stream_from_cache
+    scorer = Scorer(parts.preprocess, grid.component, grid.latent, model, decision, s.scoring, stream=stream)
+    latents, test = Latents(s.cache, parts.encoder, s.extract), splits["test"].images
+    result = evaluate_extras(parts.extras, test, parts.dataset, scorer, latents, s.grid.bpp, s.grid.seed)
     return log_extras(run, parts.extras, result, s.cache)
 
 

@@ -131,7 +131,8 @@ def build_encoder(cfg: DictConfig):
 
 def load_splits(cfg: DictConfig, dataset=None):
     """(train, test) splits of ``cfg.dataset``."""
-    return (dataset or build_group(cfg, "dataset")).load_splits(int(cfg.seed))
+    dataset = dataset or build_group(cfg, "dataset")
+    return dataset.load_split("train", int(cfg.seed)), dataset.load_split("test", int(cfg.seed))
 
 
 def load_valid_split(cfg: DictConfig, dataset=None):

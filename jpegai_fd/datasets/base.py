@@ -65,10 +65,6 @@ class ImageDataset:
         name, num = getattr(self, f"{kind}_split"), getattr(self, f"num_{kind}")
         return self._load(name, num, seed + SPLIT_SEEDS[kind], f"{key}.num_{kind}")
 
-    def load_splits(self, seed: int) -> tuple[DatasetSplit, DatasetSplit]:
-        """The (train, test) splits."""
-        return self.load_split("train", seed), self.load_split("test", seed)
-
     def load_valid_split(self, seed: int) -> DatasetSplit:
         """The validation split; UserError without real and fake images (it chooses the threshold)."""
         valid = self.load_split("valid", seed)

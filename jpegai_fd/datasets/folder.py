@@ -1,8 +1,5 @@
-"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class (docs/how-to/own-dataset.md); a
-sub-folder of a class folder is a source (``root/fake/sd21/``), scored on its own too.
-
-Ids are paths relative to the root; the generated split ranks each class by a hash of (seed, id), so adding a file
-moves no other file to another split."""
+"""``dataset=folder``: ``root/<class folder>/...``, one sub-folder per class, each of its sub-folders a source; ids are
+paths relative to the root; a generated split ranks by a hash of (seed, id) (docs/how-to/own-dataset.md)."""
 
 import hashlib
 import os

@@ -1,10 +1,5 @@
-"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (rules: docs/how-to/own-dataset.md).
-
-EXIF orientation first; 16-bit samples keep their high byte (Pillow's own ``I;16``/``I`` conversion
-would clip to 255), ``F`` is rounded and clipped; alpha is dropped, not composited (the stored colours
-are what a detector should see); ICC profiles are not applied. ``size_policy=keep`` never alters pixels
-and skips other sizes as bad (the thesis's 256x256 behaviour on the 140k faces).
-"""
+"""Decode image files into (H, W, 3) uint8 RGB, the same way for every dataset (rules: docs/how-to/own-dataset.md);
+16-bit samples keep their high byte because Pillow's own ``I;16``/``I`` conversion would clip to 255."""
 
 import warnings
 from dataclasses import dataclass

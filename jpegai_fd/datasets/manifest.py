@@ -1,7 +1,5 @@
-"""The dataset manifest: per image id, path, label, file size and content hash; its digest keys the cache.
-
-Content hashes (BLAKE2b-128) are memoised in a SQLite sidecar keyed by (path, size, mtime_ns): a rerun costs one
-``stat`` per image; processes may share it (a failed write only costs a rehash)."""
+"""The dataset manifest: per image id, path, label, file size and content hash; its digest keys the cache. Hashes are
+memoised by (path, size, mtime_ns) in a SQLite file (docs/concepts/cache.md): a failed write only costs a rehash."""
 
 import csv
 import hashlib

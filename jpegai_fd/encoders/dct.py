@@ -1,8 +1,5 @@
-"""The offline default encoder: block-DCT latents laid out like JPEG AI's (edge-padded to a multiple of 16).
-
-``model_y``: orthonormal 16x16 block DCT-II of BT.709 luma (channel 16*u + v); ``model_uv``: 8x8 block DCT of 4:2:0 U
-then V, on the same grid. ``y_hat`` quantises with ``step * weight`` (weight grows with frequency, and for chroma),
-``step`` searched per image to meet ``bpp / 100`` bits per pixel."""
+"""The offline default encoder: block-DCT latents laid out like JPEG AI's (edge-padded to a multiple of 16; layout and
+rate search: docs/concepts/offline-defaults.md); luma channel 16*u + v, ``y_hat`` quantised with ``step * weight``."""
 
 import numpy as np
 

@@ -1,10 +1,6 @@
-"""Fast path for uncompressed cached latents: Zarr v3 stores a chunk whose only codec is little-endian
-``bytes`` as its C-order bytes in ``c/<k>/0/0/0``; ``readinto`` each image's row of the matrix straight
-from it is about twice as fast as decoding through Zarr (benchmarks/bench_cache_read.py). With the
-``crc32c`` codec after ``bytes`` (the cache's default) the file ends in the chunk's 4-byte checksum: a read
-from a chunk's first row goes on to the file's end and checks it, a read starting mid-chunk falls back to
-Zarr (which checks it too). A damaged chunk is one UserError naming the fix.
-"""
+"""Fast path for uncompressed cached latents: ``readinto`` each image's row of the matrix straight from the chunk file
+(``c/<k>/0/0/0``, C-order bytes, then the ``crc32c`` checksum) is about twice as fast as decoding through Zarr
+(benchmarks/bench_cache_read.py); checks as in docs/concepts/cache.md (Integrity)."""
 
 import os
 import sys
@@ -44,7 +40,12 @@ def _raw_chunk_dir(array: zarr.Array) -> tuple[Path, bool] | None:
 def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
     """Fill ``out`` (n, prod(C, H, W)) float32, rows possibly strided, with ``array[first:first + n]``."""
     try:
-        _read_rows_into(array, out, first)
+        if (raw := _raw_chunk_dir(array)) is not None and _read_raw(array, *raw, out, first):
+            return
+        columns = out.reshape(len(out), *array.shape[1:])
+        assert np.shares_memory(columns, out)  # a reshape that copied would silently drop the data
+        buffer = default_buffer_prototype().nd_buffer.from_numpy_array(columns)
+        array.get_basic_selection(slice(first, first + len(out)), out=buffer)
     except (ValueError, OSError) as exc:  # a checksum mismatch, a truncated or unreadable chunk file
         root = getattr(array.store, "root", array.store)
         raise UserError(
@@ -52,17 +53,6 @@ def read_rows_into(array: zarr.Array, out: np.ndarray, first: int = 0) -> None:
             f"({str(exc).splitlines()[0][:120]}); run python -m jpegai_fd.cache verify --cache {root} --repair, "
             "then rerun to extract them again"
         ) from exc
-
-
-def _read_rows_into(array: zarr.Array, out: np.ndarray, first: int) -> None:
-    n = out.shape[0]
-    if (raw := _raw_chunk_dir(array)) is not None and _read_raw(array, *raw, out, first):
-        return
-    columns = out.reshape(n, *array.shape[1:])
-    assert np.shares_memory(columns, out)  # a reshape that copied would silently drop the data
-    array.get_basic_selection(
-        slice(first, first + n), out=default_buffer_prototype().nd_buffer.from_numpy_array(columns)
-    )
 
 
 def _read_raw(array: zarr.Array, folder: Path, checked: bool, out: np.ndarray, first: int) -> bool:

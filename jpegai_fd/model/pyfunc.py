@@ -1,7 +1,5 @@
-"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector` (docs/how-to/predict.md).
-Input ``path`` and/or ``image`` (bytes, base64 in JSON; wins); output ``p_fake`` (None when skipped), ``label``,
-``status``. Served, a ``path`` is refused (a client must not open the server's files) unless
-``JPEGAI_FD_SERVE_PATHS=1``."""
+"""The MLflow model of a job: a pyfunc wrapper around a pickled :class:`~.detector.Detector`; its input and output
+columns, and why a served model refuses paths: docs/how-to/predict.md."""
 
 import base64
 import binascii

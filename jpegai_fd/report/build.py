@@ -1,11 +1,5 @@
-"""Write the report files for a table of runs: results and timing tables (Markdown, CSV), charts,
-and, given the paired comparisons, comparisons.md/.csv with their marks in the results tables.
-
-The sweep's view of the extra evaluation uses the cells and rate chart of :mod:`jpegai_fd.extra_eval.report`;
-runs are labelled by the params that differ between them. Files (when some run has extra metrics):
-``extra.md`` / ``extra.csv`` (per run and set: accuracy at the valid cut, ROC AUC, images per class),
-``extra_auc_matrix.md`` (runs x sets, ROC AUC: the cross-generator table) and ``extra_rates.png``; when some set
-has several sources, ``sources.md`` / ``sources.csv`` (per run, set, source and class: its rate at the valid cut)."""
+"""Write the report files for a table of runs (the list: docs/how-to/reports.md, docs/concepts/beyond.md); runs are
+labelled by the params that differ between them."""
 
 import re
 from pathlib import Path

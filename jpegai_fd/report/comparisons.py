@@ -1,10 +1,5 @@
-"""comparisons.md / .csv: is a run's difference from the best one more than the noise of a finite test set?
-
-Runs are paired on the same images (same ``dataset.test_manifest`` tag), from their ``scores/test_scores.csv``; each is
-compared with its group's best (highest test ROC AUC) by :func:`jpegai_fd.scoring.paired.compare_to_best`. A run without
-the artifact or the tag is "not comparable": it keeps its cell, unmarked, and the files say why. A latent run whose test
-AUC is not significantly above the file-property baseline's (``classifier=metadata``) on the same images is marked
-:data:`NOT_ABOVE_BASELINE` (``above_baseline`` false in the CSV): it may have learnt the files, not the images."""
+"""comparisons.md / .csv: is a run's difference from the best one more than the noise of a finite test set? Runs
+paired on the same test images, each against its group's best and the file-property baseline (docs/how-to/reports.md)."""
 
 import tempfile
 from dataclasses import dataclass

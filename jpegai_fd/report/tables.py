@@ -1,9 +1,5 @@
-"""The thesis's tables from a table of runs: accuracy with ``y`` and ``y_hat`` side by side (Tables
-3.1-3.2) and training time per model and preprocessing (Table 3.3).
-
-A cell reads ``0.853 ± 0.013`` (± half the 95% interval's width; the bounds are in the CSV files), then
-its marks. The headline is ``test/accuracy_at_valid``; older runs fall back to ``test/accuracy`` (the
-fixed 0.5 rule), marked :data:`FALLBACK_MARK`."""
+"""The thesis's tables from a table of runs: accuracy with ``y`` and ``y_hat`` side by side (Tables 3.1-3.2) and
+training time per model and preprocessing (Table 3.3); how to read a cell: docs/how-to/reports.md."""
 
 import numpy as np
 import pandas as pd

@@ -1,7 +1,5 @@
-"""Shortcut audit: can one header property of the files (format, JPEG quality and tables, subsampling, size, EXIF) alone
-tell real from fake? Per split, a property's direction-free AUC of its value (numeric) or of the share of fakes per
-value (categorical); flagged above ``max_auc`` (0.75), or when a value is held by >= 5% of one class and none of the
-other (only the fakes are PNG): peer detectors have learnt JPEG-vs-PNG instead of real-vs-fake."""
+"""Shortcut audit: can one header property of the files alone tell real from fake? (Peer detectors have learnt
+JPEG-vs-PNG instead of real-vs-fake; the rules: docs/concepts/scores.md.)"""
 
 from collections import Counter
 from collections.abc import Iterable
