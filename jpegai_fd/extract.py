@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 def extract_latents(s, parts) -> dict[str, int]:
     """Extract the train, valid and test latents (and the extra sets', conditions' and rates') of a job."""
     from jpegai_fd import job
-    from jpegai_fd.extra_eval import Latents, extract_extras
+    from jpegai_fd.cache.extraction import Latents
+    from jpegai_fd.extra_eval import extract_extras
 
     data = job.load_data(parts, s)
     job.extract(data, parts, s)

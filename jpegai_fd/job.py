@@ -10,7 +10,7 @@ from functools import partial
 
 import numpy as np
 
-from jpegai_fd.cache.extraction import ExtractionStats, cached_latents
+from jpegai_fd.cache.extraction import ExtractionStats, Latents
 from jpegai_fd.cache.store import LatentGroup
 from jpegai_fd.classifiers import fit_on_rows, predict_real
 from jpegai_fd.classifiers.memory import memory_warning
@@ -19,7 +19,7 @@ from jpegai_fd.config import Settings
 from jpegai_fd.datasets import DatasetSplit
 from jpegai_fd.datasets.manifest import hash_memo, manifest_rows
 from jpegai_fd.errors import UserError
-from jpegai_fd.extra_eval import Latents, Scorer, evaluate_extras, load_source
+from jpegai_fd.extra_eval import Scorer, evaluate_extras, load_source
 from jpegai_fd.features import FeatureSet, feature_set, file_feature_set
 from jpegai_fd.features.augment import augmented_groups, with_copies
 from jpegai_fd.features.pool import pool_features
@@ -103,10 +103,10 @@ def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> Non
     """Open each piece's cache group at ``bpp`` (one per source and split), extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
         parts.encoder.prepare()
+    cache = Latents(s.cache, parts.encoder, s.extract)
     for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
         source = parts.extras.sources.get(split.images.dataset, parts.dataset)
-        latents = partial(cached_latents, s.cache, encoder=parts.encoder, bpp=s.grid.bpp, extract=s.extract,
-                          max_bad_fraction=source.max_bad_fraction)  # fmt: skip
+        latents = partial(cache, bpp=s.grid.bpp, max_bad_fraction=source.max_bad_fraction)
         split.group, split.stats = latents(split.images, reader=source.reader)
         if kind == "train" and parts.augment:  # training images only: valid and test are never augmented
             split.augmented = augmented_groups(parts.augment, split.images, source.reader, latents)

@@ -142,11 +142,11 @@ def load_valid_split(cfg: DictConfig, dataset=None):
 def cached_latents(cfg: DictConfig, split, encoder, dataset=None):
     """(group, stats) of ``split`` at ``cfg.bpp`` in ``cfg.paths.cache``, extracting what is missing."""
     from jpegai_fd import config
-    from jpegai_fd.cache.extraction import cached_latents as fill
+    from jpegai_fd.cache.extraction import Latents
 
     dataset = dataset or build_group(cfg, "dataset")
     s = config.settings(cfg)
-    return fill(s.cache, split, encoder, s.grid.bpp, dataset.reader, s.extract, dataset.max_bad_fraction)
+    return Latents(s.cache, encoder, s.extract)(split, s.grid.bpp, dataset.reader, dataset.max_bad_fraction)
 
 
 def build_features(cfg: DictConfig, group, train: bool, rows=None, parts=None):

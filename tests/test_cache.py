@@ -16,7 +16,8 @@ import zarr
 from jfd_testing import compose_cfg, job_inputs, tiny_overrides
 from jpegai_fd.extract import extract_latents
 from jpegai_fd.cache.store import LatentStore
-from jpegai_fd.cache.extraction import fill_group
+from jpegai_fd.cache.extraction import Latents
+from jpegai_fd.cache.settings import ExtractSettings
 from jfd_testing import cached_latents, load_splits
 from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.manifest import manifest_hash
@@ -70,15 +71,16 @@ def test_other_settings_never_reuse_latents(cfg, tmp_path):
 def test_chunk_written_but_not_marked_done_is_recomputed(cfg):
     train, _ = load_splits(cfg)
     encoder = DCTEncoder()
-    size = cfg.dataset.image_size
-    group = LatentStore(cfg.paths.cache).open(train, manifest_hash(train), encoder, cfg.bpp, (size, size), 8)
-    fill_group(group, train, encoder, cfg.bpp, size)
+    reader = ImageReader(cfg.dataset.image_size)
+    latents = Latents(cfg.paths.cache, encoder, ExtractSettings(chunk_size=8))
+    group = LatentStore(cfg.paths.cache).open(train, manifest_hash(train), encoder, cfg.bpp, reader, latents.extract)
+    latents.fill(group, train, cfg.bpp, reader)
     reference = group.array("y_hat", "model_y")[:].copy()
     # Simulate a crash between the latent writes and the done mark of chunk 1, with garbage latents.
     group.group["done"][8:16] = False
     group.group["y_hat/model_y"][8:16] = -1.0
     assert group.missing_chunks() == [1]
-    stats = fill_group(group, train, encoder, cfg.bpp, size)
+    stats = latents.fill(group, train, cfg.bpp, reader)
     assert stats.extracted == 8
     np.testing.assert_array_equal(group.array("y_hat", "model_y")[:], reference)
 

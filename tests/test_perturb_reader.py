@@ -7,7 +7,8 @@ import pytest
 from jfd_testing import compose_cfg, tiny_overrides
 
 from jpegai_fd.cache.store import LatentStore
-from jpegai_fd.cache.extraction import fill_group
+from jpegai_fd.cache.extraction import Latents
+from jpegai_fd.cache.settings import ExtractSettings
 from jfd_testing import load_splits
 from jpegai_fd.datasets import ImageReader, hash_memo, manifest_hash
 from jpegai_fd.encoders import DCTEncoder
@@ -22,12 +23,12 @@ def cfg(tmp_path):
 
 def extract(cfg, split, reader, store_path=None):
     """Open the group this reader's settings key and fill it; (group key, group, stats)."""
-    size, encoder = int(cfg.dataset.image_size), DCTEncoder()
+    latents = Latents(store_path or cfg.paths.cache, DCTEncoder(), ExtractSettings(chunk_size=cfg.extract.chunk_size))
     manifest = manifest_hash(split, hash_memo(cfg.paths.cache), reader.settings())
-    store = LatentStore(store_path or cfg.paths.cache)
-    group = store.open(split, manifest, encoder, cfg.bpp, (size, size), cfg.extract.chunk_size)
-    stats = fill_group(group, split, encoder, cfg.bpp, size, reader=reader)
-    return store.group_key(split, manifest, encoder, cfg.bpp), group, stats
+    store = LatentStore(latents.cache)
+    group = store.open(split, manifest, latents.encoder, cfg.bpp, reader, latents.extract)
+    stats = latents.fill(group, split, cfg.bpp, reader)
+    return store.group_key(split, manifest, latents.encoder, cfg.bpp), group, stats
 
 
 def test_each_condition_has_its_own_group_and_a_rerun_extracts_nothing(cfg, tmp_path):

@@ -49,50 +49,57 @@ def encode_readable(group: LatentGroup, encoder: LatentEncoder, images: np.ndarr
     return out
 
 
-def fill_group(
-    group: LatentGroup,
-    split: DatasetSplit,
-    encoder: LatentEncoder,
-    bpp: int,
-    image_size: int,
-    shard: int = 0,
-    num_shards: int = 1,
-    reader: ImageReader | None = None,
-    max_bad_fraction: float | None = None,
-) -> ExtractionStats:
-    """Encode the missing chunks of ``group`` this shard owns (k % num_shards == shard), each durable once written."""
-    failed, reasons, done = group.failures()
-    if lost := group.lost_chunks(done | failed):
-        where = f"{len(lost)} chunk(s) of cache group {group.group.path} in '{group.store_path}' are missing"
-        if group.read_only is not None:
-            raise UserError(
-                f"{where}; run python -m jpegai_fd.cache verify --cache {group.store_path} --repair "
-                "where the cache is writable, then extract again"
-            )
-        log.warning("%s (first: chunk %d); extracting their images again", where, lost[0])
-        group.mark_damaged(lost)
+@dataclass(frozen=True)
+class Latents:
+    """The latent groups of ``cache`` that ``encoder`` fills, with this process's ``extract.*`` settings."""
+
+    cache: str | Path
+    encoder: LatentEncoder
+    extract: ExtractSettings
+
+    def __call__(
+        self, split: DatasetSplit, bpp: int, reader: ImageReader, max_bad_fraction: float | None = None
+    ) -> tuple[LatentGroup, ExtractionStats]:
+        """The group of ``split`` at ``bpp`` (keyed by content and reader settings), with what this process owns."""
+        manifest = manifest_hash(split, hash_memo(self.cache), reader.settings())
+        group = LatentStore(self.cache).open(split, manifest, self.encoder, bpp, reader, self.extract)
+        return group, self.fill(group, split, bpp, reader, max_bad_fraction)
+
+    def fill(self, group: LatentGroup, split: DatasetSplit, bpp: int, reader: ImageReader, max_bad_fraction=None):
+        """Encode the missing chunks of ``group`` this shard owns (k % num_shards == shard), each durable once
+        written."""
         failed, reasons, done = group.failures()
-    unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
-    check_bad_fraction(split, unreadable, max_bad_fraction)
-    todo = [k for k in group.missing_chunks(done | failed) if k % num_shards == shard]
-    n_todo = sum(group.chunk_rows(k).stop - group.chunk_rows(k).start for k in todo)
-    cached = int(done.sum())  # images with latents already (any shard's)
-    if not todo:
-        log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
-        return ExtractionStats(0, cached)
-    if group.read_only is not None:
-        what = f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} at bpp={bpp}"
-        raise read_only_error(group.store_path, group.read_only, f"{what} (group {group.group.path})")
-    msg = "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s"
-    log.info(msg, split.name, bpp, n_todo, cached, encoder.name)
-    bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
-    filler = _Filler(group, split, encoder, bpp, reader or ImageReader(image_size), max_bad_fraction, unreadable)
-    encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar)
-    bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
-    if by_others := n_todo - encoded:
-        msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
-        log.info(msg, split.name, bpp, by_others)
-    return ExtractionStats(encoded - found, cached + by_others, found)
+        if lost := group.lost_chunks(done | failed):
+            where = f"{len(lost)} chunk(s) of cache group {group.group.path} in '{group.store_path}' are missing"
+            if group.read_only is not None:
+                raise UserError(
+                    f"{where}; run python -m jpegai_fd.cache verify --cache {group.store_path} --repair "
+                    "where the cache is writable, then extract again"
+                )
+            log.warning("%s (first: chunk %d); extracting their images again", where, lost[0])
+            group.mark_damaged(lost)
+            failed, reasons, done = group.failures()
+        unreadable = [(str(split.paths[i]), str(reasons[i])) for i in np.flatnonzero(failed)]
+        check_bad_fraction(split, unreadable, max_bad_fraction)
+        todo = [k for k in group.missing_chunks(done | failed) if k % self.extract.num_shards == self.extract.shard]
+        n_todo = sum(group.chunk_rows(k).stop - group.chunk_rows(k).start for k in todo)
+        cached = int(done.sum())  # images with latents already (any shard's)
+        if not todo:
+            log.info("latents %s bpp=%d: all %d images cached, nothing to extract", split.name, bpp, len(group))
+            return ExtractionStats(0, cached)
+        if group.read_only is not None:
+            what = f"lacks the latents of {n_todo} of {len(group)} images of {split.dataset}/{split.name} at bpp={bpp}"
+            raise read_only_error(group.store_path, group.read_only, f"{what} (group {group.group.path})")
+        msg = "latents %s bpp=%d: extracting %d images (%d already cached) with encoder %s"
+        log.info(msg, split.name, bpp, n_todo, cached, self.encoder.name)
+        bar = progress(f"extract {split.name} bpp={bpp}", n_todo, "img", log)
+        filler = _Filler(group, split, self.encoder, bpp, reader, max_bad_fraction, unreadable)
+        encoded, found = filler.run(ChunkQueue(todo, filler.claims, group.chunk_settled), bar)
+        bar.close()  # other jobs may have encoded some chunks: the count stops short of the total
+        if by_others := n_todo - encoded:
+            msg = "latents %s bpp=%d: %d images were extracted meanwhile by another job sharing this cache"
+            log.info(msg, split.name, bpp, by_others)
+        return ExtractionStats(encoded - found, cached + by_others, found)
 
 
 @dataclass
@@ -151,21 +158,3 @@ class _Filler:
             log.warning("unreadable image '%s' skipped: %s", self.split.paths[first + i], reasons[i])
             self.unreadable.append((str(self.split.paths[first + i]), reasons[i]))
         return int(bad.sum())
-
-
-def cached_latents(
-    cache: str | Path,
-    split: DatasetSplit,
-    encoder: LatentEncoder,
-    bpp: int,
-    reader: ImageReader,
-    extract: ExtractSettings,
-    max_bad_fraction: float | None,
-) -> tuple[LatentGroup, ExtractionStats]:
-    """The group of ``split`` at ``bpp`` (keyed by content hashes and reader settings), with what this process owns."""
-    manifest, size = manifest_hash(split, hash_memo(cache), reader.settings()), reader.size
-    group = LatentStore(cache).open(
-        split, manifest, encoder, bpp, (size, size), extract.chunk_size, extract.codecs, reader.settings()
-    )
-    stats = fill_group(group, split, encoder, bpp, size, extract.shard, extract.num_shards, reader, max_bad_fraction)
-    return group, stats

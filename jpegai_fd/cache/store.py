@@ -11,6 +11,7 @@ import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
 from jpegai_fd.cache.locks import GroupUse, claims_path, creation_lock, read_only_reason
+from jpegai_fd.datasets.images import ImageReader
 from jpegai_fd.datasets.split import DatasetSplit
 from jpegai_fd.encoders.base import COMPONENTS, LATENTS, LatentEncoder, Latents
 from jpegai_fd.errors import UserError
@@ -142,15 +143,7 @@ class LatentStore:
         return f"{split.dataset}-{manifest[:16]}/{encoder.name}-{fingerprint}/bpp{bpp}/{split.name}"
 
     def open(
-        self,
-        split: DatasetSplit,
-        manifest: str,
-        encoder: LatentEncoder,
-        bpp: int,
-        image_shape: tuple[int, int],
-        chunk_size: int,
-        codecs: dict | None = None,
-        reading: dict | None = None,
+        self, split: DatasetSplit, manifest: str, encoder: LatentEncoder, bpp: int, reader: ImageReader, extract
     ) -> LatentGroup:
         """The group for these inputs, created empty if missing; its use mark is held from here on (gc spares it)."""
         key = self.group_key(split, manifest, encoder, bpp)
@@ -162,17 +155,16 @@ class LatentStore:
             # Shards may get here at once: the first creates the group under the lock, the others then open it.
             with creation_lock(self.path):
                 if f"{key}/done" not in self.root:
-                    codecs = {**DEFAULT_CODECS, **(codecs or {})}
-                    self._create(key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading)
+                    self._create(key, split, manifest, encoder, bpp, reader, extract)
         group = self.root[key]
         chunk = group["done"].chunks[0]  # the unit of work (labels and ids are one chunk)
         if len(group["labels"].shape) != 1 or group["labels"].shape[0] != len(split):
             raise UserError(f"cache group '{key}' in '{self.path}' does not match the dataset; delete it")
         return LatentGroup(group, chunk, claims_path(self.path, key), self.read_only, self.path, use)
 
-    def _create(self, key, split, manifest, encoder, bpp, image_shape, chunk_size, codecs, reading) -> None:
-        group = self.root.require_group(key)
-        n = len(split)
+    def _create(self, key, split, manifest, encoder, bpp, reader, extract) -> None:
+        group, n, image_shape = self.root.require_group(key), len(split), (reader.size, reader.size)
+        codecs, chunk_size = {**DEFAULT_CODECS, **extract.codecs}, extract.chunk_size
 
         def array(name: str, shape: tuple, dtype, chunk: int = chunk_size, **kw) -> zarr.Array:
             kw["compressors"] = [c for c in (kw.get("compressors"), Crc32cCodec()) if c is not None]  # last
@@ -193,7 +185,7 @@ class LatentStore:
         root = str(split.root) if split.root is not None else None
         group.attrs.update(
             dict(dataset=split.dataset, split=split.name, manifest=manifest, bpp=bpp, encoder=encoder.fingerprint())
-            | dict(image_shape=list(image_shape), root=root, reading=reading)
+            | dict(image_shape=list(image_shape), root=root, reading=reader.settings())
         )
         # Created last: a group without "done" is an interrupted creation and is rebuilt next time.
         array("done", (), "bool", fill_value=False)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jpegai_fd.cache.settings import ExtractSettings
-from jpegai_fd.cache.extraction import cached_latents
+from jpegai_fd.cache.extraction import Latents
 from jpegai_fd.datasets import DatasetSplit, ImageDataset
 from jpegai_fd.extra_eval.plan import ExtraPlan, load_source, load_test_split
 from jpegai_fd.classifiers import predict_real
@@ -40,16 +39,6 @@ class Scorer:
             y_true, p_real, fs.groups, fs.n_images, self.decision, self.settings, split.source_names(ids)
         )
         return scored, y_true, ids
-
-
-@dataclass(frozen=True)
-class Latents:
-    cache: str
-    encoder: object
-    extract: ExtractSettings
-
-    def __call__(self, split: DatasetSplit, bpp: int, reader, max_bad_fraction):
-        return cached_latents(self.cache, split, self.encoder, bpp, reader, self.extract, max_bad_fraction)
 
 
 @dataclass
