@@ -211,20 +211,12 @@ def settings(cfg: DictConfig) -> Settings:
     grid_keys = ("bpp", "component", "latent", "seed", "n_jobs", "holdout", "train_balance")
     grid = _section(Grid, "", {k: data[k] for k in grid_keys if data.get(k) is not None})
     sections = {name: _section(cls, name, data[name]) for name, cls in SECTIONS.items()}
-    scoring = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap follows the job's seed
-    factors = factor_tags(cfg)
-    computation = {k: v for k, v in data.items() if k != "tracking"}
-    return Settings(
-        grid=grid,
-        cache=str(cfg.paths.cache),
-        extract=sections["extract"],
-        tuning=sections["tuning"],
-        scoring=scoring,
-        tracking=sections["tracking"],
-        record=JobRecord(factors, _hash(computation, 16), _flat(data), OmegaConf.to_yaml(job, resolve=True)),
-        groups={k: data[k] for k in ("encoder", "preprocess")},
-        study_name=_study_name(cfg, factors),
-    )
+    sections["scoring"] = dataclasses.replace(sections["scoring"], seed=grid.seed)  # the bootstrap: the job's seed
+    factors, computation = factor_tags(cfg), {k: v for k, v in data.items() if k != "tracking"}
+    record = JobRecord(factors, _hash(computation, 16), _flat(data), OmegaConf.to_yaml(job, resolve=True))
+    groups = {k: data[k] for k in ("encoder", "preprocess")}
+    sections["cache"] = str(sections.pop("paths").cache)  # of the paths, the job needs the cache's
+    return Settings(grid, record=record, groups=groups, study_name=_study_name(cfg, factors), **sections)
 
 
 # ---- one-line errors

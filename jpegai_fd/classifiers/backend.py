@@ -8,6 +8,7 @@ import typing
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options
@@ -27,6 +28,14 @@ def estimator(cls: type) -> type:
     hints = typing.get_type_hints(cls, include_extras=True)
     cls._parameter_constraints = {k: list(h.__metadata__) for k, h in hints.items() if hasattr(h, "__metadata__")}
     return dataclasses.dataclass(repr=False, eq=False)(cls)
+
+
+class ProbaClassifier(ClassifierMixin, BaseEstimator):
+    """``predict``: the class of highest ``predict_proba`` (ties: the first); scikit-learn leaves it to each estimator."""
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)  # first: an unfitted estimator raises NotFittedError, not AttributeError
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def fit_on_rows(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None):

@@ -6,15 +6,15 @@ from numbers import Integral
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from jpegai_fd.classifiers.backend import ProbaClassifier
 from jpegai_fd.errors import UserError
 
 
-class CentroidClassifier(ClassifierMixin, BaseEstimator):
+class CentroidClassifier(ProbaClassifier):
     """``grid`` = (H, W) of the flattened (C, H, W) latents (default (1, 1): each feature is a channel)."""
 
     needs_whole_latents = True  # pools whole latents (preprocess=flatten)
@@ -57,10 +57,6 @@ class CentroidClassifier(ClassifierMixin, BaseEstimator):
             k_nearest = min(self.n_neighbors, of_class.shape[1])
             sims.append(-np.partition(-of_class, k_nearest - 1, axis=1)[:, :k_nearest].mean(axis=1))
         return softmax(np.column_stack(sims), axis=1)
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)  # first: an unfitted estimator raises NotFittedError, not AttributeError
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def _unit(V: np.ndarray) -> np.ndarray:

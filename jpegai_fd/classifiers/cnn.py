@@ -12,12 +12,11 @@ from typing import Annotated
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from jpegai_fd.classifiers.backend import COUNT, FRACTION, MINUS_ONE, NON_NEGATIVE, EstimatorFolds, estimator
-from jpegai_fd.classifiers.backend import holdout_split
+from jpegai_fd.classifiers.backend import ProbaClassifier, holdout_split
 from jpegai_fd.errors import UserError
 from jpegai_fd.features.latent_source import CachedLatentTensors
 from jpegai_fd.progress import progress
@@ -74,7 +73,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 @estimator
-class CNNClassifier(ClassifierMixin, BaseEstimator):
+class CNNClassifier(ProbaClassifier):
     """Binary classifier over latent tensors (``grid`` = (H, W)), scikit-learn style. AdamW for at most
     ``epochs``, stopping after ``patience`` epochs without a lower loss on the held-out
     ``validation_fraction`` of the images; the best epoch's weights are kept. After fit: ``curves_``,
@@ -204,9 +203,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         V = self._tensors(X)
         p1 = torch.sigmoid(self._logits(self.net_, V, np.arange(X.shape[0]), torch.device("cpu"))).numpy()
         return np.column_stack([1 - p1, p1]).astype(np.float64)
-
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
 
 class CNNFolds(EstimatorFolds):

@@ -10,11 +10,10 @@ from typing import Annotated
 
 import lightgbm as lgb
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from jpegai_fd.classifiers.backend import COUNT, FRACTION, MINUS_ONE, NON_NEGATIVE, EstimatorFolds, estimator
-from jpegai_fd.classifiers.backend import holdout_split
+from jpegai_fd.classifiers.backend import ProbaClassifier, holdout_split
 from jpegai_fd.features.matrix import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def resolve_device(device: str) -> str:
 
 
 @estimator
-class LGBMClassifier(ClassifierMixin, BaseEstimator):
+class LGBMClassifier(ProbaClassifier):
     """Binary LightGBM trees, scikit-learn style. With ``early_stopping_rounds`` > 0, stops on the
     log-loss of the held-out ``validation_fraction`` of the images. After fit: ``booster_``,
     ``best_iteration_``, ``curves_`` (train/val log-loss per round), ``classes_``."""
@@ -130,9 +129,6 @@ class LGBMClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p1 = self.booster_.predict(X, num_iteration=self.best_iteration_)
         return np.column_stack([1 - p1, p1])
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
 
 class LGBMFolds(EstimatorFolds):

@@ -60,13 +60,9 @@ def summary_table(results: list[tuple[str, dict]]) -> str:
     return tabulate(rows, header, floatfmt=digits, numalign="right", missingval="-")
 
 
-def sweep_summary(
-    sweep_dir: str | Path,
-    parent_run_id: str | None = None,
-    tracking_uri: str | None = None,
-    experiment_id: str | None = None,
-    experiment: str = "jpegai_fd",
-) -> str:
+def sweep_summary(sweep_dir: str | Path, parent_run_id: str | None = None, tracking=None, experiment_id=None) -> str:
+    """The jobs' table and where to look next; ``tracking``: the ``tracking`` keys (uri, experiment), if any."""
+    tracking_uri, experiment = (tracking.uri, tracking.experiment) if tracking is not None else (None, "jpegai_fd")
     results = job_results(sweep_dir)
     counts = Counter(r.get("status", "?") for _, r in results)
     states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
@@ -90,7 +86,7 @@ def print_sweep_summary(config, parent_run_id: str | None, experiment_id: str | 
         sweep_dir = config.hydra.sweep.dir
         if not job_results(sweep_dir):
             return
-        text = sweep_summary(sweep_dir, parent_run_id, config.tracking.uri, experiment_id, config.tracking.experiment)
+        text = sweep_summary(sweep_dir, parent_run_id, config.tracking, experiment_id)
         print("\n" + text, flush=True)
     except Exception as exc:  # noqa: BLE001
         logging.getLogger(__name__).warning("could not print the sweep summary: %s", exc)
