@@ -1,6 +1,4 @@
-"""What a latent store holds and removing its stale groups. A group is **superseded** when a more recently
-used group of the same dataset, encoder fingerprint, bpp, split, image shape, root and reader settings holds
-the same image ids: what an image edit or relabel leaves behind (the manifest hash in the key changed)."""
+"""What a latent store holds and removing its stale (superseded, unused) groups: docs/concepts/cache.md."""
 
 import json
 import os

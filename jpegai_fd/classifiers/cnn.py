@@ -1,7 +1,5 @@
 """A small CNN on the latent tensors (C, H, W) whose head keeps spatial position (the faces are aligned: where a trace
-sits matters). Input: the flatten matrix viewed (not copied) as (n, C, H, W), or with ``classifier.stream_from_cache``
-:class:`CachedLatentTensors` (memory: a few cache chunks whatever the number of images); one batch at a time is copied
-and standardised per channel with the training statistics."""
+sits matters); architecture, training and where batches come from: docs/how-to/thesis-scale.md."""
 
 import copy
 import logging
@@ -26,8 +24,7 @@ EVAL_BATCH = 64  # images per forward pass when scoring: bounds memory (a DCT im
 
 
 class LatentNet(nn.Module):
-    """stem 1x1 conv (C -> width) at H x W; a stride-2 3x3 conv to H/2 x W/2; ``depth - 1`` residual
-    3x3 blocks; head: 1x1 conv to ``head_channels``, flattened with position, one linear logit."""
+    """1x1 stem, stride-2 3x3 conv, ``depth - 1`` residual 3x3 blocks, a head that keeps position, one logit."""
 
     def __init__(
         self, channels: int, grid: tuple[int, int], width: int, depth: int, head_channels: int, dropout: float
@@ -74,10 +71,8 @@ def resolve_device(device: str) -> torch.device:
 
 @estimator
 class CNNClassifier(ProbaClassifier):
-    """Binary classifier over latent tensors (``grid`` = (H, W)), scikit-learn style. AdamW for at most
-    ``epochs``, stopping after ``patience`` epochs without a lower loss on the held-out
-    ``validation_fraction`` of the images; the best epoch's weights are kept. After fit: ``curves_``,
-    ``best_epoch_``, ``classes_``. Same ``random_state``, data and ``n_jobs``: same predictions (CPU)."""
+    """Binary classifier over latent tensors (``grid`` = (H, W)), scikit-learn style; AdamW, early stopping after
+    ``patience`` epochs. After fit: ``curves_``, ``best_epoch_``, ``classes_``."""
 
     needs_whole_latents = True  # only preprocessing with whole latents (flatten) feeds it
     grid: Annotated[tuple[int, int], "array-like"] = (16, 16)

@@ -1,7 +1,5 @@
-"""LightGBM for wide float32 feature matrices (flatten: ~10^5 features). Fast where scikit-learn's HistGradientBoosting
-is slow: no float64 copy; the matrix is binned once (``max_bin`` 63) to one byte per value and every fit of a study
-trains on row subsets of it (:class:`LGBMFolds`); each tree sees a ``colsample_bytree`` share of the features; early
-stopping on held-out images picks the rounds."""
+"""LightGBM for wide float32 feature matrices (flatten: ~10^5 features), fast where scikit-learn's HistGradientBoosting
+is slow; the matrix binned once for a whole study (:class:`LGBMFolds`): docs/how-to/thesis-scale.md."""
 
 import logging
 from functools import lru_cache
@@ -43,8 +41,7 @@ def resolve_device(device: str) -> str:
 
 @estimator
 class LGBMClassifier(ProbaClassifier):
-    """Binary LightGBM trees, scikit-learn style. With ``early_stopping_rounds`` > 0, stops on the
-    log-loss of the held-out ``validation_fraction`` of the images. After fit: ``booster_``,
+    """Binary LightGBM trees, scikit-learn style, early stopping on held-out images. After fit: ``booster_``,
     ``best_iteration_``, ``curves_`` (train/val log-loss per round), ``classes_``."""
 
     n_estimators: Annotated[int, COUNT] = 1000

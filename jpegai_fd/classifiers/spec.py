@@ -10,10 +10,8 @@ from jpegai_fd.errors import UserError
 
 
 class Classifier:
-    """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator; ``search_space``:
-    {param: {type: int|float, low, high, log} or {type: categorical, choices}}; ``stream_from_cache``: cached
-    latents read batch by batch instead of the flatten matrix (cnn); ``file_properties``: trained on the image files'
-    properties instead of latents (the metadata baseline). Checked against the estimator when built."""
+    """``estimator(**params)`` (a partial with the fixed parameters) -> a fresh estimator; the other keys are
+    described in conf/classifier/*.yaml. Checked against the estimator when built."""
 
     def __init__(
         self,

@@ -1,10 +1,5 @@
-"""The pixels of the demo dataset: one procedural face model for both classes (content, size and JPEG format never
-separate them), a camera for reals, generators for fakes, trace strengths random per image so the classes overlap.
-
-``legacy`` (default): one fixed generator per seed (traces repeat, as a GAN's fingerprint). Its 16-px trace (version 2)
-exists because at 0.06-0.12 bpp the quantiser keeps little but each 16x16 block's lowest frequencies, which erased the
-version-1 traces from ``y_hat`` (the README's main command scored 0.52-0.68). Strong on purpose: the demo proves the
-plumbing and shows a rate effect, no evidence about real faces."""
+"""The pixels of the demo dataset: a camera for reals, generators for fakes; the models, the ``legacy`` generator's
+16-px trace and why: docs/concepts/offline-defaults.md."""
 
 from collections.abc import Callable
 

@@ -1,6 +1,5 @@
-"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds.
-``tuning.n_trials`` is the study's total (a stored study resumes; processes share it); ``MaxTrialsCallback`` checks
-after a trial, so W workers end with ``n_trials`` to ``n_trials + W - 1`` trials."""
+"""Hyperparameter search with Optuna inside the job: TPE, grouped k-fold CV, pruning after folds; ``tuning.n_trials``
+is the study's total, shared by its workers (docs/how-to/team-server.md)."""
 
 import logging
 import os
