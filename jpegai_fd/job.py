@@ -232,15 +232,6 @@ def summarise(data, splits, scores, result) -> tuple[dict, dict]:
     return metrics, counts
 
 
-def log_data(run, data: dict[str, list[Split]], s: Settings, main: str) -> None:
-    """The manifests (an extra source's named after it), the dataset inputs and the test manifest's tag."""
-    pairs = [(sp.images, sp.group) for pieces in data.values() for sp in pieces]
-    log_dataset_manifest(run, pairs, s.cache, main)  # incl. skipped/unreadable images
-    log_dataset_inputs(run, pairs, [kind for kind, pieces in data.items() for _ in pieces])  # the UI's Dataset column
-    # Runs with this tag scored the same test images: the report pairs their per-image scores.
-    run.set_tags({"dataset.test_manifest": str(data["test"][0].group.group.attrs["manifest"])[:16]})
-
-
 def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dict[str, float]:
     """Run one grid point and return its metrics (also logged to MLflow and to ``results.json``)."""
     for name in ("alembic", "mlflow", "urllib3", "optuna"):  # the job log is about the job
@@ -255,7 +246,11 @@ def run_job(s: Settings, parts: Components, place: JobPlace = JobPlace()) -> dic
         audit = log_audit(run, images, s.scoring.audit_max_auc) if s.scoring.audit else None
         with timed(timings, "time/extract_s"):
             extract(data, parts, s)
-        log_data(run, data, s, parts.dataset.name)
+        pairs = [(sp.images, sp.group) for pieces in data.values() for sp in pieces]
+        log_dataset_manifest(run, pairs, s.cache, parts.dataset.name)  # incl. skipped/unreadable images
+        log_dataset_inputs(run, pairs, [kind for kind, pieces in data.items() for _ in pieces])  # UI: Dataset column
+        # Runs with this tag scored the same test images: the report pairs their per-image scores.
+        run.set_tags({"dataset.test_manifest": str(data["test"][0].group.group.attrs["manifest"])[:16]})
         with timed(timings, "time/features_s"):
             make_features(data, parts, s)
             splits = {kind: pooled(data[kind], kind, s) for kind in ("train", "valid")} | {"test": data["test"][0]}

@@ -25,8 +25,7 @@ class Classifier:
         for key, value in (("stream_from_cache", stream_from_cache), ("file_properties", file_properties)):
             if not isinstance(value, bool):
                 raise UserError(f"invalid value for 'classifier.{key}': {value!r}; use true or false")
-        self.name, self.estimator = name, estimator
-        self.search_space = dict(search_space or {})
+        self.name, self.estimator, self.search_space = name, estimator, dict(search_space or {})
         self.tuning_backend, self.stream_from_cache = tuning_backend, stream_from_cache
         self.file_properties = file_properties
         fixed = estimator.keywords if isinstance(estimator, functools.partial) else {}

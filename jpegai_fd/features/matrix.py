@@ -28,23 +28,17 @@ class FeatureSet:
         return values if self.rows is None else values[self.rows]
 
 
-def row_runs(rows: np.ndarray) -> list[tuple[int, int, int]]:
-    """Maximal runs of consecutive values in sorted ``rows``: (first row, stop row, output offset)."""
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    return [
-        (int(run[0]), int(run[-1]) + 1, int(at)) for run, at in zip(np.split(rows, breaks), [0, *breaks]) if len(run)
-    ]
-
-
 def flatten_matrix(arrays: Arrays, labels: np.ndarray, rows: np.ndarray | None = None) -> FeatureSet:
     """Every value of every array: one sample per image, each run of consecutive ``rows`` one read."""
     selected = np.arange(arrays[0].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     n = len(selected)
     dims = [int(np.prod(a.shape[1:])) for a in arrays]
     X = np.empty((n, sum(dims)), dtype=np.float32)
+    breaks = np.flatnonzero(np.diff(selected) != 1) + 1  # runs of consecutive rows: (first, stop, output offset)
+    runs = [(int(r[0]), int(r[-1]) + 1, int(at)) for r, at in zip(np.split(selected, breaks), [0, *breaks]) if len(r)]
     offset = 0
     for array, dim in zip(arrays, dims):
-        for first, stop, at in row_runs(selected):
+        for first, stop, at in runs:
             read_rows_into(array, X[at : at + stop - first, offset : offset + dim], first)
         offset += dim
     return FeatureSet(X, labels[selected].copy(), np.arange(n), n, None if rows is None else selected)

@@ -1,7 +1,5 @@
-"""Recompression by a codec at a first rate: the image as that codec delivers it, then encoded at the job's rate.
-``encoder: ${encoder}`` (conf/robustness/standard.yaml) hands over the job's encoder: the DCT encoder's own decoder, or
-the JPEG AI software's reconstruction (its own workers, on the full path: the latents-only fast path skips synthesis;
-0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
+"""Recompression by the job's codec at a first rate, then encoded at the job's rate (docs/concepts/beyond.md); JPEG AI
+runs its full path (0.3-1.9 s per image on 2 CPU cores in table mode, ~14 s with the rate search)."""
 
 from dataclasses import dataclass, field
 from typing import Any
