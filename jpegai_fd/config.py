@@ -280,8 +280,10 @@ def _pydantic_error(exc: pydantic.ValidationError, cls: type, section: str) -> U
 def _allowed_key(dotted: str) -> str:
     """What a config key takes, in words, from the settings class that checks it ('' when unknown)."""
     section, _, rest = dotted.partition(".")
-    cls = SECTIONS.get(section) if rest else Grid  # a key without a section: a grid key
-    return allowed(*_owner(cls, rest.split(".") if rest else [section])) if cls else ""
+    if not rest:  # a key without a section: a grid key
+        return allowed(Grid, section)
+    cls = SECTIONS.get(section)
+    return allowed(*_owner(cls, rest.split("."))) if cls else ""
 
 
 def _composition_error(exc: ConfigCompositionException, overrides: list[str]) -> UserError:

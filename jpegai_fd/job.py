@@ -103,10 +103,10 @@ def extract(data: dict[str, list[Split]], parts: Components, s: Settings) -> Non
     """Open each piece's cache group at ``bpp`` (one per source and split), extracting this process's missing chunks."""
     if hasattr(parts.encoder, "prepare"):
         parts.encoder.prepare()
-    cache = Latents(s.cache, parts.encoder, s.extract)
+    open_latents = Latents(s.cache, parts.encoder, s.extract)
     for kind, split in ((kind, sp) for kind, pieces in data.items() for sp in pieces):
         source = parts.extras.sources.get(split.images.dataset, parts.dataset)
-        latents = partial(cache, bpp=s.grid.bpp, max_bad_fraction=source.max_bad_fraction)
+        latents = partial(open_latents, bpp=s.grid.bpp, max_bad_fraction=source.max_bad_fraction)
         split.group, split.stats = latents(split.images, reader=source.reader)
         if kind == "train" and parts.augment:  # training images only: valid and test are never augmented
             split.augmented = augmented_groups(parts.augment, split.images, source.reader, latents)

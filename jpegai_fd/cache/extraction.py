@@ -65,7 +65,14 @@ class Latents:
         group = LatentStore(self.cache).open(split, manifest, self.encoder, bpp, reader, self.extract)
         return group, self.fill(group, split, bpp, reader, max_bad_fraction)
 
-    def fill(self, group: LatentGroup, split: DatasetSplit, bpp: int, reader: ImageReader, max_bad_fraction=None):
+    def fill(
+        self,
+        group: LatentGroup,
+        split: DatasetSplit,
+        bpp: int,
+        reader: ImageReader,
+        max_bad_fraction: float | None = None,
+    ) -> ExtractionStats:
         """Encode the missing chunks of ``group`` this shard owns (k % num_shards == shard), each durable once
         written."""
         failed, reasons, done = group.failures()
